@@ -1,0 +1,1 @@
+"""The ``lineagegraph`` command line."""

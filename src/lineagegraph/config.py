@@ -1,0 +1,42 @@
+"""Settings from ``LINEAGEGRAPH_*`` environment variables, mirrored by CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_store_url() -> str:
+    """The embedded store file under the user's data directory."""
+    return f"sqlite:///{Path(user_data_dir('lineagegraph')) / 'lineage.db'}"
+
+
+class Settings(BaseSettings):
+    """Every setting of the server and CLI; each can be set as ``LINEAGEGRAPH_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="LINEAGEGRAPH_", extra="ignore")
+
+    store: str = Field(default_factory=default_store_url, description="store URL")
+    host: str = Field("127.0.0.1", description="address the server binds to")
+    port: int = Field(8000, description="port the server listens on")
+    tokens: str = Field(
+        "",
+        description="bearer tokens with scopes: 'tokenA:read,tokenB:write' (write implies read)",
+    )
+    open: bool = Field(False, description="allow a non-loopback bind without tokens")
+    neo4j_user: str = Field("neo4j", description="Neo4j user for bolt:// and neo4j:// stores")
+    neo4j_password: str = Field("", description="Neo4j password (empty: no auth)")
+    neo4j_database: str = Field("neo4j", description="Neo4j database name")
+    max_query_depth: int = Field(15, description="deepest GraphQL selection allowed")
+    max_query_tokens: int = Field(5000, description="most tokens in one GraphQL document")
+    max_aliases: int = Field(30, description="most aliases in one GraphQL document")
+    max_traversal_nodes: int = Field(
+        100_000, description="a traversal stops and reports truncated past this many nodes"
+    )
+    traversal_timeout: float = Field(
+        10.0, description="seconds a traversal may take before it is truncated"
+    )
+    max_body_bytes: int = Field(10 * 1024 * 1024, description="largest request body (413 past it)")

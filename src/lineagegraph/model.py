@@ -1,0 +1,830 @@
+"""The graph model: entities, edges, health and the ChangeSet that every writer produces.
+
+Entities are stored uniformly as :class:`Node` records (kind, key, attributes);
+the typed classes (:class:`Dataset`, :class:`Field`, …) are how code builds and
+reads them. Edges point in the direction data flows, so "downstream" always
+follows edges forward (ARCHITECTURE §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydanticField
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import KEY_PARTS, Key, Kind, make_id, parse_id
+
+__all__ = [
+    "CONTAINMENT_KINDS",
+    "EDGE_RULES",
+    "FLOW_KINDS",
+    "RUNTIME_KINDS",
+    "ChangeSet",
+    "Check",
+    "Dataset",
+    "DatasetVersion",
+    "Deployment",
+    "Direction",
+    "Edge",
+    "EdgeEnding",
+    "EdgeKind",
+    "Entity",
+    "Feature",
+    "Field",
+    "HealthReason",
+    "HealthRecord",
+    "HealthStatus",
+    "Job",
+    "JobSnapshot",
+    "Key",
+    "Kind",
+    "Model",
+    "ModelVersion",
+    "Node",
+    "Origin",
+    "Page",
+    "Precision",
+    "Result",
+    "Run",
+    "RunState",
+    "format_time",
+    "parse_time",
+    "utcnow",
+]
+
+
+# --- time -------------------------------------------------------------------------------------
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Treat a naive datetime as UTC and convert an aware one to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """A fixed-width UTC timestamp; stored times compare correctly as strings."""
+    return as_utc(value).strftime(_TIME_FORMAT)
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """Parse an ISO-8601 timestamp (``Z`` or offset) into an aware UTC datetime."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    try:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise InvalidInput(f"not an ISO-8601 timestamp: {value!r}") from None
+
+
+# --- enums ------------------------------------------------------------------------------------
+
+
+class EdgeKind(StrEnum):
+    """Kinds of edge. Data-flow kinds point from producer to consumer."""
+
+    # data flow, dataset level
+    READS = "READS"  # DATASET|FEATURE|MODEL_VERSION -> JOB: the job reads it
+    WRITES = "WRITES"  # JOB -> DATASET|FEATURE|MODEL_VERSION: the job writes it
+    # data flow, column level
+    DERIVES = "DERIVES"  # FIELD -> FIELD, carrying the job and the transformation
+    # data flow, ML
+    COMPUTED_FROM = "COMPUTED_FROM"  # FIELD|DATASET -> FEATURE
+    TRAINED_ON = "TRAINED_ON"  # FEATURE|DATASET|FIELD -> MODEL_VERSION
+    SERVES = "SERVES"  # MODEL_VERSION -> DEPLOYMENT, with the intervals it served
+    # containment: not data flow
+    HAS_FIELD = "HAS_FIELD"  # DATASET -> FIELD (and FIELD -> nested FIELD)
+    HAS_VERSION = "HAS_VERSION"  # MODEL -> MODEL_VERSION, DATASET -> DATASET_VERSION
+    # runtime
+    HAS_RUN = "HAS_RUN"  # JOB -> RUN
+    READ_BY = "READ_BY"  # DATASET_VERSION|MODEL_VERSION -> RUN: the run read that version
+    WROTE = "WROTE"  # RUN -> DATASET_VERSION|MODEL_VERSION: the run wrote that version
+    PARENT_OF = "PARENT_OF"  # RUN -> RUN
+    # quality
+    HAS_CHECK = "HAS_CHECK"  # DATASET|FIELD -> CHECK
+    HAS_RESULT = "HAS_RESULT"  # CHECK -> RESULT
+    EVALUATED = "EVALUATED"  # RESULT -> DATASET_VERSION it ran on
+
+
+DATASET_FLOW_KINDS: frozenset[EdgeKind] = frozenset(
+    {EdgeKind.READS, EdgeKind.WRITES, EdgeKind.COMPUTED_FROM, EdgeKind.TRAINED_ON, EdgeKind.SERVES}
+)
+FLOW_KINDS: frozenset[EdgeKind] = DATASET_FLOW_KINDS | {EdgeKind.DERIVES}
+CONTAINMENT_KINDS: frozenset[EdgeKind] = frozenset({EdgeKind.HAS_FIELD, EdgeKind.HAS_VERSION})
+RUNTIME_KINDS: frozenset[EdgeKind] = frozenset(
+    {EdgeKind.HAS_RUN, EdgeKind.READ_BY, EdgeKind.WROTE, EdgeKind.PARENT_OF}
+)
+
+_D, _F, _J, _R, _DV = Kind.DATASET, Kind.FIELD, Kind.JOB, Kind.RUN, Kind.DATASET_VERSION
+_FE, _M, _MV, _DEP = Kind.FEATURE, Kind.MODEL, Kind.MODEL_VERSION, Kind.DEPLOYMENT
+_C, _RE = Kind.CHECK, Kind.RESULT
+
+# Which kinds each edge kind may connect: (allowed sources, allowed targets).
+EDGE_RULES: dict[EdgeKind, tuple[frozenset[Kind], frozenset[Kind]]] = {
+    EdgeKind.READS: (frozenset({_D, _FE, _MV}), frozenset({_J})),
+    EdgeKind.WRITES: (frozenset({_J}), frozenset({_D, _FE, _MV})),
+    EdgeKind.DERIVES: (frozenset({_F}), frozenset({_F})),
+    EdgeKind.COMPUTED_FROM: (frozenset({_F, _D}), frozenset({_FE})),
+    EdgeKind.TRAINED_ON: (frozenset({_FE, _D, _F}), frozenset({_MV})),
+    EdgeKind.SERVES: (frozenset({_MV}), frozenset({_DEP})),
+    EdgeKind.HAS_FIELD: (frozenset({_D, _F}), frozenset({_F})),
+    EdgeKind.HAS_VERSION: (frozenset({_M, _D}), frozenset({_MV, _DV})),
+    EdgeKind.HAS_RUN: (frozenset({_J}), frozenset({_R})),
+    EdgeKind.READ_BY: (frozenset({_DV, _MV}), frozenset({_R})),
+    EdgeKind.WROTE: (frozenset({_R}), frozenset({_DV, _MV})),
+    EdgeKind.PARENT_OF: (frozenset({_R}), frozenset({_R})),
+    EdgeKind.HAS_CHECK: (frozenset({_D, _F}), frozenset({_C})),
+    EdgeKind.HAS_RESULT: (frozenset({_C}), frozenset({_RE})),
+    EdgeKind.EVALUATED: (frozenset({_RE}), frozenset({_DV})),
+}
+
+
+class Direction(StrEnum):
+    """Which way a traversal follows edges."""
+
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+class Origin(StrEnum):
+    """Where a piece of lineage came from."""
+
+    API = "api"
+    OPENLINEAGE = "openlineage"
+    DBT = "dbt"
+    GX = "gx"
+    INFERRED = "inferred"
+    DEMO = "demo"
+
+
+class RunState(StrEnum):
+    """The OpenLineage run states."""
+
+    START = "START"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    FAIL = "FAIL"
+    ABORT = "ABORT"
+    OTHER = "OTHER"
+
+
+class HealthStatus(StrEnum):
+    """Health of an entity (ARCHITECTURE §4.3)."""
+
+    OK = "OK"
+    AT_RISK = "AT_RISK"
+    FAILING = "FAILING"
+
+
+class Precision(StrEnum):
+    """How sure an at-risk verdict is: confirmed through runs, or potential by design lineage."""
+
+    CONFIRMED = "CONFIRMED"
+    POTENTIAL = "POTENTIAL"
+
+
+# --- nodes ------------------------------------------------------------------------------------
+
+
+class Node(BaseModel):
+    """An entity as the store holds it: kind, key and free-form attributes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: Kind
+    namespace: str
+    name: str
+    parts: tuple[str, ...] = ()
+    attrs: dict[str, Any] = PydanticField(default_factory=dict)
+
+    @classmethod
+    def from_key(cls, key: Key, attrs: Mapping[str, Any] | None = None) -> Node:
+        """Build a node for a key; attributes that are ``None`` are dropped."""
+        clean = {k: v for k, v in (attrs or {}).items() if v is not None}
+        return cls(
+            id=key.id,
+            kind=key.kind,
+            namespace=key.namespace,
+            name=key.name,
+            parts=key.parts,
+            attrs=clean,
+        )
+
+    @property
+    def key(self) -> Key:
+        """The key of this node."""
+        return Key(self.kind, self.namespace, self.name, self.parts)
+
+    @property
+    def label(self) -> str:
+        """A short human-readable label: the name, plus the path or version."""
+        if self.kind is Kind.RESULT:
+            return f"{self.parts[0]} @ {self.parts[1]}"
+        return self.parts[-1] if self.parts else self.name
+
+    def search_text(self) -> str:
+        """The text that full-text search matches for this node."""
+        words = [self.name, self.namespace, *self.parts]
+        for key in ("description", "type", "platform", "job_type", "environment"):
+            value = self.attrs.get(key)
+            if isinstance(value, str):
+                words.append(value)
+        for key in ("owners", "tags", "field_names", "aliases"):
+            values = self.attrs.get(key)
+            if isinstance(values, list):
+                words.extend(str(v) for v in values)
+        return " ".join(words)
+
+
+E = TypeVar("E", bound="Entity")
+
+
+class Entity(BaseModel):
+    """Base of the typed entity classes; each maps to and from a :class:`Node`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[Kind]
+    namespace: str
+    name: str
+
+    @field_validator("namespace", "name")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    def key_parts(self) -> tuple[str, ...]:
+        """The key parts after (namespace, name); overridden by kinds that have them."""
+        return ()
+
+    @property
+    def key(self) -> Key:
+        """The key of this entity."""
+        return Key(self.kind, self.namespace, self.name, self.key_parts())
+
+    @property
+    def id(self) -> str:
+        """The id of this entity."""
+        return self.key.id
+
+    def to_node(self) -> Node:
+        """The node record the store holds for this entity."""
+        fields = self.model_dump(mode="json", exclude={"namespace", "name", *self._key_fields()})
+        return Node.from_key(self.key, fields)
+
+    @classmethod
+    def from_node(cls, node: Node) -> Self:
+        """Rebuild the typed entity from a stored node (unknown attributes are ignored)."""
+        if node.kind is not cls.kind:
+            raise InvalidInput(f"{node.id} is a {node.kind.value}, not a {cls.kind.value}")
+        known = {k: v for k, v in node.attrs.items() if k in cls.model_fields}
+        key_values = dict(zip(cls._key_fields(), node.parts, strict=True))
+        return cls(namespace=node.namespace, name=node.name, **key_values, **known)
+
+    @classmethod
+    def _key_fields(cls) -> tuple[str, ...]:
+        return KEY_PARTS[cls.kind]
+
+
+class Dataset(Entity):
+    """A table, file, topic or view."""
+
+    kind: ClassVar[Kind] = Kind.DATASET
+    description: str | None = None
+    platform: str | None = None
+    owners: list[str] | None = None
+    tags: list[str] | None = None
+    deleted: bool | None = None
+    aliases: list[str] | None = None
+    facets: dict[str, Any] | None = None
+
+
+class Field(Entity):
+    """A column of a dataset; nested fields have dotted paths such as ``a.b.c``."""
+
+    kind: ClassVar[Kind] = Kind.FIELD
+    path: str
+    type: str | None = None
+    description: str | None = None
+    ordinal: int | None = None
+    nullable: bool | None = None
+    tags: list[str] | None = None
+    deleted: bool | None = None
+
+    def key_parts(self) -> tuple[str, ...]:
+        return (self.path,)
+
+    @property
+    def dataset_id(self) -> str:
+        """The id of the dataset this field belongs to."""
+        return make_id(Kind.DATASET, self.namespace, self.name)
+
+
+class Job(Entity):
+    """A transformation: a batch or streaming job, a SQL model, a training pipeline."""
+
+    kind: ClassVar[Kind] = Kind.JOB
+    description: str | None = None
+    job_type: str | None = None
+    processing_type: str | None = None
+    integration: str | None = None
+    sql: str | None = None
+    code_location: str | None = None
+    code_version: str | None = None
+    owners: list[str] | None = None
+    tags: list[str] | None = None
+    facets: dict[str, Any] | None = None
+
+
+class Run(Entity):
+    """One run of a job; namespace and name are the job's."""
+
+    kind: ClassVar[Kind] = Kind.RUN
+    run_id: str
+    state: RunState | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    nominal_time: datetime | None = None
+    error_message: str | None = None
+    parent_run: str | None = None
+    code_version: str | None = None
+    facets: dict[str, Any] | None = None
+
+    def key_parts(self) -> tuple[str, ...]:
+        return (self.run_id,)
+
+    @property
+    def job_id(self) -> str:
+        """The id of the job this run belongs to."""
+        return make_id(Kind.JOB, self.namespace, self.name)
+
+
+class DatasetVersion(Entity):
+    """A dataset as written by one run, with its schema at that time."""
+
+    kind: ClassVar[Kind] = Kind.DATASET_VERSION
+    version: str
+    created_at: datetime | None = None
+    run: str | None = None
+    schema_fields: list[dict[str, Any]] | None = None
+    row_count: int | None = None
+    byte_count: int | None = None
+
+    def key_parts(self) -> tuple[str, ...]:
+        return (self.version,)
+
+    @property
+    def dataset_id(self) -> str:
+        """The id of the dataset this is a version of."""
+        return make_id(Kind.DATASET, self.namespace, self.name)
+
+
+class Feature(Entity):
+    """An ML feature: feature-store namespace and a ``view:feature`` name."""
+
+    kind: ClassVar[Kind] = Kind.FEATURE
+    description: str | None = None
+    dtype: str | None = None
+    owners: list[str] | None = None
+    tags: list[str] | None = None
+
+
+class Model(Entity):
+    """A registered model."""
+
+    kind: ClassVar[Kind] = Kind.MODEL
+    description: str | None = None
+    framework: str | None = None
+    owners: list[str] | None = None
+    tags: list[str] | None = None
+
+
+class ModelVersion(Entity):
+    """One version of a registered model; namespace and name are the model's."""
+
+    kind: ClassVar[Kind] = Kind.MODEL_VERSION
+    version: str
+    created_at: datetime | None = None
+    metrics: dict[str, float] | None = None
+    training_run: str | None = None
+    stage: str | None = None
+    description: str | None = None
+
+    def key_parts(self) -> tuple[str, ...]:
+        return (self.version,)
+
+    @property
+    def model_id(self) -> str:
+        """The id of the model this is a version of."""
+        return make_id(Kind.MODEL, self.namespace, self.name)
+
+
+class Deployment(Entity):
+    """An environment or endpoint that serves model versions over time."""
+
+    kind: ClassVar[Kind] = Kind.DEPLOYMENT
+    description: str | None = None
+    environment: str | None = None
+    endpoint: str | None = None
+    owners: list[str] | None = None
+    tags: list[str] | None = None
+
+
+class Check(Entity):
+    """A named assertion on a dataset or one of its fields; namespace and name are the dataset's."""
+
+    kind: ClassVar[Kind] = Kind.CHECK
+    check: str
+    check_type: str | None = None
+    field: str | None = None
+    severity: str | None = None
+    description: str | None = None
+    source: str | None = None
+
+    def key_parts(self) -> tuple[str, ...]:
+        return (self.check,)
+
+    @property
+    def dataset_id(self) -> str:
+        """The id of the checked dataset."""
+        return make_id(Kind.DATASET, self.namespace, self.name)
+
+    @property
+    def target_id(self) -> str:
+        """The id of the checked field, or of the dataset for a table-level check."""
+        if self.field:
+            return make_id(Kind.FIELD, self.namespace, self.name, self.field)
+        return self.dataset_id
+
+
+class Result(Entity):
+    """One outcome of a check; ``result`` is its own key (a run id or a timestamp)."""
+
+    kind: ClassVar[Kind] = Kind.RESULT
+    check: str
+    result: str
+    passed: bool
+    observed_at: datetime
+    observed: str | None = None
+    expected: str | None = None
+    dataset_version: str | None = None
+    run: str | None = None
+    source: str | None = None
+    message: str | None = None
+
+    def key_parts(self) -> tuple[str, ...]:
+        return (self.check, self.result)
+
+    @property
+    def check_id(self) -> str:
+        """The id of the check this result belongs to."""
+        return make_id(Kind.CHECK, self.namespace, self.name, self.check)
+
+
+ENTITY_CLASSES: dict[Kind, type[Entity]] = {
+    cls.kind: cls
+    for cls in (
+        Dataset,
+        Field,
+        Job,
+        Run,
+        DatasetVersion,
+        Feature,
+        Model,
+        ModelVersion,
+        Deployment,
+        Check,
+        Result,
+    )
+}
+
+
+def entity_from_node(node: Node) -> Entity:
+    """The typed entity for a stored node."""
+    return ENTITY_CLASSES[node.kind].from_node(node)
+
+
+# --- edges ------------------------------------------------------------------------------------
+
+
+class Edge(BaseModel):
+    """A directed edge with its provenance and validity in time.
+
+    ``first_seen`` and ``last_seen`` are the earliest and latest times a source
+    reported the edge; ``ended_at`` is when it stopped being current (the job's
+    latest run no longer reported it), or ``None`` while it is current.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    source_id: str
+    kind: EdgeKind
+    target_id: str
+    origin: Origin = Origin.API
+    first_seen: str
+    last_seen: str
+    ended_at: str | None = None
+    attrs: dict[str, Any] = PydanticField(default_factory=dict)
+
+    @classmethod
+    def seen(
+        cls,
+        source_id: str,
+        kind: EdgeKind,
+        target_id: str,
+        at: datetime,
+        origin: Origin = Origin.API,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> Edge:
+        """An edge reported once, at ``at``."""
+        stamp = format_time(at)
+        clean = {k: v for k, v in (attrs or {}).items() if v is not None}
+        return cls(
+            source_id=source_id,
+            kind=kind,
+            target_id=target_id,
+            origin=origin,
+            first_seen=stamp,
+            last_seen=stamp,
+            attrs=clean,
+        )
+
+    @property
+    def key(self) -> tuple[str, EdgeKind, str]:
+        """(source id, kind, target id): an edge's identity."""
+        return (self.source_id, self.kind, self.target_id)
+
+    @property
+    def current(self) -> bool:
+        """Whether the edge is still reported."""
+        return self.ended_at is None
+
+    def valid_at(self, as_of: str | None) -> bool:
+        """Whether the edge existed at ``as_of`` (a stored timestamp); ``None`` means now."""
+        if as_of is None:
+            return self.ended_at is None
+        return self.first_seen <= as_of and (self.ended_at is None or self.ended_at > as_of)
+
+
+def edge_valid(first_seen: str, ended_at: str | None, as_of: str | None) -> bool:
+    """The validity rule of :meth:`Edge.valid_at`, for adapters holding raw values."""
+    if as_of is None:
+        return ended_at is None
+    return first_seen <= as_of and (ended_at is None or ended_at > as_of)
+
+
+def merge_edge(old: Edge | None, new: Edge) -> Edge:
+    """Combine a stored edge with a newly reported one; commutative and idempotent.
+
+    The seen interval widens; a report at or after the end time revives the edge;
+    attributes merge, newer report wins.
+    """
+    if old is None:
+        return new
+    first = min(old.first_seen, new.first_seen)
+    last = max(old.last_seen, new.last_seen)
+    ended = old.ended_at
+    if ended is not None and new.last_seen >= ended:
+        ended = None
+    newer, older = (new, old) if new.last_seen >= old.last_seen else (old, new)
+    attrs = {**older.attrs, **newer.attrs}
+    return Edge(
+        source_id=old.source_id,
+        kind=old.kind,
+        target_id=old.target_id,
+        origin=newer.origin,
+        first_seen=first,
+        last_seen=last,
+        ended_at=ended,
+        attrs=attrs,
+    )
+
+
+def end_edge(edge: Edge, at: str) -> Edge:
+    """Mark an edge as no longer current from ``at`` unless it was seen at or after ``at``."""
+    if edge.last_seen >= at:
+        return edge
+    if edge.ended_at is not None and edge.ended_at <= at:
+        return edge
+    return edge.model_copy(update={"ended_at": at})
+
+
+def merge_attrs(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Shallow merge of node attributes; ``None`` in ``new`` never erases a value."""
+    merged = dict(old)
+    merged.update({k: v for k, v in new.items() if v is not None})
+    return merged
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+class HealthReason(BaseModel):
+    """Why an entity is FAILING or AT_RISK: the failing result and the path from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    result_id: str
+    check_id: str
+    checked_id: str
+    path: tuple[str, ...]
+    hops: int
+    precision: Precision
+    message: str
+
+
+class HealthRecord(BaseModel):
+    """The stored health of one entity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: Kind
+    status: HealthStatus
+    reasons: tuple[HealthReason, ...] = ()
+
+
+# --- changes ----------------------------------------------------------------------------------
+
+
+class EdgeEnding(BaseModel):
+    """An instruction to stop treating an edge as current from ``at`` on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_id: str
+    kind: EdgeKind
+    target_id: str
+    at: str
+
+
+class JobSnapshot(BaseModel):
+    """What one run of a job reported about the job's inputs and outputs at ``at``.
+
+    The service turns it into edge endings: edges of these kinds touching the job
+    that the snapshot does not report and that were last seen before ``at``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    at: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    column_edges: tuple[tuple[str, str], ...] | None = None
+
+
+class ChangeSet(BaseModel):
+    """Nodes and edges to upsert, edges to end, entities to delete, health to store.
+
+    Every writer (ingest translators, GraphQL mutations, the demo) produces one;
+    the store applies it atomically and idempotently.
+    """
+
+    origin: Origin = Origin.API
+    nodes: list[Node] = PydanticField(default_factory=list)
+    edges: list[Edge] = PydanticField(default_factory=list)
+    endings: list[EdgeEnding] = PydanticField(default_factory=list)
+    snapshots: list[JobSnapshot] = PydanticField(default_factory=list)
+    deletes: list[str] = PydanticField(default_factory=list)
+    health: list[HealthRecord] = PydanticField(default_factory=list)
+    health_removals: list[str] = PydanticField(default_factory=list)
+
+    def add(self, *items: Entity | Node | Edge) -> Self:
+        """Add entities, nodes or edges; returns the changeset for chaining."""
+        for item in items:
+            if isinstance(item, Entity):
+                self.nodes.append(item.to_node())
+            elif isinstance(item, Node):
+                self.nodes.append(item)
+            else:
+                self.edges.append(item)
+        return self
+
+    def link(
+        self,
+        source_id: str,
+        kind: EdgeKind,
+        target_id: str,
+        at: datetime,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Add an edge seen at ``at`` with this changeset's origin."""
+        self.edges.append(Edge.seen(source_id, kind, target_id, at, self.origin, attrs))
+        return self
+
+    def extend(self, other: ChangeSet) -> Self:
+        """Append everything of another changeset."""
+        self.nodes.extend(other.nodes)
+        self.edges.extend(other.edges)
+        self.endings.extend(other.endings)
+        self.snapshots.extend(other.snapshots)
+        self.deletes.extend(other.deletes)
+        self.health.extend(other.health)
+        self.health_removals.extend(other.health_removals)
+        return self
+
+    @property
+    def size(self) -> int:
+        """How many items the changeset carries."""
+        return (
+            len(self.nodes)
+            + len(self.edges)
+            + len(self.endings)
+            + len(self.deletes)
+            + len(self.health)
+            + len(self.health_removals)
+        )
+
+    def is_empty(self) -> bool:
+        """Whether applying it would change nothing."""
+        return self.size == 0 and not self.snapshots
+
+    def normalized(self) -> ChangeSet:
+        """Merge duplicate nodes and edges so each id or edge key appears once, in order."""
+        nodes: dict[str, Node] = {}
+        for node in self.nodes:
+            old = nodes.get(node.id)
+            nodes[node.id] = (
+                node
+                if old is None
+                else node.model_copy(update={"attrs": merge_attrs(old.attrs, node.attrs)})
+            )
+        edges: dict[tuple[str, EdgeKind, str], Edge] = {}
+        for edge in self.edges:
+            edges[edge.key] = merge_edge(edges.get(edge.key), edge)
+        return self.model_copy(
+            update={"nodes": list(nodes.values()), "edges": list(edges.values())}
+        )
+
+    def validate_shape(self, known_kinds: Mapping[str, Kind]) -> None:
+        """Check ids, kinds and edge endpoints; ``known_kinds`` maps stored ids to kinds.
+
+        Raises :class:`InvalidInput` naming the first offending item.
+        """
+        kinds: dict[str, Kind] = dict(known_kinds)
+        for node in self.nodes:
+            if parse_id(node.id) != node.key:
+                raise InvalidInput(f"node id {node.id!r} does not match its key")
+            kinds[node.id] = node.kind
+        deleted = set(self.deletes)
+        for edge in self.edges:
+            sources, targets = EDGE_RULES[edge.kind]
+            for end, allowed in ((edge.source_id, sources), (edge.target_id, targets)):
+                kind = kinds.get(end)
+                if kind is None or end in deleted:
+                    raise InvalidInput(
+                        f"{edge.kind.value} edge {edge.source_id} -> {edge.target_id}: "
+                        f"{end} does not exist"
+                    )
+                if kind not in allowed:
+                    names = ", ".join(sorted(k.value for k in allowed))
+                    raise InvalidInput(
+                        f"{edge.kind.value} edge {edge.source_id} -> {edge.target_id}: "
+                        f"{end} is a {kind.value}, expected one of {names}"
+                    )
+            if edge.first_seen > edge.last_seen:
+                raise InvalidInput(f"edge {edge.key}: first_seen is after last_seen")
+        for record in self.health:
+            if record.id not in kinds:
+                raise InvalidInput(f"health for {record.id}, which does not exist")
+
+    def referenced_ids(self) -> set[str]:
+        """Ids that edges and health records of this changeset point at."""
+        ids = {e.source_id for e in self.edges} | {e.target_id for e in self.edges}
+        ids.update(r.id for r in self.health)
+        return ids
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a cursor-paginated list."""
+
+    items: list[T]
+    end_cursor: str | None = None
+    has_next_page: bool = False
+    total: int | None = None
+
+
+def edge_keys(edges: Iterable[Edge]) -> set[tuple[str, EdgeKind, str]]:
+    """The identities of some edges."""
+    return {e.key for e in edges}

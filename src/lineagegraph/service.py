@@ -1,0 +1,166 @@
+"""LineageService: the one entry point that the API and the CLI use.
+
+It validates and applies ChangeSets through the store port, turns job snapshots
+into edge endings (so an edge that a job's latest run no longer reports stops
+being current), and reads through the port.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import (
+    ChangeSet,
+    Direction,
+    EdgeEnding,
+    EdgeKind,
+    HealthRecord,
+    HealthStatus,
+    JobSnapshot,
+    Node,
+    Page,
+)
+from lineagegraph.store import open_store
+from lineagegraph.store.base import NO_FILTER, ApplyResult, SearchFilter, Store, StoreStats
+
+# Called after a changeset was applied, with the service and the applied changeset;
+# derived state (health) hooks in here.
+AfterApply = Callable[["LineageService", ChangeSet], None]
+
+
+class LineageService:
+    """Applies changes and answers questions over one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._write_lock = threading.RLock()
+        self._after_apply: list[AfterApply] = []
+
+    @classmethod
+    def open(cls, url: str) -> LineageService:
+        """A service over the store that a URL names (see :func:`open_store`)."""
+        return cls(open_store(url))
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def on_apply(self, hook: AfterApply) -> None:
+        """Register a hook that runs after every applied changeset, under the write lock."""
+        self._after_apply.append(hook)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def apply(self, changeset: ChangeSet) -> ApplyResult:
+        """Resolve job snapshots, apply atomically, then update derived state."""
+        with self._write_lock:
+            resolved = self.resolve_snapshots(changeset)
+            result = self.store.apply(resolved)
+            for hook in self._after_apply:
+                hook(self, resolved)
+            return result
+
+    def resolve_snapshots(self, changeset: ChangeSet) -> ChangeSet:
+        """Turn each job snapshot into endings of the edges its run no longer reports."""
+        if not changeset.snapshots:
+            return changeset
+        endings: list[EdgeEnding] = list(changeset.endings)
+        for snapshot in changeset.snapshots:
+            endings.extend(self._endings_for(snapshot))
+        return changeset.model_copy(update={"snapshots": [], "endings": endings})
+
+    def _endings_for(self, snapshot: JobSnapshot) -> list[EdgeEnding]:
+        job = snapshot.job_id
+        at = snapshot.at
+        endings: list[EdgeEnding] = []
+        inputs, outputs = set(snapshot.inputs), set(snapshot.outputs)
+        for edge in self.store.edges([job], Direction.UPSTREAM, [EdgeKind.READS]):
+            if edge.source_id not in inputs and edge.current and edge.last_seen < at:
+                endings.append(
+                    EdgeEnding(source_id=edge.source_id, kind=edge.kind, target_id=job, at=at)
+                )
+        for edge in self.store.edges([job], Direction.DOWNSTREAM, [EdgeKind.WRITES]):
+            if edge.target_id not in outputs and edge.current and edge.last_seen < at:
+                endings.append(
+                    EdgeEnding(source_id=job, kind=edge.kind, target_id=edge.target_id, at=at)
+                )
+        if snapshot.column_edges is not None:
+            reported = set(snapshot.column_edges)
+            fields = [
+                e.target_id
+                for e in self.store.edges(
+                    sorted(outputs), Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]
+                )
+            ]
+            for edge in self.store.edges(fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
+                if (
+                    edge.attrs.get("job") == job
+                    and (edge.source_id, edge.target_id) not in reported
+                    and edge.current
+                    and edge.last_seen < at
+                ):
+                    endings.append(
+                        EdgeEnding(
+                            source_id=edge.source_id,
+                            kind=edge.kind,
+                            target_id=edge.target_id,
+                            at=at,
+                        )
+                    )
+        return endings
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, ids: Sequence[str]) -> dict[str, Node]:
+        """The nodes with these ids; missing ones are absent."""
+        return self.store.get(ids)
+
+    def node(self, entity_id: str) -> Node:
+        """One node; raises :class:`NotFound`."""
+        found = self.store.get([entity_id]).get(entity_id)
+        if found is None:
+            raise NotFound(f"no entity with id {entity_id!r}")
+        return found
+
+    def find(self, kind: Kind, namespace: str, name: str, *parts: str) -> Node | None:
+        """The entity with this kind and key, if it exists."""
+        entity_id = make_id(kind, namespace, name, *parts)
+        return self.store.get([entity_id]).get(entity_id)
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilter = NO_FILTER,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Page[Node]:
+        """Full-text search over the catalog."""
+        return self.store.search(query, filters, first, after)
+
+    def health_of(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
+        """Stored health for these ids; ids without a record are OK."""
+        stored = self.store.health(ids)
+        kinds = self.store.kinds([i for i in ids if i not in stored])
+        for entity_id, kind in kinds.items():
+            stored[entity_id] = HealthRecord(id=entity_id, kind=kind, status=HealthStatus.OK)
+        return stored
+
+    def stats(self) -> StoreStats:
+        """Counts of what the store holds."""
+        return self.store.stats()
+
+    def require(self, ids: Sequence[str]) -> None:
+        """Raise :class:`NotFound` for the first id that does not exist."""
+        known = self.store.kinds(ids)
+        for entity_id in ids:
+            if entity_id not in known:
+                raise NotFound(f"no entity with id {entity_id!r}")
+
+    @staticmethod
+    def check_limit(value: int, name: str, limit: int) -> None:
+        """Reject a non-positive or too large bound."""
+        if value < 0 or value > limit:
+            raise InvalidInput(f"{name} must be between 0 and {limit}, got {value}")

@@ -1,0 +1,211 @@
+"""The store port: the narrow, batched protocol that every store adapter implements.
+
+Algorithms and the service speak only this protocol. Every method takes or
+returns domain objects (:class:`Node`, :class:`Edge`, :class:`HealthRecord`,
+:class:`Page`), never rows or driver records.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind
+from lineagegraph.model import (
+    ChangeSet,
+    Direction,
+    Edge,
+    EdgeKind,
+    HealthRecord,
+    HealthStatus,
+    Node,
+    Page,
+)
+
+
+class Hop(NamedTuple):
+    """One edge crossed by :meth:`Store.expand`: from a frontier node to a neighbour."""
+
+    source: str  # the frontier node
+    kind: EdgeKind
+    target: str  # the neighbour reached
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an applied changeset did."""
+
+    nodes: int = 0
+    edges: int = 0
+    endings: int = 0
+    deletes: int = 0
+    health: int = 0
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Counts of what a store holds."""
+
+    nodes_by_kind: dict[str, int] = field(default_factory=dict)
+    edges_by_kind: dict[str, int] = field(default_factory=dict)
+    health_by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> int:
+        """All nodes."""
+        return sum(self.nodes_by_kind.values())
+
+    @property
+    def edges(self) -> int:
+        """All edges."""
+        return sum(self.edges_by_kind.values())
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Filters of a search; empty means no restriction."""
+
+    kinds: frozenset[Kind] = frozenset()
+    namespace: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+
+
+NO_FILTER = SearchFilter()
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the service and algorithms need from a graph store."""
+
+    url: str
+
+    def apply(self, changeset: ChangeSet) -> ApplyResult:
+        """Apply a changeset atomically (all or nothing) and idempotently.
+
+        Raises :class:`InvalidInput` when an edge points at a missing node or
+        joins kinds its edge kind does not allow; nothing is written then.
+        Job snapshots must already be resolved into endings by the service.
+        """
+        ...
+
+    def get(self, ids: Sequence[str]) -> dict[str, Node]:
+        """The nodes with these ids; missing ids are absent from the result."""
+        ...
+
+    def kinds(self, ids: Sequence[str]) -> dict[str, Kind]:
+        """The kinds of the nodes with these ids that exist (cheaper than :meth:`get`)."""
+        ...
+
+    def expand(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None = None,
+    ) -> list[Hop]:
+        """One hop from every frontier node along edges of the given kinds.
+
+        ``as_of=None`` follows current edges only; a time follows the edges that
+        were valid then. ``BOTH`` gives downstream hops then upstream hops. Hops
+        are ordered by frontier position, then edge kind, then neighbour id.
+        """
+        ...
+
+    def edges(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None = None,
+    ) -> list[Edge]:
+        """Like :meth:`expand`, with the full edges (provenance, times, attributes)."""
+        ...
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilter = NO_FILTER,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Page[Node]:
+        """Full-text search over names, descriptions, tags, owners and field names.
+
+        An empty query lists every node that passes the filters, by id.
+        """
+        ...
+
+    def health(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
+        """Stored health of these ids; an id with no record is OK."""
+        ...
+
+    def health_page(
+        self,
+        statuses: Collection[HealthStatus],
+        kinds: Collection[Kind] = (),
+        first: int = 100,
+        after: str | None = None,
+    ) -> Page[HealthRecord]:
+        """Stored health records with one of these statuses, by id."""
+        ...
+
+    def export(self) -> tuple[Iterator[Node], Iterator[Edge]]:
+        """Every node and every edge, each sorted by id or key."""
+        ...
+
+    def stats(self) -> StoreStats:
+        """Counts by kind and health status."""
+        ...
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` when the store cannot be reached."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+
+def encode_cursor(offset: int) -> str:
+    """An opaque cursor for an offset in an ordered list."""
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The offset a cursor stands for; ``None`` is the start."""
+    if cursor is None or cursor == "":
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        tag, value = text.split(":", 1)
+        offset = int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(f"invalid cursor: {cursor!r}") from None
+    if tag != "o" or offset < 0:
+        raise InvalidInput(f"invalid cursor: {cursor!r}")
+    return offset
+
+
+def check_page_size(first: int, limit: int = 1000) -> None:
+    """Reject page sizes outside 0..limit."""
+    if first < 0 or first > limit:
+        raise InvalidInput(f"first must be between 0 and {limit}, got {first}")
+
+
+def search_terms(query: str) -> list[str]:
+    """Split a user query into lowercase word terms (letters, digits, ``_``)."""
+    terms: list[str] = []
+    word: list[str] = []
+    for ch in query.lower():
+        if ch.isalnum() or ch == "_":
+            word.append(ch)
+        elif word:
+            terms.append("".join(word))
+            word = []
+    if word:
+        terms.append("".join(word))
+    return terms[:16]
