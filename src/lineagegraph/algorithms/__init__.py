@@ -1,1 +1,1 @@
-"""Algorithms written once against the store port: lineage, impact, cascade, provenance, root cause."""
+"""Algorithms over the store port: lineage, impact, cascade, provenance, root cause."""
