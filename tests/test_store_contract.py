@@ -1,0 +1,397 @@
+"""The store contract: one suite, run against every adapter through the ``store`` fixture."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lineagegraph.algorithms.traversal import bfs, strongly_connected
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import (
+    FLOW_KINDS,
+    ChangeSet,
+    Dataset,
+    Direction,
+    EdgeEnding,
+    EdgeKind,
+    Field,
+    HealthReason,
+    HealthRecord,
+    HealthStatus,
+    Job,
+    Origin,
+    Precision,
+    format_time,
+)
+from lineagegraph.store import SearchFilter, Store
+from lineagegraph.store.base import Hop
+
+NS = "postgres://db:5432"
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def ds(name: str) -> str:
+    return make_id(Kind.DATASET, NS, name)
+
+
+def job(name: str) -> str:
+    return make_id(Kind.JOB, "airflow://etl", name)
+
+
+def fld(table: str, path: str) -> str:
+    return make_id(Kind.FIELD, NS, table, path)
+
+
+def pipeline(at: datetime = T0) -> ChangeSet:
+    """orders -> clean_orders job -> orders_clean (with column lineage) -> report job -> report."""
+    cs = ChangeSet(origin=Origin.API)
+    for name, owners, tags in (
+        ("public.orders", ["alice"], ["raw"]),
+        ("public.orders_clean", ["bob"], ["staging"]),
+        ("public.report", ["carol"], ["mart"]),
+    ):
+        cs.add(
+            Dataset(
+                namespace=NS, name=name, owners=owners, tags=tags, description=f"the {name} table"
+            )
+        )
+    for table, path in (
+        ("public.orders", "id"),
+        ("public.orders", "amount"),
+        ("public.orders_clean", "order_id"),
+        ("public.orders_clean", "amount_usd"),
+    ):
+        cs.add(Field(namespace=NS, name=table, path=path, type="bigint"))
+        cs.link(ds(table), EdgeKind.HAS_FIELD, fld(table, path), at)
+    cs.add(
+        Job(namespace="airflow://etl", name="clean_orders", job_type="BATCH"),
+        Job(namespace="airflow://etl", name="report", job_type="SQL"),
+    )
+    cs.link(ds("public.orders"), EdgeKind.READS, job("clean_orders"), at)
+    cs.link(job("clean_orders"), EdgeKind.WRITES, ds("public.orders_clean"), at)
+    cs.link(ds("public.orders_clean"), EdgeKind.READS, job("report"), at)
+    cs.link(job("report"), EdgeKind.WRITES, ds("public.report"), at)
+    cs.link(
+        fld("public.orders", "id"),
+        EdgeKind.DERIVES,
+        fld("public.orders_clean", "order_id"),
+        at,
+        {"job": job("clean_orders"), "transformation": "DIRECT"},
+    )
+    cs.link(
+        fld("public.orders", "amount"),
+        EdgeKind.DERIVES,
+        fld("public.orders_clean", "amount_usd"),
+        at,
+        {"job": job("clean_orders")},
+    )
+    return cs
+
+
+def canonical_hash(store: Store) -> str:
+    nodes, edges = store.export()
+    payload = {
+        "nodes": [n.model_dump(mode="json") for n in nodes],
+        "edges": [e.model_dump(mode="json") for e in edges],
+        "health": [
+            r.model_dump(mode="json")
+            for r in store.health_page(list(HealthStatus), first=10_000).items
+        ],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def test_apply_then_get_returns_nodes_with_attributes(store: Store) -> None:
+    result = store.apply(pipeline())
+    assert (result.nodes, result.edges) == (9, 10)
+    found = store.get([ds("public.orders"), fld("public.orders", "id"), ds("missing")])
+    assert set(found) == {ds("public.orders"), fld("public.orders", "id")}
+    orders = found[ds("public.orders")]
+    assert orders.kind is Kind.DATASET
+    assert (orders.namespace, orders.name) == (NS, "public.orders")
+    assert orders.attrs["owners"] == ["alice"]
+    assert found[fld("public.orders", "id")].parts == ("id",)
+    assert store.kinds([job("report"), "dataset|x|y"]) == {job("report"): Kind.JOB}
+
+
+def test_upsert_merges_attributes_and_none_never_erases(store: Store) -> None:
+    store.apply(pipeline())
+    store.apply(ChangeSet().add(Dataset(namespace=NS, name="public.orders", platform="postgres")))
+    attrs = store.get([ds("public.orders")])[ds("public.orders")].attrs
+    assert attrs["platform"] == "postgres"
+    assert attrs["owners"] == ["alice"]
+    assert attrs["description"] == "the public.orders table"
+
+
+def test_applying_the_same_changesets_twice_gives_an_identical_graph(store: Store) -> None:
+    later = T0 + timedelta(days=1)
+    changes = [pipeline(), pipeline(later)]
+    for cs in changes:
+        store.apply(cs)
+    first = canonical_hash(store)
+    for cs in changes:
+        store.apply(cs)
+    assert canonical_hash(store) == first
+
+
+def test_a_changeset_that_fails_validation_half_way_leaves_nothing(store: Store) -> None:
+    store.apply(pipeline())
+    before = canonical_hash(store)
+    bad = ChangeSet()
+    bad.add(Dataset(namespace=NS, name="public.new_table"))
+    bad.link(ds("public.new_table"), EdgeKind.READS, job("report"), T0)
+    bad.link(ds("public.orders"), EdgeKind.READS, job("does_not_exist"), T0)
+    with pytest.raises(InvalidInput, match="does_not_exist"):
+        store.apply(bad)
+    assert canonical_hash(store) == before
+    assert store.get([ds("public.new_table")]) == {}
+
+
+def test_edges_must_join_the_kinds_their_kind_allows(store: Store) -> None:
+    store.apply(pipeline())
+    bad = ChangeSet().link(ds("public.orders"), EdgeKind.WRITES, ds("public.report"), T0)
+    with pytest.raises(InvalidInput, match="expected one of"):
+        store.apply(bad)
+
+
+def test_expand_follows_direction_and_kinds(store: Store) -> None:
+    store.apply(pipeline())
+    down = store.expand([ds("public.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
+    assert down == [Hop(ds("public.orders"), EdgeKind.READS, job("clean_orders"))]
+    up = store.expand([ds("public.orders_clean")], Direction.UPSTREAM, FLOW_KINDS)
+    assert up == [Hop(ds("public.orders_clean"), EdgeKind.WRITES, job("clean_orders"))]
+    both = store.expand([job("clean_orders")], Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES])
+    assert sorted(both) == sorted(
+        [
+            Hop(job("clean_orders"), EdgeKind.WRITES, ds("public.orders_clean")),
+            Hop(job("clean_orders"), EdgeKind.READS, ds("public.orders")),
+        ]
+    )
+    fields = store.expand([ds("public.orders")], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+    assert sorted(h.target for h in fields) == [
+        fld("public.orders", "amount"),
+        fld("public.orders", "id"),
+    ]
+    frontier = [ds("public.orders"), ds("public.orders_clean")]
+    assert len(store.expand(frontier, Direction.DOWNSTREAM, [EdgeKind.READS])) == 2
+
+
+def test_edges_carry_provenance(store: Store) -> None:
+    store.apply(pipeline())
+    store.apply(pipeline(T0 + timedelta(hours=5)))
+    (edge,) = store.edges([fld("public.orders", "id")], Direction.DOWNSTREAM, [EdgeKind.DERIVES])
+    assert edge.origin is Origin.API
+    assert edge.first_seen == format_time(T0)
+    assert edge.last_seen == format_time(T0 + timedelta(hours=5))
+    assert edge.current
+    assert edge.attrs == {"job": job("clean_orders"), "transformation": "DIRECT"}
+    (upstream,) = store.edges([job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS])
+    assert upstream.key == (ds("public.orders"), EdgeKind.READS, job("clean_orders"))
+
+
+def test_ended_edges_are_history_and_as_of_travels_in_time(store: Store) -> None:
+    store.apply(pipeline())
+    t1 = T0 + timedelta(days=1)
+    change = ChangeSet(origin=Origin.OPENLINEAGE)
+    change.add(Dataset(namespace=NS, name="public.refunds"))
+    change.link(ds("public.refunds"), EdgeKind.READS, job("clean_orders"), t1)
+    change.endings.append(
+        EdgeEnding(
+            source_id=ds("public.orders"),
+            kind=EdgeKind.READS,
+            target_id=job("clean_orders"),
+            at=format_time(t1),
+        )
+    )
+    store.apply(change)
+    now = store.expand([job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS])
+    assert [h.target for h in now] == [ds("public.refunds")]
+    between = store.expand(
+        [job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS], T0 + timedelta(hours=12)
+    )
+    assert [h.target for h in between] == [ds("public.orders")]
+    before = store.expand(
+        [job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS], T0 - timedelta(hours=1)
+    )
+    assert before == []
+    (old,) = [
+        e for e in store.edges([job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS], T0)
+    ]
+    assert old.ended_at == format_time(t1)
+    # a later report revives the edge; an older replay does not
+    store.apply(pipeline(T0))
+    assert {
+        h.target for h in store.expand([job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS])
+    } == {ds("public.refunds")}
+    store.apply(pipeline(t1 + timedelta(hours=1)))
+    assert {
+        h.target for h in store.expand([job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS])
+    } == {
+        ds("public.refunds"),
+        ds("public.orders"),
+    }
+
+
+def test_delete_removes_the_node_its_edges_and_health(store: Store) -> None:
+    store.apply(pipeline())
+    reason = HealthReason(
+        result_id="result|a|b|c|d",
+        check_id="check|a|b|c",
+        checked_id=ds("public.orders"),
+        path=(ds("public.orders"),),
+        hops=0,
+        precision=Precision.CONFIRMED,
+        message="failed",
+    )
+    store.apply(
+        ChangeSet(
+            health=[
+                HealthRecord(
+                    id=job("report"), kind=Kind.JOB, status=HealthStatus.AT_RISK, reasons=(reason,)
+                )
+            ]
+        )
+    )
+    store.apply(ChangeSet(deletes=[job("report")]))
+    assert store.get([job("report")]) == {}
+    assert store.expand([ds("public.orders_clean")], Direction.DOWNSTREAM, FLOW_KINDS) == []
+    assert store.expand([ds("public.report")], Direction.UPSTREAM, FLOW_KINDS) == []
+    assert store.health([job("report")]) == {}
+    assert store.search("report", SearchFilter(kinds=frozenset({Kind.JOB}))).items == []
+
+
+def test_health_is_stored_paged_and_removed(store: Store) -> None:
+    store.apply(pipeline())
+    reason = HealthReason(
+        result_id="result|ns|t|c|r1",
+        check_id="check|ns|t|c",
+        checked_id=ds("public.orders"),
+        path=(ds("public.orders"), job("clean_orders"), ds("public.orders_clean")),
+        hops=2,
+        precision=Precision.POTENTIAL,
+        message="upstream check failed",
+    )
+    records = [
+        HealthRecord(id=ds("public.orders"), kind=Kind.DATASET, status=HealthStatus.FAILING),
+        HealthRecord(
+            id=ds("public.orders_clean"),
+            kind=Kind.DATASET,
+            status=HealthStatus.AT_RISK,
+            reasons=(reason,),
+        ),
+        HealthRecord(id=job("report"), kind=Kind.JOB, status=HealthStatus.AT_RISK),
+    ]
+    store.apply(ChangeSet(health=records))
+    assert store.health([ds("public.orders_clean")])[ds("public.orders_clean")] == records[1]
+    at_risk = store.health_page([HealthStatus.AT_RISK])
+    assert [r.id for r in at_risk.items] == [ds("public.orders_clean"), job("report")]
+    datasets = store.health_page([HealthStatus.AT_RISK], kinds=[Kind.DATASET])
+    assert [r.id for r in datasets.items] == [ds("public.orders_clean")]
+    first = store.health_page(list(HealthStatus), first=2)
+    assert first.has_next_page
+    rest = store.health_page(list(HealthStatus), first=2, after=first.end_cursor)
+    assert [r.id for r in first.items + rest.items] == sorted(r.id for r in records)
+    assert not rest.has_next_page
+    store.apply(ChangeSet(health_removals=[job("report")]))
+    assert [r.id for r in store.health_page([HealthStatus.AT_RISK]).items] == [
+        ds("public.orders_clean")
+    ]
+    assert store.stats().health_by_status == {"AT_RISK": 1, "FAILING": 1}
+
+
+def test_search_matches_names_descriptions_owners_tags_and_field_names(store: Store) -> None:
+    store.apply(pipeline())
+    ids = {n.id for n in store.search("orders_clean").items}
+    assert ds("public.orders_clean") in ids
+    assert ds("public.report") not in ids
+    by_field = store.search("amount_usd", SearchFilter(kinds=frozenset({Kind.DATASET})))
+    assert [n.id for n in by_field.items] == [ds("public.orders_clean")]
+    assert [n.id for n in store.search("carol").items] == [ds("public.report")]
+    assert [n.id for n in store.search("repo").items if n.kind is Kind.DATASET] == [
+        ds("public.report")
+    ]
+    tagged = store.search("", SearchFilter(tag="staging"))
+    assert [n.id for n in tagged.items] == [ds("public.orders_clean")]
+    owned = store.search("table", SearchFilter(owner="alice"))
+    assert [n.id for n in owned.items] == [ds("public.orders")]
+    jobs = store.search("", SearchFilter(kinds=frozenset({Kind.JOB})))
+    assert [n.id for n in jobs.items] == [job("clean_orders"), job("report")]
+    in_ns = store.search("", SearchFilter(namespace="airflow://etl"))
+    assert {n.kind for n in in_ns.items} == {Kind.JOB}
+    assert store.search("nothing_matches_this").items == []
+
+
+def test_search_pages_with_cursors_cover_everything_once(store: Store) -> None:
+    store.apply(pipeline())
+    seen: list[str] = []
+    after = None
+    while True:
+        page = store.search("", first=3, after=after)
+        seen.extend(n.id for n in page.items)
+        if not page.has_next_page:
+            break
+        after = page.end_cursor
+    nodes, _ = store.export()
+    assert seen == [n.id for n in nodes]
+    with pytest.raises(InvalidInput):
+        store.search("", after="not-a-cursor")
+    with pytest.raises(InvalidInput):
+        store.search("", first=-1)
+
+
+def test_search_treats_query_syntax_as_text(store: Store) -> None:
+    store.apply(pipeline())
+    for query in ['"', "orders OR", "a*b", "NEAR(", "-x", "col:val", "'; DROP TABLE nodes; --"]:
+        store.search(query)
+    assert store.stats().nodes == 9
+
+
+def test_names_with_quotes_and_braces_round_trip(store: Store) -> None:
+    names = ['it\'s "quoted"', "back`tick`", "{braces}", "a // comment", "x'); MATCH (n) DELETE n"]
+    cs = ChangeSet()
+    for name in names:
+        cs.add(Dataset(namespace="s3://bucket", name=name, description=name))
+    store.apply(cs)
+    ids = [make_id(Kind.DATASET, "s3://bucket", n) for n in names]
+    found = store.get(ids)
+    assert [found[i].name for i in ids] == names
+    assert store.stats().nodes == len(names)
+
+
+def test_traversal_terminates_on_a_job_reading_and_writing_the_same_dataset(store: Store) -> None:
+    cs = pipeline()
+    cs.link(job("report"), EdgeKind.WRITES, ds("public.orders"), T0)  # a loop back upstream
+    cs.add(Job(namespace="airflow://etl", name="dedupe"))
+    cs.link(ds("public.report"), EdgeKind.READS, job("dedupe"), T0)
+    cs.link(job("dedupe"), EdgeKind.WRITES, ds("public.report"), T0)  # reads and writes itself
+    store.apply(cs)
+    result = bfs(store, [ds("public.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
+    assert result.ids() == [
+        job("clean_orders"),
+        ds("public.orders_clean"),
+        job("report"),
+        ds("public.report"),
+        job("dedupe"),
+    ]
+    assert strongly_connected(result.hops, Direction.DOWNSTREAM) == [
+        [ds("public.orders"), ds("public.orders_clean"), job("clean_orders"), job("report")],
+        [ds("public.report"), job("dedupe")],
+    ]
+
+
+def test_stats_and_export_are_sorted_and_complete(store: Store) -> None:
+    store.apply(pipeline())
+    stats = store.stats()
+    assert stats.nodes_by_kind == {"DATASET": 3, "FIELD": 4, "JOB": 2}
+    assert stats.edges_by_kind == {"DERIVES": 2, "HAS_FIELD": 4, "READS": 2, "WRITES": 2}
+    nodes, edges = store.export()
+    node_ids = [n.id for n in nodes]
+    edge_keys = [e.key for e in edges]
+    assert node_ids == sorted(node_ids)
+    assert edge_keys == sorted(edge_keys)
+    assert len(edge_keys) == 10
+    store.ping()
