@@ -11,7 +11,7 @@ from lineagegraph.ids import KEY_PARTS, Key, Kind, kind_of, make_id, parse_id
 
 NAMESPACES = ["s3://bucket", "postgres://host:5432", "snowflake://acct", "kafka://b1:9092,b2:9092"]
 TRICKY = st.lists(
-    st.sampled_from(list("ab:/#% |é🕷._-") + ["%7C", "%25", "%7c"]), min_size=1, max_size=12
+    st.sampled_from([*"ab:/#% |é🕷._-", "%7C", "%25", "%7c"]), min_size=1, max_size=12
 ).map("".join)
 part = st.one_of(TRICKY, st.text(min_size=1, max_size=20))
 namespace = st.one_of(st.sampled_from(NAMESPACES), part)
