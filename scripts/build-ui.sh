@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build the web UI's pinned front-end assets (the Makefile's `ui` target).
+#
+# 1. `npm ci` in web/ when node_modules is missing or package-lock.json changed since the
+#    last install (a hash of the lockfile is kept in web/node_modules/.lockfile.sha256).
+# 2. Copy the pinned release files into src/lineagegraph/api/static/vendor/ together with
+#    their licences and a VENDOR.md naming each file's package, version and licence.
+#
+# Files are only rewritten when their content differs, so a second run changes nothing
+# and takes well under a second. The vendor files are committed, so an installed wheel or
+# a Docker image serves the UI without Node; this script keeps them in step with the lockfile.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+web="$root/web"
+vendor="$root/src/lineagegraph/api/static/vendor"
+
+die() {
+    echo "build-ui: $*" >&2
+    exit 1
+}
+
+command -v node >/dev/null 2>&1 || die "node is not installed; install Node.js 18+ with npm (Debian: apt-get install nodejs npm)"
+command -v npm >/dev/null 2>&1 || die "npm is not installed; install it with Node.js (Debian: apt-get install npm)"
+[ -f "$web/package-lock.json" ] || die "missing $web/package-lock.json"
+
+stamp="$web/node_modules/.lockfile.sha256"
+want="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
+if [ ! -d "$web/node_modules" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "build-ui: npm ci in web/"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $web"
+    echo "$want" >"$stamp"
+fi
+
+mkdir -p "$vendor"
+changed=0
+
+# install_if_changed SOURCE DEST: copy only when the content differs.
+install_if_changed() {
+    if ! cmp -s "$1" "$2"; then
+        cp "$1" "$2"
+        chmod 644 "$2"
+        changed=$((changed + 1))
+    fi
+}
+
+# package, file inside the package, name under vendor/, what it is
+files=(
+    "cytoscape|dist/cytoscape.esm.min.mjs|cytoscape.esm.min.js|graph rendering, pan and zoom (ES module build)"
+    "cytoscape-dagre|dist/cytoscape-dagre.min.mjs|cytoscape-dagre.esm.min.js|layered left-to-right layout; bundles @dagrejs/dagre and @dagrejs/graphlib (MIT)"
+)
+
+manifest="$(mktemp)"
+trap 'rm -f "$manifest"' EXIT
+{
+    echo "# Vendored front-end files"
+    echo
+    echo "Copied from the npm packages pinned in \`web/package-lock.json\` by \`scripts/build-ui.sh\`"
+    echo "(\`make ui\`). Do not edit by hand: change the version in \`web/package.json\`, run"
+    echo "\`npm install\` in \`web/\`, then \`make ui\`."
+    echo
+    echo "| file | package | version | licence | source file | purpose |"
+    echo "|---|---|---|---|---|---|"
+} >"$manifest"
+
+for entry in "${files[@]}"; do
+    IFS='|' read -r package source target purpose <<<"$entry"
+    dir="$web/node_modules/$package"
+    [ -f "$dir/$source" ] || die "$package does not ship $source; was the version changed?"
+    version="$(node -p "require(process.argv[1]).version" "$dir/package.json")"
+    licence="$(node -p "require(process.argv[1]).license" "$dir/package.json")"
+    install_if_changed "$dir/$source" "$vendor/$target"
+    install_if_changed "$dir/LICENSE" "$vendor/$package.LICENSE.txt"
+    echo "| \`$target\` | $package | $version | $licence (\`$package.LICENSE.txt\`) | \`$source\` | $purpose |" >>"$manifest"
+done
+install_if_changed "$manifest" "$vendor/VENDOR.md"
+
+if [ "$changed" -gt 0 ]; then
+    echo "build-ui: updated $changed file(s) in ${vendor#"$root"/}"
+else
+    echo "build-ui: vendor files up to date"
+fi
