@@ -1,0 +1,135 @@
+"""Durability, reopening and concurrent reads of the stores."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import FLOW_KINDS, ChangeSet, Dataset, Direction, EdgeKind, Field
+from lineagegraph.store import Store, open_store
+from lineagegraph.store.embedded import EmbeddedStore
+from tests.test_store_contract import T0, canonical_hash, ds, pipeline
+
+WRITER = """
+import sys
+from datetime import UTC, datetime
+from lineagegraph.model import ChangeSet, Dataset, EdgeKind, Job
+from lineagegraph.store import open_store
+
+store = open_store(sys.argv[1])
+start = int(sys.argv[2])
+at = datetime(2026, 1, 1, tzinfo=UTC)
+for i in range(start, start + 100_000):
+    cs = ChangeSet()
+    cs.add(Dataset(namespace="s3://acks", name=f"table_{i}"), Job(namespace="s3://acks", name=f"job_{i}"))
+    cs.link(f"dataset|s3://acks|table_{i}", EdgeKind.READS, f"job|s3://acks|job_{i}", at)
+    if i > 0:
+        cs.link(f"job|s3://acks|job_{i - 1}", EdgeKind.WRITES, f"dataset|s3://acks|table_{i}", at)
+    store.apply(cs)
+    print(i, flush=True)  # acknowledged only after apply returned
+"""
+
+
+def _acked(lines: list[str]) -> list[int]:
+    return [int(line) for line in lines if line.strip().isdigit()]
+
+
+def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    rng = random.Random(7)
+    acknowledged: list[int] = []
+    next_index = 0
+    for _ in range(20):
+        child = subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, str(next_index)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None
+        # Wait until it writes, then kill it at a random moment mid-stream.
+        first = child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.3))
+        child.send_signal(signal.SIGKILL)
+        rest = child.stdout.read()
+        child.wait()
+        batch = _acked([first, *rest.splitlines()])
+        acknowledged.extend(batch)
+        store = open_store(url)
+        try:
+            assert isinstance(store, EmbeddedStore)
+            ids = [make_id(Kind.DATASET, "s3://acks", f"table_{i}") for i in acknowledged]
+            found = store.get(ids)
+            assert len(found) == len(ids), "an acknowledged write is missing"
+            nodes, edges = store.export()
+            node_ids = {n.id for n in nodes}
+            edge_list = list(edges)
+            assert all(e.source_id in node_ids and e.target_id in node_ids for e in edge_list)
+            assert store.graph.number_of_nodes() == len(node_ids)
+            assert sum(len(d) for _, _, d in store.graph.edges(data=True)) == len(edge_list)
+            # every changeset is whole: a job exists exactly when its table does
+            assert sum(1 for i in node_ids if i.startswith("job|")) == len(node_ids) // 2
+            next_index = max(int(i.rsplit("_", 1)[1]) for i in node_ids if i.startswith("job|")) + 1
+        finally:
+            store.close()
+    assert len(acknowledged) >= 20
+
+
+def test_reopening_a_file_store_loads_the_same_graph(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'lineage.db'}"
+    store = open_store(url)
+    store.apply(pipeline())
+    before = canonical_hash(store)
+    store.close()
+    reopened = open_store(url)
+    try:
+        assert canonical_hash(reopened) == before
+        hops = reopened.expand([ds("public.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
+        assert [h.target for h in hops] == ["job|airflow://etl|clean_orders"]
+        assert [n.id for n in reopened.search("orders_clean").items][0] == ds("public.orders_clean")
+    finally:
+        reopened.close()
+
+
+def test_readers_see_a_changeset_whole_or_not_at_all(store: Store) -> None:
+    rounds = 40
+    width = 25
+    errors: list[str] = []
+    done = threading.Event()
+
+    def batch(k: int) -> ChangeSet:
+        cs = ChangeSet()
+        cs.add(Dataset(namespace="s3://c", name=f"t{k}"))
+        for j in range(width):
+            cs.add(Field(namespace="s3://c", name=f"t{k}", path=f"c{j}"))
+            cs.link(f"dataset|s3://c|t{k}", EdgeKind.HAS_FIELD, f"field|s3://c|t{k}|c{j}", T0)
+        return cs
+
+    def reader() -> None:
+        while not done.is_set():
+            for k in range(rounds):
+                ids = [f"dataset|s3://c|t{k}"] + [f"field|s3://c|t{k}|c{j}" for j in range(width)]
+                found = len(store.get(ids))
+                if found not in (0, width + 1):
+                    errors.append(f"get saw {found} of batch {k}")
+                hops = store.expand([ids[0]], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+                if len(hops) not in (0, width):
+                    errors.append(f"expand saw {len(hops)} of batch {k}")
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    try:
+        for k in range(rounds):
+            store.apply(batch(k))
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join()
+    assert errors == []
+    assert store.stats().nodes == rounds * (width + 1)
