@@ -27,7 +27,8 @@ start = int(sys.argv[2])
 at = datetime(2026, 1, 1, tzinfo=UTC)
 for i in range(start, start + 100_000):
     cs = ChangeSet()
-    cs.add(Dataset(namespace="s3://acks", name=f"table_{i}"), Job(namespace="s3://acks", name=f"job_{i}"))
+    cs.add(Dataset(namespace="s3://acks", name=f"table_{i}"))
+    cs.add(Job(namespace="s3://acks", name=f"job_{i}"))
     cs.link(f"dataset|s3://acks|table_{i}", EdgeKind.READS, f"job|s3://acks|job_{i}", at)
     if i > 0:
         cs.link(f"job|s3://acks|job_{i - 1}", EdgeKind.WRITES, f"dataset|s3://acks|table_{i}", at)
@@ -91,7 +92,7 @@ def test_reopening_a_file_store_loads_the_same_graph(tmp_path: Path) -> None:
         assert canonical_hash(reopened) == before
         hops = reopened.expand([ds("public.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
         assert [h.target for h in hops] == ["job|airflow://etl|clean_orders"]
-        assert [n.id for n in reopened.search("orders_clean").items][0] == ds("public.orders_clean")
+        assert reopened.search("orders_clean").items[0].id == ds("public.orders_clean")
     finally:
         reopened.close()
 
