@@ -1,0 +1,491 @@
+// The lineage graph canvas: cytoscape.js with a dagre layout, left to right as data flows.
+//
+// The view hands it a model (nodes and edges from the API); the canvas decides what to draw.
+// Small graphs are drawn whole. Past `threshold` nodes, everything further than one hop from
+// the focus (and not revealed on purpose) is folded into one group node per kind and
+// namespace; clicking a group shows its members a page at a time, so graphs of thousands
+// of nodes stay readable and fast.
+
+import cytoscape from "../vendor/cytoscape.esm.min.js";
+import dagre from "../vendor/cytoscape-dagre.esm.min.js";
+import { kindIconUri, kindName } from "./format.js";
+
+cytoscape.use(dagre);
+
+const HEALTH_STYLE = {
+  FAILING: { border: "#d92d20", fill: "#fef3f2" },
+  AT_RISK: { border: "#dc6803", fill: "#fffaeb" },
+};
+
+const SHAPES = {
+  DATASET: "round-rectangle",
+  FIELD: "rectangle",
+  JOB: "cut-rectangle",
+  RUN: "ellipse",
+  DATASET_VERSION: "round-rectangle",
+  FEATURE: "round-tag",
+  MODEL: "barrel",
+  MODEL_VERSION: "barrel",
+  DEPLOYMENT: "round-hexagon",
+  CHECK: "round-octagon",
+  RESULT: "ellipse",
+  GROUP: "round-rectangle",
+};
+
+function stylesheet() {
+  const style = [
+    {
+      selector: "node",
+      style: {
+        shape: (n) => SHAPES[n.data("kind")] || "round-rectangle",
+        width: "data(width)",
+        height: "data(height)",
+        "background-color": "#ffffff",
+        "border-width": 1.5,
+        "border-color": "#98a2b3",
+        label: "data(label)",
+        color: "#101828",
+        "font-family": "Liberation Sans, DejaVu Sans, Helvetica, Arial, sans-serif",
+        "font-size": 12,
+        "text-valign": "center",
+        "text-halign": "center",
+        "text-margin-x": 10,
+        "text-wrap": "ellipsis",
+        "text-max-width": (n) => `${n.data("width") - 38}px`,
+        "background-image": (n) => kindIconUri(n.data("kind")),
+        "background-width": 16,
+        "background-height": 16,
+        "background-position-x": 10,
+        "background-position-y": "50%",
+        "background-clip": "none",
+        "background-image-containment": "over",
+      },
+    },
+    {
+      selector: 'node[kind = "FIELD"]',
+      style: { "font-size": 11, "background-width": 13, "background-height": 13 },
+    },
+    {
+      selector: "node:parent",
+      style: {
+        shape: "round-rectangle",
+        "background-color": "#f9fafb",
+        "background-image": "none",
+        "text-valign": "top",
+        "text-halign": "center",
+        "text-margin-x": 0,
+        "text-margin-y": -6,
+        "text-wrap": "none",
+        "font-weight": 600,
+        padding: 10,
+      },
+    },
+    {
+      selector: "node.group",
+      style: {
+        "border-style": "dashed",
+        "background-color": "#f2f4f7",
+        color: "#344054",
+        "text-wrap": "wrap",
+      },
+    },
+    {
+      selector: "edge",
+      style: {
+        width: 1.5,
+        "line-color": "#98a2b3",
+        "target-arrow-color": "#98a2b3",
+        "target-arrow-shape": "triangle",
+        "arrow-scale": 0.9,
+        "curve-style": "bezier",
+      },
+    },
+    {
+      selector: 'edge[kind = "DERIVES"]',
+      style: { "line-style": "dashed", "line-dash-pattern": [5, 3], width: 1.2 },
+    },
+    { selector: "edge.grouped", style: { width: "data(weight)", "line-color": "#b3b8c2" } },
+    { selector: "node.focus", style: { "border-width": 3, "border-color": "#101828" } },
+    {
+      selector: "node.origin",
+      style: { "border-width": 3.5, "border-color": "#7f56d9", "background-color": "#f4ebff" },
+    },
+    {
+      selector: "node.affected",
+      style: {
+        "border-width": 3,
+        "border-color": "#7f56d9",
+        "background-color": "#f9f5ff",
+        "underlay-color": "#9e77ed",
+        "underlay-opacity": 0.25,
+        "underlay-padding": 6,
+      },
+    },
+    {
+      selector: "edge.affected, edge.path",
+      style: { width: 2.5, "line-color": "#7f56d9", "target-arrow-color": "#7f56d9" },
+    },
+    { selector: "edge.path.risk", style: { "line-color": "#dc6803", "target-arrow-color": "#dc6803" } },
+    { selector: ".dim", style: { opacity: 0.28 } },
+    {
+      selector: "node:selected",
+      style: { "overlay-color": "#1570ef", "overlay-opacity": 0.14, "overlay-padding": 5 },
+    },
+  ];
+  for (const [status, colours] of Object.entries(HEALTH_STYLE)) {
+    style.splice(4, 0, {
+      selector: `node[health = "${status}"]`,
+      style: { "border-color": colours.border, "border-width": 2.5, "background-color": colours.fill },
+    });
+  }
+  return style;
+}
+
+// Rough text width at 12px: keeps boxes sized to their labels without measuring the DOM.
+function nodeSize(kind, label) {
+  const perChar = kind === "FIELD" ? 6.4 : 7.0;
+  const width = Math.round(Math.min(260, Math.max(96, 44 + label.length * perChar)));
+  return { width, height: kind === "FIELD" ? 26 : 36 };
+}
+
+function groupKey(node) {
+  return `group|${node.kind}|${node.namespace || ""}`;
+}
+
+/**
+ * A lineage canvas inside `container`.
+ * options: onSelect(node|null) when a node is clicked, onOpen(node) when a node is
+ * double-clicked or Enter is pressed on it, threshold (nodes drawn before folding),
+ * groupPage (members shown per click on a group).
+ */
+export class LineageGraph {
+  constructor(container, options = {}) {
+    this.container = container;
+    this.onSelect = options.onSelect || (() => {});
+    this.onOpen = options.onOpen || (() => {});
+    this.onRender = options.onRender || (() => {});
+    this.threshold = options.threshold ?? 150;
+    this.groupPage = options.groupPage ?? 25;
+    this.nodes = new Map();
+    this.edges = new Map();
+    this.focus = new Set();
+    this.revealed = new Set();
+    this.marks = new Map(); // class -> Set of node or edge ids
+    this.nested = false;
+    this.dimOthers = false;
+    this.cy = cytoscape({
+      container,
+      style: stylesheet(),
+      minZoom: 0.05,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      selectionType: "single",
+    });
+    this.cy.on("tap", "node", (event) => this._tap(event.target));
+    this.cy.on("dbltap", "node", (event) => this._open(event.target));
+    this.cy.on("tap", (event) => {
+      if (event.target === this.cy) this.onSelect(null);
+    });
+    container.addEventListener("keydown", (event) => this._key(event));
+  }
+
+  /** Replace the model: nodes [{id, kind, label, namespace, health, ...}], edges [{source, target, kind}]. */
+  load({ nodes = [], edges = [] }, { focus = [], nested = false } = {}) {
+    this.nodes.clear();
+    this.edges.clear();
+    this.revealed.clear();
+    this.marks.clear();
+    this.focus = new Set(focus);
+    this.nested = nested;
+    this.merge({ nodes, edges });
+  }
+
+  /** Add nodes and edges to the model (an expansion); `reveal` ids are always drawn. */
+  merge({ nodes = [], edges = [] }, { reveal = [] } = {}) {
+    for (const node of nodes) {
+      const old = this.nodes.get(node.id);
+      this.nodes.set(node.id, old ? { ...old, ...node } : node);
+    }
+    for (const edge of edges) {
+      if (!this.nodes.has(edge.source) || !this.nodes.has(edge.target)) continue;
+      this.edges.set(`${edge.source}>${edge.kind}>${edge.target}`, edge);
+    }
+    for (const id of reveal) this.revealed.add(id);
+  }
+
+  /** Highlight ids (nodes or "source>KIND>target" edge keys) with a class; the rest can dim. */
+  mark(cls, ids) {
+    this.marks.set(cls, new Set(ids));
+  }
+
+  /** Remove every highlight. */
+  clearMarks() {
+    this.marks.clear();
+    this.dimOthers = false;
+  }
+
+  /** Fade everything that carries no highlight (so the highlighted set stands out). */
+  setDimOthers(on) {
+    this.dimOthers = on;
+  }
+
+  /** Draw the model (folding big graphs) and lay it out; `fit` recentres the view. */
+  render({ fit = true } = {}) {
+    const elements = this._elements();
+    this.cy.batch(() => {
+      this.cy.elements().remove();
+      this.cy.add(elements);
+      this._applyMarks();
+    });
+    const layout = this.cy.layout({
+      name: "dagre",
+      rankDir: "LR",
+      nodeSep: 14,
+      rankSep: 64,
+      edgeSep: 8,
+      fit,
+      padding: 32,
+      animate: false,
+      sort: (a, b) => String(a.data("sortKey")).localeCompare(String(b.data("sortKey"))),
+    });
+    layout.run();
+    if (fit && this.cy.zoom() > 1.25) {
+      this.cy.zoom(1.25);
+      this.cy.center();
+    }
+    this.onRender(this.visibleNodes());
+  }
+
+  /** The drawn nodes' data (groups included), sorted by label. */
+  visibleNodes() {
+    return this.cy
+      .nodes()
+      .map((n) => n.data())
+      .sort((a, b) => String(a.label).localeCompare(String(b.label)));
+  }
+
+  /** Select and centre a node by id (used by keyboard and list navigation). */
+  select(id) {
+    const node = this.cy.getElementById(id);
+    if (!node.nonempty()) return;
+    this.cy.nodes().unselect();
+    node.select();
+    this.cy.animate({ center: { eles: node }, duration: 150 });
+    this._tap(node);
+  }
+
+  /** Show a group's next page of members. */
+  expandGroup(groupId) {
+    const node = this.cy.getElementById(groupId);
+    if (!node.nonempty()) return;
+    const members = node.data("members") || [];
+    for (const id of members.slice(0, this.groupPage)) this.revealed.add(id);
+    this.render({ fit: false });
+  }
+
+  /** Zoom to fit everything drawn. */
+  fit() {
+    this.cy.fit(undefined, 32);
+  }
+
+  /** Zoom in (factor > 1) or out around the centre. */
+  zoomBy(factor) {
+    const zoom = this.cy.zoom() * factor;
+    this.cy.zoom({ level: zoom, renderedPosition: { x: this.cy.width() / 2, y: this.cy.height() / 2 } });
+  }
+
+  /** Export the drawing as a PNG data URL. */
+  png() {
+    return this.cy.png({ full: true, scale: 2, bg: "#ffffff" });
+  }
+
+  destroy() {
+    this.cy.destroy();
+  }
+
+  _tap(node) {
+    const data = node.data();
+    if (data.kind === "GROUP") {
+      this.expandGroup(data.id);
+      return;
+    }
+    this.onSelect(this.nodes.get(data.id) || data);
+  }
+
+  _open(node) {
+    const data = node.data();
+    if (data.kind === "GROUP") return;
+    this.onOpen(this.nodes.get(data.id) || data);
+  }
+
+  _key(event) {
+    const step = 60;
+    const selected = this.cy.nodes(":selected").first();
+    const actions = {
+      "+": () => this.zoomBy(1.2),
+      "=": () => this.zoomBy(1.2),
+      "-": () => this.zoomBy(1 / 1.2),
+      0: () => this.fit(),
+      ArrowLeft: () => this.cy.panBy({ x: step, y: 0 }),
+      ArrowRight: () => this.cy.panBy({ x: -step, y: 0 }),
+      ArrowUp: () => this.cy.panBy({ x: 0, y: step }),
+      ArrowDown: () => this.cy.panBy({ x: 0, y: -step }),
+      Enter: () => selected.nonempty() && this._open(selected),
+    };
+    const action = actions[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  }
+
+  // Hop distance from the focus over the model, ignoring direction.
+  _distances() {
+    const adjacency = new Map();
+    for (const edge of this.edges.values()) {
+      if (!adjacency.has(edge.source)) adjacency.set(edge.source, []);
+      if (!adjacency.has(edge.target)) adjacency.set(edge.target, []);
+      adjacency.get(edge.source).push(edge.target);
+      adjacency.get(edge.target).push(edge.source);
+    }
+    const distance = new Map();
+    let frontier = [...this.focus].filter((id) => this.nodes.has(id));
+    frontier.forEach((id) => distance.set(id, 0));
+    for (let hop = 1; frontier.length; hop += 1) {
+      const next = [];
+      for (const id of frontier) {
+        for (const other of adjacency.get(id) || []) {
+          if (!distance.has(other)) {
+            distance.set(other, hop);
+            next.push(other);
+          }
+        }
+      }
+      frontier = next;
+    }
+    return distance;
+  }
+
+  // Which model node each node is drawn as: itself, or the group it is folded into.
+  _representatives() {
+    const shown = new Map();
+    const all = [...this.nodes.values()];
+    if (all.length <= this.threshold) {
+      for (const node of all) shown.set(node.id, node.id);
+      return { shown, groups: new Map() };
+    }
+    const distance = this._distances();
+    const marked = new Set();
+    for (const ids of this.marks.values()) ids.forEach((id) => marked.add(id));
+    const keep = (node) =>
+      (distance.get(node.id) ?? Infinity) <= 1 || this.revealed.has(node.id) || marked.has(node.id);
+    const groups = new Map();
+    for (const node of all) {
+      if (keep(node)) {
+        shown.set(node.id, node.id);
+        continue;
+      }
+      const key = groupKey(node);
+      if (!groups.has(key)) groups.set(key, { kind: node.kind, namespace: node.namespace, members: [] });
+      groups.get(key).members.push(node);
+      shown.set(node.id, key);
+    }
+    for (const group of groups.values()) {
+      group.members.sort(
+        (a, b) =>
+          (distance.get(a.id) ?? Infinity) - (distance.get(b.id) ?? Infinity) ||
+          String(a.label).localeCompare(String(b.label)),
+      );
+    }
+    return { shown, groups };
+  }
+
+  _elements() {
+    const { shown, groups } = this._representatives();
+    const elements = [];
+    for (const node of this.nodes.values()) {
+      if (shown.get(node.id) !== node.id) continue;
+      const label = node.label || node.id;
+      const parent =
+        this.nested && node.kind === "FIELD" && node.dataset && shown.get(node.dataset) === node.dataset
+          ? node.dataset
+          : undefined;
+      elements.push({
+        group: "nodes",
+        data: {
+          id: node.id,
+          kind: node.kind,
+          label,
+          health: node.health || "OK",
+          parent,
+          sortKey: `${node.kind === "FIELD" ? 1 : 0}${label}`,
+          ...nodeSize(node.kind, label),
+        },
+        classes: this.focus.has(node.id) ? "focus" : "",
+      });
+    }
+    for (const [key, group] of groups) {
+      const count = group.members.length;
+      const label = `${count} more ${kindName(group.kind).toLowerCase()}${count === 1 ? "" : "s"}\n${group.namespace || ""}`;
+      elements.push({
+        group: "nodes",
+        data: {
+          id: key,
+          kind: "GROUP",
+          label,
+          health: group.members.some((m) => m.health === "FAILING")
+            ? "FAILING"
+            : group.members.some((m) => m.health === "AT_RISK")
+              ? "AT_RISK"
+              : "OK",
+          members: group.members.map((m) => m.id),
+          memberKind: group.kind,
+          sortKey: `2${label}`,
+          width: 190,
+          height: 46,
+        },
+        classes: "group",
+      });
+    }
+    const seen = new Map();
+    for (const [key, edge] of this.edges) {
+      const source = shown.get(edge.source);
+      const target = shown.get(edge.target);
+      if (!source || !target || source === target) continue;
+      // an edge into a field's own dataset box is drawn by the nesting itself
+      if (this.nested && edge.kind === "HAS_FIELD") continue;
+      const folded = source !== edge.source || target !== edge.target;
+      const id = folded ? `${source}>${edge.kind}>${target}` : key;
+      if (seen.has(id)) {
+        seen.get(id).data.weight = Math.min(6, seen.get(id).data.weight + 0.5);
+        continue;
+      }
+      const element = {
+        group: "edges",
+        data: { id, source, target, kind: edge.kind, weight: 1.5 },
+        classes: folded ? "grouped" : "",
+      };
+      seen.set(id, element);
+      elements.push(element);
+    }
+    return elements;
+  }
+
+  _applyMarks() {
+    if (!this.marks.size) return;
+    let any = false;
+    for (const [cls, ids] of this.marks) {
+      for (const id of ids) {
+        const element = this.cy.getElementById(id);
+        if (element.nonempty()) {
+          element.addClass(cls);
+          any = true;
+        }
+      }
+    }
+    if (any && this.dimOthers) {
+      const lit = [...this.marks.keys()].map((cls) => `.${cls}`).join(", ");
+      this.cy.elements().not(lit).not(".focus").addClass("dim");
+    }
+  }
+}

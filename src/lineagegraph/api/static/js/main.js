@@ -1,0 +1,108 @@
+// Boot: route the hash to a view, show API errors, keep the navigation in step.
+
+import { onBusy } from "./api.js";
+import { h, replace } from "./dom.js";
+import { current, go, link } from "./router.js";
+import * as cascade from "./views/cascade.js";
+import * as entity from "./views/entity.js";
+import * as impact from "./views/impact.js";
+import * as lineage from "./views/lineage.js";
+import * as rootcause from "./views/rootcause.js";
+import * as search from "./views/search.js";
+
+const VIEWS = {
+  search,
+  entity,
+  lineage,
+  impact,
+  "at-risk": cascade,
+  "root-cause": rootcause,
+};
+
+const root = document.getElementById("view");
+const errors = document.getElementById("errors");
+let cleanup = null;
+let generation = 0;
+
+/** Show an error to the user (never swallowed); `context` says what was being done. */
+export function showError(err, context = "") {
+  const message = err && err.message ? err.message : String(err);
+  const box = h(
+    "div",
+    { class: "error" },
+    h("strong", {}, context ? `${context} failed` : "Error"),
+    h("span", { class: "message" }, message),
+    h("button", { type: "button", "aria-label": "Dismiss error", onclick: () => box.remove() }, "×"),
+  );
+  errors.append(box);
+  console.error(context, err);
+}
+
+/** Remove every error shown. */
+export function clearErrors() {
+  errors.replaceChildren();
+}
+
+/** A short confirmation at the bottom of the screen. */
+export function toast(message) {
+  const note = h("div", { class: "toast", role: "status" }, message);
+  document.body.append(note);
+  setTimeout(() => note.remove(), 2200);
+}
+
+async function route() {
+  const state = current();
+  const view = VIEWS[state.view];
+  generation += 1;
+  const mine = generation;
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (err) {
+      console.error(err);
+    }
+    cleanup = null;
+  }
+  clearErrors();
+  for (const anchor of document.querySelectorAll(".topbar nav a")) {
+    const active = anchor.dataset.view === state.view || (state.view === "entity" && anchor.dataset.view === "search");
+    if (active) anchor.setAttribute("aria-current", "page");
+    else anchor.removeAttribute("aria-current");
+  }
+  replace(root);
+  if (!view) {
+    replace(root, h("div", { class: "panel empty" }, `No view named "${state.view}". `, h("a", { href: link("search") }, "Go to search")));
+    return;
+  }
+  const ctx = {
+    showError,
+    clearErrors,
+    toast,
+    // a view checks this after each await so a slow answer never paints over a newer page
+    isCurrent: () => mine === generation,
+  };
+  try {
+    const result = await view.render(root, state, ctx);
+    if (mine === generation && typeof result === "function") cleanup = result;
+    else if (typeof result === "function") result();
+  } catch (err) {
+    if (mine === generation) showError(err, "Loading this page");
+  }
+}
+
+document.getElementById("quick-search").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = document.getElementById("quick-search-input");
+  go(link("search", null, { q: input.value.trim() }));
+});
+
+const spinner = document.getElementById("busy");
+onBusy((count) => {
+  spinner.classList.toggle("on", count > 0);
+  spinner.textContent = count > 0 ? "" : "";
+  spinner.setAttribute("aria-label", count > 0 ? "Loading" : "");
+});
+
+window.addEventListener("hashchange", route);
+window.addEventListener("unhandledrejection", (event) => showError(event.reason, "A request"));
+route();
