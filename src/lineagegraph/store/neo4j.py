@@ -1,0 +1,936 @@
+"""The Neo4j store: the graph in a Neo4j server, for teams that outgrow one machine.
+
+Graph model in Neo4j:
+
+- an entity is a node with the shared label ``:Entity`` (unique ``id``) and one label per
+  kind (``:Dataset``, ``:Field``, ``:ModelVersion``, …); its properties are ``id``, ``kind``,
+  ``namespace``, ``name``, ``parts`` (a list), ``attrs`` (JSON text), ``owners`` and ``tags``
+  (lists, for search filters) and ``search`` (the tokenized search text);
+- an edge is a relationship typed by its :class:`EdgeKind` (``:READS``, ``:DERIVES``, …) with
+  ``origin``, ``first_seen``, ``last_seen``, ``ended_at`` and ``attrs`` (JSON text);
+- stored health is a ``:Health`` node per entity id with ``kind``, ``status`` and ``reasons``.
+
+Every Cypher statement is a constant of this module. Values travel only as parameters;
+labels and relationship types come from the :class:`Kind` and :class:`EdgeKind` enums,
+never from input. A changeset is written in one managed write transaction as
+``UNWIND $rows`` batches, so transient failures are retried by the driver and a changeset
+is applied entirely or not at all. The semantics are those of
+:class:`~lineagegraph.store.embedded.EmbeddedStore`; node attributes and edges merge with
+the same functions of :mod:`lineagegraph.model`.
+
+Search uses a Lucene full-text index to find candidates and then applies exactly the term
+rules of the embedded store's SQLite FTS5 index: the text is split into the tokens that the
+``unicode61`` tokenizer produces, each query term (see :func:`search_terms`) is a phrase of
+its tokens whose last token matches as a prefix, and all terms must match.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import neo4j
+from neo4j import exceptions as neo4j_errors
+
+from lineagegraph.config import Settings
+from lineagegraph.errors import InvalidInput, StoreUnavailable
+from lineagegraph.ids import Kind
+from lineagegraph.model import (
+    ChangeSet,
+    Direction,
+    Edge,
+    EdgeKind,
+    HealthReason,
+    HealthRecord,
+    HealthStatus,
+    Node,
+    Origin,
+    Page,
+    end_edge,
+    format_time,
+    merge_attrs,
+    merge_edge,
+)
+from lineagegraph.store.base import (
+    NO_FILTER,
+    ApplyResult,
+    Hop,
+    SearchFilter,
+    StoreStats,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+    search_terms,
+)
+
+__all__ = ["Neo4jStore"]
+
+T = TypeVar("T")
+EdgeKey = tuple[str, EdgeKind, str]
+
+# --- labels and relationship types: fixed strings from the enums -------------------------------
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z_]*$")
+
+
+def _label(kind: Kind) -> str:
+    return "".join(word.capitalize() for word in kind.value.split("_"))
+
+
+LABELS: Final[dict[Kind, str]] = {kind: _label(kind) for kind in Kind}
+for _text in [*LABELS.values(), *(k.value for k in EdgeKind)]:
+    if not _NAME.match(_text):  # pragma: no cover - guards the enums, not input
+        raise RuntimeError(f"not a safe Cypher name: {_text!r}")
+
+SEARCH_INDEX: Final = "lineagegraph_entity_search"
+
+_SCHEMA: Final[tuple[str, ...]] = (
+    "CREATE CONSTRAINT lineagegraph_entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT lineagegraph_health_id IF NOT EXISTS FOR (h:Health) REQUIRE h.id IS UNIQUE",
+    "CREATE INDEX lineagegraph_field_key IF NOT EXISTS FOR (f:Field) ON (f.namespace, f.name)",
+    "CREATE INDEX lineagegraph_health_status IF NOT EXISTS FOR (h:Health) ON (h.status)",
+    f"CREATE FULLTEXT INDEX {SEARCH_INDEX} IF NOT EXISTS FOR (n:Entity) ON EACH [n.search] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}",
+)
+
+# --- statements ---------------------------------------------------------------------------------
+
+# Reads the kinds of every id a changeset touches and the attributes of the nodes it upserts.
+# Rows with lock=true take the node's write lock first (SET of an unchanged value), so two
+# writers of the same node or of edges from the same node run one after the other and
+# neither loses the other's merge.
+_LOCK_AND_READ = """
+UNWIND $rows AS row
+MATCH (n:Entity {id: row.id})
+FOREACH (_ IN CASE WHEN row.lock THEN [1] ELSE [] END | SET n.kind = n.kind)
+RETURN n.id AS id, n.kind AS kind, CASE WHEN row.attrs THEN n.attrs END AS attrs
+"""
+
+_CREATE_NODES: Final[dict[Kind, str]] = {
+    kind: f"UNWIND $rows AS row CREATE (n:Entity:{label}) SET n = row"
+    for kind, label in LABELS.items()
+}
+
+_UPDATE_NODES = """
+UNWIND $rows AS row
+MATCH (n:Entity {id: row.id})
+SET n.attrs = row.attrs, n.owners = row.owners, n.tags = row.tags, n.search = row.search
+"""
+
+_READ_EDGES = """
+UNWIND $keys AS k
+MATCH (s:Entity {id: k.s})-[r]->(t:Entity {id: k.t})
+WHERE type(r) = k.kind
+RETURN k.s AS s, k.kind AS kind, k.t AS t, elementId(r) AS eid, r.origin AS origin,
+       r.first_seen AS first_seen, r.last_seen AS last_seen, r.ended_at AS ended_at,
+       r.attrs AS attrs
+"""
+
+_CREATE_EDGES: Final[dict[EdgeKind, str]] = {
+    kind: (
+        "UNWIND $rows AS row "
+        "MATCH (s:Entity {id: row.s}) MATCH (t:Entity {id: row.t}) "
+        f"CREATE (s)-[r:{kind.value}]->(t) SET r = row.props"
+    )
+    for kind in EdgeKind
+}
+
+_UPDATE_EDGES = """
+UNWIND $rows AS row
+MATCH ()-[r]->() WHERE elementId(r) = row.eid
+SET r = row.props
+"""
+
+_DELETE_NODES = """
+UNWIND $ids AS id
+MATCH (n:Entity {id: id})
+DETACH DELETE n
+"""
+
+_DELETE_HEALTH = """
+UNWIND $ids AS id
+MATCH (h:Health {id: id})
+DELETE h
+"""
+
+_UPSERT_HEALTH = """
+UNWIND $rows AS row
+MERGE (h:Health {id: row.id})
+SET h.kind = row.kind, h.status = row.status, h.reasons = row.reasons
+"""
+
+# The datasets whose search text must be rebuilt, with the paths of their fields.
+_DATASETS_WITH_FIELDS = """
+UNWIND $ids AS id
+MATCH (d:Entity {id: id})
+OPTIONAL MATCH (f:Field {namespace: d.namespace, name: d.name})
+RETURN d.id AS id, d.kind AS kind, d.namespace AS namespace, d.name AS name,
+       d.parts AS parts, d.attrs AS attrs, collect(f.parts[0]) AS paths
+"""
+
+_SET_SEARCH = """
+UNWIND $rows AS row
+MATCH (n:Entity {id: row.id})
+SET n.search = row.search
+"""
+
+_NODE_FIELDS = "n.id AS id, n.kind AS kind, n.namespace AS namespace, n.name AS name, " + (
+    "n.parts AS parts, n.attrs AS attrs"
+)
+
+_GET_NODES = f"UNWIND $ids AS id MATCH (n:Entity {{id: id}}) RETURN {_NODE_FIELDS}"
+
+_GET_KINDS = "UNWIND $ids AS id MATCH (n:Entity {id: id}) RETURN n.id AS id, n.kind AS kind"
+
+_FILTERS = """
+($kinds IS NULL OR n.kind IN $kinds)
+AND ($namespace IS NULL OR n.namespace = $namespace)
+AND ($owner IS NULL OR $owner IN n.owners)
+AND ($tag IS NULL OR $tag IN n.tags)
+"""
+
+_SEARCH = f"""
+CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $lucene) YIELD node AS n, score
+WHERE all(phrase IN $phrases WHERE n.search CONTAINS phrase) AND {_FILTERS}
+RETURN {_NODE_FIELDS}
+ORDER BY score DESC, n.id
+SKIP $offset LIMIT $limit
+"""
+
+_LIST = f"""
+MATCH (n:Entity)
+WHERE {_FILTERS}
+RETURN {_NODE_FIELDS}
+ORDER BY n.id
+SKIP $offset LIMIT $limit
+"""
+
+_HEALTH_FIELDS = "h.id AS id, h.kind AS kind, h.status AS status, h.reasons AS reasons"
+
+_GET_HEALTH = f"UNWIND $ids AS id MATCH (h:Health {{id: id}}) RETURN {_HEALTH_FIELDS}"
+
+_HEALTH_PAGE = f"""
+MATCH (h:Health)
+WHERE h.status IN $statuses AND ($kinds IS NULL OR h.kind IN $kinds)
+RETURN {_HEALTH_FIELDS}
+ORDER BY h.id
+SKIP $offset LIMIT $limit
+"""
+
+_EXPORT_NODES = f"MATCH (n:Entity) RETURN {_NODE_FIELDS}"
+
+_EXPORT_EDGES = """
+MATCH (s:Entity)-[r]->(t:Entity)
+RETURN s.id AS s, type(r) AS kind, t.id AS t, r.origin AS origin, r.first_seen AS first_seen,
+       r.last_seen AS last_seen, r.ended_at AS ended_at, r.attrs AS attrs
+"""
+
+# Counts come from Neo4j's count store: constant time per label and relationship type.
+_COUNT_NODES = " UNION ALL ".join(
+    f"MATCH (n:Entity:{label}) RETURN '{kind.value}' AS kind, count(n) AS count"
+    for kind, label in LABELS.items()
+)
+_COUNT_EDGES = " UNION ALL ".join(
+    f"MATCH ()-[r:{kind.value}]->() RETURN '{kind.value}' AS kind, count(r) AS count"
+    for kind in EdgeKind
+)
+_COUNT_HEALTH = "MATCH (h:Health) RETURN h.status AS status, count(h) AS count"
+
+_WIPE = """
+MATCH (n) WHERE n:Entity OR n:Health
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+_EDGE_PROPS = (
+    "r.origin AS origin, r.first_seen AS first_seen, r.last_seen AS last_seen, "
+    "r.ended_at AS ended_at, r.attrs AS attrs"
+)
+
+
+@lru_cache(maxsize=256)
+def _expand_query(
+    direction: Direction, kinds: tuple[EdgeKind, ...], timed: bool, full: bool
+) -> str:
+    """One hop for a whole frontier: rows (i, dir, kind, other[, edge properties]).
+
+    ``i`` is the position in the frontier, ``dir`` 0 for downstream and 1 for upstream.
+    """
+    types = "|".join(k.value for k in kinds)  # enum values only, never input
+    if timed:
+        valid = "r.first_seen <= $as_of AND (r.ended_at IS NULL OR r.ended_at > $as_of)"
+    else:
+        valid = "r.ended_at IS NULL"
+    columns = "type(r) AS kind, o.id AS other" + (f", {_EDGE_PROPS}" if full else "")
+    down = f"MATCH (s)-[r:{types}]->(o) WHERE {valid} RETURN 0 AS dir, {columns}"
+    up = f"MATCH (s)<-[r:{types}]-(o) WHERE {valid} RETURN 1 AS dir, {columns}"
+    body = {
+        Direction.DOWNSTREAM: down,
+        Direction.UPSTREAM: up,
+        Direction.BOTH: f"{down} UNION ALL {up}",
+    }[direction]
+    extra = ", origin, first_seen, last_seen, ended_at, attrs" if full else ""
+    return (
+        "UNWIND range(0, size($frontier) - 1) AS i "
+        "MATCH (s:Entity {id: $frontier[i]}) "
+        f"CALL (s) {{ {body} }} "
+        f"RETURN i, dir, kind, other{extra}"
+    )
+
+
+# --- search text: the tokens of SQLite FTS5's unicode61 tokenizer ------------------------------
+
+
+class _Tokenizer:
+    """Splits text into the tokens SQLite FTS5's ``unicode61`` tokenizer produces.
+
+    That tokenizer decides per code point: a separator, or a token character that it
+    case-folds and strips of diacritics (possibly to nothing). The decision for each
+    non-ASCII code point is asked of SQLite itself once and cached, so both stores
+    match the same words.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._table: dict[int, str] = {
+            code: (chr(code).lower() if chr(code).isalnum() else " ") for code in range(128)
+        }
+        self._con: sqlite3.Connection | None = None
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of ``text``, lowercase and without diacritics."""
+        if not text.isascii():
+            table = self._table
+            missing = {ord(ch) for ch in text if ord(ch) not in table}
+            if missing:
+                self._learn(missing)
+        return text.translate(self._table).split()
+
+    def _learn(self, codes: set[int]) -> None:
+        with self._lock:
+            con = self._con
+            if con is None:
+                con = sqlite3.connect(":memory:", check_same_thread=False)
+                con.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'unicode61')")
+                con.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+                self._con = con
+            learned: dict[int, str] = {}
+            rows = []
+            for code in sorted(codes):
+                if 0xD800 <= code <= 0xDFFF:  # a lone surrogate is no text: a separator
+                    learned[code] = " "
+                else:
+                    rows.append((code, f"q{chr(code)}q"))
+            con.executemany("INSERT INTO t (rowid, body) VALUES (?, ?)", rows)
+            found: dict[int, list[str]] = {}
+            for doc, term in con.execute("SELECT doc, term FROM v ORDER BY doc, offset"):
+                found.setdefault(doc, []).append(term)
+            con.execute("DELETE FROM t")
+            for code, _ in rows:
+                terms = found.get(code, [])
+                if len(terms) == 1 and terms[0].startswith("q") and terms[0].endswith("q"):
+                    learned[code] = terms[0][1:-1]
+                else:
+                    learned[code] = " "
+            self._table.update(learned)
+
+
+_TOKENIZER = _Tokenizer()
+
+# Lucene's whitespace tokenizer cuts tokens after 255 characters; longer query tokens are
+# shortened to a prefix, and the exact phrase check then does the rest.
+_LUCENE_TOKEN_LIMIT = 100
+_LUCENE_MAX_CLAUSES = 64
+
+
+def search_text(node: Node, field_paths: Sequence[str] = ()) -> str:
+    """The stored search text of a node: its tokens between single spaces, padded by spaces.
+
+    A dataset's text includes the paths of its fields, as in the embedded store.
+    """
+    text = node.search_text()
+    if node.kind is Kind.DATASET:
+        text += " " + " ".join(field_paths)
+    return " " + " ".join(_TOKENIZER.tokens(text)) + " "
+
+
+def _search_plan(query: str) -> tuple[str, list[str]] | None:
+    """The Lucene query and the phrases that must occur, or ``None`` when nothing can match.
+
+    A term's tokens must occur one after the other with the last one as a prefix: in the
+    stored text that is the substring ``" tok1 tok2 tok3"``.
+    """
+    clauses: list[str] = []
+    phrases: list[str] = []
+    for term in search_terms(query):
+        tokens = _TOKENIZER.tokens(term)
+        if not tokens:
+            return None  # FTS5 matches nothing for a phrase without tokens
+        phrases.append(" " + " ".join(tokens))
+        for position, token in enumerate(tokens):
+            prefix = position == len(tokens) - 1 or len(token) > _LUCENE_TOKEN_LIMIT
+            text = token[:_LUCENE_TOKEN_LIMIT] + ("*" if prefix else "")
+            if text not in clauses:
+                clauses.append(text)
+    return " AND ".join(clauses[:_LUCENE_MAX_CLAUSES]), phrases
+
+
+# --- conversions --------------------------------------------------------------------------------
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _strings(value: Any) -> list[str] | None:
+    """The values an owner or tag filter matches: like SQLite's json_each over the attribute."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        found = [v for v in value if isinstance(v, str)]
+        return found or None
+    return None
+
+
+def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[str, Any]:
+    return {
+        "id": node.id,
+        "kind": node.kind.value,
+        "namespace": node.namespace,
+        "name": node.name,
+        "parts": list(node.parts),
+        "attrs": _dumps(attrs),
+        "owners": _strings(attrs.get("owners")),
+        "tags": _strings(attrs.get("tags")),
+        "search": search,
+    }
+
+
+def _node_from_record(record: neo4j.Record) -> Node:
+    return Node(
+        id=record["id"],
+        kind=Kind(record["kind"]),
+        namespace=record["namespace"],
+        name=record["name"],
+        parts=tuple(record["parts"] or ()),
+        attrs=json.loads(record["attrs"]),
+    )
+
+
+def _edge_props(edge: Edge) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "origin": edge.origin.value,
+        "first_seen": edge.first_seen,
+        "last_seen": edge.last_seen,
+        "attrs": _dumps(edge.attrs),
+    }
+    if edge.ended_at is not None:
+        props["ended_at"] = edge.ended_at
+    return props
+
+
+def _edge(source: str, kind: str, target: str, record: neo4j.Record) -> Edge:
+    return Edge(
+        source_id=source,
+        kind=EdgeKind(kind),
+        target_id=target,
+        origin=Origin(record["origin"]),
+        first_seen=record["first_seen"],
+        last_seen=record["last_seen"],
+        ended_at=record["ended_at"],
+        attrs=json.loads(record["attrs"]),
+    )
+
+
+def _health_from_record(record: neo4j.Record) -> HealthRecord:
+    return HealthRecord(
+        id=record["id"],
+        kind=Kind(record["kind"]),
+        status=HealthStatus(record["status"]),
+        reasons=tuple(HealthReason.model_validate(r) for r in json.loads(record["reasons"])),
+    )
+
+
+def _edge_kinds(edge_kinds: Collection[EdgeKind]) -> tuple[EdgeKind, ...]:
+    try:
+        return tuple(sorted({EdgeKind(k) for k in edge_kinds}))
+    except ValueError as error:
+        raise InvalidInput(f"unknown edge kind: {error}") from None
+
+
+def _direction(direction: Direction) -> Direction:
+    try:
+        return Direction(direction)
+    except ValueError:
+        raise InvalidInput(f"unknown direction: {direction!r}") from None
+
+
+def _dataset_of_field(node_id: str) -> str | None:
+    if node_id.split("|", 1)[0] != "field":
+        return None
+    return "dataset|" + "|".join(node_id.split("|")[1:3])
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class Neo4jStore:
+    """The store port over a Neo4j server (5.x; Community, Enterprise or Aura)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str = "neo4j",
+        password: str = "",
+        database: str = "neo4j",
+        retry_seconds: float = 5.0,
+        connect_seconds: float = 5.0,
+    ) -> None:
+        """Connect lazily to ``url``; an empty ``password`` connects without authentication.
+
+        ``retry_seconds`` bounds how long a managed transaction retries transient failures
+        (including a server that went away) before the call raises StoreUnavailable.
+        """
+        parts = urlsplit(url)
+        if parts.username is not None:
+            user = parts.username
+            password = parts.password or ""
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        address = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+        self.url = address
+        self.database = database
+        auth = neo4j.basic_auth(user, password) if password else None
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                address,
+                auth=auth,
+                max_transaction_retry_time=retry_seconds,
+                connection_timeout=connect_seconds,
+                connection_acquisition_timeout=connect_seconds * 2,
+                notifications_min_severity="OFF",
+            )
+        except (ValueError, neo4j_errors.ConfigurationError) as error:
+            raise InvalidInput(f"invalid Neo4j URL {address!r}: {error}") from None
+        self._bookmarks = self._driver.execute_query_bookmark_manager
+        self._closed = False
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        with suppress(StoreUnavailable):  # else created on first use, once the server answers
+            self._ensure_schema()
+
+    @classmethod
+    def from_url(cls, url: str, settings: Settings | None = None) -> Neo4jStore:
+        """Open the store at a ``bolt://`` or ``neo4j://`` URL.
+
+        The user, password and database come from ``settings`` (by default from
+        ``LINEAGEGRAPH_NEO4J_USER``, ``_PASSWORD`` and ``_DATABASE``); credentials in the
+        URL (``bolt://user:password@host:7687``) take precedence.
+        """
+        settings = settings or Settings()
+        return cls(
+            url,
+            user=settings.neo4j_user,
+            password=settings.neo4j_password,
+            database=settings.neo4j_database,
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn the driver's connection failures into :class:`StoreUnavailable`."""
+        if self._closed:
+            raise StoreUnavailable(f"store {self.url} is closed")
+        try:
+            yield
+        except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired) as error:
+            raise StoreUnavailable(f"Neo4j at {self.url} is unavailable: {error}") from error
+        except neo4j_errors.AuthError as error:
+            raise StoreUnavailable(
+                f"Neo4j at {self.url} refused the credentials "
+                "(LINEAGEGRAPH_NEO4J_USER / LINEAGEGRAPH_NEO4J_PASSWORD)"
+            ) from error
+        except neo4j_errors.TransientError as error:
+            raise StoreUnavailable(
+                f"Neo4j at {self.url} is busy or unavailable: {error.message}"
+            ) from error
+        except neo4j_errors.ClientError as error:
+            if error.code == "Neo.ClientError.Database.DatabaseNotFound":
+                raise StoreUnavailable(
+                    f"Neo4j at {self.url} has no database {self.database!r} "
+                    "(LINEAGEGRAPH_NEO4J_DATABASE)"
+                ) from error
+            raise
+        except neo4j_errors.ConnectionPoolError as error:
+            raise StoreUnavailable(
+                f"Neo4j at {self.url} has no free connection: {error}"
+            ) from error
+        except OSError as error:
+            raise StoreUnavailable(f"Neo4j at {self.url} is unreachable: {error}") from error
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self.database, bookmark_manager=self._bookmarks)
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock, self._errors():
+            if self._schema_ready:
+                return
+            with self._session() as session:
+                for statement in _SCHEMA:
+                    try:
+                        session.run(statement).consume()
+                    except neo4j_errors.ClientError as error:
+                        # another replica created the same index at the same moment
+                        if "EquivalentSchemaRuleAlreadyExists" not in (error.code or ""):
+                            raise
+                session.run("CALL db.awaitIndexes(300)").consume()
+            self._schema_ready = True
+
+    def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
+        """Run a read query in a managed (retried) transaction and return its records."""
+        self._ensure_schema()
+        with self._errors():
+            records, _, _ = self._driver.execute_query(
+                query,
+                params,
+                database_=self.database,
+                routing_=neo4j.RoutingControl.READ,
+                bookmark_manager_=self._bookmarks,
+            )
+            return records
+
+    def _write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        self._ensure_schema()
+        with self._errors(), self._session() as session:
+            return session.execute_write(work)
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def apply(self, changeset: ChangeSet) -> ApplyResult:
+        """Apply a changeset atomically and idempotently in one transaction (see ``Store``)."""
+        if changeset.snapshots:
+            raise InvalidInput("job snapshots must be resolved by the service before apply")
+        cs = changeset.normalized()
+        if not cs.is_empty():
+            for attempt in range(5):
+                try:
+                    self._write(lambda tx: self._apply(tx, cs))
+                    break
+                except neo4j_errors.ConstraintError:
+                    # another writer created a node this changeset creates: apply again
+                    if attempt == 4:
+                        raise StoreUnavailable(
+                            f"Neo4j at {self.url}: concurrent writers kept conflicting"
+                        ) from None
+        return ApplyResult(
+            nodes=len(cs.nodes),
+            edges=len(cs.edges),
+            endings=len(cs.endings),
+            deletes=len(cs.deletes),
+            health=len(cs.health) + len(cs.health_removals),
+        )
+
+    def _apply(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> None:
+        """The body of the write transaction; the driver may run it again on transient errors."""
+        node_ids = {n.id for n in cs.nodes}
+        locked = node_ids | {e.source_id for e in cs.edges} | {e.source_id for e in cs.endings}
+        wanted = sorted(locked | cs.referenced_ids())
+        rows = [{"id": i, "lock": i in locked, "attrs": i in node_ids} for i in wanted]
+        known: dict[str, Kind] = {}
+        stored_attrs: dict[str, dict[str, Any]] = {}
+        for record in tx.run(_LOCK_AND_READ, rows=rows):
+            known[record["id"]] = Kind(record["kind"])
+            if record["attrs"] is not None:
+                stored_attrs[record["id"]] = json.loads(record["attrs"])
+        cs.validate_shape({i: k for i, k in known.items() if i not in node_ids})
+
+        self._write_nodes(tx, cs, stored_attrs)
+        self._write_edges(tx, cs)
+        if cs.deletes:
+            tx.run(_DELETE_NODES, ids=cs.deletes).consume()
+            tx.run(_DELETE_HEALTH, ids=cs.deletes).consume()
+        if cs.health:
+            health_rows = [
+                {
+                    "id": r.id,
+                    "kind": r.kind.value,
+                    "status": r.status.value,
+                    "reasons": _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
+                }
+                for r in cs.health
+            ]
+            tx.run(_UPSERT_HEALTH, rows=health_rows).consume()
+        if cs.health_removals:
+            tx.run(_DELETE_HEALTH, ids=cs.health_removals).consume()
+        self._refresh_dataset_search(tx, cs)
+
+    def _write_nodes(
+        self, tx: neo4j.ManagedTransaction, cs: ChangeSet, stored: dict[str, dict[str, Any]]
+    ) -> None:
+        created: dict[Kind, list[dict[str, Any]]] = {}
+        updated: list[dict[str, Any]] = []
+        for node in cs.nodes:
+            old = stored.get(node.id)
+            attrs = node.attrs if old is None else merge_attrs(old, node.attrs)
+            # a dataset's text needs its fields: written after all nodes, below
+            merged = node.model_copy(update={"attrs": attrs})
+            text = None if node.kind is Kind.DATASET else search_text(merged)
+            props = _node_props(node, attrs, text)
+            if old is None:
+                created.setdefault(node.kind, []).append(props)
+            else:
+                updated.append(props)
+        for kind, rows in created.items():
+            tx.run(_CREATE_NODES[kind], rows=rows).consume()
+        if updated:
+            tx.run(_UPDATE_NODES, rows=updated).consume()
+
+    def _write_edges(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> None:
+        keys: list[EdgeKey] = list(
+            dict.fromkeys(
+                [e.key for e in cs.edges] + [(e.source_id, e.kind, e.target_id) for e in cs.endings]
+            )
+        )
+        if not keys:
+            return
+        stored: dict[EdgeKey, tuple[str, Edge]] = {}
+        params = [{"s": s, "kind": k.value, "t": t} for s, k, t in keys]
+        for record in tx.run(_READ_EDGES, keys=params):
+            key = (record["s"], EdgeKind(record["kind"]), record["t"])
+            stored[key] = (record["eid"], _edge(record["s"], record["kind"], record["t"], record))
+        final: dict[EdgeKey, Edge] = {}
+        for edge in cs.edges:
+            old = stored.get(edge.key)
+            final[edge.key] = merge_edge(None if old is None else old[1], edge)
+        for ending in cs.endings:
+            key = (ending.source_id, ending.kind, ending.target_id)
+            current = final.get(key) or (stored[key][1] if key in stored else None)
+            if current is None:
+                continue
+            final[key] = end_edge(current, ending.at)
+        created: dict[EdgeKind, list[dict[str, Any]]] = {}
+        updated: list[dict[str, Any]] = []
+        for key, edge in final.items():
+            old = stored.get(key)
+            if old is None:
+                row = {"s": edge.source_id, "t": edge.target_id, "props": _edge_props(edge)}
+                created.setdefault(edge.kind, []).append(row)
+            elif old[1] != edge:
+                updated.append({"eid": old[0], "props": _edge_props(edge)})
+        for kind, rows in created.items():
+            tx.run(_CREATE_EDGES[kind], rows=rows).consume()
+        if updated:
+            tx.run(_UPDATE_EDGES, rows=updated).consume()
+
+    def _refresh_dataset_search(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> None:
+        """Rebuild the text of datasets that were written or whose fields changed."""
+        deleted = set(cs.deletes)
+        datasets: set[str] = set()
+        for node in cs.nodes:
+            if node.kind is Kind.DATASET:
+                datasets.add(node.id)
+        for node_id in [n.id for n in cs.nodes] + cs.deletes:
+            dataset = _dataset_of_field(node_id)
+            if dataset is not None:
+                datasets.add(dataset)
+        targets = sorted(datasets - deleted)
+        if not targets:
+            return
+        rows = []
+        for record in tx.run(_DATASETS_WITH_FIELDS, ids=targets):
+            node = _node_from_record(record)
+            rows.append({"id": node.id, "search": search_text(node, record["paths"])})
+        if rows:
+            tx.run(_SET_SEARCH, rows=rows).consume()
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, ids: Sequence[str]) -> dict[str, Node]:
+        """The nodes with these ids; missing ids are absent."""
+        if not ids:
+            return self._empty({})
+        records = self._read(_GET_NODES, ids=list(ids))
+        return {r["id"]: _node_from_record(r) for r in records}
+
+    def kinds(self, ids: Sequence[str]) -> dict[str, Kind]:
+        """The kinds of the existing nodes among these ids."""
+        if not ids:
+            return self._empty({})
+        return {r["id"]: Kind(r["kind"]) for r in self._read(_GET_KINDS, ids=list(ids))}
+
+    def _empty(self, value: T) -> T:
+        if self._closed:
+            raise StoreUnavailable(f"store {self.url} is closed")
+        return value
+
+    def _hop_rows(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None,
+        full: bool,
+    ) -> list[neo4j.Record]:
+        direction = _direction(direction)
+        kinds = _edge_kinds(edge_kinds)
+        if not frontier or not kinds:
+            return self._empty([])
+        query = _expand_query(direction, kinds, as_of is not None, full)
+        stamp = None if as_of is None else format_time(as_of)
+        records = self._read(query, frontier=list(frontier), as_of=stamp)
+        return sorted(records, key=lambda r: (r["dir"], r["i"], r["kind"], r["other"]))
+
+    def expand(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None = None,
+    ) -> list[Hop]:
+        """One hop from every frontier node, in one query (see ``Store``).
+
+        Hops come downstream first, then upstream; each by frontier position, edge kind
+        and neighbour id.
+        """
+        rows = self._hop_rows(frontier, direction, edge_kinds, as_of, full=False)
+        return [Hop(frontier[r["i"]], EdgeKind(r["kind"]), r["other"]) for r in rows]
+
+    def edges(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None = None,
+    ) -> list[Edge]:
+        """Like :meth:`expand`, with the full stored edges, each once."""
+        rows = self._hop_rows(frontier, direction, edge_kinds, as_of, full=True)
+        found: dict[EdgeKey, Edge] = {}
+        for r in rows:
+            node = frontier[r["i"]]
+            source, target = (node, r["other"]) if r["dir"] == 0 else (r["other"], node)
+            key = (source, EdgeKind(r["kind"]), target)
+            if key not in found:
+                found[key] = _edge(source, r["kind"], target, r)
+        return list(found.values())
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilter = NO_FILTER,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Page[Node]:
+        """Full-text search with filters and cursors (see ``Store``).
+
+        With terms, results are ordered by relevance (Lucene's score) and then id; an empty
+        query lists nodes by id.
+        """
+        check_page_size(first)
+        offset = decode_cursor(after)
+        params: dict[str, Any] = {
+            "kinds": sorted(k.value for k in filters.kinds) if filters.kinds else None,
+            "namespace": filters.namespace or None,
+            "owner": filters.owner or None,
+            "tag": filters.tag or None,
+            "offset": offset,
+            "limit": first + 1,
+        }
+        if search_terms(query):
+            plan = _search_plan(query)
+            if plan is None:
+                records: list[neo4j.Record] = self._empty([])
+            else:
+                lucene, phrases = plan
+                records = self._read(_SEARCH, lucene=lucene, phrases=phrases, **params)
+        else:
+            records = self._read(_LIST, **params)
+        items = [_node_from_record(r) for r in records[:first]]
+        return Page(
+            items=items,
+            end_cursor=encode_cursor(offset + len(items)) if items else after,
+            has_next_page=len(records) > first,
+        )
+
+    def health(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
+        """Stored health of these ids; an id without a record is OK."""
+        if not ids:
+            return self._empty({})
+        return {r["id"]: _health_from_record(r) for r in self._read(_GET_HEALTH, ids=list(ids))}
+
+    def health_page(
+        self,
+        statuses: Collection[HealthStatus],
+        kinds: Collection[Kind] = (),
+        first: int = 100,
+        after: str | None = None,
+    ) -> Page[HealthRecord]:
+        """Stored health records with one of these statuses, by id."""
+        check_page_size(first, limit=100_000)
+        offset = decode_cursor(after)
+        records = self._read(
+            _HEALTH_PAGE,
+            statuses=sorted(HealthStatus(s).value for s in statuses),
+            kinds=sorted(Kind(k).value for k in kinds) or None,
+            offset=offset,
+            limit=first + 1,
+        )
+        items = [_health_from_record(r) for r in records[:first]]
+        return Page(
+            items=items,
+            end_cursor=encode_cursor(offset + len(items)) if items else after,
+            has_next_page=len(records) > first,
+        )
+
+    def export(self) -> tuple[Iterator[Node], Iterator[Edge]]:
+        """Every node by id and every edge by (source, kind, target)."""
+        nodes = sorted((_node_from_record(r) for r in self._read(_EXPORT_NODES)), key=_by_id)
+        edges = sorted(
+            (_edge(r["s"], r["kind"], r["t"], r) for r in self._read(_EXPORT_EDGES)),
+            key=_by_key,
+        )
+        return iter(nodes), iter(edges)
+
+    def stats(self) -> StoreStats:
+        """Counts by kind and health status (kinds with nothing stored are left out)."""
+        nodes = {r["kind"]: r["count"] for r in self._read(_COUNT_NODES) if r["count"]}
+        edges = {r["kind"]: r["count"] for r in self._read(_COUNT_EDGES) if r["count"]}
+        health = {r["status"]: r["count"] for r in self._read(_COUNT_HEALTH)}
+        return StoreStats(nodes_by_kind=nodes, edges_by_kind=edges, health_by_status=health)
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the database answers a query right now."""
+        with self._errors(), self._session() as session:
+            session.run("RETURN 1").consume()
+        self._ensure_schema()
+
+    def close(self) -> None:
+        """Close the driver's connections; later calls raise :class:`StoreUnavailable`."""
+        if not self._closed:
+            self._closed = True
+            self._driver.close()
+
+    def wipe(self) -> None:
+        """Delete every entity, edge and health record (for tests and benchmarks)."""
+        self._ensure_schema()
+        with self._errors(), self._session() as session:
+            session.run(_WIPE).consume()
+
+
+def _by_id(node: Node) -> str:
+    return node.id
+
+
+def _by_key(edge: Edge) -> tuple[str, str, str]:
+    return (edge.source_id, edge.kind.value, edge.target_id)
