@@ -26,6 +26,9 @@ from lineagegraph.model import (
 from lineagegraph.store import open_store
 from lineagegraph.store.base import NO_FILTER, ApplyResult, SearchFilter, Store, StoreStats
 
+# How far along a run each state is (see LineageService.keep_run_states).
+_STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
+
 # Called after a changeset was applied, with the service and the applied changeset;
 # derived state (health) hooks in here.
 AfterApply = Callable[["LineageService", ChangeSet], None]
@@ -57,11 +60,45 @@ class LineageService:
     def apply(self, changeset: ChangeSet) -> ApplyResult:
         """Resolve job snapshots, apply atomically, then update derived state."""
         with self._write_lock:
-            resolved = self.resolve_snapshots(changeset)
+            resolved = self.resolve_snapshots(self.keep_run_states(changeset))
             result = self.store.apply(resolved)
             for hook in self._after_apply:
                 hook(self, resolved)
             return result
+
+    def keep_run_states(self, changeset: ChangeSet) -> ChangeSet:
+        """Drop run state updates that would move a run backwards.
+
+        A run's state only moves forward (START, then RUNNING, then COMPLETE, FAIL or
+        ABORT); between states of the same rank the later ``state_at`` (when the state
+        was reported) wins. So an out-of-order START cannot undo a COMPLETE, whatever
+        order events arrive or are batched in. A dropped update keeps its other
+        attributes (a late START still records ``started_at``).
+        """
+        runs = sorted({n.id for n in changeset.nodes if n.kind is Kind.RUN and "state" in n.attrs})
+        if not runs:
+            return changeset
+        best: dict[str, tuple[int, str]] = {}
+        for run_id, stored in self.store.get(runs).items():
+            rank = _STATE_RANK.get(str(stored.attrs.get("state")))
+            if rank is not None:
+                best[run_id] = (rank, str(stored.attrs.get("state_at", "")))
+        nodes: list[Node] = []
+        for node in changeset.nodes:
+            if node.kind is Kind.RUN and "state" in node.attrs:
+                reported = (
+                    _STATE_RANK.get(str(node.attrs["state"]), -1),
+                    str(node.attrs.get("state_at", "")),
+                )
+                current = best.get(node.id)
+                if current is not None and reported < current:
+                    dropped = ("state", "state_at", "ended_at")
+                    attrs = {k: v for k, v in node.attrs.items() if k not in dropped}
+                    node = node.model_copy(update={"attrs": attrs})
+                else:
+                    best[node.id] = reported
+            nodes.append(node)
+        return changeset.model_copy(update={"nodes": nodes})
 
     def resolve_snapshots(self, changeset: ChangeSet) -> ChangeSet:
         """Turn each job snapshot into endings of the edges its run no longer reports."""

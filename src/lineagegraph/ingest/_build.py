@@ -1,0 +1,121 @@
+"""Helpers the translators share: building nodes, bare endpoint nodes, checks and results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lineagegraph.ids import Key, Kind, make_id
+from lineagegraph.model import ChangeSet, EdgeKind, Entity, Node
+
+# Namespace schemes and dataset types that make an OpenLineage dataset an ML entity.
+FEATURE_SCHEMES = frozenset({"feast", "featurestore"})
+MODEL_SCHEMES = frozenset({"mlflow", "models"})
+
+
+def platform_of(namespace: str) -> str | None:
+    """The platform a namespace names: its URI scheme (``postgres://db`` → ``postgres``)."""
+    scheme, sep, _ = namespace.partition("://")
+    if sep and scheme:
+        return scheme.lower()
+    if namespace in ("file", "hdfs", "s3", "gs"):
+        return namespace
+    return None
+
+
+def with_attrs(entity: Entity, extra: Mapping[str, Any] | None = None) -> Node:
+    """The node of an entity plus attributes its class does not declare (``None`` dropped)."""
+    node = entity.to_node()
+    if not extra:
+        return node
+    attrs = dict(node.attrs)
+    attrs.update({k: v for k, v in extra.items() if v is not None})
+    return node.model_copy(update={"attrs": attrs})
+
+
+def stable_hash(value: Any, length: int = 8) -> str:
+    """A short hash of a JSON value that does not depend on key order."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def short_text(value: Any, limit: int = 500) -> str | None:
+    """A value as display text for observed/expected values; long text is cut."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class GraphBuilder:
+    """Accumulates one translation's ChangeSet and knows which nodes it already holds.
+
+    Endpoints that a document only refers to (a column edge's input field, the
+    dataset of a check) are added as *bare* nodes: the key and no attributes.
+    Merging a bare node never overwrites what another document said about it,
+    so references and declarations can arrive in any order.
+    """
+
+    def __init__(self, changeset: ChangeSet, at: datetime) -> None:
+        self.cs = changeset
+        self.at = at
+        self._ids: set[str] = set()
+
+    def has(self, node_id: str) -> bool:
+        """Whether this translation already added the node."""
+        return node_id in self._ids
+
+    def add(self, node: Node) -> str:
+        """Add a node (merging with an earlier one of the same id); returns its id."""
+        self.cs.nodes.append(node)
+        self._ids.add(node.id)
+        return node.id
+
+    def entity(self, entity: Entity, extra: Mapping[str, Any] | None = None) -> str:
+        """Add an entity with extra attributes; returns its id."""
+        return self.add(with_attrs(entity, extra))
+
+    def bare(self, kind: Kind, namespace: str, name: str, *parts: str) -> str:
+        """Add a key-only node unless this translation holds it already; returns its id."""
+        key = Key(kind, namespace, name, tuple(parts))
+        node_id = key.id
+        if node_id not in self._ids:
+            self.add(Node.from_key(key))
+        return node_id
+
+    def link(
+        self,
+        source: str,
+        kind: EdgeKind,
+        target: str,
+        attrs: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Add an edge seen at this translation's time (or ``at``)."""
+        self.cs.link(source, kind, target, at or self.at, attrs)
+
+    def dataset(self, namespace: str, name: str) -> str:
+        """The id of a dataset, added bare when this translation does not describe it."""
+        return self.bare(Kind.DATASET, namespace, name)
+
+    def field(self, namespace: str, name: str, path: str) -> str:
+        """The id of a field, added bare with its containment chain when not described.
+
+        A dot in a path means nesting: ``a.b`` is contained in ``a``, which is
+        contained in the dataset.
+        """
+        field_id = make_id(Kind.FIELD, namespace, name, path)
+        if field_id in self._ids:
+            return field_id
+        parent_path, dot, _ = path.rpartition(".")
+        parent = (
+            self.field(namespace, name, parent_path)
+            if dot and parent_path
+            else self.dataset(namespace, name)
+        )
+        self.bare(Kind.FIELD, namespace, name, path)
+        self.link(parent, EdgeKind.HAS_FIELD, field_id)
+        return field_id
