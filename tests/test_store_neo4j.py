@@ -1,0 +1,464 @@
+"""What is particular to the Neo4j store: its graph model in Neo4j, schema, search rules,
+query-parameter safety, concurrent writers, configuration and outage behaviour.
+
+The behaviour both stores share is in test_store_contract.py; the search-term test here
+runs on both stores too, since the two full-text engines must agree on what matches.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import neo4j
+import pytest
+
+from lineagegraph.config import Settings
+from lineagegraph.errors import InvalidInput, StoreUnavailable
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import (
+    FLOW_KINDS,
+    ChangeSet,
+    Dataset,
+    Direction,
+    EdgeKind,
+    Field,
+    HealthReason,
+    HealthRecord,
+    HealthStatus,
+    Job,
+    Node,
+    Origin,
+    Precision,
+    format_time,
+)
+from lineagegraph.store import SearchFilter, Store, open_store
+from lineagegraph.store.base import Hop
+from lineagegraph.store.neo4j import Neo4jStore, search_text
+from tests.conftest import neo4j_uri
+
+ROOT = Path(__file__).resolve().parents[1]
+NEO4J_SCRIPT = ROOT / "scripts" / "neo4j.sh"
+NS = "s3://lake"
+ETL = "airflow://etl"
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def ds(name: str, namespace: str = NS) -> str:
+    return make_id(Kind.DATASET, namespace, name)
+
+
+def job(name: str) -> str:
+    return make_id(Kind.JOB, ETL, name)
+
+
+@pytest.fixture
+def neo4j_store() -> Iterator[Neo4jStore]:
+    """An empty Neo4j store on the test server."""
+    store = Neo4jStore.from_url(neo4j_uri())
+    store.wipe()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def raw(neo4j_store: Neo4jStore) -> Iterator[neo4j.Driver]:
+    """A plain driver on the same server, to look at what the store wrote."""
+    driver = neo4j.GraphDatabase.driver(neo4j_store.url, auth=None)
+    yield driver
+    driver.close()
+
+
+def cypher(driver: neo4j.Driver, query: str) -> list[list[object]]:
+    records, _, _ = driver.execute_query(query, database_="neo4j")
+    return [list(r.values()) for r in records]
+
+
+def small_graph() -> ChangeSet:
+    cs = ChangeSet(origin=Origin.OPENLINEAGE)
+    cs.add(
+        Dataset(namespace=NS, name="raw.orders", owners=["alice"]),
+        Dataset(namespace=NS, name="mart.revenue"),
+        Field(namespace=NS, name="raw.orders", path="amount", type="double"),
+        Field(namespace=NS, name="mart.revenue", path="total", type="double"),
+        Job(namespace=ETL, name="daily_revenue", job_type="SQL"),
+    )
+    cs.link(
+        ds("raw.orders"), EdgeKind.HAS_FIELD, make_id(Kind.FIELD, NS, "raw.orders", "amount"), T0
+    )
+    cs.link(
+        ds("mart.revenue"), EdgeKind.HAS_FIELD, make_id(Kind.FIELD, NS, "mart.revenue", "total"), T0
+    )
+    cs.link(ds("raw.orders"), EdgeKind.READS, job("daily_revenue"), T0)
+    cs.link(job("daily_revenue"), EdgeKind.WRITES, ds("mart.revenue"), T0)
+    cs.link(
+        make_id(Kind.FIELD, NS, "raw.orders", "amount"),
+        EdgeKind.DERIVES,
+        make_id(Kind.FIELD, NS, "mart.revenue", "total"),
+        T0,
+        {"job": job("daily_revenue"), "transformation": "AGGREGATION"},
+    )
+    return cs
+
+
+# --- the graph model in Neo4j ---------------------------------------------------------------
+
+
+@pytest.mark.neo4j
+def test_entities_carry_the_shared_label_and_one_label_per_kind(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    neo4j_store.apply(small_graph())
+    labels = cypher(raw, "MATCH (n) RETURN n.id, labels(n) ORDER BY n.id")
+    assert [(i, sorted(ls)) for i, ls in labels] == [  # type: ignore[call-overload]
+        ("dataset|s3://lake|mart.revenue", ["Dataset", "Entity"]),
+        ("dataset|s3://lake|raw.orders", ["Dataset", "Entity"]),
+        ("field|s3://lake|mart.revenue|total", ["Entity", "Field"]),
+        ("field|s3://lake|raw.orders|amount", ["Entity", "Field"]),
+        ("job|airflow://etl|daily_revenue", ["Entity", "Job"]),
+    ]
+    rels = cypher(
+        raw,
+        "MATCH (s)-[r]->(t) "
+        "RETURN s.id, type(r), t.id, r.origin, r.first_seen ORDER BY s.id, type(r)",
+    )
+    assert rels == [
+        ["dataset|s3://lake|mart.revenue", "HAS_FIELD", "field|s3://lake|mart.revenue|total",
+         "openlineage", "2026-03-01T00:00:00.000000Z"],
+        ["dataset|s3://lake|raw.orders", "HAS_FIELD", "field|s3://lake|raw.orders|amount",
+         "openlineage", "2026-03-01T00:00:00.000000Z"],
+        ["dataset|s3://lake|raw.orders", "READS", "job|airflow://etl|daily_revenue",
+         "openlineage", "2026-03-01T00:00:00.000000Z"],
+        ["field|s3://lake|raw.orders|amount", "DERIVES", "field|s3://lake|mart.revenue|total",
+         "openlineage", "2026-03-01T00:00:00.000000Z"],
+        ["job|airflow://etl|daily_revenue", "WRITES", "dataset|s3://lake|mart.revenue",
+         "openlineage", "2026-03-01T00:00:00.000000Z"],
+    ]  # fmt: skip
+    owners = cypher(raw, "MATCH (n:Dataset) RETURN n.id, n.owners ORDER BY n.id")
+    assert owners == [
+        ["dataset|s3://lake|mart.revenue", None],
+        ["dataset|s3://lake|raw.orders", ["alice"]],
+    ]
+
+
+@pytest.mark.neo4j
+def test_schema_is_created_once_and_opening_again_is_harmless(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    again = Neo4jStore.from_url(neo4j_store.url)
+    again.ping()
+    again.close()
+    constraints = {row[0] for row in cypher(raw, "SHOW CONSTRAINTS YIELD name RETURN name")}
+    assert {"lineagegraph_entity_id", "lineagegraph_health_id"} <= constraints
+    indexes = {
+        (row[0], row[1], row[2])
+        for row in cypher(raw, "SHOW INDEXES YIELD name, type, state RETURN name, type, state")
+    }
+    assert ("lineagegraph_entity_search", "FULLTEXT", "ONLINE") in indexes
+    assert ("lineagegraph_field_key", "RANGE", "ONLINE") in indexes
+
+
+@pytest.mark.neo4j
+def test_a_second_node_with_the_same_id_is_refused_by_the_constraint(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    neo4j_store.apply(ChangeSet().add(Dataset(namespace=NS, name="raw.orders")))
+    with pytest.raises(neo4j.exceptions.ConstraintError):
+        raw.execute_query("CREATE (:Entity {id: $id})", {"id": ds("raw.orders")}, database_="neo4j")
+
+
+@pytest.mark.neo4j
+def test_expand_orders_hops_by_direction_frontier_kind_and_neighbour(
+    neo4j_store: Neo4jStore,
+) -> None:
+    cs = ChangeSet()
+    cs.add(Job(namespace=ETL, name="j"))
+    for name in ("b", "a", "c"):
+        cs.add(Dataset(namespace=NS, name=name))
+    cs.link(ds("b"), EdgeKind.READS, job("j"), T0)
+    cs.link(ds("a"), EdgeKind.READS, job("j"), T0)
+    cs.link(job("j"), EdgeKind.WRITES, ds("c"), T0)
+    cs.link(job("j"), EdgeKind.WRITES, ds("a"), T0)
+    neo4j_store.apply(cs)
+    hops = neo4j_store.expand([job("j"), ds("b")], Direction.BOTH, FLOW_KINDS)
+    assert hops == [
+        Hop(job("j"), EdgeKind.WRITES, ds("a")),
+        Hop(job("j"), EdgeKind.WRITES, ds("c")),
+        Hop(ds("b"), EdgeKind.READS, job("j")),
+        Hop(job("j"), EdgeKind.READS, ds("a")),
+        Hop(job("j"), EdgeKind.READS, ds("b")),
+    ]
+
+
+@pytest.mark.neo4j
+def test_unknown_edge_kinds_and_directions_are_invalid_input(neo4j_store: Neo4jStore) -> None:
+    neo4j_store.apply(small_graph())
+    with pytest.raises(InvalidInput, match="edge kind"):
+        neo4j_store.expand([job("daily_revenue")], Direction.DOWNSTREAM, ["WRITES]->() DELETE"])  # type: ignore[list-item]
+    with pytest.raises(InvalidInput, match="direction"):
+        neo4j_store.expand([job("daily_revenue")], "SIDEWAYS", FLOW_KINDS)  # type: ignore[arg-type]
+    assert neo4j_store.stats().nodes == 5
+
+
+# --- parameters only: hostile text round-trips and changes nothing else --------------------
+
+HOSTILE = [
+    'it\'s "quoted"',
+    "back`tick`",
+    "{braces: $x}",
+    "a // comment",
+    "x'}) MATCH (n) DETACH DELETE n //",
+    "`) RETURN 1 UNION MATCH (n) DETACH DELETE n //",
+    "title:foo AND bar* OR \\ ~2 ^3 [a TO b]",
+]
+
+
+@pytest.mark.neo4j
+def test_hostile_names_round_trip_and_change_nothing_else(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    cs = ChangeSet()
+    cs.add(Job(namespace=ETL, name="loader"))
+    for name in HOSTILE:
+        cs.add(
+            Dataset(namespace=NS, name=name, description=name, owners=[name], tags=[name]),
+            Field(namespace=NS, name=name, path=name, description=name),
+        )
+        cs.link(ds(name), EdgeKind.READS, job("loader"), T0, {"note": name})
+        cs.link(ds(name), EdgeKind.HAS_FIELD, make_id(Kind.FIELD, NS, name, name), T0)
+    neo4j_store.apply(cs)
+    reason = HealthReason(
+        result_id=HOSTILE[4],
+        check_id=HOSTILE[5],
+        checked_id=ds(HOSTILE[0]),
+        path=tuple(HOSTILE),
+        hops=1,
+        precision=Precision.POTENTIAL,
+        message=HOSTILE[6],
+    )
+    record = HealthRecord(
+        id=ds(HOSTILE[1]), kind=Kind.DATASET, status=HealthStatus.AT_RISK, reasons=(reason,)
+    )
+    neo4j_store.apply(ChangeSet(health=[record]))
+
+    ids = [ds(name) for name in HOSTILE]
+    found = neo4j_store.get(ids)
+    assert [found[i].name for i in ids] == HOSTILE
+    assert [found[i].attrs["description"] for i in ids] == HOSTILE
+    edges = neo4j_store.edges([job("loader")], Direction.UPSTREAM, [EdgeKind.READS])
+    assert sorted(e.attrs["note"] for e in edges) == sorted(HOSTILE)
+    assert neo4j_store.health([ds(HOSTILE[1])]) == {ds(HOSTILE[1]): record}
+    for name in HOSTILE:
+        assert [n.id for n in neo4j_store.search("", SearchFilter(owner=name)).items] == [ds(name)]
+        assert [n.id for n in neo4j_store.search("", SearchFilter(tag=name)).items] == [ds(name)]
+        matched = neo4j_store.search(name, SearchFilter(kinds=frozenset({Kind.DATASET})))
+        assert ds(name) in [n.id for n in matched.items]
+    # nothing but what was written: 7 datasets, 7 fields, 1 job, 1 health record, 14 edges
+    assert cypher(raw, "MATCH (n) RETURN count(n)") == [[16]]
+    assert cypher(raw, "MATCH ()-[r]->() RETURN count(r)") == [[14]]
+    stats = neo4j_store.stats()
+    assert stats.nodes_by_kind == {"DATASET": 7, "FIELD": 7, "JOB": 1}
+
+
+# --- search follows the embedded store's term rules -----------------------------------------
+
+SEARCH_NAMES = [
+    ("public.café_crème", "Crème brûlée sales"),
+    ("raw.straße", None),
+    ("日本語テーブル", None),
+    ("σίγμα.Table", None),
+    ("sales.order__lines", "one row per order line"),
+]
+
+
+def _search_ids(store: Store, query: str) -> list[str]:
+    page = store.search(query, SearchFilter(kinds=frozenset({Kind.DATASET})), first=50)
+    return sorted(n.id for n in page.items)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cafe", ["public.café_crème"]),
+        ("CRÈME", ["public.café_crème"]),
+        ("brulee", ["public.café_crème"]),
+        ("strasse", []),
+        ("STRAßE", ["raw.straße"]),
+        ("日本", ["日本語テーブル"]),
+        ("テーブル", []),
+        ("σιγμα", []),
+        ("ΣΊΓΜΑ", ["σίγμα.Table"]),
+        ("order_lines", ["sales.order__lines"]),
+        ("order_li", ["sales.order__lines"]),
+        ("line_order", []),
+        ("lake sales", ["public.café_crème", "sales.order__lines"]),
+        ("sales*", ["public.café_crème", "sales.order__lines"]),
+        ("tab", ["σίγμα.Table"]),
+        ("_", []),
+        ("title:foo", []),
+    ],
+)
+def test_search_terms_match_the_same_words_on_both_stores(
+    store: Store, query: str, expected: list[str]
+) -> None:
+    cs = ChangeSet()
+    for name, description in SEARCH_NAMES:
+        cs.add(Dataset(namespace=NS, name=name, description=description))
+    store.apply(cs)
+    assert _search_ids(store, query) == sorted(ds(name) for name in expected)
+
+
+def test_search_text_is_the_unicode61_tokens_of_the_node() -> None:
+    node = Dataset(
+        namespace="s3://lake", name="Café_Crème", description="ΣΊΓΜΑ ab\u0301cd 日本語; x__y"
+    ).to_node()
+    assert search_text(node, ["order_id"]) == (
+        " cafe creme s3 lake σίγμα abcd 日本語 x y order id "
+    )
+    job_node = Job(namespace=ETL, name="load", owners=["Zoë"]).to_node()
+    assert search_text(job_node, ["ignored"]) == " load airflow etl zoe "
+
+
+@pytest.mark.neo4j
+def test_search_text_follows_a_datasets_fields(neo4j_store: Neo4jStore) -> None:
+    neo4j_store.apply(small_graph())
+    assert _search_ids(neo4j_store, "amount") == [ds("raw.orders")]
+    field_id = make_id(Kind.FIELD, NS, "raw.orders", "discount_rate")
+    neo4j_store.apply(ChangeSet().add(Field(namespace=NS, name="raw.orders", path="discount_rate")))
+    assert _search_ids(neo4j_store, "discount_ra") == [ds("raw.orders")]
+    neo4j_store.apply(ChangeSet(deletes=[field_id]))
+    assert _search_ids(neo4j_store, "discount") == []
+    assert _search_ids(neo4j_store, "amount") == [ds("raw.orders")]
+
+
+# --- concurrent writers ------------------------------------------------------------------------
+
+
+@pytest.mark.neo4j
+def test_concurrent_writers_of_one_node_and_edge_lose_no_update(neo4j_store: Neo4jStore) -> None:
+    neo4j_store.apply(ChangeSet().add(Job(namespace=ETL, name="consumer")))
+    key = Dataset(namespace=NS, name="shared").key
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        cs = ChangeSet().add(Node.from_key(key, {f"k{i}": i}))
+        cs.link(key.id, EdgeKind.READS, job("consumer"), T0 + timedelta(hours=i), {f"a{i}": i})
+        start.wait()
+        try:
+            neo4j_store.apply(cs)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert neo4j_store.get([key.id])[key.id].attrs == {f"k{i}": i for i in range(8)}
+    (edge,) = neo4j_store.edges([key.id], Direction.DOWNSTREAM, [EdgeKind.READS])
+    assert edge.first_seen == format_time(T0)
+    assert edge.last_seen == format_time(T0 + timedelta(hours=7))
+    assert edge.attrs == {f"a{i}": i for i in range(8)}
+    assert neo4j_store.stats().edges_by_kind == {"READS": 1}
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+
+def test_url_credentials_stay_out_of_the_url_attribute() -> None:
+    settings = Settings(neo4j_user="reader", neo4j_password="", neo4j_database="lineage")
+    store = Neo4jStore.from_url("bolt://admin:s3cret@127.0.0.1:9/", settings)
+    try:
+        assert store.url == "bolt://127.0.0.1:9/"
+        assert store.database == "lineage"
+    finally:
+        store.close()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        store.get(["dataset|a|b"])
+
+
+def test_a_store_opened_while_neo4j_is_down_reports_it_as_unavailable() -> None:
+    store = Neo4jStore("bolt://127.0.0.1:9", retry_seconds=0.5, connect_seconds=0.5)
+    try:
+        with pytest.raises(StoreUnavailable, match=r"Neo4j at bolt://127\.0\.0\.1:9"):
+            store.ping()
+        with pytest.raises(StoreUnavailable):
+            store.get([ds("raw.orders")])
+    finally:
+        store.close()
+
+
+@pytest.mark.neo4j
+def test_open_store_picks_neo4j_for_bolt_urls() -> None:
+    store = open_store(neo4j_uri())
+    try:
+        assert isinstance(store, Neo4jStore)
+        store.ping()
+    finally:
+        store.close()
+
+
+@pytest.mark.neo4j
+def test_a_missing_database_is_reported_as_unavailable() -> None:
+    store = Neo4jStore(neo4j_uri(), database="no_such_database", retry_seconds=0.5)
+    try:
+        with pytest.raises(StoreUnavailable, match="no database 'no_such_database'"):
+            store.get([ds("raw.orders")])
+    finally:
+        store.close()
+
+
+# --- outage ------------------------------------------------------------------------------------
+
+
+def _neo4j(command: str, folder: Path, port: int | None = None) -> str:
+    env = dict(os.environ)
+    if port is not None:
+        env["NEO4J_PORT"] = str(port)
+    done = subprocess.run(
+        [str(NEO4J_SCRIPT), command, str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.neo4j
+@pytest.mark.slow
+def test_the_store_reports_an_outage_and_recovers_when_neo4j_is_back(tmp_path: Path) -> None:
+    neo4j_uri()  # skips or fails like every Neo4j test when Neo4j is not wanted
+    folder = tmp_path / "neo4j"
+    uri = _neo4j("start", folder)
+    port = int(uri.rsplit(":", 1)[1])
+    store = Neo4jStore(uri, retry_seconds=1.0, connect_seconds=1.0)
+    try:
+        store.apply(small_graph())
+        _neo4j("stop", folder)
+        with pytest.raises(StoreUnavailable, match="unavailable"):
+            store.ping()
+        with pytest.raises(StoreUnavailable):
+            store.get([ds("raw.orders")])
+        with pytest.raises(StoreUnavailable):
+            store.apply(ChangeSet().add(Dataset(namespace=NS, name="during.outage")))
+
+        assert _neo4j("start", folder, port) == uri
+        store.ping()
+        assert set(store.get([ds("raw.orders"), ds("during.outage")])) == {ds("raw.orders")}
+        store.apply(ChangeSet().add(Dataset(namespace=NS, name="after.outage")))
+        assert store.kinds([ds("after.outage")]) == {ds("after.outage"): Kind.DATASET}
+        assert [
+            h.target for h in store.expand([ds("raw.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
+        ] == [job("daily_revenue")]
+    finally:
+        store.close()
+        _neo4j("stop", folder)
