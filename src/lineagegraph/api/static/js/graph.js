@@ -232,6 +232,7 @@ export class LineageGraph {
   /** Draw the model (folding big graphs) and lay it out; `fit` recentres the view. */
   render({ fit = true } = {}) {
     const elements = this._elements();
+    this.cy.resize(); // the container may have been attached or resized since creation
     this.cy.batch(() => {
       this.cy.elements().remove();
       this.cy.add(elements);
@@ -405,11 +406,12 @@ export class LineageGraph {
     const elements = [];
     for (const node of this.nodes.values()) {
       if (shown.get(node.id) !== node.id) continue;
-      const label = node.label || node.id;
       const parent =
         this.nested && node.kind === "FIELD" && node.dataset && shown.get(node.dataset) === node.dataset
           ? node.dataset
           : undefined;
+      // inside its dataset's box a column needs only its own name
+      const label = (parent && node.shortLabel) || node.label || node.id;
       elements.push({
         group: "nodes",
         data: {

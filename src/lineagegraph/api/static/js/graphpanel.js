@@ -1,0 +1,68 @@
+// The graph panel shared by the views: canvas, zoom controls, status line, legend and an
+// accessible list of the nodes in view.
+
+import { h } from "./dom.js";
+import { kindIcon } from "./format.js";
+import { LineageGraph } from "./graph.js";
+
+/**
+ * Build a graph panel. Returns {element, graph}; the canvas is created once the element is
+ * in the page (cytoscape needs a sized container), so call this before inserting it and use
+ * `graph` after insertion.
+ */
+export function graphPanel({ label, status, onSelect, onOpen, onRender, legendExtra = null, threshold = 150 }) {
+  const canvas = h("div", {
+    class: "graph",
+    id: "graph",
+    tabindex: "0",
+    role: "application",
+    "aria-label": `${label}. Arrow keys pan, plus and minus zoom, 0 fits, Enter expands the selected node.`,
+  });
+  const graph = new LineageGraph(canvas, { onSelect, onOpen, onRender, threshold });
+  const controls = h(
+    "div",
+    { class: "graph-controls" },
+    h("button", { type: "button", title: "Zoom in", "aria-label": "Zoom in", onclick: () => graph.zoomBy(1.25) }, "+"),
+    h("button", { type: "button", title: "Zoom out", "aria-label": "Zoom out", onclick: () => graph.zoomBy(0.8) }, "−"),
+    h("button", { type: "button", title: "Fit to screen", "aria-label": "Fit to screen", onclick: () => graph.fit() }, "⤢"),
+  );
+  const element = h("section", { class: "panel graph-panel", "aria-label": label }, canvas, controls, status, legend(legendExtra));
+  return { element, graph };
+}
+
+function legend(extra) {
+  return h(
+    "div",
+    { class: "legend", "aria-label": "Legend" },
+    h("span", {}, h("span", { class: "swatch ok" }), "OK"),
+    h("span", {}, h("span", { class: "swatch risk" }), "At risk"),
+    h("span", {}, h("span", { class: "swatch fail" }), "Failing"),
+    extra,
+    ...["DATASET", "FIELD", "JOB", "FEATURE", "MODEL_VERSION", "DEPLOYMENT"].map((kind) =>
+      h("span", {}, kindIcon(kind), { DATASET: "dataset", FIELD: "column", JOB: "job", FEATURE: "feature", MODEL_VERSION: "model version", DEPLOYMENT: "deployment" }[kind]),
+    ),
+    h("span", { class: "muted" }, "Data flows left to right"),
+  );
+}
+
+/** A keyboard-usable list of the nodes drawn, each selecting its node on the canvas. */
+export function nodeList(nodes, onPick) {
+  if (!nodes.length) return h("p", { class: "muted" }, "Nothing drawn.");
+  return h(
+    "ul",
+    { class: "node-list", "aria-label": "Nodes in view" },
+    nodes.map((node) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          { type: "button", dataset: { id: node.id }, onclick: () => onPick(node.id) },
+          kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind),
+          h("span", {}, String(node.label).replace("\n", " · ")),
+          h("span", { class: `health-dot ${node.health}`, title: node.health }),
+        ),
+      ),
+    ),
+  );
+}

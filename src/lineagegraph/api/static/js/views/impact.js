@@ -1,0 +1,329 @@
+// The impact view: propose a schema change to a dataset, see what it breaks downstream.
+
+import { gql } from "../api.js";
+import { displayLabel, emptyState, entityLink, panel, table } from "../components.js";
+import { copyText, h, replace } from "../dom.js";
+import { chips, healthBadge, kindBadge, kindName } from "../format.js";
+import { graphPanel, nodeList } from "../graphpanel.js";
+import { fetchLineage } from "../lineagedata.js";
+import { pickEntity } from "../picker.js";
+import { go, link } from "../router.js";
+
+const SCHEMA_QUERY = `query ImpactDataset($id: ID!) {
+  node(id: $id) {
+    id kind label namespace name health { status }
+    ... on Dataset { owners fields { id path type nullable ordinal } }
+  }
+}`;
+
+const IMPACT_RESULT = `
+  dataset { id label namespace name }
+  breaking
+  changes { kind field newName oldType newType classification reason }
+  affected {
+    node { id kind label namespace name health { status } }
+    kind direct precision hops owners reasons path
+  }
+  owners
+  markdown
+`;
+
+export const IMPACT_QUERY = `query Impact($dataset: ID!, $changes: [SchemaChangeInput!], $proposedSchema: [FieldInput!], $dropDataset: Boolean) {
+  impact(dataset: $dataset, changes: $changes, proposedSchema: $proposedSchema, dropDataset: $dropDataset) { ${IMPACT_RESULT} }
+}`;
+
+const ACTIONS = [
+  ["KEEP", "Keep"],
+  ["DROP", "Drop"],
+  ["RENAME", "Rename"],
+  ["CHANGE_TYPE", "Change type"],
+];
+const AFFECTED_ORDER = ["FIELD", "JOB", "DATASET", "FEATURE", "MODEL_VERSION", "DEPLOYMENT"];
+
+/** Render #/impact/<dataset id>?drop=a&rename=b:c&retype=d:int&mode=json */
+export async function render(root, route, ctx) {
+  const head = (dataset) =>
+    h(
+      "div",
+      { class: "page-head" },
+      h(
+        "div",
+        { class: "title" },
+        h("h1", {}, "Impact of a schema change"),
+        h("span", { class: "subtitle" }, dataset ? ["Proposed change to ", entityLink(dataset), " ", healthBadge(dataset.health.status)] : "Pick the dataset you are about to change"),
+      ),
+      dataset ? h("div", { class: "actions" }, h("a", { class: "button", href: link("lineage", dataset.id, { direction: "DOWNSTREAM" }) }, "Lineage")) : null,
+    );
+  if (!route.id) {
+    replace(root, head(null), pickEntity({ kinds: ["DATASET"], label: "Dataset", ctx, onPick: (node) => go(link("impact", node.id)) }));
+    return undefined;
+  }
+  const data = await gql(SCHEMA_QUERY, { id: route.id });
+  if (!ctx.isCurrent()) return undefined;
+  const dataset = data.node;
+  if (!dataset || dataset.kind !== "DATASET") {
+    replace(root, head(null), emptyState(dataset ? `${dataset.label} is a ${kindName(dataset.kind).toLowerCase()}; impact analysis starts from a dataset.` : `No dataset with id ${route.id}.`));
+    return undefined;
+  }
+  document.title = `Impact · ${dataset.label} · lineagegraph`;
+
+  const planned = plannedChanges(route.params);
+  const editor = changeEditor(dataset, planned);
+  const jsonBox = h("textarea", { id: "proposed-schema", rows: 12, spellcheck: "false", "aria-label": "Proposed schema as JSON" }, JSON.stringify(dataset.fields.map((f) => ({ path: f.path, type: f.type, nullable: f.nullable })), null, 2));
+  const dropDataset = h("input", { type: "checkbox", id: "drop-dataset", checked: route.params.get("dropDataset") === "1" });
+  let mode = route.params.get("mode") === "json" ? "json" : "edit";
+  const modeButtons = h(
+    "div",
+    { class: "segmented", role: "group", "aria-label": "How to describe the change" },
+    h("button", { type: "button", "aria-pressed": String(mode === "edit"), onclick: () => setMode("edit") }, "Edit columns"),
+    h("button", { type: "button", "aria-pressed": String(mode === "json"), onclick: () => setMode("json") }, "Paste proposed schema"),
+  );
+  const editPane = h("div", { id: "edit-pane" }, editor.element);
+  const jsonPane = h("div", { id: "json-pane", class: "stack" }, h("p", { class: "hint" }, "The complete schema after the change, as JSON: a list of {path, type, nullable}. Columns missing from it count as dropped; new ones as added."), jsonBox);
+  function setMode(next) {
+    mode = next;
+    editPane.hidden = mode !== "edit";
+    jsonPane.hidden = mode !== "json";
+    for (const button of modeButtons.children) button.setAttribute("aria-pressed", String(button.textContent.startsWith(mode === "edit" ? "Edit" : "Paste")));
+  }
+  setMode(mode);
+
+  const analyze = h("button", { type: "submit", class: "primary", id: "analyze" }, "Analyze impact");
+  const form = h(
+    "form",
+    { class: "panel stack", id: "change-form", "aria-label": "Proposed change", onsubmit: (e) => { e.preventDefault(); run(); } },
+    h("div", { class: "page-head" }, h("h2", {}, "Proposed change"), modeButtons),
+    editPane,
+    jsonPane,
+    h("div", { class: "toolbar" }, h("label", { class: "check", for: "drop-dataset" }, dropDataset, "Drop the whole dataset"), h("span", { class: "spacer" }), analyze),
+  );
+  const results = h("div", { class: "stack", id: "impact-results" });
+  replace(root, head(dataset), form, results);
+
+  let graphHandle = null;
+  if (planned.some((p) => p.action !== "KEEP") || route.params.get("dropDataset") === "1") await run();
+  return () => graphHandle && graphHandle.destroy();
+
+  async function run() {
+    let variables;
+    try {
+      variables = { dataset: dataset.id, dropDataset: dropDataset.checked || null, changes: null, proposedSchema: null };
+      if (mode === "json") variables.proposedSchema = parseSchema(jsonBox.value);
+      else variables.changes = editor.changes();
+    } catch (err) {
+      ctx.showError(err, "Reading the proposed change");
+      return;
+    }
+    if (!variables.dropDataset && mode === "edit" && !variables.changes.length) {
+      replace(results, emptyState("Mark at least one column to drop, rename or retype, or drop the dataset."));
+      return;
+    }
+    ctx.clearErrors();
+    analyze.disabled = true;
+    replace(results, h("p", { class: "muted" }, "Analyzing…"));
+    try {
+      if (mode === "edit") go(link("impact", dataset.id, editor.params(dropDataset.checked)), { replace: true });
+      const report = (await gql(IMPACT_QUERY, variables)).impact;
+      if (!ctx.isCurrent()) return;
+      await showReport(report);
+    } catch (err) {
+      replace(results);
+      ctx.showError(err, "Impact analysis");
+    } finally {
+      analyze.disabled = false;
+    }
+  }
+
+  async function showReport(report) {
+    const affected = [...report.affected].sort(
+      (a, b) => AFFECTED_ORDER.indexOf(a.node.kind) - AFFECTED_ORDER.indexOf(b.node.kind) || (a.hops ?? 0) - (b.hops ?? 0) || displayLabel(a.node).localeCompare(displayLabel(b.node)),
+    );
+    const count = (kind) => affected.filter((a) => a.node.kind === kind).length;
+    const breaking = report.changes.filter((c) => c.classification === "BREAKING").length;
+    const copy = h(
+      "button",
+      {
+        type: "button",
+        id: "copy-markdown",
+        onclick: async () => {
+          const ok = await copyText(report.markdown);
+          ctx.toast(ok ? "Markdown report copied" : "Copy refused by the browser");
+        },
+      },
+      "Copy Markdown report",
+    );
+    const status = h("span", { class: "graph-status", role: "status" });
+    const listBox = h("div", {});
+    const { element: graphEl, graph } = graphPanel({
+      label: "Impact graph",
+      status,
+      onSelect: () => {},
+      onOpen: (node) => go(link("entity", node.id)),
+      onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id))),
+      legendExtra: h("span", {}, h("span", { class: "swatch lit" }), "affected"),
+    });
+    if (graphHandle) graphHandle.destroy();
+    graphHandle = graph;
+
+    replace(
+      results,
+      h(
+        "div",
+        { class: "summary-cards", id: "impact-summary" },
+        card(report.breaking ? "BREAKING" : "Safe", "verdict", report.breaking ? "alert" : ""),
+        card(breaking, `breaking change${breaking === 1 ? "" : "s"}`, breaking ? "alert" : ""),
+        card(count("FIELD"), "columns affected"),
+        card(count("FEATURE"), "features affected", count("FEATURE") ? "warn" : ""),
+        card(count("MODEL_VERSION"), "model versions affected", count("MODEL_VERSION") ? "warn" : ""),
+        card(count("DEPLOYMENT"), "deployments affected", count("DEPLOYMENT") ? "alert" : ""),
+      ),
+      panel(
+        "Changes",
+        table(
+          ["Change", "Column", "Detail", "Verdict", "Why"],
+          report.changes.map((c) => [
+            c.kind.toLowerCase().replace(/_/g, " "),
+            c.field ? h("code", {}, c.field) : h("span", { class: "muted" }, "whole dataset"),
+            c.newName ? `→ ${c.newName}` : c.newType ? [h("code", {}, c.oldType || "?"), " → ", h("code", {}, c.newType)] : "",
+            h("span", { class: `badge ${c.classification === "BREAKING" ? "breaking" : "non-breaking"}` }, c.classification.toLowerCase().replace("_", "-")),
+            c.reason || "",
+          ]),
+          { label: "Changes" },
+        ),
+        { actions: copy, id: "changes" },
+      ),
+      graphEl,
+      panel(
+        `Affected consumers (${affected.length})`,
+        table(
+          ["Consumer", "Kind", "How", "Precision", "Hops", "Owners"],
+          affected.map((a) => [
+            entityLink(a.node),
+            kindBadge(a.node.kind),
+            a.direct ? "direct" : "indirect",
+            h("span", { class: "badge", title: a.precision === "DATASET" ? "Column lineage unknown here: dataset-level lineage was followed" : "Followed column lineage" }, a.precision === "DATASET" ? "dataset level" : "column level"),
+            a.hops ?? "",
+            chips(a.owners),
+          ]),
+          { empty: "Nothing downstream is affected.", label: "Affected consumers" },
+        ),
+        { id: "affected" },
+      ),
+      panel("Owners to notify", chips(report.owners), { id: "owners" }),
+    );
+
+    const lit = new Set(affected.map((a) => a.node.id));
+    const origins = report.changes.filter((c) => c.field).map((c) => fieldId(dataset, c.field));
+    const model = await fetchLineage(dataset.id, { direction: "DOWNSTREAM", depth: null, columnLevel: true });
+    if (!ctx.isCurrent()) return;
+    graph.load(model, { focus: [dataset.id], nested: true });
+    const reached = (id) => lit.has(id) || origins.includes(id);
+    const litEdges = model.edges.filter((e) => reached(e.source) && reached(e.target)).map((e) => `${e.source}>${e.kind}>${e.target}`);
+    graph.mark("affected", [...lit, ...litEdges]);
+    graph.mark("origin", origins);
+    graph.setDimOthers(true);
+    graph.render();
+    status.textContent = `${lit.size} affected of ${model.nodes.length} downstream`;
+  }
+}
+
+function card(value, label, cls = "") {
+  return h("div", { class: `card ${cls}` }, h("div", { class: "value" }, String(value)), h("div", { class: "label" }, label));
+}
+
+function fieldId(dataset, path) {
+  const esc = (p) => String(p).replace(/%/g, "%25").replace(/\|/g, "%7C");
+  return `field|${esc(dataset.namespace)}|${esc(dataset.name)}|${esc(path)}`;
+}
+
+/** The changes named in the route: drop=a&rename=b:c&retype=d:int */
+function plannedChanges(params) {
+  const planned = [];
+  for (const path of params.getAll("drop")) planned.push({ path, action: "DROP" });
+  for (const pair of params.getAll("rename")) {
+    const [path, value] = pair.split(":");
+    planned.push({ path, action: "RENAME", value });
+  }
+  for (const pair of params.getAll("retype")) {
+    const index = pair.indexOf(":");
+    planned.push({ path: pair.slice(0, index), action: "CHANGE_TYPE", value: pair.slice(index + 1) });
+  }
+  return planned;
+}
+
+function parseSchema(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`The proposed schema is not valid JSON: ${err.message}`);
+  }
+  const fields = Array.isArray(value) ? value : value && Array.isArray(value.fields) ? value.fields : null;
+  if (!fields) throw new Error("The proposed schema must be a JSON list of {path, type, nullable} (or {fields: [...]})");
+  return fields.map((f, i) => {
+    const path = f.path || f.name;
+    if (!path || typeof path !== "string") throw new Error(`Entry ${i + 1} of the proposed schema has no path`);
+    const out = { path };
+    if (f.type !== undefined && f.type !== null) out.type = String(f.type);
+    if (typeof f.nullable === "boolean") out.nullable = f.nullable;
+    return out;
+  });
+}
+
+// One row per current column: what to do with it.
+function changeEditor(dataset, planned) {
+  const rows = dataset.fields.map((field) => {
+    const plan = planned.find((p) => p.path === field.path) || { action: "KEEP" };
+    const safe = field.path.replace(/[^A-Za-z0-9_-]/g, "_");
+    const action = h(
+      "select",
+      { id: `action-${safe}`, "aria-label": `Change to ${field.path}`, dataset: { path: field.path } },
+      ACTIONS.map(([value, name]) => h("option", { value, selected: plan.action === value }, name)),
+    );
+    const value = h("input", {
+      type: "text",
+      id: `value-${safe}`,
+      "aria-label": `New name or type for ${field.path}`,
+      value: plan.value || "",
+      placeholder: plan.action === "CHANGE_TYPE" ? "new type, e.g. varchar(20)" : "new name",
+    });
+    const sync = () => {
+      value.hidden = !(action.value === "RENAME" || action.value === "CHANGE_TYPE");
+      value.placeholder = action.value === "CHANGE_TYPE" ? "new type, e.g. varchar(20)" : "new name";
+      row.classList.toggle("lit", action.value !== "KEEP");
+    };
+    action.addEventListener("change", sync);
+    const row = h("tr", {}, h("td", {}, h("code", {}, field.path)), h("td", {}, h("code", {}, field.type || "")), h("td", {}, field.nullable ? "yes" : "no"), h("td", {}, action), h("td", {}, value));
+    sync();
+    return { field, action, value, row };
+  });
+  const element = h(
+    "div",
+    { class: "table-wrap changes" },
+    h("table", { "aria-label": "Columns and the change to each" }, h("thead", {}, h("tr", {}, ["Column", "Type", "Nullable", "Change", "New name or type"].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows.map((r) => r.row))),
+  );
+  return {
+    element,
+    changes() {
+      const out = [];
+      for (const { field, action, value } of rows) {
+        const text = value.value.trim();
+        if (action.value === "KEEP") continue;
+        if (action.value === "DROP") out.push({ kind: "DROP_FIELD", field: field.path });
+        else if (!text) throw new Error(`Give the new ${action.value === "RENAME" ? "name" : "type"} for ${field.path}`);
+        else if (action.value === "RENAME") out.push({ kind: "RENAME_FIELD", field: field.path, newName: text });
+        else out.push({ kind: "CHANGE_TYPE", field: field.path, newType: text });
+      }
+      return out;
+    },
+    params(drop) {
+      const params = { drop: [], rename: [], retype: [], dropDataset: drop };
+      for (const { field, action, value } of rows) {
+        if (action.value === "DROP") params.drop.push(field.path);
+        if (action.value === "RENAME") params.rename.push(`${field.path}:${value.value.trim()}`);
+        if (action.value === "CHANGE_TYPE") params.retype.push(`${field.path}:${value.value.trim()}`);
+      }
+      return params;
+    },
+  };
+}
