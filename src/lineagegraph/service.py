@@ -8,8 +8,17 @@ being current), and reads through the port.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
+from pydantic import ValidationError
+
+from lineagegraph.algorithms import impact as impact_analysis
+from lineagegraph.algorithms import lineage as lineage_analysis
+from lineagegraph.algorithms.impact import ImpactReport, SchemaChange
+from lineagegraph.algorithms.lineage import LineageResult
+from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import (
@@ -37,8 +46,9 @@ AfterApply = Callable[["LineageService", ChangeSet], None]
 class LineageService:
     """Applies changes and answers questions over one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
         self.store = store
+        self.settings = settings if settings is not None else Settings()
         self._write_lock = threading.RLock()
         self._after_apply: list[AfterApply] = []
 
@@ -201,3 +211,61 @@ class LineageService:
         """Reject a non-positive or too large bound."""
         if value < 0 or value > limit:
             raise InvalidInput(f"{name} must be between 0 and {limit}, got {value}")
+
+    # --- lineage and impact -------------------------------------------------------------------
+
+    def lineage(
+        self,
+        entity_id: str,
+        direction: Direction = Direction.DOWNSTREAM,
+        depth: int | None = None,
+        kinds: Collection[Kind] | None = None,
+        column_level: bool = False,
+        as_of: datetime | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> LineageResult:
+        """One page of an entity's lineage, within the server's traversal node cap and timeout.
+
+        See :func:`lineagegraph.algorithms.lineage.lineage`; raises :class:`NotFound`
+        for an unknown id and :class:`InvalidInput` for bad bounds or cursors.
+        """
+        return lineage_analysis.lineage(
+            self.store,
+            entity_id,
+            direction,
+            depth=depth,
+            kinds=kinds,
+            column_level=column_level,
+            as_of=as_of,
+            first=first,
+            after=after,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
+
+    def impact(self, change: SchemaChange | Mapping[str, Any]) -> ImpactReport:
+        """The impact of a schema change (a :class:`SchemaChange` or its JSON form).
+
+        See :func:`lineagegraph.algorithms.impact.impact`; malformed input raises
+        :class:`InvalidInput`, an unknown dataset :class:`NotFound`.
+        """
+        if not isinstance(change, SchemaChange):
+            try:
+                change = SchemaChange.model_validate(change)
+            except ValidationError as error:
+                raise InvalidInput(f"invalid schema change: {_first_error(error)}") from None
+        return impact_analysis.impact(
+            self.store,
+            change,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
+
+
+def _first_error(error: ValidationError) -> str:
+    """The first validation problem as ``location: message``."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "invalid"))
+    return f"{where}: {message}" if where else message

@@ -9,7 +9,7 @@ make them stop early and say so (``truncated``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -52,6 +52,8 @@ class Traversal:
 
 
 HopFilter = Callable[[Hop], bool]
+# One hop from a whole frontier, in place of ``Store.expand`` (same contract, unordered).
+Expander = Callable[[Sequence[str]], list[Hop]]
 
 
 def bfs(
@@ -65,10 +67,16 @@ def bfs(
     max_nodes: int | None = None,
     timeout: float | None = None,
     follow: HopFilter | None = None,
+    expand: Expander | None = None,
+    start_depths: Mapping[str, int] | None = None,
 ) -> Traversal:
     """Traverse from ``sources`` one direction, level by level.
 
     ``follow`` can veto a hop (its target is then not reached through it).
+    ``expand`` replaces ``store.expand(frontier, direction, edge_kinds, as_of)``
+    when a caller needs derived hops (lineage lifts field edges to datasets).
+    ``start_depths`` lets some sources enter later: a source joins the frontier at
+    its depth unless the traversal reached it sooner (the others start at 0).
     ``max_nodes`` counts reached nodes, sources excluded. The traversal is
     ``truncated`` when a bound stopped it while there was more to reach.
     """
@@ -76,38 +84,57 @@ def bfs(
         raise InvalidInput("bfs follows one direction; traverse upstream and downstream apart")
     deadline = None if timeout is None else time.monotonic() + timeout
     result = Traversal()
-    for source in sorted(set(sources)):
-        result.reached[source] = Reached(source, 0, None)
-    frontier = sorted(result.reached)
-    depth = 0
-    while frontier:
-        hops = sorted(store.expand(frontier, direction, edge_kinds, as_of))
+    reached = result.reached
+    unique = sorted(set(sources))
+    waiting: dict[int, list[str]] = {}
+    for source in unique:
+        start = 0 if start_depths is None else start_depths.get(source, 0)
+        if start < 0:
+            raise InvalidInput(f"start depth of {source!r} must not be negative")
+        waiting.setdefault(start, []).append(source)
+    limit = None if max_nodes is None else max_nodes + len(unique)
+    depth = min(waiting, default=0)
+    frontier: list[str] = []
+    while True:
+        for source in waiting.pop(depth, ()):
+            if source not in reached:
+                reached[source] = Reached(source, depth, None)
+                frontier.append(source)
+        if not frontier:
+            if not waiting:
+                break
+            depth = min(waiting)
+            continue
+        frontier.sort()
+        raw = (
+            store.expand(frontier, direction, edge_kinds, as_of)
+            if expand is None
+            else expand(frontier)
+        )
+        hops = sorted(raw)
         if follow is not None:
             hops = [h for h in hops if follow(h)]
-        if not hops:
-            break
-        if max_depth is not None and depth >= max_depth:
-            result.truncated, result.truncation = True, "depth"
-            break
-        if deadline is not None and time.monotonic() > deadline:
-            result.truncated, result.truncation = True, "timeout"
-            break
-        depth += 1
+        if hops:
+            if max_depth is not None and depth >= max_depth:
+                result.truncated, result.truncation = True, "depth"
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                result.truncated, result.truncation = True, "timeout"
+                break
         next_frontier: list[str] = []
-        reached = result.reached
-        limit = None if max_nodes is None else max_nodes + len(sources)
         for hop in hops:
             target = hop.target
             if target not in reached:
                 if limit is not None and len(reached) >= limit:
                     result.truncated, result.truncation = True, "nodes"
                     continue
-                reached[target] = Reached(target, depth, hop)
+                reached[target] = Reached(target, depth + 1, hop)
                 next_frontier.append(target)
             result.hops.append(hop)
         if result.truncation == "nodes":
             break
-        frontier = sorted(next_frontier)
+        frontier = next_frontier
+        depth += 1
     return result
 
 

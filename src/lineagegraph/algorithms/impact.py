@@ -1,0 +1,919 @@
+"""Impact of a schema change (ARCHITECTURE §4.2): what breaks downstream, and who to tell.
+
+Input is a dataset and either explicit changes (drop, rename or retype a field,
+add one, drop the dataset) or a complete proposed schema, which is diffed
+against the dataset's current fields (fields marked deleted are ignored; a
+rename cannot be told from a drop plus an add, so a diff reports those).
+
+Each change is classified BREAKING or NON_BREAKING with a reason, per the table
+in :mod:`lineagegraph.algorithms.types_compat`: drops and renames break; type
+changes break unless they widen; nullable → required breaks, required →
+nullable does not; an added field does not break readers (an added *required*
+field must be supplied by the dataset's writers, which the change's note names).
+
+Consumers are found with current lineage (as of now):
+
+* **COLUMN precision** — from the changed field (and fields nested in it) along
+  DERIVES to the fields derived from it, COMPUTED_FROM to features, TRAINED_ON
+  to model versions and SERVES to the deployments serving those versions now.
+  The job named on each DERIVES edge, and the job that writes each reached
+  feature or model version, is affected too (its path ends with it, at the hop
+  count of what it produces).
+* **DATASET precision** — where column lineage is unknown, dataset-level
+  lineage is followed instead, and the change's notes say where: a job that
+  reads an affected dataset without any DERIVES edge from that dataset naming it
+  (jobs that write only features or model versions count as described when the
+  dataset's fields carry COMPUTED_FROM or TRAINED_ON edges), a feature or model
+  version computed from or trained on the whole dataset, and a job that reads an
+  affected feature or model version. Dropping a dataset uses dataset-level
+  lineage throughout.
+
+Every affected entity has its kind, the changes reaching it, ``hops`` (data-flow
+edges from the changed field), ``direct`` (one hop), the ``path`` of ids that
+reaches it and the precision. In a path, a dataset right after one of its own
+fields marks the step from column to dataset level; containment adds no hop.
+An entity reached by column lineage keeps that path even if dataset-level
+lineage also reaches it. A dataset reached through some of its fields is
+``partial`` and lists them. Owners to notify are the ``owners`` of affected
+datasets, jobs, features, deployments and of the models of affected versions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from lineagegraph.algorithms.lineage import ML_FIELD_KINDS, dataset_level_expander, fields_of
+from lineagegraph.algorithms.traversal import Traversal, bfs
+from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
+from lineagegraph.model import DATASET_FLOW_KINDS, Direction, EdgeKind, Node
+from lineagegraph.store.base import Store
+
+__all__ = [
+    "AffectedEntity",
+    "ChangeAction",
+    "ClassifiedChange",
+    "Compatibility",
+    "FieldChange",
+    "ImpactPrecision",
+    "ImpactReport",
+    "OwnerNotice",
+    "ProposedField",
+    "SchemaChange",
+    "impact",
+]
+
+
+class ChangeAction(StrEnum):
+    """What a schema change does."""
+
+    DROP_FIELD = "DROP_FIELD"
+    RENAME_FIELD = "RENAME_FIELD"
+    CHANGE_TYPE = "CHANGE_TYPE"
+    ADD_FIELD = "ADD_FIELD"
+    DROP_DATASET = "DROP_DATASET"
+
+
+class Compatibility(StrEnum):
+    """Whether a change breaks the dataset's readers."""
+
+    BREAKING = "BREAKING"
+    NON_BREAKING = "NON_BREAKING"
+
+
+class ImpactPrecision(StrEnum):
+    """How a consumer was found: through column lineage, or dataset-level lineage."""
+
+    COLUMN = "COLUMN"
+    DATASET = "DATASET"
+
+
+class FieldChange(BaseModel):
+    """One explicit change to a dataset's schema.
+
+    ``path`` names the field (not used by DROP_DATASET); RENAME_FIELD needs
+    ``new_name``; CHANGE_TYPE needs ``new_type`` or ``nullable`` (``None`` keeps
+    that part as it is); ADD_FIELD may give ``new_type`` and ``nullable``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: ChangeAction
+    path: str | None = None
+    new_name: str | None = None
+    new_type: str | None = None
+    nullable: bool | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        action = self.action
+        if action is ChangeAction.DROP_DATASET:
+            if self.path or self.new_name or self.new_type or self.nullable is not None:
+                raise ValueError("DROP_DATASET takes no path, name, type or nullability")
+            return self
+        if not self.path:
+            raise ValueError(f"{action.value} needs the path of a field")
+        if action is ChangeAction.RENAME_FIELD:
+            if not self.new_name:
+                raise ValueError("RENAME_FIELD needs new_name")
+            if self.new_name == self.path:
+                raise ValueError("RENAME_FIELD needs a new_name different from path")
+        elif self.new_name is not None:
+            raise ValueError(f"{action.value} takes no new_name")
+        if action is ChangeAction.CHANGE_TYPE and self.new_type is None and self.nullable is None:
+            raise ValueError("CHANGE_TYPE needs new_type or nullable")
+        if action in (ChangeAction.DROP_FIELD, ChangeAction.RENAME_FIELD) and (
+            self.new_type is not None or self.nullable is not None
+        ):
+            raise ValueError(f"{action.value} takes no type or nullability")
+        if self.new_type is not None and not self.new_type.strip():
+            raise ValueError("new_type must not be empty")
+        return self
+
+    @classmethod
+    def drop_field(cls, path: str) -> FieldChange:
+        """Drop the field at ``path`` (and the fields nested in it)."""
+        return cls(action=ChangeAction.DROP_FIELD, path=path)
+
+    @classmethod
+    def rename_field(cls, path: str, new_name: str) -> FieldChange:
+        """Rename the field at ``path`` to ``new_name``."""
+        return cls(action=ChangeAction.RENAME_FIELD, path=path, new_name=new_name)
+
+    @classmethod
+    def change_type(
+        cls, path: str, new_type: str | None = None, nullable: bool | None = None
+    ) -> FieldChange:
+        """Change the type and/or nullability of the field at ``path``."""
+        return cls(action=ChangeAction.CHANGE_TYPE, path=path, new_type=new_type, nullable=nullable)
+
+    @classmethod
+    def add_field(
+        cls, path: str, new_type: str | None = None, nullable: bool | None = None
+    ) -> FieldChange:
+        """Add a field at ``path``."""
+        return cls(action=ChangeAction.ADD_FIELD, path=path, new_type=new_type, nullable=nullable)
+
+    @classmethod
+    def drop_dataset(cls) -> FieldChange:
+        """Drop the whole dataset."""
+        return cls(action=ChangeAction.DROP_DATASET)
+
+    def describe(self) -> str:
+        """A short human-readable description, e.g. ``rename amount -> amount_usd``."""
+        action = self.action
+        if action is ChangeAction.DROP_DATASET:
+            return "drop dataset"
+        if action is ChangeAction.DROP_FIELD:
+            return f"drop {self.path}"
+        if action is ChangeAction.RENAME_FIELD:
+            return f"rename {self.path} -> {self.new_name}"
+        parts = []
+        if self.new_type is not None:
+            parts.append(f"type {self.new_type}")
+        if self.nullable is not None:
+            parts.append("nullable" if self.nullable else "required")
+        verb = "add" if action is ChangeAction.ADD_FIELD else "change"
+        return f"{verb} {self.path}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+class ProposedField(BaseModel):
+    """One field of a complete proposed schema; ``None`` type or nullability: as it is now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    type: str | None = None
+    nullable: bool | None = None
+
+
+class SchemaChange(BaseModel):
+    """The input of impact analysis: a dataset and its changes, or its proposed schema."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset_id: str
+    changes: list[FieldChange] | None = None
+    proposed_schema: list[ProposedField] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.changes is None) == (self.proposed_schema is None):
+            raise ValueError("give either changes or proposed_schema, not both or neither")
+        if self.changes is not None and not self.changes:
+            raise ValueError("changes must not be empty")
+        if self.proposed_schema is not None:
+            paths = [f.path for f in self.proposed_schema]
+            if any(not p for p in paths):
+                raise ValueError("every proposed field needs a path")
+            if len(set(paths)) != len(paths):
+                raise ValueError("proposed_schema names a path twice")
+        return self
+
+
+class ClassifiedChange(BaseModel):
+    """A change with its verdict, the field it touches and how its consumers were found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    change: FieldChange
+    field_id: str | None
+    old_type: str | None = None
+    old_nullable: bool | None = None
+    compatibility: Compatibility
+    reason: str
+    precision: ImpactPrecision | None  # None: nothing downstream to look for (added field)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def breaking(self) -> bool:
+        """Whether the change is BREAKING."""
+        return self.compatibility is Compatibility.BREAKING
+
+
+class AffectedEntity(BaseModel):
+    """An entity downstream of a change, with the evidence of how it is reached."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: Kind
+    name: str
+    changes: tuple[int, ...]  # indexes into ImpactReport.changes
+    breaking: bool  # reached by at least one BREAKING change
+    direct: bool
+    hops: int
+    path: tuple[str, ...]
+    precision: ImpactPrecision
+    partial: bool = False
+    fields: tuple[str, ...] = ()  # for a partial dataset: its affected fields
+
+
+class OwnerNotice(BaseModel):
+    """An owner to notify and the affected entities they own."""
+
+    model_config = ConfigDict(frozen=True)
+
+    owner: str
+    owns: tuple[str, ...]
+    breaking: bool
+
+
+_KIND_ORDER = {
+    Kind.FIELD: 0,
+    Kind.DATASET: 1,
+    Kind.JOB: 2,
+    Kind.FEATURE: 3,
+    Kind.MODEL_VERSION: 4,
+    Kind.DEPLOYMENT: 5,
+}
+_KIND_WORDS = {
+    Kind.FIELD: ("field", "fields"),
+    Kind.DATASET: ("dataset", "datasets"),
+    Kind.JOB: ("job", "jobs"),
+    Kind.FEATURE: ("feature", "features"),
+    Kind.MODEL_VERSION: ("model version", "model versions"),
+    Kind.DEPLOYMENT: ("deployment", "deployments"),
+}
+
+
+class ImpactReport(BaseModel):
+    """The impact of a schema change: verdicts, affected consumers and owners."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset_id: str
+    changes: list[ClassifiedChange]
+    affected: list[AffectedEntity]  # by hops, kind (in flow order), id
+    owners: list[OwnerNotice]  # by owner
+    breaking: bool  # at least one change is BREAKING
+    truncated: bool = False
+    summary: str
+
+    def of_kind(self, kind: Kind) -> list[AffectedEntity]:
+        """The affected entities of one kind."""
+        return [a for a in self.affected if a.kind is kind]
+
+    @property
+    def fields(self) -> list[AffectedEntity]:
+        """Affected fields."""
+        return self.of_kind(Kind.FIELD)
+
+    @property
+    def datasets(self) -> list[AffectedEntity]:
+        """Affected datasets (``partial`` ones through some of their fields)."""
+        return self.of_kind(Kind.DATASET)
+
+    @property
+    def jobs(self) -> list[AffectedEntity]:
+        """Affected jobs."""
+        return self.of_kind(Kind.JOB)
+
+    @property
+    def features(self) -> list[AffectedEntity]:
+        """Affected features."""
+        return self.of_kind(Kind.FEATURE)
+
+    @property
+    def model_versions(self) -> list[AffectedEntity]:
+        """Affected model versions."""
+        return self.of_kind(Kind.MODEL_VERSION)
+
+    @property
+    def models(self) -> list[str]:
+        """Ids of the models that affected versions belong to, sorted."""
+        return sorted({_model_of(a.id) for a in self.model_versions})
+
+    @property
+    def deployments(self) -> list[AffectedEntity]:
+        """Deployments serving an affected model version now."""
+        return self.of_kind(Kind.DEPLOYMENT)
+
+    def to_markdown(self) -> str:
+        """The report as Markdown for a pull-request comment: changes, consumers, owners."""
+        verdict = "**BREAKING**" if self.breaking else "**NON-BREAKING**"
+        lines = [
+            f"## Schema change impact: {_code(self.dataset_id)}",
+            "",
+            f"{verdict}: {_cell(self.summary)}",
+            "",
+            "### Changes",
+            "",
+            "| # | Change | Verdict | Reason | Precision |",
+            "|---|---|---|---|---|",
+        ]
+        for c in self.changes:
+            lines.append(
+                f"| {c.index} | {_cell(c.change.describe())} | {c.compatibility.value} | "
+                f"{_cell(c.reason)} | {c.precision.value if c.precision else '-'} |"
+            )
+        notes = [n for c in self.changes for n in c.notes]
+        if notes:
+            lines += ["", "Notes:", ""]
+            lines += [f"- {_cell(n)}" for n in notes]
+        lines += ["", "### Affected consumers", ""]
+        if self.affected:
+            lines += [
+                "| Kind | Entity | Changes | Breaking | Direct | Hops | Precision | Path |",
+                "|---|---|---|---|---|---|---|---|",
+            ]
+            for a in self.affected:
+                kind = a.kind.value + (" (partial)" if a.partial else "")
+                path = " → ".join(_code(p) for p in a.path)
+                changes = ", ".join(str(i) for i in a.changes)
+                lines.append(
+                    f"| {kind} | {_code(a.id)} | {changes} | {'yes' if a.breaking else 'no'} | "
+                    f"{'yes' if a.direct else 'no'} | {a.hops} | {a.precision.value} | {path} |"
+                )
+        else:
+            lines.append("No known consumers.")
+        lines += ["", "### Owners to notify", ""]
+        if self.owners:
+            lines += ["| Owner | Breaking | Owns |", "|---|---|---|"]
+            for o in self.owners:
+                owns = ", ".join(_code(i) for i in o.owns)
+                lines.append(f"| {_cell(o.owner)} | {'yes' if o.breaking else 'no'} | {owns} |")
+        else:
+            lines.append("No owners recorded.")
+        if self.truncated:
+            lines += ["", "_The search for consumers hit a server bound; the list is incomplete._"]
+        return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text that is safe inside a Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """An id as inline code inside a table cell."""
+    if "`" in text:
+        return _cell(text)
+    return "`" + text.replace("|", "\\|").replace("\n", " ") + "`"
+
+
+def _model_of(version_id: str) -> str:
+    key = parse_id(version_id)
+    return make_id(Kind.MODEL, key.namespace, key.name)
+
+
+# --- the analysis -------------------------------------------------------------------------------
+
+
+class _Reach:
+    """How one change reaches one entity."""
+
+    __slots__ = ("hops", "path", "precision")
+
+    def __init__(self, hops: int, path: tuple[str, ...], precision: ImpactPrecision) -> None:
+        self.hops = hops
+        self.path = path
+        self.precision = precision
+
+    def rank(self) -> tuple[int, int, tuple[str, ...]]:
+        return (0 if self.precision is ImpactPrecision.COLUMN else 1, self.hops, self.path)
+
+
+_PROPAGATING = (
+    ChangeAction.DROP_FIELD,
+    ChangeAction.RENAME_FIELD,
+    ChangeAction.CHANGE_TYPE,
+    ChangeAction.DROP_DATASET,
+)
+_COLUMN_KINDS = frozenset(
+    {EdgeKind.DERIVES, EdgeKind.COMPUTED_FROM, EdgeKind.TRAINED_ON, EdgeKind.SERVES}
+)
+
+
+def impact(
+    store: Store,
+    change: SchemaChange,
+    *,
+    max_nodes: int | None = None,
+    timeout: float | None = None,
+) -> ImpactReport:
+    """Classify each change and find what it affects downstream (see the module docstring).
+
+    ``max_nodes`` and ``timeout`` bound each change's search for consumers; the
+    report is ``truncated`` when one was hit. Raises :class:`NotFound` for an
+    unknown dataset and :class:`InvalidInput` when the id is not a dataset or a
+    change names a field that does not exist (or, to add or rename to, does).
+    """
+    dataset_id = change.dataset_id
+    dataset = store.get([dataset_id]).get(dataset_id)
+    if dataset is None:
+        raise NotFound(f"no entity with id {dataset_id!r}")
+    if dataset.kind is not Kind.DATASET:
+        raise InvalidInput(f"impact analysis needs a DATASET; {dataset_id!r} is a {dataset.kind}")
+    schema = _current_schema(store, dataset)
+    if change.changes is not None:
+        explicit = list(change.changes)
+        _validate(explicit, schema, dataset)
+    else:
+        assert change.proposed_schema is not None
+        explicit = _diff(schema, change.proposed_schema)
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    classified: list[ClassifiedChange] = []
+    reaches: dict[str, dict[int, _Reach]] = defaultdict(dict)
+    truncated = False
+    for index, item in enumerate(explicit, start=1):
+        verdict, reason, field_id, old = _classify(item, schema, dataset)
+        notes: list[str] = []
+        precision: ImpactPrecision | None = None
+        if item.action is ChangeAction.ADD_FIELD:
+            if item.nullable is False:
+                writers = _writers(store, dataset_id)
+                if writers:
+                    notes.append(
+                        f"{item.path} is added as required: {', '.join(writers)} must supply it"
+                    )
+        elif item.action in _PROPAGATING and (verdict or _changes_something(item, old)):
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            search = _Search(store, dataset_id, max_nodes, remaining)
+            if item.action is ChangeAction.DROP_DATASET:
+                search.dataset_level(dataset_id)
+            else:
+                assert field_id is not None
+                search.column_level(field_id)
+            precision = search.precision
+            notes.extend(search.notes)
+            truncated = truncated or search.truncated
+            for entity_id, reach in search.found.items():
+                reaches[entity_id][index] = reach
+        classified.append(
+            ClassifiedChange(
+                index=index,
+                change=item,
+                field_id=field_id,
+                old_type=old.attrs.get("type") if old else None,
+                old_nullable=old.attrs.get("nullable") if old else None,
+                compatibility=Compatibility.BREAKING if verdict else Compatibility.NON_BREAKING,
+                reason=reason,
+                precision=precision,
+                notes=tuple(notes),
+            )
+        )
+    affected = _affected(store, reaches, classified)
+    owners = _owners(store, affected)
+    breaking = any(c.breaking for c in classified)
+    return ImpactReport(
+        dataset_id=dataset_id,
+        changes=classified,
+        affected=affected,
+        owners=owners,
+        breaking=breaking,
+        truncated=truncated,
+        summary=_summary(dataset, classified, affected, owners, truncated),
+    )
+
+
+def _current_schema(store: Store, dataset: Node) -> dict[str, Node]:
+    """The dataset's current fields by path (deleted ones left out)."""
+    ids = fields_of(store, [dataset.id])
+    nodes = store.get(ids)
+    schema: dict[str, Node] = {}
+    for field_id in ids:
+        node = nodes.get(field_id)
+        if node is None or node.attrs.get("deleted"):
+            continue
+        schema[node.parts[0]] = node
+    return schema
+
+
+def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node) -> None:
+    for item in changes:
+        if item.action is ChangeAction.DROP_DATASET:
+            continue
+        assert item.path is not None
+        exists = item.path in schema
+        if item.action is ChangeAction.ADD_FIELD:
+            if exists:
+                raise InvalidInput(f"{dataset.id} already has a field {item.path!r}")
+            continue
+        if not exists:
+            raise InvalidInput(f"{dataset.id} has no field {item.path!r}")
+        if item.action is ChangeAction.RENAME_FIELD and item.new_name in schema:
+            raise InvalidInput(f"{dataset.id} already has a field {item.new_name!r}")
+
+
+def _diff(schema: dict[str, Node], proposed: Sequence[ProposedField]) -> list[FieldChange]:
+    """The changes that turn the current schema into the proposed one, by path."""
+    wanted = {f.path: f for f in proposed}
+    changes: list[FieldChange] = []
+    for path in sorted(set(schema) | set(wanted)):
+        old, new = schema.get(path), wanted.get(path)
+        if new is None:
+            changes.append(FieldChange.drop_field(path))
+        elif old is None:
+            changes.append(FieldChange.add_field(path, new.type, new.nullable))
+        else:
+            old_type = old.attrs.get("type")
+            new_type = new.type
+            if new_type is not None and old_type is not None:
+                verdict = compare_types(old_type, new_type)
+                if not verdict.breaking and "unchanged" in verdict.reason:
+                    new_type = None
+            nullable = new.nullable
+            if nullable is not None and nullable == old.attrs.get("nullable", True):
+                nullable = None
+            if new_type is not None or nullable is not None:
+                changes.append(FieldChange.change_type(path, new_type, nullable))
+    return changes
+
+
+def _classify(
+    item: FieldChange, schema: dict[str, Node], dataset: Node
+) -> tuple[bool, str, str | None, Node | None]:
+    """(breaking, reason, field id, current field) for one change."""
+    action = item.action
+    if action is ChangeAction.DROP_DATASET:
+        return True, "dropping the dataset removes every field its consumers read", None, None
+    assert item.path is not None
+    field_id = make_id(Kind.FIELD, dataset.namespace, dataset.name, item.path)
+    old = schema.get(item.path)
+    if action is ChangeAction.ADD_FIELD:
+        if item.nullable is False:
+            return (
+                False,
+                "an added field is not read by existing consumers; as it is required, the "
+                "dataset's writers must supply it and existing rows need a default or backfill",
+                field_id,
+                None,
+            )
+        return False, "an added field is not read by existing consumers", field_id, None
+    if action is ChangeAction.DROP_FIELD:
+        return True, "consumers of a dropped field lose their input", field_id, old
+    if action is ChangeAction.RENAME_FIELD:
+        return (
+            True,
+            f"consumers that read {item.path!r} by name no longer find it "
+            f"(renamed to {item.new_name!r})",
+            field_id,
+            old,
+        )
+    assert old is not None
+    type_verdict = compare_types(old.attrs.get("type"), item.new_type)
+    null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
+    reasons = [
+        v.reason for v in (type_verdict, null_verdict) if v.breaking or "unchanged" not in v.reason
+    ]
+    if not reasons:
+        reasons = ["type and nullability unchanged"]
+    breaking = type_verdict.breaking or null_verdict.breaking
+    return breaking, "; ".join(reasons), field_id, old
+
+
+def _changes_something(item: FieldChange, old: Node | None) -> bool:
+    """Whether a non-breaking change still changes the field (so consumers are listed)."""
+    if item.action is not ChangeAction.CHANGE_TYPE or old is None:
+        return True
+    type_verdict = compare_types(old.attrs.get("type"), item.new_type)
+    null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
+    return "unchanged" not in type_verdict.reason or "unchanged" not in null_verdict.reason
+
+
+def _writers(store: Store, dataset_id: str) -> list[str]:
+    hops = store.expand([dataset_id], Direction.UPSTREAM, [EdgeKind.WRITES])
+    return sorted({h.target for h in hops})
+
+
+class _Search:
+    """The consumers one change reaches: column lineage first, dataset level where unknown."""
+
+    def __init__(
+        self, store: Store, dataset_id: str, max_nodes: int | None, timeout: float | None
+    ) -> None:
+        self.store = store
+        self.dataset_id = dataset_id
+        self.max_nodes = max_nodes
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.found: dict[str, _Reach] = {}
+        self.notes: list[str] = []
+        self.truncated = False
+        self.precision = ImpactPrecision.COLUMN
+        self.used = 0
+
+    def _budget(self) -> tuple[int | None, float | None]:
+        nodes = None if self.max_nodes is None else max(0, self.max_nodes - self.used)
+        seconds = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        return nodes, seconds
+
+    def _keep(self, entity_id: str, reach: _Reach) -> None:
+        old = self.found.get(entity_id)
+        if old is None or reach.rank() < old.rank():
+            self.found[entity_id] = reach
+
+    def dataset_level(self, dataset_id: str) -> None:
+        """Dropping a dataset: everything downstream of it, at dataset level."""
+        self.precision = ImpactPrecision.DATASET
+        self._spread({dataset_id: _Reach(0, (dataset_id,), ImpactPrecision.DATASET)})
+        self.found.pop(dataset_id, None)
+
+    def column_level(self, field_id: str) -> None:
+        """A field change: column lineage, then dataset level where column lineage is unknown."""
+        store = self.store
+        sources = [field_id, *fields_of(store, [field_id])]
+        nodes, seconds = self._budget()
+        traversal = bfs(
+            store,
+            sources,
+            Direction.DOWNSTREAM,
+            _COLUMN_KINDS,
+            max_nodes=nodes,
+            timeout=seconds,
+        )
+        self.used += len(traversal.reached) - len(sources)
+        self.truncated = self.truncated or traversal.truncated
+        column: dict[str, _Reach] = {}
+        for reached in traversal.reached.values():
+            path = tuple(traversal.path_to(reached.id))
+            column[reached.id] = _Reach(reached.depth, path, ImpactPrecision.COLUMN)
+        for source in sources:
+            column.pop(source, None)
+        for entity_id, reach in column.items():
+            self._keep(entity_id, reach)
+        self._producing_jobs(traversal, column)
+        seeds = self._fallback_seeds(sources, traversal, column)
+        # Partial datasets: those holding affected fields (the changed dataset excepted).
+        for entity_id, reach in sorted(column.items()):
+            if kind_of(entity_id) is Kind.FIELD:
+                owner = dataset_of(entity_id)
+                if owner != self.dataset_id:
+                    self._keep(
+                        owner, _Reach(reach.hops, (*reach.path, owner), ImpactPrecision.COLUMN)
+                    )
+        if seeds:
+            self.precision = ImpactPrecision.DATASET
+            self._spread(seeds)
+        for source in sources:
+            self.found.pop(source, None)
+        self.found.pop(self.dataset_id, None)
+
+    def _producing_jobs(self, traversal: Traversal, column: dict[str, _Reach]) -> None:
+        """The job on each DERIVES edge walked, and the writer of each feature or version."""
+        store = self.store
+        derives = [h for h in traversal.hops if h.kind is EdgeKind.DERIVES]
+        if derives:
+            walked = {(h.source, h.kind, h.target) for h in derives}
+            sources = sorted({h.source for h in derives})
+            for edge in store.edges(sources, Direction.DOWNSTREAM, [EdgeKind.DERIVES]):
+                job = edge.attrs.get("job")
+                if edge.key not in walked or not isinstance(job, str):
+                    continue
+                self._keep_job(job, traversal, edge.source_id, edge.target_id)
+        ml_targets = sorted(
+            h.target for h in traversal.hops if h.kind in ML_FIELD_KINDS and h.target in column
+        )
+        if ml_targets:
+            for hop in store.expand(sorted(set(ml_targets)), Direction.UPSTREAM, [EdgeKind.WRITES]):
+                reached = traversal.reached[hop.source]
+                if reached.via is not None:
+                    self._keep_job(hop.target, traversal, reached.via.source, hop.source)
+
+    def _keep_job(self, job: str, traversal: Traversal, source: str, target: str) -> None:
+        if job not in self.store.kinds([job]):
+            return
+        path = (*traversal.path_to(source), job)
+        self._keep(job, _Reach(traversal.reached[target].depth, path, ImpactPrecision.COLUMN))
+
+    def _fallback_seeds(
+        self, sources: list[str], traversal: Traversal, column: dict[str, _Reach]
+    ) -> dict[str, _Reach]:
+        """Consumers that column lineage does not describe, with how they are reached."""
+        store = self.store
+        # The datasets whose fields are affected, and the best-reached field of each.
+        entry: dict[str, tuple[str, _Reach]] = {}
+        for source in sources:
+            reach = _Reach(0, (source,), ImpactPrecision.COLUMN)
+            owner = dataset_of(source)
+            if owner not in entry or reach.rank() < entry[owner][1].rank():
+                entry[owner] = (source, reach)
+        for entity_id, reach in column.items():
+            if kind_of(entity_id) is Kind.FIELD:
+                owner = dataset_of(entity_id)
+                if owner not in entry or reach.rank() < entry[owner][1].rank():
+                    entry[owner] = (entity_id, reach)
+        datasets = sorted(entry)
+        seeds: dict[str, _Reach] = {}
+
+        def seed(target: str, base: _Reach, path: tuple[str, ...], note: str) -> None:
+            reach = _Reach(base.hops + 1, (*path, target), ImpactPrecision.DATASET)
+            if target in self.found:
+                return
+            old = seeds.get(target)
+            if old is None or reach.rank() < old.rank():
+                seeds[target] = reach
+                self.notes.append(note)
+
+        all_fields = fields_of(store, datasets)
+        described: dict[str, set[str]] = defaultdict(set)
+        for edge in store.edges(all_fields, Direction.DOWNSTREAM, [EdgeKind.DERIVES]):
+            job = edge.attrs.get("job")
+            if isinstance(job, str):
+                described[dataset_of(edge.source_id)].add(job)
+        with_ml = {
+            dataset_of(h.source)
+            for h in store.expand(all_fields, Direction.DOWNSTREAM, ML_FIELD_KINDS)
+        }
+        consumers = store.expand(
+            datasets, Direction.DOWNSTREAM, [EdgeKind.READS, *sorted(ML_FIELD_KINDS)]
+        )
+        readers = sorted({h.target for h in consumers if h.kind is EdgeKind.READS})
+        outputs: dict[str, set[Kind]] = defaultdict(set)
+        for hop in store.expand(readers, Direction.DOWNSTREAM, [EdgeKind.WRITES]):
+            outputs[hop.source].add(kind_of(hop.target))
+        for hop in sorted(consumers):
+            _, base = entry[hop.source]
+            path = (*base.path, hop.source)
+            if hop.kind is EdgeKind.READS:
+                job = hop.target
+                if job in described[hop.source]:
+                    continue
+                ml_only = bool(outputs[job]) and outputs[job] <= {Kind.FEATURE, Kind.MODEL_VERSION}
+                if ml_only and hop.source in with_ml:
+                    continue
+                seed(
+                    job,
+                    base,
+                    path,
+                    f"{job} reads {hop.source} without column lineage from it: it and its "
+                    "downstream are included at dataset level",
+                )
+            else:
+                seed(
+                    hop.target,
+                    base,
+                    path,
+                    f"{hop.target} is {hop.kind.value} the whole of {hop.source}: it and its "
+                    "downstream are included at dataset level",
+                )
+        ml_reached = sorted(i for i in column if kind_of(i) in (Kind.FEATURE, Kind.MODEL_VERSION))
+        for hop in store.expand(ml_reached, Direction.DOWNSTREAM, [EdgeKind.READS]):
+            base = column[hop.source]
+            seed(
+                hop.target,
+                base,
+                base.path,
+                f"{hop.target} reads {hop.source}: it and its downstream are included at "
+                "dataset level",
+            )
+        return seeds
+
+    def _spread(self, seeds: dict[str, _Reach]) -> None:
+        """Dataset-level lineage from seeds that enter at their own hop counts."""
+        nodes, seconds = self._budget()
+        traversal = bfs(
+            self.store,
+            sorted(seeds),
+            Direction.DOWNSTREAM,
+            DATASET_FLOW_KINDS,
+            max_nodes=nodes,
+            timeout=seconds,
+            expand=dataset_level_expander(self.store, Direction.DOWNSTREAM),
+            start_depths={s: r.hops for s, r in seeds.items()},
+        )
+        self.used += len(traversal.reached)
+        self.truncated = self.truncated or traversal.truncated
+        for reached in traversal.reached.values():
+            path = traversal.path_to(reached.id)
+            prefix = seeds[path[0]].path
+            full = (*prefix, *path[1:])
+            self._keep(reached.id, _Reach(reached.depth, full, ImpactPrecision.DATASET))
+
+
+def _affected(
+    store: Store,
+    reaches: dict[str, dict[int, _Reach]],
+    classified: list[ClassifiedChange],
+) -> list[AffectedEntity]:
+    """One entry per entity: the changes reaching it and its best path."""
+    breaking = {c.index for c in classified if c.breaking}
+    fields_by_dataset: dict[str, set[str]] = defaultdict(set)
+    for entity_id in reaches:
+        if kind_of(entity_id) is Kind.FIELD:
+            fields_by_dataset[dataset_of(entity_id)].add(entity_id)
+    nodes = store.get(sorted(reaches))
+    affected: list[AffectedEntity] = []
+    for entity_id, by_change in reaches.items():
+        node = nodes.get(entity_id)
+        if node is None or node.kind not in _KIND_ORDER:
+            continue
+        _, best = min(by_change.items(), key=lambda item: (item[1].rank(), item[0]))
+        partial = node.kind is Kind.DATASET and best.precision is ImpactPrecision.COLUMN
+        affected.append(
+            AffectedEntity(
+                id=entity_id,
+                kind=node.kind,
+                name=node.label,
+                changes=tuple(sorted(by_change)),
+                breaking=any(i in breaking for i in by_change),
+                direct=best.hops == 1,
+                hops=best.hops,
+                path=best.path,
+                precision=best.precision,
+                partial=partial,
+                fields=tuple(sorted(fields_by_dataset[entity_id])) if partial else (),
+            )
+        )
+    affected.sort(key=lambda a: (a.hops, _KIND_ORDER[a.kind], a.id))
+    return affected
+
+
+def _owners(store: Store, affected: Iterable[AffectedEntity]) -> list[OwnerNotice]:
+    """Owners of affected datasets, jobs, features, deployments and models of versions."""
+    breaking: dict[str, bool] = {}  # owning entity (a model for a version) -> reached by a break
+    for entity in affected:
+        if entity.kind is Kind.FIELD:
+            continue
+        holder = _model_of(entity.id) if entity.kind is Kind.MODEL_VERSION else entity.id
+        breaking[holder] = breaking.get(holder, False) or entity.breaking
+    nodes = store.get(sorted(breaking))
+    owns: dict[str, set[str]] = defaultdict(set)
+    owner_breaking: dict[str, bool] = defaultdict(bool)
+    for holder in sorted(breaking):
+        node = nodes.get(holder)
+        if node is None:
+            continue
+        values: Any = node.attrs.get("owners") or []
+        for owner in values if isinstance(values, list) else []:
+            owns[str(owner)].add(holder)
+            owner_breaking[str(owner)] |= breaking[holder]
+    return [
+        OwnerNotice(owner=o, owns=tuple(sorted(owns[o])), breaking=owner_breaking[o])
+        for o in sorted(owns)
+    ]
+
+
+def _summary(
+    dataset: Node,
+    changes: list[ClassifiedChange],
+    affected: list[AffectedEntity],
+    owners: list[OwnerNotice],
+    truncated: bool,
+) -> str:
+    breaking = sum(1 for c in changes if c.breaking)
+    counts = []
+    for kind, (one, many) in _KIND_WORDS.items():
+        n = sum(1 for a in affected if a.kind is kind)
+        if n:
+            counts.append(f"{n} {one if n == 1 else many}")
+    noun = "change" if len(changes) == 1 else "changes"
+    text = f"{len(changes)} {noun} to {dataset.name} ({breaking} breaking)"
+    if counts:
+        text += f"; affects {', '.join(counts)}"
+    else:
+        text += "; no known consumers"
+    person = "owner" if len(owners) == 1 else "owners"
+    text += f"; {len(owners)} {person} to notify"
+    if truncated:
+        text += " (incomplete: a traversal bound was hit)"
+    return text + "."

@@ -1,0 +1,539 @@
+"""Lineage (ARCHITECTURE §4.1): what lies upstream and downstream of an entity.
+
+The traversal is breadth-first over the store port, level by level (see
+:mod:`lineagegraph.algorithms.traversal`), so it costs one round trip per level
+on Neo4j and terminates on cycles, which it reports.
+
+Semantics
+---------
+*Dataset level* (``column_level=False``, the default for every kind but a field)
+follows READS, WRITES, COMPUTED_FROM, TRAINED_ON and SERVES between datasets,
+jobs, features, model versions and deployments. A feature or model version that
+is computed from or trained on one *field* of a dataset is reached from that
+dataset (the field edge is lifted to its dataset; the field is named in the
+connection's ``via``).
+
+*Column level* (``column_level=True``, or any lineage of a FIELD) also follows
+DERIVES between fields and treats containment explicitly: a dataset reached as a
+whole (the root, or one a job writes) brings all its fields at the same depth —
+a dataset-level event affects all its fields — and a field reached through
+column lineage brings its dataset as a ``partial`` node, at the field's depth.
+
+A MODEL has no data flow of its own: its lineage is that of its versions, which
+are listed at depth 0 (HAS_VERSION is containment, like a dataset's fields).
+
+``depth`` counts data-flow edges from the root; containment adds no depth.
+``as_of=None`` follows current edges only; a past time gives the lineage as it
+was then. ``kinds`` filters what is returned, not what is traversed: a job that
+is filtered out still connects the datasets on either side of it.
+
+Output order: nodes upstream of the root first, then nodes on both sides of it
+(cycles through the root, and in ``BOTH`` lineage the root's own members), then
+downstream nodes; within each, by depth and then id. Pages are slices of that
+order. The edges of a page are the connections whose later endpoint (in that
+order, the root counting as first) is on the page, so over all pages every
+connection appears exactly once and only ever joins nodes already returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from lineagegraph.algorithms.traversal import Traversal, bfs, strongly_connected
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, dataset_of, kind_of
+from lineagegraph.model import (
+    DATASET_FLOW_KINDS,
+    FLOW_KINDS,
+    Direction,
+    Edge,
+    EdgeKind,
+    Node,
+)
+from lineagegraph.store.base import Hop, Store, check_page_size, decode_cursor, encode_cursor
+
+__all__ = [
+    "LINEAGE_KINDS",
+    "MAX_PAGE_SIZE",
+    "LineageEdge",
+    "LineageNode",
+    "LineageResult",
+    "PageInfo",
+    "dataset_level_expander",
+    "fields_of",
+    "lineage",
+]
+
+# The kinds that lineage is defined for (runs, versions, checks and results belong to
+# provenance and health).
+LINEAGE_KINDS: frozenset[Kind] = frozenset(
+    {
+        Kind.DATASET,
+        Kind.FIELD,
+        Kind.JOB,
+        Kind.FEATURE,
+        Kind.MODEL,
+        Kind.MODEL_VERSION,
+        Kind.DEPLOYMENT,
+    }
+)
+MAX_PAGE_SIZE = 1000
+# Field edges that dataset-level lineage lifts to the field's dataset.
+ML_FIELD_KINDS: frozenset[EdgeKind] = frozenset({EdgeKind.COMPUTED_FROM, EdgeKind.TRAINED_ON})
+_FIELD_PREFIX = Kind.FIELD.value.lower() + "|"
+_DATASET_PREFIX = Kind.DATASET.value.lower() + "|"
+_DIRECTION_RANK = {Direction.UPSTREAM: 0, Direction.BOTH: 1, Direction.DOWNSTREAM: 2}
+
+
+class LineageNode(BaseModel):
+    """A node of a lineage result: the entity, its depth and which side of the root it is on.
+
+    ``partial`` marks a dataset that is in the lineage only through some of its
+    fields (column level); ``direction`` is ``BOTH`` for a node that is upstream and
+    downstream of the root at once (its depth is then the smaller one).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    node: Node
+    depth: int
+    direction: Direction
+    partial: bool = False
+
+    @property
+    def id(self) -> str:
+        """The entity's id."""
+        return self.node.id
+
+    @property
+    def kind(self) -> Kind:
+        """The entity's kind."""
+        return self.node.kind
+
+
+class LineageEdge(BaseModel):
+    """A connection between two returned nodes, in the direction data flows.
+
+    Either one stored edge (``kind`` is its kind, ``via`` is empty), or a path
+    through nodes that are not returned (``kind`` is ``None``; ``via`` lists them
+    in flow order): entities the kind filter left out, or — in dataset-level
+    lineage — the field that carries an edge from its dataset to a feature or
+    model version. ``edges`` are the stored edges along it, in flow order, with
+    their provenance (origin, first and last seen, whether current, attributes).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    source_id: str
+    target_id: str
+    kind: EdgeKind | None
+    via: tuple[str, ...] = ()
+    edges: tuple[Edge, ...]
+
+    @property
+    def collapsed(self) -> bool:
+        """Whether this connection passes through nodes that are not returned."""
+        return bool(self.via)
+
+
+class PageInfo(BaseModel):
+    """Where a page sits in the whole ordered list."""
+
+    model_config = ConfigDict(frozen=True)
+
+    end_cursor: str | None
+    has_next_page: bool
+    total: int
+
+
+class LineageResult(BaseModel):
+    """One page of the lineage of ``root``, with its edges, cycles and bounds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Node
+    direction: Direction
+    column_level: bool
+    as_of: datetime | None
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    truncated: bool = False
+    truncation: str | None = None  # "depth", "nodes" or "timeout" when a bound stopped it
+    cycles: list[list[str]]
+    page_info: PageInfo
+
+
+def lineage(
+    store: Store,
+    entity_id: str,
+    direction: Direction = Direction.DOWNSTREAM,
+    *,
+    depth: int | None = None,
+    kinds: Collection[Kind] | None = None,
+    column_level: bool = False,
+    as_of: datetime | None = None,
+    first: int = 100,
+    after: str | None = None,
+    max_nodes: int | None = None,
+    timeout: float | None = None,
+) -> LineageResult:
+    """The lineage of ``entity_id``, one page at a time (see the module docstring).
+
+    ``depth`` bounds the data-flow hops from the root; ``max_nodes`` bounds the
+    entities reached (all directions together) and ``timeout`` the seconds spent
+    traversing: hitting any bound sets ``truncated`` and names it. ``first`` and
+    ``after`` select the page. Raises :class:`NotFound` for an unknown id and
+    :class:`InvalidInput` for a kind without lineage or a bad bound or cursor.
+
+    >>> page = lineage(store, dataset_id, Direction.DOWNSTREAM, depth=2)  # doctest: +SKIP
+    >>> [n.id for n in page.nodes]  # doctest: +SKIP
+    """
+    check_page_size(first, MAX_PAGE_SIZE)
+    if depth is not None and depth < 0:
+        raise InvalidInput(f"depth must not be negative, got {depth}")
+    if max_nodes is not None and max_nodes < 0:
+        raise InvalidInput(f"max_nodes must not be negative, got {max_nodes}")
+    offset = decode_cursor(after)
+    root = store.get([entity_id]).get(entity_id)
+    if root is None:
+        raise NotFound(f"no entity with id {entity_id!r}")
+    if root.kind not in LINEAGE_KINDS:
+        names = ", ".join(sorted(k.value for k in LINEAGE_KINDS))
+        raise InvalidInput(f"lineage is defined for {names}; {entity_id!r} is a {root.kind.value}")
+    column = column_level or root.kind is Kind.FIELD
+    walk = _Walk(store, column, as_of)
+
+    members = walk.members(root)
+    sources = [root.id, *members]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    sides = (
+        [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH else [direction]
+    )
+    traversals: list[tuple[Direction, Traversal]] = []
+    used = 0
+    for side in sides:
+        budget = None if max_nodes is None else max(0, max_nodes - used)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        traversal = bfs(
+            store,
+            sources,
+            side,
+            walk.edge_kinds,
+            as_of=as_of,
+            max_depth=depth,
+            max_nodes=budget,
+            timeout=remaining,
+            expand=walk.expander(side),
+        )
+        used += len(traversal.reached) - len(sources)
+        traversals.append((side, traversal))
+
+    placed = _place(walk, root, members, traversals, direction)
+    wanted = None if kinds is None else frozenset(kinds)
+    known = set(placed)
+    known.add(root.id)
+    order = sorted(
+        (
+            entry
+            for entry in placed.values()
+            if entry.id != root.id and (wanted is None or entry.kind in wanted)
+        ),
+        key=lambda e: (_DIRECTION_RANK[e.direction], e.depth, e.id),
+    )
+    page = order[offset : offset + first]
+    nodes = store.get([e.id for e in page])
+    position = {entry.id: index for index, entry in enumerate(order)}
+    position[root.id] = -1
+    edges = _page_edges(
+        store,
+        walk,
+        [e.id for e in page if e.id in nodes],
+        position,
+        known,
+        max_nodes,
+    )
+
+    truncations = [t for _, t in traversals if t.truncated]
+    cycles: set[tuple[str, ...]] = set()
+    for side, traversal in traversals:
+        cycles.update(tuple(group) for group in strongly_connected(traversal.hops, side))
+    end = offset + len(page)
+    return LineageResult(
+        root=root,
+        direction=direction,
+        column_level=column,
+        as_of=as_of,
+        nodes=[
+            LineageNode(node=nodes[e.id], depth=e.depth, direction=e.direction, partial=e.partial)
+            for e in page
+            if e.id in nodes
+        ],
+        edges=edges,
+        truncated=bool(truncations),
+        truncation=truncations[0].truncation if truncations else None,
+        cycles=[list(group) for group in sorted(cycles)],
+        page_info=PageInfo(
+            end_cursor=encode_cursor(end) if page else after,
+            has_next_page=end < len(order),
+            total=len(order),
+        ),
+    )
+
+
+# --- traversal ----------------------------------------------------------------------------------
+
+
+def fields_of(store: Store, parents: Sequence[str], as_of: datetime | None = None) -> list[str]:
+    """Every field contained in these datasets or fields, nested ones included, sorted.
+
+    Containment follows HAS_FIELD edges that are current (or valid at ``as_of``).
+    """
+    found: set[str] = set()
+    frontier = sorted(set(parents))
+    while frontier:
+        hops = store.expand(frontier, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD], as_of)
+        fresh = {h.target for h in hops} - found
+        found.update(fresh)
+        frontier = sorted(fresh)
+    return sorted(found)
+
+
+def dataset_level_expander(
+    store: Store, direction: Direction, as_of: datetime | None = None
+) -> Callable[[Sequence[str]], list[Hop]]:
+    """One dataset-level hop for a frontier, with field ML edges lifted to their dataset.
+
+    Downstream, a dataset also reaches the features and model versions that are
+    computed from or trained on its fields; upstream, a feature or model version
+    computed from a field reaches that field's dataset. Hops keep the
+    :meth:`Store.expand` contract (``source`` is the frontier node).
+    """
+    return _Walk(store, False, as_of).expander(direction)
+
+
+@dataclass
+class _Walk:
+    """How lineage moves at one level of detail (dataset or column)."""
+
+    store: Store
+    column: bool
+    as_of: datetime | None
+
+    @property
+    def edge_kinds(self) -> frozenset[EdgeKind]:
+        """The stored edge kinds a traversal follows."""
+        return FLOW_KINDS if self.column else DATASET_FLOW_KINDS
+
+    def members(self, root: Node) -> list[str]:
+        """Entities that stand with the root at depth 0: versions of a model, fields."""
+        if root.kind is Kind.MODEL:
+            hops = self.store.expand(
+                [root.id], Direction.DOWNSTREAM, [EdgeKind.HAS_VERSION], self.as_of
+            )
+            return sorted({h.target for h in hops if kind_of(h.target) is Kind.MODEL_VERSION})
+        if self.column and root.kind in (Kind.DATASET, Kind.FIELD):
+            return fields_of(self.store, [root.id], self.as_of)
+        return []
+
+    def expander(self, direction: Direction) -> Callable[[Sequence[str]], list[Hop]]:
+        """The hop function for one direction (see :func:`dataset_level_expander`)."""
+        store, as_of = self.store, self.as_of
+
+        def expand(frontier: Sequence[str]) -> list[Hop]:
+            hops = store.expand(frontier, direction, self.edge_kinds, as_of)
+            datasets = [n for n in frontier if n.startswith(_DATASET_PREFIX)]
+            if self.column:
+                # A dataset reached as a whole moves with all its fields.
+                if datasets:
+                    fields = fields_of(store, datasets, as_of)
+                    for hop in store.expand(fields, direction, FLOW_KINDS, as_of):
+                        hops.append(Hop(dataset_of(hop.source), hop.kind, hop.target))
+                return hops
+            if direction is Direction.DOWNSTREAM:
+                if datasets:
+                    fields = fields_of(store, datasets, as_of)
+                    for hop in store.expand(fields, direction, ML_FIELD_KINDS, as_of):
+                        hops.append(Hop(dataset_of(hop.source), hop.kind, hop.target))
+                return hops
+            return [
+                Hop(h.source, h.kind, dataset_of(h.target))
+                if h.target.startswith(_FIELD_PREFIX)
+                else h
+                for h in hops
+            ]
+
+        return expand
+
+
+@dataclass
+class _Placed:
+    """Where a node sits in the lineage, before paging."""
+
+    id: str
+    kind: Kind
+    depth: int
+    direction: Direction
+    partial: bool = False
+
+
+def _place(
+    walk: _Walk,
+    root: Node,
+    members: list[str],
+    traversals: list[tuple[Direction, Traversal]],
+    direction: Direction,
+) -> dict[str, _Placed]:
+    """Merge the traversals of each side into one entry per node."""
+    sides: list[dict[str, _Placed]] = []
+    for side, traversal in traversals:
+        found: dict[str, _Placed] = {}
+        for reached in traversal.reached.values():
+            found[reached.id] = _Placed(reached.id, kind_of(reached.id), reached.depth, side)
+        for member in members:
+            found[member] = _Placed(member, kind_of(member), 0, direction)
+        if walk.column:
+            _add_containment(walk, found, side)
+        sides.append(found)
+    merged: dict[str, _Placed] = {}
+    for found in sides:
+        for entry in found.values():
+            old = merged.get(entry.id)
+            if old is None:
+                merged[entry.id] = entry
+            else:
+                merged[entry.id] = _Placed(
+                    entry.id,
+                    entry.kind,
+                    min(old.depth, entry.depth),
+                    old.direction if old.direction is entry.direction else Direction.BOTH,
+                    old.partial and entry.partial,
+                )
+    merged.pop(root.id, None)
+    return merged
+
+
+def _add_containment(walk: _Walk, found: dict[str, _Placed], side: Direction) -> None:
+    """Fields of whole datasets at the dataset's depth; partial datasets of reached fields."""
+    whole = sorted(i for i, e in found.items() if e.kind is Kind.DATASET)
+    if whole:
+        depth_of = {i: found[i].depth for i in whole}
+        for field in fields_of(walk.store, whole, walk.as_of):
+            depth = depth_of[dataset_of(field)]
+            entry = found.get(field)
+            if entry is None or entry.depth > depth:
+                found[field] = _Placed(field, Kind.FIELD, depth, side)
+    partial: dict[str, int] = {}
+    for entry in list(found.values()):
+        if entry.kind is Kind.FIELD and entry.depth > 0:
+            owner = dataset_of(entry.id)
+            if owner not in found:
+                partial[owner] = min(partial.get(owner, entry.depth), entry.depth)
+    for owner, depth in partial.items():
+        found[owner] = _Placed(owner, Kind.DATASET, depth, side, partial=True)
+
+
+# --- the edges of a page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _State:
+    """A walk from a page node through nodes that are not returned."""
+
+    origin: str
+    at: str
+    keys: tuple[tuple[str, EdgeKind, str], ...]  # stored edges walked, in walk order
+    via: tuple[str, ...]
+
+
+def _page_edges(
+    store: Store,
+    walk: _Walk,
+    page: list[str],
+    position: dict[str, int],
+    known: set[str],
+    budget: int | None,
+) -> list[LineageEdge]:
+    """The connections owned by the page's nodes, with their stored edges."""
+    kinds = walk.edge_kinds | {EdgeKind.HAS_FIELD, EdgeKind.HAS_VERSION}
+
+    def passable(node_id: str) -> bool:
+        # Not returned, but part of the lineage; in dataset-level lineage, the fields of
+        # its datasets (which carry their ML edges).
+        if node_id in position:
+            return False
+        if node_id in known:
+            return True
+        return (
+            not walk.column and node_id.startswith(_FIELD_PREFIX) and dataset_of(node_id) in known
+        )
+
+    found: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, EdgeKind, str], ...]] = {}
+    steps = 0
+    for downstream in (True, False):
+        states = [_State(o, o, (), ()) for o in page]
+        seen = {(o, o) for o in page}
+        while states:
+            frontier = sorted({s.at for s in states})
+            hops = store.expand(
+                frontier,
+                Direction.DOWNSTREAM if downstream else Direction.UPSTREAM,
+                kinds,
+                walk.as_of,
+            )
+            by_node: dict[str, list[Hop]] = defaultdict(list)
+            for hop in sorted(hops):
+                by_node[hop.source].append(hop)
+            following: list[_State] = []
+            for state in states:
+                for hop in by_node.get(state.at, ()):
+                    other = hop.target
+                    if downstream:
+                        key = (state.at, hop.kind, other)
+                        keys = (*state.keys, key)
+                    else:
+                        key = (other, hop.kind, state.at)
+                        keys = (key, *state.keys)
+                    if other in position:
+                        if position[other] > position[state.origin]:
+                            continue  # the later endpoint owns this connection
+                        pair = (state.origin, other) if downstream else (other, state.origin)
+                        via = state.via if downstream else tuple(reversed(state.via))
+                        found.setdefault((pair[0], pair[1], via), keys)
+                    elif (state.origin, other) not in seen and passable(other):
+                        if budget is not None and steps >= budget:
+                            continue
+                        steps += 1
+                        seen.add((state.origin, other))
+                        via_ids = (*state.via, other)
+                        following.append(_State(state.origin, other, keys, via_ids))
+            states = following
+
+    needed = {key for keys in found.values() for key in keys}
+    targets = sorted({key[2] for key in needed})
+    stored: dict[tuple[str, EdgeKind, str], Edge] = {}
+    if targets:
+        wanted_kinds = {key[1] for key in needed}
+        for edge in store.edges(targets, Direction.UPSTREAM, wanted_kinds, walk.as_of):
+            if edge.key in needed:
+                stored[edge.key] = edge
+    result: list[LineageEdge] = []
+    for (source, target, via), keys in found.items():
+        if not all(k in stored for k in keys):
+            continue
+        result.append(
+            LineageEdge(
+                source_id=source,
+                target_id=target,
+                kind=keys[0][1] if len(keys) == 1 else None,
+                via=via,
+                edges=tuple(stored[k] for k in keys),
+            )
+        )
+    result.sort(key=lambda e: (e.source_id, e.target_id, e.kind or "", e.via))
+    return result
