@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,14 @@ from lineagegraph.model import ChangeSet, EdgeKind, Entity, Node
 # Namespace schemes and dataset types that make an OpenLineage dataset an ML entity.
 FEATURE_SCHEMES = frozenset({"feast", "featurestore"})
 MODEL_SCHEMES = frozenset({"mlflow", "models"})
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A translated artifact: the changes, and what was skipped or read leniently."""
+
+    changeset: ChangeSet
+    warnings: tuple[str, ...] = ()
 
 
 def platform_of(namespace: str) -> str | None:

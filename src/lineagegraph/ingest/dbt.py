@@ -1,0 +1,687 @@
+"""dbt artifacts (manifest, run results, catalog) → a ChangeSet (pure: no store access).
+
+- Models, seeds, snapshots and sources become datasets in the namespace
+  ``<adapter>://<database>`` (or ``dataset_namespace``), named
+  ``<database>.<schema>.<alias>`` the way OpenLineage names warehouse tables;
+  their columns come from the manifest and, with types and order, the catalog.
+- Each model and snapshot is a job in ``dbt://<project>`` (or
+  ``job_namespace``) named ``<database>.<schema>.<package>.<name>``, as the
+  OpenLineage dbt integration names it; its parents ``READS`` it and it
+  ``WRITES`` its dataset. A :class:`JobSnapshot` per job keeps lineage current
+  when a dependency is removed.
+- Tests become checks on their dataset, or on their column when the test names
+  one (``test_metadata.kwargs.column_name`` or the node's ``column_name``).
+- Run results become one run for the invocation (key: its ``invocation_id``)
+  and, per model or snapshot, a child run that writes a dataset version named
+  by the invocation id; test results become check results on the version the
+  invocation built, so failing tests cascade.
+
+Manifests v7 to v12 and run results v4 and v5 are checked with
+``dbt-artifacts-parser``; a file that claims a version but does not match its
+schema exactly (dbt's own test fixtures do this) is read leniently, with a
+warning, from the fields listed below.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field as PydanticField
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest._build import GraphBuilder, Translation, short_text
+from lineagegraph.ingest._olspec import describe_error
+from lineagegraph.model import (
+    ChangeSet,
+    Check,
+    Dataset,
+    DatasetVersion,
+    EdgeKind,
+    Field,
+    Job,
+    JobSnapshot,
+    Origin,
+    Result,
+    Run,
+    RunState,
+    format_time,
+    parse_time,
+)
+
+__all__ = ["Translation", "translate_dbt"]
+
+M = TypeVar("M", bound=BaseModel)
+
+DATASET_TYPES = ("model", "seed", "snapshot", "source")
+JOB_TYPES = ("model", "snapshot")
+SUPPORTED_MANIFESTS = range(7, 13)
+SUPPORTED_RUN_RESULTS = range(4, 6)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class _Column(_Lenient):
+    name: str | None = None
+    description: str | None = None
+    data_type: str | None = None
+    tags: list[str] = PydanticField(default_factory=list)
+
+
+class _DependsOn(_Lenient):
+    nodes: list[str] = PydanticField(default_factory=list)
+
+
+class _TestMetadata(_Lenient):
+    name: str | None = None
+    namespace: str | None = None
+    arguments: dict[str, Any] = PydanticField(default_factory=dict, alias="kwargs")
+
+
+class _Node(_Lenient):
+    unique_id: str
+    resource_type: str
+    name: str
+    package_name: str | None = None
+    database: str | None = None
+    schema_: str | None = PydanticField(None, alias="schema")
+    alias: str | None = None
+    identifier: str | None = None
+    description: str | None = None
+    tags: list[str] = PydanticField(default_factory=list)
+    meta: dict[str, Any] = PydanticField(default_factory=dict)
+    config: dict[str, Any] = PydanticField(default_factory=dict)
+    columns: dict[str, _Column] = PydanticField(default_factory=dict)
+    depends_on: _DependsOn = PydanticField(default_factory=_DependsOn)
+    test_metadata: _TestMetadata | None = None
+    column_name: str | None = None
+    attached_node: str | None = None
+    raw_code: str | None = None
+    raw_sql: str | None = None
+    compiled_code: str | None = None
+    compiled_sql: str | None = None
+    original_file_path: str | None = None
+
+    @property
+    def relation(self) -> str:
+        return self.alias or self.identifier or self.name
+
+    @property
+    def code(self) -> str | None:
+        return self.compiled_code or self.compiled_sql or self.raw_code or self.raw_sql or None
+
+
+class _ManifestMetadata(_Lenient):
+    dbt_schema_version: str | None = None
+    dbt_version: str | None = None
+    generated_at: str | None = None
+    invocation_id: str | None = None
+    adapter_type: str | None = None
+    project_name: str | None = None
+
+
+class _Manifest(_Lenient):
+    metadata: _ManifestMetadata = PydanticField(default_factory=_ManifestMetadata)
+    nodes: dict[str, _Node] = PydanticField(default_factory=dict)
+    sources: dict[str, _Node] = PydanticField(default_factory=dict)
+
+
+class _Timing(_Lenient):
+    name: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+
+
+class _RunResult(_Lenient):
+    unique_id: str = ""
+    status: str
+    timing: list[_Timing] = PydanticField(default_factory=list)
+    message: str | None = None
+    failures: int | str | None = None
+    execution_time: float | None = None
+    adapter_response: dict[str, Any] = PydanticField(default_factory=dict)
+
+
+class _RunResultsMetadata(_Lenient):
+    dbt_schema_version: str | None = None
+    generated_at: str | None = None
+    invocation_id: str | None = None
+
+
+class _RunResults(_Lenient):
+    metadata: _RunResultsMetadata = PydanticField(default_factory=_RunResultsMetadata)
+    results: list[_RunResult] = PydanticField(default_factory=list)
+    args: dict[str, Any] = PydanticField(default_factory=dict)
+
+
+class _CatalogColumn(_Lenient):
+    name: str
+    type: str | None = None
+    index: int | None = None
+    comment: str | None = None
+
+
+class _CatalogNode(_Lenient):
+    columns: dict[str, _CatalogColumn] = PydanticField(default_factory=dict)
+    metadata: dict[str, Any] = PydanticField(default_factory=dict)
+
+
+class _Catalog(_Lenient):
+    nodes: dict[str, _CatalogNode] = PydanticField(default_factory=dict)
+    sources: dict[str, _CatalogNode] = PydanticField(default_factory=dict)
+
+
+_VERSION = re.compile(r"/(manifest|run-results|catalog)/v(\d+)\.json$")
+
+
+def _checked(
+    document: Mapping[str, Any],
+    what: str,
+    supported: range | None,
+    strict: Callable[[dict[str, Any]], Any],
+    warnings: list[str],
+) -> None:
+    """Check an artifact against dbt-artifacts-parser; a mismatch is a warning, not an error."""
+    if not isinstance(document, Mapping):
+        raise InvalidInput(f"{what}: must be a JSON object")
+    metadata = document.get("metadata")
+    schema = metadata.get("dbt_schema_version") if isinstance(metadata, Mapping) else None
+    match = _VERSION.search(schema) if isinstance(schema, str) else None
+    if match is None:
+        raise InvalidInput(f"{what}: metadata.dbt_schema_version is missing or not a dbt schema")
+    version = int(match.group(2))
+    if supported is not None and version not in supported:
+        warnings.append(
+            f"{what}: v{version} is outside the tested range "
+            f"v{supported.start}-v{supported.stop - 1}; read leniently"
+        )
+        return
+    try:
+        strict(dict(document))
+    except (ValidationError, ValueError, TypeError, KeyError) as error:
+        count = len(error.errors()) if isinstance(error, ValidationError) else 1
+        warnings.append(
+            f"{what}: does not match the dbt v{version} schema exactly "
+            f"({count} problem{'s' if count != 1 else ''}); read leniently"
+        )
+
+
+def _lenient(model: type[M], document: Mapping[str, Any], what: str) -> M:
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise InvalidInput(describe_error(error, prefix=what)) from None
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except InvalidInput:
+        return None
+
+
+def _owners(node: _Node) -> list[str] | None:
+    owner = node.meta.get("owner") or (node.config.get("meta") or {}).get("owner")
+    if isinstance(owner, str):
+        return [owner]
+    if isinstance(owner, list):
+        return [str(o) for o in owner]
+    return None
+
+
+def translate_dbt(
+    manifest: Mapping[str, Any],
+    run_results: Mapping[str, Any] | None = None,
+    catalog: Mapping[str, Any] | None = None,
+    *,
+    dataset_namespace: str | None = None,
+    job_namespace: str | None = None,
+) -> Translation:
+    """Translate dbt artifacts (decoded JSON) into one ChangeSet.
+
+    Raises :class:`InvalidInput` for a document that is not a dbt artifact or
+    lacks the fields the translation needs.
+    """
+    from dbt_artifacts_parser.parser import parse_catalog, parse_manifest, parse_run_results
+
+    warnings: list[str] = []
+    _checked(manifest, "manifest", SUPPORTED_MANIFESTS, parse_manifest, warnings)
+    parsed = _lenient(_Manifest, manifest, "manifest")
+    results = None
+    if run_results is not None:
+        _checked(run_results, "run_results", SUPPORTED_RUN_RESULTS, parse_run_results, warnings)
+        results = _lenient(_RunResults, run_results, "run_results")
+    cat = None
+    if catalog is not None:
+        _checked(catalog, "catalog", None, parse_catalog, warnings)
+        cat = _lenient(_Catalog, catalog, "catalog")
+    translation = _DbtTranslation(parsed, cat, dataset_namespace, job_namespace, warnings)
+    translation.build()
+    if results is not None:
+        translation.runs(results)
+    return Translation(translation.b.cs, tuple(warnings))
+
+
+class _DbtTranslation:
+    def __init__(
+        self,
+        manifest: _Manifest,
+        catalog: _Catalog | None,
+        dataset_namespace: str | None,
+        job_namespace: str | None,
+        warnings: list[str],
+    ) -> None:
+        self.manifest = manifest
+        self.catalog = catalog
+        self.warnings = warnings
+        meta = manifest.metadata
+        self.adapter = (meta.adapter_type or "dbt").lower()
+        self.at = _time(meta.generated_at)
+        if self.at is None:
+            raise InvalidInput("manifest.metadata.generated_at: missing or not a timestamp")
+        self.b = GraphBuilder(ChangeSet(origin=Origin.DBT), self.at)
+        self.nodes: dict[str, _Node] = {**manifest.sources, **manifest.nodes}
+        self.project = meta.project_name or self._main_package()
+        self.dataset_namespace = dataset_namespace
+        self.job_namespace = job_namespace or f"dbt://{self.project}"
+
+    def _main_package(self) -> str:
+        packages = sorted(
+            n.package_name
+            for n in self.manifest.nodes.values()
+            if n.resource_type == "model" and n.package_name
+        )
+        return max(packages, key=packages.count) if packages else "dbt"
+
+    # Names ---------------------------------------------------------------------------------------
+
+    def namespace(self, node: _Node) -> str:
+        """The dataset namespace of a node."""
+        return self.dataset_namespace or f"{self.adapter}://{node.database or 'default'}"
+
+    def dataset_name(self, node: _Node) -> str:
+        """The dataset name of a node: database.schema.relation."""
+        return ".".join(p for p in (node.database, node.schema_, node.relation) if p)
+
+    def dataset_id(self, node: _Node) -> str:
+        """The dataset id of a node."""
+        return make_id(Kind.DATASET, self.namespace(node), self.dataset_name(node))
+
+    def job_name(self, node: _Node) -> str:
+        """The job name of a model or snapshot, as the OpenLineage dbt integration names it."""
+        parts = (node.database, node.schema_, node.package_name or self.project, node.name)
+        return ".".join(p for p in parts if p)
+
+    def job_id(self, node: _Node) -> str:
+        """The job id of a model or snapshot."""
+        return make_id(Kind.JOB, self.job_namespace, self.job_name(node))
+
+    # Catalog -------------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        """Datasets, columns, jobs, lineage and checks from the manifest (and catalog)."""
+        for unique_id in sorted(self.nodes):
+            node = self.nodes[unique_id]
+            if node.resource_type in DATASET_TYPES:
+                self.dataset(node)
+        for unique_id in sorted(self.nodes):
+            node = self.nodes[unique_id]
+            if node.resource_type in JOB_TYPES:
+                self.job(node)
+            elif node.resource_type == "test":
+                self.test(node)
+
+    def columns(
+        self, node: _Node
+    ) -> list[tuple[str, str | None, str | None, int | None, list[str]]]:
+        """(name, type, description, ordinal, tags) of a node's columns, catalog order first."""
+        found = None
+        if self.catalog is not None:
+            listed = self.catalog.sources if node.resource_type == "source" else self.catalog.nodes
+            found = listed.get(node.unique_id)
+        documented = {
+            (column.name or key).lower(): (column.name or key, column)
+            for key, column in node.columns.items()
+        }
+        rows: list[tuple[str, str | None, str | None, int | None, list[str]]] = []
+        seen: set[str] = set()
+        if found is not None:
+            for column in sorted(found.columns.values(), key=lambda c: (c.index or 0, c.name)):
+                name, doc = documented.get(column.name.lower(), (column.name, None))
+                rows.append(
+                    (
+                        name,
+                        column.type or (doc.data_type if doc else None),
+                        (doc.description if doc else None) or column.comment or None,
+                        column.index,
+                        doc.tags if doc else [],
+                    )
+                )
+                seen.add(name.lower())
+        for key, (name, doc) in documented.items():
+            if key not in seen:
+                rows.append((name, doc.data_type, doc.description or None, None, doc.tags))
+        return rows
+
+    def dataset(self, node: _Node) -> str:
+        """Add the dataset of a model, seed, snapshot or source with its columns."""
+        ns, name = self.namespace(node), self.dataset_name(node)
+        dataset_id = self.b.entity(
+            Dataset(
+                namespace=ns,
+                name=name,
+                description=node.description or None,
+                platform=self.adapter,
+                owners=_owners(node),
+                tags=list(node.tags) or None,
+            ),
+            {
+                "dbt_unique_id": node.unique_id,
+                "dbt_resource_type": node.resource_type,
+                "materialized": node.config.get("materialized"),
+            },
+        )
+        for path, type_, description, ordinal, tags in self.columns(node):
+            field_id = self.b.entity(
+                Field(
+                    namespace=ns,
+                    name=name,
+                    path=path,
+                    type=type_,
+                    description=description,
+                    ordinal=ordinal,
+                    tags=tags or None,
+                )
+            )
+            self.b.link(dataset_id, EdgeKind.HAS_FIELD, field_id)
+        return dataset_id
+
+    def parents(self, node: _Node) -> list[_Node]:
+        """The datasets a node depends on, in manifest order."""
+        found = []
+        for parent_id in node.depends_on.nodes:
+            parent = self.nodes.get(parent_id)
+            if parent is not None and parent.resource_type in DATASET_TYPES:
+                found.append(parent)
+        return found
+
+    def job(self, node: _Node) -> None:
+        """Add the job of a model or snapshot with its lineage."""
+        job_id = self.b.entity(
+            Job(
+                namespace=self.job_namespace,
+                name=self.job_name(node),
+                description=node.description or None,
+                job_type="DBT_MODEL" if node.resource_type == "model" else "DBT_SNAPSHOT",
+                processing_type="BATCH",
+                integration="DBT",
+                sql=node.code,
+                code_location=node.original_file_path,
+                owners=_owners(node),
+                tags=list(node.tags) or None,
+            ),
+            {"dbt_unique_id": node.unique_id, "materialized": node.config.get("materialized")},
+        )
+        inputs = [self.dataset_id(p) for p in self.parents(node)]
+        output = self.dataset_id(node)
+        for source in inputs:
+            self.b.link(source, EdgeKind.READS, job_id)
+        self.b.link(job_id, EdgeKind.WRITES, output)
+        self.b.cs.snapshots.append(
+            JobSnapshot(
+                job_id=job_id,
+                at=format_time(self.b.at),
+                inputs=tuple(dict.fromkeys(inputs)),
+                outputs=(output,),
+            )
+        )
+
+    def tested(self, node: _Node) -> _Node | None:
+        """The dataset node a test checks."""
+        candidates = self.parents(node)
+        if node.attached_node and node.attached_node in self.nodes:
+            return self.nodes[node.attached_node]
+        model_ref = str(
+            (node.test_metadata.arguments if node.test_metadata else {}).get("model", "")
+        )
+        match = re.search(
+            r"""(?:ref|source)\(\s*['"]([^'"]+)['"](?:\s*,\s*['"]([^'"]+)['"])?""", model_ref
+        )
+        if match:
+            wanted = match.group(2) or match.group(1)
+            for candidate in candidates:
+                if wanted in (candidate.name, candidate.relation):
+                    return candidate
+        kind = node.test_metadata.name if node.test_metadata else None
+        if kind:
+            prefixed = [c for c in candidates if node.name.startswith(f"{kind}_{c.name}_")]
+            if prefixed:
+                return max(prefixed, key=lambda c: len(c.name))
+        return candidates[0] if candidates else None
+
+    def check_of(self, node: _Node) -> tuple[_Node, str | None] | None:
+        """The tested dataset node and column of a test, or ``None`` when it tests nothing."""
+        tested = self.tested(node)
+        if tested is None:
+            return None
+        kwargs = node.test_metadata.arguments if node.test_metadata else {}
+        column = kwargs.get("column_name") or node.column_name
+        return tested, str(column) if column else None
+
+    def test(self, node: _Node) -> None:
+        """Add a dbt test as a check on its dataset or column."""
+        found = self.check_of(node)
+        if found is None:
+            self.warnings.append(f"{node.unique_id}: tests no model, seed, snapshot or source")
+            return
+        tested, column = found
+        ns, name = self.namespace(tested), self.dataset_name(tested)
+        severity = node.config.get("severity")
+        check_id = self.b.entity(
+            Check(
+                namespace=ns,
+                name=name,
+                check=node.name,
+                check_type=node.test_metadata.name if node.test_metadata else "singular",
+                field=column,
+                severity=str(severity).upper() if severity else None,
+                description=node.description or None,
+                source="dbt",
+            ),
+            {"dbt_unique_id": node.unique_id},
+        )
+        target = self.b.field(ns, name, column) if column else self.b.dataset(ns, name)
+        self.b.link(target, EdgeKind.HAS_CHECK, check_id)
+
+    # Run results ---------------------------------------------------------------------------------
+
+    def runs(self, results: _RunResults) -> None:
+        """Runs, dataset versions and check results from ``run_results.json``."""
+        meta = results.metadata
+        invocation = meta.invocation_id
+        finished = _time(meta.generated_at)
+        if not invocation or finished is None:
+            raise InvalidInput(
+                "run_results.metadata: needs invocation_id and generated_at to name its runs"
+            )
+        command = str(results.args.get("which") or "") or None
+        invocation_job = self.b.entity(
+            Job(
+                namespace=self.job_namespace,
+                name=self.project,
+                job_type="DBT_INVOCATION",
+                integration="DBT",
+                processing_type="BATCH",
+                description=f"dbt invocations of the {self.project} project",
+            )
+        )
+        invocation_run = make_id(Kind.RUN, self.job_namespace, self.project, invocation)
+        built: dict[str, str] = {}  # unique id -> dataset version written in this invocation
+        starts: list[datetime] = []
+        failed = False
+        known = []
+        for result in results.results:
+            node = self.nodes.get(result.unique_id)
+            if node is None:
+                shown = result.unique_id or "(empty unique_id)"
+                self.warnings.append(f"run_results: {shown} is not in the manifest; skipped")
+                continue
+            known.append((result, node))
+        # Models and seeds first, so tests of this invocation evaluate the versions it built.
+        order = {"seed": 0, "snapshot": 1, "model": 1, "test": 2}
+        known.sort(key=lambda pair: order.get(pair[1].resource_type, 3))
+        for result, node in known:
+            start, end = self.timing(result, finished)
+            starts.append(start)
+            if node.resource_type in JOB_TYPES:
+                failed |= self.model_run(
+                    result, node, invocation, invocation_run, start, end, built
+                )
+            elif node.resource_type == "seed" and result.status == "success":
+                built[node.unique_id] = self.version(node, invocation, None, end, result)
+            elif node.resource_type == "test":
+                failed |= self.test_result(result, node, invocation, invocation_run, end, built)
+        self.b.entity(
+            Run(
+                namespace=self.job_namespace,
+                name=self.project,
+                run_id=invocation,
+                state=RunState.FAIL if failed else RunState.COMPLETE,
+                started_at=min(starts) if starts else finished,
+                ended_at=finished,
+            ),
+            {"state_at": format_time(finished), "command": command, "producer": "dbt"},
+        )
+        self.b.link(invocation_job, EdgeKind.HAS_RUN, invocation_run, at=finished)
+
+    def timing(self, result: _RunResult, finished: datetime) -> tuple[datetime, datetime]:
+        """When a node's execution started and ended (the invocation's end when unknown)."""
+        execute = [t for t in result.timing if t.name == "execute"] or result.timing
+        start = _time(execute[0].started_at) if execute else None
+        end = _time(execute[-1].completed_at) if execute else None
+        return start or end or finished, end or start or finished
+
+    def version(
+        self, node: _Node, invocation: str, run_id: str | None, at: datetime, result: _RunResult
+    ) -> str:
+        """Add the dataset version an invocation built for a node; returns its id."""
+        rows = result.adapter_response.get("rows_affected")
+        version_id = self.b.entity(
+            DatasetVersion(
+                namespace=self.namespace(node),
+                name=self.dataset_name(node),
+                version=invocation,
+                created_at=at,
+                run=run_id,
+                schema_fields=[
+                    {k: v for k, v in (("path", c[0]), ("type", c[1]), ("ordinal", c[3])) if v}
+                    for c in self.columns(node)
+                ]
+                or None,
+                row_count=rows if isinstance(rows, int) and rows >= 0 else None,
+            )
+        )
+        self.b.link(self.dataset_id(node), EdgeKind.HAS_VERSION, version_id, at=at)
+        return version_id
+
+    def model_run(
+        self,
+        result: _RunResult,
+        node: _Node,
+        invocation: str,
+        invocation_run: str,
+        start: datetime,
+        end: datetime,
+        built: dict[str, str],
+    ) -> bool:
+        """Add a model's run (and the version it wrote); returns whether it failed."""
+        run_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dbt:{invocation}:{node.unique_id}"))
+        job_id = self.job_id(node)
+        run_id = make_id(Kind.RUN, self.job_namespace, self.job_name(node), run_key)
+        state = {"success": RunState.COMPLETE, "error": RunState.FAIL}.get(
+            result.status, RunState.ABORT
+        )
+        parents = self.parents(node)
+        self.b.entity(
+            Run(
+                namespace=self.job_namespace,
+                name=self.job_name(node),
+                run_id=run_key,
+                state=state,
+                started_at=start,
+                ended_at=end,
+                error_message=result.message if state is RunState.FAIL else None,
+                parent_run=invocation_run,
+            ),
+            {
+                "state_at": format_time(end),
+                "inputs": [self.dataset_id(p) for p in parents] or None,
+                "outputs": [self.dataset_id(node)],
+                "status": result.status,
+                "execution_time": result.execution_time,
+                "producer": "dbt",
+            },
+        )
+        self.b.link(job_id, EdgeKind.HAS_RUN, run_id, at=start)
+        self.b.link(invocation_run, EdgeKind.PARENT_OF, run_id, at=start)
+        for parent in parents:
+            self.b.link(self.dataset_id(parent), EdgeKind.READS, job_id, at=start)
+            if parent.unique_id in built:
+                self.b.link(built[parent.unique_id], EdgeKind.READ_BY, run_id, at=start)
+        if state is RunState.COMPLETE:
+            self.b.link(job_id, EdgeKind.WRITES, self.dataset_id(node), at=end)
+            version_id = self.version(node, invocation, run_id, end, result)
+            self.b.link(run_id, EdgeKind.WROTE, version_id, at=end)
+            built[node.unique_id] = version_id
+        return state is not RunState.COMPLETE and result.status != "skipped"
+
+    def test_result(
+        self,
+        result: _RunResult,
+        node: _Node,
+        invocation: str,
+        invocation_run: str,
+        at: datetime,
+        built: dict[str, str],
+    ) -> bool:
+        """Add a test's result; returns whether the test did not pass."""
+        if result.status == "skipped":
+            return False
+        found = self.check_of(node)
+        if found is None:
+            return False
+        tested, _ = found
+        passed = result.status == "pass"
+        failures = result.failures
+        version_id = built.get(tested.unique_id)
+        result_id = self.b.entity(
+            Result(
+                namespace=self.namespace(tested),
+                name=self.dataset_name(tested),
+                check=node.name,
+                result=invocation,
+                passed=passed,
+                observed_at=at,
+                observed=short_text(failures) if failures not in (None, "") else None,
+                expected="0",
+                dataset_version=version_id,
+                run=invocation_run,
+                source="dbt",
+                message=result.message or result.status,
+            ),
+            {"status": result.status},
+        )
+        check_id = make_id(Kind.CHECK, self.namespace(tested), self.dataset_name(tested), node.name)
+        self.b.link(check_id, EdgeKind.HAS_RESULT, result_id, at=at)
+        if version_id is not None:
+            self.b.link(result_id, EdgeKind.EVALUATED, version_id, at=at)
+        return not passed
