@@ -1,0 +1,276 @@
+"""Reading event files and applying many translated events in few transactions.
+
+Applying events one by one costs one transaction (and one fsync) each. Events
+whose changesets are combined into one apply give the same graph as applying
+them in order, with one exception: a job snapshot is resolved against the store
+as it was before the batch, so two snapshots of the same job that report
+different inputs or outputs must not share a batch (the later one must see the
+earlier one's edges). :func:`plan_batches` starts a new batch there.
+
+Nothing here touches a store: :func:`apply_in_batches` is handed the function
+that applies a changeset (``LineageService.apply``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.model import ChangeSet
+
+__all__ = [
+    "Document",
+    "IngestReport",
+    "Outcome",
+    "apply_in_batches",
+    "decode_json",
+    "ingest_documents",
+    "plan_batches",
+    "read_documents",
+    "read_path",
+]
+
+EVENT_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One decoded JSON document and where it came from, or why it could not be decoded.
+
+    ``source`` is a file name, ``file[i]`` for an array element or ``file:n`` for line ``n``.
+    """
+
+    source: str
+    value: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one event: ``error`` is ``None`` when it was applied."""
+
+    source: str
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the event was applied."""
+        return self.error is None
+
+
+@dataclass
+class IngestReport:
+    """Per-event outcomes and how many node and edge upserts were applied."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    nodes: int = 0
+    edges: int = 0
+
+    @property
+    def ok(self) -> int:
+        """How many events were applied."""
+        return sum(1 for o in self.outcomes if o.ok)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        """The events that were not applied, with their reasons."""
+        return [o for o in self.outcomes if not o.ok]
+
+
+def decode_json(data: bytes | str) -> Any:
+    """Decode one JSON document; raises :class:`InvalidInput` naming the line and column."""
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput("not UTF-8 text") from None
+    except RecursionError:
+        raise InvalidInput("JSON nested too deeply") from None
+
+
+def read_documents(text: str, source: str) -> list[Document]:
+    """The documents in some text: one JSON value, a JSON array of them, or JSON lines.
+
+    A JSON array yields one document per element (``source[i]``); JSON lines one
+    per non-empty line (``source:line``), each decoded on its own so a bad line
+    fails alone.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return []
+    try:
+        value = decode_json(stripped)
+    except InvalidInput as whole:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        if len(lines) < 2:
+            return [Document(source, error=str(whole))]
+        documents = []
+        for number, line in lines:
+            where = f"{source}:{number}"
+            try:
+                documents.append(Document(where, decode_json(line)))
+            except InvalidInput as error:
+                documents.append(Document(where, error=str(error)))
+        return documents
+    if isinstance(value, list):
+        return [Document(f"{source}[{i}]", item) for i, item in enumerate(value)]
+    return [Document(source, value)]
+
+
+def event_files(path: Path) -> list[Path]:
+    """The event files under a folder, in file-name order (``.json``, ``.jsonl``, gzipped)."""
+    return sorted(
+        (p for p in path.rglob("*") if p.is_file() and p.name.endswith(EVENT_FILE_SUFFIXES)),
+        key=lambda p: p.relative_to(path).as_posix(),
+    )
+
+
+def read_path(path: Path) -> Iterator[Document]:
+    """The documents in a file, or in every event file of a folder in file-name order."""
+    files = event_files(path) if path.is_dir() else [path]
+    for file in files:
+        try:
+            raw = file.read_bytes()
+            if file.name.endswith(".gz"):
+                raw = gzip.decompress(raw)
+            text = raw.decode("utf-8")
+        except (OSError, EOFError, UnicodeDecodeError) as error:
+            yield Document(str(file), error=f"cannot read the file: {error}")
+            continue
+        yield from read_documents(text, str(file))
+
+
+def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
+    return {
+        s.job_id: (
+            frozenset(s.inputs),
+            frozenset(s.outputs),
+            None if s.column_edges is None else frozenset(s.column_edges),
+        )
+        for s in changeset.snapshots
+    }
+
+
+def plan_batches(
+    changesets: Sequence[ChangeSet], max_events: int = 500, max_items: int = 50_000
+) -> list[list[int]]:
+    """Group consecutive changesets (by index) that can be applied as one.
+
+    A group ends before a changeset whose job snapshot disagrees with an earlier
+    snapshot of the same job in the group, before one that deletes entities, and
+    at ``max_events`` changesets or ``max_items`` nodes and edges.
+    """
+    groups: list[list[int]] = []
+    current: list[int] = []
+    seen: dict[str, tuple[Any, ...]] = {}
+    items = 0
+    for index, changeset in enumerate(changesets):
+        signature = _signature(changeset)
+        conflict = any(job in seen and seen[job] != sig for job, sig in signature.items())
+        if current and (
+            conflict
+            or changeset.deletes
+            or len(current) >= max_events
+            or items + changeset.size > max_items
+        ):
+            groups.append(current)
+            current, seen, items = [], {}, 0
+        current.append(index)
+        seen.update(signature)
+        items += changeset.size
+    if current:
+        groups.append(current)
+    return groups
+
+
+def apply_in_batches(
+    items: Iterable[tuple[str, ChangeSet]],
+    apply: Callable[[ChangeSet], Any],
+    *,
+    max_events: int = 500,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Apply translated events in as few transactions as keep the outcome the same.
+
+    ``items`` are (source, changeset) pairs; ``apply`` applies one changeset
+    atomically. When a combined batch is rejected as invalid, its events are
+    applied one by one so each failure is attributed to its own event. Errors
+    other than :class:`InvalidInput` (the store is unavailable) propagate.
+    ``on_progress`` is called with the number of events each applied batch held.
+    """
+    pairs = list(items)
+    report = IngestReport()
+    for group in plan_batches([cs for _, cs in pairs], max_events=max_events):
+        members = [pairs[i] for i in group]
+        combined = members[0][1]
+        if len(members) > 1:
+            combined = ChangeSet(origin=members[0][1].origin)
+            for _, changeset in members:
+                combined.extend(changeset)
+        try:
+            _count(report, apply(combined))
+            report.outcomes.extend(Outcome(source) for source, _ in members)
+        except InvalidInput as error:
+            if len(members) == 1:
+                report.outcomes.append(Outcome(members[0][0], str(error)))
+            else:
+                for source, changeset in members:
+                    try:
+                        _count(report, apply(changeset))
+                        report.outcomes.append(Outcome(source))
+                    except InvalidInput as single:
+                        report.outcomes.append(Outcome(source, str(single)))
+        if on_progress is not None:
+            on_progress(len(members))
+    return report
+
+
+def ingest_documents(
+    documents: Iterable[Document],
+    translate: Callable[[Any], ChangeSet],
+    apply: Callable[[ChangeSet], Any],
+    *,
+    max_events: int = 500,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Translate every document and apply the ones that translate, in batches.
+
+    Outcomes come back in document order; a document that does not decode or
+    translate fails alone with its reason and changes nothing.
+    """
+    outcomes: dict[int, Outcome] = {}
+    translated: list[tuple[str, ChangeSet]] = []
+    positions: list[int] = []
+    for index, document in enumerate(documents):
+        if document.error is not None:
+            outcomes[index] = Outcome(document.source, document.error)
+            if on_progress is not None:
+                on_progress(1)
+            continue
+        try:
+            changeset = translate(document.value)
+        except InvalidInput as error:
+            outcomes[index] = Outcome(document.source, str(error))
+            if on_progress is not None:
+                on_progress(1)
+            continue
+        translated.append((document.source, changeset))
+        positions.append(index)
+    report = apply_in_batches(translated, apply, max_events=max_events, on_progress=on_progress)
+    for position, outcome in zip(positions, report.outcomes, strict=True):
+        outcomes[position] = outcome
+    report.outcomes = [outcomes[i] for i in sorted(outcomes)]
+    return report
+
+
+def _count(report: IngestReport, result: Any) -> None:
+    report.nodes += int(getattr(result, "nodes", 0))
+    report.edges += int(getattr(result, "edges", 0))
