@@ -14,10 +14,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lineagegraph.algorithms import cascade as cascade_analysis
 from lineagegraph.algorithms import impact as impact_analysis
 from lineagegraph.algorithms import lineage as lineage_analysis
+from lineagegraph.algorithms import provenance as provenance_analysis
+from lineagegraph.algorithms import rootcause as rootcause_analysis
+from lineagegraph.algorithms.cascade import CascadeReport, HealthRepair
 from lineagegraph.algorithms.impact import ImpactReport, SchemaChange
 from lineagegraph.algorithms.lineage import LineageResult
+from lineagegraph.algorithms.provenance import Provenance, ProvenanceDiff
+from lineagegraph.algorithms.rootcause import RootCauseReport
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
@@ -46,11 +52,15 @@ AfterApply = Callable[["LineageService", ChangeSet], None]
 class LineageService:
     """Applies changes and answers questions over one store."""
 
-    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+    def __init__(
+        self, store: Store, settings: Settings | None = None, *, reconcile_health: bool = True
+    ) -> None:
         self.store = store
         self.settings = settings if settings is not None else Settings()
         self._write_lock = threading.RLock()
         self._after_apply: list[AfterApply] = []
+        self._health_dirty = False
+        self._reconcile_at_start = reconcile_health
 
     @classmethod
     def open(cls, url: str) -> LineageService:
@@ -261,6 +271,81 @@ class LineageService:
             max_nodes=self.settings.max_traversal_nodes,
             timeout=self.settings.traversal_timeout,
         )
+
+    # --- cascades, health, provenance and root cause ----------------------------------------
+
+    def cascade(self, result_id: str) -> CascadeReport:
+        """What a quality result puts at risk now, with paths, hops and precision.
+
+        See :func:`lineagegraph.algorithms.cascade.cascade`; raises :class:`NotFound`
+        for an unknown result and :class:`InvalidInput` for an id that is not a result.
+        """
+        return cascade_analysis.cascade(self.store, result_id)
+
+    def at_risk(
+        self, kinds: Collection[Kind] | None = None, first: int = 100, after: str | None = None
+    ) -> Page[HealthRecord]:
+        """Entities that are not OK (AT_RISK or FAILING) now, by id, optionally of some kinds."""
+        self.check_limit(first, "first", 1000)
+        self._reconcile_if_dirty()
+        return self.store.health_page(
+            (HealthStatus.AT_RISK, HealthStatus.FAILING), tuple(kinds or ()), first, after
+        )
+
+    def health(self, entity_id: str) -> HealthRecord:
+        """The stored health of one entity (OK when nothing is wrong); raises :class:`NotFound`."""
+        self.require([entity_id])
+        self._reconcile_if_dirty()
+        return self.health_of([entity_id])[entity_id]
+
+    def recompute_health(self) -> HealthRepair:
+        """Recompute all health from scratch and store whatever differs from what is stored."""
+        with self._write_lock:
+            repair = cascade_analysis.repair_health(self.store)
+            self._health_dirty = False
+            return repair
+
+    def provenance(self, entity_id: str) -> Provenance:
+        """The upstream closure at the exact versions that produced a model version,
+        deployment (the versions it serves now) or dataset version."""
+        return provenance_analysis.provenance(self.store, entity_id)
+
+    def provenance_diff(self, from_id: str, to_id: str) -> ProvenanceDiff:
+        """What differs between the provenance of two versions (e.g. a good and a bad one)."""
+        return provenance_analysis.provenance_diff(self.store, from_id, to_id)
+
+    def root_cause(
+        self, entity_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> RootCauseReport:
+        """Ranked, explained suspects for a regressed model version or deployment.
+
+        The window defaults to the previous version's creation up to this version's.
+        """
+        return rootcause_analysis.root_cause(self.store, entity_id, since, until)
+
+    def _reconcile_if_dirty(self) -> None:
+        if self._health_dirty:
+            self.recompute_health()
+
+
+def _maintain_health(service: LineageService, applied: ChangeSet) -> None:
+    """The after-apply hook: bring the health of the region a changeset touched up to date.
+
+    A failed update leaves health marked dirty, so the next write or health read
+    recomputes it in full.
+    """
+    if applied.nodes == [] and applied.edges == [] and not applied.endings and not applied.deletes:
+        return
+    try:
+        if service._health_dirty:
+            service.recompute_health()
+            return
+        update = cascade_analysis.health_update(service.store, applied)
+        if not update.is_empty():
+            service.store.apply(update)
+    except BaseException:
+        service._health_dirty = True
+        raise
 
 
 def _first_error(error: ValidationError) -> str:
