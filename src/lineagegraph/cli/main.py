@@ -148,5 +148,9 @@ def _graphml_graph(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> 
     return graph
 
 
+from lineagegraph.cli.serve import serve  # noqa: E402  (subcommands register after the group)
+
+main.add_command(serve)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,271 @@
+"""The Starlette app: GraphQL at ``/graphql``, OpenLineage ingestion, probes, metrics, the UI.
+
+Routes:
+
+- ``GET|POST /graphql`` — the GraphQL API; a browser GET shows GraphiQL.
+- ``POST /api/v1/lineage`` (and ``/api/v1/lineage/batch``) — OpenLineage events.
+- ``GET /healthz`` — the process is up. ``GET /readyz`` — the store answers (503 if not).
+- ``GET /metrics`` — Prometheus metrics of this app.
+- ``/`` — the web UI (static files).
+
+Statuses: GraphQL errors in a well-formed request (a bad document, a refused
+limit, a bad argument) are answered 200 with ``errors`` (GraphQL over HTTP with
+``application/json``); a malformed HTTP request (not JSON, no query) is 400; a
+missing or unknown token 401, a missing scope 403; a body over the limit 413;
+an unreachable store 503 with a JSON message. Nothing a client sends yields 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from cross_web import HTTPException as StrawberryHTTPException
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
+
+from lineagegraph import __version__
+from lineagegraph.api.auth import OPEN_ACCESS, TokenAuth
+from lineagegraph.api.context import Context, make_context
+from lineagegraph.api.limits import BodySizeLimit, error_code
+from lineagegraph.api.metrics import CONTENT_TYPE_LATEST, Metrics
+from lineagegraph.api.queries import public_url
+from lineagegraph.api.schema import build_schema
+from lineagegraph.config import Settings
+from lineagegraph.errors import Forbidden, LineageError, StoreUnavailable, Unauthorized
+from lineagegraph.service import LineageService
+
+__all__ = ["STATIC_DIR", "create_app"]
+
+logger = logging.getLogger("lineagegraph.api")
+
+STATIC_DIR = Path(__file__).parent / "static"
+RETRY_AFTER_SECONDS = "5"
+
+
+def error_response(error: LineageError, graphql: bool = False) -> JSONResponse:
+    """A JSON response for an error: ``{error, message}``, or GraphQL-shaped for /graphql."""
+    code = error_code(error)
+    payload: dict[str, Any]
+    if graphql:
+        payload = {"data": None, "errors": [{"message": str(error), "extensions": {"code": code}}]}
+    else:
+        payload = {"error": code, "message": str(error)}
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="lineagegraph"'
+    if isinstance(error, StoreUnavailable):
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return JSONResponse(payload, status_code=error.status, headers=headers)
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context, auth, error statuses and JSON errors."""
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        service: LineageService,
+        settings: Settings,
+        auth: TokenAuth,
+        metrics: Metrics,
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql", subscription_protocols=())
+        self.service = service
+        self.settings = settings
+        self.auth = auth
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request; HTTP-level failures become JSON responses."""
+        request = Request(scope, receive)
+        response: Response
+        try:
+            response = await self.run(request)
+        except StrawberryHTTPException as error:
+            response = JSONResponse(
+                {"data": None, "errors": [{"message": error.reason}]},
+                status_code=error.status_code,
+            )
+        except LineageError as error:
+            response = error_response(error, graphql=True)
+        await response(scope, receive, send)
+
+    async def run(  # type: ignore[override]
+        self,
+        request: Request,
+        context: Context = UNSET,
+        root_value: None = UNSET,
+    ) -> Response:
+        """Authenticate (GraphiQL's page itself needs no token), then execute."""
+        if not _wants_ide(request):
+            request.state.principal = self.auth.authenticate(request.headers.get("authorization"))
+        return await super().run(request, context, root_value)
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        """A fresh context with per-request DataLoaders."""
+        principal = getattr(request.state, "principal", OPEN_ACCESS)
+        context = make_context(
+            self.service,
+            self.settings,
+            principal,
+            metrics=self.metrics,
+            request=request,
+            response=response,
+        )
+        request.state.graphql_context = context
+        return context
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Serialize the result; set 503/403/401 when such an error happened."""
+        data = await super().process_result(request, result)
+        context: Context | None = getattr(request.state, "graphql_context", None)
+        if context is None or context.response is None or not context.status_errors:
+            return data
+        errors = context.status_errors
+        if any(isinstance(e, StoreUnavailable) for e in errors):
+            context.response.status_code = 503
+            context.response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        elif any(isinstance(e, Unauthorized) for e in errors):
+            context.response.status_code = 401
+            context.response.headers["WWW-Authenticate"] = 'Bearer realm="lineagegraph"'
+        elif any(isinstance(e, Forbidden) for e in errors):
+            context.response.status_code = 403
+        return data
+
+
+def _wants_ide(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return (
+        request.method == "GET"
+        and "query" not in request.query_params
+        and ("text/html" in accept or "*/*" in accept)
+    )
+
+
+class HttpMetrics:
+    """ASGI middleware: count requests and time them by route template, method and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time the request and record it once the response has started."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = scope.get("route")
+            label = "unmatched" if route is None else (getattr(route, "path", "") or "/")
+            method = str(scope.get("method", ""))
+            self.metrics.http_requests.labels(label, method, str(status)).inc()
+            self.metrics.http_latency.labels(label, method).observe(time.perf_counter() - started)
+
+
+async def _lineage_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, LineageError)
+    return error_response(error)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return JSONResponse(
+        {"error": "http_error", "message": error.detail},
+        status_code=error.status_code,
+        headers=error.headers,
+    )
+
+
+def create_app(settings: Settings, service: LineageService | None = None) -> Starlette:
+    """The app over ``service`` (or a service over ``settings.store``, closed on shutdown)."""
+    owned = service is None
+    svc = service if service is not None else LineageService.open(settings.store)
+    auth = TokenAuth(settings.tokens)
+    metrics = Metrics()
+    graphql = GraphQLEndpoint(
+        build_schema(settings), service=svc, settings=settings, auth=auth, metrics=metrics
+    )
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await run_in_threadpool(svc.store.ping)
+        except StoreUnavailable as error:
+            return JSONResponse(
+                {
+                    "status": "unavailable",
+                    "store": public_url(svc.store.url),
+                    "message": str(error),
+                },
+                status_code=503,
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+        return JSONResponse({"status": "ready", "store": public_url(svc.store.url)})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        Route("/healthz", healthz, methods=["GET"], name="healthz"),
+        Route("/readyz", readyz, methods=["GET"], name="readyz"),
+        Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics"),
+    ]
+    if (STATIC_DIR / "index.html").is_file():
+        routes.append(Mount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="ui"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                svc.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(HttpMetrics, metrics=metrics),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers={LineageError: _lineage_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = svc
+    app.state.auth = auth
+    app.state.metrics = metrics
+    return app

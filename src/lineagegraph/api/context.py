@@ -1,0 +1,175 @@
+"""The typed GraphQL context and the per-request DataLoaders.
+
+Loaders are created for each request (never shared), so a page of nodes costs
+a bounded number of store calls: all the ``fields`` of 50 datasets come from
+one :meth:`Store.edges` call and one :meth:`Store.get` call, whatever the page
+size. Store calls are synchronous (SQLite, the Neo4j driver), so they run in
+the thread pool and never block the event loop.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+
+from lineagegraph.api.auth import OPEN_ACCESS, Principal
+from lineagegraph.config import Settings
+from lineagegraph.model import Direction, Edge, EdgeKind, HealthRecord, Node, format_time
+from lineagegraph.service import LineageService
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from lineagegraph.api.metrics import Metrics
+
+__all__ = ["Context", "EdgeQuery", "Loaders", "make_context"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class EdgeQuery(NamedTuple):
+    """One node's edges of some kinds in one direction (``as_of`` as a stored timestamp)."""
+
+    id: str
+    direction: Direction
+    kinds: tuple[EdgeKind, ...]
+    as_of: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        node_id: str,
+        direction: Direction,
+        *kinds: EdgeKind,
+        as_of: datetime | None = None,
+    ) -> EdgeQuery:
+        """A query for ``node_id``'s edges, kinds sorted so equal queries share a batch."""
+        stamp = None if as_of is None else format_time(as_of)
+        return cls(node_id, direction, tuple(sorted(kinds)), stamp)
+
+
+@dataclass
+class Loaders:
+    """The DataLoaders of one request."""
+
+    nodes: DataLoader[str, Node | None]
+    health: DataLoader[str, HealthRecord | None]
+    edges: DataLoader[EdgeQuery, list[Edge]]
+
+
+def make_loaders(service: LineageService) -> Loaders:
+    """Fresh loaders over a service: one store call per batch (per group for edges)."""
+
+    async def load_nodes(ids: list[str]) -> list[Node | None]:
+        found = await run_in_threadpool(service.get, ids)
+        return [found.get(i) for i in ids]
+
+    async def load_health(ids: list[str]) -> list[HealthRecord | None]:
+        found = await run_in_threadpool(service.health_of, ids)
+        return [found.get(i) for i in ids]
+
+    async def load_edges(queries: list[EdgeQuery]) -> list[list[Edge]]:
+        return await run_in_threadpool(_edges_for, service, queries)
+
+    return Loaders(
+        nodes=DataLoader(load_fn=load_nodes),
+        health=DataLoader(load_fn=load_health),
+        edges=DataLoader(load_fn=load_edges),
+    )
+
+
+def _edges_for(service: LineageService, queries: Sequence[EdgeQuery]) -> list[list[Edge]]:
+    """Answer edge queries with one store call per (direction, kinds, as_of) group."""
+    groups: dict[tuple[Direction, tuple[EdgeKind, ...], str | None], list[str]] = defaultdict(list)
+    for query in queries:
+        groups[(query.direction, query.kinds, query.as_of)].append(query.id)
+    answers: dict[EdgeQuery, list[Edge]] = {}
+    for (direction, kinds, as_of), ids in groups.items():
+        frontier = sorted(set(ids))
+        when = None if as_of is None else datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        by_node: dict[str, list[Edge]] = {i: [] for i in frontier}
+        for edge in service.store.edges(frontier, direction, kinds, when):
+            if direction is Direction.DOWNSTREAM:
+                owner = edge.source_id
+            elif direction is Direction.UPSTREAM:
+                owner = edge.target_id
+            else:
+                owner = edge.source_id if edge.source_id in by_node else edge.target_id
+            if owner in by_node:
+                by_node[owner].append(edge)
+        for node_id in frontier:
+            ordered = sorted(by_node[node_id], key=lambda e: (e.kind, e.source_id, e.target_id))
+            answers[EdgeQuery(node_id, direction, kinds, as_of)] = ordered
+    return [answers[q] for q in queries]
+
+
+@dataclass
+class Context:
+    """What every resolver gets through ``info.context``."""
+
+    service: LineageService
+    settings: Settings
+    loaders: Loaders
+    principal: Principal = OPEN_ACCESS
+    metrics: Metrics | None = None
+    request: Request | None = None
+    response: Response | None = None
+    # Errors that decide the HTTP status (StoreUnavailable → 503, Forbidden → 403).
+    status_errors: list[BaseException] = field(default_factory=list)
+
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a blocking service or store call in the thread pool."""
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def node(self, node_id: str) -> Node | None:
+        """One node through the request's loader."""
+        return await self.loaders.nodes.load(node_id)
+
+    async def nodes(self, ids: Sequence[str]) -> list[Node]:
+        """The nodes that exist among ``ids``, in the given order."""
+        found = await self.loaders.nodes.load_many(list(ids))
+        return [n for n in found if n is not None]
+
+    async def edges(
+        self,
+        node_id: str,
+        direction: Direction,
+        *kinds: EdgeKind,
+        as_of: datetime | None = None,
+    ) -> list[Edge]:
+        """A node's current (or ``as_of``) edges of some kinds, through the loader."""
+        return await self.loaders.edges.load(EdgeQuery.of(node_id, direction, *kinds, as_of=as_of))
+
+    async def neighbours(
+        self, node_id: str, direction: Direction, *kinds: EdgeKind, as_of: datetime | None = None
+    ) -> list[Node]:
+        """The nodes at the other end of a node's edges, sorted by id."""
+        edges = await self.edges(node_id, direction, *kinds, as_of=as_of)
+        ids = sorted(
+            {e.target_id if direction is Direction.DOWNSTREAM else e.source_id for e in edges}
+        )
+        return await self.nodes(ids)
+
+
+def make_context(
+    service: LineageService,
+    settings: Settings,
+    principal: Principal = OPEN_ACCESS,
+    **extra: Any,
+) -> Context:
+    """A context with fresh loaders: one per request (or per ``schema.execute`` in tests)."""
+    return Context(
+        service=service,
+        settings=settings,
+        loaders=make_loaders(service),
+        principal=principal,
+        **extra,
+    )

@@ -1,0 +1,39 @@
+"""The GraphQL schema: ``build_schema(settings)``; ``python -m lineagegraph.api.schema`` prints
+the SDL that is committed as ``schema.graphql`` (``make schema``)."""
+
+from __future__ import annotations
+
+import sys
+
+import strawberry
+from strawberry.tools import merge_types
+
+from lineagegraph.api.limits import graphql_extensions
+from lineagegraph.api.mutations import Mutation
+from lineagegraph.api.queries import CatalogQuery
+from lineagegraph.api.types import NODE_TYPES
+from lineagegraph.config import Settings
+
+__all__ = ["Query", "build_schema", "sdl"]
+
+Query = merge_types("Query", (CatalogQuery,))
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the document limits of ``settings`` (defaults when omitted)."""
+    settings = settings or Settings()
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=list(NODE_TYPES),
+        extensions=graphql_extensions(settings),
+    )
+
+
+def sdl() -> str:
+    """The schema in GraphQL SDL, as committed in ``schema.graphql``."""
+    return build_schema(Settings()).as_str() + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(sdl())

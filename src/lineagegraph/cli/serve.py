@@ -1,0 +1,169 @@
+"""``lineagegraph serve``: the GraphQL server, the OpenLineage endpoint and the web UI (uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from lineagegraph.config import Settings
+from lineagegraph.errors import LineageError
+
+
+def _settings(overrides: dict[str, Any]) -> Settings:
+    """Settings from the environment, with the flags that were given on top."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**given)
+
+
+def load_demo_if_empty(service: Any) -> bool:
+    """Load the demo scenario into an empty store; returns whether it loaded anything."""
+    from lineagegraph.demo import scenario
+
+    if service.stats().nodes:
+        return False
+    for changeset in scenario():
+        service.apply(changeset)
+    return True
+
+
+def urls(host: str, port: int) -> dict[str, str]:
+    """The URLs a person opens: the UI, GraphiQL and the OpenLineage endpoint."""
+    shown = host
+    if host in ("0.0.0.0", "::", ""):
+        shown = "127.0.0.1"
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    base = f"http://{shown}:{port}"
+    return {
+        "ui": f"{base}/",
+        "graphiql": f"{base}/graphql",
+        "openlineage": f"{base}/api/v1/lineage",
+        "metrics": f"{base}/metrics",
+    }
+
+
+@click.command()
+@click.option("--host", default=None, help="Bind address [env LINEAGEGRAPH_HOST; 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [env LINEAGEGRAPH_PORT; 8000].")
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
+    "[env LINEAGEGRAPH_STORE; the embedded file under the user's data directory].",
+)
+@click.option("--demo", is_flag=True, help="Load the demo scenario when the store is empty.")
+@click.option(
+    "--open",
+    "open_",
+    is_flag=True,
+    default=None,
+    help="Allow a non-loopback bind without tokens [env LINEAGEGRAPH_OPEN].",
+)
+@click.option(
+    "--tokens",
+    default=None,
+    help="Bearer tokens with scopes, 'tokA:read,tokB:write' [env LINEAGEGRAPH_TOKENS]. "
+    "Prefer the environment variable: flags show in process lists.",
+)
+@click.option(
+    "--max-query-depth", type=int, default=None, help="[env LINEAGEGRAPH_MAX_QUERY_DEPTH]"
+)
+@click.option(
+    "--max-query-tokens", type=int, default=None, help="[env LINEAGEGRAPH_MAX_QUERY_TOKENS]"
+)
+@click.option("--max-aliases", type=int, default=None, help="[env LINEAGEGRAPH_MAX_ALIASES]")
+@click.option(
+    "--max-traversal-nodes", type=int, default=None, help="[env LINEAGEGRAPH_MAX_TRAVERSAL_NODES]"
+)
+@click.option(
+    "--traversal-timeout", type=float, default=None, help="[env LINEAGEGRAPH_TRAVERSAL_TIMEOUT]"
+)
+@click.option("--max-body-bytes", type=int, default=None, help="[env LINEAGEGRAPH_MAX_BODY_BYTES]")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+    help="uvicorn's log level.",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    store_url: str | None,
+    demo: bool,
+    open_: bool | None,
+    tokens: str | None,
+    max_query_depth: int | None,
+    max_query_tokens: int | None,
+    max_aliases: int | None,
+    max_traversal_nodes: int | None,
+    traversal_timeout: float | None,
+    max_body_bytes: int | None,
+    log_level: str,
+) -> None:
+    """Serve GraphQL (/graphql), OpenLineage ingestion (/api/v1/lineage) and the web UI (/).
+
+    Without tokens the server only listens on loopback, unless --open says
+    that serving everyone on the network without auth is intended.
+    """
+    import uvicorn
+
+    from lineagegraph.api.app import create_app
+    from lineagegraph.api.auth import TokenAuth, check_bind
+    from lineagegraph.service import LineageService
+
+    settings = _settings(
+        {
+            "host": host,
+            "port": port,
+            "store": store_url,
+            "open": open_,
+            "tokens": tokens,
+            "max_query_depth": max_query_depth,
+            "max_query_tokens": max_query_tokens,
+            "max_aliases": max_aliases,
+            "max_traversal_nodes": max_traversal_nodes,
+            "traversal_timeout": traversal_timeout,
+            "max_body_bytes": max_body_bytes,
+        }
+    )
+    try:
+        auth = TokenAuth(settings.tokens)
+        check_bind(settings.host, auth, settings.open)
+        service = LineageService.open(settings.store)
+    except LineageError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        if demo:
+            loaded = load_demo_if_empty(service)
+            click.echo(
+                "demo scenario loaded"
+                if loaded
+                else "store is not empty: demo scenario not loaded again"
+            )
+        app = create_app(settings, service)
+        links = urls(settings.host, settings.port)
+        click.echo(f"lineagegraph serving {public_store(service.store.url)}")
+        click.echo(f"  web UI:      {links['ui']}")
+        click.echo(f"  GraphiQL:    {links['graphiql']}")
+        click.echo(f"  OpenLineage: {links['openlineage']}")
+        click.echo(f"  metrics:     {links['metrics']}")
+        click.echo(f"  auth:        {'bearer tokens' if auth.enabled else 'off (loopback only)'}")
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            lifespan="on",
+        )
+    finally:
+        service.close()
+
+
+def public_store(url: str) -> str:
+    """A store URL without credentials, for printing."""
+    from lineagegraph.api.queries import public_url
+
+    return public_url(url)
