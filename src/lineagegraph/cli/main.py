@@ -152,5 +152,9 @@ from lineagegraph.cli.serve import serve  # noqa: E402  (subcommands register af
 
 main.add_command(serve)
 
+from lineagegraph.cli.ingest import ingest  # noqa: E402
+
+main.add_command(ingest)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,278 @@
+"""The OpenLineage HTTP endpoint, where Marquez has it, so producers only change their URL.
+
+- ``POST /api/v1/lineage`` — one RunEvent, DatasetEvent or JobEvent. Answers
+  ``201 Created`` with an empty body, like Marquez.
+- ``POST /api/v1/lineage/batch`` — a JSON array of events (the OpenLineage
+  OpenAPI ``postEventBatch``). Each event is validated and applied on its own
+  merits; the answer lists every event's outcome::
+
+      {"received": 3, "succeeded": 2, "failed": 1,
+       "results": [{"index": 0, "status": "ok"},
+                   {"index": 1, "status": "failed", "error": "run.runId: missing"},
+                   {"index": 2, "status": "ok"}]}
+
+  with status 200 when every event was applied, 207 when some were and 400
+  when none was.
+
+The same routes take dbt artifacts and Great Expectations results, which the
+server translates exactly as ``lineagegraph ingest dbt|gx --store`` would (so a
+``--server`` upload builds the same graph):
+
+- ``POST /api/v1/ingest/dbt`` — ``{"manifest": {...}, "run_results": {...},
+  "catalog": {...}, "dataset_namespace": "...", "job_namespace": "..."}``
+  (all but ``manifest`` optional);
+- ``POST /api/v1/ingest/gx`` — ``{"result": {...}, "namespace": "...", "name": "..."}``
+  (the dataset name optional when the result names its dataset).
+
+Both answer 201 with ``{"nodes": n, "edges": m, "warnings": [...]}``.
+
+Bodies may be gzip- or deflate-compressed (``Content-Encoding``); a compressed
+body may expand to :data:`MAX_EXPANSION` times the body limit. An invalid event
+is answered 400 with a message naming the bad field (``run.runId: missing``) and
+changes nothing. With auth on, both routes need a token with the ``write`` scope.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lineagegraph.api.auth import require_scope
+from lineagegraph.api.limits import error_code
+from lineagegraph.config import Settings
+from lineagegraph.errors import InvalidInput, LineageError
+from lineagegraph.ingest._build import Translation
+from lineagegraph.ingest.batching import Document, decode_json, ingest_documents
+from lineagegraph.ingest.dbt import translate_dbt
+from lineagegraph.ingest.great_expectations import translate_gx
+from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.service import LineageService
+
+__all__ = ["MAX_BATCH_EVENTS", "MAX_EXPANSION", "openlineage_routes"]
+
+# A decompressed body may be this many times the configured body limit.
+MAX_EXPANSION = 10
+# The most events one batch request may carry.
+MAX_BATCH_EVENTS = 10_000
+
+
+class _TooLarge(Exception):
+    """The (decompressed) body passed the limit."""
+
+
+def openlineage_routes() -> list[Route]:
+    """The OpenLineage routes; the app provides ``state.service`` and ``state.settings``."""
+    return [
+        Route("/api/v1/lineage", post_lineage, methods=["POST"], name="openlineage"),
+        Route(
+            "/api/v1/lineage/batch",
+            post_lineage_batch,
+            methods=["POST"],
+            name="openlineage_batch",
+        ),
+        Route("/api/v1/ingest/dbt", post_dbt, methods=["POST"], name="ingest_dbt"),
+        Route("/api/v1/ingest/gx", post_gx, methods=["POST"], name="ingest_gx"),
+    ]
+
+
+def _error(error: LineageError) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="lineagegraph"'} if error.status == 401 else {}
+    return JSONResponse(
+        {"error": error_code(error), "message": str(error)},
+        status_code=error.status,
+        headers=headers,
+    )
+
+
+def _settings(request: Request) -> Settings:
+    settings = getattr(request.app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else Settings()
+
+
+def _service(request: Request) -> LineageService:
+    service: LineageService = request.app.state.service
+    return service
+
+
+def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo ``Content-Encoding``; raises :class:`InvalidInput` or :class:`_TooLarge`."""
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise InvalidInput(f"unsupported Content-Encoding {encoding!r}: use gzip or deflate")
+    # wbits 47 reads gzip or zlib headers; raw deflate (what some clients send) is tried next.
+    for wbits in (47,) if encoding != "deflate" else (47, -15):
+        inflater = zlib.decompressobj(wbits)
+        try:
+            data = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            continue
+        if len(data) > limit or inflater.unconsumed_tail:
+            raise _TooLarge
+        if not inflater.eof:
+            raise InvalidInput(f"body: the {encoding} stream is truncated")
+        return data
+    raise InvalidInput(f"body: not valid {encoding} data")
+
+
+async def _read_json(request: Request) -> tuple[Any, Response | None]:
+    """The decoded JSON body, or the response that refuses it (400, 413)."""
+    settings = _settings(request)
+    body = await request.body()
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    try:
+        data = _decompress(body, encoding, settings.max_body_bytes * MAX_EXPANSION)
+    except _TooLarge:
+        limit = settings.max_body_bytes * MAX_EXPANSION
+        return None, JSONResponse(
+            {"error": "PAYLOAD_TOO_LARGE", "message": f"body expands past {limit} bytes"},
+            status_code=413,
+        )
+    if not data.strip():
+        raise InvalidInput("body: empty; send an OpenLineage event as JSON")
+    try:
+        return decode_json(data), None
+    except InvalidInput as error:
+        raise InvalidInput(f"body: {error}") from None
+
+
+def _record(request: Request, count: int) -> None:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None and count:
+        metrics.record_ingest("openlineage", count)
+
+
+async def post_lineage(request: Request) -> Response:
+    """Accept one OpenLineage event: 201 when applied, 400 naming the bad field otherwise."""
+    try:
+        require_scope(request, "write")
+        event, refusal = await _read_json(request)
+        if refusal is not None:
+            return refusal
+        service = _service(request)
+        await run_in_threadpool(lambda: service.apply(translate_event(event)))
+    except LineageError as error:
+        return _error(error)
+    _record(request, 1)
+    return Response(status_code=201)
+
+
+async def post_lineage_batch(request: Request) -> Response:
+    """Accept a JSON array of events; answer each event's outcome (200, 207 or 400)."""
+    try:
+        require_scope(request, "write")
+        events, refusal = await _read_json(request)
+        if refusal is not None:
+            return refusal
+        if not isinstance(events, list):
+            raise InvalidInput("body: must be a JSON array of OpenLineage events")
+        if len(events) > MAX_BATCH_EVENTS:
+            raise InvalidInput(
+                f"body: {len(events)} events; send at most {MAX_BATCH_EVENTS} per batch"
+            )
+        service = _service(request)
+        documents = [Document(f"[{i}]", event) for i, event in enumerate(events)]
+        report = await run_in_threadpool(
+            ingest_documents, documents, translate_event, service.apply
+        )
+    except LineageError as error:
+        return _error(error)
+    results: list[dict[str, Any]] = []
+    for index, outcome in enumerate(report.outcomes):
+        entry: dict[str, Any] = {"index": index, "status": "ok" if outcome.ok else "failed"}
+        if not outcome.ok:
+            entry["error"] = outcome.error
+        results.append(entry)
+    failed = len(report.failed)
+    _record(request, report.ok)
+    status = 200 if not failed else (207 if report.ok else 400)
+    return JSONResponse(
+        {
+            "received": len(events),
+            "succeeded": report.ok,
+            "failed": failed,
+            "results": results,
+        },
+        status_code=status,
+    )
+
+
+def _artifact(body: Any, key: str, *, required: bool = False) -> Any:
+    if not isinstance(body, dict):
+        raise InvalidInput("body: must be a JSON object")
+    value = body.get(key)
+    if value is None and required:
+        raise InvalidInput(f"body.{key}: missing")
+    return value
+
+
+def _text(body: Any, key: str) -> str | None:
+    value = _artifact(body, key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise InvalidInput(f"body.{key}: must be a non-empty string")
+    return value
+
+
+async def _apply_translation(
+    request: Request, translate: Callable[[Any], Translation], source: str
+) -> Response:
+    """Read a JSON body, translate it and apply the changes; 201 with what was written."""
+    try:
+        require_scope(request, "write")
+        body, refusal = await _read_json(request)
+        if refusal is not None:
+            return refusal
+        service = _service(request)
+
+        def run() -> tuple[Translation, Any]:
+            translation = translate(body)
+            return translation, service.apply(translation.changeset)
+
+        translation, applied = await run_in_threadpool(run)
+    except LineageError as error:
+        return _error(error)
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.record_ingest(source)
+    return JSONResponse(
+        {
+            "nodes": applied.nodes,
+            "edges": applied.edges,
+            "warnings": list(translation.warnings),
+        },
+        status_code=201,
+    )
+
+
+async def post_dbt(request: Request) -> Response:
+    """Translate and apply uploaded dbt artifacts (manifest, run results, catalog)."""
+
+    def translate(body: Any) -> Translation:
+        return translate_dbt(
+            _artifact(body, "manifest", required=True),
+            _artifact(body, "run_results"),
+            _artifact(body, "catalog"),
+            dataset_namespace=_text(body, "dataset_namespace"),
+            job_namespace=_text(body, "job_namespace"),
+        )
+
+    return await _apply_translation(request, translate, "dbt")
+
+
+async def post_gx(request: Request) -> Response:
+    """Translate and apply an uploaded Great Expectations validation or checkpoint result."""
+
+    def translate(body: Any) -> Translation:
+        return translate_gx(
+            _artifact(body, "result", required=True),
+            namespace=_text(body, "namespace"),
+            name=_text(body, "name"),
+        )
+
+    return await _apply_translation(request, translate, "gx")

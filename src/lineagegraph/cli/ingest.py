@@ -1,0 +1,467 @@
+"""``lineagegraph ingest``: load OpenLineage events, dbt artifacts or GX results.
+
+Every command writes to a local store (``--store``, default: the configured
+store) or sends to a running server (``--server URL``, with ``--token`` or
+``LINEAGEGRAPH_TOKEN`` when it has auth on): OpenLineage events go to
+``/api/v1/lineage/batch``, dbt artifacts to ``/api/v1/ingest/dbt`` and GX results
+to ``/api/v1/ingest/gx``, where the server runs the same translators, so both
+ways build the same graph. The exit code is 1 when any event or file failed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lineagegraph.cli.main import open_service, store_option
+from lineagegraph.errors import InvalidInput, LineageError
+from lineagegraph.ids import Kind, parse_id
+from lineagegraph.ingest.batching import (
+    Document,
+    IngestReport,
+    Outcome,
+    ingest_documents,
+    read_documents,
+    read_path,
+)
+from lineagegraph.ingest.dbt import translate_dbt
+from lineagegraph.ingest.great_expectations import translate_gx
+from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.model import ChangeSet
+from lineagegraph.store.base import StoreStats
+
+__all__ = ["ingest"]
+
+# Inputs with at least this many events get a progress bar.
+PROGRESS_THRESHOLD = 200
+# How many failures the summary lists before it counts the rest.
+SHOWN_FAILURES = 20
+
+
+def _target(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every ingest command shares: where the lineage goes."""
+    function = click.option(
+        "--token",
+        envvar="LINEAGEGRAPH_TOKEN",
+        default=None,
+        help="Bearer token for --server (env LINEAGEGRAPH_TOKEN).",
+    )(function)
+    function = click.option(
+        "--server",
+        default=None,
+        metavar="URL",
+        help="Send to a running lineagegraph server (e.g. http://127.0.0.1:8000) "
+        "instead of writing to a store.",
+    )(function)
+    function = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")(
+        function
+    )
+    return store_option(function)
+
+
+@click.group()
+def ingest() -> None:
+    """Ingest lineage from OpenLineage events, dbt artifacts and Great Expectations results."""
+
+
+def _check_target(store_url: str | None, server: str | None) -> None:
+    if store_url and server:
+        raise click.UsageError("give --store or --server, not both")
+
+
+# --- local stores and servers -----------------------------------------------------------------
+
+
+class _Client:
+    """POSTs gzip-compressed JSON to a lineagegraph server."""
+
+    def __init__(self, server: str, token: str | None) -> None:
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.base = server.rstrip("/")
+        self.http = httpx.Client(headers=headers, timeout=120.0)
+
+    def post(self, path: str, payload: Any) -> httpx.Response:
+        """POST a JSON payload; raises :class:`click.ClickException` for transport errors."""
+        body = gzip.compress(json.dumps(payload).encode("utf-8"), compresslevel=3)
+        try:
+            response = self.http.post(f"{self.base}{path}", content=body)
+        except httpx.HTTPError as error:
+            raise click.ClickException(f"cannot reach {self.base}: {error}") from None
+        if response.status_code in (401, 403, 404, 413) or response.status_code >= 500:
+            raise click.ClickException(
+                f"{self.base}{path} answered {response.status_code}: {_message(response)}"
+            )
+        return response
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(payload, dict) and "message" in payload:
+        return str(payload["message"])
+    return json.dumps(payload)[:300]
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for large inputs; yields the function that advances it."""
+    if total < PROGRESS_THRESHOLD:
+        yield lambda _: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)
+
+
+# --- summaries --------------------------------------------------------------------------------
+
+
+def _print_summary(
+    what: str,
+    report: IngestReport,
+    as_json: bool,
+    where: str,
+    totals: StoreStats | None = None,
+    warnings: tuple[str, ...] = (),
+    kinds: dict[str, int] | None = None,
+    unit: str = "event",
+) -> None:
+    failed = report.failed
+    if as_json:
+        payload: dict[str, Any] = {
+            "source": what,
+            "target": where,
+            f"{unit}s": len(report.outcomes),
+            "ok": report.ok,
+            "failed": [{"source": o.source, "error": o.error} for o in failed],
+            "nodes_written": report.nodes,
+            "edges_written": report.edges,
+            "warnings": list(warnings),
+        }
+        if kinds is not None:
+            payload["written_by_kind"] = kinds
+        if totals is not None:
+            payload["store"] = {"nodes": totals.nodes, "edges": totals.edges}
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        return
+    console = Console(highlight=False)
+    noun = unit if len(report.outcomes) == 1 else f"{unit}s"
+    console.print(
+        f"{what}: {len(report.outcomes)} {noun}, {report.ok} ok, {len(failed)} failed → {where}"
+    )
+    if kinds:
+        console.print("written: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+    console.print(f"upserts: {report.nodes} nodes, {report.edges} edges")
+    if totals is not None:
+        console.print(f"store now holds {totals.nodes} nodes, {totals.edges} edges")
+    for warning in warnings:
+        console.print(f"[yellow]warning[/]: {warning}")
+    for outcome in failed[:SHOWN_FAILURES]:
+        console.print(f"[red]failed[/] {outcome.source}: {outcome.error}")
+    if len(failed) > SHOWN_FAILURES:
+        console.print(f"… and {len(failed) - SHOWN_FAILURES} more failures")
+
+
+def _exit(report: IngestReport) -> None:
+    if report.failed:
+        sys.exit(1)
+
+
+# --- openlineage ------------------------------------------------------------------------------
+
+
+def _documents(path: str) -> list[Document]:
+    if path == "-":
+        return read_documents(sys.stdin.read(), "<stdin>")
+    location = Path(path)
+    if not location.exists():
+        raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
+    return list(read_path(location))
+
+
+@ingest.command("openlineage")
+@click.argument("path")
+@_target
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Events per transaction (local store) or per request (--server).",
+)
+def openlineage_command(
+    path: str,
+    store_url: str | None,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
+    batch_size: int,
+) -> None:
+    """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
+    folder of such files (in file-name order); ``-`` reads standard input."""
+    _check_target(store_url, server)
+    documents = _documents(path)
+    if server:
+        report = _send_events(documents, server, token, batch_size)
+        _print_summary(path, report, as_json, server)
+        _exit(report)
+        return
+    service = open_service(store_url)
+    try:
+        with _progress(len(documents), "ingesting") as advance:
+            report = ingest_documents(
+                documents,
+                translate_event,
+                service.apply,
+                max_events=batch_size,
+                on_progress=advance,
+            )
+        totals = service.stats()
+    except LineageError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        service.close()
+    _print_summary(path, report, as_json, service.store.url, totals)
+    _exit(report)
+
+
+def _send_events(
+    documents: list[Document], server: str, token: str | None, batch_size: int
+) -> IngestReport:
+    """POST decodable documents to the batch endpoint; merge the per-event answers."""
+    report = IngestReport()
+    outcomes: dict[int, Outcome] = {}
+    pending = []
+    for index, document in enumerate(documents):
+        if document.error is not None:
+            outcomes[index] = Outcome(document.source, document.error)
+        else:
+            pending.append(index)
+    client = _Client(server, token)
+    try:
+        with _progress(len(pending), "sending") as advance:
+            for start in range(0, len(pending), batch_size):
+                chunk = pending[start : start + batch_size]
+                response = client.post("/api/v1/lineage/batch", [documents[i].value for i in chunk])
+                payload = response.json()
+                if not isinstance(payload, dict) or "results" not in payload:
+                    message = _message(response)
+                    for i in chunk:
+                        outcomes[i] = Outcome(documents[i].source, message)
+                else:
+                    for entry in payload["results"]:
+                        i = chunk[int(entry["index"])]
+                        outcomes[i] = Outcome(documents[i].source, entry.get("error"))
+                advance(len(chunk))
+    finally:
+        client.close()
+    report.outcomes = [outcomes[i] for i in sorted(outcomes)]
+    return report
+
+
+# --- dbt and Great Expectations ---------------------------------------------------------------
+
+
+def _load(path: str | None, what: str) -> Any:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return json.loads(handle.read())
+    except OSError as error:
+        raise click.BadParameter(f"cannot read {path}: {error}", param_hint=what) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise click.BadParameter(f"{path} is not valid JSON: {error}", param_hint=what) from None
+
+
+def _kinds(changeset: ChangeSet) -> dict[str, int]:
+    normalized = changeset.normalized()
+    return dict(Counter(n.kind.value for n in normalized.nodes))
+
+
+def _apply_artifact(
+    what: str,
+    translate: Callable[[], Any],
+    upload: tuple[str, dict[str, Any]],
+    store_url: str | None,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Translate and apply locally, or upload to the server; print the summary."""
+    _check_target(store_url, server)
+    report = IngestReport()
+    if server:
+        client = _Client(server, token)
+        try:
+            response = client.post(*upload)
+        finally:
+            client.close()
+        payload = response.json() if response.status_code < 300 else {}
+        error = None if response.status_code < 300 else _message(response)
+        report.outcomes.append(Outcome(what, error))
+        report.nodes = int(payload.get("nodes", 0))
+        report.edges = int(payload.get("edges", 0))
+        warnings = tuple(payload.get("warnings", ()))
+        _print_summary(what, report, as_json, server, warnings=warnings, unit="file")
+        _exit(report)
+        return
+    try:
+        translation = translate()
+    except InvalidInput as error:
+        report.outcomes.append(Outcome(what, str(error)))
+        _print_summary(what, report, as_json, store_url or "default store", unit="file")
+        _exit(report)
+        return
+    service = open_service(store_url)
+    try:
+        applied = service.apply(translation.changeset)
+        totals = service.stats()
+    except LineageError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        service.close()
+    report.outcomes.append(Outcome(what))
+    report.nodes, report.edges = applied.nodes, applied.edges
+    _print_summary(
+        what,
+        report,
+        as_json,
+        service.store.url,
+        totals,
+        translation.warnings,
+        _kinds(translation.changeset),
+        unit="file",
+    )
+
+
+@ingest.command("dbt")
+@click.option("--manifest", required=True, type=click.Path(dir_okay=False), help="manifest.json")
+@click.option("--run-results", type=click.Path(dir_okay=False), help="run_results.json")
+@click.option("--catalog", type=click.Path(dir_okay=False), help="catalog.json")
+@click.option(
+    "--dataset-namespace",
+    default=None,
+    help="Namespace of the warehouse tables (default <adapter>://<database>), e.g. "
+    "snowflake://my-account to match other OpenLineage producers.",
+)
+@click.option(
+    "--job-namespace", default=None, help="Namespace of the dbt jobs (default dbt://<project>)."
+)
+@_target
+def dbt_command(
+    manifest: str,
+    run_results: str | None,
+    catalog: str | None,
+    dataset_namespace: str | None,
+    job_namespace: str | None,
+    store_url: str | None,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Ingest a dbt project: models, seeds, snapshots and sources with their columns, model
+    lineage, tests as checks, and (with --run-results) runs and test results."""
+    documents = {
+        "manifest": _load(manifest, "--manifest"),
+        "run_results": _load(run_results, "--run-results"),
+        "catalog": _load(catalog, "--catalog"),
+    }
+    options = {"dataset_namespace": dataset_namespace, "job_namespace": job_namespace}
+    body = {k: v for k, v in {**documents, **options}.items() if v is not None}
+
+    def translate() -> Any:
+        return translate_dbt(
+            documents["manifest"],
+            documents["run_results"],
+            documents["catalog"],
+            dataset_namespace=dataset_namespace,
+            job_namespace=job_namespace,
+        )
+
+    _apply_artifact(
+        manifest, translate, ("/api/v1/ingest/dbt", body), store_url, server, token, as_json
+    )
+
+
+def _dataset_option(
+    dataset: str | None, namespace: str | None, name: str | None
+) -> tuple[str | None, str | None]:
+    if dataset and (namespace or name):
+        raise click.UsageError("give --dataset or --namespace with --name, not both")
+    if dataset:
+        try:
+            key = parse_id(dataset)
+        except InvalidInput as error:
+            raise click.BadParameter(str(error), param_hint="--dataset") from None
+        if key.kind is not Kind.DATASET:
+            raise click.BadParameter(
+                f"{dataset} is a {key.kind.value} id, not a dataset id", param_hint="--dataset"
+            )
+        return key.namespace, key.name
+    if (namespace is None) != (name is None):
+        raise click.UsageError("--namespace and --name go together")
+    return namespace, name
+
+
+@ingest.command("gx")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--dataset",
+    default=None,
+    metavar="ID",
+    help="The validated dataset's id, e.g. 'dataset|postgres://db:5432|public.titanic'.",
+)
+@click.option("--namespace", default=None, help="The validated dataset's namespace.")
+@click.option("--name", default=None, help="The validated dataset's name.")
+@_target
+def gx_command(
+    file: str,
+    dataset: str | None,
+    namespace: str | None,
+    name: str | None,
+    store_url: str | None,
+    server: str | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Ingest a Great Expectations validation or checkpoint result (GX 1.x or legacy) as
+    checks and results. Name the dataset when the file does not (--dataset or
+    --namespace with --name)."""
+    namespace, name = _dataset_option(dataset, namespace, name)
+    result = _load(file, "FILE")
+    body = {k: v for k, v in {"result": result, "namespace": namespace, "name": name}.items() if v}
+    _apply_artifact(
+        file,
+        lambda: translate_gx(result, namespace=namespace, name=name),
+        ("/api/v1/ingest/gx", body),
+        store_url,
+        server,
+        token,
+        as_json,
+    )
