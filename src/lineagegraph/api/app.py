@@ -45,6 +45,7 @@ from lineagegraph.api.auth import OPEN_ACCESS, TokenAuth
 from lineagegraph.api.context import Context, make_context
 from lineagegraph.api.limits import BodySizeLimit, error_code
 from lineagegraph.api.metrics import CONTENT_TYPE_LATEST, Metrics
+from lineagegraph.api.openlineage_http import openlineage_routes
 from lineagegraph.api.queries import public_url
 from lineagegraph.api.schema import build_schema
 from lineagegraph.config import Settings
@@ -243,6 +244,7 @@ def create_app(settings: Settings, service: LineageService | None = None) -> Sta
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/readyz", readyz, methods=["GET"], name="readyz"),
         Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics"),
+        *openlineage_routes(),
     ]
     if (STATIC_DIR / "index.html").is_file():
         routes.append(Mount("/", app=StaticFiles(directory=STATIC_DIR, html=True), name="ui"))
