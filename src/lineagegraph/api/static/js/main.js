@@ -1,6 +1,6 @@
 // Boot: route the hash to a view, show API errors, keep the navigation in step.
 
-import { onBusy } from "./api.js";
+import { onBusy, saveToken, savedToken } from "./api.js";
 import { h, replace } from "./dom.js";
 import { current, go, link } from "./router.js";
 import * as cascade from "./views/cascade.js";
@@ -34,8 +34,28 @@ export function showError(err, context = "") {
     h("span", { class: "message" }, message),
     h("button", { type: "button", "aria-label": "Dismiss error", onclick: () => box.remove() }, "×"),
   );
+  if (err && (err.status === 401 || err.status === 403)) box.append(tokenForm());
   errors.append(box);
   console.error(context, err);
+}
+
+// The server has auth on: let the user give a bearer token (kept in this browser only).
+function tokenForm() {
+  const input = h("input", { type: "password", id: "token-input", placeholder: "bearer token", autocomplete: "off", value: savedToken() });
+  return h(
+    "form",
+    {
+      class: "token-form",
+      onsubmit: (event) => {
+        event.preventDefault();
+        saveToken(input.value.trim());
+        route();
+      },
+    },
+    h("label", { for: "token-input" }, "Token"),
+    input,
+    h("button", { type: "submit" }, "Use token"),
+  );
 }
 
 /** Remove every error shown. */
@@ -99,7 +119,6 @@ document.getElementById("quick-search").addEventListener("submit", (event) => {
 const spinner = document.getElementById("busy");
 onBusy((count) => {
   spinner.classList.toggle("on", count > 0);
-  spinner.textContent = count > 0 ? "" : "";
   spinner.setAttribute("aria-label", count > 0 ? "Loading" : "");
 });
 

@@ -68,7 +68,10 @@ export async function render(root, route, ctx) {
 }
 
 async function loadPage(results, query, kinds, after, ctx) {
-  const data = await gql(SEARCH_QUERY, { query, kinds: kinds.length ? kinds : null, first: PAGE, after });
+  // no filter means the catalog kinds: runs, versions and check results are reached from
+  // their job, dataset or check instead of crowding the hits
+  const wanted = kinds.length ? kinds : FILTER_KINDS.map(([kind]) => kind);
+  const data = await gql(SEARCH_QUERY, { query, kinds: wanted, first: PAGE, after });
   if (!ctx.isCurrent()) return;
   const page = data.search;
   if (!after) {

@@ -1,0 +1,292 @@
+"""End-to-end tests of the web UI in real headless Chromium against a live server.
+
+The server runs the real app (``create_app``) over the demo scenario on a free loopback
+port, once per store kind (embedded; Neo4j when one is configured). The browser is Debian's
+``chromium`` driven by Playwright; every request the page makes must stay on this machine,
+no script error may happen, and each test saves a screenshot under
+``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Request,
+    Route,
+    expect,
+    sync_playwright,
+)
+
+from lineagegraph import demo
+from lineagegraph.api.app import create_app
+from lineagegraph.config import Settings
+from lineagegraph.service import LineageService
+from lineagegraph.store import Store
+
+from tests.ui_harness import CHROMIUM, CHROMIUM_ARGS, is_local, screenshot_path, serve
+
+pytestmark = pytest.mark.browser
+
+STG_PAYMENTS = "dataset|snowflake://acme|analytics.staging.stg_payments"
+STG_ORDERS = "dataset|snowflake://acme|analytics.staging.stg_orders"
+CHURN_V3 = "model_version|mlflow://registry|churn_classifier|3"
+NOT_NULL_CHECK = "check|snowflake://acme|analytics.staging.stg_orders|not_null(customer_id)"
+CHURN_PRODUCTION = "deployment|k8s://ml-serving|churn-production"
+
+
+def route(view: str, entity_id: str | None = None, query: str = "") -> str:
+    """The hash of a UI route, with the id encoded as the UI encodes it."""
+    path = f"#/{view}" + (f"/{quote(entity_id, safe='')}" if entity_id else "")
+    return path + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    """Playwright's driver for this module."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's headless chromium; a missing browser fails the tests (make browser installs it)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def server(store: Store) -> Iterator[str]:
+    """The app over the demo scenario, served on a free loopback port; yields its URL."""
+    service = LineageService(store)
+    app = create_app(Settings(store="memory://"), service)
+    for changeset in demo.scenario():
+        service.apply(changeset)
+    with serve(app) as url:
+        yield url
+
+
+@dataclass
+class Watch:
+    """What a page did that a test must not allow: foreign requests and script errors."""
+
+    foreign: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        """Fail on any request that left the machine or any uncaught script error."""
+        assert self.foreign == [], f"requests left the machine: {self.foreign}"
+        assert self.errors == [], f"script errors: {self.errors}"
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser context (own storage, clipboard allowed) at a desktop size."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 960})
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"])
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext, server: str) -> Iterator[tuple[Page, Watch]]:
+    """A page on the live server that blocks and records any non-local request."""
+    watch = Watch()
+
+    def guard(route_: Route, request: Request) -> None:
+        if is_local(request.url):
+            route_.continue_()
+        else:
+            watch.foreign.append(request.url)
+            route_.abort()
+
+    context.route("**/*", guard)
+    tab = context.new_page()
+    tab.on("pageerror", lambda exc: watch.errors.append(str(exc)))
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watch.errors.append(message.text)
+
+    tab.on("console", console)
+    tab.goto(server + "/")
+    yield tab, watch
+    tab.close()
+
+
+def open_route(tab: Page, hash_: str) -> None:
+    """Navigate the single-page app to a route."""
+    tab.evaluate("hash => { location.hash = hash; }", hash_)
+
+
+def shoot(tab: Page, name: str) -> None:
+    """Save the test's screenshot (full page)."""
+    tab.screenshot(path=str(screenshot_path(name)), full_page=True)
+
+
+def node_list_labels(tab: Page) -> list[str]:
+    """The labels of the nodes drawn on the graph, from the accessible list beside it."""
+    return [t.strip() for t in tab.locator("ul.node-list li button").all_inner_texts()]
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+def test_search_opens_the_entity_page(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    expect(tab.locator("h1")).to_have_text("Search the catalog")
+    tab.fill("#search-input", "stg_orders")
+    tab.press("#search-input", "Enter")
+    hit = tab.locator(f'#results a.result[data-id="{STG_ORDERS}"]')
+    expect(hit).to_be_visible()
+    # the dataset filter keeps the dataset and drops its columns and checks
+    tab.locator("fieldset.filters label", has_text="Dataset").click()
+    expect(tab.locator("#results a.result")).to_have_count(1)
+    expect(hit).to_be_visible()
+    hit.click()
+
+    expect(tab.locator("h1")).to_have_text("analytics.staging.stg_orders")
+    expect(tab.locator(".subtitle .badge.health").first).to_have_text("Failing")
+    schema = tab.locator('table[aria-label="Schema"]')
+    expect(schema.locator("tr", has_text="customer_id")).to_contain_text("number")
+    expect(schema.locator("tbody tr")).to_have_count(4)
+    checks = tab.locator('table[aria-label="Checks"]')
+    failing = checks.locator("tr", has_text="not_null(customer_id)")
+    expect(failing).to_contain_text("failed")
+    expect(failing).to_contain_text("412 null values")
+    expect(checks.locator("tr", has_text="unique(order_id)")).to_contain_text("passed")
+    expect(tab.locator("#overview")).to_contain_text("team:analytics-eng")
+    expect(tab.locator("#health")).to_contain_text("not_null(customer_id)")
+    expect(tab.locator('table[aria-label="Versions"] tbody tr')).to_have_count(5)
+    shoot(tab, "search-and-entity")
+    watch.check()
+
+
+def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    open_route(tab, route("lineage", STG_PAYMENTS, "direction=DOWNSTREAM&depth=1"))
+    expect(tab.locator("#lineage-title h1")).to_have_text("analytics.staging.stg_payments")
+    expect(tab.locator("ul.node-list")).to_be_visible()
+    # one hop downstream: the two jobs that read stg_payments, nothing further
+    assert sorted(node_list_labels(tab)) == [
+        "analytics.staging.stg_payments",
+        "build_customer_features",
+        "customer_ltv",
+    ]
+
+    # select a job from the list, then expand it from the keyboard on the canvas
+    tab.locator("ul.node-list button", has_text="build_customer_features").click()
+    expect(tab.locator("#selected")).to_contain_text("build_customer_features")
+    tab.focus("#graph")
+    tab.keyboard.press("Enter")
+    expect(tab.locator("ul.node-list button", has_text="customer_features")).to_have_count(2)
+    assert sorted(node_list_labels(tab)) == [
+        "analytics.marts.customer_features",
+        "analytics.staging.stg_payments",
+        "build_customer_features",
+        "customer_ltv",
+    ]
+    # and the other job from the side panel's button
+    tab.locator("ul.node-list button", has_text="customer_ltv").click()
+    tab.locator("#selected button", has_text="Expand downstream").click()
+    expect(tab.locator("ul.node-list button", has_text="analytics.marts.customer_ltv")).to_be_visible()
+    shoot(tab, "lineage-expanded")
+    watch.check()
+
+
+def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    open_route(tab, route("impact", STG_PAYMENTS))
+    tab.select_option("#action-payment_method", "DROP")
+    tab.click("#analyze")
+    affected = tab.locator('table[aria-label="Affected consumers"]')
+    expect(affected).to_be_visible()
+    expect(tab.locator("#impact-summary")).to_contain_text("BREAKING")
+    for label in (
+        "customer_features.preferred_payment_method",
+        "build_customer_features",
+        "preferred_payment_method",
+        "churn_classifier v1",
+        "churn_classifier v2",
+        "churn_classifier v3",
+        "churn-production",
+        "churn-staging",
+    ):
+        expect(affected.locator("a.entity-link", has_text=re.compile(f"^\\s*{re.escape(label)}$"))).to_have_count(1)
+    expect(affected).not_to_contain_text("ltv_regressor")
+    expect(affected).not_to_contain_text("ltv-production")
+    expect(tab.locator("#owners")).to_contain_text("team:ml-growth")
+    # the affected nodes light up on the graph
+    lit = tab.evaluate(
+        "() => [...document.querySelectorAll('ul.node-list button')].map(b => b.textContent)"
+    )
+    assert any("churn-production" in text for text in lit)
+
+    tab.click("#copy-markdown")
+    expect(tab.locator(".toast")).to_have_text("Markdown report copied")
+    report = tab.evaluate("() => navigator.clipboard.readText()")
+    assert "BREAKING" in report
+    assert CHURN_PRODUCTION in report
+    assert "ltv-production" not in report
+    shoot(tab, "impact-drop-payment-method")
+    watch.check()
+
+
+def test_at_risk_overlay(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    open_route(tab, route("at-risk"))
+    evidence = tab.locator("#evidence")
+    production = evidence.locator(f'article[data-id="{CHURN_PRODUCTION}"]')
+    expect(production).to_contain_text("At risk")
+    # its evidence path starts at the failing check on stg_orders
+    expect(production.locator(".path").first.locator("a").first).to_have_attribute(
+        "data-id", NOT_NULL_CHECK
+    )
+    expect(evidence.locator(f'article[data-id="{CHURN_V3}"]')).to_be_visible()
+    expect(evidence.locator(f'article[data-id="{STG_ORDERS}"]')).to_contain_text("Failing")
+    # v2 was trained before the bad data arrived; ltv-production serves a clean version
+    expect(
+        evidence.locator('article[data-id="model_version|mlflow://registry|churn_classifier|2"]')
+    ).to_have_count(0)
+    expect(
+        evidence.locator('article[data-id="deployment|k8s://ml-serving|ltv-production"]')
+    ).to_have_count(0)
+    labels = node_list_labels(tab)
+    assert "churn-production" in labels
+    assert "not_null(customer_id) on stg_orders" in labels
+    shoot(tab, "at-risk-overlay")
+    watch.check()
+
+
+def test_root_cause_of_a_regressed_model_version(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    open_route(tab, route("root-cause", CHURN_V3))
+    suspects = tab.locator('table[aria-label="Ranked suspects"] tbody tr')
+    expect(suspects.first).to_be_visible()
+    expect(suspects.first.locator("a.entity-link").first).to_have_attribute(
+        "data-id", NOT_NULL_CHECK
+    )
+    expect(suspects.first.locator(".breakdown")).to_be_visible()
+    expect(tab.locator("#diff")).to_contain_text("churn_classifier v2")
+    shoot(tab, "root-cause-churn-v3")
+    watch.check()
+
+
+def test_api_errors_are_shown(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    open_route(tab, route("lineage", "dataset|nowhere|missing.table"))
+    expect(tab.locator("#errors .error")).to_contain_text("missing.table")
+    shoot(tab, "api-error")
+    assert watch.foreign == []
