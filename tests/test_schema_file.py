@@ -71,9 +71,21 @@ def test_contract_signatures() -> None:
         "tag: String, first: Int, after: String): NodeConnection!"
     )
     assert _signature("Query", "health") == "health(id: ID!): Health!"
+    assert _signature("Query", "lineage") == (
+        "lineage(id: ID!, direction: Direction!, depth: Int, kinds: [EntityKind!], "
+        "columnLevel: Boolean!, asOf: DateTime, first: Int, after: String): Lineage!"
+    )
+    assert _signature("Query", "impact") == "impact(change: SchemaChangeInput!): ImpactReport!"
+    assert _signature("Query", "cascade") == "cascade(resultId: ID!): Cascade!"
+    assert _signature("Query", "provenance") == "provenance(id: ID!): Provenance!"
+    assert _signature("Query", "provenanceDiff") == (
+        "provenanceDiff(from: ID!, to: ID!): ProvenanceDiff!"
+    )
+    assert _signature("Query", "rootCause") == (
+        "rootCause(id: ID!, since: DateTime, until: DateTime): RootCause!"
+    )
     assert _signature("Query", "atRisk") == (
-        "atRisk(kinds: [EntityKind!], statuses: [HealthStatus!], first: Int, after: String): "
-        "HealthConnection!"
+        "atRisk(kinds: [EntityKind!], first: Int, after: String): HealthConnection!"
     )
     for mutation, argument in (
         ("upsertDataset", "input: DatasetInput!"),

@@ -51,6 +51,7 @@ from lineagegraph.api.schema import build_schema
 from lineagegraph.config import Settings
 from lineagegraph.errors import Forbidden, LineageError, StoreUnavailable, Unauthorized
 from lineagegraph.service import LineageService
+from lineagegraph.store import open_store
 
 __all__ = ["STATIC_DIR", "create_app"]
 
@@ -211,7 +212,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
 def create_app(settings: Settings, service: LineageService | None = None) -> Starlette:
     """The app over ``service`` (or a service over ``settings.store``, closed on shutdown)."""
     owned = service is None
-    svc = service if service is not None else LineageService.open(settings.store)
+    svc = service if service is not None else LineageService(open_store(settings.store), settings)
     auth = TokenAuth(settings.tokens)
     metrics = Metrics()
     graphql = GraphQLEndpoint(

@@ -17,7 +17,6 @@ from lineagegraph.api.types import (
     EntityKind,
     First,
     Health,
-    HealthStatusEnum,
     Info,
     Node,
     arg,
@@ -26,9 +25,8 @@ from lineagegraph.api.types import (
     page_bounds,
     resolver,
 )
-from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, parse_id
-from lineagegraph.model import HealthStatus
 from lineagegraph.store.base import SearchFilter, search_terms
 
 
@@ -140,33 +138,22 @@ class CatalogQuery:
     async def health(
         self, info: Info, id: Annotated[strawberry.ID, arg("The entity's id.")]
     ) -> Health:
-        entity_id = check_id(str(id))
-        record = await info.context.loaders.health.load(entity_id)
-        if record is None:
-            raise NotFound(f"no entity with id {entity_id!r}")
+        record = await info.context.call(info.context.service.health, check_id(str(id)))
         return Health.from_domain(record)
 
     @resolver(
-        description="Entities whose stored health is not OK (AT_RISK and FAILING unless "
-        "`statuses` says otherwise), by id: a lookup, not a traversal."
+        description="Entities that are not OK now (AT_RISK or FAILING), by id: a lookup of "
+        "stored health, not a traversal."
     )
     async def at_risk(
         self,
         info: Info,
         kinds: Annotated[list[EntityKind] | None, arg("Only these kinds.")] = None,
-        statuses: Annotated[
-            list[HealthStatusEnum] | None, arg("AT_RISK, FAILING or both (the default).")
-        ] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Health]:
         offset, size = page_bounds(first, after)
-        wanted = statuses or [HealthStatus.AT_RISK, HealthStatus.FAILING]
-        if HealthStatus.OK in wanted:
-            raise InvalidInput("atRisk lists entities that are not OK; leave OK out of statuses")
-        page = await info.context.call(
-            info.context.service.store.health_page, wanted, kinds or (), size, after
-        )
+        page = await info.context.call(info.context.service.at_risk, kinds, size, after)
         return connection_from_page(
             [Health.from_domain(r) for r in page.items],
             offset,

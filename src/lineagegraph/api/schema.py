@@ -8,6 +8,7 @@ import sys
 import strawberry
 from strawberry.tools import merge_types
 
+from lineagegraph.api.analysis import AnalysisQuery
 from lineagegraph.api.limits import graphql_extensions
 from lineagegraph.api.mutations import Mutation
 from lineagegraph.api.queries import CatalogQuery
@@ -16,7 +17,7 @@ from lineagegraph.config import Settings
 
 __all__ = ["Query", "build_schema", "sdl"]
 
-Query = merge_types("Query", (CatalogQuery,))
+Query = merge_types("Query", (CatalogQuery, AnalysisQuery))
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

@@ -113,6 +113,7 @@ def serve(
     from lineagegraph.api.app import create_app
     from lineagegraph.api.auth import TokenAuth, check_bind
     from lineagegraph.service import LineageService
+    from lineagegraph.store import open_store
 
     settings = _settings(
         {
@@ -132,7 +133,7 @@ def serve(
     try:
         auth = TokenAuth(settings.tokens)
         check_bind(settings.host, auth, settings.open)
-        service = LineageService.open(settings.store)
+        service = LineageService(open_store(settings.store), settings)
     except LineageError as error:
         raise click.ClickException(str(error)) from None
     try:
