@@ -42,7 +42,7 @@ from neo4j import exceptions as neo4j_errors
 
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, StoreUnavailable
-from lineagegraph.ids import Kind
+from lineagegraph.ids import Kind, kind_of
 from lineagegraph.model import (
     ChangeSet,
     Direction,
@@ -103,15 +103,15 @@ _SCHEMA: Final[tuple[str, ...]] = (
 
 # --- statements ---------------------------------------------------------------------------------
 
-# Reads the kinds of every id a changeset touches and the attributes of the nodes it upserts.
+# Reads which of the given ids exist, with the attributes of the nodes a changeset upserts.
 # Rows with lock=true take the node's write lock first (SET of an unchanged value), so two
-# writers of the same node or of edges from the same node run one after the other and
+# writers of the same node, or of edges from the same node, run one after the other and
 # neither loses the other's merge.
 _LOCK_AND_READ = """
 UNWIND $rows AS row
 MATCH (n:Entity {id: row.id})
 FOREACH (_ IN CASE WHEN row.lock THEN [1] ELSE [] END | SET n.kind = n.kind)
-RETURN n.id AS id, n.kind AS kind, CASE WHEN row.attrs THEN n.attrs END AS attrs
+RETURN n.id AS id, CASE WHEN row.attrs THEN n.attrs END AS attrs
 """
 
 _CREATE_NODES: Final[dict[Kind, str]] = {
@@ -134,12 +134,26 @@ RETURN k.s AS s, k.kind AS kind, k.t AS t, elementId(r) AS eid, r.origin AS orig
        r.attrs AS attrs
 """
 
-_CREATE_EDGES: Final[dict[EdgeKind, str]] = {
-    kind: (
-        "UNWIND $rows AS row "
-        "MATCH (s:Entity {id: row.s}) MATCH (t:Entity {id: row.t}) "
-        f"CREATE (s)-[r:{kind.value}]->(t) SET r = row.props"
-    )
+# Writes the edges of one kind: locks each source node, creates the edges that do not exist
+# yet (with the properties a new edge gets), and returns only the rows that need a second
+# look: an end that does not exist (the changeset is then invalid) or an edge that exists
+# already (merged in Python, then updated by element id).
+_WRITE_EDGES: Final[dict[EdgeKind, str]] = {
+    kind: f"""
+UNWIND $rows AS row
+OPTIONAL MATCH (s:Entity {{id: row.s}})
+OPTIONAL MATCH (t:Entity {{id: row.t}})
+FOREACH (_ IN CASE WHEN s IS NULL THEN [] ELSE [1] END | SET s.kind = s.kind)
+WITH row, s, t
+OPTIONAL MATCH (s)-[old:{kind.value}]->(t)
+FOREACH (_ IN CASE WHEN s IS NULL OR t IS NULL OR old IS NOT NULL THEN [] ELSE [1] END |
+    CREATE (s)-[r:{kind.value}]->(t) SET r = row.props)
+WITH row, s, t, old
+WHERE s IS NULL OR t IS NULL OR old IS NOT NULL
+RETURN row.s AS s, row.t AS t, s IS NOT NULL AS s_exists, t IS NOT NULL AS t_exists,
+       elementId(old) AS eid, old.origin AS origin, old.first_seen AS first_seen,
+       old.last_seen AS last_seen, old.ended_at AS ended_at, old.attrs AS attrs
+"""
     for kind in EdgeKind
 }
 
@@ -259,7 +273,8 @@ _EDGE_PROPS = (
 def _expand_query(
     direction: Direction, kinds: tuple[EdgeKind, ...], timed: bool, full: bool
 ) -> str:
-    """One hop for a whole frontier: rows (i, dir, kind, other[, edge properties]).
+    """One hop for a whole frontier: rows (i, dir, kind, others) or, with ``full``, one row
+    per edge (i, dir, kind, other, edge properties).
 
     ``i`` is the position in the frontier, ``dir`` 0 for downstream and 1 for upstream.
     """
@@ -276,12 +291,18 @@ def _expand_query(
         Direction.UPSTREAM: up,
         Direction.BOTH: f"{down} UNION ALL {up}",
     }[direction]
-    extra = ", origin, first_seen, last_seen, ended_at, attrs" if full else ""
+    # Hops come grouped: one row per frontier position, direction and kind with the list
+    # of neighbours, which keeps large levels cheap to transfer and decode.
+    returned = (
+        "i, dir, kind, other, origin, first_seen, last_seen, ended_at, attrs"
+        if full
+        else "i, dir, kind, collect(other) AS others"
+    )
     return (
         "UNWIND range(0, size($frontier) - 1) AS i "
         "MATCH (s:Entity {id: $frontier[i]}) "
         f"CALL (s) {{ {body} }} "
-        f"RETURN i, dir, kind, other{extra}"
+        f"RETURN {returned}"
     )
 
 
@@ -518,6 +539,7 @@ class Neo4jStore:
                 connection_timeout=connect_seconds,
                 connection_acquisition_timeout=connect_seconds * 2,
                 notifications_min_severity="OFF",
+                fetch_size=-1,  # every result in one round trip: levels can be large
             )
         except (ValueError, neo4j_errors.ConfigurationError) as error:
             raise InvalidInput(f"invalid Neo4j URL {address!r}: {error}") from None
@@ -643,21 +665,27 @@ class Neo4jStore:
         )
 
     def _apply(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> None:
-        """The body of the write transaction; the driver may run it again on transient errors."""
+        """The body of the write transaction; the driver may run it again on transient errors.
+
+        Writes may come before validation: an invalid changeset raises before the commit,
+        and the whole transaction is rolled back.
+        """
         node_ids = {n.id for n in cs.nodes}
-        locked = node_ids | {e.source_id for e in cs.edges} | {e.source_id for e in cs.endings}
-        wanted = sorted(locked | cs.referenced_ids())
+        locked = node_ids | {e.source_id for e in cs.endings}
+        wanted = sorted(locked | {r.id for r in cs.health})
         rows = [{"id": i, "lock": i in locked, "attrs": i in node_ids} for i in wanted]
-        known: dict[str, Kind] = {}
+        existing: set[str] = set()
         stored_attrs: dict[str, dict[str, Any]] = {}
         for record in tx.run(_LOCK_AND_READ, rows=rows):
-            known[record["id"]] = Kind(record["kind"])
+            existing.add(record["id"])
             if record["attrs"] is not None:
                 stored_attrs[record["id"]] = json.loads(record["attrs"])
-        cs.validate_shape({i: k for i, k in known.items() if i not in node_ids})
 
         self._write_nodes(tx, cs, stored_attrs)
-        self._write_edges(tx, cs)
+        existing.update(self._write_edges(tx, cs))
+        # A stored node's kind is the kind its id names (ids are checked when written).
+        cs.validate_shape({i: kind_of(i) for i in existing - node_ids})
+
         if cs.deletes:
             tx.run(_DELETE_NODES, ids=cs.deletes).consume()
             tx.run(_DELETE_HEALTH, ids=cs.deletes).consume()
@@ -684,7 +712,7 @@ class Neo4jStore:
         for node in cs.nodes:
             old = stored.get(node.id)
             attrs = node.attrs if old is None else merge_attrs(old, node.attrs)
-            # a dataset's text needs its fields: written after all nodes, below
+            # a dataset's text needs its fields: it is written after all nodes, below
             merged = node.model_copy(update={"attrs": attrs})
             text = None if node.kind is Kind.DATASET else search_text(merged)
             props = _node_props(node, attrs, text)
@@ -697,42 +725,56 @@ class Neo4jStore:
         if updated:
             tx.run(_UPDATE_NODES, rows=updated).consume()
 
-    def _write_edges(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> None:
-        keys: list[EdgeKey] = list(
-            dict.fromkeys(
-                [e.key for e in cs.edges] + [(e.source_id, e.kind, e.target_id) for e in cs.endings]
-            )
-        )
-        if not keys:
-            return
-        stored: dict[EdgeKey, tuple[str, Edge]] = {}
-        params = [{"s": s, "kind": k.value, "t": t} for s, k, t in keys]
-        for record in tx.run(_READ_EDGES, keys=params):
-            key = (record["s"], EdgeKind(record["kind"]), record["t"])
-            stored[key] = (record["eid"], _edge(record["s"], record["kind"], record["t"], record))
-        final: dict[EdgeKey, Edge] = {}
-        for edge in cs.edges:
-            old = stored.get(edge.key)
-            final[edge.key] = merge_edge(None if old is None else old[1], edge)
+    def _write_edges(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> set[str]:
+        """Write edges and endings; returns the ends of the changeset's edges that exist.
+
+        Edges merge with stored ones like :func:`merge_edge`; endings then apply to the
+        merged edge like :func:`end_edge`.
+        """
+        endings: dict[EdgeKey, list[str]] = {}
         for ending in cs.endings:
             key = (ending.source_id, ending.kind, ending.target_id)
-            current = final.get(key) or (stored[key][1] if key in stored else None)
-            if current is None:
-                continue
-            final[key] = end_edge(current, ending.at)
-        created: dict[EdgeKind, list[dict[str, Any]]] = {}
+            endings.setdefault(key, []).append(ending.at)
+
+        def finish(edge: Edge) -> Edge:
+            for at in endings.get(edge.key, ()):
+                edge = end_edge(edge, at)
+            return edge
+
+        by_kind: dict[EdgeKind, list[Edge]] = {}
+        for edge in cs.edges:
+            by_kind.setdefault(edge.kind, []).append(edge)
+        missing: set[str] = set()
         updated: list[dict[str, Any]] = []
-        for key, edge in final.items():
-            old = stored.get(key)
-            if old is None:
-                row = {"s": edge.source_id, "t": edge.target_id, "props": _edge_props(edge)}
-                created.setdefault(edge.kind, []).append(row)
-            elif old[1] != edge:
-                updated.append({"eid": old[0], "props": _edge_props(edge)})
-        for kind, rows in created.items():
-            tx.run(_CREATE_EDGES[kind], rows=rows).consume()
+        for kind, edges in by_kind.items():
+            news = {(e.source_id, e.target_id): e for e in edges}
+            rows = [
+                {"s": e.source_id, "t": e.target_id, "props": _edge_props(finish(e))} for e in edges
+            ]
+            for record in tx.run(_WRITE_EDGES[kind], rows=rows):
+                if not record["s_exists"]:
+                    missing.add(record["s"])
+                if not record["t_exists"]:
+                    missing.add(record["t"])
+                if record["eid"] is not None:
+                    old = _edge(record["s"], kind.value, record["t"], record)
+                    final = finish(merge_edge(old, news[(record["s"], record["t"])]))
+                    if final != old:
+                        updated.append({"eid": record["eid"], "props": _edge_props(final)})
+        # endings of edges that this changeset does not report
+        reported = {e.key for e in cs.edges}
+        keys = [k for k in endings if k not in reported]
+        if keys:
+            params = [{"s": s, "kind": k.value, "t": t} for s, k, t in keys]
+            for record in tx.run(_READ_EDGES, keys=params):
+                old = _edge(record["s"], record["kind"], record["t"], record)
+                final = finish(old)
+                if final != old:
+                    updated.append({"eid": record["eid"], "props": _edge_props(final)})
         if updated:
             tx.run(_UPDATE_EDGES, rows=updated).consume()
+        ends = {e.source_id for e in cs.edges} | {e.target_id for e in cs.edges}
+        return ends - missing
 
     def _refresh_dataset_search(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> None:
         """Rebuild the text of datasets that were written or whose fields changed."""
@@ -790,7 +832,9 @@ class Neo4jStore:
         query = _expand_query(direction, kinds, as_of is not None, full)
         stamp = None if as_of is None else format_time(as_of)
         records = self._read(query, frontier=list(frontier), as_of=stamp)
-        return sorted(records, key=lambda r: (r["dir"], r["i"], r["kind"], r["other"]))
+        if full:
+            return sorted(records, key=lambda r: (r["dir"], r["i"], r["kind"], r["other"]))
+        return sorted(records, key=lambda r: (r["dir"], r["i"], r["kind"]))
 
     def expand(
         self,
@@ -804,8 +848,11 @@ class Neo4jStore:
         Hops come downstream first, then upstream; each by frontier position, edge kind
         and neighbour id.
         """
-        rows = self._hop_rows(frontier, direction, edge_kinds, as_of, full=False)
-        return [Hop(frontier[r["i"]], EdgeKind(r["kind"]), r["other"]) for r in rows]
+        hops: list[Hop] = []
+        for row in self._hop_rows(frontier, direction, edge_kinds, as_of, full=False):
+            source, kind = frontier[row["i"]], EdgeKind(row["kind"])
+            hops.extend(Hop(source, kind, other) for other in sorted(row["others"]))
+        return hops
 
     def edges(
         self,
