@@ -462,3 +462,36 @@ def test_the_store_reports_an_outage_and_recovers_when_neo4j_is_back(tmp_path: P
     finally:
         store.close()
         _neo4j("stop", folder)
+
+
+@pytest.mark.neo4j
+def test_a_changeset_found_invalid_after_its_writes_leaves_nothing(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    neo4j_store.apply(small_graph())
+    nodes, edges = neo4j_store.export()
+    before = ([n.model_dump() for n in nodes], [e.model_dump() for e in edges])
+    new_field = make_id(Kind.FIELD, NS, "new.table", "id")
+    bad = ChangeSet()
+    bad.add(
+        Dataset(namespace=NS, name="new.table", owners=["dave"]),
+        Field(namespace=NS, name="new.table", path="id"),
+        Dataset(namespace=NS, name="raw.orders", description="changed"),
+    )
+    bad.link(ds("new.table"), EdgeKind.HAS_FIELD, new_field, T0)
+    bad.link(ds("raw.orders"), EdgeKind.READS, job("daily_revenue"), T0 + timedelta(days=1))
+    bad.link(job("daily_revenue"), EdgeKind.WRITES, new_field, T0)  # a job cannot write a field
+    with pytest.raises(
+        InvalidInput, match="is a FIELD, expected one of DATASET, FEATURE, MODEL_VERSION"
+    ):
+        neo4j_store.apply(bad)
+    missing_health = ChangeSet(
+        nodes=[Dataset(namespace=NS, name="other.table").to_node()],
+        health=[HealthRecord(id=ds("ghost"), kind=Kind.DATASET, status=HealthStatus.FAILING)],
+    )
+    with pytest.raises(InvalidInput, match=r"health for dataset\|s3://lake\|ghost"):
+        neo4j_store.apply(missing_health)
+    nodes, edges = neo4j_store.export()
+    assert ([n.model_dump() for n in nodes], [e.model_dump() for e in edges]) == before
+    assert cypher(raw, "MATCH (n) RETURN count(n)") == [[5]]
+    assert _search_ids(neo4j_store, "dave") == []
