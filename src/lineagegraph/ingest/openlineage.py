@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest import _olspec as spec
 from lineagegraph.ingest._build import (
@@ -481,7 +483,7 @@ def _edge_attrs(job_id: str | None, transformations: list[dict[str, Any]]) -> di
         "description": "; ".join(dict.fromkeys(descriptions)) or None,
         "masking": any(t.get("masking") for t in unique) or None,
     }
-    if unique and (len(unique) > 1 or len(unique[0]) > 2):
+    if len(unique) > 1:
         attrs["transformations"] = unique
     if unique and all(t.get("scope") == "dataset" for t in unique):
         attrs["scope"] = "dataset"
@@ -632,7 +634,7 @@ class _RunTranslation(_Translation):
             )
             self.b.link(version_id, EdgeKind.READ_BY, self.run_id)
         elif quality is not None:
-            metrics[dataset_id] = quality.model_dump(exclude_none=True, mode="json")
+            metrics[dataset_id] = _plain(quality)
         for facet in (
             dataset.facets.dataQualityAssertions,
             dataset.inputFacets.dataQualityAssertions,
@@ -711,6 +713,12 @@ class _RunTranslation(_Translation):
         return [dataset_id], pairs
 
 
+def _plain(facet: BaseModel) -> dict[str, Any]:
+    """A facet's values as JSON, without ``_producer``/``_schemaURL`` and empty values."""
+    dumped = facet.model_dump(exclude_none=True, mode="json", by_alias=True)
+    return {k: v for k, v in dumped.items() if not k.startswith("_")}
+
+
 def _first(*values: int | None) -> int | None:
     """The first value that is not ``None``."""
     return next((v for v in values if v is not None), None)
@@ -721,8 +729,7 @@ def _metric_attrs(quality: spec.MetricsFacet | None) -> dict[str, Any]:
         return {}
     return {
         "column_metrics": {
-            column: metrics.model_dump(exclude_none=True, mode="json")
-            for column, metrics in sorted(quality.columnMetrics.items())
+            column: _plain(metrics) for column, metrics in sorted(quality.columnMetrics.items())
         }
         if quality.columnMetrics
         else None,

@@ -1,0 +1,1039 @@
+"""OpenLineage events → ChangeSets: real files from Marquez and OpenLineage, and every facet."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.batching import ingest_documents, read_path
+from lineagegraph.ingest.openlineage import parse_event, translate_event
+from lineagegraph.model import ChangeSet, Direction, Edge, EdgeKind, Node
+from lineagegraph.service import LineageService
+from lineagegraph.store import open_store
+
+PRODUCER = "https://example.com/producer"
+RUN_A = "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
+RUN_B = "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1"
+
+
+def event(
+    event_type: str | None = "COMPLETE",
+    time: str = "2024-05-01T10:00:00Z",
+    run_id: str = RUN_A,
+    job: tuple[str, str] = ("etl", "load_orders"),
+    inputs: list[dict[str, Any]] | None = None,
+    outputs: list[dict[str, Any]] | None = None,
+    run_facets: dict[str, Any] | None = None,
+    job_facets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A RunEvent with the required fields filled in."""
+    document: dict[str, Any] = {
+        "eventTime": time,
+        "producer": PRODUCER,
+        "run": {"runId": run_id, "facets": run_facets or {}},
+        "job": {"namespace": job[0], "name": job[1], "facets": job_facets or {}},
+        "inputs": inputs or [],
+        "outputs": outputs or [],
+    }
+    if event_type is not None:
+        document["eventType"] = event_type
+    return document
+
+
+def dataset(namespace: str, name: str, **facets: Any) -> dict[str, Any]:
+    """A dataset reference with facets."""
+    return {"namespace": namespace, "name": name, "facets": facets}
+
+
+def by_id(changeset: ChangeSet) -> dict[str, Node]:
+    """The changeset's nodes after merging duplicates, by id."""
+    return {n.id: n for n in changeset.normalized().nodes}
+
+
+def edge_map(changeset: ChangeSet, kind: EdgeKind) -> dict[tuple[str, str], Edge]:
+    """The changeset's edges of one kind, by (source, target)."""
+    return {(e.source_id, e.target_id): e for e in changeset.normalized().edges if e.kind is kind}
+
+
+def ds(namespace: str, name: str) -> str:
+    return make_id(Kind.DATASET, namespace, name)
+
+
+def fld(namespace: str, name: str, path: str) -> str:
+    return make_id(Kind.FIELD, namespace, name, path)
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def apply_all(service: LineageService, documents: list[Any]) -> None:
+    for document in documents:
+        service.apply(translate_event(document))
+
+
+def current_edges(service: LineageService, kinds: set[EdgeKind]) -> set[tuple[str, str, str]]:
+    _, edges = service.store.export()
+    return {
+        (e.source_id, e.kind.value, e.target_id) for e in edges if e.kind in kinds and e.current
+    }
+
+
+# --- the Marquez demo ("food_delivery") --------------------------------------------------------
+
+FOOD = "food_delivery"
+
+
+def test_marquez_demo_counts(service: LineageService, shared_data: Path) -> None:
+    apply_all(service, load(shared_data / "marquez" / "metadata.json"))
+    stats = service.stats()
+    assert stats.nodes_by_kind["JOB"] == 13
+    assert stats.nodes_by_kind["RUN"] == 13
+    # 13 datasets the events describe, plus public.menu_item_id that only a column edge names.
+    assert stats.nodes_by_kind["DATASET"] == 14
+    assert stats.nodes_by_kind["DATASET_VERSION"] == 13
+    assert stats.edges_by_kind["READS"] == 14
+    assert stats.edges_by_kind["WRITES"] == 13
+    assert stats.edges_by_kind["DERIVES"] == 39
+    assert stats.edges_by_kind["HAS_RUN"] == 13
+    assert stats.edges_by_kind["WROTE"] == 13
+
+
+def test_marquez_demo_lineage_edges(service: LineageService, shared_data: Path) -> None:
+    apply_all(service, load(shared_data / "marquez" / "metadata.json"))
+    job = make_id(Kind.JOB, FOOD, "etl_delivery_7_days")
+    upstream = service.store.expand([job], Direction.UPSTREAM, [EdgeKind.READS])
+    assert sorted(h.target for h in upstream) == [
+        ds(FOOD, "public.customers"),
+        ds(FOOD, "public.drivers"),
+        ds(FOOD, "public.order_status"),
+        ds(FOOD, "public.orders_7_days"),
+        ds(FOOD, "public.restaurants"),
+    ]
+    downstream = service.store.expand(
+        [make_id(Kind.JOB, FOOD, "delivery_times_7_days")], Direction.DOWNSTREAM, [EdgeKind.WRITES]
+    )
+    assert sorted(h.target for h in downstream) == [
+        ds(FOOD, "public.discounts"),
+        ds(FOOD, "public.top_delivery_times"),
+    ]
+    derives = service.store.edges(
+        [fld(FOOD, "public.delivery_7_days", "driver_id")], Direction.UPSTREAM, [EdgeKind.DERIVES]
+    )
+    assert sorted(e.source_id for e in derives) == [
+        fld(FOOD, "public.drivers", "id"),
+        fld(FOOD, "public.order_status", "driver_id"),
+    ]
+    assert {e.attrs["job"] for e in derives} == {job}
+    assert all(e.origin.value == "openlineage" for e in derives)
+
+
+def test_marquez_demo_runs_merge_start_and_complete(
+    service: LineageService, shared_data: Path
+) -> None:
+    apply_all(service, load(shared_data / "marquez" / "metadata.json"))
+    run = service.node(make_id(Kind.RUN, FOOD, "etl_menus", "4d3b8069-69b6-4708-ade0-3275112c9f04"))
+    assert run.attrs["state"] == "COMPLETE"
+    assert run.attrs["started_at"] == "2020-02-22T22:42:42Z"
+    assert run.attrs["ended_at"] == "2020-02-22T22:45:52Z"
+    assert run.attrs["nominal_time"] == "2020-02-22T22:00:00Z"
+    job = service.node(make_id(Kind.JOB, FOOD, "etl_menus"))
+    assert job.attrs["description"] == "Loads newly added restaurant menus daily."
+    assert job.attrs["sql"].startswith("INSERT INTO menus (id, name, restaurant_id, description)")
+    menus = service.node(ds(FOOD, "public.menus"))
+    assert menus.attrs["description"] == "A table for menus."
+    assert menus.attrs["source_name"] == "food_delivery_db"
+    field = service.node(fld(FOOD, "public.menus", "restaurant_id"))
+    assert field.attrs["type"] == "INTEGER"
+    assert field.attrs["ordinal"] == 3
+
+
+def test_marquez_demo_column_edges_to_missing_nodes_are_kept_bare(
+    service: LineageService, shared_data: Path
+) -> None:
+    apply_all(service, load(shared_data / "marquez" / "metadata.json"))
+    target = fld(FOOD, "public.delivery_7_days", "category_id")
+    sources = service.store.edges([target], Direction.UPSTREAM, [EdgeKind.DERIVES])
+    assert [e.source_id for e in sources] == [fld(FOOD, "public.menu_item_id", "category_id")]
+    missing_dataset = service.node(ds(FOOD, "public.menu_item_id"))
+    assert missing_dataset.attrs == {}
+    missing_field = service.node(fld(FOOD, "public.restaurants", "menu_item_id"))
+    assert missing_field.attrs == {}
+    contained = service.store.expand(
+        [ds(FOOD, "public.restaurants")], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]
+    )
+    # the ten fields of the schema facet plus the one only a column edge names
+    assert len(contained) == 11
+    assert fld(FOOD, "public.restaurants", "menu_item_id") in {h.target for h in contained}
+
+
+def test_marquez_demo_quality_assertions(service: LineageService, shared_data: Path) -> None:
+    apply_all(service, load(shared_data / "marquez" / "metadata.json"))
+    run_id = "d5a2a4c4-fc78-428d-ae85-08c942ed8371"
+    name = "public.delivery_7_days"
+    check = service.node(make_id(Kind.CHECK, FOOD, name, "not_null(driver_id)"))
+    assert check.attrs["check_type"] == "not_null"
+    assert check.attrs["field"] == "driver_id"
+    failed = service.node(make_id(Kind.RESULT, FOOD, name, "not_null(driver_id)", run_id))
+    assert failed.attrs["passed"] is False
+    passed = service.node(make_id(Kind.RESULT, FOOD, name, "is_string(customer_address)", run_id))
+    assert passed.attrs["passed"] is True
+    version = make_id(Kind.DATASET_VERSION, FOOD, name, run_id)
+    evaluated = service.store.expand([failed.id], Direction.DOWNSTREAM, [EdgeKind.EVALUATED])
+    assert [h.target for h in evaluated] == [version]
+    on = service.store.expand(
+        [fld(FOOD, name, "driver_id")], Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK]
+    )
+    assert [h.target for h in on] == [check.id]
+
+
+def test_replaying_the_demo_changes_nothing(service: LineageService, shared_data: Path) -> None:
+    events = load(shared_data / "marquez" / "metadata.json")
+    apply_all(service, events)
+    nodes, edges = service.store.export()
+    before = ([n.model_dump() for n in nodes], [e.model_dump() for e in edges])
+    apply_all(service, events)
+    nodes, edges = service.store.export()
+    after = ([n.model_dump() for n in nodes], [e.model_dump() for e in edges])
+    assert after == before
+
+
+# --- current versus historical lineage: the Marquez apples -----------------------------------
+
+KITCHEN = "grandmas.kitchen"
+
+
+def test_apples_current_lineage_differs_from_the_past_where_the_jobs_changed(
+    service: LineageService, shared_data: Path
+) -> None:
+    files = sorted((shared_data / "marquez" / "apples").glob("*.json"))
+    assert [f.name[0] for f in files] == ["1", "2", "3", "5", "6", "7", "8", "9"]
+    apply_all(service, [load(f) for f in files])
+    pie = ds(KITCHEN, "apple.pie")
+
+    def upstream(as_of: datetime | None) -> set[tuple[str, str]]:
+        result = service.lineage(pie, Direction.UPSTREAM, as_of=as_of)
+        return {(e.source_id, e.target_id) for e in result.edges}
+
+    earlier = upstream(datetime(2020, 10, 1, tzinfo=UTC))
+    now = upstream(None)
+    gather = make_id(Kind.JOB, KITCHEN, "gather_apples")
+    filling = make_id(Kind.JOB, KITCHEN, "prepare_apple_filling")
+    assert earlier - now == {(ds("laurents-orchard", "red.delicious"), gather)}
+    assert now - earlier == {
+        (ds("backyard", "crab.apples"), gather),
+        (ds("cupboard", "sugar"), filling),
+    }
+
+
+def test_apples_count_every_run_versus_the_latest_runs(
+    service: LineageService, shared_data: Path
+) -> None:
+    files = sorted((shared_data / "marquez" / "apples").glob("*.json"))
+    apply_all(service, [load(f) for f in files])
+    _, edges = service.store.export()
+    flow = [e for e in edges if e.kind in (EdgeKind.READS, EdgeKind.WRITES)]
+    assert len(flow) == 14
+    assert len([e for e in flow if e.current]) == 13
+    ended = [e for e in flow if not e.current]
+    assert [(e.source_id, e.ended_at) for e in ended] == [
+        (ds("laurents-orchard", "red.delicious"), "2020-10-15T03:00:00.000000Z")
+    ]
+    stats = service.stats()
+    assert stats.nodes_by_kind["RUN"] == 8
+    assert stats.nodes_by_kind["JOB"] == 5
+    assert stats.nodes_by_kind["DATASET"] == 9
+
+
+def test_apples_batched_and_sequential_ingestion_agree(shared_data: Path) -> None:
+    folder = shared_data / "marquez" / "apples"
+    sequential = LineageService(open_store("memory://"))
+    for document in read_path(folder):
+        sequential.apply(translate_event(document.value))
+    batched = LineageService(open_store("memory://"))
+    report = ingest_documents(read_path(folder), translate_event, batched.apply)
+    assert report.ok == 8
+    for one, other in ((sequential, batched),):
+        nodes_a, edges_a = one.store.export()
+        nodes_b, edges_b = other.store.export()
+        assert [n.model_dump() for n in nodes_a] == [n.model_dump() for n in nodes_b]
+        assert [e.model_dump() for e in edges_a] == [e.model_dump() for e in edges_b]
+
+
+# --- the Marquez and OpenLineage example events ------------------------------------------------
+
+
+def test_marquez_examples_are_all_accepted(service: LineageService, shared_data: Path) -> None:
+    folder = shared_data / "marquez" / "open_lineage"
+    report = ingest_documents(read_path(folder), translate_event, service.apply)
+    assert report.ok == 8 and report.failed == []
+    unicode_job = service.node(make_id(Kind.JOB, "my-scheduler-namespace", "myjob.buggy_task🕷"))
+    assert unicode_job.name == "myjob.buggy_task🕷"
+    source = service.node(ds("s3://blob-source", "instance.schema.table"))
+    assert source.attrs["platform"] == "s3"
+    assert source.namespace == "s3://blob-source"
+    sink_field = service.node(fld("s3://blob-sink", "instance.schema.table", "column1"))
+    assert sink_field.attrs["type"] == "VARCHAR"
+    # the DatasetEvent: a dataset and its schema, no job
+    assert service.node(fld("my-dataset-namespace", "my-dataset-name", "col_a")).attrs == {
+        "description": "string",
+        "ordinal": 1,
+        "type": "VARCHAR",
+    }
+    # the JobEvent: design-time lineage without a run
+    job = make_id(Kind.JOB, "my-scheduler-namespace", "myjob")
+    inputs = service.store.expand([job], Direction.UPSTREAM, [EdgeKind.READS])
+    assert {h.target for h in inputs} == {
+        ds("my-datasource-namespace", "instance.schema.input-1"),
+        ds("my-datasource-namespace", "instance.schema.input-2"),
+    }
+
+
+def test_full_event_maps_every_facet(shared_data: Path) -> None:
+    changeset = translate_event(load(shared_data / "marquez" / "open_lineage" / "event_full.json"))
+    nodes = by_id(changeset)
+    job = nodes[make_id(Kind.JOB, "my-scheduler-namespace", "myjob.mytask")]
+    assert job.attrs["job_type"] == "QUERY"
+    assert job.attrs["integration"] == "FLINK"
+    assert job.attrs["processing_type"] == "STREAMING"
+    assert job.attrs["sql"] == "SELECT * FROM foo"
+    assert job.attrs["description"] == "string"
+    assert job.attrs["code_location"] == "http://example.com"
+    assert sorted(job.attrs["facets"]) == ["additionalProp1", "additionalProp2", "additionalProp3"]
+    run_id = "ea041791-68bc-4ae1-bd89-4c8106a157e4"
+    run = nodes[make_id(Kind.RUN, "my-scheduler-namespace", "myjob.mytask", run_id)]
+    parent = make_id(
+        Kind.RUN, "my-scheduler-namespace", "myjob.mytask", "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
+    )
+    assert run.attrs["parent_run"] == parent
+    assert run.attrs["nominal_time"] == "2020-12-17T03:00:00.001000Z"
+    assert sorted(run.attrs["facets"]) == ["additionalProp1", "additionalProp2", "additionalProp3"]
+    assert edge_map(changeset, EdgeKind.PARENT_OF).keys() == {(parent, run.id)}
+    table = ds("my-datasource-namespace", "instance.schema.table")
+    # the input is the output: a self-loop is kept, not rejected
+    assert (table, job.id) in edge_map(changeset, EdgeKind.READS)
+    assert (job.id, table) in edge_map(changeset, EdgeKind.WRITES)
+    version = nodes[
+        make_id(Kind.DATASET_VERSION, "my-datasource-namespace", "instance.schema.table", run_id)
+    ]
+    assert version.attrs["row_count"] == 2000
+    assert version.attrs["byte_count"] == 2097152
+    assert run.attrs["input_metrics"] == {table: {"bytes": 1048576, "rowCount": 1000}}
+    results = {n.parts[0]: n for n in nodes.values() if n.kind is Kind.RESULT}
+    assert sorted(results) == ["no_null_values(id)", "row_count_equal_to"]
+    assert all(r.attrs["passed"] is True for r in results.values())
+    assert sorted(nodes[table].attrs["facets"]) == [
+        "additionalProp1",
+        "additionalProp2",
+        "additionalProp3",
+    ]
+
+
+def test_event_without_event_type_or_schema_url_is_accepted(shared_data: Path) -> None:
+    changeset = translate_event(
+        load(shared_data / "marquez" / "open_lineage" / "event_required_only.json")
+    )
+    run = by_id(changeset)[
+        make_id(Kind.RUN, "my-namespace", "myjob", "43d7db3b-8984-4cda-b237-8c6919b36670")
+    ]
+    assert "state" not in run.attrs
+    assert changeset.snapshots == []
+    without = load(shared_data / "marquez" / "open_lineage" / "event_without_schema_url.json")
+    assert "schemaURL" not in without
+    assert len(translate_event(without).snapshots) == 1
+
+
+# --- facets -------------------------------------------------------------------------------------
+
+
+def test_nested_schema_fields_are_contained_in_their_parents(shared_data: Path) -> None:
+    schema = load(shared_data / "openlineage" / "spec_tests" / "SchemaDatasetFacet_1.json")
+    changeset = translate_event(event(outputs=[dataset("kafka://broker", "payments", **schema)]))
+    nodes = by_id(changeset)
+    paths = sorted(n.parts[0] for n in nodes.values() if n.kind is Kind.FIELD)
+    assert paths == [
+        "addresses",
+        "addresses.country",
+        "addresses.state",
+        "addresses.street",
+        "addresses.type",
+        "addresses.zip",
+        "amount",
+        "counterparty_id",
+        "currency",
+        "custom_properties",
+        "custom_properties.key",
+        "custom_properties.value",
+        "custom_properties.value._0",
+        "custom_properties.value._1",
+        "phones",
+        "phones._element",
+        "user_id",
+    ]
+    contains = edge_map(changeset, EdgeKind.HAS_FIELD)
+    table = ds("kafka://broker", "payments")
+    assert (
+        fld("kafka://broker", "payments", "addresses"),
+        fld("kafka://broker", "payments", "addresses.zip"),
+    ) in contains
+    assert (
+        fld("kafka://broker", "payments", "custom_properties.value"),
+        fld("kafka://broker", "payments", "custom_properties.value._1"),
+    ) in contains
+    assert (table, fld("kafka://broker", "payments", "phones")) in contains
+    assert (table, fld("kafka://broker", "payments", "phones._element")) not in contains
+    zip_field = nodes[fld("kafka://broker", "payments", "addresses.zip")]
+    assert zip_field.attrs == {"description": "Zip code", "ordinal": 3, "type": "string"}
+    version = nodes[make_id(Kind.DATASET_VERSION, "kafka://broker", "payments", RUN_A)]
+    assert version.attrs["schema_fields"][4] == {"path": "phones", "type": "array", "ordinal": 5}
+
+
+def test_column_lineage_with_transformations(shared_data: Path) -> None:
+    facet = load(shared_data / "openlineage" / "spec_tests" / "ColumnLineageDatasetFacet_1.json")
+    ns = "SnowflakeOpenLineage"
+    changeset = translate_event(event(outputs=[dataset(ns, "DISCOUNTED", **facet)]))
+    derives = edge_map(changeset, EdgeKind.DERIVES)
+    assert len(derives) == 12
+    job = make_id(Kind.JOB, "etl", "load_orders")
+    direct = derives[(fld(ns, "CUSTOMERS", "NAME"), fld(ns, "DISCOUNTED", "NAME"))]
+    assert direct.attrs == {"job": job, "transformation": "DIRECT", "subtype": "IDENTITY"}
+    join = derives[(fld(ns, "CUSTOMERS", "ID"), fld(ns, "DISCOUNTED", "NAME"))]
+    assert join.attrs == {
+        "job": job,
+        "transformation": "INDIRECT",
+        "subtype": "JOIN",
+        "description": "ON (DISCOUNTS.CUSTOMERS_ID=CUSTOMERS.ID)",
+    }
+    # inputs the event does not list are created bare, so the edges have both ends
+    nodes = by_id(changeset)
+    assert nodes[ds(ns, "CUSTOMERS")].attrs == {}
+    assert nodes[fld(ns, "DISCOUNTS", "AMOUNT_OFF")].attrs == {}
+
+
+def test_dataset_level_column_lineage_reaches_every_output_field(shared_data: Path) -> None:
+    facet = load(shared_data / "openlineage" / "spec_tests" / "ColumnLineageDatasetFacet_2.json")
+    ns = "s3://test-bucket"
+    people = "/iceberg_warehouse/some-database/people"
+    out = "/iceberg_warehouse/some-database/adults"
+    changeset = translate_event(event(outputs=[dataset(ns, out, **facet)]))
+    derives = edge_map(changeset, EdgeKind.DERIVES)
+    # 4 field-level pairs, and 3 dataset-level inputs x 4 output fields, 3 of them shared
+    assert len(derives) == 13
+    sort_only = derives[(fld(ns, people, "last_name"), fld(ns, out, "id"))]
+    assert sort_only.attrs["transformation"] == "INDIRECT"
+    assert sort_only.attrs["subtype"] == "SORT"
+    assert sort_only.attrs["scope"] == "dataset"
+    both = derives[(fld(ns, people, "age"), fld(ns, out, "ageNextYear"))]
+    assert both.attrs["transformation"] == "DIRECT"
+    assert both.attrs["subtype"] == "TRANSFORMATION"
+    assert "scope" not in both.attrs
+    assert [t["subtype"] for t in both.attrs["transformations"]] == ["TRANSFORMATION", "FILTER"]
+
+
+def test_deprecated_column_lineage_fields() -> None:
+    lineage = {
+        "fields": {
+            "email_hash": {
+                "inputFields": [{"namespace": "pg", "name": "users", "field": "email"}],
+                "transformationDescription": "sha256(email)",
+                "transformationType": "MASKED",
+            },
+            "user_id": {
+                "inputFields": [{"namespace": "pg", "name": "users", "field": "id"}],
+                "transformationType": "IDENTITY",
+            },
+            "city": {"inputFields": [{"namespace": "pg", "name": "users", "field": "city"}]},
+        }
+    }
+    changeset = translate_event(
+        event(outputs=[dataset("pg", "users_clean", columnLineage=lineage)])
+    )
+    derives = edge_map(changeset, EdgeKind.DERIVES)
+    job = make_id(Kind.JOB, "etl", "load_orders")
+    masked = derives[(fld("pg", "users", "email"), fld("pg", "users_clean", "email_hash"))]
+    assert masked.attrs == {
+        "job": job,
+        "transformation": "DIRECT",
+        "subtype": "TRANSFORMATION",
+        "description": "sha256(email)",
+        "masking": True,
+    }
+    identity = derives[(fld("pg", "users", "id"), fld("pg", "users_clean", "user_id"))]
+    assert identity.attrs == {"job": job, "transformation": "DIRECT", "subtype": "IDENTITY"}
+    untyped = derives[(fld("pg", "users", "city"), fld("pg", "users_clean", "city"))]
+    assert untyped.attrs == {"job": job}
+
+
+def test_hive_masking_and_group_by(shared_data: Path) -> None:
+    document = load(shared_data / "openlineage" / "hive" / "cllSimpleQueryMaskingComplete.json")
+    document.update(eventTime="2024-05-01T10:00:00Z", producer=PRODUCER)
+    document["run"]["runId"] = RUN_A
+    changeset = translate_event(document)
+    hive = "hive://localhost:9083"
+    derives = edge_map(changeset, EdgeKind.DERIVES)
+    masked = {t for (s, t), e in derives.items() if e.attrs.get("masking")}
+    assert masked == {fld(hive, "test.xxx", "mt"), fld(hive, "test.xxx", "ma")}
+    # the GROUP BY on t1.a reaches every output field
+    grouped = {t for (s, t), e in derives.items() if s == fld(hive, "test.t1", "a")}
+    assert grouped == {fld(hive, "test.xxx", p) for p in ("i", "t", "mt", "a", "ma")}
+    nodes = by_id(changeset)
+    assert nodes[ds(hive, "test.t1")].attrs["aliases"] == [
+        ds("file", "/opt/hive/data/warehouse/test.db/t1")
+    ]
+    run = nodes[make_id(Kind.RUN, "default", "createtable_as_select.test.xxx", RUN_A)]
+    assert set(run.attrs["facets"]) == {
+        "processing_engine",
+        "hive_properties",
+        "hive_query",
+        "hive_session",
+    }
+    job = nodes[make_id(Kind.JOB, "default", "createtable_as_select.test.xxx")]
+    assert job.attrs["sql_dialect"] == "hive"
+
+
+def test_spark_column_lineage(shared_data: Path) -> None:
+    document = load(shared_data / "openlineage" / "spark" / "pysparkCLLEnd.json")
+    document.update(eventTime="2024-05-01T10:00:00Z", producer=PRODUCER, run={"runId": RUN_A})
+    document["job"]["name"] = "cll_job"
+    changeset = translate_event(document)
+    derives = edge_map(changeset, EdgeKind.DERIVES)
+    assert len(derives) == 10
+    agg = derives[
+        (fld("file", "/tmp/cll_test/cll_source2", "c"), fld("file", "/tmp/cll_test/tbl1", "agg"))
+    ]
+    assert (agg.attrs["transformation"], agg.attrs["subtype"]) == ("DIRECT", "AGGREGATION")
+    snapshot = changeset.snapshots[0]
+    assert sorted(snapshot.inputs) == [
+        ds("file", "/tmp/cll_test/cll_source1"),
+        ds("file", "/tmp/cll_test/cll_source2"),
+    ]
+    assert snapshot.column_edges is not None and len(snapshot.column_edges) == 10
+
+
+def test_ownership_documentation_tags_and_data_source() -> None:
+    facets = {
+        "ownership": {
+            "owners": [{"name": "team:payments", "type": "MAINTAINER"}, {"name": "user:ana"}]
+        },
+        "documentation": {"description": "Orders, one row each"},
+        "dataSource": {"name": "warehouse", "uri": "postgres://db:5432/shop"},
+        "tags": {
+            "tags": [
+                {"key": "pii", "value": "true"},
+                {"key": "tier", "value": "gold"},
+                {"key": "pii", "value": "true", "field": "email"},
+            ]
+        },
+        "schema": {"fields": [{"name": "email", "type": "text"}]},
+    }
+    changeset = translate_event(
+        event(outputs=[dataset("postgres://db:5432", "shop.orders", **facets)])
+    )
+    nodes = by_id(changeset)
+    orders = nodes[ds("postgres://db:5432", "shop.orders")]
+    assert orders.attrs["owners"] == ["team:payments", "user:ana"]
+    assert orders.attrs["description"] == "Orders, one row each"
+    assert orders.attrs["tags"] == ["pii", "tier:gold"]
+    assert orders.attrs["source_uri"] == "postgres://db:5432/shop"
+    assert orders.attrs["platform"] == "postgres"
+    assert nodes[fld("postgres://db:5432", "shop.orders", "email")].attrs["tags"] == ["pii"]
+
+
+def test_error_message_and_root_parent(shared_data: Path) -> None:
+    spec = shared_data / "openlineage" / "spec_tests"
+    facets = {**load(spec / "ErrorMessageRunFacet_1.json"), **load(spec / "ParentRunFacet_2.json")}
+    changeset = translate_event(event("FAIL", run_facets=facets))
+    run = by_id(changeset)[make_id(Kind.RUN, "etl", "load_orders", RUN_A)]
+    assert run.attrs["state"] == "FAIL"
+    assert run.attrs["error_message"] == "failed"
+    assert run.attrs["error_language"] == "JAVA"
+    assert run.attrs["parent_run"] == make_id(
+        Kind.RUN, "airflow", "my_dag.my_task", "f99310b4-3c3c-1a1a-2b2b-c1b95c24ff11"
+    )
+    assert run.attrs["root_run"] == make_id(
+        Kind.RUN, "airflow", "my_dag", "a0000000-3c3c-1a1a-2b2b-c1b95c24ff11"
+    )
+
+
+def test_quality_metrics_on_a_versioned_input(shared_data: Path) -> None:
+    spec = shared_data / "openlineage" / "spec_tests"
+    read = {
+        "namespace": "postgres://db:5432",
+        "name": "shop.payments",
+        "facets": load(spec / "DatasetVersionDatasetFacet_1.json"),
+        "inputFacets": load(spec / "DataQualityMetricsInputDatasetFacet_1.json"),
+    }
+    changeset = translate_event(event(inputs=[read]))
+    nodes = by_id(changeset)
+    version_id = make_id(Kind.DATASET_VERSION, "postgres://db:5432", "shop.payments", "2")
+    version = nodes[version_id]
+    assert version.attrs["row_count"] == 10
+    assert version.attrs["file_count"] == 5
+    assert version.attrs["column_metrics"]["amount"] == {
+        "count": 10.0,
+        "max": 1500.0,
+        "min": 100.0,
+        "sum": 6600.0,
+    }
+    run_id = make_id(Kind.RUN, "etl", "load_orders", RUN_A)
+    assert (version_id, run_id) in edge_map(changeset, EdgeKind.READ_BY)
+    assert "created_at" not in version.attrs  # the run read it; it did not write it
+
+
+def test_assertions_as_input_facet_and_dataset_facet_merge(shared_data: Path) -> None:
+    events = load(
+        shared_data / "openlineage" / "dbt" / "jaffle_shop_snowflake_test" / "result.json"
+    )
+    failing = events[-1]
+    assert failing["eventType"] == "FAIL"
+    nodes = by_id(translate_event(failing))
+    ns, name = "snowflake://ASDF1234.eu-central-1.aws", "DEMO_DB.public.customers"
+    result = nodes[
+        make_id(
+            Kind.RESULT,
+            ns,
+            name,
+            "unique_customers_customer_id",
+            "6edf42ed-d8d0-454a-b819-d09b9067ff99",
+        )
+    ]
+    assert result.attrs["passed"] is False
+    assert result.attrs["observed"] == "1"
+    assert result.attrs["expected"] == "0"
+    check = nodes[make_id(Kind.CHECK, ns, name, "unique_customers_customer_id")]
+    assert check.attrs == {
+        "check_type": "unique",
+        "field": "customer_id",
+        "severity": "ERROR",
+        "source": "openlineage",
+    }
+
+
+def test_dbt_test_events_from_the_openlineage_integration(
+    service: LineageService, shared_data: Path
+) -> None:
+    folder = shared_data / "openlineage" / "dbt" / "jaffle_shop_snowflake_test"
+    apply_all(service, load(folder / "result.json"))
+    stats = service.stats()
+    assert stats.nodes_by_kind["JOB"] == 6  # 5 test jobs and their parent dbt-job-name
+    assert stats.nodes_by_kind["CHECK"] == 20
+    assert stats.nodes_by_kind["RESULT"] == 20
+    nodes, _ = service.store.export()
+    failing = sorted(n.id for n in nodes if n.kind is Kind.RESULT and not n.attrs["passed"])
+    ns = "snowflake://ASDF1234.eu-central-1.aws"
+    run = "6edf42ed-d8d0-454a-b819-d09b9067ff99"
+    assert failing == [
+        make_id(Kind.RESULT, ns, "DEMO_DB.public.customers", "not_null_customers_customer_id", run),
+        make_id(Kind.RESULT, ns, "DEMO_DB.public.customers", "unique_customers_customer_id", run),
+    ]
+    test_run = service.node(
+        make_id(Kind.RUN, "dbt-test-namespace", "DEMO_DB.public.jaffle_shop.customers.test", run)
+    )
+    assert test_run.attrs["state"] == "FAIL"
+
+
+def test_dbt_run_events_with_templated_run_ids(service: LineageService, shared_data: Path) -> None:
+    folder = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+    events = load(folder / "result.json")
+    for document in events:
+        # the file expects any run id; give each job one, as the integration would
+        document["run"]["runId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, document["job"]["name"]))
+    apply_all(service, events)
+    stats = service.stats()
+    assert stats.nodes_by_kind["DATASET"] == 5
+    assert stats.edges_by_kind["READS"] + stats.edges_by_kind["WRITES"] == 10
+    customers = make_id(Kind.JOB, "job-namespace", "postgres.public.jaffle_shop.customers")
+    reads = service.store.expand([customers], Direction.UPSTREAM, [EdgeKind.READS])
+    assert sorted(h.target for h in reads) == [
+        ds("postgres://POSTGRES_HOST:1234", f"postgres.public.{t}")
+        for t in ("stg_customers", "stg_orders", "stg_payments")
+    ]
+
+
+# --- lifecycle, versions, symlinks ----------------------------------------------------------
+
+
+def test_drop_marks_deleted_and_rename_keeps_the_old_identity(service: LineageService) -> None:
+    service.apply(
+        translate_event(event(outputs=[dataset("file", "/tmp/alter_test/alter_table_test")]))
+    )
+    rename = {
+        "lifecycleStateChange": {
+            "lifecycleStateChange": "RENAME",
+            "previousIdentifier": {"name": "/tmp/alter_test/alter_table_test", "namespace": "file"},
+        }
+    }
+    service.apply(
+        translate_event(
+            event(
+                time="2024-05-02T10:00:00Z",
+                run_id=RUN_B,
+                outputs=[dataset("file", "/tmp/alter_test/renamed", **rename)],
+            )
+        )
+    )
+    old = ds("file", "/tmp/alter_test/alter_table_test")
+    new = service.node(ds("file", "/tmp/alter_test/renamed"))
+    assert new.attrs["aliases"] == [old]
+    assert new.attrs["lifecycle_state"] == "RENAME"
+    assert service.node(old).attrs["deleted"] is True
+    assert service.node(old).attrs["renamed_to"] == new.id
+    drop = {"lifecycleStateChange": {"lifecycleStateChange": "DROP"}}
+    service.apply(
+        translate_event(
+            event(
+                time="2024-05-03T10:00:00Z",
+                run_id=RUN_A,
+                job=("etl", "cleanup"),
+                outputs=[dataset("file", "/tmp/alter_test/renamed", **drop)],
+            )
+        )
+    )
+    assert service.node(new.id).attrs["deleted"] is True
+
+
+def test_version_facets_name_the_versions_read_and_written(service: LineageService) -> None:
+    source = dataset("pg", "raw.orders", version={"datasetVersion": "v41"})
+    target = dataset("pg", "mart.orders", version={"datasetVersion": "v7"})
+    unversioned = dataset("pg", "mart.order_stats")
+    service.apply(translate_event(event(inputs=[source], outputs=[target, unversioned])))
+    run = make_id(Kind.RUN, "etl", "load_orders", RUN_A)
+    read = service.store.expand([run], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [h.target for h in read] == [make_id(Kind.DATASET_VERSION, "pg", "raw.orders", "v41")]
+    wrote = service.store.expand([run], Direction.DOWNSTREAM, [EdgeKind.WROTE])
+    assert sorted(h.target for h in wrote) == [
+        make_id(Kind.DATASET_VERSION, "pg", "mart.order_stats", RUN_A),
+        make_id(Kind.DATASET_VERSION, "pg", "mart.orders", "v7"),
+    ]
+    assert service.node(run).attrs["inputs"] == [ds("pg", "raw.orders")]
+
+
+def test_an_input_without_a_version_is_listed_on_the_run() -> None:
+    changeset = translate_event(event(inputs=[dataset("pg", "raw.orders")]))
+    run = by_id(changeset)[make_id(Kind.RUN, "etl", "load_orders", RUN_A)]
+    assert run.attrs["inputs"] == [ds("pg", "raw.orders")]
+    assert edge_map(changeset, EdgeKind.READ_BY) == {}
+
+
+# --- runs: states, snapshots --------------------------------------------------------------------
+
+
+def test_run_state_never_moves_backwards(service: LineageService) -> None:
+    run = make_id(Kind.RUN, "etl", "load_orders", RUN_A)
+    service.apply(translate_event(event("COMPLETE", time="2024-05-01T10:05:00Z")))
+    service.apply(translate_event(event("START", time="2024-05-01T10:00:00Z")))
+    node = service.node(run)
+    assert node.attrs["state"] == "COMPLETE"
+    assert node.attrs["started_at"] == "2024-05-01T10:00:00Z"
+    assert node.attrs["ended_at"] == "2024-05-01T10:05:00Z"
+    service.apply(translate_event(event("RUNNING", time="2024-05-01T10:01:00Z")))
+    assert service.node(run).attrs["state"] == "COMPLETE"
+    # a later terminal state wins over an earlier one
+    service.apply(translate_event(event("FAIL", time="2024-05-01T10:09:00Z")))
+    assert service.node(run).attrs["state"] == "FAIL"
+    service.apply(translate_event(event("ABORT", time="2024-05-01T10:07:00Z")))
+    assert service.node(run).attrs["state"] == "FAIL"
+    assert service.node(run).attrs["ended_at"] == "2024-05-01T10:09:00Z"
+
+
+def test_run_state_in_one_batch_in_either_order(service: LineageService) -> None:
+    combined = translate_event(event("COMPLETE", time="2024-05-01T10:05:00Z"))
+    combined.extend(translate_event(event("START", time="2024-05-01T10:00:00Z")))
+    service.apply(combined)
+    run = service.node(make_id(Kind.RUN, "etl", "load_orders", RUN_A))
+    assert run.attrs["state"] == "COMPLETE"
+
+
+def test_start_lineage_is_kept_and_later_runs_end_what_they_no_longer_report(
+    service: LineageService,
+) -> None:
+    job = make_id(Kind.JOB, "etl", "load_orders")
+    service.apply(
+        translate_event(event("START", inputs=[dataset("pg", "a")], outputs=[dataset("pg", "out")]))
+    )
+    service.apply(translate_event(event("COMPLETE", time="2024-05-01T10:05:00Z")))
+    reads = {h.target for h in service.store.expand([job], Direction.UPSTREAM, [EdgeKind.READS])}
+    assert reads == {ds("pg", "a")}
+    # a RUNNING event that reports only part of the lineage ends nothing
+    service.apply(
+        translate_event(
+            event("RUNNING", time="2024-05-02T09:00:00Z", run_id=RUN_B, inputs=[dataset("pg", "b")])
+        )
+    )
+    reads = {h.target for h in service.store.expand([job], Direction.UPSTREAM, [EdgeKind.READS])}
+    assert reads == {ds("pg", "a"), ds("pg", "b")}
+    service.apply(
+        translate_event(
+            event(
+                "COMPLETE",
+                time="2024-05-02T10:00:00Z",
+                run_id=RUN_B,
+                inputs=[dataset("pg", "b")],
+                outputs=[dataset("pg", "out")],
+            )
+        )
+    )
+    reads = {h.target for h in service.store.expand([job], Direction.UPSTREAM, [EdgeKind.READS])}
+    assert reads == {ds("pg", "b")}
+    before = service.store.expand(
+        [job], Direction.UPSTREAM, [EdgeKind.READS], as_of=datetime(2024, 5, 1, 12, tzinfo=UTC)
+    )
+    assert {h.target for h in before} == {ds("pg", "a")}
+
+
+def test_column_edges_a_job_stops_reporting_stop_being_current(service: LineageService) -> None:
+    def lineage(*sources: str) -> dict[str, Any]:
+        return {
+            "fields": {
+                "total": {
+                    "inputFields": [{"namespace": "pg", "name": "a", "field": s} for s in sources]
+                }
+            }
+        }
+
+    service.apply(
+        translate_event(
+            event(
+                inputs=[dataset("pg", "a")],
+                outputs=[dataset("pg", "out", columnLineage=lineage("x", "y"))],
+            )
+        )
+    )
+    service.apply(
+        translate_event(
+            event(
+                time="2024-05-02T10:00:00Z",
+                run_id=RUN_B,
+                inputs=[dataset("pg", "a")],
+                outputs=[dataset("pg", "out", columnLineage=lineage("x"))],
+            )
+        )
+    )
+    total = fld("pg", "out", "total")
+    now = service.store.expand([total], Direction.UPSTREAM, [EdgeKind.DERIVES])
+    assert [h.target for h in now] == [fld("pg", "a", "x")]
+    then = service.store.expand(
+        [total], Direction.UPSTREAM, [EdgeKind.DERIVES], as_of=datetime(2024, 5, 1, 12, tzinfo=UTC)
+    )
+    assert sorted(h.target for h in then) == [fld("pg", "a", "x"), fld("pg", "a", "y")]
+
+
+def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:
+    def job_event(time: str, source: str) -> dict[str, Any]:
+        return {
+            "eventTime": time,
+            "producer": PRODUCER,
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+            "job": {"namespace": "etl", "name": "design"},
+            "inputs": [dataset("pg", source)],
+            "outputs": [dataset("pg", "out")],
+        }
+
+    service.apply(translate_event(job_event("2024-05-01T10:00:00Z", "a")))
+    service.apply(translate_event(job_event("2024-05-02T10:00:00Z", "b")))
+    job = make_id(Kind.JOB, "etl", "design")
+    reads = service.store.expand([job], Direction.UPSTREAM, [EdgeKind.READS])
+    assert [h.target for h in reads] == [ds("pg", "b")]
+    assert service.stats().nodes_by_kind.get("RUN", 0) == 0
+
+
+# --- ML conventions -----------------------------------------------------------------------------
+
+
+def test_feature_views_and_models(service: LineageService) -> None:
+    table = dataset(
+        "snowflake://acme",
+        "marts.customers",
+        schema={"fields": [{"name": "orders_90d"}, {"name": "ltv"}]},
+    )
+    view_lineage = {
+        "fields": {
+            "order_count": {
+                "inputFields": [
+                    {
+                        "namespace": "snowflake://acme",
+                        "name": "marts.customers",
+                        "field": "orders_90d",
+                    }
+                ]
+            },
+            "value": {
+                "inputFields": [
+                    {"namespace": "snowflake://acme", "name": "marts.customers", "field": "ltv"}
+                ]
+            },
+        }
+    }
+    view = dataset(
+        "feast://shop",
+        "customer_features",
+        schema={
+            "fields": [{"name": "order_count", "type": "INT64"}, {"name": "value", "type": "FLOAT"}]
+        },
+        columnLineage=view_lineage,
+    )
+    service.apply(
+        translate_event(event(job=("airflow", "materialize"), inputs=[table], outputs=[view]))
+    )
+    order_count = make_id(Kind.FEATURE, "feast://shop", "customer_features:order_count")
+    value = make_id(Kind.FEATURE, "feast://shop", "customer_features:value")
+    assert service.node(order_count).attrs["dtype"] == "INT64"
+    written = service.store.expand(
+        [make_id(Kind.JOB, "airflow", "materialize")], Direction.DOWNSTREAM, [EdgeKind.WRITES]
+    )
+    assert sorted(h.target for h in written) == [order_count, value]
+    computed = service.store.expand([order_count], Direction.UPSTREAM, [EdgeKind.COMPUTED_FROM])
+    assert [h.target for h in computed] == [
+        fld("snowflake://acme", "marts.customers", "orders_90d")
+    ]
+
+    features = dataset(
+        "feast://shop",
+        "customer_features",
+        schema={"fields": [{"name": "order_count"}, {"name": "value"}]},
+    )
+    model = dataset("mlflow://registry", "churn", version={"datasetVersion": "7"})
+    service.apply(
+        translate_event(
+            event(job=("airflow", "train_churn"), run_id=RUN_B, inputs=[features], outputs=[model])
+        )
+    )
+    version = make_id(Kind.MODEL_VERSION, "mlflow://registry", "churn", "7")
+    node = service.node(version)
+    assert node.attrs["training_run"] == make_id(Kind.RUN, "airflow", "train_churn", RUN_B)
+    trained = service.store.expand([version], Direction.UPSTREAM, [EdgeKind.TRAINED_ON])
+    assert sorted(h.target for h in trained) == [order_count, value]
+    owner = service.store.expand([version], Direction.UPSTREAM, [EdgeKind.HAS_VERSION])
+    assert [h.target for h in owner] == [make_id(Kind.MODEL, "mlflow://registry", "churn")]
+    assert service.node(make_id(Kind.MODEL, "mlflow://registry", "churn")).kind is Kind.MODEL
+
+
+def test_dataset_type_facet_makes_features_and_models() -> None:
+    feature = dataset(
+        "s3://bucket", "user_stats:sessions_7d", datasetType={"datasetType": "FEATURE"}
+    )
+    model = dataset("s3://bucket", "models/ranker", datasetType={"datasetType": "MODEL"})
+    changeset = translate_event(event(inputs=[feature], outputs=[model]))
+    nodes = by_id(changeset)
+    assert (
+        nodes[make_id(Kind.FEATURE, "s3://bucket", "user_stats:sessions_7d")].kind is Kind.FEATURE
+    )
+    version = make_id(Kind.MODEL_VERSION, "s3://bucket", "models/ranker", RUN_A)
+    assert version in nodes
+    assert (make_id(Kind.FEATURE, "s3://bucket", "user_stats:sessions_7d"), version) in edge_map(
+        changeset, EdgeKind.TRAINED_ON
+    )
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+NEGATIVE = {
+    "event_no_run_id.json": "run.runId: missing",
+    "event_invalid_run_facet.json": "run.facets.parent.run.runId: missing",
+    "event_invalid_job_facet.json": "job.facets.ownership.owners[0].name: missing",
+    "event_invalid_dataset_facet.json": "outputs[0].facets.ownership.owners[0].name: missing",
+    "event_invalid_input_dataset_facet.json": (
+        "inputs[0].inputFacets.dataQualityMetrics: needs rowCount or columnMetrics"
+    ),
+    "event_invalid_output_dataset_facet.json": (
+        "outputs[0].outputFacets.outputStatistics.rowCount: must be an integer"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEGATIVE))
+def test_negative_examples_are_rejected_naming_the_field(name: str, shared_data: Path) -> None:
+    document = load(shared_data / "openlineage" / "proxy_fluentd" / name)
+    with pytest.raises(InvalidInput) as raised:
+        translate_event(document)
+    assert str(raised.value) == NEGATIVE[name]
+
+
+def test_the_proxys_full_event_is_accepted(shared_data: Path) -> None:
+    changeset = translate_event(
+        load(shared_data / "openlineage" / "proxy_fluentd" / "event_full.json")
+    )
+    assert changeset.snapshots[0].job_id == make_id(
+        Kind.JOB, "my-scheduler-namespace", "myjob.mytask"
+    )
+
+
+def broken(path: str, value: Any) -> dict[str, Any]:
+    """A valid event with one value replaced (``None`` removes the key)."""
+    document = event(inputs=[dataset("pg", "a")], outputs=[dataset("pg", "b")])
+    target: Any = document
+    keys = path.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if key.isdigit() else target[key]
+    if value is None:
+        del target[keys[-1]]
+    else:
+        target[keys[-1]] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("eventTime", None, "eventTime: missing"),
+        (
+            "eventTime",
+            "yesterday",
+            "eventTime: must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z",
+        ),
+        (
+            "eventTime",
+            "2024-05-01",
+            "eventTime: must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z",
+        ),
+        ("producer", None, "producer: missing"),
+        ("run.runId", "run-1", "run.runId: must be a UUID"),
+        ("run.runId", 42, "run.runId: must be a string"),
+        ("job.name", "", "job.name: must not be empty"),
+        ("job.namespace", None, "job.namespace: missing"),
+        ("inputs.0.namespace", None, "inputs[0].namespace: missing"),
+        ("outputs.0.name", 7, "outputs[0].name: must be a string"),
+        (
+            "eventType",
+            "DONE",
+            "eventType: must be 'START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL' or 'OTHER'",
+        ),
+        ("inputs", {"namespace": "pg"}, "inputs: must be an array"),
+    ],
+)
+def test_envelope_errors_name_the_field(path: str, value: Any, message: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_event(broken(path, value))
+    assert str(raised.value) == message
+
+
+def test_unknown_facets_and_deleted_facets() -> None:
+    strange = {
+        "myCompany_cost": {"dollars": 3.5},
+        "schema": {"_deleted": True},
+        "documentation": None,
+    }
+    document = event(outputs=[dataset("pg", "b", **strange)])
+    document["run"]["facets"] = {"spark_version": {"version": "3.5.0"}, "weird": [1, 2]}
+    nodes = by_id(translate_event(document))
+    assert nodes[ds("pg", "b")].attrs["facets"] == {"myCompany_cost": {"dollars": 3.5}}
+    run = nodes[make_id(Kind.RUN, "etl", "load_orders", RUN_A)]
+    assert run.attrs["facets"] == {"spark_version": {"version": "3.5.0"}, "weird": [1, 2]}
+    assert not [n for n in nodes.values() if n.kind is Kind.FIELD]
+
+
+def test_translation_is_deterministic_and_leaves_the_document_alone(shared_data: Path) -> None:
+    document = load(shared_data / "marquez" / "open_lineage" / "event_full.json")
+    pristine = copy.deepcopy(document)
+    first = translate_event(document)
+    second = translate_event(document)
+    assert first.model_dump() == second.model_dump()
+    assert document == pristine
