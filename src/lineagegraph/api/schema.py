@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.tools import merge_types
 
 from lineagegraph.api.analysis import AnalysisQuery
@@ -15,15 +17,24 @@ from lineagegraph.api.queries import CatalogQuery
 from lineagegraph.api.types import NODE_TYPES
 from lineagegraph.config import Settings
 
-__all__ = ["Query", "build_schema", "sdl"]
+__all__ = ["LineageSchema", "Query", "build_schema", "sdl"]
 
 Query = merge_types("Query", (CatalogQuery, AnalysisQuery))
+
+
+class LineageSchema(strawberry.Schema):
+    """The schema; errors are logged by :class:`ErrorPolicy` (unexpected ones only)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors (bad input, not found, limits) are the client's, not worth a log."""
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the document limits of ``settings`` (defaults when omitted)."""
     settings = settings or Settings()
-    return strawberry.Schema(
+    return LineageSchema(
         query=Query,
         mutation=Mutation,
         types=list(NODE_TYPES),
