@@ -632,15 +632,12 @@ def test_lineage_as_of_follows_the_column_that_existed_then(shop: LineageService
 
 
 def test_lineage_pages_and_errors(shop: LineageService) -> None:
-    query = (
-        """query($after: String) { lineage(id: "%s", first: 3, after: $after) {
+    query = """query($id: ID!, $after: String) { lineage(id: $id, first: 3, after: $after) {
         nodes { node { id } } pageInfo { hasNextPage endCursor } totalCount } }"""
-        % STG_ORDERS
-    )
     pages: list[str] = []
     after = None
     while True:
-        page = gql(shop, query, {"after": after})["lineage"]
+        page = gql(shop, query, {"id": STG_ORDERS, "after": after})["lineage"]
         pages.extend(n["node"]["id"] for n in page["nodes"])
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -655,7 +652,9 @@ def test_lineage_pages_and_errors(shop: LineageService) -> None:
     _, errors = run_graphql(shop, '{ lineage(id: "dataset|s3://x|missing") { totalCount } }')
     assert errors[0]["extensions"]["code"] == "NOT_FOUND"
     assert errors[0]["message"] == "no entity with id 'dataset|s3://x|missing'"
-    _, errors = run_graphql(shop, '{ lineage(id: "%s", depth: -1) { totalCount } }' % STG_ORDERS)
+    _, errors = run_graphql(
+        shop, "query($id: ID!) { lineage(id: $id, depth: -1) { totalCount } }", {"id": STG_ORDERS}
+    )
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -703,7 +702,8 @@ def test_impact_of_renaming_the_payment_amount(shop: LineageService) -> None:
 def test_impact_input_errors_are_clear(shop: LineageService) -> None:
     _, errors = run_graphql(
         shop,
-        """{ impact(change: {dataset: {id: "%s"}}) { breaking } }""" % STG_ORDERS,
+        "query($id: ID!) { impact(change: {dataset: {id: $id}}) { breaking } }",
+        {"id": STG_ORDERS},
     )
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "give either changes or proposed_schema" in errors[0]["message"]

@@ -7,8 +7,8 @@ import sys
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from lineagegraph.api.analysis import AnalysisQuery
 from lineagegraph.api.limits import graphql_extensions
