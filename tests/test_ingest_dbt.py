@@ -1,0 +1,402 @@
+"""dbt artifacts → datasets, jobs, checks, runs and results: the jaffle_shop projects."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.dbt import translate_dbt
+from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.model import Direction, EdgeKind
+from lineagegraph.service import LineageService
+
+PG = "postgres://postgres"
+SF = "snowflake://DEMO_DB"
+JOBS = "dbt://jaffle_shop"
+PG_INVOCATION = "1269f08d-da04-4fbd-8207-1ddc9110cb1b"
+SF_INVOCATION = "ebb384bf-f2f3-4303-bb1b-98b1daa6d2d4"
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def postgres(shared_data: Path) -> Path:
+    return shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+
+
+@pytest.fixture
+def snowflake(shared_data: Path) -> Path:
+    return shared_data / "openlineage" / "dbt" / "jaffle_shop_snowflake_test"
+
+
+def pg(table: str) -> str:
+    return make_id(Kind.DATASET, PG, f"postgres.public.{table}")
+
+
+def pg_job(model: str) -> str:
+    return make_id(Kind.JOB, JOBS, f"postgres.public.jaffle_shop.{model}")
+
+
+def test_postgres_run_counts(service: LineageService, postgres: Path) -> None:
+    translation = translate_dbt(
+        load(postgres / "manifest.json"), load(postgres / "run_results.json")
+    )
+    assert translation.warnings == ()  # v7 and v4 match their schemas exactly
+    service.apply(translation.changeset)
+    stats = service.stats()
+    assert stats.nodes_by_kind == {
+        "CHECK": 20,
+        "DATASET": 8,
+        "DATASET_VERSION": 5,
+        "FIELD": 23,
+        "JOB": 6,
+        "RUN": 6,
+    }
+    # 5 model->model and 3 seed->model dependencies
+    assert stats.edges_by_kind["READS"] == 8
+    assert stats.edges_by_kind["WRITES"] == 5
+    assert stats.edges_by_kind["PARENT_OF"] == 5
+    # customers and orders read the 3 and 2 staging views this invocation built
+    assert stats.edges_by_kind["READ_BY"] == 5
+
+
+def test_postgres_lineage_and_runs(service: LineageService, postgres: Path) -> None:
+    service.apply(
+        translate_dbt(
+            load(postgres / "manifest.json"), load(postgres / "run_results.json")
+        ).changeset
+    )
+    reads = service.store.expand([pg_job("customers")], Direction.UPSTREAM, [EdgeKind.READS])
+    assert sorted(h.target for h in reads) == [
+        pg("stg_customers"),
+        pg("stg_orders"),
+        pg("stg_payments"),
+    ]
+    writes = service.store.expand([pg_job("stg_orders")], Direction.DOWNSTREAM, [EdgeKind.WRITES])
+    assert [h.target for h in writes] == [pg("stg_orders")]
+    seeded = service.store.expand([pg_job("stg_orders")], Direction.UPSTREAM, [EdgeKind.READS])
+    assert [h.target for h in seeded] == [pg("raw_orders")]
+    job = service.node(pg_job("orders"))
+    assert job.attrs["job_type"] == "DBT_MODEL"
+    assert job.attrs["code_location"] == "models/orders.sql"
+    assert "order_payments" in job.attrs["sql"]
+    invocation = make_id(Kind.RUN, JOBS, "jaffle_shop", PG_INVOCATION)
+    children = service.store.expand([invocation], Direction.DOWNSTREAM, [EdgeKind.PARENT_OF])
+    assert len(children) == 5
+    assert service.node(invocation).attrs["state"] == "COMPLETE"
+    assert service.node(invocation).attrs["command"] == "run"
+    customers_run = service.store.expand(
+        [pg_job("customers")], Direction.DOWNSTREAM, [EdgeKind.HAS_RUN]
+    )
+    run = service.node(customers_run[0].target)
+    assert run.attrs["state"] == "COMPLETE"
+    assert run.attrs["parent_run"] == invocation
+    version = make_id(Kind.DATASET_VERSION, PG, "postgres.public.customers", PG_INVOCATION)
+    assert service.node(version).attrs["row_count"] == 100
+    assert (
+        "row_count"
+        not in service.node(
+            make_id(Kind.DATASET_VERSION, PG, "postgres.public.stg_orders", PG_INVOCATION)
+        ).attrs
+    )  # a view reports rows_affected -1
+    read = service.store.expand([run.id], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert sorted(h.target for h in read) == [
+        make_id(Kind.DATASET_VERSION, PG, f"postgres.public.{t}", PG_INVOCATION)
+        for t in ("stg_customers", "stg_orders", "stg_payments")
+    ]
+
+
+def test_tests_become_checks_on_their_columns(service: LineageService, postgres: Path) -> None:
+    service.apply(translate_dbt(load(postgres / "manifest.json")).changeset)
+    orders = "postgres.public.orders"
+    amount = make_id(Kind.FIELD, PG, orders, "amount")
+    on_amount = service.store.expand([amount], Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK])
+    assert [h.target for h in on_amount] == [
+        make_id(Kind.CHECK, PG, orders, "not_null_orders_amount")
+    ]
+    relationship = service.node(
+        make_id(
+            Kind.CHECK, PG, orders, "relationships_orders_customer_id__customer_id__ref_customers_"
+        )
+    )
+    assert relationship.attrs["check_type"] == "relationships"
+    assert relationship.attrs["field"] == "customer_id"
+    assert relationship.attrs["severity"] == "ERROR"
+    assert relationship.attrs["source"] == "dbt"
+    accepted = make_id(
+        Kind.CHECK,
+        PG,
+        "postgres.public.stg_payments",
+        "accepted_values_stg_payments_payment_method__credit_card__coupon__bank_transfer__gift_card",
+    )
+    assert service.node(accepted).attrs["check_type"] == "accepted_values"
+
+
+def test_snowflake_test_run_records_two_failures_on_customers(
+    service: LineageService, snowflake: Path
+) -> None:
+    translation = translate_dbt(
+        load(snowflake / "manifest.json"), load(snowflake / "run_results.json")
+    )
+    assert translation.warnings == (
+        "manifest: does not match the dbt v12 schema exactly (1999 problems); read leniently",
+        "run_results: does not match the dbt v5 schema exactly (1 problem); read leniently",
+        "run_results: (empty unique_id) is not in the manifest; skipped",
+    )
+    service.apply(translation.changeset)
+    assert service.stats().nodes_by_kind["RESULT"] == 20
+    nodes, _ = service.store.export()
+    failing = sorted(n.id for n in nodes if n.kind is Kind.RESULT and not n.attrs["passed"])
+    customers = "DEMO_DB.public.customers"
+    assert failing == [
+        make_id(Kind.RESULT, SF, customers, "not_null_customers_customer_id", SF_INVOCATION),
+        make_id(Kind.RESULT, SF, customers, "unique_customers_customer_id", SF_INVOCATION),
+    ]
+    unique = service.node(failing[1])
+    assert unique.attrs["observed"] == "1"
+    assert unique.attrs["expected"] == "0"
+    assert unique.attrs["message"] == "Test failure"
+    assert unique.attrs["observed_at"] == "2021-07-05T11:43:16.146647Z"
+    # the v12 test has no model kwarg: the test name says which parent it checks
+    relationship = make_id(
+        Kind.CHECK,
+        SF,
+        "DEMO_DB.public.orders",
+        "relationships_orders_customer_id__customer_id__ref_customers_",
+    )
+    assert service.node(relationship).attrs["field"] == "customer_id"
+    invocation = service.node(make_id(Kind.RUN, JOBS, "jaffle_shop", SF_INVOCATION))
+    assert invocation.attrs["state"] == "FAIL"
+    assert invocation.attrs["command"] == "test"
+
+
+def test_dbt_artifacts_and_openlineage_events_meet_on_the_same_checks(
+    service: LineageService, snowflake: Path
+) -> None:
+    account = "snowflake://ASDF1234.eu-central-1.aws"
+    service.apply(
+        translate_dbt(
+            load(snowflake / "manifest.json"),
+            load(snowflake / "run_results.json"),
+            dataset_namespace=account,
+            job_namespace="dbt-test-namespace",
+        ).changeset
+    )
+    for document in load(snowflake / "result.json"):
+        service.apply(translate_event(document))
+    stats = service.stats()
+    assert stats.nodes_by_kind["CHECK"] == 20  # the same 20 checks, reported twice
+    assert stats.nodes_by_kind["RESULT"] == 40  # one per check per invocation or run
+    assert stats.nodes_by_kind["DATASET"] == 8
+
+
+def test_catalog_adds_types_order_and_undocumented_columns(
+    service: LineageService, postgres: Path
+) -> None:
+    catalog = {
+        "metadata": {
+            "dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json",
+            "dbt_version": "1.3.1",
+            "generated_at": "2022-12-14T21:30:00Z",
+            "invocation_id": PG_INVOCATION,
+            "env": {},
+        },
+        "nodes": {
+            "model.jaffle_shop.stg_orders": {
+                "metadata": {
+                    "type": "VIEW",
+                    "schema": "public",
+                    "name": "stg_orders",
+                    "database": "postgres",
+                    "comment": None,
+                    "owner": "postgres",
+                },
+                "columns": {
+                    "order_id": {
+                        "type": "integer",
+                        "index": 1,
+                        "name": "order_id",
+                        "comment": None,
+                    },
+                    "customer_id": {
+                        "type": "integer",
+                        "index": 2,
+                        "name": "customer_id",
+                        "comment": "who ordered",
+                    },
+                    "order_date": {
+                        "type": "date",
+                        "index": 3,
+                        "name": "order_date",
+                        "comment": None,
+                    },
+                    "status": {"type": "text", "index": 4, "name": "status", "comment": None},
+                },
+                "stats": {},
+                "unique_id": "model.jaffle_shop.stg_orders",
+            }
+        },
+        "sources": {},
+        "errors": None,
+    }
+    translation = translate_dbt(load(postgres / "manifest.json"), catalog=catalog)
+    assert translation.warnings == ()
+    service.apply(translation.changeset)
+    table = "postgres.public.stg_orders"
+    assert service.node(make_id(Kind.FIELD, PG, table, "order_id")).attrs == {
+        "ordinal": 1,
+        "type": "integer",
+    }
+    assert service.node(make_id(Kind.FIELD, PG, table, "customer_id")).attrs == {
+        "description": "who ordered",
+        "ordinal": 2,
+        "type": "integer",
+    }
+    fields = service.store.expand([pg("stg_orders")], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+    assert len(fields) == 4
+
+
+def test_a_removed_dependency_stops_being_current(service: LineageService, postgres: Path) -> None:
+    manifest = load(postgres / "manifest.json")
+    service.apply(translate_dbt(manifest).changeset)
+    changed = copy.deepcopy(manifest)
+    changed["metadata"]["generated_at"] = "2022-12-20T09:00:00Z"
+    node = changed["nodes"]["model.jaffle_shop.customers"]
+    node["depends_on"]["nodes"].remove("model.jaffle_shop.stg_payments")
+    service.apply(translate_dbt(changed).changeset)
+    reads = service.store.expand([pg_job("customers")], Direction.UPSTREAM, [EdgeKind.READS])
+    assert sorted(h.target for h in reads) == [pg("stg_customers"), pg("stg_orders")]
+    _, edges = service.store.export()
+    gone = [
+        e for e in edges if e.source_id == pg("stg_payments") and e.target_id == pg_job("customers")
+    ]
+    assert [e.ended_at for e in gone] == ["2022-12-20T09:00:00.000000Z"]
+
+
+def test_a_build_evaluates_the_versions_it_built(service: LineageService, postgres: Path) -> None:
+    invocation = "5b7f0a43-2c50-4a52-8f55-0f3e2b8b9a11"
+
+    def result(unique_id: str, status: str, at: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "status": status,
+            "timing": [{"name": "execute", "started_at": at, "completed_at": at}],
+            "thread_id": "Thread-1",
+            "execution_time": 0.1,
+            "adapter_response": {},
+            "message": None,
+            "failures": 0 if status in ("pass", "fail") else None,
+            "unique_id": unique_id,
+            **extra,
+        }
+
+    run_results = {
+        "metadata": {
+            "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v4.json",
+            "dbt_version": "1.3.1",
+            "generated_at": "2022-12-15T08:10:00Z",
+            "invocation_id": invocation,
+            "env": {},
+        },
+        "results": [
+            result("seed.jaffle_shop.raw_orders", "success", "2022-12-15T08:00:00Z"),
+            result("model.jaffle_shop.stg_orders", "success", "2022-12-15T08:01:00Z"),
+            result(
+                "test.jaffle_shop.unique_stg_orders_order_id.e3b841c71a",
+                "pass",
+                "2022-12-15T08:02:00Z",
+            ),
+            result(
+                "test.jaffle_shop.not_null_stg_orders_order_id.81cfe2fe64",
+                "fail",
+                "2022-12-15T08:03:00Z",
+                failures=4,
+            ),
+            result(
+                "model.jaffle_shop.orders",
+                "error",
+                "2022-12-15T08:04:00Z",
+                message="relation missing",
+            ),
+        ],
+        "elapsed_time": 1.0,
+        "args": {"which": "build"},
+    }
+    translation = translate_dbt(load(postgres / "manifest.json"), run_results)
+    assert translation.warnings == ()
+    service.apply(translation.changeset)
+    stg = "postgres.public.stg_orders"
+    version = make_id(Kind.DATASET_VERSION, PG, stg, invocation)
+    failed = service.node(make_id(Kind.RESULT, PG, stg, "not_null_stg_orders_order_id", invocation))
+    assert failed.attrs["passed"] is False
+    assert failed.attrs["observed"] == "4"
+    assert failed.attrs["dataset_version"] == version
+    evaluated = service.store.expand([failed.id], Direction.DOWNSTREAM, [EdgeKind.EVALUATED])
+    assert [h.target for h in evaluated] == [version]
+    seed_version = make_id(Kind.DATASET_VERSION, PG, "postgres.public.raw_orders", invocation)
+    run = service.store.expand([version], Direction.UPSTREAM, [EdgeKind.WROTE])[0].target
+    read = service.store.expand([run], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [h.target for h in read] == [seed_version]
+    orders_runs = service.store.expand([pg_job("orders")], Direction.DOWNSTREAM, [EdgeKind.HAS_RUN])
+    failed_run = service.node(orders_runs[0].target)
+    assert failed_run.attrs["state"] == "FAIL"
+    assert failed_run.attrs["error_message"] == "relation missing"
+    assert not service.store.expand([failed_run.id], Direction.DOWNSTREAM, [EdgeKind.WROTE])
+    assert service.node(make_id(Kind.RUN, JOBS, "jaffle_shop", invocation)).attrs["state"] == "FAIL"
+
+
+def test_replaying_artifacts_changes_nothing(service: LineageService, postgres: Path) -> None:
+    manifest, results = load(postgres / "manifest.json"), load(postgres / "run_results.json")
+    service.apply(translate_dbt(manifest, results).changeset)
+    nodes, edges = service.store.export()
+    before = ([n.model_dump() for n in nodes], [e.model_dump() for e in edges])
+    service.apply(translate_dbt(manifest, results).changeset)
+    nodes, edges = service.store.export()
+    assert ([n.model_dump() for n in nodes], [e.model_dump() for e in edges]) == before
+
+
+def test_namespaces_can_be_chosen(postgres: Path) -> None:
+    changeset = translate_dbt(
+        load(postgres / "manifest.json"),
+        dataset_namespace="postgres://warehouse:5432",
+        job_namespace="airflow",
+    ).changeset
+    ids = {n.id for n in changeset.nodes}
+    assert make_id(Kind.DATASET, "postgres://warehouse:5432", "postgres.public.orders") in ids
+    assert make_id(Kind.JOB, "airflow", "postgres.public.jaffle_shop.orders") in ids
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ([], "manifest: must be a JSON object"),
+        ({"nodes": {}}, "manifest: metadata.dbt_schema_version is missing or not a dbt schema"),
+        (
+            {
+                "metadata": {
+                    "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v7.json"
+                },
+                "nodes": {"x": {"resource_type": "model"}},
+            },
+            "manifest.nodes.x.unique_id: missing (and 1 more problem)",
+        ),
+    ],
+)
+def test_malformed_manifests_are_rejected(manifest: Any, message: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        translate_dbt(manifest)
+    assert str(raised.value) == message
+
+
+def test_run_results_need_an_invocation(postgres: Path) -> None:
+    results = load(postgres / "run_results.json")
+    del results["metadata"]["invocation_id"]
+    with pytest.raises(InvalidInput, match="invocation_id"):
+        translate_dbt(load(postgres / "manifest.json"), results)

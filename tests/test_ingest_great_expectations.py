@@ -1,0 +1,271 @@
+"""Great Expectations validation and checkpoint results → checks and results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.great_expectations import check_name, translate_gx
+from lineagegraph.model import Direction, EdgeKind
+from lineagegraph.service import LineageService
+
+TITANIC = ("file", "/data/titanic.csv")
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def profiler(shared_data: Path) -> Any:
+    return load(shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json")
+
+
+@pytest.fixture
+def operator_result(shared_data: Path) -> Any:
+    return load(
+        shared_data
+        / "great_expectations"
+        / "ValidationOperatorResult_with_multiple_validation_results.json"
+    )
+
+
+def test_profiler_results_have_eight_failures(service: LineageService, profiler: Any) -> None:
+    translation = translate_gx(profiler, namespace=TITANIC[0], name=TITANIC[1])
+    service.apply(translation.changeset)
+    stats = service.stats()
+    assert stats.nodes_by_kind == {"CHECK": 51, "DATASET": 1, "FIELD": 7, "RESULT": 51}
+    nodes, _ = service.store.export()
+    failing = sorted(n.parts[0] for n in nodes if n.kind is Kind.RESULT and not n.attrs["passed"])
+    in_set = "expect_column_values_to_be_in_set"
+    assert failing == [
+        f"{in_set}(Age)#500c0a2d",
+        f"{in_set}(Name)#500c0a2d",
+        f"{in_set}(PClass)#500c0a2d",
+        f"{in_set}(Sex)#500c0a2d",
+        f"{in_set}(SexCode)#500c0a2d",
+        f"{in_set}(Survived)#500c0a2d",
+        f"{in_set}(Unnamed: 0)#500c0a2d",
+        "expect_column_values_to_not_match_regex(Name)#aebd4b76",
+    ]
+
+
+def test_profiler_checks_sit_on_their_columns(service: LineageService, profiler: Any) -> None:
+    service.apply(translate_gx(profiler, namespace=TITANIC[0], name=TITANIC[1]).changeset)
+    age = make_id(Kind.FIELD, *TITANIC, "Age")
+    checks = service.store.expand([age], Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK])
+    names = sorted(h.target.split("|")[3] for h in checks)
+    not_null_name = check_name(
+        "expect_column_values_to_not_be_null", {"column": "Age", "mostly": 0.5}
+    )
+    assert not_null_name.startswith("expect_column_values_to_not_be_null(Age)#")
+    assert not_null_name in names
+    assert len(names) == 11
+    not_null = service.node(make_id(Kind.CHECK, *TITANIC, not_null_name))
+    assert not_null.attrs["check_type"] == "expect_column_values_to_not_be_null"
+    assert not_null.attrs["field"] == "Age"
+    assert not_null.attrs["source"] == "great_expectations"
+    assert not_null.attrs["suite"] == "default"
+    row_count = make_id(
+        Kind.CHECK,
+        *TITANIC,
+        check_name("expect_table_row_count_to_be_between", {"min_value": 0, "max_value": None}),
+    )
+    on_table = service.store.expand(
+        [make_id(Kind.DATASET, *TITANIC)], Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK]
+    )
+    assert row_count in {h.target for h in on_table}
+    key = "2020-03-22T17:02:47.671855Z/f499679e-6c5e-11ea-8d20-acde48001122"
+    result = service.node(make_id(Kind.RESULT, *TITANIC, row_count.split("|")[3], key))
+    assert result.attrs["observed"] == "1313"
+    assert result.attrs["observed_at"] == "2020-03-22T17:02:47.671855Z"
+    age_in_set = service.node(
+        make_id(Kind.RESULT, *TITANIC, "expect_column_values_to_be_in_set(Age)#500c0a2d", key)
+    )
+    assert age_in_set.attrs["observed"] == "756 unexpected of 1313"
+    assert age_in_set.attrs["expected"] == '{"value_set": []}'
+
+
+def test_legacy_operator_result_with_two_validations(
+    service: LineageService, operator_result: Any
+) -> None:
+    translation = translate_gx(operator_result, namespace="gx://getest", name="payroll")
+    service.apply(translation.changeset)
+    stats = service.stats()
+    assert stats.nodes_by_kind["CHECK"] == 11
+    assert stats.nodes_by_kind["RESULT"] == 22
+    nodes, _ = service.store.export()
+    failing = sorted(n.parts[1] for n in nodes if n.kind is Kind.RESULT and not n.attrs["passed"])
+    assert failing == [
+        "2020-07-27T17:19:32.959193Z/4e0d84813237541d5dbb9f8af649a7ef",
+        "2020-07-27T17:19:32.959193Z/4e0d84813237541d5dbb9f8af649a7ef",
+        "2020-07-27T17:19:33.959193Z/4e0d84813237541d5dbb9f8af649a7eg",
+        "2020-07-27T17:19:33.959193Z/4e0d84813237541d5dbb9f8af649a7eg",
+    ]
+    median = service.node(
+        make_id(
+            Kind.RESULT,
+            "gx://getest",
+            "payroll",
+            check_name(
+                "expect_column_median_to_be_between",
+                {"column": ' "Payroll (millions)"', "max_value": 86000.75, "min_value": 84000.75},
+            ),
+            "2020-07-27T17:19:32.959193Z/4e0d84813237541d5dbb9f8af649a7ef",
+        )
+    )
+    assert median.attrs["observed"] == "85.75"
+    assert median.attrs["run_name"] == "getest run"
+
+
+def test_a_result_that_names_no_dataset_asks_for_one(profiler: Any, operator_result: Any) -> None:
+    with pytest.raises(InvalidInput, match="--dataset ID or --namespace NS --name NAME"):
+        translate_gx(profiler)
+    with pytest.raises(InvalidInput, match=r"run_results\['ValidationResultIdentifier::basic"):
+        translate_gx(operator_result)
+
+
+def gx1_result(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "success": False,
+        "suite_name": "orders.critical",
+        "suite_parameters": {},
+        "meta": meta,
+        "results": results,
+        "statistics": {},
+    }
+
+
+def expectation(kind: str, success: bool, **kwargs: Any) -> dict[str, Any]:
+    return {
+        "success": success,
+        "expectation_config": {"type": kind, "kwargs": kwargs, "meta": {}, "severity": "critical"},
+        "result": {"observed_value": 0}
+        if not kwargs.get("column")
+        else {"unexpected_count": 3, "element_count": 10},
+        "exception_info": {"raised_exception": False},
+    }
+
+
+def test_gx1_batch_definition_names_the_dataset() -> None:
+    meta = {
+        "active_batch_definition": {
+            "datasource_name": "warehouse",
+            "data_asset_name": "public.orders",
+        },
+        "run_id": {"run_name": "nightly", "run_time": "2024-06-01T02:00:00+00:00"},
+        "validation_time": "20240601T020005.000000Z",
+    }
+    document = gx1_result(
+        meta, [expectation("expect_column_values_to_not_be_null", False, column="customer_id")]
+    )
+    changeset = translate_gx(document).changeset
+    check = make_id(
+        Kind.CHECK,
+        "gx://warehouse",
+        "public.orders",
+        "expect_column_values_to_not_be_null(customer_id)",
+    )
+    nodes = {n.id: n for n in changeset.normalized().nodes}
+    assert nodes[check].attrs["severity"] == "CRITICAL"
+    results = [n for n in nodes.values() if n.kind is Kind.RESULT]
+    assert [r.parts[1] for r in results] == ["2024-06-01T02:00:05.000000Z"]
+    assert results[0].attrs["observed"] == "3 unexpected of 10"
+
+
+@pytest.mark.parametrize(
+    ("meta", "dataset"),
+    [
+        (
+            {"batch_kwargs": {"path": "/data/orders.csv", "datasource": "files"}},
+            ("file", "/data/orders.csv"),
+        ),
+        (
+            {"batch_kwargs": {"table": "orders", "schema": "public", "datasource": "pg"}},
+            ("gx://pg", "public.orders"),
+        ),
+        (
+            {"batch_spec": {"table_name": "orders", "schema_name": "sales"}},
+            ("gx://default", "sales.orders"),
+        ),
+    ],
+)
+def test_legacy_batch_kwargs_name_the_dataset(
+    meta: dict[str, Any], dataset: tuple[str, str]
+) -> None:
+    meta = {**meta, "run_id": {"run_name": "r", "run_time": "2020-01-01T00:00:00Z"}}
+    document = {
+        "meta": meta,
+        "results": [expectation("expect_table_row_count_to_be_between", True, min_value=1)],
+        "success": True,
+    }
+    changeset = translate_gx(document).changeset
+    assert make_id(Kind.DATASET, *dataset) in {n.id for n in changeset.nodes}
+
+
+def test_a_raised_exception_is_a_failure() -> None:
+    item = expectation("expect_column_values_to_be_unique", True, column="id")
+    item["exception_info"] = {"raised_exception": True, "exception_message": "column id not found"}
+    meta = {"run_id": {"run_name": "r", "run_time": "2020-01-01T00:00:00Z"}}
+    changeset = translate_gx(gx1_result(meta, [item]), namespace="pg", name="t").changeset
+    result = next(n for n in changeset.nodes if n.kind is Kind.RESULT)
+    assert result.attrs["passed"] is False
+    assert result.attrs["message"] == "column id not found"
+
+
+def test_check_names_are_readable_and_stable() -> None:
+    assert (
+        check_name(
+            "expect_column_values_to_not_be_null", {"column": "Age", "result_format": "SUMMARY"}
+        )
+        == "expect_column_values_to_not_be_null(Age)"
+    )
+    first = check_name(
+        "expect_column_values_to_be_between", {"column": "x", "min_value": 0, "max_value": 9}
+    )
+    again = check_name(
+        "expect_column_values_to_be_between", {"max_value": 9, "column": "x", "min_value": 0}
+    )
+    other = check_name(
+        "expect_column_values_to_be_between", {"column": "x", "min_value": 1, "max_value": 9}
+    )
+    assert first == again != other
+    assert first.startswith("expect_column_values_to_be_between(x)#")
+    assert (
+        check_name("expect_column_pair_values_to_be_equal", {"column_A": "a", "column_B": "b"})
+        == "expect_column_pair_values_to_be_equal(a, b)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"results": []}, "result.meta: needs run_id.run_time or validation_time"),
+        ({"hello": 1}, "result: not a Great Expectations validation or checkpoint result"),
+        ("text", "result: must be a JSON object"),
+        (
+            {"meta": {"run_id": "20200101T000000.000000Z"}, "results": [{"success": True}]},
+            r"result.results\[0\].expectation_config: missing",
+        ),
+        (
+            {
+                "meta": {"run_id": "20200101T000000.000000Z"},
+                "results": [{"success": "yes", "expectation_config": {"type": "e"}}],
+            },
+            r"result.results\[0\].success: must be true or false",
+        ),
+    ],
+)
+def test_malformed_results_are_rejected(document: Any, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        translate_gx(document, namespace="pg", name="t")
+
+
+def test_namespace_and_name_go_together(profiler: Any) -> None:
+    with pytest.raises(InvalidInput, match="both a namespace and a name"):
+        translate_gx(profiler, namespace="pg")
