@@ -1,0 +1,179 @@
+"""Reading event files and applying events in batches without changing the outcome."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.batching import (
+    apply_in_batches,
+    decode_json,
+    ingest_documents,
+    plan_batches,
+    read_documents,
+    read_path,
+)
+from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.model import ChangeSet, Dataset, Edge, EdgeKind, JobSnapshot, Origin
+from lineagegraph.service import LineageService
+from lineagegraph.store import open_store
+
+RUN = "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
+
+
+def run_event(
+    job: str, source: str, time: str = "2024-05-01T10:00:00Z", run: str = RUN
+) -> dict[str, Any]:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": time,
+        "producer": "https://example.com/p",
+        "run": {"runId": run},
+        "job": {"namespace": "etl", "name": job},
+        "inputs": [{"namespace": "pg", "name": source}],
+        "outputs": [{"namespace": "pg", "name": f"{job}_out"}],
+    }
+
+
+def test_one_document_an_array_and_json_lines() -> None:
+    one = read_documents('{"a": 1}', "x.json")
+    assert [(d.source, d.value) for d in one] == [("x.json", {"a": 1})]
+    array = read_documents('[{"a": 1}, {"a": 2}]', "x.json")
+    assert [(d.source, d.value) for d in array] == [
+        ("x.json[0]", {"a": 1}),
+        ("x.json[1]", {"a": 2}),
+    ]
+    lines = read_documents('{"a": 1}\n\n{"a": oops}\n{"a": 3}\n', "x.jsonl")
+    assert [(d.source, d.value, d.error) for d in lines] == [
+        ("x.jsonl:1", {"a": 1}, None),
+        ("x.jsonl:3", None, "not valid JSON: Expecting value at line 1 column 7"),
+        ("x.jsonl:4", {"a": 3}, None),
+    ]
+    broken = read_documents('{"a": ', "x.json")
+    assert [(d.source, d.error) for d in broken] == [
+        ("x.json", "not valid JSON: Expecting value at line 1 column 6")
+    ]
+    assert read_documents("  \n", "empty.json") == []
+
+
+def test_decode_json_errors() -> None:
+    with pytest.raises(InvalidInput, match="not valid JSON: Expecting"):
+        decode_json(b"{")
+    with pytest.raises(InvalidInput, match="not UTF-8 text"):
+        decode_json(b"\xff\xfe\x00")
+
+
+def test_a_folder_is_read_in_file_name_order(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "2.json").write_text('{"n": 2}')
+    (tmp_path / "a.jsonl").write_text('{"n": 0}\n{"n": 1}\n')
+    (tmp_path / "c.json.gz").write_bytes(gzip.compress(b'[{"n": 3}]'))
+    (tmp_path / "notes.txt").write_text("not an event")
+    documents = list(read_path(tmp_path))
+    assert [d.value for d in documents] == [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}]
+    assert documents[3].source == f"{tmp_path / 'c.json.gz'}[0]"
+
+
+def snapshot_changeset(job: str, inputs: tuple[str, ...]) -> ChangeSet:
+    changeset = ChangeSet(origin=Origin.OPENLINEAGE)
+    changeset.snapshots.append(
+        JobSnapshot(
+            job_id=make_id(Kind.JOB, "etl", job),
+            at="2024-05-01T10:00:00.000000Z",
+            inputs=inputs,
+            outputs=(),
+        )
+    )
+    return changeset
+
+
+def test_plan_batches_splits_where_a_job_reports_other_lineage() -> None:
+    a, b = make_id(Kind.DATASET, "pg", "a"), make_id(Kind.DATASET, "pg", "b")
+    changesets = [
+        snapshot_changeset("one", (a,)),
+        snapshot_changeset("two", (b,)),
+        snapshot_changeset("one", (a,)),  # the same lineage again: same batch
+        snapshot_changeset("one", (b,)),  # different lineage for "one": a new batch
+        snapshot_changeset("two", (b,)),
+    ]
+    assert plan_batches(changesets) == [[0, 1, 2], [3, 4]]
+    assert plan_batches(changesets, max_events=2) == [[0, 1], [2], [3, 4]]
+    deleting = ChangeSet(deletes=["dataset|pg|a"])
+    assert plan_batches([ChangeSet(), deleting, ChangeSet()]) == [[0], [1, 2]]
+
+
+def test_a_rejected_batch_is_retried_event_by_event() -> None:
+    service = LineageService(open_store("memory://"))
+    good = ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name="a"))
+    bad = ChangeSet(origin=Origin.API)
+    bad.edges.append(
+        Edge.seen(
+            "dataset|pg|missing", EdgeKind.READS, "job|etl|x", at=datetime(2024, 1, 1, tzinfo=UTC)
+        )
+    )
+    also_good = ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name="b"))
+    report = apply_in_batches([("one", good), ("two", bad), ("three", also_good)], service.apply)
+    assert [o.source for o in report.outcomes] == ["one", "two", "three"]
+    assert [o.ok for o in report.outcomes] == [True, False, True]
+    assert "does not exist" in str(report.outcomes[1].error)
+    assert sorted(service.get(["dataset|pg|a", "dataset|pg|b"])) == ["dataset|pg|a", "dataset|pg|b"]
+
+
+def test_ingest_documents_reports_in_document_order() -> None:
+    service = LineageService(open_store("memory://"))
+    text = "\n".join(
+        [
+            json.dumps(run_event("one", "a")),
+            "not json",
+            json.dumps({**run_event("two", "b"), "run": {}}),
+            json.dumps(run_event("three", "c")),
+        ]
+    )
+    progress: list[int] = []
+    report = ingest_documents(
+        read_documents(text, "events.jsonl"),
+        translate_event,
+        service.apply,
+        on_progress=progress.append,
+    )
+    assert [(o.source, o.error) for o in report.outcomes] == [
+        ("events.jsonl:1", None),
+        ("events.jsonl:2", "not valid JSON: Expecting value at line 1 column 1"),
+        ("events.jsonl:3", "run.runId: missing"),
+        ("events.jsonl:4", None),
+    ]
+    assert report.ok == 2
+    assert sum(progress) == 4
+    assert service.stats().nodes_by_kind["JOB"] == 2
+
+
+def test_batched_ingestion_equals_one_by_one_for_changing_lineage() -> None:
+    events = [
+        run_event("one", "a", "2024-05-01T10:00:00Z"),
+        run_event("one", "b", "2024-05-02T10:00:00Z", run="7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1"),
+        run_event("two", "a", "2024-05-02T11:00:00Z"),
+        run_event("one", "a", "2024-05-03T10:00:00Z", run="b3c2b3f3-6b1e-4c52-a3f1-0fdb7f0f6a8e"),
+    ]
+    sequential = LineageService(open_store("memory://"))
+    for document in events:
+        sequential.apply(translate_event(document))
+    batched = LineageService(open_store("memory://"))
+    text = json.dumps(events)
+    report = ingest_documents(read_documents(text, "e.json"), translate_event, batched.apply)
+    assert report.ok == 4
+    nodes_a, edges_iter_a = sequential.store.export()
+    nodes_b, edges_iter_b = batched.store.export()
+    edges_a, edges_b = list(edges_iter_a), list(edges_iter_b)
+    assert [e.model_dump() for e in edges_a] == [e.model_dump() for e in edges_b]
+    assert [n.model_dump() for n in nodes_a] == [n.model_dump() for n in nodes_b]
+    ended = [e for e in edges_b if e.kind is EdgeKind.READS and not e.current]
+    assert [(e.source_id, e.ended_at) for e in ended] == [
+        ("dataset|pg|b", "2024-05-03T10:00:00.000000Z")
+    ]
