@@ -7,6 +7,7 @@ being current), and reads through the port.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
@@ -25,7 +26,7 @@ from lineagegraph.algorithms.lineage import LineageResult
 from lineagegraph.algorithms.provenance import Provenance, ProvenanceDiff
 from lineagegraph.algorithms.rootcause import RootCauseReport
 from lineagegraph.config import Settings
-from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.errors import InvalidInput, NotFound, StoreUnavailable
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import (
     ChangeSet,
@@ -59,8 +60,14 @@ class LineageService:
         self.settings = settings if settings is not None else Settings()
         self._write_lock = threading.RLock()
         self._after_apply: list[AfterApply] = []
-        self._health_dirty = False
-        self._reconcile_at_start = reconcile_health
+        # Health is derived state, kept up to date by a hook after every write (§4.3).
+        # A crash between a write and its health update would leave health stale, so
+        # a new service reconciles stored health with a full recomputation first.
+        self._health_dirty = reconcile_health
+        self.on_apply(_maintain_health)
+        if reconcile_health:
+            with contextlib.suppress(StoreUnavailable):
+                self.recompute_health()  # else retried by the next write or health read
 
     @classmethod
     def open(cls, url: str) -> LineageService:

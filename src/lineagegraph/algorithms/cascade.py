@@ -1,16 +1,109 @@
-"""Cascades and health (ARCHITECTURE §4.3): what a failing check puts at risk.
+"""Cascades and health (ARCHITECTURE §4.3): what a failing check puts at risk, and why.
 
-Result types and entry points; see the module body for the propagation rules.
+A quality RESULT belongs to a CHECK on a dataset or one of its fields (the
+*checked* entity). A failing result puts things downstream at risk with one of
+two precisions, and health (FAILING / AT_RISK / OK) is the sum of what every
+failing result reaches.
+
+Version-aware propagation (CONFIRMED)
+-------------------------------------
+Where runs are recorded, a failure is followed through the versions they read
+and wrote:
+
+- *Verdicts.* Each version of the checked dataset gets, per check, the latest
+  result (by ``observed_at``, then id) that ran on it (EVALUATED edge, else the
+  result's ``dataset_version``, else the latest version created at or before the
+  result was observed). A version with no result of that check inherits the
+  verdict of the version before it. A version whose verdict failed is *tainted*:
+  the failure taints the version it ran on and later versions until a result
+  passes on a newer one.
+- *Runs.* A run that READ a tainted dataset or model version is tainted, and so
+  is every version it WROTE (a training run's model version included).
+- *Catalog.* A dataset is at risk while its latest version (by ``created_at``,
+  then id) is tainted, and then so are all its fields and the features computed
+  from it or them; a job while its latest run (by ``started_at``) is tainted; a
+  deployment while it currently SERVES a tainted model version. Tainted dataset
+  versions and model versions are recorded too (they stay tainted: a model
+  version trained on bad data remains at risk after the data is fixed, while a
+  deployment clears once it serves a retrain on clean data).
+
+Design-time propagation (POTENTIAL)
+-----------------------------------
+Where only design lineage is known, everything reachable downstream along the
+flow edges is potentially at risk: from a failing *field* along DERIVES, then
+COMPUTED_FROM, TRAINED_ON, READS/WRITES of features and model versions, and
+SERVES; from a failing *dataset* along READS/WRITES, COMPUTED_FROM, TRAINED_ON
+and SERVES, and along its own fields' column lineage. A field reached through
+column lineage also puts its dataset at risk (partially), without spreading
+from that dataset at dataset level. Design propagation starts at the checked
+entity while its check fails now (its latest result failed) and at everything
+the version-aware rules put at risk.
+
+Where both meet, runs win. Design propagation never *enters* an entity whose
+current state runs decide:
+
+- a dataset with versions, or a field of one: its latest version decides;
+- a job with runs: its latest run decides;
+- a model version written by a recorded run: that run's reads decide.
+
+It may cross into them only from an input that runs cannot record, because it
+has no versions (a dataset or field without versions, or a feature computed
+from one): then the job's latest run, the dataset's latest version, or the model
+version is potentially tainted, and the version-aware rules carry that on with
+POTENTIAL precision. So a model version trained before the bad data arrived is
+never marked by design lineage, because its training run shows what it read.
+
+Health
+------
+An entity is FAILING when one of its own checks fails now (for a field check,
+the field and its dataset), AT_RISK when any failing result reaches it, and OK
+otherwise (no stored record). A record holds one reason per failing result that
+reaches the entity: the shortest path from the checked entity (ties broken by
+the smallest ids along the breadth-first search), its hop count and precision;
+confirmed beats potential for the same result. ``hops`` counts the steps of the
+path; 0 marks the entity's own failing check (for a dataset failing through a
+field check, the path names the field then the dataset). Reasons are sorted by
+hops, result id and path.
+
+Incremental maintenance
+-----------------------
+:func:`health_update` recomputes only what a changeset can have changed. It
+collects *anchors* — the entities whose health, or whose inputs to the rules
+above (versions, runs, writers, fields, features, check results), the changeset
+touched, with their immediate neighbours whose propagation consults them — and
+takes as *affected results* the failing results of touched checks plus every
+result named in the stored health of an anchor. It recomputes each affected
+result's reach from scratch, finds where those results were recorded before by
+walking stored health outward from the anchors, and rewrites the reasons of
+those results there, keeping everything else. A changeset that deletes entities
+falls back to a full recomputation. The invariant, checked by property tests,
+is that stored health always equals :func:`compute_health`.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from lineagegraph.ids import Kind
-from lineagegraph.model import ChangeSet, HealthRecord, Precision
-from lineagegraph.store.base import Store
+from lineagegraph.algorithms.traversal import Expander, Traversal, bfs
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
+from lineagegraph.model import (
+    ChangeSet,
+    Check,
+    Direction,
+    EdgeKind,
+    HealthReason,
+    HealthRecord,
+    HealthStatus,
+    Node,
+    Precision,
+    format_time,
+    parse_time,
+)
+from lineagegraph.store.base import Hop, SearchFilter, Store
 
 __all__ = [
     "AtRiskEntry",
@@ -20,6 +113,7 @@ __all__ = [
     "compute_health",
     "health_update",
     "repair_health",
+    "stored_health",
 ]
 
 
@@ -44,7 +138,7 @@ class CascadeReport:
     checked_id: str  # the dataset or field the check is on
     dataset_version_id: str | None  # the version the result ran on, when known
     passed: bool
-    observed_at: datetime
+    observed_at: datetime  # datetime.min (UTC) when the stored result has no valid time
     latest: bool  # whether it is the check's latest result (so the check fails now)
     failing: tuple[str, ...]  # entities whose own check this is, while it fails now
     at_risk: tuple[AtRiskEntry, ...]  # sorted by hops, then id
@@ -59,21 +153,968 @@ class HealthRepair:
     removed: tuple[str, ...]  # ids whose stored record was removed (back to OK)
 
 
-def cascade(store: Store, result_id: str) -> CascadeReport:
-    """What the result ``result_id`` puts at risk now (raises ``NotFound``)."""
-    raise NotImplementedError
+# --- graph facts ------------------------------------------------------------------------------
+
+_DOWN, _UP = Direction.DOWNSTREAM, Direction.UPSTREAM
+_NOT_OK = (HealthStatus.AT_RISK, HealthStatus.FAILING)
+_PAGE = 1000
+_UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _stamp(value: object) -> str:
+    """A stored time attribute as a fixed-width UTC string ("" when missing or malformed)."""
+    if not isinstance(value, str | datetime) or value == "":
+        return ""
+    try:
+        return format_time(parse_time(value))
+    except InvalidInput:
+        return ""
+
+
+class _Facts:
+    """Cached, batched reads of what the propagation rules consult.
+
+    One instance serves one computation over a store that does not change
+    meanwhile (health is computed under the service's write lock).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._nodes: dict[str, Node | None] = {}
+        self._neighbours: dict[tuple[EdgeKind, Direction], dict[str, tuple[str, ...]]] = {}
+        self._ordered_versions: dict[str, tuple[str, ...]] = {}
+        self._ordered_runs: dict[str, tuple[str, ...]] = {}
+
+    def nodes(self, ids: Iterable[str]) -> dict[str, Node]:
+        """The nodes among these ids that exist."""
+        wanted = list(dict.fromkeys(ids))
+        missing = [i for i in wanted if i not in self._nodes]
+        if missing:
+            found = self.store.get(missing)
+            for node_id in missing:
+                self._nodes[node_id] = found.get(node_id)
+        return {i: n for i in wanted if (n := self._nodes[i]) is not None}
+
+    def exists(self, ids: Iterable[str]) -> set[str]:
+        """The ids that exist (cheaper than :meth:`nodes` for ids not fetched yet)."""
+        wanted = list(dict.fromkeys(ids))
+        known = {i for i in wanted if self._nodes.get(i) is not None}
+        unknown = [i for i in wanted if i not in self._nodes]
+        if unknown:
+            known.update(self.store.kinds(unknown))
+        return known
+
+    def neighbours(
+        self, ids: Iterable[str], kind: EdgeKind, direction: Direction
+    ) -> dict[str, tuple[str, ...]]:
+        """The current neighbours of each id along one edge kind, sorted."""
+        cache = self._neighbours.setdefault((kind, direction), {})
+        wanted = list(dict.fromkeys(ids))
+        missing = [i for i in wanted if i not in cache]
+        if missing:
+            found: dict[str, set[str]] = {i: set() for i in missing}
+            for hop in self.store.expand(missing, direction, [kind]):
+                found[hop.source].add(hop.target)
+            for node_id, targets in found.items():
+                cache[node_id] = tuple(sorted(targets))
+        return {i: cache[i] for i in wanted}
+
+    def versions(self, datasets: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Each dataset's versions, oldest first (by ``created_at``, then id)."""
+        wanted = list(dict.fromkeys(datasets))
+        missing = [d for d in wanted if d not in self._ordered_versions]
+        if missing:
+            linked = self.neighbours(missing, EdgeKind.HAS_VERSION, _DOWN)
+            all_versions = [v for d in missing for v in linked[d]]
+            nodes = self.nodes(all_versions)
+            for dataset in missing:
+                versions = [v for v in linked[dataset] if kind_of(v) is Kind.DATASET_VERSION]
+                versions.sort(key=lambda v: (_version_time(nodes.get(v)), v))
+                self._ordered_versions[dataset] = tuple(versions)
+        return {d: self._ordered_versions[d] for d in wanted}
+
+    def latest_version(self, dataset: str) -> str | None:
+        """The latest version of a dataset whose versions were loaded."""
+        versions = self._ordered_versions[dataset]
+        return versions[-1] if versions else None
+
+    def versioned(self, dataset: str) -> bool:
+        """Whether a dataset whose versions were loaded has any."""
+        return bool(self._ordered_versions[dataset])
+
+    def runs(self, jobs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Each job's runs, oldest first (by ``started_at``, then id)."""
+        wanted = list(dict.fromkeys(jobs))
+        missing = [j for j in wanted if j not in self._ordered_runs]
+        if missing:
+            linked = self.neighbours(missing, EdgeKind.HAS_RUN, _DOWN)
+            nodes = self.nodes(r for j in missing for r in linked[j])
+            for job in missing:
+                runs = list(linked[job])
+                runs.sort(key=lambda r: (_run_time(nodes.get(r)), r))
+                self._ordered_runs[job] = tuple(runs)
+        return {j: self._ordered_runs[j] for j in wanted}
+
+    def latest_run(self, job: str) -> str | None:
+        """The latest run of a job whose runs were loaded."""
+        runs = self._ordered_runs[job]
+        return runs[-1] if runs else None
+
+
+def _version_time(node: Node | None) -> str:
+    return "" if node is None else _stamp(node.attrs.get("created_at"))
+
+
+def _run_time(node: Node | None) -> str:
+    return "" if node is None else _stamp(node.attrs.get("started_at"))
+
+
+# --- checks and results -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What the rules need of one result."""
+
+    id: str
+    check_id: str
+    passed: bool
+    observed_at: str
+    version: str | None  # the dataset version it ran on
+    observed: str | None
+
+    @property
+    def order(self) -> tuple[str, str]:
+        return (self.observed_at, self.id)
+
+
+@dataclass
+class _Check:
+    """A check with its results and the verdict they give each version."""
+
+    id: str
+    name: str
+    checked_id: str
+    dataset_id: str
+    results: dict[str, _Result]
+    latest: _Result | None
+    tainted: dict[str, tuple[_Result, bool]]  # version -> (failing verdict, inherited?)
+
+    def sources(self, result_id: str) -> list[tuple[str, bool]]:
+        """The versions whose verdict is this result, with whether they inherited it."""
+        return sorted(
+            (version, inherited)
+            for version, (verdict, inherited) in self.tainted.items()
+            if verdict.id == result_id
+        )
+
+    def fails_now(self, result_id: str) -> bool:
+        """Whether this result is the check's latest and failed."""
+        return self.latest is not None and self.latest.id == result_id and not self.latest.passed
+
+
+def _check_of_result(result_id: str) -> str:
+    key = parse_id(result_id)
+    return make_id(Kind.CHECK, key.namespace, key.name, key.parts[0])
+
+
+def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
+    """Checks with their checked entity, results and version verdicts (missing ones skipped)."""
+    nodes = {i: n for i, n in facts.nodes(sorted(set(check_ids))).items() if n.kind is Kind.CHECK}
+    ids = sorted(nodes)
+    checked_by = facts.neighbours(ids, EdgeKind.HAS_CHECK, _UP)
+    results_of = facts.neighbours(ids, EdgeKind.HAS_RESULT, _DOWN)
+    result_ids = sorted({r for i in ids for r in results_of[i] if kind_of(r) is Kind.RESULT})
+    result_nodes = facts.nodes(result_ids)
+    evaluated = facts.neighbours(result_ids, EdgeKind.EVALUATED, _DOWN)
+    fallback: dict[str, str] = {}
+    for check_id in ids:
+        if not checked_by[check_id]:
+            check = Check.from_node(nodes[check_id])
+            fallback[check_id] = check.target_id
+    present = facts.exists(fallback.values())
+    named_versions = {
+        str(n.attrs["dataset_version"])
+        for n in result_nodes.values()
+        if isinstance(n.attrs.get("dataset_version"), str)
+    }
+    present_versions = facts.exists(v for v in named_versions if _is_kind(v, Kind.DATASET_VERSION))
+    datasets = {check_id: dataset_of(check_id) for check_id in ids}
+    versions = facts.versions(datasets.values())
+    version_times = {
+        v: _version_time(n)
+        for v, n in facts.nodes(v for vs in versions.values() for v in vs).items()
+    }
+    checks: dict[str, _Check] = {}
+    for check_id in ids:
+        if checked_by[check_id]:
+            checked = checked_by[check_id][0]
+        elif fallback[check_id] in present:
+            checked = fallback[check_id]
+        else:
+            continue  # a check on nothing that exists puts nothing at risk
+        dataset = datasets[check_id]
+        results: dict[str, _Result] = {}
+        for result_id in results_of[check_id]:
+            node = result_nodes.get(result_id)
+            if node is None:
+                continue
+            observed_at = _stamp(node.attrs.get("observed_at"))
+            version = next(
+                (v for v in evaluated[result_id] if kind_of(v) is Kind.DATASET_VERSION), None
+            )
+            named = node.attrs.get("dataset_version")
+            if version is None and isinstance(named, str) and named in present_versions:
+                version = named
+            if version is None and observed_at:
+                earlier = [
+                    v for v in versions[dataset] if "" < version_times.get(v, "") <= observed_at
+                ]
+                version = earlier[-1] if earlier else None
+            observed = node.attrs.get("observed")
+            results[result_id] = _Result(
+                id=result_id,
+                check_id=check_id,
+                passed=bool(node.attrs.get("passed", False)),
+                observed_at=observed_at,
+                version=version,
+                observed=observed if isinstance(observed, str) else None,
+            )
+        latest = max(results.values(), key=lambda r: r.order, default=None)
+        checks[check_id] = _Check(
+            id=check_id,
+            name=nodes[check_id].parts[0],
+            checked_id=checked,
+            dataset_id=dataset,
+            results=results,
+            latest=latest,
+            tainted=_verdicts(results.values(), versions[dataset]),
+        )
+    return checks
+
+
+def _is_kind(entity_id: str, kind: Kind) -> bool:
+    try:
+        return kind_of(entity_id) is kind
+    except InvalidInput:
+        return False
+
+
+def _verdicts(
+    results: Iterable[_Result], versions: Sequence[str]
+) -> dict[str, tuple[_Result, bool]]:
+    """The failing verdicts per version: own latest result, else the previous version's."""
+    latest_on: dict[str, _Result] = {}
+    for result in results:
+        if result.version is None:
+            continue
+        current = latest_on.get(result.version)
+        if current is None or result.order > current.order:
+            latest_on[result.version] = result
+    tainted: dict[str, tuple[_Result, bool]] = {}
+    carried: _Result | None = None
+    for version in versions:
+        own = latest_on.get(version)
+        verdict, inherited = (own, False) if own is not None else (carried, True)
+        carried = verdict
+        if verdict is not None and not verdict.passed:
+            tainted[version] = (verdict, inherited)
+    listed = set(versions)
+    for version, own in latest_on.items():
+        if version not in listed and not own.passed:
+            tainted[version] = (own, False)
+    return tainted
+
+
+# --- propagation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """How one result reaches one entity."""
+
+    path: tuple[str, ...]
+    precision: Precision
+    own: bool  # the entity's own check failed (hops 0)
+    message: str
+
+    @property
+    def hops(self) -> int:
+        return 0 if self.own else len(self.path) - 1
+
+
+class _Rules:
+    """The propagation rules of one failing result, as a hop function for :func:`bfs`.
+
+    Without ``design`` it gives the version-aware hops (runs, versions, catalog);
+    with it, also the design-lineage hops with the crossing rules of the module
+    docs. ``whole`` is a checked dataset whose fields a failing dataset-level
+    check reaches directly; ``partial`` is the dataset of a failing field, whose
+    other fields its tainted versions do not put at risk.
+    """
+
+    def __init__(self, facts: _Facts) -> None:
+        self.facts = facts
+        self.store = facts.store
+
+    def expander(self, *, design: bool, whole: str | None, partial: str | None) -> Expander:
+        """The hop function for one traversal."""
+
+        def expand(frontier: Sequence[str]) -> list[Hop]:
+            return self._hops(frontier, design=design, whole=whole, partial=partial)
+
+        return expand
+
+    def _hops(
+        self, frontier: Sequence[str], *, design: bool, whole: str | None, partial: str | None
+    ) -> list[Hop]:
+        facts, store = self.facts, self.store
+        by_kind: dict[Kind, list[str]] = defaultdict(list)
+        for node_id in frontier:
+            by_kind[kind_of(node_id)].append(node_id)
+        dataset_versions = by_kind[Kind.DATASET_VERSION]
+        model_versions = by_kind[Kind.MODEL_VERSION]
+        runs = by_kind[Kind.RUN]
+        datasets = by_kind[Kind.DATASET]
+        fields = by_kind[Kind.FIELD]
+        features = by_kind[Kind.FEATURE]
+        jobs = by_kind[Kind.JOB]
+        hops: list[Hop] = []
+        # Runs that read a tainted version; versions a tainted run wrote.
+        hops.extend(store.expand(dataset_versions + model_versions, _DOWN, [EdgeKind.READ_BY]))
+        hops.extend(store.expand(runs, _DOWN, [EdgeKind.WROTE]))
+        # A version that is its dataset's latest puts the dataset at risk.
+        owners = {v: dataset_of(v) for v in dataset_versions}
+        facts.versions(owners.values())
+        present = facts.exists(owners.values())
+        for version, dataset in owners.items():
+            if dataset in present and facts.latest_version(dataset) == version:
+                hops.append(Hop(version, EdgeKind.HAS_VERSION, dataset))
+        # A run that is its job's latest puts the job at risk.
+        jobs_of = facts.neighbours(runs, EdgeKind.HAS_RUN, _UP)
+        facts.runs(j for r in runs for j in jobs_of[r])
+        for run in runs:
+            for job in jobs_of[run]:
+                if facts.latest_run(job) == run:
+                    hops.append(Hop(run, EdgeKind.HAS_RUN, job))
+        # A model version at risk puts the deployments serving it now at risk.
+        hops.extend(store.expand(model_versions, _DOWN, [EdgeKind.SERVES]))
+        # A dataset at risk as a whole: its fields, and features computed from it or them.
+        facts.versions(datasets)
+        as_whole = [d for d in datasets if d == whole or (d != partial and facts.versioned(d))]
+        hops.extend(
+            h
+            for h in store.expand(as_whole, _DOWN, [EdgeKind.HAS_FIELD])
+            if kind_of(h.target) is Kind.FIELD
+        )
+        hops.extend(store.expand(datasets + fields, _DOWN, [EdgeKind.COMPUTED_FROM]))
+        if design:
+            hops.extend(self._design_hops(datasets, fields, features, model_versions, jobs))
+        return hops
+
+    def _design_hops(
+        self,
+        datasets: list[str],
+        fields: list[str],
+        features: list[str],
+        model_versions: list[str],
+        jobs: list[str],
+    ) -> list[Hop]:
+        facts, store = self.facts, self.store
+        hops: list[Hop] = []
+        facts.versions(dataset_of(f) for f in fields)
+        sources = facts.neighbours(features, EdgeKind.COMPUTED_FROM, _UP)
+        facts.versions(
+            s if kind_of(s) is Kind.DATASET else dataset_of(s) for f in features for s in sources[f]
+        )
+
+        def unrecorded(entity: str) -> bool:
+            """Whether runs cannot record reading this input (it has no versions)."""
+            kind = kind_of(entity)
+            if kind is Kind.DATASET:
+                return not facts.versioned(entity)
+            if kind is Kind.FIELD:
+                return not facts.versioned(dataset_of(entity))
+            if kind is Kind.FEATURE:
+                inputs = sources[entity]
+                return not inputs or any(unrecorded(i) for i in inputs)
+            return False  # a model version is itself a version that runs record reading
+
+        # Jobs reading the entity: a job without runs is entered; a job with runs only
+        # from an input its runs cannot record, and then its latest run is tainted.
+        readers = store.expand(datasets + features + model_versions, _DOWN, [EdgeKind.READS])
+        facts.runs(h.target for h in readers)
+        for hop in readers:
+            latest = facts.latest_run(hop.target)
+            if latest is None:
+                hops.append(hop)
+            elif unrecorded(hop.source):
+                hops.append(Hop(hop.source, EdgeKind.READS, latest))
+        # Model versions trained on it: one written by a recorded run only from an input
+        # that run cannot record.
+        trained = store.expand(datasets + fields + features, _DOWN, [EdgeKind.TRAINED_ON])
+        writers = facts.neighbours([h.target for h in trained], EdgeKind.WROTE, _UP)
+        for hop in trained:
+            if not writers[hop.target] or unrecorded(hop.source):
+                hops.append(hop)
+        # Column lineage: into fields of datasets without versions; into a versioned
+        # dataset only from a field runs cannot record, tainting its latest version.
+        derived = store.expand(fields, _DOWN, [EdgeKind.DERIVES])
+        facts.versions(dataset_of(h.target) for h in derived)
+        for hop in derived:
+            target_dataset = dataset_of(hop.target)
+            if not facts.versioned(target_dataset):
+                hops.append(hop)
+            elif unrecorded(hop.source):
+                latest = facts.latest_version(target_dataset)
+                if latest is not None:
+                    hops.append(Hop(hop.source, EdgeKind.DERIVES, latest))
+        # What a job writes: datasets without versions, features, and model versions
+        # that no recorded run wrote (runs decide the others).
+        written = store.expand(jobs, _DOWN, [EdgeKind.WRITES])
+        facts.versions(h.target for h in written if kind_of(h.target) is Kind.DATASET)
+        mv_writers = facts.neighbours(
+            [h.target for h in written if kind_of(h.target) is Kind.MODEL_VERSION],
+            EdgeKind.WROTE,
+            _UP,
+        )
+        for hop in written:
+            kind = kind_of(hop.target)
+            if (
+                (kind is Kind.DATASET and not facts.versioned(hop.target))
+                or kind is Kind.FEATURE
+                or (kind is Kind.MODEL_VERSION and not mv_writers[hop.target])
+            ):
+                hops.append(hop)
+        return hops
+
+
+def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
+    """Every entity a failing result reaches, with the mark it leaves (runs excluded)."""
+    marks: dict[str, _Mark] = {}
+    if result.passed:
+        return marks
+    checked = check.checked_id
+    label = _label(checked)
+    failing_now = check.fails_now(result.id)
+    observed = f" ({result.observed})" if result.observed else ""
+    partial = check.dataset_id if kind_of(checked) is Kind.FIELD else None
+    # Version-aware: from the versions whose verdict is this result, through runs.
+    sources = check.sources(result.id)
+    prefix: dict[str, tuple[str, ...]] = {}
+    for version, inherited in sources:
+        prefix[version] = (checked, version)
+        if inherited and result.version is not None:
+            message = (
+                f"{check.name} failed on the earlier version {_label(result.version)}{observed} "
+                "and no newer result has passed"
+            )
+        else:
+            message = f"{check.name} failed on this version{observed}"
+        marks[version] = _Mark((checked, version), Precision.CONFIRMED, False, message)
+    confirmed = bfs(
+        rules.store,
+        [v for v, _ in sources],
+        _DOWN,
+        (),
+        expand=rules.expander(design=False, whole=None, partial=partial),
+        start_depths={v: 1 for v, _ in sources},
+    )
+    for node_id, path in sorted(_paths(confirmed, prefix).items()):
+        if node_id not in marks and kind_of(node_id) is not Kind.RUN:
+            hops = len(path) - 1
+            marks[node_id] = _Mark(
+                path,
+                Precision.CONFIRMED,
+                False,
+                f"reads data where {check.name} on {label} failed, {hops} hops upstream "
+                "(confirmed through recorded runs)",
+            )
+    # Design lineage: from the checked entity while its check fails now, and from
+    # everything runs put at risk; never back into what runs decided.
+    seeds = _paths(confirmed, prefix)
+    own: dict[str, _Mark] = {}
+    if failing_now:
+        own[checked] = _Mark(
+            (checked,), Precision.CONFIRMED, True, f"{check.name} failed{observed}"
+        )
+        if kind_of(checked) is Kind.FIELD:
+            dataset = check.dataset_id
+            if rules.facts.exists([dataset]):
+                own[dataset] = _Mark(
+                    (checked, dataset),
+                    Precision.CONFIRMED,
+                    True,
+                    f"{check.name} on field {_label(checked)} failed{observed}",
+                )
+        seeds[checked] = (checked,)
+    fixed = set(seeds)
+    dataset_level = checked if kind_of(checked) is Kind.DATASET and failing_now else None
+    potential = bfs(
+        rules.store,
+        sorted(seeds),
+        _DOWN,
+        (),
+        expand=rules.expander(design=True, whole=dataset_level, partial=partial),
+        follow=lambda hop: hop.target not in fixed,
+        start_depths={node_id: len(path) - 1 for node_id, path in seeds.items()},
+    )
+    reached_fields: list[tuple[str, tuple[str, ...]]] = []
+    for node_id, path in _paths(potential, seeds).items():
+        if node_id in marks or node_id in own or kind_of(node_id) is Kind.RUN:
+            continue
+        hops = len(path) - 1
+        marks[node_id] = _Mark(
+            path,
+            Precision.POTENTIAL,
+            False,
+            f"downstream of {label} where {check.name} failed, {hops} hops "
+            "(potential: by design lineage)",
+        )
+        if kind_of(node_id) is Kind.FIELD and node_id not in seeds:
+            reached_fields.append((node_id, path))
+    # A field reached through column lineage puts its dataset at risk, partially.
+    partly: dict[str, tuple[str, ...]] = {}
+    for field, path in reached_fields:
+        dataset = dataset_of(field)
+        candidate = (*path, dataset)
+        best = partly.get(dataset)
+        if best is None or (len(candidate), candidate) < (len(best), best):
+            partly[dataset] = candidate
+    present = rules.facts.exists(partly)
+    for dataset, path in sorted(partly.items()):
+        if dataset in marks or dataset in own or dataset not in present:
+            continue
+        marks[dataset] = _Mark(
+            path,
+            Precision.POTENTIAL,
+            False,
+            f"partially: field {_label(path[-2])} is downstream of {label} where "
+            f"{check.name} failed (potential: by design lineage)",
+        )
+    marks.update(own)
+    return marks
+
+
+def _paths(
+    traversal: Traversal, prefix: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """Full paths from the checked entity: a source's own path, then the traversal's."""
+    paths: dict[str, tuple[str, ...]] = {}
+    for node_id in traversal.reached:
+        walk = traversal.path_to(node_id)
+        paths[node_id] = (*prefix[walk[0]], *walk[1:])
+    return paths
+
+
+def _label(entity_id: str) -> str:
+    """A short readable name for an id: its name plus its field path or version."""
+    key = parse_id(entity_id)
+    return "@".join([key.name, *key.parts]) if key.parts else key.name
+
+
+# --- health records ---------------------------------------------------------------------------
+
+
+def _reason(result: _Result, check: _Check, mark: _Mark) -> HealthReason:
+    return HealthReason(
+        result_id=result.id,
+        check_id=check.id,
+        checked_id=check.checked_id,
+        path=mark.path,
+        hops=mark.hops,
+        precision=mark.precision,
+        message=mark.message,
+    )
+
+
+def _record(entity_id: str, reasons: Iterable[HealthReason]) -> HealthRecord:
+    ordered = tuple(sorted(reasons, key=lambda r: (r.hops, r.result_id, r.path)))
+    status = HealthStatus.FAILING if any(r.hops == 0 for r in ordered) else HealthStatus.AT_RISK
+    return HealthRecord(id=entity_id, kind=kind_of(entity_id), status=status, reasons=ordered)
+
+
+def _reasons_of(
+    rules: _Rules, checks: Mapping[str, _Check], result_ids: Iterable[str]
+) -> dict[str, list[HealthReason]]:
+    """The reasons that these results give each entity they reach."""
+    reasons: dict[str, list[HealthReason]] = defaultdict(list)
+    for result_id in sorted(set(result_ids)):
+        check = checks.get(_check_of_result(result_id))
+        result = None if check is None else check.results.get(result_id)
+        if check is None or result is None or result.passed:
+            continue
+        for entity_id, mark in _reach(rules, check, result).items():
+            reasons[entity_id].append(_reason(result, check, mark))
+    return reasons
+
+
+def _all_checks(store: Store) -> list[str]:
+    checks: list[str] = []
+    after: str | None = None
+    only_checks = SearchFilter(kinds=frozenset({Kind.CHECK}))
+    while True:
+        page = store.search("", only_checks, first=_PAGE, after=after)
+        checks.extend(n.id for n in page.items)
+        if not page.has_next_page or not page.items:
+            return checks
+        after = page.end_cursor
 
 
 def compute_health(store: Store) -> dict[str, HealthRecord]:
-    """Every non-OK health record, computed from scratch."""
-    raise NotImplementedError
+    """Every non-OK health record, computed from scratch (see the module docs)."""
+    facts = _Facts(store)
+    checks = _load_checks(facts, _all_checks(store))
+    failing = [r.id for c in checks.values() for r in c.results.values() if not r.passed]
+    reasons = _reasons_of(_Rules(facts), checks, failing)
+    return {entity_id: _record(entity_id, found) for entity_id, found in sorted(reasons.items())}
+
+
+def stored_health(store: Store) -> dict[str, HealthRecord]:
+    """Every stored (non-OK) health record, by id."""
+    records: dict[str, HealthRecord] = {}
+    after: str | None = None
+    while True:
+        page = store.health_page(_NOT_OK, (), first=_PAGE * 10, after=after)
+        records.update((r.id, r) for r in page.items)
+        if not page.has_next_page or not page.items:
+            return records
+        after = page.end_cursor
 
 
 def repair_health(store: Store) -> HealthRepair:
     """Recompute all health from scratch and write whatever differs from what is stored."""
-    raise NotImplementedError
+    computed = compute_health(store)
+    stored = stored_health(store)
+    written = sorted(i for i, r in computed.items() if stored.get(i) != r)
+    removed = sorted(set(stored) - set(computed))
+    if written or removed:
+        store.apply(ChangeSet(health=[computed[i] for i in written], health_removals=removed))
+    return HealthRepair(records=computed, written=tuple(written), removed=tuple(removed))
+
+
+# --- incremental maintenance ------------------------------------------------------------------
+
+# What the walk over stored health follows: every edge along which a reason's path
+# can run (containment both ways, runtime and data flow), but not checks and results.
+_WALK_KINDS = (
+    EdgeKind.READ_BY,
+    EdgeKind.WROTE,
+    EdgeKind.HAS_RUN,
+    EdgeKind.HAS_VERSION,
+    EdgeKind.HAS_FIELD,
+    EdgeKind.READS,
+    EdgeKind.WRITES,
+    EdgeKind.DERIVES,
+    EdgeKind.COMPUTED_FROM,
+    EdgeKind.TRAINED_ON,
+    EdgeKind.SERVES,
+)
+
+
+class _Touched:
+    """What a changeset touched, grown into anchors and affected checks."""
+
+    def __init__(self, facts: _Facts) -> None:
+        self.facts = facts
+        self.anchors: set[str] = set()
+        self.checks: set[str] = set()
+        self._datasets: dict[str, bool] = {}  # dataset -> its versions changed
+        self._jobs: set[str] = set()
+        self._runs: dict[str, bool] = {}  # run -> its job or start time changed
+        self._model_versions: set[str] = set()
+        self._fields: set[str] = set()
+        self._features: set[str] = set()
+        self._deployments: set[str] = set()
+
+    def node(self, node: Node) -> None:
+        """A node upsert: only attributes that the rules read matter."""
+        kind = node.kind
+        if kind is Kind.RESULT:
+            self._check(_check_of_result(node.id))
+        elif kind is Kind.CHECK:
+            self._check(node.id)
+        elif kind is Kind.DATASET_VERSION:
+            self.anchors.add(node.id)
+            self._dataset(dataset_of(node.id), versions_changed=True)
+        elif kind is Kind.RUN:
+            self._run(node.id, job_changed=True)
+
+    def edge(self, source: str, kind: EdgeKind, target: str) -> None:
+        """An edge added or ended."""
+        self.anchors.update((source, target))
+        if kind is EdgeKind.HAS_RESULT:
+            self._check(source)
+        elif kind is EdgeKind.EVALUATED:
+            self._check(_check_of_result(source))
+            self._dataset(dataset_of(target), versions_changed=True)
+        elif kind is EdgeKind.HAS_CHECK:
+            self._check(target)
+        elif kind is EdgeKind.HAS_VERSION:
+            if kind_of(source) is Kind.DATASET:
+                self._dataset(source, versions_changed=True)
+        elif kind is EdgeKind.HAS_RUN:
+            self._jobs.add(source)
+            self._run(target, job_changed=True)
+        elif kind is EdgeKind.READ_BY:
+            self._run(target, job_changed=False)
+            self._version(source)
+        elif kind is EdgeKind.WROTE:
+            self._run(source, job_changed=False)
+            self._version(target)
+        elif kind is EdgeKind.PARENT_OF:
+            return
+        for end in (source, target):
+            end_kind = kind_of(end)
+            if end_kind is Kind.FIELD:
+                self._fields.add(end)
+            elif end_kind is Kind.FEATURE:
+                self._features.add(end)
+            elif end_kind is Kind.MODEL_VERSION:
+                self._model_versions.add(end)
+            elif end_kind is Kind.DEPLOYMENT:
+                self._deployments.add(end)
+            elif end_kind is Kind.DATASET:
+                self._dataset(end, versions_changed=False)
+            elif end_kind is Kind.JOB:
+                self._jobs.add(end)
+
+    def may_move_verdicts(self) -> bool:
+        """Whether a check's results or a checked dataset's versions changed."""
+        return bool(self.checks) or any(self._datasets.values())
+
+    def _check(self, check_id: str) -> None:
+        self.checks.add(check_id)
+        self.anchors.add(check_id)
+        self._dataset(dataset_of(check_id), versions_changed=False)
+
+    def _dataset(self, dataset: str, *, versions_changed: bool) -> None:
+        self._datasets[dataset] = self._datasets.get(dataset, False) or versions_changed
+
+    def _run(self, run: str, *, job_changed: bool) -> None:
+        self._runs[run] = self._runs.get(run, False) or job_changed
+
+    def _version(self, version: str) -> None:
+        if kind_of(version) is Kind.DATASET_VERSION:
+            self._dataset(dataset_of(version), versions_changed=False)
+        elif kind_of(version) is Kind.MODEL_VERSION:
+            self._model_versions.add(version)
+
+    def grow(self) -> None:
+        """Add the neighbours whose propagation consults what was touched."""
+        facts = self.facts
+        anchors = self.anchors
+        nb = facts.neighbours
+        # Runs: their inputs and outputs; for a changed job link or start time, the job.
+        runs = sorted(self._runs)
+        anchors.update(runs)
+        for inputs in nb(runs, EdgeKind.READ_BY, _UP).values():
+            anchors.update(inputs)
+        for outputs in nb(runs, EdgeKind.WROTE, _DOWN).values():
+            for output in outputs:
+                anchors.add(output)
+                self._version(output)
+        changed = [r for r, job_changed in self._runs.items() if job_changed]
+        for owners in nb(changed, EdgeKind.HAS_RUN, _UP).values():
+            self._jobs.update(owners)
+        # Jobs: readers consult whether they have runs; the latest run decides.
+        jobs = sorted(self._jobs)
+        anchors.update(jobs)
+        for readers in nb(jobs, EdgeKind.READS, _UP).values():
+            anchors.update(readers)
+        job_runs = [r for runs_of in facts.runs(jobs).values() for r in runs_of]
+        anchors.update(job_runs)
+        for inputs in nb(job_runs, EdgeKind.READ_BY, _UP).values():
+            anchors.update(inputs)
+        # Model versions: what trains and writes them consults whether a run wrote them.
+        mvs = sorted(self._model_versions)
+        anchors.update(mvs)
+        for kind in (EdgeKind.TRAINED_ON, EdgeKind.WRITES, EdgeKind.SERVES):
+            direction = _DOWN if kind is EdgeKind.SERVES else _UP
+            for ends in nb(mvs, kind, direction).values():
+                anchors.update(ends)
+                self._fields.update(e for e in ends if kind_of(e) is Kind.FIELD)
+        # Datasets: versions, fields, writers, column sources, features; and for changed
+        # versions, every check on the dataset or its fields (verdicts may move).
+        datasets = sorted(self._datasets)
+        anchors.update(datasets)
+        for versions in facts.versions(datasets).values():
+            anchors.update(versions)
+        fields_of = nb(datasets, EdgeKind.HAS_FIELD, _DOWN)
+        dataset_fields = sorted({f for fs in fields_of.values() for f in fs})
+        anchors.update(dataset_fields)
+        for writers in nb(datasets, EdgeKind.WRITES, _UP).values():
+            anchors.update(writers)
+        for sources in nb(dataset_fields, EdgeKind.DERIVES, _UP).values():
+            anchors.update(sources)
+        for computed in nb(datasets + dataset_fields, EdgeKind.COMPUTED_FROM, _DOWN).values():
+            self._features.update(computed)
+        reversioned = [d for d, changed in self._datasets.items() if changed]
+        checked = reversioned + [f for d in reversioned for f in fields_of[d]]
+        for on_checked in nb(checked, EdgeKind.HAS_CHECK, _DOWN).values():
+            self.checks.update(c for c in on_checked if kind_of(c) is Kind.CHECK)
+        # Fields: their dataset and their column sources.
+        fields = sorted(self._fields)
+        anchors.update(fields)
+        anchors.update(dataset_of(f) for f in fields)
+        for sources in nb(fields, EdgeKind.DERIVES, _UP).values():
+            anchors.update(sources)
+        for computed in nb(fields, EdgeKind.COMPUTED_FROM, _DOWN).values():
+            self._features.update(computed)
+        # Features: their sources (and those sources' datasets).
+        features = sorted(self._features)
+        anchors.update(features)
+        for sources in nb(features, EdgeKind.COMPUTED_FROM, _UP).values():
+            anchors.update(sources)
+            anchors.update(dataset_of(s) for s in sources if kind_of(s) is Kind.FIELD)
+        # Deployments: the model versions serving into them.
+        deployments = sorted(self._deployments)
+        anchors.update(deployments)
+        for served in nb(deployments, EdgeKind.SERVES, _UP).values():
+            anchors.update(served)
+        # Checks: their checked entity and the versions their verdicts carry over.
+        checks = sorted(self.checks)
+        for checked_by in nb(checks, EdgeKind.HAS_CHECK, _UP).values():
+            anchors.update(checked_by)
+        for versions in facts.versions(dataset_of(c) for c in checks).values():
+            anchors.update(versions)
 
 
 def health_update(store: Store, applied: ChangeSet) -> ChangeSet:
-    """The health-only changeset that brings stored health up to date after ``applied``."""
-    raise NotImplementedError
+    """The health-only changeset that brings stored health up to date after ``applied``.
+
+    ``applied`` has been applied to ``store`` already. See the module docs for
+    what is recomputed.
+    """
+    if applied.deletes:
+        computed = compute_health(store)
+        everything = stored_health(store)
+        return ChangeSet(
+            health=[r for i, r in computed.items() if everything.get(i) != r],
+            health_removals=sorted(set(everything) - set(computed)),
+        )
+    facts = _Facts(store)
+    touched = _Touched(facts)
+    for node in applied.nodes:
+        touched.node(node)
+    for edge in applied.edges:
+        touched.edge(edge.source_id, edge.kind, edge.target_id)
+    for ending in applied.endings:
+        touched.edge(ending.source_id, ending.kind, ending.target_id)
+    anything_stored = bool(store.health_page(_NOT_OK, (), first=1).items)
+    if not anything_stored and not touched.may_move_verdicts():
+        return ChangeSet()
+    touched.grow()
+    anchors = sorted(touched.anchors)
+    stored: dict[str, HealthRecord] = store.health(anchors) if anything_stored else {}
+    affected = {reason.result_id for record in stored.values() for reason in record.reasons}
+    checks = _load_checks(facts, touched.checks | {_check_of_result(r) for r in affected})
+    for check_id in touched.checks:
+        check = checks.get(check_id)
+        if check is not None:
+            affected.update(r.id for r in check.results.values() if not r.passed)
+    if not affected:
+        return ChangeSet()
+    new = _reasons_of(_Rules(facts), checks, affected)
+    holders = _holders(store, affected, [*anchors, *new], stored) if anything_stored else set()
+    region = sorted(holders | set(new))
+    before = store.health(region)
+    health: list[HealthRecord] = []
+    removals: list[str] = []
+    for entity_id in region:
+        old = before.get(entity_id)
+        kept = [r for r in (old.reasons if old else ()) if r.result_id not in affected]
+        reasons = kept + new.get(entity_id, [])
+        if not reasons:
+            if old is not None:
+                removals.append(entity_id)
+            continue
+        record = _record(entity_id, reasons)
+        if record != old:
+            health.append(record)
+    return ChangeSet(health=health, health_removals=removals)
+
+
+def _holders(
+    store: Store,
+    results: Collection[str],
+    starts: Sequence[str],
+    known: Mapping[str, HealthRecord],
+) -> set[str]:
+    """Entities whose stored health names one of ``results``, connected to ``starts``.
+
+    A breadth-first walk through entities holding such a reason (and through runs,
+    which hold no health), in both directions along every edge a reason's path
+    can follow.
+    """
+    cache: dict[str, HealthRecord | None] = dict(known)
+
+    def holds(entity_id: str) -> bool:
+        record = cache.get(entity_id)
+        return record is not None and any(r.result_id in results for r in record.reasons)
+
+    def expand(frontier: Sequence[str]) -> list[Hop]:
+        hops = [h for h in store.expand(frontier, Direction.BOTH, _WALK_KINDS)]
+        unseen = sorted({h.target for h in hops} - set(cache))
+        found = store.health(unseen) if unseen else {}
+        for entity_id in unseen:
+            cache[entity_id] = found.get(entity_id)
+        return [h for h in hops if kind_of(h.target) is Kind.RUN or holds(h.target)]
+
+    missing = sorted(set(starts) - set(cache))
+    found = store.health(missing) if missing else {}
+    for entity_id in missing:
+        cache[entity_id] = found.get(entity_id)
+    walk = bfs(store, sorted(set(starts)), _DOWN, (), expand=expand)
+    return {entity_id for entity_id in walk.reached if holds(entity_id)}
+
+
+# --- cascade ----------------------------------------------------------------------------------
+
+
+def cascade(store: Store, result_id: str) -> CascadeReport:
+    """What the result ``result_id`` puts at risk now (see the module docs).
+
+    Raises :class:`InvalidInput` for an id that is not a result id and
+    :class:`NotFound` for a result that does not exist.
+    """
+    if kind_of(result_id) is not Kind.RESULT:
+        raise InvalidInput(f"{result_id!r} is not a result id")
+    facts = _Facts(store)
+    node = facts.nodes([result_id]).get(result_id)
+    if node is None:
+        raise NotFound(f"no result with id {result_id!r}")
+    check_id = _check_of_result(result_id)
+    checks = _load_checks(facts, [check_id])
+    check = checks.get(check_id)
+    result = None if check is None else check.results.get(result_id)
+    if check is None or result is None:
+        raise NotFound(f"result {result_id!r} belongs to no check that exists")
+    marks = _reach(_Rules(facts), check, result)
+    failing = tuple(sorted(i for i, m in marks.items() if m.own))
+    entries = sorted(
+        (
+            AtRiskEntry(
+                id=entity_id,
+                kind=kind_of(entity_id),
+                path=mark.path,
+                hops=mark.hops,
+                precision=mark.precision,
+                message=mark.message,
+            )
+            for entity_id, mark in marks.items()
+            if not mark.own
+        ),
+        key=lambda e: (e.hops, e.id),
+    )
+    return CascadeReport(
+        result_id=result_id,
+        check_id=check_id,
+        checked_id=check.checked_id,
+        dataset_version_id=result.version,
+        passed=result.passed,
+        observed_at=parse_time(result.observed_at) if result.observed_at else _UNKNOWN_TIME,
+        latest=check.latest is not None and check.latest.id == result_id,
+        failing=failing,
+        at_risk=tuple(entries),
+    )

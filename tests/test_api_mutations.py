@@ -1,0 +1,578 @@
+"""Every mutation through ``schema.execute``, on both stores: the written state read back
+through queries, typed errors for expected failures, and the ``write`` scope."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from lineagegraph import demo
+from lineagegraph.api.auth import Principal, Scope
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.service import LineageService
+from tests.api_helpers import gql, load_demo, run_graphql
+
+NS = "postgres://warehouse:5432"
+
+
+def with_ns(text: str) -> str:
+    """A GraphQL document with @NS standing for the test namespace."""
+    return text.replace("@NS", NS)
+
+
+def upsert_dataset(service: LineageService, input: dict[str, Any]) -> Any:
+    return gql(
+        service,
+        """mutation($input: DatasetInput!) { upsertDataset(input: $input) {
+            __typename
+            ... on EntityPayload { node { id ... on Dataset { owners tags
+                  schema { path type nullable } fields { id } } } }
+            ... on InvalidInputError { message field }
+        } }""",
+        {"input": input},
+    )["upsertDataset"]
+
+
+def test_upsert_dataset_with_fields_then_replace_the_schema(service: LineageService) -> None:
+    first = upsert_dataset(
+        service,
+        {
+            "namespace": NS,
+            "name": "public.orders",
+            "owners": ["team:oltp", " team:oltp ", "ops@example.com"],
+            "tags": ["source"],
+            "fields": [
+                {"path": "id", "type": "bigint", "nullable": False, "ordinal": 1},
+                {"path": "customer", "type": "struct", "ordinal": 2},
+                {"path": "customer.zip", "type": "varchar", "ordinal": 3},
+                {"path": "note", "type": "text", "ordinal": 4},
+            ],
+        },
+    )
+    assert first["__typename"] == "EntityPayload"
+    node = first["node"]
+    assert node["id"] == "dataset|postgres://warehouse:5432|public.orders"
+    assert node["owners"] == ["ops@example.com", "team:oltp"]
+    assert node["tags"] == ["source"]
+    assert [f["path"] for f in node["schema"]] == ["id", "customer", "customer.zip", "note"]
+    # customer.zip hangs under customer (nested), not under the dataset.
+    nested = gql(
+        service,
+        with_ns("""{ entity(kind: FIELD, namespace: "@NS", name: "public.orders",
+                            path: "customer.zip") { ... on Field { type dataset { name } } } }"""),
+    )["entity"]
+    assert nested == {"type": "varchar", "dataset": {"name": "public.orders"}}
+
+    second = upsert_dataset(
+        service,
+        {
+            "namespace": NS,
+            "name": "public.orders",
+            "replaceFields": True,
+            "fields": [{"path": "id", "type": "bigint"}, {"path": "total", "type": "numeric"}],
+        },
+    )
+    assert [f["path"] for f in second["node"]["schema"]] == ["id", "total"]
+    # Owners given before are kept: an upsert never erases what it does not mention.
+    assert second["node"]["owners"] == ["ops@example.com", "team:oltp"]
+    dropped = gql(
+        service,
+        with_ns("""{ entity(kind: FIELD, namespace: "@NS", name: "public.orders", path: "note")
+             { ... on Field { deleted } } }"""),
+    )["entity"]
+    assert dropped == {"deleted": True}
+
+
+def test_upsert_dataset_rejects_bad_input_with_the_field_named(service: LineageService) -> None:
+    duplicate = upsert_dataset(
+        service,
+        {"namespace": NS, "name": "t", "fields": [{"path": "a"}, {"path": "a"}]},
+    )
+    assert duplicate == {
+        "__typename": "InvalidInputError",
+        "message": "field 'a' is listed twice",
+        "field": "fields",
+    }
+    empty = upsert_dataset(service, {"namespace": " ", "name": "t"})
+    assert empty == {
+        "__typename": "InvalidInputError",
+        "message": "namespace must not be empty",
+        "field": "namespace",
+    }
+    negative = upsert_dataset(
+        service, {"namespace": NS, "name": "t", "fields": [{"path": "a", "ordinal": -1}]}
+    )
+    assert negative["field"] == "fields[0].ordinal"
+    assert gql(service, "{ stats { nodes { key count } } }")["stats"]["nodes"] == []
+
+
+def test_upsert_field_nested_under_an_existing_parent(service: LineageService) -> None:
+    upsert_dataset(service, {"namespace": NS, "name": "t", "fields": [{"path": "a"}]})
+    data = gql(
+        service,
+        with_ns("""mutation { upsertField(input: {namespace: "@NS", name: "t",
+                       field: {path: "a.b", type: "int", description: "inner"}}) {
+            ... on EntityPayload { node { id ... on Field { path type description } } } } }"""),
+    )["upsertField"]
+    assert data["node"] == {
+        "id": "field|postgres://warehouse:5432|t|a.b",
+        "path": "a.b",
+        "type": "int",
+        "description": "inner",
+    }
+    paths = gql(
+        service,
+        with_ns(
+            '{ entity(kind: DATASET, namespace: "@NS", name: "t") '
+            "{ ... on Dataset { fields { path } } } }"
+        ),
+    )["entity"]["fields"]
+    assert [f["path"] for f in paths] == ["a", "a.b"]
+
+
+def test_upsert_job_with_column_lineage_creates_what_it_mentions(service: LineageService) -> None:
+    src = {"kind": "FIELD", "namespace": NS, "name": "raw", "path": "amount"}
+    dst = {"kind": "FIELD", "namespace": NS, "name": "clean", "path": "amount_usd"}
+    data = gql(
+        service,
+        """mutation($input: JobInput!) { upsertJob(input: $input) {
+            ... on EntityPayload { node { ... on Job { jobType codeVersion
+                inputs { id } outputs { id } } } } } }""",
+        {
+            "input": {
+                "namespace": "airflow://etl",
+                "name": "clean",
+                "jobType": "BATCH",
+                "codeVersion": "abc123",
+                "inputs": [{"kind": "DATASET", "namespace": NS, "name": "raw"}],
+                "outputs": [{"id": f"dataset|{NS}|clean"}],
+                "columnLineage": [
+                    {"source": src, "target": dst, "subtype": "transformation", "masking": False}
+                ],
+            }
+        },
+    )["upsertJob"]["node"]
+    assert data == {
+        "jobType": "BATCH",
+        "codeVersion": "abc123",
+        "inputs": [{"id": "dataset|postgres://warehouse:5432|raw"}],
+        "outputs": [{"id": "dataset|postgres://warehouse:5432|clean"}],
+    }
+    lineage = gql(
+        service,
+        with_ns("""{ lineage(id: "field|@NS|clean|amount_usd", direction: UPSTREAM,
+                             kinds: [FIELD]) {
+              nodes { node { id } } edges { kind source attrs current } } }"""),
+    )["lineage"]
+    assert lineage["nodes"] == [{"node": {"id": "field|postgres://warehouse:5432|raw|amount"}}]
+    assert lineage["edges"] == [
+        {
+            "kind": "DERIVES",
+            "source": "API",
+            "attrs": {
+                "job": "job|airflow://etl|clean",
+                "transformation": "DIRECT",
+                "subtype": "TRANSFORMATION",
+                "masking": False,
+            },
+            "current": True,
+        }
+    ]
+
+
+def test_upsert_job_refuses_a_missing_feature_and_a_field_as_input(
+    service: LineageService,
+) -> None:
+    query = """mutation($input: JobInput!) { upsertJob(input: $input) {
+        __typename ... on NotFoundError { message id } ... on InvalidInputError { message field }
+    } }"""
+    missing = gql(
+        service,
+        query,
+        {"input": {"namespace": "n", "name": "j", "inputs": [{"id": "feature|fs|view:f"}]}},
+    )["upsertJob"]
+    assert missing == {
+        "__typename": "NotFoundError",
+        "message": "no entity with id 'feature|fs|view:f'",
+        "id": "feature|fs|view:f",
+    }
+    wrong_kind = gql(
+        service,
+        query,
+        {"input": {"namespace": "n", "name": "j", "outputs": [{"id": "field|n|t|c"}]}},
+    )["upsertJob"]
+    assert wrong_kind["__typename"] == "InvalidInputError"
+    assert wrong_kind["field"] == "outputs[0]"
+    assert wrong_kind["message"].startswith("'field|n|t|c' is a FIELD; expected one of")
+    bad_ref = gql(
+        service,
+        query,
+        {"input": {"namespace": "n", "name": "j", "inputs": [{"kind": "DATASET", "name": "x"}]}},
+    )["upsertJob"]
+    assert bad_ref == {
+        "__typename": "InvalidInputError",
+        "message": "give an id, or a kind, namespace and name",
+        "field": "inputs[0]",
+    }
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+
+
+def test_feature_model_deployment_and_check_upserts(service: LineageService) -> None:
+    upsert_dataset(service, {"namespace": NS, "name": "t", "fields": [{"path": "x"}]})
+    feature = gql(
+        service,
+        with_ns("""mutation { upsertFeature(input: {namespace: "feast://fs", name: "view:x",
+              dtype: "float", computedFrom: [{id: "field|@NS|t|x"}]}) {
+            ... on EntityPayload { node { ... on Feature { dtype computedFrom { id } } } } } }"""),
+    )["upsertFeature"]["node"]
+    assert feature == {"dtype": "float", "computedFrom": [{"id": f"field|{NS}|t|x"}]}
+    model = gql(
+        service,
+        """mutation { upsertModel(input: {namespace: "mlflow://r", name: "m",
+              framework: "sklearn", owners: ["ml"]}) {
+            ... on EntityPayload { node { id ... on Model { framework owners } } } } }""",
+    )["upsertModel"]["node"]
+    assert model == {"id": "model|mlflow://r|m", "framework": "sklearn", "owners": ["ml"]}
+    deployment = gql(
+        service,
+        """mutation { upsertDeployment(input: {namespace: "k8s://c", name: "m-prod",
+              environment: "production", endpoint: "https://m/predict"}) {
+            ... on EntityPayload { node { id ... on Deployment { environment endpoint } } } } }""",
+    )["upsertDeployment"]["node"]
+    assert deployment == {
+        "id": "deployment|k8s://c|m-prod",
+        "environment": "production",
+        "endpoint": "https://m/predict",
+    }
+    check = gql(
+        service,
+        with_ns("""mutation { upsertCheck(input: {namespace: "@NS", name: "t", check: "not_null(x)",
+              field: "x", checkType: "not_null", severity: "warn"}) {
+            ... on EntityPayload { node { id ... on Check { severity target { id } } } } } }"""),
+    )["upsertCheck"]["node"]
+    assert check == {
+        "id": f"check|{NS}|t|not_null(x)",
+        "severity": "WARN",
+        "target": {"id": f"field|{NS}|t|x"},
+    }
+    missing = gql(
+        service,
+        with_ns("""mutation { upsertCheck(input: {namespace: "@NS", name: "t", check: "c",
+                                                field: "nope"}) {
+                __typename ... on NotFoundError { id } } }"""),
+    )["upsertCheck"]
+    assert missing == {"__typename": "NotFoundError", "id": f"field|{NS}|t|nope"}
+
+
+def test_record_run_reads_latest_versions_writes_new_ones_and_ends_old_edges(
+    service: LineageService,
+) -> None:
+    query = """mutation($input: RunInput!) { recordRun(input: $input) {
+        __typename ... on EntityPayload { node { ... on Run { runId state codeVersion
+            inputs { id } outputs { id ... on DatasetVersion { rowCount schema { path } } }
+            job { codeVersion } } } }
+        ... on InvalidInputError { message field } } }"""
+    gql(
+        service,
+        with_ns("""mutation { upsertDatasetVersion(input: {namespace: "@NS", name: "raw",
+              version: "v7", createdAt: "2026-01-01T00:00:00Z", rowCount: 10}) { __typename } }"""),
+    )
+    run = gql(
+        service,
+        query,
+        {
+            "input": {
+                "namespace": "airflow://etl",
+                "name": "load",
+                "runId": "run-1",
+                "state": "COMPLETE",
+                "startedAt": "2026-01-02T00:00:00Z",
+                "endedAt": "2026-01-02T00:10:00Z",
+                "codeVersion": "v2",
+                "inputs": [
+                    {"entity": {"id": f"dataset|{NS}|raw"}},
+                    {"entity": {"id": f"dataset|{NS}|old"}},
+                ],
+                "outputs": [
+                    {
+                        "entity": {"id": f"dataset|{NS}|out"},
+                        "rowCount": 5,
+                        "schema": [{"path": "a", "type": "int"}],
+                    }
+                ],
+            }
+        },
+    )["recordRun"]["node"]
+    assert run == {
+        "runId": "run-1",
+        "state": "COMPLETE",
+        "codeVersion": "v2",
+        "inputs": [{"id": f"dataset_version|{NS}|raw|v7"}],
+        "outputs": [
+            {"id": f"dataset_version|{NS}|out|run-1", "rowCount": 5, "schema": [{"path": "a"}]}
+        ],
+        "job": {"codeVersion": "v2"},
+    }
+    # The next complete run no longer reads `old`: that edge stops being current.
+    gql(
+        service,
+        query,
+        {
+            "input": {
+                "namespace": "airflow://etl",
+                "name": "load",
+                "runId": "run-2",
+                "state": "COMPLETE",
+                "startedAt": "2026-01-03T00:00:00Z",
+                "endedAt": "2026-01-03T00:10:00Z",
+                "inputs": [{"entity": {"id": f"dataset|{NS}|raw"}, "version": "v8"}],
+                "outputs": [{"entity": {"id": f"dataset|{NS}|out"}}],
+            }
+        },
+    )
+    inputs = gql(service, '{ node(id: "job|airflow://etl|load") { ... on Job { inputs { id } } } }')
+    assert inputs["node"]["inputs"] == [{"id": f"dataset|{NS}|raw"}]
+    backwards = gql(
+        service,
+        query,
+        {
+            "input": {
+                "namespace": "airflow://etl",
+                "name": "load",
+                "runId": "run-3",
+                "startedAt": "2026-01-03T00:00:00Z",
+                "endedAt": "2026-01-02T00:00:00Z",
+            }
+        },
+    )["recordRun"]
+    assert backwards == {
+        "__typename": "InvalidInputError",
+        "message": "an end time must not be before its start time",
+        "field": "endedAt",
+    }
+
+
+def test_record_quality_result_on_the_latest_version(service: LineageService) -> None:
+    load_demo(service)
+    query = """mutation($input: QualityResultInput!) { recordQualityResult(input: $input) {
+        __typename
+        ... on EntityPayload { node { id ... on CheckResult { passed observed
+              datasetVersion { version } check { check severity } } } }
+        ... on NotFoundError { id } } }"""
+    data = gql(
+        service,
+        query,
+        {
+            "input": {
+                "namespace": demo.SF,
+                "name": demo.STG_ORDERS.name,
+                "check": "row_count_min",
+                "checkType": "row_count",
+                "severity": "warn",
+                "passed": False,
+                "observed": "12",
+                "expected": ">= 1000",
+                "observedAt": "2026-10-05T06:00:00Z",
+                "resultKey": "manual-1",
+            }
+        },
+    )["recordQualityResult"]
+    assert data == {
+        "__typename": "EntityPayload",
+        "node": {
+            "id": "result|snowflake://acme|analytics.staging.stg_orders|row_count_min|manual-1",
+            "passed": False,
+            "observed": "12",
+            "datasetVersion": {"version": "day5"},
+            "check": {"check": "row_count_min", "severity": "WARN"},
+        },
+    }
+    missing = gql(
+        service,
+        query,
+        {
+            "input": {
+                "namespace": demo.SF,
+                "name": demo.STG_ORDERS.name,
+                "check": "c",
+                "passed": True,
+                "datasetVersion": "day99",
+            }
+        },
+    )["recordQualityResult"]
+    assert missing == {
+        "__typename": "NotFoundError",
+        "id": "dataset_version|snowflake://acme|analytics.staging.stg_orders|day99",
+    }
+
+
+def test_register_model_version_and_deploy_it(service: LineageService) -> None:
+    load_demo(service)
+    run_id = make_id(
+        Kind.RUN, demo.AIRFLOW, "train_churn_classifier", demo.run_id("train_churn_classifier", 5)
+    )
+    registered = gql(
+        service,
+        """mutation($input: ModelVersionInput!) { registerModelVersion(input: $input) {
+            ... on EntityPayload { node { id ... on ModelVersion { version createdAt
+                metrics { name value } trainingRun { id } trainedOn { id } model { name } } } }
+        } }""",
+        {
+            "input": {
+                "namespace": demo.MLFLOW,
+                "name": "churn_classifier",
+                "version": "4",
+                "createdAt": "2026-10-06T07:00:00Z",
+                "metrics": [{"name": "auc", "value": 0.86}, {"name": "f1", "value": 0.7}],
+                "trainingRun": {"id": run_id},
+                "trainedOn": [{"id": demo.feature_id("order_count_90d")}],
+            }
+        },
+    )["registerModelVersion"]["node"]
+    assert registered == {
+        "id": "model_version|mlflow://registry|churn_classifier|4",
+        "version": "4",
+        "createdAt": "2026-10-06T07:00:00+00:00",
+        "metrics": [{"name": "auc", "value": 0.86}, {"name": "f1", "value": 0.7}],
+        "trainingRun": {"id": run_id},
+        "trainedOn": [{"id": demo.feature_id("order_count_90d")}],
+        "model": {"name": "churn_classifier"},
+    }
+    deploy = """mutation($input: DeployInput!) { deploy(input: $input) {
+        __typename
+        ... on EntityPayload { node { ... on Deployment { servedVersions {
+              modelVersionId since current traffic intervals { from until } } } } }
+        ... on InvalidInputError { field message } } }"""
+    served = gql(
+        service,
+        deploy,
+        {
+            "input": {
+                "modelVersion": {
+                    "kind": "MODEL_VERSION",
+                    "namespace": demo.MLFLOW,
+                    "name": "churn_classifier",
+                    "version": "4",
+                },
+                "namespace": demo.SERVING,
+                "name": "churn-production",
+                "from": "2026-10-06T12:00:00Z",
+                "traffic": 50,
+            }
+        },
+    )["deploy"]["node"]["servedVersions"]
+    assert served == [
+        {
+            "modelVersionId": "model_version|mlflow://registry|churn_classifier|4",
+            "since": "2026-10-06T12:00:00+00:00",
+            "current": True,
+            "traffic": 50.0,
+            "intervals": [{"from": "2026-10-06T12:00:00+00:00", "until": None}],
+        }
+    ]
+    # v3 stopped serving at that time, and its interval says so.
+    v3 = gql(
+        service,
+        """query($id: ID!) { node(id: $id) { ... on ModelVersion {
+              now: deployments { deploymentId }
+              before: deployments(at: "2026-10-06T11:00:00Z") {
+                deploymentId until intervals { from until } } } } }""",
+        {"id": demo.CHURN.version_id(3)},
+    )["node"]
+    assert v3["now"] == [{"deploymentId": demo.deployment_id("churn-staging")}]
+    assert v3["before"][0] == {
+        "deploymentId": demo.deployment_id("churn-production"),
+        "until": "2026-10-06T12:00:00+00:00",
+        "intervals": [{"from": "2026-10-05T12:00:00+00:00", "until": "2026-10-06T12:00:00+00:00"}],
+    }
+    early = gql(
+        service,
+        deploy,
+        {
+            "input": {
+                "modelVersion": {"id": demo.CHURN.version_id(1)},
+                "namespace": demo.SERVING,
+                "name": "churn-production",
+                "from": "2026-10-01T00:00:00Z",
+            }
+        },
+    )["deploy"]
+    assert early["__typename"] == "InvalidInputError"
+    assert early["field"] == "since"
+
+
+def test_ingest_open_lineage_event(service: LineageService, shared_data: Path) -> None:
+    event = json.loads((shared_data / "marquez/open_lineage/event_simple.json").read_text())
+    query = """mutation($event: JSON!) { ingestOpenLineage(event: $event) {
+        __typename ... on IngestPayload { ids } ... on InvalidInputError { message } } }"""
+    data = gql(service, query, {"event": event})["ingestOpenLineage"]
+    assert data["__typename"] == "IngestPayload"
+    assert "job|my-scheduler-namespace|myjob" in data["ids"]
+    assert "dataset|my-datasource-namespace|instance.schema.output-1" in data["ids"]
+    job = gql(
+        service,
+        '{ node(id: "job|my-scheduler-namespace|myjob") { ... on Job { inputs { name } } } }',
+    )["node"]
+    assert job == {
+        "inputs": [{"name": "instance.schema.input-1"}, {"name": "instance.schema.input-2"}]
+    }
+    no_run_id = json.loads(
+        (shared_data / "openlineage/proxy_fluentd/event_no_run_id.json").read_text()
+    )
+    refused = gql(service, query, {"event": no_run_id})["ingestOpenLineage"]
+    assert refused["__typename"] == "InvalidInputError"
+    assert "runId" in refused["message"]
+
+
+def test_delete_entity_with_what_it_contains(service: LineageService) -> None:
+    load_demo(service)
+    query = """mutation($id: ID!) { deleteEntity(id: $id) { __typename
+        ... on DeletePayload { deletedIds } ... on NotFoundError { id }
+        ... on InvalidInputError { field } } }"""
+    deleted = gql(service, query, {"id": demo.CUSTOMER_LTV.id})["deleteEntity"]["deletedIds"]
+    ltv = demo.CUSTOMER_LTV
+    check = make_id(Kind.CHECK, ltv.namespace, ltv.name, "non_negative(lifetime_value)")
+    assert deleted == sorted(
+        [
+            ltv.id,
+            ltv.field_id("customer_id"),
+            ltv.field_id("lifetime_value"),
+            check,
+            *(
+                make_id(
+                    Kind.RESULT, ltv.namespace, ltv.name, "non_negative(lifetime_value)", f"day{n}"
+                )
+                for n in range(1, 6)
+            ),
+            *(
+                make_id(Kind.DATASET_VERSION, ltv.namespace, ltv.name, f"day{n}")
+                for n in range(1, 6)
+            ),
+        ]
+    )
+    assert gql(service, "query($id: ID!) { node(id: $id) { id } }", {"id": ltv.id})["node"] is None
+    job = gql(
+        service,
+        '{ node(id: "job|dbt://acme-analytics|customer_ltv") { ... on Job { outputs { id } } } }',
+    )["node"]
+    assert job == {"outputs": []}
+    again = gql(service, query, {"id": ltv.id})["deleteEntity"]
+    assert again == {"__typename": "NotFoundError", "id": ltv.id}
+    malformed = gql(service, query, {"id": "nope"})["deleteEntity"]
+    assert malformed == {"__typename": "InvalidInputError", "field": "id"}
+
+
+def test_mutations_need_the_write_scope(service: LineageService) -> None:
+    reader = Principal("token#1", frozenset({Scope.READ}))
+    data, errors = run_graphql(
+        service,
+        'mutation { upsertModel(input: {namespace: "m", name: "x"}) { __typename } }',
+        principal=reader,
+    )
+    assert data is None
+    assert errors[0]["message"] == "this operation needs a token with the 'write' scope"
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+    allowed, errors = run_graphql(service, "{ kinds }", principal=reader)
+    assert errors == [] and allowed is not None
