@@ -193,7 +193,7 @@ def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     tab.keyboard.press("Enter")
     expect(tab.locator("ul.node-list button", has_text="customer_features")).to_have_count(2)
     assert sorted(node_list_labels(tab)) == [
-        "analytics.marts.customer_features",
+        "analytics.features.customer_features",
         "analytics.staging.stg_payments",
         "build_customer_features",
         "customer_ltv",
@@ -201,7 +201,9 @@ def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     # and the other job from the side panel's button
     tab.locator("ul.node-list button", has_text="customer_ltv").click()
     tab.locator("#selected button", has_text="Expand downstream").click()
-    expect(tab.locator("ul.node-list button", has_text="analytics.marts.customer_ltv")).to_be_visible()
+    expect(
+        tab.locator("ul.node-list button", has_text="analytics.marts.customer_ltv")
+    ).to_be_visible()
     shoot(tab, "lineage-expanded")
     watch.check()
 
@@ -224,7 +226,9 @@ def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
         "churn-production",
         "churn-staging",
     ):
-        expect(affected.locator("a.entity-link", has_text=re.compile(f"^\\s*{re.escape(label)}$"))).to_have_count(1)
+        expect(
+            affected.locator("a.entity-link", has_text=re.compile(f"^\\s*{re.escape(label)}$"))
+        ).to_have_count(1)
     expect(affected).not_to_contain_text("ltv_regressor")
     expect(affected).not_to_contain_text("ltv-production")
     expect(tab.locator("#owners")).to_contain_text("team:ml-growth")
@@ -237,8 +241,9 @@ def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     tab.click("#copy-markdown")
     expect(tab.locator(".toast")).to_have_text("Markdown report copied")
     report = tab.evaluate("() => navigator.clipboard.readText()")
-    assert "BREAKING" in report
-    assert CHURN_PRODUCTION in report
+    assert report.startswith("## Schema change impact")
+    assert "**BREAKING**" in report
+    assert "churn-production" in report
     assert "ltv-production" not in report
     shoot(tab, "impact-drop-payment-method")
     watch.check()
@@ -275,11 +280,18 @@ def test_root_cause_of_a_regressed_model_version(page: tuple[Page, Watch]) -> No
     open_route(tab, route("root-cause", CHURN_V3))
     suspects = tab.locator('table[aria-label="Ranked suspects"] tbody tr')
     expect(suspects.first).to_be_visible()
-    expect(suspects.first.locator("a.entity-link").first).to_have_attribute(
-        "data-id", NOT_NULL_CHECK
+    # the failing not_null check on stg_orders ranks first, with its score explained
+    top = suspects.first
+    expect(top).to_contain_text("failed check")
+    expect(top).to_contain_text("not_null(customer_id)")
+    expect(top.locator("a.entity-link", has_text="stg_orders").first).to_be_visible()
+    expect(top.locator(".breakdown")).to_contain_text("Proximity")
+    expect(top.locator(".breakdown")).to_contain_text("Score")
+    # compared against the previous version, v2
+    expect(tab.locator("#diff h2")).to_have_text("What changed since churn_classifier v2")
+    expect(tab.locator('#diff table[aria-label="Check changes"]')).to_contain_text(
+        "not_null(customer_id)"
     )
-    expect(suspects.first.locator(".breakdown")).to_be_visible()
-    expect(tab.locator("#diff")).to_contain_text("churn_classifier v2")
     shoot(tab, "root-cause-churn-v3")
     watch.check()
 

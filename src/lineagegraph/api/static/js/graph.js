@@ -105,7 +105,8 @@ function stylesheet() {
       style: { "line-style": "dashed", "line-dash-pattern": [5, 3], width: 1.2 },
     },
     { selector: "edge.grouped", style: { width: "data(weight)", "line-color": "#b3b8c2" } },
-    { selector: "node.focus", style: { "border-width": 3, "border-color": "#101828" } },
+    { selector: "node.focus", style: { "border-width": 3.5 } },
+    { selector: 'node.focus[health = "OK"]', style: { "border-color": "#101828" } },
     {
       selector: "node.origin",
       style: { "border-width": 3.5, "border-color": "#7f56d9", "background-color": "#f4ebff" },
@@ -143,9 +144,21 @@ function stylesheet() {
 
 // Rough text width at 12px: keeps boxes sized to their labels without measuring the DOM.
 function nodeSize(kind, label) {
-  const perChar = kind === "FIELD" ? 6.4 : 7.0;
-  const width = Math.round(Math.min(260, Math.max(96, 44 + label.length * perChar)));
-  return { width, height: kind === "FIELD" ? 26 : 36 };
+  const perChar = kind === "FIELD" ? 6.2 : 6.8;
+  const width = Math.round(Math.min(230, Math.max(84, 40 + label.length * perChar)));
+  return { width, height: kind === "FIELD" ? 26 : 34 };
+}
+
+// The text on a node: inside its dataset's box a column needs only its own name, and a
+// dataset shows its last two name parts (schema.table); the full name is in the side panel.
+function canvasLabel(node, parent) {
+  if (parent && node.shortLabel) return node.shortLabel;
+  const label = String(node.label || node.id);
+  if (node.kind === "DATASET") {
+    const parts = label.split(".");
+    if (parts.length > 2) return parts.slice(-2).join(".");
+  }
+  return label;
 }
 
 function groupKey(node) {
@@ -175,6 +188,8 @@ export class LineageGraph {
     this.dimOthers = false;
     this.cy = cytoscape({
       container,
+      // no layout at construction: the container may not be in the page yet
+      layout: { name: "preset" },
       style: stylesheet(),
       minZoom: 0.05,
       maxZoom: 3,
@@ -241,8 +256,8 @@ export class LineageGraph {
     const layout = this.cy.layout({
       name: "dagre",
       rankDir: "LR",
-      nodeSep: 14,
-      rankSep: 64,
+      nodeSep: 12,
+      rankSep: 40,
       edgeSep: 8,
       fit,
       padding: 32,
@@ -262,16 +277,16 @@ export class LineageGraph {
     return this.cy
       .nodes()
       .map((n) => n.data())
-      .sort((a, b) => String(a.label).localeCompare(String(b.label)));
+      .sort((a, b) => String(a.fullLabel || a.label).localeCompare(String(b.fullLabel || b.label)));
   }
 
-  /** Select and centre a node by id (used by keyboard and list navigation). */
-  select(id) {
+  /** Select a node by id (list and keyboard navigation); `center` pans it into the middle. */
+  select(id, { center = true } = {}) {
     const node = this.cy.getElementById(id);
     if (!node.nonempty()) return;
     this.cy.nodes().unselect();
     node.select();
-    this.cy.animate({ center: { eles: node }, duration: 150 });
+    if (center) this.cy.animate({ center: { eles: node }, duration: 150 });
     this._tap(node);
   }
 
@@ -410,14 +425,14 @@ export class LineageGraph {
         this.nested && node.kind === "FIELD" && node.dataset && shown.get(node.dataset) === node.dataset
           ? node.dataset
           : undefined;
-      // inside its dataset's box a column needs only its own name
-      const label = (parent && node.shortLabel) || node.label || node.id;
+      const label = canvasLabel(node, parent);
       elements.push({
         group: "nodes",
         data: {
           id: node.id,
           kind: node.kind,
           label,
+          fullLabel: node.label || node.id,
           health: node.health || "OK",
           parent,
           sortKey: `${node.kind === "FIELD" ? 1 : 0}${label}`,

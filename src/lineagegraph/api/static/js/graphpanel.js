@@ -59,7 +59,7 @@ export function nodeList(nodes, onPick) {
           "button",
           { type: "button", dataset: { id: node.id }, onclick: () => onPick(node.id) },
           kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind),
-          h("span", {}, String(node.label).replace("\n", " · ")),
+          h("span", {}, String(node.fullLabel || node.label).replace("\n", " · ")),
           h("span", { class: `health-dot ${node.health}`, title: node.health }),
         ),
       ),

@@ -13,7 +13,7 @@ export const LINEAGE_QUERY = `query Lineage($id: ID!, $direction: Direction!, $d
   lineage(id: $id, direction: $direction, depth: $depth, columnLevel: $columnLevel, asOf: $asOf, first: $first, after: $after) {
     root { ${NODE_FIELDS} }
     nodes { depth direction partial node { ${NODE_FIELDS} } }
-    edges { sourceId targetId kind via }
+    edges { from to kind via }
     truncated truncation cycles
     pageInfo { hasNextPage endCursor }
     totalCount
@@ -69,7 +69,7 @@ export async function fetchLineage(id, { direction = "BOTH", depth = null, colum
       nodes.push(toGraphNode(entry.node, { depth: entry.depth, side: entry.direction, partial: entry.partial }));
     }
     for (const edge of result.edges) {
-      edges.push({ source: edge.sourceId, target: edge.targetId, kind: edge.kind || "VIA", via: edge.via || [] });
+      edges.push({ source: edge.from, target: edge.to, kind: edge.kind || "VIA", via: edge.via || [] });
     }
     if (!result.pageInfo.hasNextPage) {
       return { root: toGraphNode(root, { depth: 0 }), nodes: [toGraphNode(root, { depth: 0 }), ...nodes], edges, truncated, truncation, cycles, total, complete: true };

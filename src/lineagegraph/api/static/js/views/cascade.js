@@ -1,16 +1,21 @@
-// The cascade view: what is FAILING and AT_RISK now, drawn as an overlay of evidence paths,
-// each at-risk entity listed with its path back to the failing check.
+// The cascade view: what is FAILING and AT_RISK now, drawn as an overlay of the evidence
+// paths at entity level, and each at-risk entity with its path back to the failing check.
 
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, pathChips } from "../components.js";
 import { h, replace } from "../dom.js";
-import { KINDS, formatTime, healthBadge, kindBadge, kindFromId, labelFromId } from "../format.js";
+import { formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { datasetIdOf } from "../lineagedata.js";
 import { go, link } from "../router.js";
 
-const PAGE = 500;
+const PAGE = 1000;
 const MAX_PAGES = 10;
+// The order entities are listed in: what is failing, then what serves predictions, then back
+// up the flow; runtime records last.
+const ORDER = ["DEPLOYMENT", "MODEL_VERSION", "MODEL", "FEATURE", "DATASET", "JOB", "FIELD", "DATASET_VERSION", "RUN", "CHECK", "RESULT"];
+// What the list shows unless asked for more: the entities people act on.
+const KEY_KINDS = new Set(["DEPLOYMENT", "MODEL_VERSION", "MODEL", "FEATURE", "DATASET"]);
 
 export const AT_RISK_QUERY = `query AtRisk($first: Int!, $after: String) {
   atRisk(first: $first, after: $after) {
@@ -36,27 +41,46 @@ async function fetchAtRisk() {
   return { records, complete: false };
 }
 
-/** Render #/at-risk?kind=DEPLOYMENT&focus=<id> */
+/**
+ * The entity a path step stands for on the overlay: a column, dataset version or check
+ * result is drawn as its dataset, a run as its job, so paths read as data flows.
+ */
+export function entityOf(id) {
+  const parts = String(id).split("|");
+  const kind = kindFromId(id);
+  if (kind === "FIELD" || kind === "DATASET_VERSION") return `dataset|${parts[1]}|${parts[2]}`;
+  if (kind === "RUN") return `job|${parts[1]}|${parts[2]}`;
+  return id;
+}
+
+/** The evidence path of a reason at entity level: the check first, then one step per entity. */
+export function entityPath(reason) {
+  const steps = [reason.checkId, ...reason.path.map(entityOf)];
+  return steps.filter((id, i) => i === 0 || id !== steps[i - 1]);
+}
+
+/** Render #/at-risk?show=key|all|<KIND>&focus=<id> */
 export async function render(root, route, ctx) {
   document.title = "At risk · lineagegraph";
-  const kindFilter = route.params.get("kind") || "";
+  const show = route.params.get("show") || "key";
   const focus = route.params.get("focus");
-  replace(root, h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", {}, "At risk now"), h("span", { class: "muted" }, "Failed checks and everything downstream that they put at risk"))), h("p", { class: "muted" }, "Loading…"));
+  const head = h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", {}, "At risk now"), h("span", { class: "muted" }, "Failed checks and everything downstream they put at risk, with the evidence")));
+  replace(root, head, h("p", { class: "muted" }, "Loading…"));
   const { records, complete } = await fetchAtRisk();
   if (!ctx.isCurrent()) return undefined;
 
   const failing = records.filter((r) => r.status === "FAILING");
   const atRisk = records.filter((r) => r.status === "AT_RISK");
-  const byKind = (kind) => atRisk.filter((r) => r.kind === kind).length;
+  const count = (kind) => atRisk.filter((r) => r.kind === kind).length;
   const cards = h(
     "div",
-    { class: "summary-cards" },
-    card(failing.length, "failing", "alert"),
-    card(atRisk.length, "at risk", "warn"),
-    card(byKind("MODEL_VERSION"), "model versions at risk", byKind("MODEL_VERSION") ? "warn" : ""),
-    card(byKind("DEPLOYMENT"), "deployments at risk", byKind("DEPLOYMENT") ? "warn" : ""),
+    { class: "summary-cards", id: "risk-summary" },
+    card(failing.length, "failing", failing.length ? "alert" : ""),
+    card(atRisk.length, "at risk", atRisk.length ? "warn" : ""),
+    card(count("DEPLOYMENT"), "deployments at risk", count("DEPLOYMENT") ? "alert" : ""),
+    card(count("MODEL_VERSION"), "model versions at risk", count("MODEL_VERSION") ? "warn" : ""),
+    card(count("FEATURE"), "features at risk", count("FEATURE") ? "warn" : ""),
   );
-  const head = h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", {}, "At risk now"), h("span", { class: "muted" }, "Failed checks and everything downstream that they put at risk")));
   if (!records.length) {
     replace(root, head, cards, emptyState("Nothing is failing and nothing is at risk: every latest check result passed."));
     return undefined;
@@ -64,65 +88,72 @@ export async function render(root, route, ctx) {
 
   const status = h("span", { class: "graph-status", role: "status" });
   const listBox = h("div", {});
-  const selected = h("div", {}, h("p", { class: "muted" }, "Click a node to see its evidence."));
+  const selected = h("div", {}, h("p", { class: "muted" }, "Click a node to see why it is at risk."));
   const { element: graphEl, graph } = graphPanel({
     label: "At-risk overlay",
     status,
     onSelect: (node) => showEvidence(node),
     onOpen: (node) => go(link("lineage", node.id)),
     onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id))),
-    legendExtra: h("span", {}, h("span", { class: "swatch", style: "border-color:#dc6803" }), "evidence path"),
+    legendExtra: h("span", {}, h("span", { class: "swatch", style: "border-color:#dc6803;background:#fff" }), "evidence path"),
   });
 
-  const kindSelect = h(
+  const kinds = ORDER.filter((k) => records.some((r) => r.kind === k));
+  const showSelect = h(
     "select",
-    { id: "risk-kind", onchange: (e) => go(link("at-risk", null, { kind: e.target.value, focus })) },
-    h("option", { value: "" }, "All kinds"),
-    KINDS.filter(([k]) => atRisk.some((r) => r.kind === k) || failing.some((r) => r.kind === k)).map(([k, name]) => h("option", { value: k, selected: k === kindFilter }, name)),
+    { id: "risk-show", onchange: (e) => go(link("at-risk", null, { show: e.target.value, focus }), { replace: true }) },
+    h("option", { value: "key", selected: show === "key" }, "Failing, deployments, models, features and datasets"),
+    h("option", { value: "all", selected: show === "all" }, "Everything"),
+    kinds.map((k) => h("option", { value: k, selected: show === k }, `${kindName(k)}s only`)),
   );
-  const shown = records.filter((r) => !kindFilter || r.kind === kindFilter);
-  const listPanel = panel(
-    `Evidence (${shown.length})`,
-    h("div", { class: "stack", id: "evidence" }, shown.map(evidenceItem)),
-    { actions: h("label", { class: "field", for: "risk-kind" }, "Show", kindSelect), id: "evidence-panel" },
-  );
+  const shown = records
+    .filter((r) => (show === "all" ? true : show === "key" ? r.status === "FAILING" || KEY_KINDS.has(r.kind) : r.kind === show))
+    .sort((a, b) => (a.status === b.status ? 0 : a.status === "FAILING" ? -1 : 1) || ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.id.localeCompare(b.id));
+  const evidence = h("div", { class: "stack", id: "evidence" }, shown.map(evidenceItem));
 
   replace(
     root,
     head,
     cards,
-    complete ? null : h("p", { class: "hint" }, "Showing the first records only: the at-risk set is larger than this page can draw."),
+    complete ? null : h("p", { class: "hint" }, "Showing the first records only: the at-risk set is larger than this page loads."),
     h("div", { class: "split wide-side" }, graphEl, h("div", { class: "stack" }, panel("Selected", selected, { id: "selected" }), panel("In view", listBox))),
-    listPanel,
+    panel(`Evidence (${shown.length} of ${records.length})`, evidence, { actions: h("label", { class: "field", for: "risk-show" }, "Show", showSelect), id: "evidence-panel" }),
   );
 
   const model = overlay(records);
-  graph.load(model, { focus: failing.map((r) => r.id) });
-  graph.mark("path", model.edges.map((e) => `${e.source}>${e.kind}>${e.target}`));
-  graph.mark("risk", model.edges.map((e) => `${e.source}>${e.kind}>${e.target}`));
+  graph.load(model, { focus: [...new Set(failing.flatMap((r) => r.reasons.map((x) => x.checkId)))] });
+  graph.mark("path", model.edges.map(edgeKey));
+  graph.mark("risk", model.edges.map(edgeKey));
   graph.render();
-  status.textContent = `${failing.length} failing · ${atRisk.length} at risk`;
-  if (focus) graph.select(focus);
+  status.textContent = `${failing.length} failing · ${atRisk.length} at risk · drawn at entity level`;
+  if (focus) graph.select(entityOf(focus));
   return () => graph.destroy();
 
   function showEvidence(node) {
     if (!node) return;
-    const record = records.find((r) => r.id === node.id);
+    const here = records.filter((r) => r.id === node.id || entityOf(r.id) === node.id);
+    const own = here.find((r) => r.id === node.id);
     replace(
       selected,
       h("div", { class: "title-row" }, entityLink(node.id, { text: node.label })),
-      h("p", { class: "subtitle" }, kindBadge(node.kind), " ", healthBadge(record ? record.status : "OK")),
-      record ? reasons(record) : h("p", { class: "muted" }, "On an evidence path; not at risk itself."),
+      h("p", { class: "subtitle" }, kindBadge(node.kind), " ", healthBadge(own ? own.status : node.health)),
+      own ? reasonList(own) : null,
+      here.length > (own ? 1 : 0) ? h("p", { class: "hint" }, `Also at risk here: ${here.filter((r) => r !== own).map((r) => displayLabel(r.node || r)).join(", ")}`) : null,
+      !own && node.kind === "CHECK" ? h("p", {}, "The failing check this evidence starts from.") : null,
       h("div", { class: "actions" }, h("a", { class: "button small", href: link("lineage", node.id) }, "Lineage"), h("a", { class: "button small", href: link("entity", node.id) }, "Open page")),
     );
   }
+}
+
+function edgeKey(edge) {
+  return `${edge.source}>${edge.kind}>${edge.target}`;
 }
 
 function card(value, label, cls = "") {
   return h("div", { class: `card ${cls}` }, h("div", { class: "value" }, String(value)), h("div", { class: "label" }, label));
 }
 
-function reasons(record) {
+function reasonList(record) {
   return h(
     "div",
     {},
@@ -131,8 +162,17 @@ function reasons(record) {
         "div",
         { class: `reason ${reason.hops === 0 ? "failing" : ""}` },
         h("div", {}, reason.message),
-        h("div", { class: "hint" }, `${reason.precision === "CONFIRMED" ? "Confirmed through runs" : "Potential (design lineage)"} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"}`, reason.result && reason.result.observedAt ? ` · check failed ${formatTime(reason.result.observedAt)}` : ""),
-        pathChips([reason.checkId, ...reason.path.filter((id) => id !== reason.checkId)]),
+        h(
+          "div",
+          { class: "hint" },
+          `${reason.precision === "CONFIRMED" ? "Confirmed through recorded runs" : "Potential (design-time lineage)"} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"}`,
+          reason.result && reason.result.observedAt ? ` · check failed ${formatTime(reason.result.observedAt)}` : "",
+          reason.result && reason.result.observed ? ` (${reason.result.observed})` : "",
+        ),
+        pathChips(entityPath(reason)),
+        reason.path.length > 1
+          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path]))
+          : null,
       ),
     ),
   );
@@ -144,15 +184,20 @@ function evidenceItem(record) {
     "article",
     { class: "evidence-item", dataset: { id: record.id }, "aria-label": displayLabel(node) },
     h("div", { class: "title-row" }, entityLink(node), healthBadge(record.status), kindBadge(record.kind)),
-    reasons(record),
+    reasonList(record),
   );
 }
 
-// The overlay graph: every entity on an evidence path, joined along the paths, the failing
-// check at the start of each.
+// The overlay: every entity on an evidence path at entity level, joined along the paths,
+// each starting at its failing check.
 function overlay(records) {
-  const status = new Map(records.map((r) => [r.id, r.status]));
-  const known = new Map(records.filter((r) => r.node).map((r) => [r.id, r.node]));
+  const status = new Map();
+  for (const record of records) {
+    const id = entityOf(record.id);
+    // an entity drawn for several records shows the worst of them
+    if (status.get(id) !== "FAILING") status.set(id, record.status);
+  }
+  const known = new Map(records.filter((r) => r.node && r.node.id === entityOf(r.id)).map((r) => [r.id, r.node]));
   const nodes = new Map();
   const edges = new Map();
   const add = (id) => {
@@ -171,13 +216,13 @@ function overlay(records) {
     });
   };
   for (const record of records) {
-    add(record.id);
+    add(entityOf(record.id));
     for (const reason of record.reasons) {
-      const path = [reason.checkId, ...reason.path.filter((id) => id !== reason.checkId)];
+      const path = entityPath(reason);
       path.forEach(add);
       for (let i = 1; i < path.length; i += 1) {
-        const kind = "EVIDENCE";
-        edges.set(`${path[i - 1]}>${kind}>${path[i]}`, { source: path[i - 1], target: path[i], kind });
+        const edge = { source: path[i - 1], target: path[i], kind: "EVIDENCE" };
+        edges.set(edgeKey(edge), edge);
       }
     }
   }

@@ -1,7 +1,7 @@
 // The impact view: propose a schema change to a dataset, see what it breaks downstream.
 
 import { gql } from "../api.js";
-import { displayLabel, emptyState, entityLink, panel, table } from "../components.js";
+import { emptyState, entityLink, panel, table } from "../components.js";
 import { copyText, h, replace } from "../dom.js";
 import { chips, healthBadge, kindBadge, kindName } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
@@ -16,20 +16,16 @@ const SCHEMA_QUERY = `query ImpactDataset($id: ID!) {
   }
 }`;
 
-const IMPACT_RESULT = `
-  dataset { id label namespace name }
-  breaking
-  changes { kind field newName oldType newType classification reason }
-  affected {
-    node { id kind label namespace name health { status } }
-    kind direct precision hops owners reasons path
+export const IMPACT_QUERY = `query Impact($change: SchemaChangeInput!) {
+  impact(change: $change) {
+    datasetId breaking truncated summary markdown
+    changes { index action path newName newType nullable description oldType compatibility reason precision notes }
+    affected {
+      id kind name breaking direct hops path precision partial
+      node { id kind label namespace name health { status } }
+    }
+    owners { owner owns breaking }
   }
-  owners
-  markdown
-`;
-
-export const IMPACT_QUERY = `query Impact($dataset: ID!, $changes: [SchemaChangeInput!], $proposedSchema: [FieldInput!], $dropDataset: Boolean) {
-  impact(dataset: $dataset, changes: $changes, proposedSchema: $proposedSchema, dropDataset: $dropDataset) { ${IMPACT_RESULT} }
 }`;
 
 const ACTIONS = [
@@ -38,7 +34,6 @@ const ACTIONS = [
   ["RENAME", "Rename"],
   ["CHANGE_TYPE", "Change type"],
 ];
-const AFFECTED_ORDER = ["FIELD", "JOB", "DATASET", "FEATURE", "MODEL_VERSION", "DEPLOYMENT"];
 
 /** Render #/impact/<dataset id>?drop=a&rename=b:c&retype=d:int&mode=json */
 export async function render(root, route, ctx) {
@@ -107,14 +102,16 @@ export async function render(root, route, ctx) {
   async function run() {
     let variables;
     try {
-      variables = { dataset: dataset.id, dropDataset: dropDataset.checked || null, changes: null, proposedSchema: null };
-      if (mode === "json") variables.proposedSchema = parseSchema(jsonBox.value);
-      else variables.changes = editor.changes();
+      const change = { dataset: { id: dataset.id } };
+      if (dropDataset.checked) change.changes = [{ action: "DROP_DATASET" }];
+      else if (mode === "json") change.proposedSchema = parseSchema(jsonBox.value);
+      else change.changes = editor.changes();
+      variables = { change };
     } catch (err) {
       ctx.showError(err, "Reading the proposed change");
       return;
     }
-    if (!variables.dropDataset && mode === "edit" && !variables.changes.length) {
+    if (variables.change.changes && !variables.change.changes.length) {
       replace(results, emptyState("Mark at least one column to drop, rename or retype, or drop the dataset."));
       return;
     }
@@ -135,11 +132,10 @@ export async function render(root, route, ctx) {
   }
 
   async function showReport(report) {
-    const affected = [...report.affected].sort(
-      (a, b) => AFFECTED_ORDER.indexOf(a.node.kind) - AFFECTED_ORDER.indexOf(b.node.kind) || (a.hops ?? 0) - (b.hops ?? 0) || displayLabel(a.node).localeCompare(displayLabel(b.node)),
-    );
-    const count = (kind) => affected.filter((a) => a.node.kind === kind).length;
-    const breaking = report.changes.filter((c) => c.classification === "BREAKING").length;
+    const affected = report.affected;
+    const count = (kind) => affected.filter((a) => a.kind === kind).length;
+    const breaking = report.changes.filter((c) => c.compatibility === "BREAKING").length;
+    const owned = ownersByEntity(report.owners);
     const copy = h(
       "button",
       {
@@ -160,17 +156,18 @@ export async function render(root, route, ctx) {
       onSelect: () => {},
       onOpen: (node) => go(link("entity", node.id)),
       onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id))),
-      legendExtra: h("span", {}, h("span", { class: "swatch lit" }), "affected"),
+      legendExtra: [h("span", {}, h("span", { class: "swatch lit" }), "affected"), h("span", {}, h("span", { class: "swatch", style: "border-color:#7f56d9;background:#f4ebff;border-width:3px" }), "changed column")],
     });
     if (graphHandle) graphHandle.destroy();
     graphHandle = graph;
 
+    const notes = report.changes.flatMap((c) => c.notes);
     replace(
       results,
       h(
         "div",
         { class: "summary-cards", id: "impact-summary" },
-        card(report.breaking ? "BREAKING" : "Safe", "verdict", report.breaking ? "alert" : ""),
+        card(report.breaking ? "BREAKING" : "Non-breaking", "verdict", report.breaking ? "alert" : ""),
         card(breaking, `breaking change${breaking === 1 ? "" : "s"}`, breaking ? "alert" : ""),
         card(count("FIELD"), "columns affected"),
         card(count("FEATURE"), "features affected", count("FEATURE") ? "warn" : ""),
@@ -179,52 +176,87 @@ export async function render(root, route, ctx) {
       ),
       panel(
         "Changes",
-        table(
-          ["Change", "Column", "Detail", "Verdict", "Why"],
-          report.changes.map((c) => [
-            c.kind.toLowerCase().replace(/_/g, " "),
-            c.field ? h("code", {}, c.field) : h("span", { class: "muted" }, "whole dataset"),
-            c.newName ? `→ ${c.newName}` : c.newType ? [h("code", {}, c.oldType || "?"), " → ", h("code", {}, c.newType)] : "",
-            h("span", { class: `badge ${c.classification === "BREAKING" ? "breaking" : "non-breaking"}` }, c.classification.toLowerCase().replace("_", "-")),
-            c.reason || "",
-          ]),
-          { label: "Changes" },
-        ),
+        [
+          h("p", { style: "margin-top:0" }, report.summary),
+          table(
+            ["#", "Change", "Verdict", "Why", "Consumers found by"],
+            report.changes.map((c) => [
+              String(c.index),
+              c.description,
+              h("span", { class: `badge ${c.compatibility === "BREAKING" ? "breaking" : "non-breaking"}` }, c.compatibility === "BREAKING" ? "breaking" : "non-breaking"),
+              c.reason,
+              c.precision ? precisionLabel(c.precision) : h("span", { class: "muted" }, "nothing to follow"),
+            ]),
+            { label: "Changes" },
+          ),
+          notes.length ? h("ul", { class: "hint" }, notes.map((n) => h("li", {}, n))) : null,
+          report.truncated ? h("p", { class: "hint" }, "The search for consumers hit a server bound: the list is incomplete.") : null,
+        ],
         { actions: copy, id: "changes" },
       ),
-      graphEl,
+      h("div", { class: "split" }, graphEl, panel("In view", listBox)),
       panel(
         `Affected consumers (${affected.length})`,
         table(
-          ["Consumer", "Kind", "How", "Precision", "Hops", "Owners"],
+          ["Consumer", "Kind", "How", "Hops", "Found by", "Owners"],
           affected.map((a) => [
-            entityLink(a.node),
-            kindBadge(a.node.kind),
-            a.direct ? "direct" : "indirect",
-            h("span", { class: "badge", title: a.precision === "DATASET" ? "Column lineage unknown here: dataset-level lineage was followed" : "Followed column lineage" }, a.precision === "DATASET" ? "dataset level" : "column level"),
-            a.hops ?? "",
-            chips(a.owners),
+            entityLink(a.node || { id: a.id, kind: a.kind }),
+            [kindBadge(a.kind), a.partial ? h("span", { class: "hint" }, " partly") : null],
+            [a.direct ? "direct" : "indirect", a.breaking ? null : h("span", { class: "hint" }, " (non-breaking)")],
+            String(a.hops),
+            precisionLabel(a.precision),
+            chips(owned(a.id)),
           ]),
           { empty: "Nothing downstream is affected.", label: "Affected consumers" },
         ),
         { id: "affected" },
       ),
-      panel("Owners to notify", chips(report.owners), { id: "owners" }),
+      panel(
+        "Owners to notify",
+        table(
+          ["Owner", "Breaking", "Owns"],
+          report.owners.map((o) => [o.owner, o.breaking ? h("span", { class: "badge breaking" }, "yes") : "no", h("span", { class: "chips" }, o.owns.map((id) => entityLink(id)))]),
+          { empty: "No owners recorded on the affected entities.", label: "Owners" },
+        ),
+        { id: "owners" },
+      ),
     );
 
-    const lit = new Set(affected.map((a) => a.node.id));
-    const origins = report.changes.filter((c) => c.field).map((c) => fieldId(dataset, c.field));
+    const lit = new Set(affected.map((a) => a.id));
+    const origins = report.changes.map((c) => (c.path ? fieldId(dataset, c.path) : dataset.id));
+    const pairs = new Set(affected.flatMap((a) => a.path.slice(1).map((id, i) => `${a.path[i]}>${id}`)));
     const model = await fetchLineage(dataset.id, { direction: "DOWNSTREAM", depth: null, columnLevel: true });
     if (!ctx.isCurrent()) return;
     graph.load(model, { focus: [dataset.id], nested: true });
-    const reached = (id) => lit.has(id) || origins.includes(id);
-    const litEdges = model.edges.filter((e) => reached(e.source) && reached(e.target)).map((e) => `${e.source}>${e.kind}>${e.target}`);
+    const litEdges = model.edges.filter((e) => pairs.has(`${e.source}>${e.target}`)).map((e) => `${e.source}>${e.kind}>${e.target}`);
     graph.mark("affected", [...lit, ...litEdges]);
     graph.mark("origin", origins);
     graph.setDimOthers(true);
     graph.render();
     status.textContent = `${lit.size} affected of ${model.nodes.length} downstream`;
   }
+}
+
+function precisionLabel(precision) {
+  return precision === "DATASET"
+    ? h("span", { class: "badge", title: "Column lineage is unknown here: dataset-level lineage was followed" }, "dataset lineage")
+    : h("span", { class: "badge", title: "Followed column-level lineage" }, "column lineage");
+}
+
+// Owners per entity id; a model version counts as owned by its model's owners.
+function ownersByEntity(notices) {
+  const owners = new Map();
+  for (const notice of notices) {
+    for (const id of notice.owns) {
+      if (!owners.has(id)) owners.set(id, []);
+      owners.get(id).push(notice.owner);
+    }
+  }
+  return (id) => {
+    if (owners.has(id)) return owners.get(id);
+    if (id.startsWith("model_version|")) return owners.get(`model|${id.split("|").slice(1, 3).join("|")}`) || [];
+    return [];
+  };
 }
 
 function card(value, label, cls = "") {
@@ -309,10 +341,10 @@ function changeEditor(dataset, planned) {
       for (const { field, action, value } of rows) {
         const text = value.value.trim();
         if (action.value === "KEEP") continue;
-        if (action.value === "DROP") out.push({ kind: "DROP_FIELD", field: field.path });
+        if (action.value === "DROP") out.push({ action: "DROP_FIELD", path: field.path });
         else if (!text) throw new Error(`Give the new ${action.value === "RENAME" ? "name" : "type"} for ${field.path}`);
-        else if (action.value === "RENAME") out.push({ kind: "RENAME_FIELD", field: field.path, newName: text });
-        else out.push({ kind: "CHANGE_TYPE", field: field.path, newType: text });
+        else if (action.value === "RENAME") out.push({ action: "RENAME_FIELD", path: field.path, newName: text });
+        else out.push({ action: "CHANGE_TYPE", path: field.path, newType: text });
       }
       return out;
     },

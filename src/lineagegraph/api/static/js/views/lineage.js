@@ -98,7 +98,7 @@ export async function render(root, route, ctx) {
   graph.load(result, { focus: [route.id], nested: settings.columnLevel });
   graph.render();
   describe(result);
-  graph.select(route.id);
+  graph.select(route.id, { center: false });
   return () => graph.destroy();
 
   function describe(res) {
@@ -119,7 +119,7 @@ export async function render(root, route, ctx) {
       graph.merge(more, { reveal: more.nodes.map((n) => n.id) });
       graph.render({ fit: false });
       describe(null);
-      graph.select(node.id);
+      graph.select(node.id, { center: false });
     } catch (err) {
       expanded.delete(key);
       ctx.showError(err, `Expanding ${node.label}`);
@@ -198,7 +198,7 @@ function toolbar(settings, update) {
   return h(
     "div",
     { class: "panel toolbar" },
-    h("div", { class: "field" }, h("span", { class: "hint" }, "Direction"), directions),
+    h("div", { class: "field" }, h("span", {}, "Direction"), directions),
     h("label", { class: "field", for: "lineage-depth" }, "Depth", depth),
     h("label", { class: "field", for: "lineage-asof" }, "As of (UTC)", h("span", { style: "display:flex;gap:6px" }, asOf, settings.asOf ? h("button", { type: "button", onclick: () => update({ asOf: null }) }, "Now") : null)),
     h("label", { class: "check", for: "lineage-columns" }, columns, "Column level"),

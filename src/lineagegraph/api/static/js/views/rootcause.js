@@ -4,7 +4,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, table } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatNumber, formatTime, healthBadge, kindBadge, kindFromId } from "../format.js";
+import { formatNumber, formatTime, healthBadge, kindBadge, kindFromId, labelFromId, resultBadge } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -20,24 +20,23 @@ const SUBJECT_QUERY = `query RootCauseSubject($id: ID!) {
   }
 }`;
 
+const REF = "id kind label namespace name";
+
 export const ROOT_CAUSE_QUERY = `query RootCause($id: ID!) {
   rootCause(id: $id) {
-    target { id kind label namespace name }
-    modelVersion { id kind label namespace name version }
-    baseline { id kind label namespace name version }
+    subjectId modelVersionId baselineId since until
     suspects {
-      rank score kind summary at hops onColumnPath inDiff
-      subject { id kind label namespace name }
-      parts { name value weight detail }
-      evidence
+      id kind entityId relatedIds at summary path score
+      breakdown { severity hops proximity hoursBefore recency onColumnPath columnFactor inProvenanceDiff diffFactor score }
+      entity { ${REF} }
     }
     diff {
-      from { id label } to { id label }
-      inputs { entity { id kind label namespace name } before { id label } after { id label } change }
-      schemaChanges { dataset { id kind label namespace name } field change before after }
-      codeChanges { job { id kind label namespace name } before after }
-      checkChanges { check { id kind label namespace name } before after }
-      edgeChanges { sourceId targetId kind change }
+      from to
+      inputs { entityId change fromVersions toVersions }
+      schemaChanges { datasetId fromVersion toVersion field change fromType toType breaking }
+      codeChanges { jobId fromCodeVersions toCodeVersions }
+      checkChanges { checkId change fromResult fromPassed toResult toPassed }
+      edgeChanges { from kind to change }
     }
   }
 }`;
@@ -92,75 +91,92 @@ export async function render(root, route, ctx) {
     context(subject, report),
     panel(`Suspects (${report.suspects.length})`, suspectsTable(report.suspects), { id: "suspects" }),
     h("div", { class: "split" }, graphEl, panel("In view", listBox)),
-    panel(report.baseline ? `What changed since ${displayLabel(report.baseline)}` : "What changed", diffView(report), { id: "diff" }),
+    panel(report.baselineId ? `What changed since ${labelFromId(report.baselineId)}` : "What changed", diffView(report), { id: "diff" }),
   );
 
-  const start = report.modelVersion ? report.modelVersion.id : route.id;
+  const start = report.modelVersionId;
   const model = await fetchLineage(start, { direction: "UPSTREAM", depth: null, columnLevel: false });
   if (!ctx.isCurrent()) return undefined;
-  const lineageIds = new Set(model.nodes.map((n) => n.id));
-  const touched = (s) => [s.subject && s.subject.id, ...(s.evidence || [])].filter((id) => id && lineageIds.has(id));
+  const drawn = new Set(model.nodes.map((n) => n.id));
+  // a suspect sits on its entity, or on that entity's dataset when columns are not drawn
+  const place = (id) => (drawn.has(id) ? id : drawn.has(datasetOf(id)) ? datasetOf(id) : null);
   const [top, ...rest] = report.suspects;
   graph.load(model, { focus: [start] });
-  if (top) graph.mark("origin", touched(top));
-  graph.mark("affected", rest.flatMap(touched));
+  if (top) {
+    const steps = top.path.map(place).filter(Boolean);
+    const pairs = new Set(steps.slice(1).map((id, i) => `${steps[i]}>${id}`));
+    const edges = model.edges.filter((e) => pairs.has(`${e.source}>${e.target}`)).map((e) => `${e.source}>${e.kind}>${e.target}`);
+    graph.mark("origin", [place(top.entityId)].filter(Boolean));
+    graph.mark("path", edges);
+  }
+  graph.mark("affected", rest.map((s) => place(s.entityId)).filter(Boolean));
   graph.render();
   status.textContent = `${model.nodes.length} upstream entities`;
   return () => graph.destroy();
 }
 
 function context(subject, report) {
-  const version = report.modelVersion;
-  const items = [h("span", {}, "Investigating ", entityLink(version || subject))];
-  if (subject.kind === "DEPLOYMENT" && version) items.push(h("span", { class: "muted" }, ` (served by ${displayLabel(subject)})`));
-  if (report.baseline) items.push(h("span", {}, " against the previous version ", entityLink(report.baseline)));
+  const items = [h("span", {}, "Investigating ", entityLink(report.modelVersionId))];
+  if (subject.kind === "DEPLOYMENT") items.push(h("span", { class: "muted" }, ` (the version ${displayLabel(subject)} serves now)`));
+  if (report.baselineId) items.push(h("span", {}, " against the previous version ", entityLink(report.baselineId)));
+  items.push(h("span", { class: "muted" }, ` · events from ${report.since ? formatTime(report.since) : "the beginning"} to ${formatTime(report.until)}`));
   return h("div", { class: "panel" }, h("p", { style: "margin:0" }, items));
 }
 
-function scoreBar(parts, total) {
-  const sum = parts.reduce((acc, p) => acc + Math.max(0, p.value), 0) || 1;
-  return h(
-    "div",
-    { class: "score-bar", role: "img", "aria-label": `score ${formatNumber(total)}` },
-    parts.map((p, i) => h("span", { style: `width:${(100 * Math.max(0, p.value)) / sum}%;background:${PART_COLOURS[i % PART_COLOURS.length]}`, title: `${p.name}: ${formatNumber(p.value)}` })),
-  );
+// The score is the product of its factors; each factor is shown with what it stands for.
+function factors(b) {
+  return [
+    ["Severity", b.severity, "how serious the event is"],
+    ["Proximity", b.proximity, `${b.hops} hop${b.hops === 1 ? "" : "s"} from the model version`],
+    ["Recency", b.recency, `${formatNumber(b.hoursBefore)} h before the regression`],
+    ["Column path", b.columnFactor, b.onColumnPath === null ? "not a column event" : b.onColumnPath ? "on a column path to the model's features" : "off the model's column paths"],
+    ["Provenance diff", b.diffFactor, b.inProvenanceDiff ? "in the diff against the previous version" : "not in the diff"],
+  ];
 }
 
-function breakdown(parts) {
+function breakdown(b) {
   return h(
     "div",
     { class: "breakdown" },
-    parts.map((p, i) => [
-      h("span", {}, h("span", { class: "part-swatch", style: `background:${PART_COLOURS[i % PART_COLOURS.length]}` }), p.name),
-      h("span", { class: "muted" }, p.detail || ""),
-      h("span", { class: "num" }, formatNumber(p.value)),
+    factors(b).map(([name, value, why], i) => [
+      h("span", {}, h("span", { class: "part-swatch", style: `background:${PART_COLOURS[i]}` }), name),
+      h("span", { class: "muted" }, why),
+      h("span", { class: "num" }, `× ${formatNumber(value)}`),
     ]),
+    h("strong", {}, "Score"),
+    h("span", { class: "muted" }, "product of the factors"),
+    h("strong", { class: "num" }, formatNumber(b.score)),
   );
 }
 
 function suspectsTable(suspects) {
-  if (!suspects.length) return h("p", { class: "muted" }, "No upstream event explains this: no failed check, schema or code change, failed run or volume shift upstream in the window.");
+  if (!suspects.length) return h("p", { class: "muted" }, "No upstream event explains this in the window: no failed check, schema or code change, failed run, volume shift or lineage change upstream.");
+  const top = Math.max(...suspects.map((s) => s.score)) || 1;
   return h(
     "div",
     { class: "table-wrap" },
     h(
       "table",
       { "aria-label": "Ranked suspects" },
-      h("thead", {}, h("tr", {}, ["#", "Suspect", "Event", "When", "Hops", "Score", "Breakdown"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["#", "Suspect", "When", "Score", "Why this score"].map((t) => h("th", { scope: "col" }, t)))),
       h(
         "tbody",
         {},
         suspects.map((s, i) =>
           h(
             "tr",
-            { class: `suspect ${i === 0 ? "top" : ""}`, dataset: { id: s.subject ? s.subject.id : "" } },
-            h("td", { class: "rank" }, String(s.rank ?? i + 1)),
-            h("td", {}, s.subject ? entityLink(s.subject) : "", h("div", { class: "hint" }, s.summary || "")),
-            h("td", {}, h("span", { class: "badge" }, String(s.kind).toLowerCase().replace(/_/g, " ")), s.onColumnPath ? h("div", { class: "hint" }, "on a column path to the model's features") : null, s.inDiff ? h("div", { class: "hint" }, "in the diff against the previous version") : null),
+            { class: `suspect ${i === 0 ? "top" : ""}`, dataset: { id: s.entityId } },
+            h("td", { class: "rank" }, String(i + 1)),
+            h(
+              "td",
+              {},
+              h("div", {}, h("span", { class: `badge ${s.kind === "FAILED_CHECK" || s.kind === "FAILED_RUN" ? "health-failing" : "health-at-risk"}` }, String(s.kind).toLowerCase().replace(/_/g, " ")), " ", entityLink(s.entity || s.entityId)),
+              h("div", { style: "margin-top:4px" }, s.summary),
+              s.relatedIds.length ? h("div", { class: "hint related" }, "Involves: ", s.relatedIds.map((id, k) => [k ? ", " : "", entityLink(id)])) : null,
+            ),
             h("td", {}, formatTime(s.at)),
-            h("td", { class: "num" }, s.hops ?? ""),
-            h("td", {}, h("strong", {}, formatNumber(s.score)), scoreBar(s.parts, s.score)),
-            h("td", {}, breakdown(s.parts)),
+            h("td", {}, h("strong", {}, formatNumber(s.score)), h("div", { class: "score-bar", title: `relative to the top suspect` }, h("span", { style: `width:${(100 * s.score) / top}%;background:${i === 0 ? "#7f56d9" : "#b692f6"}` }))),
+            h("td", {}, breakdown(s.breakdown)),
           ),
         ),
       ),
@@ -170,15 +186,23 @@ function suspectsTable(suspects) {
 
 function diffView(report) {
   const diff = report.diff;
-  if (!diff) return h("p", { class: "muted" }, "This is the first version: there is no earlier version to compare with.");
-  const change = (value) => h("span", { class: value === "ADDED" ? "diff-add" : value === "REMOVED" ? "diff-remove" : "diff-change" }, String(value || "changed").toLowerCase());
-  const ref = (n) => (n ? entityLink(n) : h("span", { class: "muted" }, "—"));
+  if (!diff) return h("p", { class: "muted" }, "There is no earlier version to compare with.");
+  const change = (value) => h("span", { class: value === "ADDED" || value === "RECOVERED" ? "diff-add" : value === "REMOVED" || value === "NEW_FAILURE" ? "diff-remove" : "diff-change" }, String(value || "changed").toLowerCase().replace(/_/g, " "));
+  const versions = (ids) => (ids.length ? h("span", { class: "chips" }, ids.map((id) => entityLink(id))) : h("span", { class: "muted" }, "—"));
+  const outcome = (passed) => (passed === null || passed === undefined ? h("span", { class: "muted" }, "—") : resultBadge(passed));
   const sections = [
-    ["Inputs", table(["Input", "Before", "After", "Change"], diff.inputs.map((x) => [ref(x.entity), ref(x.before), ref(x.after), change(x.change)]), { empty: "Same inputs.", label: "Input changes" })],
-    ["Schema changes", table(["Dataset", "Column", "Change", "Before", "After"], diff.schemaChanges.map((x) => [ref(x.dataset), x.field ? h("code", {}, x.field) : "", change(x.change), h("code", {}, x.before || ""), h("code", {}, x.after || "")]), { empty: "No schema changes.", label: "Schema changes" })],
-    ["Code changes", table(["Job", "Before", "After"], diff.codeChanges.map((x) => [ref(x.job), x.before || "", x.after || ""]), { empty: "No code changes.", label: "Code changes" })],
-    ["Checks", table(["Check", "Before", "After"], diff.checkChanges.map((x) => [ref(x.check), x.before || "", x.after || ""]), { empty: "No new check failures.", label: "Check changes" })],
-    ["Lineage", table(["From", "To", "Edge", "Change"], diff.edgeChanges.map((x) => [ref({ id: x.sourceId }), ref({ id: x.targetId }), x.kind, change(x.change)]), { empty: "Same upstream edges.", label: "Lineage changes" })],
+    ["Inputs read at other versions", table(["Input", `On ${labelFromId(diff.from)}`, `On ${labelFromId(diff.to)}`, "Change"], diff.inputs.map((x) => [entityLink(x.entityId), versions(x.fromVersions), versions(x.toVersions), change(x.change)]), { empty: "Same input versions.", label: "Input changes" })],
+    ["Schema changes", table(["Dataset", "Column", "Change", "Before", "After", "Breaking"], diff.schemaChanges.map((x) => [entityLink(x.datasetId), h("code", {}, x.field), change(x.change), h("code", {}, x.fromType || ""), h("code", {}, x.toType || ""), x.breaking ? h("span", { class: "badge breaking" }, "breaking") : "no"]), { empty: "No schema changes.", label: "Schema changes" })],
+    ["Code changes", table(["Job", "Before", "After"], diff.codeChanges.map((x) => [entityLink(x.jobId), x.fromCodeVersions.join(", "), x.toCodeVersions.join(", ")]), { empty: "No code changes.", label: "Code changes" })],
+    ["Check outcomes", table(["Check", "Change", "Before", "After"], diff.checkChanges.map((x) => [entityLink(x.checkId), change(x.change), outcome(x.fromPassed), outcome(x.toPassed)]), { empty: "No check outcome changed.", label: "Check changes" })],
+    ["Lineage", table(["From", "Edge", "To", "Change"], diff.edgeChanges.map((x) => [entityLink(x.from), x.kind, entityLink(x.to), change(x.change)]), { empty: "Same upstream edges.", label: "Lineage changes" })],
   ];
   return h("div", { class: "stack" }, sections.map(([title, body]) => h("div", {}, h("h3", {}, title), body)));
+}
+
+// The entity a field, check, result or dataset version belongs to (its dataset), or a run's job.
+function datasetOf(id) {
+  const parts = String(id).split("|");
+  if (parts.length <= 3) return id;
+  return `${parts[0] === "run" ? "job" : "dataset"}|${parts[1]}|${parts[2]}`;
 }

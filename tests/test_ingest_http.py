@@ -1,0 +1,359 @@
+"""The OpenLineage HTTP endpoint and the artifact uploads, through the real app."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from lineagegraph.api.app import create_app
+from lineagegraph.config import Settings
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import Direction
+from lineagegraph.service import LineageService
+
+LINEAGE = "/api/v1/lineage"
+BATCH = "/api/v1/lineage/batch"
+RUN = "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
+
+
+def valid_event(run: str = RUN, job: str = "load_orders") -> dict[str, Any]:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-05-01T10:00:00Z",
+        "producer": "https://example.com/p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run},
+        "job": {"namespace": "etl", "name": job},
+        "inputs": [{"namespace": "pg", "name": "raw.orders"}],
+        "outputs": [{"namespace": "pg", "name": "mart.orders"}],
+    }
+
+
+def make_client(service: LineageService, **overrides: Any) -> TestClient:
+    options: dict[str, Any] = {"store": "memory://", "tokens": "", **overrides}
+    return TestClient(create_app(Settings(**options), service))
+
+
+@pytest.fixture
+def client(service: LineageService) -> Iterator[TestClient]:
+    with make_client(service) as test_client:
+        yield test_client
+
+
+def snapshot(service: LineageService) -> tuple[list[Any], list[Any]]:
+    nodes, edges = service.store.export()
+    return [n.model_dump() for n in nodes], [e.model_dump() for e in edges]
+
+
+def test_one_event_is_created(client: TestClient, service: LineageService) -> None:
+    response = client.post(LINEAGE, json=valid_event())
+    assert response.status_code == 201
+    assert response.content == b""
+    run = service.node(make_id(Kind.RUN, "etl", "load_orders", RUN))
+    assert run.attrs["state"] == "COMPLETE"
+
+
+def test_compressed_bodies(client: TestClient, service: LineageService) -> None:
+    body = json.dumps(valid_event()).encode()
+    gzipped = client.post(
+        LINEAGE,
+        content=gzip.compress(body),
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
+    assert gzipped.status_code == 201
+    deflated = client.post(
+        LINEAGE,
+        content=zlib.compress(json.dumps(valid_event(job="other")).encode()),
+        headers={"Content-Encoding": "deflate"},
+    )
+    assert deflated.status_code == 201
+    assert service.stats().nodes_by_kind["JOB"] == 2
+
+
+def test_posting_the_same_event_twice_changes_nothing(
+    client: TestClient, service: LineageService
+) -> None:
+    assert client.post(LINEAGE, json=valid_event()).status_code == 201
+    before = snapshot(service)
+    assert client.post(LINEAGE, json=valid_event()).status_code == 201
+    assert snapshot(service) == before
+
+
+NEGATIVE = {
+    "event_no_run_id.json": "run.runId: missing",
+    "event_invalid_run_facet.json": "run.facets.parent.run.runId: missing",
+    "event_invalid_job_facet.json": "job.facets.ownership.owners[0].name: missing",
+    "event_invalid_dataset_facet.json": "outputs[0].facets.ownership.owners[0].name: missing",
+    "event_invalid_input_dataset_facet.json": (
+        "inputs[0].inputFacets.dataQualityMetrics: needs rowCount or columnMetrics"
+    ),
+    "event_invalid_output_dataset_facet.json": (
+        "outputs[0].outputFacets.outputStatistics.rowCount: must be an integer"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEGATIVE))
+def test_negative_examples_are_refused_and_nothing_is_stored(
+    name: str, client: TestClient, service: LineageService, shared_data: Path
+) -> None:
+    body = (shared_data / "openlineage" / "proxy_fluentd" / name).read_bytes()
+    response = client.post(LINEAGE, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "BAD_USER_INPUT", "message": NEGATIVE[name]}
+    assert service.stats().nodes == 0
+    # the server keeps serving
+    assert client.post(LINEAGE, json=valid_event()).status_code == 201
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "message"),
+    [
+        (
+            b"{not json",
+            {},
+            "body: not valid JSON: Expecting property name enclosed in double quotes "
+            "at line 1 column 2",
+        ),
+        (b"", {}, "body: empty; send an OpenLineage event as JSON"),
+        (b"[1, 2]", {}, "event: must be a JSON object"),
+        (b"\x1f\x8b\x08broken", {"Content-Encoding": "gzip"}, "body: not valid gzip data"),
+        (
+            gzip.compress(b'{"a": 1}')[:-6],
+            {"Content-Encoding": "gzip"},
+            "body: the gzip stream is truncated",
+        ),
+        (
+            b"{}",
+            {"Content-Encoding": "br"},
+            "unsupported Content-Encoding 'br': use gzip or deflate",
+        ),
+        (b'{"a": "\xc3\x28"}', {}, "body: not UTF-8 text"),
+    ],
+)
+def test_malformed_bodies(
+    body: bytes, headers: dict[str, str], message: str, client: TestClient, service: LineageService
+) -> None:
+    response = client.post(LINEAGE, content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["message"] == message
+    assert service.stats().nodes == 0
+
+
+def test_batch_reports_each_event(client: TestClient, service: LineageService) -> None:
+    broken = valid_event(job="broken")
+    del broken["run"]["runId"]
+    events = [
+        valid_event(),
+        broken,
+        valid_event(run="7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1", job="other"),
+    ]
+    response = client.post(BATCH, json=events)
+    assert response.status_code == 207
+    assert response.json() == {
+        "received": 3,
+        "succeeded": 2,
+        "failed": 1,
+        "results": [
+            {"index": 0, "status": "ok"},
+            {"index": 1, "status": "failed", "error": "run.runId: missing"},
+            {"index": 2, "status": "ok"},
+        ],
+    }
+    assert service.stats().nodes_by_kind["JOB"] == 2
+    assert service.find(Kind.JOB, "etl", "broken") is None
+
+
+def test_batch_status_codes(client: TestClient, service: LineageService) -> None:
+    assert client.post(BATCH, json=[valid_event()]).status_code == 200
+    nothing = client.post(BATCH, json=[{"eventTime": "x"}])
+    assert nothing.status_code == 400
+    assert nothing.json()["failed"] == 1
+    not_a_list = client.post(BATCH, json=valid_event())
+    assert not_a_list.status_code == 400
+    assert not_a_list.json()["message"] == "body: must be a JSON array of OpenLineage events"
+    gzipped = client.post(
+        BATCH,
+        content=gzip.compress(json.dumps([valid_event(job="zipped")]).encode()),
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert gzipped.status_code == 200
+    assert client.post(BATCH, json=[]).json() == {
+        "received": 0,
+        "succeeded": 0,
+        "failed": 0,
+        "results": [],
+    }
+
+
+def test_marquez_apples_through_the_batch_endpoint(
+    client: TestClient, service: LineageService, shared_data: Path
+) -> None:
+    files = sorted((shared_data / "marquez" / "apples").glob("*.json"))
+    events = [json.loads(f.read_text()) for f in files]
+    response = client.post(BATCH, json=events)
+    assert response.json()["succeeded"] == 8
+    gather = make_id(Kind.JOB, "grandmas.kitchen", "gather_apples")
+    reads = service.lineage(gather, direction=Direction.UPSTREAM, depth=1)
+    assert [n.id for n in reads.nodes if n.kind is Kind.DATASET] == [
+        make_id(Kind.DATASET, "backyard", "crab.apples")
+    ]
+
+
+def test_writing_needs_a_write_token(service: LineageService) -> None:
+    with make_client(service, tokens="reader-secret:read,writer-secret:write") as client:
+        missing = client.post(LINEAGE, json=valid_event())
+        assert missing.status_code == 401
+        assert missing.headers["WWW-Authenticate"] == 'Bearer realm="lineagegraph"'
+        read_only = client.post(
+            LINEAGE, json=valid_event(), headers={"Authorization": "Bearer reader-secret"}
+        )
+        assert read_only.status_code == 403
+        batch = client.post(
+            BATCH, json=[valid_event()], headers={"Authorization": "Bearer reader-secret"}
+        )
+        assert batch.status_code == 403
+        assert service.stats().nodes == 0
+        written = client.post(
+            LINEAGE, json=valid_event(), headers={"Authorization": "Bearer writer-secret"}
+        )
+        assert written.status_code == 201
+
+
+def test_bodies_over_the_limit(service: LineageService) -> None:
+    with make_client(service, max_body_bytes=2000) as client:
+        big = valid_event()
+        big["job"]["facets"] = {"notes": {"text": "x" * 5000}}
+        assert client.post(LINEAGE, json=big).status_code == 413
+        # compressed, it fits the body limit, but it may only expand to 10x the limit
+        bomb = gzip.compress(json.dumps({**valid_event(), "pad": "y" * 30_000}).encode())
+        assert len(bomb) < 2000
+        refused = client.post(LINEAGE, content=bomb, headers={"Content-Encoding": "gzip"})
+        assert refused.status_code == 413
+        assert service.stats().nodes == 0
+
+
+def test_dbt_and_gx_uploads(client: TestClient, service: LineageService, shared_data: Path) -> None:
+    folder = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+    body = {
+        "manifest": json.loads((folder / "manifest.json").read_text()),
+        "run_results": json.loads((folder / "run_results.json").read_text()),
+    }
+    response = client.post(
+        "/api/v1/ingest/dbt",
+        content=gzip.compress(json.dumps(body).encode()),
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 201
+    assert response.json()["warnings"] == []
+    assert service.stats().nodes_by_kind["CHECK"] == 20
+    profile = json.loads(
+        (shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json").read_text()
+    )
+    unnamed = client.post("/api/v1/ingest/gx", json={"result": profile})
+    assert unnamed.status_code == 400
+    assert "does not name its dataset" in unnamed.json()["message"]
+    named = client.post(
+        "/api/v1/ingest/gx",
+        json={"result": profile, "namespace": "file", "name": "/data/titanic.csv"},
+    )
+    assert named.status_code == 201
+    assert service.stats().nodes_by_kind["RESULT"] == 51
+    assert client.post("/api/v1/ingest/dbt", json={}).json()["message"] == "body.manifest: missing"
+
+
+# --- generated malformed payloads ---------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+PATHS = [
+    ("eventTime",),
+    ("producer",),
+    ("run",),
+    ("run", "runId"),
+    ("run", "facets"),
+    ("job",),
+    ("job", "name"),
+    ("job", "namespace"),
+    ("job", "facets"),
+    ("inputs",),
+    ("outputs",),
+    ("eventType",),
+]
+FACETS = [
+    "schema",
+    "columnLineage",
+    "dataQualityAssertions",
+    "ownership",
+    "version",
+    "symlinks",
+    "lifecycleStateChange",
+    "parent",
+    "errorMessage",
+    "nominalTime",
+]
+
+
+def mutate(path: tuple[str, ...], value: Any, drop: bool) -> dict[str, Any]:
+    document = valid_event()
+    target: Any = document
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    if drop:
+        target.pop(path[-1], None)
+    else:
+        target[path[-1]] = value
+    return document
+
+
+malformed = st.one_of(
+    json_values,
+    st.builds(mutate, st.sampled_from(PATHS), json_values, st.booleans()),
+    st.builds(
+        lambda facet, value: {
+            **valid_event(),
+            "outputs": [{"namespace": "pg", "name": "x", "facets": {facet: value}}],
+        },
+        st.sampled_from(FACETS),
+        json_values,
+    ),
+    st.builds(
+        lambda facet, value: {**valid_event(), "run": {"runId": RUN, "facets": {facet: value}}},
+        st.sampled_from(["parent", "errorMessage", "nominalTime"]),
+        json_values,
+    ),
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(payload=malformed)
+def test_generated_payloads_never_cause_a_server_error(
+    client: TestClient, service: LineageService, payload: Any
+) -> None:
+    before = snapshot(service)
+    response = client.post(
+        LINEAGE, content=json.dumps(payload), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code in (201, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["error"] == "BAD_USER_INPUT"
+        assert response.json()["message"]
+        assert snapshot(service) == before
