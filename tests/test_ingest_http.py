@@ -139,6 +139,8 @@ def test_negative_examples_are_refused_and_nothing_is_stored(
             "unsupported Content-Encoding 'br': use gzip or deflate",
         ),
         (b'{"a": "\xc3\x28"}', {}, "body: not UTF-8 text"),
+        (b'{"eventTime": NaN}', {}, "body: not valid JSON: NaN is not valid JSON"),
+        (b"[" * 200 + b"]" * 200, {}, "body: JSON nested deeper than 100 levels"),
     ],
 )
 def test_malformed_bodies(
@@ -357,3 +359,21 @@ def test_generated_payloads_never_cause_a_server_error(
         assert response.json()["error"] == "BAD_USER_INPUT"
         assert response.json()["message"]
         assert snapshot(service) == before
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    moment=st.datetimes(timezones=st.none() | st.timezones()),
+    separator=st.sampled_from(["T", " "]),
+)
+def test_generated_event_times_never_cause_a_server_error(
+    client: TestClient, service: LineageService, moment: Any, separator: str
+) -> None:
+    document = valid_event()
+    document["eventTime"] = moment.isoformat(sep=separator)
+    response = client.post(LINEAGE, json=document)
+    assert response.status_code in (201, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["message"].startswith("eventTime: must be")

@@ -58,9 +58,12 @@ def _date_time(value: Any) -> datetime:
     if len(value) < 11 or value[10] not in "Tt ":
         raise ValueError("must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z")
     try:
-        return parse_time(value)
-    except InvalidInput:
+        parsed = parse_time(value)
+    except (InvalidInput, OverflowError):
         raise ValueError("must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z") from None
+    if not 1000 <= parsed.year <= 9998:
+        raise ValueError("must be a date-time between the years 1000 and 9998")
+    return parsed
 
 
 Text = Annotated[str, Strict()]

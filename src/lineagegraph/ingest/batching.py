@@ -35,6 +35,8 @@ __all__ = [
     "read_path",
 ]
 
+# The deepest nesting a document may have (OpenLineage events need about ten levels).
+MAX_DEPTH = 100
 EVENT_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
 
 
@@ -82,18 +84,42 @@ class IngestReport:
         return [o for o in self.outcomes if not o.ok]
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 def decode_json(data: bytes | str) -> Any:
-    """Decode one JSON document; raises :class:`InvalidInput` naming the line and column."""
+    """Decode one JSON document; raises :class:`InvalidInput` naming the line and column.
+
+    ``NaN`` and ``Infinity`` (which Python's decoder would accept) are refused, and so
+    is nesting deeper than :data:`MAX_DEPTH` levels.
+    """
     try:
-        return json.loads(data)
+        value = json.loads(data, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
     except UnicodeDecodeError:
         raise InvalidInput("not UTF-8 text") from None
+    except ValueError as error:
+        raise InvalidInput(f"not valid JSON: {error}") from None
     except RecursionError:
-        raise InvalidInput("JSON nested too deeply") from None
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    if isinstance(value, dict | list) and _too_deep(value, MAX_DEPTH):
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
 
 
 def read_documents(text: str, source: str) -> list[Document]:

@@ -224,9 +224,10 @@ def _time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_time(value)
-    except InvalidInput:
+        parsed = parse_time(value)
+    except (InvalidInput, OverflowError):
         return None
+    return parsed if 1000 <= parsed.year <= 9998 else None
 
 
 def _owners(node: _Node) -> list[str] | None:

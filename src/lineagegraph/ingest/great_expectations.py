@@ -47,15 +47,19 @@ def _time(value: Any) -> datetime | None:
     """A GX timestamp: ISO-8601 or the compact ``20200322T170247.671855Z`` form."""
     if not isinstance(value, str) or not value:
         return None
+    parsed: datetime | None = None
     for layout in ("%Y%m%dT%H%M%S.%fZ", "%Y%m%dT%H%M%SZ"):
         try:
-            return datetime.strptime(value, layout).replace(tzinfo=UTC)
+            parsed = datetime.strptime(value, layout).replace(tzinfo=UTC)
+            break
         except ValueError:
             continue
-    try:
-        return parse_time(value)
-    except InvalidInput:
-        return None
+    if parsed is None:
+        try:
+            parsed = parse_time(value)
+        except (InvalidInput, OverflowError):
+            return None
+    return parsed if 1000 <= parsed.year <= 9998 else None
 
 
 def check_name(expectation: str, kwargs: Mapping[str, Any]) -> str:
