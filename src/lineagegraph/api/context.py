@@ -152,9 +152,24 @@ class Context:
         self, node_id: str, direction: Direction, *kinds: EdgeKind, as_of: datetime | None = None
     ) -> list[Node]:
         """The nodes at the other end of a node's edges, sorted by id."""
-        edges = await self.edges(node_id, direction, *kinds, as_of=as_of)
+        return await self.neighbours_of([node_id], direction, *kinds, as_of=as_of)
+
+    async def neighbours_of(
+        self,
+        node_ids: Sequence[str],
+        direction: Direction,
+        *kinds: EdgeKind,
+        as_of: datetime | None = None,
+    ) -> list[Node]:
+        """The nodes at the other end of several nodes' edges (one batch), sorted by id."""
+        queries = [EdgeQuery.of(i, direction, *kinds, as_of=as_of) for i in node_ids]
+        found = await self.loaders.edges.load_many(queries)
         ids = sorted(
-            {e.target_id if direction is Direction.DOWNSTREAM else e.source_id for e in edges}
+            {
+                e.target_id if direction is Direction.DOWNSTREAM else e.source_id
+                for edges in found
+                for e in edges
+            }
         )
         return await self.nodes(ids)
 

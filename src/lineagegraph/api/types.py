@@ -271,13 +271,8 @@ def _base(node: m.Node) -> dict[str, Any]:
 
 
 async def _checks_on(info: Info, target_ids: Sequence[str]) -> list[Check]:
-    checks: list[m.Node] = []
-    for target in target_ids:
-        checks.extend(
-            await info.context.neighbours(target, Direction.DOWNSTREAM, EdgeKind.HAS_CHECK)
-        )
-    unique = {c.id: c for c in checks}
-    return [Check.build(unique[i]) for i in sorted(unique)]
+    checks = await info.context.neighbours_of(target_ids, Direction.DOWNSTREAM, EdgeKind.HAS_CHECK)
+    return [Check.build(c) for c in checks]
 
 
 @strawberry.type(description="A table, file, topic or view.")
@@ -346,11 +341,7 @@ async def _fields_of(info: Info, dataset_id: str) -> list[m.Node]:
     found: dict[str, m.Node] = {}
     frontier = [dataset_id]
     while frontier:
-        level: list[m.Node] = []
-        for parent in frontier:
-            level.extend(
-                await info.context.neighbours(parent, Direction.DOWNSTREAM, EdgeKind.HAS_FIELD)
-            )
+        level = await info.context.neighbours_of(frontier, Direction.DOWNSTREAM, EdgeKind.HAS_FIELD)
         frontier = [n.id for n in level if n.id not in found]
         found.update((n.id, n) for n in level)
     return sorted(
