@@ -32,7 +32,7 @@ from lineagegraph.api.app import create_app
 from lineagegraph.config import Settings
 from lineagegraph.service import LineageService
 from lineagegraph.store import Store
-
+from lineagegraph.synthetic import SyntheticGraph, dataset_id
 from tests.ui_harness import CHROMIUM, CHROMIUM_ARGS, is_local, screenshot_path, serve
 
 pytestmark = pytest.mark.browser
@@ -302,3 +302,41 @@ def test_api_errors_are_shown(page: tuple[Page, Watch]) -> None:
     expect(tab.locator("#errors .error")).to_contain_text("missing.table")
     shoot(tab, "api-error")
     assert watch.foreign == []
+
+
+@pytest.fixture
+def big_server(store: Store) -> Iterator[str]:
+    """The app over a synthetic graph of about 12,000 nodes."""
+    service = LineageService(store)
+    app = create_app(Settings(store="memory://"), service)
+    for changeset in SyntheticGraph(12_000, seed=7).changesets():
+        service.apply(changeset)
+    with serve(app) as url:
+        yield url
+
+
+def test_large_lineage_is_folded_and_expands_on_demand(
+    context: BrowserContext, big_server: str
+) -> None:
+    graph = SyntheticGraph(12_000, seed=7)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    # a hub table with about 600 entities downstream of it
+    hub = dataset_id(graph.hubs[2])
+    tab.goto(big_server + "/" + route("lineage", hub, "direction=DOWNSTREAM&depth="))
+    status = tab.locator(".graph-status")
+    expect(status).to_contain_text("folded", timeout=30_000)
+    total = int(status.inner_text().split(" nodes")[0])
+    assert total > 300
+    groups = tab.locator("ul.node-list button", has_text=" more ")
+    assert groups.count() >= 1
+    drawn = tab.locator("ul.node-list li").count()
+    assert drawn < 150 + groups.count()
+    # opening a group draws a page of its members
+    first_group = groups.first.inner_text()
+    hidden = int(first_group.split(" more ")[0])
+    groups.first.click()
+    expect(tab.locator("ul.node-list li")).to_have_count(drawn + min(25, hidden) - (1 if hidden <= 25 else 0))
+    shoot(tab, "lineage-large-folded")
+    assert errors == []

@@ -296,7 +296,7 @@ export class LineageGraph {
     if (!node.nonempty()) return;
     const members = node.data("members") || [];
     for (const id of members.slice(0, this.groupPage)) this.revealed.add(id);
-    this.render({ fit: false });
+    this.render();
   }
 
   /** Zoom to fit everything drawn. */

@@ -117,7 +117,7 @@ export async function render(root, route, ctx) {
       const more = await fetchLineage(node.id, { ...settings, direction, depth: 1 });
       if (!ctx.isCurrent()) return;
       graph.merge(more, { reveal: more.nodes.map((n) => n.id) });
-      graph.render({ fit: false });
+      graph.render();
       describe(null);
       graph.select(node.id, { center: false });
     } catch (err) {
