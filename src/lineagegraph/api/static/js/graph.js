@@ -315,8 +315,9 @@ export class LineageGraph {
     return this.cy.png({ full: true, scale: 2, bg: "#ffffff" });
   }
 
+  /** Release the canvas; safe to call more than once. */
   destroy() {
-    this.cy.destroy();
+    if (!this.cy.destroyed()) this.cy.destroy();
   }
 
   _tap(node) {

@@ -5,6 +5,15 @@ import { h } from "./dom.js";
 import { kindIcon } from "./format.js";
 import { LineageGraph } from "./graph.js";
 
+// Canvases of the current page; the router destroys them when the page changes.
+const live = new Set();
+
+/** Destroy every canvas built for the page being left. */
+export function destroyGraphs() {
+  for (const graph of live) graph.destroy();
+  live.clear();
+}
+
 /**
  * Build a graph panel. Returns {element, graph}; the canvas is created once the element is
  * in the page (cytoscape needs a sized container), so call this before inserting it and use
@@ -19,6 +28,7 @@ export function graphPanel({ label, status, onSelect, onOpen, onRender, legendEx
     "aria-label": `${label}. Arrow keys pan, plus and minus zoom, 0 fits, Enter expands the selected node.`,
   });
   const graph = new LineageGraph(canvas, { onSelect, onOpen, onRender, threshold });
+  live.add(graph);
   const controls = h(
     "div",
     { class: "graph-controls" },

@@ -2,6 +2,7 @@
 
 import { onBusy, saveToken, savedToken } from "./api.js";
 import { h, replace } from "./dom.js";
+import { destroyGraphs } from "./graphpanel.js";
 import { current, go, link } from "./router.js";
 import * as cascade from "./views/cascade.js";
 import * as entity from "./views/entity.js";
@@ -21,7 +22,6 @@ const VIEWS = {
 
 const root = document.getElementById("view");
 const errors = document.getElementById("errors");
-let cleanup = null;
 let generation = 0;
 
 /** Show an error to the user (never swallowed); `context` says what was being done. */
@@ -75,14 +75,7 @@ async function route() {
   const view = VIEWS[state.view];
   generation += 1;
   const mine = generation;
-  if (cleanup) {
-    try {
-      cleanup();
-    } catch (err) {
-      console.error(err);
-    }
-    cleanup = null;
-  }
+  destroyGraphs();
   clearErrors();
   for (const anchor of document.querySelectorAll(".topbar nav a")) {
     const active = anchor.dataset.view === state.view || (state.view === "entity" && anchor.dataset.view === "search");
@@ -102,11 +95,13 @@ async function route() {
     isCurrent: () => mine === generation,
   };
   try {
-    const result = await view.render(root, state, ctx);
-    if (mine === generation && typeof result === "function") cleanup = result;
-    else if (typeof result === "function") result();
+    await view.render(root, state, ctx);
   } catch (err) {
-    if (mine === generation) showError(err, "Loading this page");
+    if (mine !== generation) return;
+    showError(err, "Loading this page");
+    destroyGraphs();
+    // drop the half-built page (and its canvas) so nothing stale looks like an answer
+    replace(root, h("div", { class: "panel empty" }, "This page could not be loaded; the reason is shown above. ", h("a", { href: link("search") }, "Back to search")));
   }
 }
 

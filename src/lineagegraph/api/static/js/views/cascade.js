@@ -67,7 +67,7 @@ export async function render(root, route, ctx) {
   const head = h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", {}, "At risk now"), h("span", { class: "muted" }, "Failed checks and everything downstream they put at risk, with the evidence")));
   replace(root, head, h("p", { class: "muted" }, "Loading…"));
   const { records, complete } = await fetchAtRisk();
-  if (!ctx.isCurrent()) return undefined;
+  if (!ctx.isCurrent()) return;
 
   const failing = records.filter((r) => r.status === "FAILING");
   const atRisk = records.filter((r) => r.status === "AT_RISK");
@@ -83,7 +83,7 @@ export async function render(root, route, ctx) {
   );
   if (!records.length) {
     replace(root, head, cards, emptyState("Nothing is failing and nothing is at risk: every latest check result passed."));
-    return undefined;
+    return;
   }
 
   const status = h("span", { class: "graph-status", role: "status" });
@@ -127,7 +127,6 @@ export async function render(root, route, ctx) {
   graph.render();
   status.textContent = `${failing.length} failing · ${atRisk.length} at risk · drawn at entity level`;
   if (focus) graph.select(entityOf(focus));
-  return () => graph.destroy();
 
   function showEvidence(node) {
     if (!node) return;

@@ -51,14 +51,14 @@ export async function render(root, route, ctx) {
     );
   if (!route.id) {
     replace(root, head(null), pickEntity({ kinds: ["DATASET"], label: "Dataset", ctx, onPick: (node) => go(link("impact", node.id)) }));
-    return undefined;
+    return;
   }
   const data = await gql(SCHEMA_QUERY, { id: route.id });
-  if (!ctx.isCurrent()) return undefined;
+  if (!ctx.isCurrent()) return;
   const dataset = data.node;
   if (!dataset || dataset.kind !== "DATASET") {
     replace(root, head(null), emptyState(dataset ? `${dataset.label} is a ${kindName(dataset.kind).toLowerCase()}; impact analysis starts from a dataset.` : `No dataset with id ${route.id}.`));
-    return undefined;
+    return;
   }
   document.title = `Impact · ${dataset.label} · lineagegraph`;
 
@@ -97,7 +97,6 @@ export async function render(root, route, ctx) {
 
   let graphHandle = null;
   if (planned.some((p) => p.action !== "KEEP") || route.params.get("dropDataset") === "1") await run();
-  return () => graphHandle && graphHandle.destroy();
 
   async function run() {
     let variables;

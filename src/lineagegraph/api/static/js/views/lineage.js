@@ -79,7 +79,7 @@ export async function render(root, route, ctx) {
   replace(side, panel("Selected", selection, { id: "selected" }), panel("In view", listBox, { id: "in-view" }));
 
   const result = await fetchLineage(route.id, settings);
-  if (!ctx.isCurrent()) return undefined;
+  if (!ctx.isCurrent()) return;
   document.title = `Lineage of ${result.root.label} · lineagegraph`;
   replace(
     root.querySelector("#lineage-title"),
@@ -99,7 +99,6 @@ export async function render(root, route, ctx) {
   graph.render();
   describe(result);
   graph.select(route.id, { center: false });
-  return () => graph.destroy();
 
   function describe(res) {
     const parts = [`${graph.nodes.size} nodes, ${graph.edges.size} edges`];

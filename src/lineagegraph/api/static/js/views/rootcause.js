@@ -56,23 +56,23 @@ export async function render(root, route, ctx) {
     );
   if (!route.id) {
     replace(root, head(null), pickEntity({ kinds: ["MODEL_VERSION", "DEPLOYMENT"], label: "Model version or deployment", ctx, onPick: (node) => go(link("root-cause", node.id)) }));
-    return undefined;
+    return;
   }
   const kind = kindFromId(route.id);
   if (kind !== "MODEL_VERSION" && kind !== "DEPLOYMENT") {
     replace(root, head(null), emptyState("Root cause starts from a model version or a deployment.", entityLink(route.id)));
-    return undefined;
+    return;
   }
   const subject = (await gql(SUBJECT_QUERY, { id: route.id })).node;
-  if (!ctx.isCurrent()) return undefined;
+  if (!ctx.isCurrent()) return;
   if (!subject) {
     replace(root, head(null), emptyState(`No entity with id ${route.id}.`));
-    return undefined;
+    return;
   }
   document.title = `Root cause · ${displayLabel(subject)} · lineagegraph`;
   replace(root, head(subject), h("p", { class: "muted" }, "Ranking suspects…"));
   const report = (await gql(ROOT_CAUSE_QUERY, { id: route.id })).rootCause;
-  if (!ctx.isCurrent()) return undefined;
+  if (!ctx.isCurrent()) return;
 
   const status = h("span", { class: "graph-status", role: "status" });
   const listBox = h("div", {});
@@ -96,7 +96,7 @@ export async function render(root, route, ctx) {
 
   const start = report.modelVersionId;
   const model = await fetchLineage(start, { direction: "UPSTREAM", depth: null, columnLevel: false });
-  if (!ctx.isCurrent()) return undefined;
+  if (!ctx.isCurrent()) return;
   const drawn = new Set(model.nodes.map((n) => n.id));
   // a suspect sits on its entity, or on that entity's dataset when columns are not drawn
   const place = (id) => (drawn.has(id) ? id : drawn.has(datasetOf(id)) ? datasetOf(id) : null);
@@ -112,7 +112,6 @@ export async function render(root, route, ctx) {
   graph.mark("affected", rest.map((s) => place(s.entityId)).filter(Boolean));
   graph.render();
   status.textContent = `${model.nodes.length} upstream entities`;
-  return () => graph.destroy();
 }
 
 function context(subject, report) {
