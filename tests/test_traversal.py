@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineagegraph.algorithms.lineage import lineage
-from lineagegraph.algorithms.traversal import bfs
+from lineagegraph.algorithms.traversal import bfs, strongly_connected
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import ChangeSet, Dataset, Direction, EdgeKind, Field, Job, Origin
 from lineagegraph.store import Store
@@ -297,3 +297,21 @@ def test_bfs_expand_hook_replaces_the_store_hops(store: Store) -> None:
     traversal = bfs(store, [ds(0)], Direction.DOWNSTREAM, [EdgeKind.READS], expand=nothing)
     assert list(traversal.reached) == [ds(0)]
     assert calls == [[ds(0)]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    edges=st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15)), max_size=60),
+    downstream=st.booleans(),
+)
+def test_strongly_connected_equals_networkx(edges: list[tuple[int, int]], downstream: bool) -> None:
+    hops = [Hop(f"n{a:02d}", EdgeKind.DERIVES, f"n{b:02d}") for a, b in edges]
+    direction = Direction.DOWNSTREAM if downstream else Direction.UPSTREAM
+    graph = nx.DiGraph()
+    graph.add_edges_from((h.source, h.target) if downstream else (h.target, h.source) for h in hops)
+    expected = sorted(
+        sorted(group)
+        for group in nx.strongly_connected_components(graph)
+        if len(group) > 1 or graph.has_edge(next(iter(group)), next(iter(group)))
+    )
+    assert strongly_connected(hops, direction) == expected

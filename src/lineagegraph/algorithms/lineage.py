@@ -40,14 +40,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from lineagegraph.algorithms.traversal import Traversal, bfs, strongly_connected
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, dataset_of, kind_of
+from lineagegraph.ids import Kind, kind_of
 from lineagegraph.model import (
     DATASET_FLOW_KINDS,
     FLOW_KINDS,
@@ -235,29 +235,18 @@ def lineage(
         traversals.append((side, traversal))
 
     placed = _place(walk, root, members, traversals, direction)
-    wanted = None if kinds is None else frozenset(kinds)
     known = set(placed)
     known.add(root.id)
-    order = sorted(
-        (
-            entry
-            for entry in placed.values()
-            if entry.id != root.id and (wanted is None or entry.kind in wanted)
-        ),
-        key=lambda e: (_DIRECTION_RANK[e.direction], e.depth, e.id),
-    )
+    if kinds is not None:
+        wanted = frozenset(kinds)
+        placed = {i: e for i, e in placed.items() if _kind(i) in wanted}
+    rank = _DIRECTION_RANK
+    order = [i for i, _ in sorted(placed.items(), key=lambda e: (rank[e[1][1]], e[1][0], e[0]))]
     page = order[offset : offset + first]
-    nodes = store.get([e.id for e in page])
-    position = {entry.id: index for index, entry in enumerate(order)}
+    nodes = store.get(page)
+    position = {node_id: index for index, node_id in enumerate(order)}
     position[root.id] = -1
-    edges = _page_edges(
-        store,
-        walk,
-        [e.id for e in page if e.id in nodes],
-        position,
-        known,
-        max_nodes,
-    )
+    edges = _page_edges(store, walk, [i for i in page if i in nodes], position, known, max_nodes)
 
     truncations = [t for _, t in traversals if t.truncated]
     cycles: set[tuple[str, ...]] = set()
@@ -270,9 +259,11 @@ def lineage(
         column_level=column,
         as_of=as_of,
         nodes=[
-            LineageNode(node=nodes[e.id], depth=e.depth, direction=e.direction, partial=e.partial)
-            for e in page
-            if e.id in nodes
+            LineageNode(
+                node=nodes[i], depth=placed[i][0], direction=placed[i][1], partial=placed[i][2]
+            )
+            for i in page
+            if i in nodes
         ],
         edges=edges,
         truncated=bool(truncations),
@@ -317,13 +308,31 @@ def dataset_level_expander(
     return _Walk(store, False, as_of).expander(direction)
 
 
+def _owner(field_id: str) -> str:
+    """The dataset id of a field id (parts are escaped, so splitting on ``|`` is exact)."""
+    _, namespace, name, _ = field_id.split("|", 3)
+    return f"{_DATASET_PREFIX}{namespace}|{name}"
+
+
+_KIND_OF_PREFIX = {k.value.lower(): k for k in Kind}
+
+
+def _kind(entity_id: str) -> Kind:
+    return _KIND_OF_PREFIX[entity_id[: entity_id.index("|")]]
+
+
 @dataclass
 class _Walk:
-    """How lineage moves at one level of detail (dataset or column)."""
+    """How lineage moves at one level of detail (dataset or column).
+
+    ``contained`` remembers the fields found inside each dataset the walk expanded,
+    so containment is not looked up twice.
+    """
 
     store: Store
     column: bool
     as_of: datetime | None
+    contained: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def edge_kinds(self) -> frozenset[EdgeKind]:
@@ -343,43 +352,73 @@ class _Walk:
 
     def expander(self, direction: Direction) -> Callable[[Sequence[str]], list[Hop]]:
         """The hop function for one direction (see :func:`dataset_level_expander`)."""
-        store, as_of = self.store, self.as_of
+        store, as_of, contained = self.store, self.as_of, self.contained
+        flow = self.edge_kinds
+        # The edges of a dataset's fields that count as the dataset's own.
+        lifted = FLOW_KINDS if self.column else ML_FIELD_KINDS
+        downstream = direction is Direction.DOWNSTREAM
+        has_field = EdgeKind.HAS_FIELD
+        if not self.column and not downstream:
+
+            def upstream(frontier: Sequence[str]) -> list[Hop]:
+                return [
+                    Hop(h.source, h.kind, _owner(h.target))
+                    if h.target.startswith(_FIELD_PREFIX)
+                    else h
+                    for h in store.expand(frontier, direction, flow, as_of)
+                ]
+
+            return upstream
 
         def expand(frontier: Sequence[str]) -> list[Hop]:
-            hops = store.expand(frontier, direction, self.edge_kinds, as_of)
-            datasets = [n for n in frontier if n.startswith(_DATASET_PREFIX)]
-            if self.column:
-                # A dataset reached as a whole moves with all its fields.
-                if datasets:
-                    fields = fields_of(store, datasets, as_of)
-                    for hop in store.expand(fields, direction, FLOW_KINDS, as_of):
-                        hops.append(Hop(dataset_of(hop.source), hop.kind, hop.target))
-                return hops
-            if direction is Direction.DOWNSTREAM:
-                if datasets:
-                    fields = fields_of(store, datasets, as_of)
-                    for hop in store.expand(fields, direction, ML_FIELD_KINDS, as_of):
-                        hops.append(Hop(dataset_of(hop.source), hop.kind, hop.target))
-                return hops
-            return [
-                Hop(h.source, h.kind, dataset_of(h.target))
-                if h.target.startswith(_FIELD_PREFIX)
-                else h
-                for h in hops
-            ]
+            hops: list[Hop] = []
+            owner_of: dict[str, str] = {}  # field -> the frontier dataset holding it
+            if downstream:
+                # One call finds the frontier's own hops and its datasets' fields.
+                for hop in store.expand(frontier, direction, flow | {has_field}, as_of):
+                    if hop.kind is not has_field:
+                        hops.append(hop)
+                    elif hop.source.startswith(_DATASET_PREFIX):
+                        owner_of[hop.target] = hop.source
+            else:
+                hops = store.expand(frontier, direction, flow, as_of)
+                datasets = [n for n in frontier if n.startswith(_DATASET_PREFIX)]
+                for hop in store.expand(datasets, Direction.DOWNSTREAM, [has_field], as_of):
+                    owner_of[hop.target] = hop.source
+            pending = dict(owner_of)
+            while pending:
+                nested: dict[str, str] = {}
+                members = sorted(pending)
+                kinds = lifted | {has_field} if downstream else lifted
+                for hop in store.expand(members, direction, kinds, as_of):
+                    owner = pending[hop.source]
+                    if hop.kind is has_field:
+                        if hop.target not in owner_of:
+                            owner_of[hop.target] = nested[hop.target] = owner
+                    else:
+                        hops.append(Hop(owner, hop.kind, hop.target))
+                if not downstream:
+                    for hop in store.expand(members, Direction.DOWNSTREAM, [has_field], as_of):
+                        if hop.target not in owner_of:
+                            owner_of[hop.target] = nested[hop.target] = pending[hop.source]
+                pending = nested
+            for member, owner in owner_of.items():
+                contained.setdefault(owner, []).append(member)
+            return hops
 
         return expand
 
+    def fields_of_datasets(self, datasets: Sequence[str]) -> dict[str, list[str]]:
+        """The fields of each dataset, from what the walk saw or else from the store."""
+        found = {d: self.contained[d] for d in datasets if d in self.contained}
+        missing = [d for d in datasets if d not in found]
+        for member in fields_of(self.store, missing, self.as_of):
+            found.setdefault(_owner(member), []).append(member)
+        return found
 
-@dataclass
-class _Placed:
-    """Where a node sits in the lineage, before paging."""
 
-    id: str
-    kind: Kind
-    depth: int
-    direction: Direction
-    partial: bool = False
+# (depth, direction, partial) of a node before paging.
+_Placed = tuple[int, Direction, bool]
 
 
 def _place(
@@ -392,27 +431,25 @@ def _place(
     """Merge the traversals of each side into one entry per node."""
     sides: list[dict[str, _Placed]] = []
     for side, traversal in traversals:
-        found: dict[str, _Placed] = {}
-        for reached in traversal.reached.values():
-            found[reached.id] = _Placed(reached.id, kind_of(reached.id), reached.depth, side)
+        found: dict[str, _Placed] = {
+            r.id: (r.depth, side, False) for r in traversal.reached.values()
+        }
         for member in members:
-            found[member] = _Placed(member, kind_of(member), 0, direction)
+            found[member] = (0, direction, False)
         if walk.column:
             _add_containment(walk, found, side)
         sides.append(found)
-    merged: dict[str, _Placed] = {}
-    for found in sides:
-        for entry in found.values():
-            old = merged.get(entry.id)
+    merged = sides[0]
+    for found in sides[1:]:
+        for node_id, entry in found.items():
+            old = merged.get(node_id)
             if old is None:
-                merged[entry.id] = entry
+                merged[node_id] = entry
             else:
-                merged[entry.id] = _Placed(
-                    entry.id,
-                    entry.kind,
-                    min(old.depth, entry.depth),
-                    old.direction if old.direction is entry.direction else Direction.BOTH,
-                    old.partial and entry.partial,
+                merged[node_id] = (
+                    min(old[0], entry[0]),
+                    old[1] if old[1] is entry[1] else Direction.BOTH,
+                    old[2] and entry[2],
                 )
     merged.pop(root.id, None)
     return merged
@@ -420,22 +457,21 @@ def _place(
 
 def _add_containment(walk: _Walk, found: dict[str, _Placed], side: Direction) -> None:
     """Fields of whole datasets at the dataset's depth; partial datasets of reached fields."""
-    whole = sorted(i for i, e in found.items() if e.kind is Kind.DATASET)
-    if whole:
-        depth_of = {i: found[i].depth for i in whole}
-        for field in fields_of(walk.store, whole, walk.as_of):
-            depth = depth_of[dataset_of(field)]
-            entry = found.get(field)
-            if entry is None or entry.depth > depth:
-                found[field] = _Placed(field, Kind.FIELD, depth, side)
+    whole = sorted(i for i in found if i.startswith(_DATASET_PREFIX))
+    for dataset, members in walk.fields_of_datasets(whole).items():
+        depth = found[dataset][0]
+        for member in members:
+            entry = found.get(member)
+            if entry is None or entry[0] > depth:
+                found[member] = (depth, side, False)
     partial: dict[str, int] = {}
-    for entry in list(found.values()):
-        if entry.kind is Kind.FIELD and entry.depth > 0:
-            owner = dataset_of(entry.id)
-            if owner not in found:
-                partial[owner] = min(partial.get(owner, entry.depth), entry.depth)
+    for node_id, (depth, _, _) in found.items():
+        if depth > 0 and node_id.startswith(_FIELD_PREFIX):
+            owner = _owner(node_id)
+            if owner not in found and partial.get(owner, depth) >= depth:
+                partial[owner] = depth
     for owner, depth in partial.items():
-        found[owner] = _Placed(owner, Kind.DATASET, depth, side, partial=True)
+        found[owner] = (depth, side, True)
 
 
 # --- the edges of a page ------------------------------------------------------------------------
@@ -469,9 +505,7 @@ def _page_edges(
             return False
         if node_id in known:
             return True
-        return (
-            not walk.column and node_id.startswith(_FIELD_PREFIX) and dataset_of(node_id) in known
-        )
+        return not walk.column and node_id.startswith(_FIELD_PREFIX) and _owner(node_id) in known
 
     found: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, EdgeKind, str], ...]] = {}
     steps = 0

@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.store.base import Hop, Store
 
 
-@dataclass(frozen=True)
-class Reached:
+class Reached(NamedTuple):
     """A node reached by a traversal: how far from the sources and through which hop."""
 
     id: str
@@ -111,9 +111,7 @@ def bfs(
             if expand is None
             else expand(frontier)
         )
-        hops = sorted(raw)
-        if follow is not None:
-            hops = [h for h in hops if follow(h)]
+        hops = raw if follow is None else [h for h in raw if follow(h)]
         if hops:
             if max_depth is not None and depth >= max_depth:
                 result.truncated, result.truncation = True, "depth"
@@ -121,20 +119,29 @@ def bfs(
             if deadline is not None and time.monotonic() > deadline:
                 result.truncated, result.truncation = True, "timeout"
                 break
-        next_frontier: list[str] = []
+        # A node first reached at this level keeps the smallest hop that reaches it, so
+        # the result does not depend on the order the store returns hops in.
+        found: dict[str, Hop] = {}
         for hop in hops:
             target = hop.target
-            if target not in reached:
-                if limit is not None and len(reached) >= limit:
-                    result.truncated, result.truncation = True, "nodes"
-                    continue
-                reached[target] = Reached(target, depth + 1, hop)
-                next_frontier.append(target)
-            result.hops.append(hop)
+            if target in reached:
+                continue
+            best = found.get(target)
+            if best is None or hop < best:
+                found[target] = hop
+        admitted = sorted(found)
+        if limit is not None and len(reached) + len(admitted) > limit:
+            admitted = admitted[: max(0, limit - len(reached))]
+            result.truncated, result.truncation = True, "nodes"
+        following = depth + 1
+        for target in admitted:
+            reached[target] = Reached(target, following, found[target])
         if result.truncation == "nodes":
+            result.hops.extend(h for h in hops if h.target in reached)
             break
-        frontier = next_frontier
-        depth += 1
+        result.hops.extend(hops)
+        frontier = admitted
+        depth = following
     return result
 
 
@@ -143,60 +150,112 @@ def strongly_connected(hops: Iterable[Hop], direction: Direction) -> list[list[s
 
     Each group is sorted, and the groups are sorted, so the answer is stable.
     """
-    graph: dict[str, list[str]] = {}
-    loops: set[str] = set()
+    # Number the nodes and keep successors as lists of numbers: the work is per edge, so
+    # every dictionary lookup saved counts on large traversals.
+    number: dict[str, int] = {}
+    names: list[str] = []
+    succ: list[list[int]] = []
+    loops: set[int] = set()
+    downstream = direction is Direction.DOWNSTREAM
     for hop in hops:
-        source, target = (
-            (hop.source, hop.target)
-            if direction is Direction.DOWNSTREAM
-            else (hop.target, hop.source)
-        )
-        graph.setdefault(source, []).append(target)
-        graph.setdefault(target, [])
-        if source == target:
-            loops.add(source)
-    groups = [sorted(g) for g in _tarjan(graph) if len(g) > 1 or g[0] in loops]
+        source, target = (hop.source, hop.target) if downstream else (hop.target, hop.source)
+        a = number.get(source)
+        if a is None:
+            a = number[source] = len(names)
+            names.append(source)
+            succ.append([])
+        b = number.get(target)
+        if b is None:
+            b = number[target] = len(names)
+            names.append(target)
+            succ.append([])
+        succ[a].append(b)
+        if a == b:
+            loops.add(a)
+    alive = _trim(succ)
+    groups = [
+        sorted(names[i] for i in group)
+        for group in _tarjan(succ, alive)
+        if len(group) > 1 or group[0] in loops
+    ]
     return sorted(groups)
 
 
-def _tarjan(graph: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components, iterative (no recursion limit)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    counter = 0
-    for root in sorted(graph):
-        if root in index:
+def _trim(succ: list[list[int]]) -> list[bool]:
+    """Drop nodes with no predecessor or no successor left, repeatedly: none is on a cycle.
+
+    What remains holds every cycle and, in lineage-shaped graphs, little else.
+    """
+    size = len(succ)
+    pred: list[list[int]] = [[] for _ in range(size)]
+    indegree = [0] * size
+    for a, targets in enumerate(succ):
+        for b in targets:
+            pred[b].append(a)
+            indegree[b] += 1
+    outdegree = [len(targets) for targets in succ]
+    alive = [True] * size
+    queue = [i for i in range(size) if indegree[i] == 0 or outdegree[i] == 0]
+    while queue:
+        node = queue.pop()
+        if not alive[node]:
             continue
-        work: list[tuple[str, int]] = [(root, 0)]
+        alive[node] = False
+        for b in succ[node]:
+            indegree[b] -= 1
+            if indegree[b] == 0 and alive[b]:
+                queue.append(b)
+        for a in pred[node]:
+            outdegree[a] -= 1
+            if outdegree[a] == 0 and alive[a]:
+                queue.append(a)
+    return alive
+
+
+def _tarjan(succ: list[list[int]], alive: list[bool]) -> list[list[int]]:
+    """Tarjan's strongly connected components of the live nodes, iterative (no recursion)."""
+    unvisited = -1
+    index = [unvisited] * len(succ)
+    low = [0] * len(succ)
+    on_stack = [False] * len(succ)
+    stack: list[int] = []
+    components: list[list[int]] = []
+    counter = 0
+    for root in range(len(succ)):
+        if not alive[root] or index[root] != unvisited:
+            continue
+        work: list[tuple[int, int]] = [(root, 0)]
         while work:
             node, child_index = work.pop()
             if child_index == 0:
                 index[node] = low[node] = counter
                 counter += 1
                 stack.append(node)
-                on_stack.add(node)
-            children = graph[node]
-            if child_index < len(children):
-                work.append((node, child_index + 1))
+                on_stack[node] = True
+            children = succ[node]
+            while child_index < len(children):
                 child = children[child_index]
-                if child not in index:
+                child_index += 1
+                if not alive[child]:
+                    continue
+                if index[child] == unvisited:
+                    work.append((node, child_index))
                     work.append((child, 0))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
+                    break
+                if on_stack[child] and index[child] < low[node]:
+                    low[node] = index[child]
+            else:
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack[member] = False
+                        component.append(member)
+                        if member == node:
+                            break
+                    components.append(component)
+                if work:
+                    parent = work[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
     return components
