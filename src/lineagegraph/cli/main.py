@@ -156,5 +156,10 @@ from lineagegraph.cli.ingest import ingest  # noqa: E402
 
 main.add_command(ingest)
 
+from lineagegraph.cli.query import COMMANDS as QUERY_COMMANDS  # noqa: E402
+
+for _command in QUERY_COMMANDS:
+    main.add_command(_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

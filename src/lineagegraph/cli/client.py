@@ -1,0 +1,143 @@
+"""How the CLI asks its questions: one GraphQL document, answered in-process or by a server.
+
+:class:`LocalClient` executes the schema in this process over a local store;
+:class:`RemoteClient` posts the same document to a running server
+(``--server URL [--token T]``). Both return the ``data`` of a successful answer
+and raise :class:`QueryFailed` with the server's message otherwise, so every
+command behaves the same against either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import httpx
+
+from lineagegraph.api.auth import OPEN_ACCESS
+from lineagegraph.api.context import make_context
+from lineagegraph.api.schema import build_schema
+from lineagegraph.config import Settings
+from lineagegraph.errors import LineageError
+from lineagegraph.service import LineageService
+from lineagegraph.store import open_store
+
+__all__ = ["GraphQLClient", "LocalClient", "QueryFailed", "RemoteClient", "open_client"]
+
+
+class QueryFailed(Exception):
+    """A query was answered with errors; ``code`` is the first error's ``extensions.code``."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class GraphQLClient(Protocol):
+    """Something that answers a GraphQL document with its data."""
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``data`` of the answer; raises :class:`QueryFailed` on errors."""
+        ...
+
+    def close(self) -> None:
+        """Release the store or the connection."""
+        ...
+
+
+def _raise_errors(errors: list[dict[str, Any]]) -> None:
+    first = errors[0]
+    code = (first.get("extensions") or {}).get("code")
+    messages = "; ".join(str(e.get("message", "error")) for e in errors)
+    raise QueryFailed(messages, code)
+
+
+class LocalClient:
+    """Executes the schema in-process over a store URL."""
+
+    def __init__(self, store_url: str, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        try:
+            self.service = LineageService(open_store(store_url), self.settings)
+        except LineageError as error:
+            raise QueryFailed(str(error), "STORE_UNAVAILABLE") from None
+        self.schema = build_schema(self.settings)
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run the document against the local store."""
+        context = make_context(self.service, self.settings, OPEN_ACCESS)
+
+        async def run() -> Any:
+            return await self.schema.execute(
+                query, variable_values=variables, context_value=context
+            )
+
+        result = asyncio.run(run())
+        if result.errors:
+            _raise_errors([e.formatted for e in result.errors])
+        data: dict[str, Any] = result.data or {}
+        return data
+
+    def close(self) -> None:
+        """Close the store."""
+        self.service.close()
+
+
+class RemoteClient:
+    """Posts documents to a running server's ``/graphql``."""
+
+    def __init__(self, server_url: str, token: str | None = None, timeout: float = 60.0) -> None:
+        base = server_url.rstrip("/")
+        self.endpoint = base if base.endswith("/graphql") else f"{base}/graphql"
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(headers=headers, timeout=timeout)
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST the document; turn HTTP and GraphQL failures into :class:`QueryFailed`."""
+        try:
+            response = self._http.post(
+                self.endpoint, json={"query": query, "variables": variables or {}}
+            )
+        except httpx.HTTPError as error:
+            raise QueryFailed(
+                f"cannot reach {self.endpoint}: {error}", "SERVER_UNREACHABLE"
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise QueryFailed(
+                f"{self.endpoint} answered {response.status_code} without JSON", "BAD_RESPONSE"
+            ) from None
+        if isinstance(body, dict) and body.get("errors"):
+            _raise_errors(body["errors"])
+        if response.status_code != 200 or not isinstance(body, dict):
+            message = body.get("message") if isinstance(body, dict) else None
+            raise QueryFailed(
+                f"{self.endpoint} answered {response.status_code}: {message or response.text}",
+                "HTTP_ERROR",
+            )
+        data: dict[str, Any] = body.get("data") or {}
+        return data
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+
+@contextmanager
+def open_client(
+    store_url: str | None, server_url: str | None, token: str | None = None
+) -> Iterator[GraphQLClient]:
+    """A client for ``--server`` when given, else for the local ``--store``; closed after use."""
+    client: GraphQLClient
+    if server_url:
+        client = RemoteClient(server_url, token)
+    else:
+        settings = Settings()
+        client = LocalClient(store_url or settings.store, settings)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,112 @@
+"""Printing answers: rich tables for people, JSON for programs, Markdown for pull requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["Format", "Section", "emit", "markdown_table"]
+
+
+class Format(StrEnum):
+    """How a command prints its answer."""
+
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+class Section:
+    """A titled table of rows (one list of cell texts per row) with notes under it."""
+
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        notes: Sequence[str] = (),
+        empty: str = "nothing",
+    ) -> None:
+        self.title = title
+        self.columns = list(columns)
+        self.rows = [[_text(c) for c in row] for row in rows]
+        self.notes = list(notes)
+        self.empty = empty
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
+def _cell(text: str) -> str:
+    """Text that is safe inside a Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = [
+        "| " + " | ".join(_cell(c) for c in columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    lines.extend("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows)
+    return "\n".join(lines)
+
+
+def emit(
+    fmt: Format,
+    data: Any,
+    sections: Sequence[Section],
+    heading: str = "",
+    markdown: str | None = None,
+) -> None:
+    """Print ``data`` as JSON, or ``sections`` as rich tables or Markdown.
+
+    ``markdown`` replaces the generated Markdown when the engine writes its own
+    (the impact report does).
+    """
+    if fmt is Format.JSON:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    if fmt is Format.MARKDOWN:
+        if markdown is not None:
+            click.echo(markdown.rstrip("\n"))
+            return
+        parts = [f"## {heading}"] if heading else []
+        for section in sections:
+            parts.append(f"### {section.title}")
+            parts.append(
+                markdown_table(section.columns, section.rows) if section.rows else section.empty
+            )
+            parts.extend(f"_{note}_" for note in section.notes)
+        click.echo("\n\n".join(parts))
+        return
+    console = Console(soft_wrap=False)
+    if heading:
+        console.print(f"[bold]{heading}[/bold]", highlight=False)
+    for section in sections:
+        if not section.rows:
+            console.print(f"{section.title}: {section.empty}", highlight=False)
+        else:
+            table = Table(title=section.title, title_justify="left")
+            for column in section.columns:
+                table.add_column(column, overflow="fold")
+            for row in section.rows:
+                table.add_row(*row)
+            console.print(table)
+        for note in section.notes:
+            console.print(note, style="italic", highlight=False)
