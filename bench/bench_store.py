@@ -82,18 +82,14 @@ def write_all(store: Store, graph: SyntheticGraph) -> tuple[int, float]:
 def port_descendants(store: Store, source: str, kinds: Collection[EdgeKind]) -> set[str]:
     """Everything downstream of ``source`` but itself: breadth first, one ``expand`` per level."""
     seen = {source}
-    reached: set[str] = set()
     frontier = [source]
     while frontier:
-        following: list[str] = []
-        for hop in store.expand(frontier, Direction.DOWNSTREAM, kinds):
-            reached.add(hop.target)
-            if hop.target not in seen:
-                seen.add(hop.target)
-                following.append(hop.target)
-        frontier = following
-    reached.discard(source)
-    return reached
+        reached = {hop.target for hop in store.expand(frontier, Direction.DOWNSTREAM, kinds)}
+        new = reached - seen
+        seen |= new
+        frontier = list(new)
+    seen.discard(source)
+    return seen
 
 
 def best_of(repeats: int, fn: Callable[[], set[str]]) -> tuple[float, set[str]]:

@@ -101,6 +101,9 @@ _SCHEMA: Final[tuple[str, ...]] = (
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}",
 )
 
+# Fails unless the full-text index exists (a read any user may run).
+_PROBE_SCHEMA = f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', 'x') YIELD node RETURN 0"
+
 # --- statements ---------------------------------------------------------------------------------
 
 # Reads which of the given ids exist, with the attributes of the nodes a changeset upserts.
@@ -219,9 +222,11 @@ ORDER BY score DESC, n.id
 SKIP $offset LIMIT $limit
 """
 
+# "n.id IS NOT NULL" lets Neo4j read the nodes in id order from the id index, so a page
+# costs no sort of every node.
 _LIST = f"""
 MATCH (n:Entity)
-WHERE {_FILTERS}
+WHERE n.id IS NOT NULL AND {_FILTERS}
 RETURN {_NODE_FIELDS}
 ORDER BY n.id
 SKIP $offset LIMIT $limit
@@ -525,6 +530,8 @@ class Neo4jStore:
             user = parts.username
             password = parts.password or ""
         host = parts.hostname or ""
+        if ":" in host:  # an IPv6 address keeps its brackets
+            host = f"[{host}]"
         if parts.port is not None:
             host = f"{host}:{parts.port}"
         address = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
@@ -610,14 +617,26 @@ class Neo4jStore:
             if self._schema_ready:
                 return
             with self._session() as session:
-                for statement in _SCHEMA:
+                try:
+                    for statement in _SCHEMA:
+                        try:
+                            session.run(statement).consume()
+                        except neo4j_errors.ClientError as error:
+                            # another replica created the same index at the same moment
+                            if "EquivalentSchemaRuleAlreadyExists" not in (error.code or ""):
+                                raise
+                    session.run("CALL db.awaitIndexes(300)").consume()
+                except neo4j_errors.Forbidden as error:
+                    # A user without schema rights can work once an administrator (or an
+                    # earlier start with more rights) created the schema.
                     try:
-                        session.run(statement).consume()
-                    except neo4j_errors.ClientError as error:
-                        # another replica created the same index at the same moment
-                        if "EquivalentSchemaRuleAlreadyExists" not in (error.code or ""):
-                            raise
-                session.run("CALL db.awaitIndexes(300)").consume()
+                        session.run(_PROBE_SCHEMA).consume()
+                    except neo4j_errors.ClientError:
+                        raise StoreUnavailable(
+                            f"Neo4j at {self.url}: the user may not create the lineagegraph "
+                            "schema (constraints and indexes) and it does not exist yet; "
+                            "connect once as a user with schema rights"
+                        ) from error
             self._schema_ready = True
 
     def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
@@ -645,6 +664,8 @@ class Neo4jStore:
         if changeset.snapshots:
             raise InvalidInput("job snapshots must be resolved by the service before apply")
         cs = changeset.normalized()
+        if self._closed:
+            raise StoreUnavailable(f"store {self.url} is closed")
         if not cs.is_empty():
             for attempt in range(5):
                 try:
