@@ -169,7 +169,7 @@ def _print_summary(
             payload["store"] = {"nodes": totals.nodes, "edges": totals.edges}
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
         return
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     noun = unit if len(report.outcomes) == 1 else f"{unit}s"
     console.print(
         f"{what}: {len(report.outcomes)} {noun}, {report.ok} ok, {len(failed)} failed → {where}"

@@ -1,0 +1,227 @@
+"""``lineagegraph ingest openlineage|dbt|gx`` into a store file or to a running server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from lineagegraph.cli.main import main
+from lineagegraph.config import Settings
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.service import LineageService
+from lineagegraph.store import open_store
+from tests.api_helpers import running_server
+
+
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(main, list(args), input=stdin, env=env)
+
+
+def stored(url: str) -> LineageService:
+    return LineageService(open_store(url))
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'lineage.db'}"
+
+
+def test_ingest_a_file_of_events(store_url: str, shared_data: Path) -> None:
+    path = shared_data / "marquez" / "metadata.json"
+    result = run("ingest", "openlineage", str(path), "--store", store_url)
+    assert result.exit_code == 0, result.output
+    assert "26 events, 26 ok, 0 failed" in result.output
+    service = stored(store_url)
+    try:
+        assert service.stats().nodes_by_kind["JOB"] == 13
+    finally:
+        service.close()
+
+
+def test_ingest_a_folder_with_failures_as_json(store_url: str, shared_data: Path) -> None:
+    folder = shared_data / "openlineage" / "proxy_fluentd"
+    result = run("ingest", "openlineage", str(folder), "--store", store_url, "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["events"] == 7
+    assert summary["ok"] == 1
+    assert {Path(f["source"]).name: f["error"] for f in summary["failed"]} == {
+        "event_invalid_dataset_facet.json": "outputs[0].facets.ownership.owners[0].name: missing",
+        "event_invalid_input_dataset_facet.json": (
+            "inputs[0].inputFacets.dataQualityMetrics: needs rowCount or columnMetrics"
+        ),
+        "event_invalid_job_facet.json": "job.facets.ownership.owners[0].name: missing",
+        "event_invalid_output_dataset_facet.json": (
+            "outputs[0].outputFacets.outputStatistics.rowCount: must be an integer"
+        ),
+        "event_invalid_run_facet.json": "run.facets.parent.run.runId: missing",
+        "event_no_run_id.json": "run.runId: missing",
+    }
+    assert summary["store"]["nodes"] > 0
+
+
+def test_ingest_json_lines_from_stdin(store_url: str, shared_data: Path) -> None:
+    files = sorted((shared_data / "marquez" / "apples").glob("*.json"))
+    lines = "\n".join(json.dumps(json.loads(f.read_text())) for f in files)
+    result = run("ingest", "openlineage", "-", "--store", store_url, "--json", stdin=lines)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["events"], summary["ok"]) == (8, 8)
+    service = stored(store_url)
+    try:
+        assert service.stats().nodes_by_kind["RUN"] == 8
+    finally:
+        service.close()
+
+
+def test_many_events_show_progress_and_all_arrive(store_url: str, tmp_path: Path) -> None:
+    events = [
+        {
+            "eventType": "COMPLETE",
+            "eventTime": f"2024-05-01T10:{i // 60:02d}:{i % 60:02d}Z",
+            "producer": "https://example.com/p",
+            "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"},
+            "job": {"namespace": "etl", "name": f"job_{i % 25}"},
+            "inputs": [{"namespace": "pg", "name": f"in_{i % 25}"}],
+            "outputs": [{"namespace": "pg", "name": f"out_{i % 25}"}],
+        }
+        for i in range(300)
+    ]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    result = run("ingest", "openlineage", str(path), "--store", store_url, "--batch-size", "40")
+    assert result.exit_code == 0, result.output
+    assert "300 events, 300 ok, 0 failed" in result.stdout
+    service = stored(store_url)
+    try:
+        assert service.stats().nodes_by_kind["RUN"] == 300
+    finally:
+        service.close()
+
+
+def test_usage_errors(store_url: str, tmp_path: Path) -> None:
+    missing = run("ingest", "openlineage", str(tmp_path / "nope.json"), "--store", store_url)
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.output
+    both = run(
+        "ingest", "openlineage", "-", "--store", store_url, "--server", "http://x", stdin="{}"
+    )
+    assert both.exit_code == 2
+    assert "not both" in both.output
+
+
+def test_ingest_dbt_artifacts(store_url: str, shared_data: Path) -> None:
+    folder = shared_data / "openlineage" / "dbt" / "jaffle_shop_snowflake_test"
+    result = run(
+        "ingest",
+        "dbt",
+        "--manifest",
+        str(folder / "manifest.json"),
+        "--run-results",
+        str(folder / "run_results.json"),
+        "--dataset-namespace",
+        "snowflake://ASDF1234.eu-central-1.aws",
+        "--store",
+        store_url,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["written_by_kind"] == {
+        "CHECK": 20,
+        "DATASET": 8,
+        "FIELD": 21,
+        "JOB": 6,
+        "RESULT": 20,
+        "RUN": 1,
+    }
+    assert (
+        summary["warnings"][-1] == "run_results: (empty unique_id) is not in the manifest; skipped"
+    )
+    service = stored(store_url)
+    try:
+        customers = make_id(
+            Kind.DATASET, "snowflake://ASDF1234.eu-central-1.aws", "DEMO_DB.public.customers"
+        )
+        assert service.node(customers).attrs["platform"] == "snowflake"
+    finally:
+        service.close()
+
+
+def test_ingest_gx_results(store_url: str, shared_data: Path) -> None:
+    path = str(shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json")
+    unnamed = run("ingest", "gx", path, "--store", store_url)
+    assert unnamed.exit_code == 1
+    assert "does not name its dataset" in unnamed.output
+    wrong = run("ingest", "gx", path, "--store", store_url, "--dataset", "job|etl|x")
+    assert wrong.exit_code == 2
+    assert "not a dataset id" in wrong.output
+    named = run(
+        "ingest", "gx", path, "--store", store_url, "--dataset", "dataset|file|/data/titanic.csv"
+    )
+    assert named.exit_code == 0, named.output
+    assert "51 CHECK" in named.output
+    again = run(
+        "ingest",
+        "gx",
+        path,
+        "--store",
+        store_url,
+        "--namespace",
+        "file",
+        "--name",
+        "/data/titanic.csv",
+    )
+    assert again.exit_code == 0
+    service = stored(store_url)
+    try:
+        assert service.stats().nodes_by_kind["RESULT"] == 51
+    finally:
+        service.close()
+
+
+def test_send_to_a_running_server(service: LineageService, shared_data: Path) -> None:
+    settings = Settings(store="memory://", tokens="cli-secret:write")
+    with running_server(service, settings) as server:
+        folder = shared_data / "marquez" / "apples"
+        refused = run("ingest", "openlineage", str(folder), "--server", server.url)
+        assert refused.exit_code == 1
+        assert "answered 401" in refused.output
+        env = {"LINEAGEGRAPH_TOKEN": "cli-secret"}
+        sent = run(
+            "ingest",
+            "openlineage",
+            str(folder),
+            "--server",
+            server.url,
+            "--batch-size",
+            "3",
+            "--json",
+            env=env,
+        )
+        assert sent.exit_code == 0, sent.output
+        assert json.loads(sent.stdout)["ok"] == 8
+        dbt = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+        uploaded = run(
+            "ingest",
+            "dbt",
+            "--manifest",
+            str(dbt / "manifest.json"),
+            "--server",
+            server.url,
+            "--token",
+            "cli-secret",
+        )
+        assert uploaded.exit_code == 0, uploaded.output
+        gx = str(shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json")
+        failed = run("ingest", "gx", gx, "--server", server.url, "--token", "cli-secret")
+        assert failed.exit_code == 1
+        assert "does not name its dataset" in failed.output
+    stats = service.stats()
+    assert stats.nodes_by_kind["RUN"] == 8
+    assert stats.nodes_by_kind["CHECK"] == 20
+    assert stats.nodes_by_kind.get("RESULT", 0) == 0
