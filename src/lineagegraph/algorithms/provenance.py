@@ -1,17 +1,27 @@
 """Provenance and provenance diff (ARCHITECTURE §4.4).
 
-Result types and entry points.
+Provenance is the upstream closure at the exact versions that produced a model
+version, a deployment (the versions it serves now) or a dataset version: the
+runs that wrote each version, the versions those runs read, recursively, with
+job code versions, training features and the check results that stood for each
+dataset version. The diff of two provenances says what changed between, say, a
+good model version and a regressed one.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from lineagegraph.ids import Kind
-from lineagegraph.model import EdgeKind
+from lineagegraph.algorithms.traversal import bfs
+from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
+from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time
 from lineagegraph.store.base import Store
 
 __all__ = [
@@ -28,8 +38,11 @@ __all__ = [
     "ProvenanceRun",
     "ProvenanceVersion",
     "SchemaDifference",
+    "describe_version",
+    "lifted_edges",
     "provenance",
     "provenance_diff",
+    "schema_differences",
 ]
 
 
@@ -158,7 +171,7 @@ class CheckChange:
     """A check whose outcome differs: newly failing, recovered or failing differently."""
 
     check_id: str
-    change: str  # NEW_FAILURE, RECOVERED, STILL_FAILING, ADDED, REMOVED
+    change: str  # NEW_FAILURE, RECOVERED or STILL_FAILING (failing on both, another result)
     from_result: str | None
     from_passed: bool | None
     to_result: str | None
@@ -188,11 +201,490 @@ class ProvenanceDiff:
     edge_changes: tuple[EdgeChange, ...]
 
 
-def provenance(store: Store, entity_id: str) -> Provenance:
-    """The provenance of a model version, deployment or dataset version."""
-    raise NotImplementedError
+# --- provenance -------------------------------------------------------------------------------
+
+_DOWN, _UP = Direction.DOWNSTREAM, Direction.UPSTREAM
+_SUBJECT_KINDS = (Kind.MODEL_VERSION, Kind.DEPLOYMENT, Kind.DATASET_VERSION)
+DEFAULT_MAX_NODES = 20_000  # versions and runs in one closure before it is truncated
+
+
+def provenance(
+    store: Store, entity_id: str, *, max_nodes: int | None = DEFAULT_MAX_NODES
+) -> Provenance:
+    """The provenance of a model version, deployment or dataset version.
+
+    The closure follows WROTE back to the run that wrote a version and READ_BY
+    back to the versions that run read, recursively; a deployment starts from the
+    model versions it serves now. Each run brings its job and code version (the
+    run's own, else the job's); each model version the features it was TRAINED_ON
+    when it was created and what they are COMPUTED_FROM; each dataset version the
+    outcome of every check on its dataset or fields: the latest result that ran on
+    that version, else the latest result observed before the first run in the
+    closure read it. ``truncated`` says ``max_nodes`` stopped the closure.
+
+    Raises :class:`InvalidInput` for another kind of id and :class:`NotFound` for
+    an entity that does not exist.
+    """
+    kind = kind_of(entity_id)
+    if kind not in _SUBJECT_KINDS:
+        names = ", ".join(k.value for k in _SUBJECT_KINDS)
+        raise InvalidInput(f"provenance is defined for {names}, not {kind.value}")
+    if not store.kinds([entity_id]):
+        raise NotFound(f"no entity with id {entity_id!r}")
+    if kind is Kind.DEPLOYMENT:
+        roots = sorted({h.target for h in store.expand([entity_id], _UP, [EdgeKind.SERVES])})
+    else:
+        roots = [entity_id]
+    closure = bfs(store, roots, _UP, [EdgeKind.WROTE, EdgeKind.READ_BY], max_nodes=max_nodes)
+    version_ids = sorted(
+        i for i in closure.reached if kind_of(i) in (Kind.DATASET_VERSION, Kind.MODEL_VERSION)
+    )
+    run_ids = sorted(i for i in closure.reached if kind_of(i) is Kind.RUN)
+    nodes = store.get([*version_ids, *run_ids])
+    reads = _neighbours(store, run_ids, EdgeKind.READ_BY, _UP)
+    writes = _neighbours(store, run_ids, EdgeKind.WROTE, _DOWN)
+    writers = _neighbours(store, version_ids, EdgeKind.WROTE, _UP)
+    jobs_of = _neighbours(store, run_ids, EdgeKind.HAS_RUN, _UP)
+    job_nodes = store.get(sorted({j for js in jobs_of.values() for j in js}))
+    edges: set[tuple[str, EdgeKind, str]] = set()
+    for hop in closure.hops:  # upstream hops: source is the later entity
+        edges.add((hop.target, hop.kind, hop.source))
+    runs: list[ProvenanceRun] = []
+    for run_id in run_ids:
+        node = nodes.get(run_id)
+        attrs = node.attrs if node else {}
+        job = jobs_of[run_id][0] if jobs_of[run_id] else _job_of_run(run_id)
+        job_attrs = job_nodes[job].attrs if job in job_nodes else {}
+        code = attrs.get("code_version") or job_attrs.get("code_version")
+        runs.append(
+            ProvenanceRun(
+                id=run_id,
+                job_id=job,
+                state=_text(attrs.get("state")),
+                started_at=_time(attrs.get("started_at")),
+                ended_at=_time(attrs.get("ended_at")),
+                code_version=_text(code),
+                read=reads[run_id],
+                wrote=writes[run_id],
+                depth=(closure.reached[run_id].depth + 1) // 2,
+            )
+        )
+        if jobs_of[run_id]:
+            edges.add((job, EdgeKind.HAS_RUN, run_id))
+    versions = [
+        describe_version(
+            version_id,
+            nodes.get(version_id),
+            writers[version_id],
+            closure.reached[version_id].depth // 2,
+        )
+        for version_id in version_ids
+    ]
+    jobs = _jobs(runs, job_nodes)
+    features, feature_edges = _features(
+        store, [v for v in versions if v.kind is Kind.MODEL_VERSION]
+    )
+    edges.update(feature_edges)
+    checks = _checks(store, [v for v in versions if v.kind is Kind.DATASET_VERSION], runs)
+    return Provenance(
+        subject_id=entity_id,
+        subject_kind=kind,
+        roots=tuple(roots),
+        versions=tuple(versions),
+        runs=tuple(runs),
+        jobs=tuple(jobs),
+        features=tuple(features),
+        checks=tuple(checks),
+        edges=tuple(sorted(edges)),
+        truncated=closure.truncated,
+    )
+
+
+def _neighbours(
+    store: Store,
+    ids: Sequence[str],
+    kind: EdgeKind,
+    direction: Direction,
+    as_of: datetime | None = None,
+) -> dict[str, tuple[str, ...]]:
+    found: dict[str, set[str]] = {i: set() for i in ids}
+    for hop in store.expand(ids, direction, [kind], as_of):
+        found[hop.source].add(hop.target)
+    return {i: tuple(sorted(t)) for i, t in found.items()}
+
+
+def _job_of_run(run_id: str) -> str:
+    key = parse_id(run_id)
+    return make_id(Kind.JOB, key.namespace, key.name)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str | datetime) or value == "":
+        return None
+    try:
+        return parse_time(value)
+    except InvalidInput:
+        return None
+
+
+def describe_version(
+    version_id: str, node: Node | None, writers: tuple[str, ...] = (), depth: int = 0
+) -> ProvenanceVersion:
+    """A dataset or model version as provenance reports it, from its stored node."""
+    key = parse_id(version_id)
+    attrs = node.attrs if node else {}
+    owner = Kind.DATASET if key.kind is Kind.DATASET_VERSION else Kind.MODEL
+    schema = attrs.get("schema_fields")
+    rows = attrs.get("row_count")
+    return ProvenanceVersion(
+        id=version_id,
+        kind=key.kind,
+        entity_id=make_id(owner, key.namespace, key.name),
+        version=key.parts[0],
+        created_at=_time(attrs.get("created_at")),
+        written_by=writers[0] if writers else None,
+        row_count=rows if isinstance(rows, int) else None,
+        schema_fields=tuple(f for f in schema if isinstance(f, dict))
+        if isinstance(schema, list)
+        else (),
+        depth=depth,
+    )
+
+
+def _jobs(runs: Sequence[ProvenanceRun], job_nodes: Mapping[str, Node]) -> list[ProvenanceJob]:
+    by_job: dict[str, list[ProvenanceRun]] = defaultdict(list)
+    for run in runs:
+        by_job[run.job_id].append(run)
+    jobs = []
+    for job_id in sorted(by_job):
+        node = job_nodes.get(job_id)
+        jobs.append(
+            ProvenanceJob(
+                id=job_id,
+                code_versions=tuple(
+                    sorted({r.code_version for r in by_job[job_id] if r.code_version})
+                ),
+                code_location=_text(node.attrs.get("code_location")) if node else None,
+                runs=tuple(r.id for r in by_job[job_id]),
+            )
+        )
+    return jobs
+
+
+def _features(
+    store: Store, model_versions: Sequence[ProvenanceVersion]
+) -> tuple[list[ProvenanceFeature], set[tuple[str, EdgeKind, str]]]:
+    """What each model version was trained on when it was created (current if unknown)."""
+    features: list[ProvenanceFeature] = []
+    edges: set[tuple[str, EdgeKind, str]] = set()
+    for version in model_versions:
+        trained = _neighbours(store, [version.id], EdgeKind.TRAINED_ON, _UP, version.created_at)
+        inputs = trained[version.id]
+        edges.update((i, EdgeKind.TRAINED_ON, version.id) for i in inputs)
+        feature_ids = [i for i in inputs if kind_of(i) is Kind.FEATURE]
+        sources = _neighbours(store, feature_ids, EdgeKind.COMPUTED_FROM, _UP, version.created_at)
+        for feature_id in feature_ids:
+            edges.update((s, EdgeKind.COMPUTED_FROM, feature_id) for s in sources[feature_id])
+            features.append(
+                ProvenanceFeature(
+                    id=feature_id, model_version_id=version.id, computed_from=sources[feature_id]
+                )
+            )
+    return features, edges
+
+
+def _checks(
+    store: Store, versions: Sequence[ProvenanceVersion], runs: Sequence[ProvenanceRun]
+) -> list[CheckOutcome]:
+    """The outcome of every check on the datasets of these versions, per version."""
+    if not versions:
+        return []
+    first_read: dict[str, datetime] = {}
+    for run in runs:
+        if run.started_at is None:
+            continue
+        for version_id in run.read:
+            if version_id not in first_read or run.started_at < first_read[version_id]:
+                first_read[version_id] = run.started_at
+    datasets = sorted({v.entity_id for v in versions})
+    fields = _neighbours(store, datasets, EdgeKind.HAS_FIELD, _DOWN)
+    checked = sorted({*datasets, *(f for fs in fields.values() for f in fs)})
+    checks_on = _neighbours(store, checked, EdgeKind.HAS_CHECK, _DOWN)
+    check_target = {c: target for target in checked for c in checks_on[target]}
+    check_ids = sorted(check_target)
+    check_nodes = store.get(check_ids)
+    results_of = _neighbours(store, check_ids, EdgeKind.HAS_RESULT, _DOWN)
+    result_ids = sorted({r for rs in results_of.values() for r in rs})
+    result_nodes = store.get(result_ids)
+    evaluated = _neighbours(store, result_ids, EdgeKind.EVALUATED, _DOWN)
+    outcomes: list[CheckOutcome] = []
+    for version in versions:
+        for check_id in check_ids:
+            if dataset_of(check_id) != version.entity_id:
+                continue
+            results = []
+            for result_id in results_of[check_id]:
+                node = result_nodes.get(result_id)
+                observed_at = _time(node.attrs.get("observed_at")) if node else None
+                if node is None or observed_at is None:
+                    continue
+                ran_on = version.id in evaluated[result_id] or (
+                    not evaluated[result_id] and node.attrs.get("dataset_version") == version.id
+                )
+                results.append((ran_on, observed_at, result_id, node))
+            own = [r for r in results if r[0]]
+            cutoff = first_read.get(version.id)
+            if own:
+                chosen, evaluated_here = max(own, key=lambda r: (r[1], r[2])), True
+            elif cutoff is not None and (before := [r for r in results if r[1] <= cutoff]):
+                chosen, evaluated_here = max(before, key=lambda r: (r[1], r[2])), False
+            else:
+                continue
+            check_node = check_nodes.get(check_id)
+            outcomes.append(
+                CheckOutcome(
+                    check_id=check_id,
+                    checked_id=check_target[check_id],
+                    dataset_version_id=version.id,
+                    result_id=chosen[2],
+                    passed=bool(chosen[3].attrs.get("passed", False)),
+                    observed_at=chosen[1],
+                    evaluated=evaluated_here,
+                    severity=_text(check_node.attrs.get("severity")) if check_node else None,
+                )
+            )
+    return sorted(outcomes, key=lambda o: (o.dataset_version_id, o.check_id))
+
+
+# --- provenance diff --------------------------------------------------------------------------
 
 
 def provenance_diff(store: Store, from_id: str, to_id: str) -> ProvenanceDiff:
-    """What differs between the provenance of two subjects."""
-    raise NotImplementedError
+    """What differs between the provenance of two subjects (e.g. good v2, regressed v3).
+
+    Inputs: datasets and models read at other versions, or on one side only (the
+    subjects' own versions excluded). Schema: for each dataset read on both
+    sides, the fields added, removed or retyped between the latest version each
+    side read, classified with the type-compatibility table of
+    :mod:`lineagegraph.algorithms.types_compat`. Code: jobs that ran with other
+    code versions. Checks: failing on the new side only (NEW_FAILURE), on the
+    old side only (RECOVERED), or on both with another result (STILL_FAILING).
+    Edges: the closure's edges lifted to entities (a version to its dataset or
+    model, a run to its job), present on one side only.
+    """
+    if from_id == to_id:
+        raise InvalidInput("a provenance diff needs two different entities")
+    old, new = provenance(store, from_id), provenance(store, to_id)
+    return ProvenanceDiff(
+        from_id=from_id,
+        to_id=to_id,
+        inputs=tuple(_input_changes(old, new)),
+        schema_changes=tuple(_schema_changes(old, new)),
+        code_changes=tuple(_code_changes(old, new)),
+        check_changes=tuple(_check_changes(old, new)),
+        edge_changes=tuple(_edge_changes(old, new)),
+    )
+
+
+def _inputs(side: Provenance) -> dict[str, tuple[str, ...]]:
+    roots = set(side.roots)
+    found: dict[str, set[str]] = defaultdict(set)
+    for version in side.versions:
+        if version.id not in roots:
+            found[version.entity_id].add(version.id)
+    return {entity: tuple(sorted(ids)) for entity, ids in found.items()}
+
+
+def _input_changes(old: Provenance, new: Provenance) -> list[InputChange]:
+    before, after = _inputs(old), _inputs(new)
+    changes = []
+    for entity in sorted(set(before) | set(after)):
+        a, b = before.get(entity, ()), after.get(entity, ())
+        if a == b:
+            continue
+        change = ChangeKind.ADDED if not a else ChangeKind.REMOVED if not b else ChangeKind.CHANGED
+        changes.append(InputChange(entity, change, a, b))
+    return changes
+
+
+def _latest_versions(side: Provenance) -> dict[str, ProvenanceVersion]:
+    latest: dict[str, ProvenanceVersion] = {}
+    roots = set(side.roots)
+    for version in side.versions:
+        if version.kind is not Kind.DATASET_VERSION or version.id in roots:
+            continue
+        current = latest.get(version.entity_id)
+        if current is None or _order(version) > _order(current):
+            latest[version.entity_id] = version
+    return latest
+
+
+def _order(version: ProvenanceVersion) -> tuple[str, str]:
+    created = "" if version.created_at is None else format_time(version.created_at)
+    return (created, version.id)
+
+
+def schema_differences(
+    dataset_id: str, old: ProvenanceVersion, new: ProvenanceVersion
+) -> list[SchemaDifference]:
+    """Fields added, removed or retyped (type or nullability) between two versions."""
+    before = {str(f.get("path") or f.get("name")): f for f in old.schema_fields}
+    after = {str(f.get("path") or f.get("name")): f for f in new.schema_fields}
+    changes = []
+    for path in sorted(set(before) | set(after)):
+        a, b = before.get(path), after.get(path)
+        if a is None and b is not None:
+            changes.append(
+                SchemaDifference(
+                    dataset_id,
+                    old.id,
+                    new.id,
+                    path,
+                    ChangeKind.ADDED,
+                    None,
+                    _text(b.get("type")),
+                    False,
+                )
+            )
+        elif b is None and a is not None:
+            changes.append(
+                SchemaDifference(
+                    dataset_id,
+                    old.id,
+                    new.id,
+                    path,
+                    ChangeKind.REMOVED,
+                    _text(a.get("type")),
+                    None,
+                    True,
+                )
+            )
+        elif a is not None and b is not None:
+            old_type, new_type = _text(a.get("type")), _text(b.get("type"))
+            old_null, new_null = a.get("nullable"), b.get("nullable")
+            type_changed = old_type != new_type and new_type is not None
+            null_changed = isinstance(new_null, bool) and new_null != old_null
+            if not type_changed and not null_changed:
+                continue
+            breaking = (type_changed and compare_types(old_type, new_type).breaking) or (
+                null_changed
+                and compare_nullability(
+                    old_null if isinstance(old_null, bool) else None,
+                    new_null if isinstance(new_null, bool) else None,
+                ).breaking
+            )
+            changes.append(
+                SchemaDifference(
+                    dataset_id,
+                    old.id,
+                    new.id,
+                    path,
+                    ChangeKind.CHANGED,
+                    old_type,
+                    new_type,
+                    breaking,
+                )
+            )
+    return changes
+
+
+def _schema_changes(old: Provenance, new: Provenance) -> list[SchemaDifference]:
+    before, after = _latest_versions(old), _latest_versions(new)
+    changes: list[SchemaDifference] = []
+    for dataset in sorted(set(before) & set(after)):
+        if before[dataset].id != after[dataset].id:
+            changes.extend(schema_differences(dataset, before[dataset], after[dataset]))
+    return changes
+
+
+def _code_changes(old: Provenance, new: Provenance) -> list[CodeChange]:
+    before = {j.id: j.code_versions for j in old.jobs}
+    after = {j.id: j.code_versions for j in new.jobs}
+    return [
+        CodeChange(job, before[job], after[job])
+        for job in sorted(set(before) & set(after))
+        if before[job] != after[job]
+    ]
+
+
+def _failures(side: Provenance) -> dict[str, CheckOutcome]:
+    """Per check, the outcome that stands for the side: the latest failure, else the latest."""
+    chosen: dict[str, CheckOutcome] = {}
+    for outcome in side.checks:
+        current = chosen.get(outcome.check_id)
+        rank = (not outcome.passed, outcome.observed_at, outcome.result_id)
+        if current is None or rank > (not current.passed, current.observed_at, current.result_id):
+            chosen[outcome.check_id] = outcome
+    return chosen
+
+
+def _check_changes(old: Provenance, new: Provenance) -> list[CheckChange]:
+    before, after = _failures(old), _failures(new)
+    changes = []
+    for check in sorted(set(before) | set(after)):
+        a, b = before.get(check), after.get(check)
+        failed_before = a is not None and not a.passed
+        failed_after = b is not None and not b.passed
+        if failed_after and not failed_before:
+            change = "NEW_FAILURE"
+        elif failed_before and not failed_after:
+            change = "RECOVERED"
+        elif (
+            failed_before
+            and failed_after
+            and a is not None
+            and b is not None
+            and a.result_id != b.result_id
+        ):
+            change = "STILL_FAILING"
+        else:
+            continue
+        changes.append(
+            CheckChange(
+                check_id=check,
+                change=change,
+                from_result=a.result_id if a else None,
+                from_passed=a.passed if a else None,
+                to_result=b.result_id if b else None,
+                to_passed=b.passed if b else None,
+            )
+        )
+    return changes
+
+
+def lifted_edges(side: Provenance) -> set[tuple[str, EdgeKind, str]]:
+    """The closure's edges lifted to entities: versions to datasets or models, runs to jobs."""
+    job_of = {r.id: r.job_id for r in side.runs}
+
+    def entity(entity_id: str) -> str:
+        kind = kind_of(entity_id)
+        if kind is Kind.RUN:
+            return job_of.get(entity_id, _job_of_run(entity_id))
+        if kind in (Kind.DATASET_VERSION, Kind.MODEL_VERSION):
+            key = parse_id(entity_id)
+            owner = Kind.DATASET if kind is Kind.DATASET_VERSION else Kind.MODEL
+            return make_id(owner, key.namespace, key.name)
+        return entity_id
+
+    lifted = {
+        EdgeKind.READ_BY: EdgeKind.READS,
+        EdgeKind.WROTE: EdgeKind.WRITES,
+        EdgeKind.TRAINED_ON: EdgeKind.TRAINED_ON,
+        EdgeKind.COMPUTED_FROM: EdgeKind.COMPUTED_FROM,
+    }
+    return {
+        (entity(source), lifted[kind], entity(target))
+        for source, kind, target in side.edges
+        if kind in lifted
+    }
+
+
+def _edge_changes(old: Provenance, new: Provenance) -> list[EdgeChange]:
+    before, after = lifted_edges(old), lifted_edges(new)
+    added = [EdgeChange(s, k, t, ChangeKind.ADDED) for s, k, t in sorted(after - before)]
+    removed = [EdgeChange(s, k, t, ChangeKind.REMOVED) for s, k, t in sorted(before - after)]
+    return sorted(added + removed, key=lambda e: (e.source_id, e.kind, e.target_id, e.change))

@@ -1,0 +1,625 @@
+"""Cascades and health on hand-built scenarios and on the demo, on both stores.
+
+Every expected answer is written out by hand from the scenario; each scenario
+also checks that the incrementally stored health equals a full recomputation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lineagegraph import demo
+from lineagegraph.algorithms import cascade as cascade_module
+from lineagegraph.algorithms.cascade import compute_health, stored_health
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import (
+    ChangeSet,
+    Check,
+    Dataset,
+    DatasetVersion,
+    Deployment,
+    EdgeEnding,
+    EdgeKind,
+    Feature,
+    Field,
+    HealthStatus,
+    Job,
+    Model,
+    ModelVersion,
+    Precision,
+    Result,
+    Run,
+    RunState,
+    format_time,
+)
+from lineagegraph.service import LineageService
+from lineagegraph.store import Store
+
+NS = "s3://lake"
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def at(day: int, hour: int = 0) -> datetime:
+    return T0 + timedelta(days=day - 1, hours=hour)
+
+
+def ds(name: str) -> str:
+    return make_id(Kind.DATASET, NS, name)
+
+
+def fd(name: str, path: str) -> str:
+    return make_id(Kind.FIELD, NS, name, path)
+
+
+def dv(name: str, version: str) -> str:
+    return make_id(Kind.DATASET_VERSION, NS, name, version)
+
+
+def rn(job: str, run: str) -> str:
+    return make_id(Kind.RUN, NS, job, run)
+
+
+def jb(name: str) -> str:
+    return make_id(Kind.JOB, NS, name)
+
+
+def mv(version: int) -> str:
+    return make_id(Kind.MODEL_VERSION, NS, "model", str(version))
+
+
+def result_id(dataset: str, check: str, key: str) -> str:
+    return make_id(Kind.RESULT, NS, dataset, check, key)
+
+
+PROD = make_id(Kind.DEPLOYMENT, NS, "prod")
+NOT_NULL = "not_null(user_id)"
+
+
+def status(service: LineageService, entity_id: str) -> HealthStatus:
+    return service.health(entity_id).status
+
+
+def assert_consistent(store: Store) -> None:
+    assert stored_health(store) == compute_health(store)
+
+
+# --- a bad partition, a retrain and recovery --------------------------------------------------
+
+
+def partitions_catalog() -> ChangeSet:
+    """events (raw) -> build_features -> features_table -> train -> model -> prod."""
+    cs = ChangeSet()
+    for name in ("events", "features_table"):
+        cs.add(Dataset(namespace=NS, name=name))
+        cs.add(Field(namespace=NS, name=name, path="user_id", type="bigint"))
+        cs.link(ds(name), EdgeKind.HAS_FIELD, fd(name, "user_id"), at(1))
+    cs.add(
+        Job(namespace=NS, name="build_features"),
+        Job(namespace=NS, name="train", job_type="TRAINING"),
+        Model(namespace=NS, name="model"),
+        Deployment(namespace=NS, name="prod"),
+        Check(namespace=NS, name="events", check=NOT_NULL, field="user_id", severity="ERROR"),
+    )
+    cs.link(fd("events", "user_id"), EdgeKind.HAS_CHECK, make_check_id(), at(1))
+    cs.link(ds("events"), EdgeKind.READS, jb("build_features"), at(1))
+    cs.link(jb("build_features"), EdgeKind.WRITES, ds("features_table"), at(1))
+    cs.link(ds("features_table"), EdgeKind.READS, jb("train"), at(1))
+    return cs
+
+
+def make_check_id() -> str:
+    return make_id(Kind.CHECK, NS, "events", NOT_NULL)
+
+
+def partition_day(day: int, passed: bool, *, retrain: bool = True) -> ChangeSet:
+    """Day ``day``: partition p<day> lands and is checked, features are built, maybe a retrain."""
+    cs = ChangeSet()
+    partition = DatasetVersion(
+        namespace=NS, name="events", version=f"p{day}", created_at=at(day, 1)
+    )
+    cs.add(partition)
+    cs.link(ds("events"), EdgeKind.HAS_VERSION, partition.id, at(day, 1))
+    result = Result(
+        namespace=NS,
+        name="events",
+        check=NOT_NULL,
+        result=f"day{day}",
+        passed=passed,
+        observed_at=at(day, 2),
+        observed="0 nulls" if passed else "812 nulls",
+    )
+    cs.add(result)
+    cs.link(make_check_id(), EdgeKind.HAS_RESULT, result.id, at(day, 2))
+    cs.link(result.id, EdgeKind.EVALUATED, partition.id, at(day, 2))
+    build = Run(
+        namespace=NS,
+        name="build_features",
+        run_id=f"b{day}",
+        started_at=at(day, 3),
+        state=RunState.COMPLETE,
+    )
+    table = DatasetVersion(
+        namespace=NS, name="features_table", version=f"f{day}", created_at=at(day, 4)
+    )
+    cs.add(build, table)
+    cs.link(jb("build_features"), EdgeKind.HAS_RUN, build.id, at(day, 3))
+    cs.link(partition.id, EdgeKind.READ_BY, build.id, at(day, 3))
+    cs.link(build.id, EdgeKind.WROTE, table.id, at(day, 4))
+    cs.link(ds("features_table"), EdgeKind.HAS_VERSION, table.id, at(day, 4))
+    if retrain:
+        train = Run(
+            namespace=NS,
+            name="train",
+            run_id=f"t{day}",
+            started_at=at(day, 5),
+            state=RunState.COMPLETE,
+        )
+        version = ModelVersion(namespace=NS, name="model", version=str(day), created_at=at(day, 6))
+        cs.add(train, version)
+        cs.link(jb("train"), EdgeKind.HAS_RUN, train.id, at(day, 5))
+        cs.link(table.id, EdgeKind.READ_BY, train.id, at(day, 5))
+        cs.link(train.id, EdgeKind.WROTE, version.id, at(day, 6))
+        cs.link(make_id(Kind.MODEL, NS, "model"), EdgeKind.HAS_VERSION, version.id, at(day, 6))
+        cs.link(jb("train"), EdgeKind.WRITES, version.id, at(day, 6))
+    return cs
+
+
+def deploy(version: int, day: int, previous: int | None) -> ChangeSet:
+    cs = ChangeSet()
+    cs.link(mv(version), EdgeKind.SERVES, PROD, at(day, 8))
+    if previous is not None:
+        cs.endings.append(
+            EdgeEnding(
+                source_id=mv(previous),
+                kind=EdgeKind.SERVES,
+                target_id=PROD,
+                at=format_time(at(day, 8)),
+            )
+        )
+    return cs
+
+
+def test_model_trained_before_a_bad_partition_is_not_at_risk(service: LineageService) -> None:
+    service.apply(partitions_catalog())
+    service.apply(partition_day(1, passed=True))
+    service.apply(deploy(1, 1, None))
+    service.apply(partition_day(2, passed=False))
+    service.apply(deploy(2, 2, previous=1))
+
+    assert status(service, mv(1)) is HealthStatus.OK
+    v2 = service.health(mv(2))
+    assert v2.status is HealthStatus.AT_RISK
+    (reason,) = v2.reasons
+    assert reason.result_id == result_id("events", NOT_NULL, "day2")
+    assert reason.checked_id == fd("events", "user_id")
+    assert reason.precision is Precision.CONFIRMED
+    assert reason.path == (
+        fd("events", "user_id"),
+        dv("events", "p2"),
+        rn("build_features", "b2"),
+        dv("features_table", "f2"),
+        rn("train", "t2"),
+        mv(2),
+    )
+    assert reason.hops == 5
+    prod = service.health(PROD)
+    assert prod.status is HealthStatus.AT_RISK
+    assert prod.reasons[0].path == (*reason.path, PROD)
+    assert prod.reasons[0].hops == 6
+    assert status(service, ds("events")) is HealthStatus.FAILING
+    assert status(service, fd("events", "user_id")) is HealthStatus.FAILING
+    assert status(service, ds("features_table")) is HealthStatus.AT_RISK
+    assert status(service, dv("features_table", "f1")) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def test_deployment_recovers_after_passing_check_and_deployed_retrain(
+    service: LineageService,
+) -> None:
+    service.apply(partitions_catalog())
+    service.apply(partition_day(1, passed=True))
+    service.apply(deploy(1, 1, None))
+    service.apply(partition_day(2, passed=False))
+    service.apply(deploy(2, 2, previous=1))
+    # Day 3: the check passes on the new partition and features are rebuilt, no retrain yet.
+    service.apply(partition_day(3, passed=True, retrain=False))
+    assert status(service, ds("events")) is HealthStatus.OK
+    assert status(service, fd("events", "user_id")) is HealthStatus.OK
+    assert status(service, ds("features_table")) is HealthStatus.OK
+    assert status(service, PROD) is HealthStatus.AT_RISK  # still serving model v2
+    assert_consistent(service.store)
+    # Day 4: a retrain on clean data is deployed.
+    service.apply(partition_day(4, passed=True))
+    service.apply(deploy(4, 4, previous=2))
+    assert status(service, PROD) is HealthStatus.OK
+    assert status(service, mv(4)) is HealthStatus.OK
+    assert status(service, mv(2)) is HealthStatus.AT_RISK  # trained on the bad partition
+    assert [r.id for r in service.at_risk(kinds=[Kind.DEPLOYMENT]).items] == []
+    assert [r.id for r in service.at_risk(kinds=[Kind.MODEL_VERSION]).items] == [mv(2)]
+    assert_consistent(service.store)
+
+
+def test_check_failing_again_on_an_old_partition_fails_the_dataset_but_not_newer_data(
+    service: LineageService,
+) -> None:
+    service.apply(partitions_catalog())
+    service.apply(partition_day(1, passed=True))
+    service.apply(partition_day(2, passed=True))
+    rerun = ChangeSet()
+    late = Result(
+        namespace=NS,
+        name="events",
+        check=NOT_NULL,
+        result="rerun",
+        passed=False,
+        observed_at=at(3),
+        observed="3 nulls",
+    )
+    rerun.add(late)
+    rerun.link(make_check_id(), EdgeKind.HAS_RESULT, late.id, at(3))
+    rerun.link(late.id, EdgeKind.EVALUATED, dv("events", "p1"), at(3))
+    service.apply(rerun)
+    # The latest result failed, so the check fails now; it ran on p1, which model v1
+    # read (through f1); p2 kept its own passing verdict.
+    assert status(service, ds("events")) is HealthStatus.FAILING
+    assert status(service, dv("events", "p1")) is HealthStatus.AT_RISK
+    assert status(service, dv("events", "p2")) is HealthStatus.OK
+    assert status(service, mv(1)) is HealthStatus.AT_RISK
+    assert status(service, mv(2)) is HealthStatus.OK
+    assert status(service, ds("features_table")) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+# --- design lineage only ----------------------------------------------------------------------
+
+
+def design_only() -> ChangeSet:
+    """src.amount -> mid.amount -> feature -> model v1 (registered, no run) -> prod."""
+    cs = ChangeSet()
+    for name in ("src", "mid"):
+        cs.add(Dataset(namespace=NS, name=name))
+        cs.add(Field(namespace=NS, name=name, path="amount", type="int"))
+        cs.link(ds(name), EdgeKind.HAS_FIELD, fd(name, "amount"), at(1))
+    feature = Feature(namespace=NS, name="view:amount")
+    check = Check(namespace=NS, name="src", check="positive(amount)", field="amount")
+    cs.add(
+        Job(namespace=NS, name="etl"),
+        feature,
+        check,
+        Model(namespace=NS, name="model"),
+        ModelVersion(namespace=NS, name="model", version="1", created_at=at(1)),
+        Deployment(namespace=NS, name="prod"),
+    )
+    cs.link(ds("src"), EdgeKind.READS, jb("etl"), at(1))
+    cs.link(jb("etl"), EdgeKind.WRITES, ds("mid"), at(1))
+    cs.link(fd("src", "amount"), EdgeKind.DERIVES, fd("mid", "amount"), at(1), {"job": jb("etl")})
+    cs.link(fd("mid", "amount"), EdgeKind.COMPUTED_FROM, feature.id, at(1))
+    cs.link(feature.id, EdgeKind.TRAINED_ON, mv(1), at(1))
+    cs.link(mv(1), EdgeKind.SERVES, PROD, at(1))
+    cs.link(fd("src", "amount"), EdgeKind.HAS_CHECK, check.id, at(1))
+    return cs
+
+
+def failing_result(dataset: str, check: str, key: str, when: datetime) -> ChangeSet:
+    cs = ChangeSet()
+    result = Result(
+        namespace=NS,
+        name=dataset,
+        check=check,
+        result=key,
+        passed=False,
+        observed_at=when,
+        observed="bad",
+    )
+    cs.add(result)
+    cs.link(make_id(Kind.CHECK, NS, dataset, check), EdgeKind.HAS_RESULT, result.id, when)
+    return cs
+
+
+def test_design_lineage_gives_potential_risk_along_column_lineage(
+    service: LineageService,
+) -> None:
+    service.apply(design_only())
+    service.apply(failing_result("src", "positive(amount)", "r1", at(2)))
+    report = service.cascade(result_id("src", "positive(amount)", "r1"))
+    feature = make_id(Kind.FEATURE, NS, "view:amount")
+    assert report.latest is True
+    assert report.failing == (ds("src"), fd("src", "amount"))
+    got = [(e.id, e.hops, e.precision, e.path) for e in report.at_risk]
+    src, mid = fd("src", "amount"), fd("mid", "amount")
+    assert got == [
+        (mid, 1, Precision.POTENTIAL, (src, mid)),
+        (ds("mid"), 2, Precision.POTENTIAL, (src, mid, ds("mid"))),
+        (feature, 2, Precision.POTENTIAL, (src, mid, feature)),
+        (mv(1), 3, Precision.POTENTIAL, (src, mid, feature, mv(1))),
+        (PROD, 4, Precision.POTENTIAL, (src, mid, feature, mv(1), PROD)),
+    ]
+    # Field-level: the job is not on the column path, so it is not listed.
+    assert status(service, jb("etl")) is HealthStatus.OK
+    assert status(service, ds("src")) is HealthStatus.FAILING
+    assert_consistent(service.store)
+
+
+def test_recorded_training_run_decides_over_design_lineage(service: LineageService) -> None:
+    # A second model version trained on the same feature, but by a recorded run that
+    # read a clean version of a versioned table the feature is computed from.
+    service.apply(design_only())
+    cs = ChangeSet()
+    cs.add(
+        Dataset(namespace=NS, name="clean"),
+        DatasetVersion(namespace=NS, name="clean", version="c1", created_at=at(1)),
+        Job(namespace=NS, name="train", job_type="TRAINING"),
+        Run(namespace=NS, name="train", run_id="t2", started_at=at(2), state=RunState.COMPLETE),
+        ModelVersion(namespace=NS, name="model", version="2", created_at=at(2, 1)),
+        Feature(namespace=NS, name="view:clean"),
+    )
+    clean_feature = make_id(Kind.FEATURE, NS, "view:clean")
+    cs.link(ds("clean"), EdgeKind.HAS_VERSION, dv("clean", "c1"), at(1))
+    cs.link(ds("clean"), EdgeKind.COMPUTED_FROM, clean_feature, at(1))
+    cs.link(jb("train"), EdgeKind.HAS_RUN, rn("train", "t2"), at(2))
+    cs.link(dv("clean", "c1"), EdgeKind.READ_BY, rn("train", "t2"), at(2))
+    cs.link(rn("train", "t2"), EdgeKind.WROTE, mv(2), at(2, 1))
+    cs.link(clean_feature, EdgeKind.TRAINED_ON, mv(2), at(2, 1))
+    # The at-risk feature (computed from mid, which has no versions) also feeds v2 by
+    # design: runs cannot record reading it, so v2 is potentially at risk through it.
+    cs.link(make_id(Kind.FEATURE, NS, "view:amount"), EdgeKind.TRAINED_ON, mv(2), at(2, 1))
+    service.apply(cs)
+    service.apply(failing_result("src", "positive(amount)", "r1", at(3)))
+    assert status(service, mv(2)) is HealthStatus.AT_RISK
+    assert service.health(mv(2)).reasons[0].precision is Precision.POTENTIAL
+    # A check failing on the clean table's version is confirmed through the run, and
+    # the failure on a table whose versions the run recorded does not add design risk.
+    check = Check(namespace=NS, name="clean", check="rows")
+    checks = ChangeSet().add(check)
+    checks.link(ds("clean"), EdgeKind.HAS_CHECK, check.id, at(3))
+    service.apply(checks)
+    bad = failing_result("clean", "rows", "r2", at(4))
+    bad.link(result_id("clean", "rows", "r2"), EdgeKind.EVALUATED, dv("clean", "c1"), at(4))
+    service.apply(bad)
+    report = service.cascade(result_id("clean", "rows", "r2"))
+    entries = {e.id: (e.precision, e.path) for e in report.at_risk}
+    assert entries[mv(2)] == (
+        Precision.CONFIRMED,
+        (ds("clean"), dv("clean", "c1"), rn("train", "t2"), mv(2)),
+    )
+    assert entries[clean_feature][0] is Precision.CONFIRMED
+    assert_consistent(service.store)
+
+
+def test_unversioned_input_taints_the_latest_run_of_a_job_with_runs(
+    service: LineageService,
+) -> None:
+    # raw has no versions; etl has two recorded runs writing clean@1 and clean@2.
+    cs = ChangeSet()
+    check = Check(namespace=NS, name="raw", check="fresh")
+    cs.add(Dataset(namespace=NS, name="raw"), Dataset(namespace=NS, name="clean"))
+    cs.add(Job(namespace=NS, name="etl"), check)
+    cs.link(ds("raw"), EdgeKind.HAS_CHECK, check.id, at(1))
+    cs.link(ds("raw"), EdgeKind.READS, jb("etl"), at(1))
+    cs.link(jb("etl"), EdgeKind.WRITES, ds("clean"), at(1))
+    for n in (1, 2):
+        run = Run(namespace=NS, name="etl", run_id=f"e{n}", started_at=at(n))
+        version = DatasetVersion(namespace=NS, name="clean", version=f"c{n}", created_at=at(n, 1))
+        cs.add(run, version)
+        cs.link(jb("etl"), EdgeKind.HAS_RUN, run.id, at(n))
+        cs.link(run.id, EdgeKind.WROTE, version.id, at(n, 1))
+        cs.link(ds("clean"), EdgeKind.HAS_VERSION, version.id, at(n, 1))
+    service.apply(cs)
+    service.apply(failing_result("raw", "fresh", "r1", at(3)))
+    report = service.cascade(result_id("raw", "fresh", "r1"))
+    got = [(e.id, e.hops, e.precision, e.path) for e in report.at_risk]
+    latest_run = rn("etl", "e2")
+    assert got == [
+        (dv("clean", "c2"), 2, Precision.POTENTIAL, (ds("raw"), latest_run, dv("clean", "c2"))),
+        (jb("etl"), 2, Precision.POTENTIAL, (ds("raw"), latest_run, jb("etl"))),
+        (
+            ds("clean"),
+            3,
+            Precision.POTENTIAL,
+            (ds("raw"), latest_run, dv("clean", "c2"), ds("clean")),
+        ),
+    ]
+    assert status(service, dv("clean", "c1")) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def test_cascade_terminates_on_cycles(service: LineageService) -> None:
+    # dedupe reads and writes the same table (design and runs), and a <-> b read each other.
+    cs = ChangeSet()
+    check = Check(namespace=NS, name="loop", check="unique(id)")
+    cs.add(Dataset(namespace=NS, name="loop"), Job(namespace=NS, name="dedupe"), check)
+    cs.add(Dataset(namespace=NS, name="a"), Dataset(namespace=NS, name="b"))
+    cs.add(Job(namespace=NS, name="a_to_b"), Job(namespace=NS, name="b_to_a"))
+    cs.link(ds("loop"), EdgeKind.HAS_CHECK, check.id, at(1))
+    cs.link(ds("loop"), EdgeKind.READS, jb("dedupe"), at(1))
+    cs.link(jb("dedupe"), EdgeKind.WRITES, ds("loop"), at(1))
+    cs.link(ds("loop"), EdgeKind.READS, jb("a_to_b"), at(1))
+    cs.link(ds("a"), EdgeKind.READS, jb("a_to_b"), at(1))
+    cs.link(jb("a_to_b"), EdgeKind.WRITES, ds("b"), at(1))
+    cs.link(ds("b"), EdgeKind.READS, jb("b_to_a"), at(1))
+    cs.link(jb("b_to_a"), EdgeKind.WRITES, ds("a"), at(1))
+    first = DatasetVersion(namespace=NS, name="loop", version="l1", created_at=at(1))
+    cs.add(first)
+    cs.link(ds("loop"), EdgeKind.HAS_VERSION, first.id, at(1))
+    for n in (2, 3):
+        run = Run(namespace=NS, name="dedupe", run_id=f"d{n}", started_at=at(n))
+        version = DatasetVersion(namespace=NS, name="loop", version=f"l{n}", created_at=at(n, 1))
+        cs.add(run, version)
+        cs.link(jb("dedupe"), EdgeKind.HAS_RUN, run.id, at(n))
+        cs.link(dv("loop", f"l{n - 1}"), EdgeKind.READ_BY, run.id, at(n))
+        cs.link(run.id, EdgeKind.WROTE, version.id, at(n, 1))
+        cs.link(ds("loop"), EdgeKind.HAS_VERSION, version.id, at(n, 1))
+    service.apply(cs)
+    bad = failing_result("loop", "unique(id)", "r1", at(4))
+    bad.link(result_id("loop", "unique(id)", "r1"), EdgeKind.EVALUATED, dv("loop", "l1"), at(4))
+    service.apply(bad)
+    report = service.cascade(result_id("loop", "unique(id)", "r1"))
+    got = {e.id: (e.hops, e.precision) for e in report.at_risk}
+    assert got == {
+        dv("loop", "l1"): (1, Precision.CONFIRMED),  # the result ran on it
+        dv("loop", "l2"): (1, Precision.CONFIRMED),  # no newer result: inherits the failure
+        dv("loop", "l3"): (1, Precision.CONFIRMED),
+        jb("dedupe"): (3, Precision.CONFIRMED),  # its latest run read l2
+        jb("a_to_b"): (1, Precision.POTENTIAL),  # never ran: design lineage
+        ds("b"): (2, Precision.POTENTIAL),
+        jb("b_to_a"): (3, Precision.POTENTIAL),
+        ds("a"): (4, Precision.POTENTIAL),
+    }
+    assert report.failing == (ds("loop"),)
+    assert_consistent(service.store)
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+
+def load_demo(service: LineageService) -> None:
+    for changeset in demo.scenario():
+        service.apply(changeset)
+
+
+def test_demo_health(service: LineageService) -> None:
+    load_demo(service)
+    churn, ltv = demo.CHURN, demo.LTV
+    stg_orders = demo.STG_ORDERS.id
+    assert status(service, stg_orders) is HealthStatus.FAILING
+    assert status(service, demo.STG_ORDERS.field_id("customer_id")) is HealthStatus.FAILING
+    # The other columns of stg_orders are not what failed.
+    assert status(service, demo.STG_ORDERS.field_id("order_id")) is HealthStatus.OK
+    v3 = service.health(churn.version_id(3))
+    assert v3.status is HealthStatus.AT_RISK
+    assert {r.precision for r in v3.reasons} == {Precision.CONFIRMED}
+    assert status(service, churn.version_id(2)) is HealthStatus.OK
+    assert status(service, churn.version_id(1)) is HealthStatus.OK
+    for name in ("churn-production", "churn-staging", "ltv-staging"):
+        assert status(service, demo.deployment_id(name)) is HealthStatus.AT_RISK
+    # ltv v2 was trained on day 4 at 06:00 from customer_features@day4, built at 04:00
+    # from customer_ltv@day4 and customer_orders@day4, which read stg_orders@day4: the
+    # partition whose not_null(customer_id) result failed at 05:00.
+    v2 = service.health(ltv.version_id(2))
+    assert v2.status is HealthStatus.AT_RISK
+    assert [r.result_id for r in v2.reasons] == [
+        make_id(Kind.RESULT, demo.SF, demo.STG_ORDERS.name, demo.NOT_NULL_CUSTOMER, "day4")
+    ]
+    assert v2.reasons[0].precision is Precision.CONFIRMED
+    assert status(service, ltv.version_id(1)) is HealthStatus.OK
+    assert status(service, demo.deployment_id("ltv-production")) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def test_demo_cascade_report(service: LineageService) -> None:
+    load_demo(service)
+    day5 = make_id(Kind.RESULT, demo.SF, demo.STG_ORDERS.name, demo.NOT_NULL_CUSTOMER, "day5")
+    report = service.cascade(day5)
+    field = demo.STG_ORDERS.field_id("customer_id")
+    assert report.checked_id == field
+    assert report.passed is False and report.latest is True
+    assert report.dataset_version_id == make_id(
+        Kind.DATASET_VERSION, demo.SF, demo.STG_ORDERS.name, "day5"
+    )
+    assert report.failing == (demo.STG_ORDERS.id, field)
+    entries = {e.id: e for e in report.at_risk}
+    v3 = entries[demo.CHURN.version_id(3)]
+
+    def version(table: demo.Table) -> str:
+        return make_id(Kind.DATASET_VERSION, table.namespace, table.name, "day5")
+
+    def run(job: demo.Transform | str, namespace: str = demo.DBT) -> str:
+        name = job if isinstance(job, str) else job.name
+        return make_id(Kind.RUN, namespace, name, demo.run_id(name, 5))
+
+    # Ties between equally short paths go to the smaller id (customer_ltv < customer_orders).
+    assert v3.path == (
+        field,
+        version(demo.STG_ORDERS),
+        run("customer_ltv"),
+        version(demo.CUSTOMER_LTV),
+        run("build_customer_features", demo.AIRFLOW),
+        version(demo.CUSTOMER_FEATURES),
+        run("train_churn_classifier", demo.AIRFLOW),
+        demo.CHURN.version_id(3),
+    )
+    assert (v3.hops, v3.precision) == (7, Precision.CONFIRMED)
+    production = entries[demo.deployment_id("churn-production")]
+    assert production.path == (*v3.path, demo.deployment_id("churn-production"))
+    assert production.hops == 8
+    # The day-5 result reaches nothing trained or served before day 5.
+    assert demo.CHURN.version_id(2) not in entries
+    assert demo.LTV.version_id(2) not in entries
+    hops = [e.hops for e in report.at_risk]
+    assert hops == sorted(hops)
+
+
+def test_cascade_of_a_passing_result_puts_nothing_at_risk(service: LineageService) -> None:
+    load_demo(service)
+    day3 = make_id(Kind.RESULT, demo.SF, demo.STG_ORDERS.name, demo.NOT_NULL_CUSTOMER, "day3")
+    report = service.cascade(day3)
+    assert report.passed is True
+    assert report.latest is False
+    assert report.at_risk == ()
+    assert report.failing == ()
+
+
+def test_cascade_rejects_bad_ids(service: LineageService) -> None:
+    load_demo(service)
+    with pytest.raises(InvalidInput):
+        service.cascade(demo.STG_ORDERS.id)
+    with pytest.raises(InvalidInput):
+        service.cascade("not an id")
+    with pytest.raises(NotFound):
+        service.cascade(make_id(Kind.RESULT, NS, "x", "check", "missing"))
+    with pytest.raises(NotFound):
+        service.health(ds("missing"))
+
+
+def test_at_risk_lists_not_ok_entities_by_id_with_kind_filter(service: LineageService) -> None:
+    load_demo(service)
+    deployments = service.at_risk(kinds=[Kind.DEPLOYMENT])
+    assert [r.id for r in deployments.items] == [
+        demo.deployment_id("churn-production"),
+        demo.deployment_id("churn-staging"),
+        demo.deployment_id("ltv-staging"),
+    ]
+    first = service.at_risk(kinds=[Kind.MODEL_VERSION], first=1)
+    assert [r.id for r in first.items] == [demo.CHURN.version_id(3)]
+    assert first.has_next_page
+    second = service.at_risk(kinds=[Kind.MODEL_VERSION], first=1, after=first.end_cursor)
+    assert [r.id for r in second.items] == [demo.LTV.version_id(2)]
+    assert not second.has_next_page
+    with pytest.raises(InvalidInput):
+        service.at_risk(first=-1)
+
+
+# --- crashes and failures ---------------------------------------------------------------------
+
+
+def test_new_service_repairs_health_missed_by_a_crash(store: Store) -> None:
+    # Data written without the health hook, as if the process died right after the write.
+    for changeset in (partitions_catalog(), partition_day(1, True), partition_day(2, False)):
+        store.apply(changeset)
+    assert stored_health(store) == {}
+    stale = LineageService(store, reconcile_health=False)
+    assert stale.health(mv(2)).status is HealthStatus.OK
+    repaired = LineageService(store)
+    assert repaired.health(mv(2)).status is HealthStatus.AT_RISK
+    assert_consistent(store)
+
+
+def test_failed_health_update_is_recomputed_on_next_read(
+    service: LineageService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service.apply(partitions_catalog())
+    service.apply(partition_day(1, passed=True))
+
+    def broken(store: Store, applied: ChangeSet) -> ChangeSet:
+        raise RuntimeError("health update interrupted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cascade_module, "health_update", broken)
+        with pytest.raises(RuntimeError):
+            service.apply(partition_day(2, passed=False))
+    assert stored_health(service.store) == {}  # the data is in, the health is not
+    assert service.health(mv(2)).status is HealthStatus.AT_RISK
+    assert_consistent(service.store)

@@ -1,0 +1,298 @@
+"""Provenance and provenance diff on the demo and a hand-built scenario, on both stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from lineagegraph import demo
+from lineagegraph.algorithms.provenance import (
+    ChangeKind,
+    CheckChange,
+    CodeChange,
+    EdgeChange,
+    InputChange,
+    SchemaDifference,
+)
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import (
+    ChangeSet,
+    Dataset,
+    DatasetVersion,
+    EdgeKind,
+    Job,
+    Model,
+    ModelVersion,
+    Run,
+    RunState,
+)
+from lineagegraph.service import LineageService
+
+
+def load_demo(service: LineageService) -> None:
+    for changeset in demo.scenario():
+        service.apply(changeset)
+
+
+def version(table: demo.Table, day: int) -> str:
+    return make_id(Kind.DATASET_VERSION, table.namespace, table.name, f"day{day}")
+
+
+def run(job: str, day: int, namespace: str = demo.DBT) -> str:
+    return make_id(Kind.RUN, namespace, job, demo.run_id(job, day))
+
+
+def check(table: demo.Table, name: str) -> str:
+    return make_id(Kind.CHECK, table.namespace, table.name, name)
+
+
+def result(table: demo.Table, name: str, day: int) -> str:
+    return make_id(Kind.RESULT, table.namespace, table.name, name, f"day{day}")
+
+
+def test_provenance_of_a_model_version(service: LineageService) -> None:
+    load_demo(service)
+    v3 = demo.CHURN.version_id(3)
+    prov = service.provenance(v3)
+    assert prov.roots == (v3,)
+    assert not prov.truncated
+    depths = {v.id: v.depth for v in prov.versions}
+    assert depths == {
+        v3: 0,
+        version(demo.CUSTOMER_FEATURES, 5): 1,
+        version(demo.CUSTOMER_ORDERS, 5): 2,
+        version(demo.CUSTOMER_LTV, 5): 2,
+        version(demo.STG_PAYMENTS, 5): 2,
+        version(demo.STG_CUSTOMERS, 5): 3,
+        version(demo.STG_ORDERS, 5): 3,
+        version(demo.RAW_PAYMENTS, 5): 3,
+        version(demo.RAW_CUSTOMERS, 5): 4,
+        version(demo.RAW_ORDERS, 5): 4,
+    }
+    train = run("train_churn_classifier", 5, demo.AIRFLOW)
+    runs = {r.id: (r.job_id, r.code_version, r.depth) for r in prov.runs}
+    assert runs == {
+        train: (demo.CHURN.job_id, "v1", 1),
+        run("build_customer_features", 5, demo.AIRFLOW): (
+            make_id(Kind.JOB, demo.AIRFLOW, "build_customer_features"),
+            "v1",
+            2,
+        ),
+        run("customer_orders", 5): (make_id(Kind.JOB, demo.DBT, "customer_orders"), "v1", 3),
+        run("customer_ltv", 5): (make_id(Kind.JOB, demo.DBT, "customer_ltv"), "v1", 3),
+        run("stg_payments", 5): (make_id(Kind.JOB, demo.DBT, "stg_payments"), "v2", 3),
+        run("stg_customers", 5): (make_id(Kind.JOB, demo.DBT, "stg_customers"), "v1", 4),
+        run("stg_orders", 5): (make_id(Kind.JOB, demo.DBT, "stg_orders"), "v1", 4),
+    }
+    train_run = next(r for r in prov.runs if r.id == train)
+    assert train_run.read == (version(demo.CUSTOMER_FEATURES, 5),)
+    assert train_run.wrote == (v3,)
+    features = {(f.id, f.computed_from) for f in prov.features}
+    assert features == {
+        (
+            demo.feature_id(column),
+            (demo.CUSTOMER_FEATURES.field_id(column),),
+        )
+        for column in ("days_since_last_order", "order_count_90d", "preferred_payment_method")
+    }
+    outcomes = {(c.check_id, c.dataset_version_id, c.passed, c.evaluated) for c in prov.checks}
+    assert outcomes == {
+        (check(demo.RAW_ORDERS, "row_count"), version(demo.RAW_ORDERS, 5), True, True),
+        (check(demo.STG_CUSTOMERS, "not_null(email)"), version(demo.STG_CUSTOMERS, 5), True, True),
+        (
+            check(demo.STG_ORDERS, demo.NOT_NULL_CUSTOMER),
+            version(demo.STG_ORDERS, 5),
+            False,
+            True,
+        ),
+        (check(demo.STG_ORDERS, "unique(order_id)"), version(demo.STG_ORDERS, 5), True, True),
+        (
+            check(demo.CUSTOMER_LTV, "non_negative(lifetime_value)"),
+            version(demo.CUSTOMER_LTV, 5),
+            True,
+            True,
+        ),
+    }
+    assert (version(demo.CUSTOMER_FEATURES, 5), EdgeKind.READ_BY, train) in prov.edges
+    assert (train, EdgeKind.WROTE, v3) in prov.edges
+    assert (demo.CHURN.job_id, EdgeKind.HAS_RUN, train) in prov.edges
+    assert list(prov.edges) == sorted(prov.edges)
+
+
+def test_provenance_of_a_deployment_is_that_of_what_it_serves_now(
+    service: LineageService,
+) -> None:
+    load_demo(service)
+    prov = service.provenance(demo.deployment_id("churn-production"))
+    assert prov.subject_kind is Kind.DEPLOYMENT
+    assert prov.roots == (demo.CHURN.version_id(3),)
+    assert {v.id for v in prov.versions} == {
+        v.id for v in service.provenance(demo.CHURN.version_id(3)).versions
+    }
+
+
+def test_provenance_of_a_dataset_version_shows_checks_before_it_was_read(
+    service: LineageService,
+) -> None:
+    load_demo(service)
+    subject = version(demo.CUSTOMER_LTV, 4)
+    prov = service.provenance(subject)
+    assert {v.id: v.depth for v in prov.versions} == {
+        subject: 0,
+        version(demo.STG_ORDERS, 4): 1,
+        version(demo.STG_PAYMENTS, 4): 1,
+        version(demo.RAW_ORDERS, 4): 2,
+        version(demo.RAW_PAYMENTS, 4): 2,
+    }
+    assert {v.id: v.written_by for v in prov.versions if v.depth < 2} == {
+        subject: run("customer_ltv", 4),
+        version(demo.STG_ORDERS, 4): run("stg_orders", 4),
+        version(demo.STG_PAYMENTS, 4): run("stg_payments", 4),
+    }
+    schema = {v.id: v.schema_fields for v in prov.versions}
+    assert schema[version(demo.RAW_PAYMENTS, 4)][3] == {
+        "path": "amount_cents",
+        "type": "integer",
+        "nullable": False,
+    }
+    # The day-4 results ran at 05:00 on these versions: after customer_ltv read
+    # stg_orders@day4 at 03:00, but they evaluated that very version.
+    failing = [c for c in prov.checks if not c.passed]
+    assert [(c.result_id, c.evaluated) for c in failing] == [
+        (result(demo.STG_ORDERS, demo.NOT_NULL_CUSTOMER, 4), True)
+    ]
+
+
+def test_provenance_rejects_other_kinds_and_unknown_ids(service: LineageService) -> None:
+    load_demo(service)
+    with pytest.raises(InvalidInput):
+        service.provenance(demo.STG_ORDERS.id)
+    with pytest.raises(NotFound):
+        service.provenance(make_id(Kind.MODEL_VERSION, demo.MLFLOW, "churn_classifier", "9"))
+    with pytest.raises(InvalidInput):
+        service.provenance_diff(demo.CHURN.version_id(3), demo.CHURN.version_id(3))
+
+
+def test_provenance_diff_of_the_ltv_regression(service: LineageService) -> None:
+    load_demo(service)
+    diff = service.provenance_diff(demo.LTV.version_id(1), demo.LTV.version_id(2))
+    tables = (
+        demo.RAW_CUSTOMERS,
+        demo.RAW_ORDERS,
+        demo.RAW_PAYMENTS,
+        demo.CUSTOMER_FEATURES,
+        demo.CUSTOMER_LTV,
+        demo.CUSTOMER_ORDERS,
+        demo.STG_CUSTOMERS,
+        demo.STG_ORDERS,
+        demo.STG_PAYMENTS,
+    )
+    assert diff.inputs == tuple(
+        InputChange(t.id, ChangeKind.CHANGED, (version(t, 2),), (version(t, 4),))
+        for t in sorted(tables, key=lambda t: t.id)
+    )
+    payments = demo.RAW_PAYMENTS
+    assert diff.schema_changes == (
+        SchemaDifference(
+            payments.id,
+            version(payments, 2),
+            version(payments, 4),
+            "amount",
+            ChangeKind.REMOVED,
+            "numeric(10,2)",
+            None,
+            True,
+        ),
+        SchemaDifference(
+            payments.id,
+            version(payments, 2),
+            version(payments, 4),
+            "amount_cents",
+            ChangeKind.ADDED,
+            None,
+            "integer",
+            False,
+        ),
+    )
+    assert diff.code_changes == (
+        CodeChange(make_id(Kind.JOB, demo.DBT, "stg_payments"), ("v1",), ("v2",)),
+    )
+    assert diff.check_changes == (
+        CheckChange(
+            check_id=check(demo.STG_ORDERS, demo.NOT_NULL_CUSTOMER),
+            change="NEW_FAILURE",
+            from_result=result(demo.STG_ORDERS, demo.NOT_NULL_CUSTOMER, 2),
+            from_passed=True,
+            to_result=result(demo.STG_ORDERS, demo.NOT_NULL_CUSTOMER, 4),
+            to_passed=False,
+        ),
+    )
+    assert diff.edge_changes == ()
+
+
+NS = "s3://lake"
+
+
+def at(hour: int) -> datetime:
+    return datetime(2026, 7, 1, hour, tzinfo=UTC)
+
+
+def test_provenance_diff_shows_inputs_and_edges_that_changed(service: LineageService) -> None:
+    # train read table a for model v1 and table b (with a retyped column) for v2.
+    cs = ChangeSet()
+    cs.add(Dataset(namespace=NS, name="a"), Dataset(namespace=NS, name="b"))
+    cs.add(Job(namespace=NS, name="train", code_version="g1"), Model(namespace=NS, name="m"))
+    for name, hour, schema in (
+        ("a", 1, [{"path": "x", "type": "int"}]),
+        ("b", 1, [{"path": "x", "type": "bigint"}]),
+        ("b", 5, [{"path": "x", "type": "int"}, {"path": "y", "type": "varchar"}]),
+    ):
+        dv = DatasetVersion(
+            namespace=NS,
+            name=name,
+            version=f"{name}{hour}",
+            created_at=at(hour),
+            schema_fields=schema,
+        )
+        cs.add(dv)
+        cs.link(make_id(Kind.DATASET, NS, name), EdgeKind.HAS_VERSION, dv.id, at(hour))
+    for n, reads, hour, code in ((1, ("a1", "b1"), 2, "g1"), (2, ("b5",), 6, "g2")):
+        training = Run(
+            namespace=NS,
+            name="train",
+            run_id=f"t{n}",
+            started_at=at(hour),
+            state=RunState.COMPLETE,
+            code_version=code,
+        )
+        mv = ModelVersion(namespace=NS, name="m", version=str(n), created_at=at(hour + 1))
+        cs.add(training, mv)
+        cs.link(make_id(Kind.JOB, NS, "train"), EdgeKind.HAS_RUN, training.id, at(hour))
+        for read in reads:
+            dv_id = make_id(Kind.DATASET_VERSION, NS, read[0], read)
+            cs.link(dv_id, EdgeKind.READ_BY, training.id, at(hour))
+        cs.link(training.id, EdgeKind.WROTE, mv.id, at(hour + 1))
+    service.apply(cs)
+    m1 = make_id(Kind.MODEL_VERSION, NS, "m", "1")
+    m2 = make_id(Kind.MODEL_VERSION, NS, "m", "2")
+    diff = service.provenance_diff(m1, m2)
+    a, b = make_id(Kind.DATASET, NS, "a"), make_id(Kind.DATASET, NS, "b")
+    b1, b5 = (
+        make_id(Kind.DATASET_VERSION, NS, "b", "b1"),
+        make_id(Kind.DATASET_VERSION, NS, "b", "b5"),
+    )
+    a1 = make_id(Kind.DATASET_VERSION, NS, "a", "a1")
+    train = make_id(Kind.JOB, NS, "train")
+    assert diff.inputs == (
+        InputChange(a, ChangeKind.REMOVED, (a1,), ()),
+        InputChange(b, ChangeKind.CHANGED, (b1,), (b5,)),
+    )
+    assert diff.schema_changes == (
+        SchemaDifference(b, b1, b5, "x", ChangeKind.CHANGED, "bigint", "int", True),
+        SchemaDifference(b, b1, b5, "y", ChangeKind.ADDED, None, "varchar", False),
+    )
+    assert diff.code_changes == (CodeChange(train, ("g1",), ("g2",)),)
+    assert diff.edge_changes == (EdgeChange(a, EdgeKind.READS, train, ChangeKind.REMOVED),)
+    assert diff.check_changes == ()

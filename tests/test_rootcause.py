@@ -1,0 +1,227 @@
+"""Root cause: ranked, explained suspects, on a hand-built chain and on the demo, both stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lineagegraph import demo
+from lineagegraph.algorithms.rootcause import SuspectKind
+from lineagegraph.errors import InvalidInput, NotFound
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import (
+    ChangeSet,
+    Check,
+    Dataset,
+    DatasetVersion,
+    EdgeKind,
+    Feature,
+    Field,
+    Job,
+    Model,
+    ModelVersion,
+    Result,
+)
+from lineagegraph.service import LineageService
+
+NS = "s3://lake"
+REGRESSION = datetime(2026, 6, 10, 12, tzinfo=UTC)
+
+
+def before(hours: int) -> datetime:
+    return REGRESSION - timedelta(hours=hours)
+
+
+def ds(i: int) -> str:
+    return make_id(Kind.DATASET, NS, f"d{i}")
+
+
+def fd(i: int) -> str:
+    return make_id(Kind.FIELD, NS, f"d{i}", "x")
+
+
+def mv(n: int) -> str:
+    return make_id(Kind.MODEL_VERSION, NS, "m", str(n))
+
+
+def chain() -> ChangeSet:
+    """d5 -> j5 -> d4 -> ... -> d2 -> j2 -> d1 -> train -> m (v1 3 days before v2).
+
+    Column x flows d5.x -> ... -> d1.x, feature f is computed from d1.x, and both
+    model versions are trained on f. d2's column x narrowed from bigint to int one
+    hour before v2; d5's row check failed 40 hours before it.
+    """
+    cs = ChangeSet()
+    long_ago = before(100)
+    for i in range(1, 6):
+        cs.add(Dataset(namespace=NS, name=f"d{i}"))
+        cs.add(Field(namespace=NS, name=f"d{i}", path="x", type="bigint"))
+        cs.link(ds(i), EdgeKind.HAS_FIELD, fd(i), long_ago)
+    for i in range(2, 6):
+        job = make_id(Kind.JOB, NS, f"j{i}")
+        cs.add(Job(namespace=NS, name=f"j{i}"))
+        cs.link(ds(i), EdgeKind.READS, job, long_ago)
+        cs.link(job, EdgeKind.WRITES, ds(i - 1), long_ago)
+        cs.link(fd(i), EdgeKind.DERIVES, fd(i - 1), long_ago, {"job": job})
+    feature = Feature(namespace=NS, name="view:f")
+    train = make_id(Kind.JOB, NS, "train")
+    cs.add(feature, Job(namespace=NS, name="train"), Model(namespace=NS, name="m"))
+    cs.link(fd(1), EdgeKind.COMPUTED_FROM, feature.id, long_ago)
+    cs.link(ds(1), EdgeKind.READS, train, long_ago)
+    for n, created in ((1, before(72)), (2, REGRESSION)):
+        cs.add(ModelVersion(namespace=NS, name="m", version=str(n), created_at=created))
+        cs.link(make_id(Kind.MODEL, NS, "m"), EdgeKind.HAS_VERSION, mv(n), created)
+        cs.link(train, EdgeKind.WRITES, mv(n), created)
+        cs.link(feature.id, EdgeKind.TRAINED_ON, mv(n), created)
+    for name, hours, type_ in (("a", 48, "bigint"), ("b", 1, "int")):
+        version = DatasetVersion(
+            namespace=NS,
+            name="d2",
+            version=name,
+            created_at=before(hours),
+            schema_fields=[{"path": "x", "type": type_}],
+        )
+        cs.add(version)
+        cs.link(ds(2), EdgeKind.HAS_VERSION, version.id, before(hours))
+    rows = Check(namespace=NS, name="d5", check="rows", severity="ERROR")
+    failed = Result(
+        namespace=NS,
+        name="d5",
+        check="rows",
+        result="r1",
+        passed=False,
+        observed_at=before(40),
+        observed="0 rows",
+    )
+    cs.add(rows, failed)
+    cs.link(ds(5), EdgeKind.HAS_CHECK, rows.id, long_ago)
+    cs.link(rows.id, EdgeKind.HAS_RESULT, failed.id, before(40))
+    return cs
+
+
+def test_close_recent_schema_change_outranks_old_distant_failing_check(
+    service: LineageService,
+) -> None:
+    service.apply(chain())
+    report = service.root_cause(mv(2))
+    assert report.model_version_id == mv(2)
+    assert report.baseline_id == mv(1)
+    assert (report.since, report.until) == (before(72), REGRESSION)
+    schema, failed = report.suspects
+    assert schema.kind is SuspectKind.SCHEMA_CHANGE
+    assert schema.entity_id == ds(2)
+    assert schema.id == f"SCHEMA_CHANGE:{make_id(Kind.DATASET_VERSION, NS, 'd2', 'b')}"
+    b = schema.breakdown
+    # Breaking (bigint -> int narrows), 2 hops (d1, d2), 1 hour before, on the column
+    # path d2.x -> d1.x -> f; no recorded runs, so nothing is in the provenance diff.
+    assert (b.severity, b.hops, b.hours_before) == (1.0, 2, 1.0)
+    assert b.proximity == pytest.approx(1 / 3)
+    assert b.recency == pytest.approx(24 / 25)
+    assert (b.on_column_path, b.column_factor) == (True, 1.0)
+    assert (b.in_provenance_diff, b.diff_factor) == (False, 0.6)
+    assert schema.score == pytest.approx(1 / 3 * 24 / 25 * 0.6)  # 0.192
+    assert schema.path == (
+        ds(2),
+        make_id(Kind.JOB, NS, "j2"),
+        ds(1),
+        make_id(Kind.JOB, NS, "train"),
+        mv(2),
+    )
+    assert failed.kind is SuspectKind.FAILED_CHECK
+    assert failed.entity_id == ds(5)
+    f = failed.breakdown
+    # ERROR severity, 5 hops, 40 hours before, a table-level check (no column).
+    assert (f.severity, f.hops, f.hours_before) == (1.0, 5, 40.0)
+    assert f.proximity == pytest.approx(1 / 6)
+    assert f.recency == pytest.approx(24 / 64)
+    assert (f.on_column_path, f.column_factor) == (None, 0.75)
+    assert failed.score == pytest.approx(1 / 6 * 24 / 64 * 0.75 * 0.6)  # 0.028125
+    assert schema.score > failed.score
+
+
+def test_window_bounds_which_events_are_suspects(service: LineageService) -> None:
+    service.apply(chain())
+    report = service.root_cause(mv(2), since=before(30), until=REGRESSION)
+    assert [s.kind for s in report.suspects] == [SuspectKind.SCHEMA_CHANGE]
+    report = service.root_cause(mv(2), since=before(72), until=before(2))
+    assert [s.kind for s in report.suspects] == [SuspectKind.FAILED_CHECK]
+    assert report.suspects[0].breakdown.hours_before == 38.0
+
+
+def load_demo(service: LineageService) -> None:
+    for changeset in demo.scenario():
+        service.apply(changeset)
+
+
+def test_demo_churn_regression_points_at_the_failing_check(service: LineageService) -> None:
+    load_demo(service)
+    report = service.root_cause(demo.CHURN.version_id(3))
+    assert report.baseline_id == demo.CHURN.version_id(2)
+    assert (report.since, report.until) == (demo.day(3, 7), demo.day(5, 7))
+    first = report.suspects[0]
+    assert first.kind is SuspectKind.FAILED_CHECK
+    assert first.entity_id == demo.STG_ORDERS.field_id("customer_id")
+    assert first.related_ids[0] == make_id(
+        Kind.RESULT, demo.SF, demo.STG_ORDERS.name, demo.NOT_NULL_CUSTOMER, "day5"
+    )
+    # stg_orders -> customer_orders -> customer_features -> v3: three datasets away;
+    # customer_id is not on a column path to churn's features; the failure is new
+    # since v2, so it is in the provenance diff.
+    b = first.breakdown
+    assert (b.hops, b.hours_before, b.on_column_path, b.in_provenance_diff) == (3, 2.0, False, True)
+    # The same question through the deployment that serves v3 gives the same answer.
+    through_deployment = service.root_cause(demo.deployment_id("churn-production"))
+    assert through_deployment.model_version_id == demo.CHURN.version_id(3)
+    assert through_deployment.suspects == report.suspects
+
+
+def test_demo_ltv_regression_lists_the_payments_schema_change(service: LineageService) -> None:
+    load_demo(service)
+    report = service.root_cause(demo.LTV.version_id(2))
+    assert report.baseline_id == demo.LTV.version_id(1)
+    schema = [s for s in report.suspects if s.kind is SuspectKind.SCHEMA_CHANGE]
+    assert [s.entity_id for s in schema] == [demo.RAW_PAYMENTS.id]
+    change = schema[0]
+    assert change.at == demo.day(3, 1)
+    assert "amount removed" in change.summary and "amount_cents added" in change.summary
+    assert demo.RAW_PAYMENTS.field_id("amount_cents") in change.related_ids
+    b = change.breakdown
+    # payments -> stg_payments -> customer_features -> ltv v2; amount_cents feeds
+    # lifetime_value, which ltv uses; the diff against v1 shows the schema change.
+    assert (b.severity, b.hops, b.hours_before) == (1.0, 3, 30.0)
+    assert (b.on_column_path, b.in_provenance_diff) == (True, True)
+    assert change.score == pytest.approx(1.0 * 1 / 4 * 1 / (1 + 30 / 24) * 1.0 * 1.0)
+    kinds = {s.kind for s in report.suspects}
+    assert kinds == {
+        SuspectKind.FAILED_CHECK,
+        SuspectKind.SCHEMA_CHANGE,
+        SuspectKind.CODE_CHANGE,
+        SuspectKind.LINEAGE_CHANGE,
+    }
+
+
+def test_same_input_same_order_with_ties_broken_by_id(service: LineageService) -> None:
+    load_demo(service)
+    first = service.root_cause(demo.LTV.version_id(2))
+    second = service.root_cause(demo.LTV.version_id(2))
+    assert first.suspects == second.suspects
+    keys = [(-s.score, s.id) for s in first.suspects]
+    assert keys == sorted(keys)
+    lineage = [s for s in first.suspects if s.kind is SuspectKind.LINEAGE_CHANGE]
+    assert len(lineage) == 2 and lineage[0].score == lineage[1].score
+    assert lineage[0].id < lineage[1].id
+
+
+def test_root_cause_rejects_bad_questions(service: LineageService) -> None:
+    load_demo(service)
+    with pytest.raises(InvalidInput):
+        service.root_cause(demo.STG_ORDERS.id)
+    with pytest.raises(NotFound):
+        service.root_cause(make_id(Kind.MODEL_VERSION, demo.MLFLOW, "churn_classifier", "9"))
+    with pytest.raises(InvalidInput):
+        service.root_cause(demo.CHURN.version_id(3), since=demo.day(5), until=demo.day(4))
+    idle = ChangeSet().add(demo.Deployment(namespace=demo.SERVING, name="idle"))
+    service.apply(idle)
+    with pytest.raises(InvalidInput):
+        service.root_cause(make_id(Kind.DEPLOYMENT, demo.SERVING, "idle"))
