@@ -1,0 +1,215 @@
+"""The query commands, against a local store and against a running server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lineagegraph import demo
+from lineagegraph.cli.main import main
+from lineagegraph.cli.query import EXIT_BREAKING
+from lineagegraph.config import Settings
+from lineagegraph.service import LineageService
+from lineagegraph.store import open_store
+from tests.api_helpers import RunningServer, load_demo, running_server
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file holding the demo scenario."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'lineage.db'}"
+    service = load_demo(LineageService(open_store(url)))
+    service.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RunningServer]:
+    service = load_demo(LineageService(open_store("memory://")))
+    settings = Settings(store="memory://", tokens="cli-reader:read")
+    with running_server(service, settings) as running:
+        yield running
+    service.close()
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_lineage_table_names_the_nodes_and_the_bound(store_url: str) -> None:
+    result = invoke("lineage", "analytics.staging.stg_orders", "--depth", "2", "--store", store_url)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "downstream lineage of analytics.staging.stg_orders" in out
+    for name in ("customer_ltv", "customer_orders", "analytics.marts.customer_ltv"):
+        assert name in out
+    assert "truncated: the traversal hit the depth bound" in out
+
+
+def test_lineage_json_by_id_and_by_kind_prefix(store_url: str) -> None:
+    by_id = invoke(
+        "lineage",
+        demo.deployment_id("churn-production"),
+        "--upstream",
+        "--kind",
+        "model_version",
+        "--json",
+        "--store",
+        store_url,
+    )
+    assert by_id.exit_code == 0, by_id.output
+    data = json.loads(by_id.output)
+    assert [n["node"]["id"] for n in data["nodes"]] == [demo.CHURN.version_id(3)]
+    by_name = invoke(
+        "lineage",
+        "deployment:churn-production",
+        "--upstream",
+        "--kind",
+        "MODEL_VERSION",
+        "--json",
+        "--store",
+        store_url,
+    )
+    assert json.loads(by_name.output) == data
+
+
+def test_lineage_as_of_and_column_level(store_url: str) -> None:
+    result = invoke(
+        "lineage",
+        "analytics.staging.stg_payments.amount",
+        "--upstream",
+        "--kind",
+        "FIELD",
+        "--as-of",
+        "2026-10-02T12:00:00Z",
+        "--json",
+        "--store",
+        store_url,
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["columnLevel"] is True
+    assert [n["node"]["id"] for n in data["nodes"]] == [demo.RAW_PAYMENTS.field_id("amount")]
+
+
+def test_ambiguous_and_unknown_references_are_clear_errors(store_url: str) -> None:
+    missing = invoke("lineage", "no_such_table", "--store", store_url)
+    assert missing.exit_code == 1
+    assert "nothing is named 'no_such_table'" in missing.output
+    bad_time = invoke("lineage", "stg_orders", "--as-of", "noon", "--store", store_url)
+    assert bad_time.exit_code == 2
+    assert "not an ISO-8601 time: 'noon'" in bad_time.output
+
+
+def test_impact_gates_ci_on_breaking_changes(store_url: str) -> None:
+    breaking = invoke(
+        "impact",
+        "analytics.staging.stg_payments",
+        "--rename",
+        "amount=amount_usd",
+        "--fail-on",
+        "breaking",
+        "--markdown",
+        "--store",
+        store_url,
+    )
+    assert breaking.exit_code == EXIT_BREAKING == 2
+    assert breaking.output.startswith("## Schema change impact:")
+    assert "| 1 | rename amount -> amount_usd | BREAKING |" in breaking.output
+    widening = invoke(
+        "impact",
+        "analytics.staging.stg_payments",
+        "--retype",
+        "amount=number(18,2)",
+        "--fail-on",
+        "breaking",
+        "--json",
+        "--store",
+        store_url,
+    )
+    assert widening.exit_code == 0, widening.output
+    report = json.loads(widening.output)
+    assert report["breaking"] is False
+    assert report["changes"][0]["compatibility"] == "NON_BREAKING"
+    report_only = invoke(
+        "impact", "analytics.staging.stg_payments", "--drop", "amount", "--store", store_url
+    )
+    assert report_only.exit_code == 0
+    assert "BREAKING" in report_only.output and "owners to notify" in report_only.output
+
+
+def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> None:
+    proposed = tmp_path / "schema.json"
+    proposed.write_text(
+        json.dumps(
+            [
+                {"path": "payment_id", "type": "number"},
+                {"path": "order_id", "type": "number"},
+                {"path": "payment_method", "type": "varchar"},
+            ]
+        )
+    )
+    result = invoke(
+        "impact",
+        "dataset:analytics.staging.stg_payments",
+        "--schema",
+        str(proposed),
+        "--json",
+        "--fail-on",
+        "breaking",
+        "--store",
+        store_url,
+    )
+    assert result.exit_code == 2
+    report = json.loads(result.output)
+    assert [c["description"] for c in report["changes"]] == ["drop amount"]
+    neither = invoke("impact", "analytics.staging.stg_payments", "--store", store_url)
+    assert neither.exit_code == 2
+    assert "give changes" in neither.output
+
+
+def test_search_with_filters(store_url: str) -> None:
+    result = invoke("search", "--tag", "pii", "--json", "--store", store_url)
+    assert result.exit_code == 0
+    assert [n["name"] for n in json.loads(result.output)] == [
+        "shop.public.customers",
+        "analytics.staging.stg_customers",
+    ]
+    table = invoke("search", "--kind", "MODEL", "--store", store_url)
+    assert "churn_classifier" in table.output and "ltv_regressor" in table.output
+
+
+def test_markdown_sections(store_url: str) -> None:
+    result = invoke("search", "--namespace", "k8s://ml-serving", "--markdown", "--store", store_url)
+    assert result.exit_code == 0
+    assert "| kind | namespace | name | id |" in result.output
+    assert (
+        "| DEPLOYMENT | k8s://ml-serving | churn-production | "
+        "deployment\\|k8s://ml-serving\\|churn-production |"
+    ) in result.output
+
+
+def test_against_a_server_with_a_token(server: RunningServer) -> None:
+    result = invoke(
+        "lineage",
+        "analytics.staging.stg_orders",
+        "--depth",
+        "1",
+        "--json",
+        "--server",
+        server.url,
+        "--token",
+        "cli-reader",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["totalCount"] == 2
+    refused = invoke("search", "--server", server.url, "--token", "wrong")
+    assert refused.exit_code == 1
+    assert "unknown bearer token" in refused.output
+    unreachable = invoke("search", "--server", "http://127.0.0.1:9")
+    assert unreachable.exit_code == 1
+    assert "cannot reach http://127.0.0.1:9/graphql" in unreachable.output

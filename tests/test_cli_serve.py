@@ -1,0 +1,132 @@
+"""``lineagegraph serve``: the loopback rule, the demo, the printed URLs, a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from lineagegraph.cli.main import main
+from lineagegraph.cli.serve import urls
+from tests.api_helpers import free_port
+
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGEGRAPH_")}
+
+
+def test_a_non_loopback_bind_without_tokens_is_refused() -> None:
+    result = CliRunner().invoke(
+        main, ["serve", "--host", "0.0.0.0", "--store", "memory://"], env=_unset()
+    )
+    assert result.exit_code == 1
+    assert "refusing to listen on 0.0.0.0 without auth" in result.output
+    assert "--open" in result.output
+
+
+def test_malformed_tokens_are_refused() -> None:
+    result = CliRunner().invoke(
+        main, ["serve", "--tokens", "abc:admin", "--store", "memory://"], env=_unset()
+    )
+    assert result.exit_code == 1
+    assert "token #1: unknown scope 'admin' (use read or write)" in result.output
+    assert "abc" not in result.output.replace("abc:admin", "")
+
+
+def _unset() -> dict[str, str | None]:
+    return {k: None for k in os.environ if k.startswith("LINEAGEGRAPH_")}
+
+
+def test_urls_for_wildcard_and_ipv6_binds() -> None:
+    assert urls("0.0.0.0", 8000)["ui"] == "http://127.0.0.1:8000/"
+    assert urls("::1", 9000)["graphiql"] == "http://[::1]:9000/graphql"
+    assert urls("127.0.0.1", 8000)["openlineage"] == "http://127.0.0.1:8000/api/v1/lineage"
+
+
+def _serve(store: str, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from lineagegraph.cli.main import main; main()",
+            "serve",
+            "--demo",
+            "--store",
+            store,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=CLEAN_ENV,
+    )
+
+
+def _wait_ready(process: subprocess.Popen[str], port: int) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    while not any("auth:" in line for line in lines):
+        line = process.stdout.readline()
+        if not line:
+            pytest.fail("serve exited early:\n" + "".join(lines))
+        lines.append(line)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return lines
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    pytest.fail("the server never became ready")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
+
+
+def test_serve_loads_the_demo_once_and_prints_the_urls(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'lineage.db'}"
+    port = free_port()
+    process = _serve(store, port)
+    try:
+        lines = _wait_ready(process, port)
+        text = "".join(lines)
+        assert "demo scenario loaded" in text
+        assert f"web UI:      http://127.0.0.1:{port}/" in text
+        assert f"GraphiQL:    http://127.0.0.1:{port}/graphql" in text
+        assert "auth:        off (loopback only)" in text
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ search(kinds: [MODEL]) { edges { node { name } } } }"},
+            timeout=10,
+        ).json()
+        assert answer == {
+            "data": {
+                "search": {
+                    "edges": [
+                        {"node": {"name": "churn_classifier"}},
+                        {"node": {"name": "ltv_regressor"}},
+                    ]
+                }
+            }
+        }
+    finally:
+        _stop(process)
+    again = _serve(store, port)
+    try:
+        text = "".join(_wait_ready(again, port))
+        assert "store is not empty: demo scenario not loaded again" in text
+    finally:
+        _stop(again)
