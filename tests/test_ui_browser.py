@@ -232,11 +232,14 @@ def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     expect(affected).not_to_contain_text("ltv_regressor")
     expect(affected).not_to_contain_text("ltv-production")
     expect(tab.locator("#owners")).to_contain_text("team:ml-growth")
-    # the affected nodes light up on the graph
-    lit = tab.evaluate(
-        "() => [...document.querySelectorAll('ul.node-list button')].map(b => b.textContent)"
+    # the affected nodes light up on the graph (the list beside it names the lit ones)
+    drawn = tab.locator("ul.node-list li")
+    expect(drawn.filter(has_text="churn-production")).to_have_class(re.compile(r"\baffected\b"))
+    expect(drawn.filter(has_text="stg_payments.payment_method")).to_have_class(
+        re.compile(r"\borigin\b")
     )
-    assert any("churn-production" in text for text in lit)
+    expect(drawn.filter(has_text="ltv-production")).to_have_count(1)
+    expect(drawn.filter(has_text="ltv-production")).not_to_have_class(re.compile("lit"))
 
     tab.click("#copy-markdown")
     expect(tab.locator(".toast")).to_have_text("Markdown report copied")

@@ -272,11 +272,12 @@ export class LineageGraph {
     this.onRender(this.visibleNodes());
   }
 
-  /** The drawn nodes' data (groups included), sorted by label. */
+  /** The drawn nodes' data (groups included) with their highlight classes, sorted by label. */
   visibleNodes() {
+    const highlights = [...this.marks.keys()];
     return this.cy
       .nodes()
-      .map((n) => n.data())
+      .map((n) => ({ ...n.data(), marks: highlights.filter((cls) => n.hasClass(cls)) }))
       .sort((a, b) => String(a.fullLabel || a.label).localeCompare(String(b.fullLabel || b.label)));
   }
 

@@ -64,12 +64,14 @@ export function nodeList(nodes, onPick) {
     nodes.map((node) =>
       h(
         "li",
-        {},
+        { class: node.marks.length ? `lit ${node.marks.join(" ")}` : null },
         h(
           "button",
           { type: "button", dataset: { id: node.id }, onclick: () => onPick(node.id) },
           kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind),
-          h("span", {}, String(node.fullLabel || node.label).replace("\n", " · ")),
+          h("span", { class: "node-name" }, String(node.fullLabel || node.label).replace("\n", " · ")),
+          node.marks.includes("origin") ? h("span", { class: "badge mark" }, "changed") : null,
+          node.marks.includes("affected") ? h("span", { class: "badge mark" }, "affected") : null,
           h("span", { class: `health-dot ${node.health}`, title: node.health }),
         ),
       ),

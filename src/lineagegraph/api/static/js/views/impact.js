@@ -107,6 +107,7 @@ export async function render(root, route, ctx) {
       else change.changes = editor.changes();
       variables = { change };
     } catch (err) {
+      replace(results);
       ctx.showError(err, "Reading the proposed change");
       return;
     }
