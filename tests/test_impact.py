@@ -577,3 +577,23 @@ def test_nullability_rules() -> None:
     assert compare_nullability(False, None).reason == "nullability unchanged"
     assert compare_types("int", None).breaking is False
     assert compare_types(None, "int").breaking is True
+
+
+def test_a_type_alias_is_no_change_and_reaches_nobody(crm_store: Store) -> None:
+    explicit = impact(
+        crm_store,
+        SchemaChange(dataset_id=CUSTOMERS, changes=[FieldChange.change_type("id", "INT8")]),
+    )
+    (change,) = explicit.changes
+    assert change.compatibility is Compatibility.NON_BREAKING
+    assert change.reason == "bigint -> int8: the same type under another name"
+    assert change.precision is None and explicit.affected == [] and explicit.owners == []
+    proposed = [
+        ProposedField(path="id", type="int8", nullable=False),
+        ProposedField(path="email", type="VARCHAR(100)"),
+        ProposedField(path="spend", type="decimal(10, 2)"),
+        ProposedField(path="segment", type="text"),
+        ProposedField(path="legacy_flag", type="bool"),
+    ]
+    diffed = impact(crm_store, SchemaChange(dataset_id=CUSTOMERS, proposed_schema=proposed))
+    assert diffed.changes == [] and diffed.affected == [] and diffed.breaking is False

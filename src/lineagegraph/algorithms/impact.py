@@ -558,10 +558,8 @@ def _diff(schema: dict[str, Node], proposed: Sequence[ProposedField]) -> list[Fi
         else:
             old_type = old.attrs.get("type")
             new_type = new.type
-            if new_type is not None and old_type is not None:
-                verdict = compare_types(old_type, new_type)
-                if not verdict.breaking and "unchanged" in verdict.reason:
-                    new_type = None
+            if new_type is not None and not compare_types(old_type, new_type).changed:
+                new_type = None
             nullable = new.nullable
             if nullable is not None and nullable == old.attrs.get("nullable", True):
                 nullable = None
@@ -603,11 +601,9 @@ def _classify(
     assert old is not None
     type_verdict = compare_types(old.attrs.get("type"), item.new_type)
     null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
-    reasons = [
-        v.reason for v in (type_verdict, null_verdict) if v.breaking or "unchanged" not in v.reason
-    ]
-    if not reasons:
-        reasons = ["type and nullability unchanged"]
+    reasons = [v.reason for v in (type_verdict, null_verdict) if v.changed]
+    if not reasons:  # nothing changes: say why (an alias of the same type, say)
+        reasons = [type_verdict.reason if item.new_type is not None else null_verdict.reason]
     breaking = type_verdict.breaking or null_verdict.breaking
     return breaking, "; ".join(reasons), field_id, old
 
@@ -618,7 +614,7 @@ def _changes_something(item: FieldChange, old: Node | None) -> bool:
         return True
     type_verdict = compare_types(old.attrs.get("type"), item.new_type)
     null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
-    return "unchanged" not in type_verdict.reason or "unchanged" not in null_verdict.reason
+    return type_verdict.changed or null_verdict.changed
 
 
 def _writers(store: Store, dataset_id: str) -> list[str]:

@@ -160,10 +160,11 @@ class SqlType:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether a change breaks readers, and why."""
+    """Whether a change breaks readers, and why; ``changed`` is false when nothing changes."""
 
     breaking: bool
     reason: str
+    changed: bool = True
 
 
 def normalize_type(text: str) -> str:
@@ -253,12 +254,12 @@ def compare_types(old: str | None, new: str | None) -> Verdict:
     any new type BREAKING (nothing shows it is compatible).
     """
     if new is None:
-        return Verdict(False, "type unchanged")
+        return Verdict(False, "type unchanged", changed=False)
     if old is None:
         return Verdict(True, f"the current type is unknown, so {new!r} may not be compatible")
     a, b = parse_type(old), parse_type(new)
     if a.text == b.text:
-        return Verdict(False, f"type unchanged ({a.text})")
+        return Verdict(False, f"type unchanged ({a.text})", changed=False)
     verdict = _compare(a, b)
     if verdict is not None:
         return verdict
@@ -281,7 +282,7 @@ def _compare(a: SqlType, b: SqlType) -> Verdict | None:
         b.scale,
     )
     if same:
-        return Verdict(False, f"{change}: the same type under another name")
+        return Verdict(False, f"{change}: the same type under another name", changed=False)
     pair = (a.family, b.family)
     if pair == ("integer", "integer"):
         assert a.bits is not None and b.bits is not None
@@ -386,10 +387,11 @@ def compare_nullability(old: bool | None, new: bool | None) -> Verdict:
     An unknown current nullability counts as nullable, the SQL default.
     """
     if new is None:
-        return Verdict(False, "nullability unchanged")
+        return Verdict(False, "nullability unchanged", changed=False)
     before = True if old is None else old
     if before == new:
-        return Verdict(False, f"nullability unchanged ({'nullable' if new else 'required'})")
+        state = "nullable" if new else "required"
+        return Verdict(False, f"nullability unchanged ({state})", changed=False)
     if new:
         return Verdict(
             False,
