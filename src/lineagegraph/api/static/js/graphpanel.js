@@ -55,8 +55,13 @@ function legend(extra) {
   );
 }
 
-/** A keyboard-usable list of the nodes drawn, each selecting its node on the canvas. */
-export function nodeList(nodes, onPick) {
+const MARK_NAMES = { origin: "changed", affected: "affected" };
+
+/**
+ * A keyboard-usable list of the nodes drawn, each selecting its node on the canvas.
+ * `markNames` says how highlighted nodes are labelled ({class: text}).
+ */
+export function nodeList(nodes, onPick, markNames = MARK_NAMES) {
   if (!nodes.length) return h("p", { class: "muted" }, "Nothing drawn.");
   return h(
     "ul",
@@ -69,12 +74,18 @@ export function nodeList(nodes, onPick) {
           "button",
           { type: "button", dataset: { id: node.id }, onclick: () => onPick(node.id) },
           kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind),
-          h("span", { class: "node-name" }, String(node.fullLabel || node.label).replace("\n", " · ")),
-          node.marks.includes("origin") ? h("span", { class: "badge mark" }, "changed") : null,
-          node.marks.includes("affected") ? h("span", { class: "badge mark" }, "affected") : null,
+          h("span", { class: "node-name", title: name(node) }, name(node)),
+          Object.entries(markNames)
+            .filter(([cls]) => node.marks.includes(cls))
+            .slice(0, 1)
+            .map(([, text]) => h("span", { class: "badge mark" }, text)),
           h("span", { class: `health-dot ${node.health}`, title: node.health }),
         ),
       ),
     ),
   );
+}
+
+function name(node) {
+  return String(node.fullLabel || node.label).replace("\n", " · ");
 }

@@ -81,7 +81,7 @@ export async function render(root, route, ctx) {
     status,
     onSelect: () => {},
     onOpen: (node) => go(link("entity", node.id)),
-    onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id))),
+    onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id), { origin: "top suspect", affected: "suspect" })),
     legendExtra: [h("span", {}, h("span", { class: "swatch", style: "border-color:#7f56d9;background:#f4ebff" }), "top suspect"), h("span", {}, h("span", { class: "swatch lit" }), "other suspects")],
   });
 
@@ -109,7 +109,8 @@ export async function render(root, route, ctx) {
     graph.mark("origin", [place(top.entityId)].filter(Boolean));
     graph.mark("path", edges);
   }
-  graph.mark("affected", rest.map((s) => place(s.entityId)).filter(Boolean));
+  const topPlace = top ? place(top.entityId) : null;
+  graph.mark("affected", rest.map((s) => place(s.entityId)).filter((id) => id && id !== topPlace));
   graph.render();
   status.textContent = `${model.nodes.length} upstream entities`;
 }
