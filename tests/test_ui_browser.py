@@ -132,7 +132,8 @@ def open_route(tab: Page, hash_: str) -> None:
 
 
 def shoot(tab: Page, name: str) -> None:
-    """Save the test's screenshot (full page)."""
+    """Save the test's screenshot (full page, from the top)."""
+    tab.evaluate("() => window.scrollTo(0, 0)")
     tab.screenshot(path=str(screenshot_path(name)), full_page=True)
 
 
@@ -205,6 +206,33 @@ def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
         tab.locator("ul.node-list button", has_text="analytics.marts.customer_ltv")
     ).to_be_visible()
     shoot(tab, "lineage-expanded")
+    watch.check()
+
+
+def test_lineage_at_column_level_and_as_of_a_past_time(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    open_route(tab, route("lineage", STG_PAYMENTS, "direction=UPSTREAM&depth=1"))
+    expect(tab.locator("#lineage-title h1")).to_have_text("analytics.staging.stg_payments")
+    tab.locator(".segmented button", has_text="Upstream").click()
+    tab.check("#lineage-columns")
+    expect(tab.locator("ul.node-list button", has_text="payments.amount_cents")).to_be_visible()
+    now = node_list_labels(tab)
+    assert "payments.amount" not in now
+    assert "stg_payments.amount" in now
+    assert "payments.payment_method" in now
+    # on day 2 the raw column was still `amount`; `amount_cents` came on day 3
+    tab.fill("#lineage-asof", "2026-10-02T12:00")
+    expect(tab.locator("#lineage-title")).to_be_visible()
+    expect(tab.locator(".toolbar")).to_contain_text("Lineage as it was at 2026-10-02 12:00 UTC")
+    old_column = tab.locator("ul.node-list button", has_text=re.compile(r"^payments\.amount$"))
+    expect(old_column).to_be_visible()
+    then = node_list_labels(tab)
+    assert "payments.amount_cents" not in then
+    assert "payments.amount" in then
+    assert "stg_payments.amount" in then
+    assert "columns=1" in tab.evaluate("() => location.hash")
+    assert "asOf=2026-10-02T12%3A00%3A00Z" in tab.evaluate("() => location.hash")
+    shoot(tab, "lineage-columns-as-of")
     watch.check()
 
 

@@ -218,8 +218,8 @@ export class LineageGraph {
   /** Add nodes and edges to the model (an expansion); `reveal` ids are always drawn. */
   merge({ nodes = [], edges = [] }, { reveal = [] } = {}) {
     for (const node of nodes) {
-      const old = this.nodes.get(node.id);
-      this.nodes.set(node.id, old ? { ...old, ...node } : node);
+      // a node already drawn keeps what it had (its depth from the root, above all)
+      if (!this.nodes.has(node.id)) this.nodes.set(node.id, node);
     }
     for (const edge of edges) {
       if (!this.nodes.has(edge.source) || !this.nodes.has(edge.target)) continue;

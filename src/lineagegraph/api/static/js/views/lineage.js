@@ -115,7 +115,9 @@ export async function render(root, route, ctx) {
     try {
       const more = await fetchLineage(node.id, { ...settings, direction, depth: 1 });
       if (!ctx.isCurrent()) return;
-      graph.merge(more, { reveal: more.nodes.map((n) => n.id) });
+      // depths in the expansion count from the expanded node, not from the root
+      const nodes = more.nodes.map((n) => ({ ...n, depth: undefined }));
+      graph.merge({ nodes, edges: more.edges }, { reveal: nodes.map((n) => n.id) });
       graph.render();
       describe(null);
       graph.select(node.id, { center: false });
