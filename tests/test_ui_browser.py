@@ -269,6 +269,8 @@ def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     expect(drawn.filter(has_text="ltv-production")).to_have_count(1)
     expect(drawn.filter(has_text="ltv-production")).not_to_have_class(re.compile("lit"))
 
+    # the proposed change is in the address, so the analysis can be shared
+    assert "drop=payment_method" in tab.evaluate("() => location.hash")
     tab.click("#copy-markdown")
     expect(tab.locator(".toast")).to_have_text("Markdown report copied")
     report = tab.evaluate("() => navigator.clipboard.readText()")
@@ -302,6 +304,17 @@ def test_at_risk_overlay(page: tuple[Page, Watch]) -> None:
     labels = node_list_labels(tab)
     assert "churn-production" in labels
     assert "not_null(customer_id) on stg_orders" in labels
+    # deployments only: the three serving a tainted model version
+    tab.select_option("#risk-show", "DEPLOYMENT")
+    expect(tab.locator("#evidence article")).to_have_count(3)
+    shown = sorted(
+        tab.locator("#evidence article").evaluate_all("els => els.map(e => e.dataset.id)")
+    )
+    assert shown == [
+        "deployment|k8s://ml-serving|churn-production",
+        "deployment|k8s://ml-serving|churn-staging",
+        "deployment|k8s://ml-serving|ltv-staging",
+    ]
     shoot(tab, "at-risk-overlay")
     watch.check()
 

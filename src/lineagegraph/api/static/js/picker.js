@@ -11,8 +11,8 @@ const QUERY = `query Pick($query: String!, $kinds: [EntityKind!], $first: Int!) 
   }
 }`;
 
-/** A panel with a search box that lists matching entities of `kinds`; calls onPick(node). */
-export function pickEntity({ kinds, onPick, label, ctx, placeholder = "Type a name…" }) {
+/** A panel with a search box listing matching entities of `kinds`, each linking to hrefFor(node). */
+export function pickEntity({ kinds, hrefFor, label, ctx, placeholder = "Type a name…" }) {
   const input = h("input", { type: "search", id: "picker-input", placeholder, autocomplete: "off", "aria-label": label });
   const hits = h("ul", { class: "results", id: "picker-results", "aria-label": "Matches" });
   let timer = null;
@@ -32,7 +32,7 @@ export function pickEntity({ kinds, onPick, label, ctx, placeholder = "Type a na
                 {},
                 h(
                   "a",
-                  { class: "result", href: "#", dataset: { id: node.id }, onclick: (e) => { e.preventDefault(); onPick(node); } },
+                  { class: "result", href: hrefFor(node), dataset: { id: node.id } },
                   kindIcon(node.kind),
                   h("span", { class: "name" }, displayLabel(node)),
                   h("span", { class: "side" }, kindBadge(node.kind), healthBadge(node.health.status)),

@@ -101,7 +101,7 @@ export async function render(root, route, ctx) {
   const kinds = ORDER.filter((k) => records.some((r) => r.kind === k));
   const showSelect = h(
     "select",
-    { id: "risk-show", onchange: (e) => go(link("at-risk", null, { show: e.target.value, focus }), { replace: true }) },
+    { id: "risk-show", onchange: (e) => go(link("at-risk", null, { show: e.target.value, focus })) },
     h("option", { value: "key", selected: show === "key" }, "Failing, deployments, models, features and datasets"),
     h("option", { value: "all", selected: show === "all" }, "Everything"),
     kinds.map((k) => h("option", { value: k, selected: show === k }, `${kindName(k)}s only`)),

@@ -50,7 +50,7 @@ export async function render(root, route, ctx) {
       dataset ? h("div", { class: "actions" }, h("a", { class: "button", href: link("lineage", dataset.id, { direction: "DOWNSTREAM" }) }, "Lineage")) : null,
     );
   if (!route.id) {
-    replace(root, head(null), pickEntity({ kinds: ["DATASET"], label: "Dataset", ctx, onPick: (node) => go(link("impact", node.id)) }));
+    replace(root, head(null), pickEntity({ kinds: ["DATASET"], label: "Dataset", ctx, hrefFor: (node) => link("impact", node.id) }));
     return;
   }
   const data = await gql(SCHEMA_QUERY, { id: route.id });

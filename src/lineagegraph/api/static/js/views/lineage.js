@@ -45,7 +45,7 @@ export async function render(root, route, ctx) {
     replace(
       root,
       h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", {}, "Lineage explorer"), h("span", { class: "muted" }, "Pick a dataset, column, job, feature, model or deployment to explore"))),
-      pickEntity({ kinds: LINEAGE_KINDS, onPick: (node) => go(link("lineage", node.id)), label: "Entity to explore", ctx }),
+      pickEntity({ kinds: LINEAGE_KINDS, hrefFor: (node) => link("lineage", node.id), label: "Entity to explore", ctx }),
     );
     return;
   }

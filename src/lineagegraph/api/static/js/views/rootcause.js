@@ -55,7 +55,7 @@ export async function render(root, route, ctx) {
       ),
     );
   if (!route.id) {
-    replace(root, head(null), pickEntity({ kinds: ["MODEL_VERSION", "DEPLOYMENT"], label: "Model version or deployment", ctx, onPick: (node) => go(link("root-cause", node.id)) }));
+    replace(root, head(null), pickEntity({ kinds: ["MODEL_VERSION", "DEPLOYMENT"], label: "Model version or deployment", ctx, hrefFor: (node) => link("root-cause", node.id) }));
     return;
   }
   const kind = kindFromId(route.id);
