@@ -419,6 +419,8 @@ def _strings(value: Any) -> list[str] | None:
     """The values an owner or tag filter matches: like SQLite's json_each over the attribute."""
     if isinstance(value, str):
         return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, list):
         found = [v for v in value if isinstance(v, str)]
         return found or None
