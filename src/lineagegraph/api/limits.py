@@ -26,10 +26,13 @@ from graphql.language import FieldNode
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from lineagegraph.config import Settings
@@ -51,6 +54,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("lineagegraph.api")
+
+# Distinct documents whose parse and validation results are kept (LRU).
+DOCUMENT_CACHE_SIZE = 512
 
 _CODES: tuple[tuple[type[LineageError], str], ...] = (
     (InvalidInput, "BAD_USER_INPUT"),
@@ -175,16 +181,22 @@ class OperationMetrics(SchemaExtension):
 
 
 def graphql_extensions(settings: Settings) -> list[Any]:
-    """The schema extensions: document limits from settings, error policy and metrics."""
-    depth, tokens, aliases = (
-        settings.max_query_depth,
-        settings.max_query_tokens,
-        settings.max_aliases,
-    )
+    """The schema extensions: document limits from settings, caches, error policy and metrics.
+
+    The depth and alias rules are built once, so the validation cache (keyed by
+    document and rules) answers a repeated document without validating it again;
+    each request still gets fresh extension instances.
+    """
+    tokens = settings.max_query_tokens
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     return [
-        lambda: QueryDepthLimiter(max_depth=depth),
         lambda: MaxTokensLimiter(max_token_count=tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ErrorPolicy,
         OperationMetrics,
     ]
