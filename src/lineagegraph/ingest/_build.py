@@ -1,4 +1,4 @@
-"""Helpers the translators share: building nodes, bare endpoint nodes, checks and results."""
+"""Helpers the translators share: building nodes and edges, bare endpoint nodes, hashes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from lineagegraph.ids import Key, Kind, make_id
-from lineagegraph.model import ChangeSet, EdgeKind, Entity, Node
+from lineagegraph.ids import KEY_PARTS, Kind, make_id
+from lineagegraph.model import ChangeSet, Edge, EdgeKind, Entity, Node, format_time
 
 # Namespace schemes and dataset types that make an OpenLineage dataset an ML entity.
 FEATURE_SCHEMES = frozenset({"feast", "featurestore"})
@@ -25,6 +26,12 @@ class Translation:
     warnings: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=1 << 16)
+def entity_id(kind: Kind, namespace: str, name: str, *parts: str) -> str:
+    """:func:`make_id`, remembered: events name the same datasets and fields again and again."""
+    return make_id(kind, namespace, name, *parts)
+
+
 def platform_of(namespace: str) -> str | None:
     """The platform a namespace names: its URI scheme (``postgres://db`` → ``postgres``)."""
     scheme, sep, _ = namespace.partition("://")
@@ -35,14 +42,25 @@ def platform_of(namespace: str) -> str | None:
     return None
 
 
-def with_attrs(entity: Entity, extra: Mapping[str, Any] | None = None) -> Node:
-    """The node of an entity plus attributes its class does not declare (``None`` dropped)."""
-    node = entity.to_node()
-    if not extra:
-        return node
-    attrs = dict(node.attrs)
-    attrs.update({k: v for k, v in extra.items() if v is not None})
-    return node.model_copy(update={"attrs": attrs})
+def node_of(entity: Entity, extra: Mapping[str, Any] | None = None) -> Node:
+    """The node of an entity plus attributes its class does not declare (``None`` dropped).
+
+    The same node :meth:`Entity.to_node` builds, without validating it a second time.
+    """
+    kind = entity.kind
+    dumped = entity.model_dump(mode="json", exclude={"namespace", "name", *KEY_PARTS[kind]})
+    attrs = {k: v for k, v in dumped.items() if v is not None}
+    if extra:
+        attrs.update({k: v for k, v in extra.items() if v is not None})
+    parts = entity.key_parts()
+    return Node.model_construct(
+        id=entity_id(kind, entity.namespace, entity.name, *parts),
+        kind=kind,
+        namespace=entity.namespace,
+        name=entity.name,
+        parts=parts,
+        attrs=attrs,
+    )
 
 
 def stable_hash(value: Any, length: int = 8) -> str:
@@ -71,6 +89,7 @@ class GraphBuilder:
     def __init__(self, changeset: ChangeSet, at: datetime) -> None:
         self.cs = changeset
         self.at = at
+        self.stamp = format_time(at)
         self._ids: set[str] = set()
 
     def has(self, node_id: str) -> bool:
@@ -85,14 +104,30 @@ class GraphBuilder:
 
     def entity(self, entity: Entity, extra: Mapping[str, Any] | None = None) -> str:
         """Add an entity with extra attributes; returns its id."""
-        return self.add(with_attrs(entity, extra))
+        return self.add(node_of(entity, extra))
+
+    def node(
+        self,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        parts: tuple[str, ...] = (),
+        attrs: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Add a node from its key and attributes (``None`` dropped); returns its id."""
+        node_id = entity_id(kind, namespace, name, *parts)
+        clean = {k: v for k, v in (attrs or {}).items() if v is not None}
+        return self.add(
+            Node.model_construct(
+                id=node_id, kind=kind, namespace=namespace, name=name, parts=parts, attrs=clean
+            )
+        )
 
     def bare(self, kind: Kind, namespace: str, name: str, *parts: str) -> str:
         """Add a key-only node unless this translation holds it already; returns its id."""
-        key = Key(kind, namespace, name, tuple(parts))
-        node_id = key.id
+        node_id = entity_id(kind, namespace, name, *parts)
         if node_id not in self._ids:
-            self.add(Node.from_key(key))
+            self.node(kind, namespace, name, parts)
         return node_id
 
     def link(
@@ -104,7 +139,19 @@ class GraphBuilder:
         at: datetime | None = None,
     ) -> None:
         """Add an edge seen at this translation's time (or ``at``)."""
-        self.cs.link(source, kind, target, at or self.at, attrs)
+        stamp = self.stamp if at is None else format_time(at)
+        self.cs.edges.append(
+            Edge.model_construct(
+                source_id=source,
+                kind=kind,
+                target_id=target,
+                origin=self.cs.origin,
+                first_seen=stamp,
+                last_seen=stamp,
+                ended_at=None,
+                attrs={k: v for k, v in (attrs or {}).items() if v is not None},
+            )
+        )
 
     def dataset(self, namespace: str, name: str) -> str:
         """The id of a dataset, added bare when this translation does not describe it."""
@@ -116,7 +163,7 @@ class GraphBuilder:
         A dot in a path means nesting: ``a.b`` is contained in ``a``, which is
         contained in the dataset.
         """
-        field_id = make_id(Kind.FIELD, namespace, name, path)
+        field_id = entity_id(Kind.FIELD, namespace, name, path)
         if field_id in self._ids:
             return field_id
         parent_path, dot, _ = path.rpartition(".")
@@ -125,6 +172,6 @@ class GraphBuilder:
             if dot and parent_path
             else self.dataset(namespace, name)
         )
-        self.bare(Kind.FIELD, namespace, name, path)
+        self.node(Kind.FIELD, namespace, name, (path,))
         self.link(parent, EdgeKind.HAS_FIELD, field_id)
         return field_id

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from lineagegraph.errors import InvalidInput
-from lineagegraph.model import ChangeSet
+from lineagegraph.model import ChangeSet, Edge, EdgeKind, Node
 
 __all__ = [
     "Document",
     "IngestReport",
     "Outcome",
     "apply_in_batches",
+    "compact",
     "decode_json",
     "ingest_documents",
     "plan_batches",
@@ -217,6 +218,59 @@ def plan_batches(
     return groups
 
 
+def compact(changeset: ChangeSet) -> ChangeSet:
+    """The changeset with each node and edge once, as :meth:`ChangeSet.normalized` merges them.
+
+    Many events of a batch repeat the same datasets, fields and edges; this merges
+    them the way ``normalized`` does (attributes merge in order; an edge's seen
+    interval widens and its newest report's origin and attributes win) without
+    building an intermediate model per duplicate.
+    """
+    node_attrs: dict[str, dict[str, Any]] = {}
+    node_last: dict[str, Node] = {}
+    for node in changeset.nodes:
+        merged = node_attrs.get(node.id)
+        if merged is None:
+            node_attrs[node.id] = dict(node.attrs)
+        else:
+            merged.update((k, v) for k, v in node.attrs.items() if v is not None)
+        node_last[node.id] = node
+    nodes = [
+        n if n.attrs == node_attrs[i] else n.model_copy(update={"attrs": node_attrs[i]})
+        for i, n in node_last.items()
+    ]
+    # key -> [first_seen, last_seen, ended_at, origin, attrs]
+    folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
+    for edge in changeset.edges:
+        key = (edge.source_id, edge.kind, edge.target_id)
+        acc = folded.get(key)
+        if acc is None:
+            folded[key] = [edge.first_seen, edge.last_seen, edge.ended_at, edge.origin, edge.attrs]
+            continue
+        first, last, ended, origin, attrs = acc
+        if ended is not None and edge.last_seen >= ended:
+            ended = None
+        if edge.last_seen >= last:
+            attrs, origin = {**attrs, **edge.attrs}, edge.origin
+        else:
+            attrs = {**edge.attrs, **attrs}
+        acc[:] = [min(first, edge.first_seen), max(last, edge.last_seen), ended, origin, attrs]
+    edges = [
+        Edge.model_construct(
+            source_id=source,
+            kind=kind,
+            target_id=target,
+            origin=origin,
+            first_seen=first,
+            last_seen=last,
+            ended_at=ended,
+            attrs=attrs,
+        )
+        for (source, kind, target), (first, last, ended, origin, attrs) in folded.items()
+    ]
+    return changeset.model_copy(update={"nodes": nodes, "edges": edges})
+
+
 def apply_in_batches(
     items: Iterable[tuple[str, ChangeSet]],
     apply: Callable[[ChangeSet], Any],
@@ -241,6 +295,7 @@ def apply_in_batches(
             combined = ChangeSet(origin=members[0][1].origin)
             for _, changeset in members:
                 combined.extend(changeset)
+            combined = compact(combined)
         try:
             _count(report, apply(combined))
             report.outcomes.extend(Outcome(source) for source, _ in members)

@@ -9,7 +9,7 @@ lineage" documents the mapping facet by facet. In short:
   ``columnLineage`` carrying the job and the transformation;
 - each output gets a ``DATASET_VERSION`` (the ``version`` facet, else the
   runId) that the run ``WROTE``; an input is ``READ_BY`` the run at the version
-  its ``version`` facet names (without one, the input is listed in the run's
+  its ``version`` facet names (every input is also listed in the run's
   ``inputs`` attribute);
 - ``dataQualityAssertions`` become checks and results, ``dataQualityMetrics``
   and ``outputStatistics`` row and byte counts;
@@ -24,18 +24,17 @@ versions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
-from lineagegraph.ids import Kind, make_id
+from lineagegraph.ids import Kind
 from lineagegraph.ingest import _olspec as spec
 from lineagegraph.ingest._build import (
     FEATURE_SCHEMES,
     MODEL_SCHEMES,
     GraphBuilder,
+    entity_id,
     platform_of,
     short_text,
 )
@@ -46,7 +45,6 @@ from lineagegraph.model import (
     DatasetVersion,
     EdgeKind,
     Feature,
-    Field,
     Job,
     JobSnapshot,
     Model,
@@ -55,15 +53,9 @@ from lineagegraph.model import (
     Result,
     Run,
     RunState,
-    format_time,
 )
 
-__all__ = [
-    "OpenLineageEvent",
-    "parse_event",
-    "translate",
-    "translate_event",
-]
+__all__ = ["OpenLineageEvent", "parse_event", "translate", "translate_event"]
 
 OpenLineageEvent = spec.OpenLineageEvent
 parse_event = spec.parse_event
@@ -83,21 +75,26 @@ def translate(event: OpenLineageEvent) -> ChangeSet:
     changeset = ChangeSet(origin=Origin.OPENLINEAGE)
     builder = GraphBuilder(changeset, event.at)
     if isinstance(event, spec.RunEvent):
-        _RunTranslation(builder, event).build()
+        _RunTranslation(builder, event.doc).build()
     elif isinstance(event, spec.JobEvent):
-        _JobTranslation(builder, event).build()
+        _JobTranslation(builder, event.doc).build()
     else:
-        _DatasetTranslation(builder, event).build()
+        _DatasetTranslation(builder).build(event.doc["dataset"])
     return changeset
 
 
-# --- datasets ---------------------------------------------------------------------------------
+# --- small readers ------------------------------------------------------------------------------
+
+
+def _facets(dataset: spec.Dataset) -> spec._DatasetFacets:
+    return dataset.get("facets") or {}
 
 
 def _entity_kind(dataset: spec.Dataset) -> Kind:
-    declared = dataset.facets.datasetType
-    declared_type = declared.datasetType.upper() if declared else ""
-    scheme = dataset.namespace.partition("://")[0].lower() if "://" in dataset.namespace else ""
+    declared = _facets(dataset).get("datasetType")
+    declared_type = declared["datasetType"].upper() if declared else ""
+    namespace = dataset["namespace"]
+    scheme = namespace.partition("://")[0].lower() if "://" in namespace else ""
     if declared_type == "FEATURE" or scheme in FEATURE_SCHEMES:
         return Kind.FEATURE
     if declared_type == "MODEL" or scheme in MODEL_SCHEMES:
@@ -105,21 +102,31 @@ def _entity_kind(dataset: spec.Dataset) -> Kind:
     return Kind.DATASET
 
 
+def _version(dataset: spec.Dataset) -> str | None:
+    version = _facets(dataset).get("version")
+    return version["datasetVersion"] if version else None
+
+
+def _description(facets: Mapping[str, Any]) -> str | None:
+    documentation = facets.get("documentation")
+    return str(documentation["description"]) if documentation else None
+
+
 def _tags(facet: spec.TagsFacet | None, field: str | None = None) -> list[str] | None:
-    if facet is None or not facet.tags:
+    if not facet or not facet.get("tags"):
         return None
     tags = [
-        t.key if t.value in (None, "", "true") else f"{t.key}:{t.value}"
-        for t in facet.tags
-        if (t.field or None) == field
+        t["key"] if t.get("value") in (None, "", "true") else f"{t['key']}:{t.get('value')}"
+        for t in facet.get("tags") or []
+        if (t.get("field") or None) == field
     ]
     return tags or None
 
 
 def _owners(facet: spec.OwnershipFacet | None) -> list[str] | None:
-    if facet is None or facet.owners is None:
+    if not facet or facet.get("owners") is None:
         return None
-    return [owner.name for owner in facet.owners]
+    return [owner["name"] for owner in facet.get("owners") or []]
 
 
 def _schema_rows(
@@ -127,343 +134,73 @@ def _schema_rows(
 ) -> Iterable[tuple[str, str, spec.SchemaField, int]]:
     """(parent path, path, field, ordinal) for every field, parents before children."""
     for index, field in enumerate(fields, start=1):
-        path = f"{prefix}.{field.name}" if prefix else field.name
-        yield prefix, path, field, field.ordinal_position or index
-        if field.fields:
-            yield from _schema_rows(field.fields, path)
+        path = f"{prefix}.{field['name']}" if prefix else field["name"]
+        yield prefix, path, field, field.get("ordinal_position") or index
+        children = field.get("fields")
+        if children:
+            yield from _schema_rows(children, path)
 
 
-class _Translation:
-    """What run, job and dataset events share: datasets, fields, checks, column lineage."""
+def _schema_fields(dataset: spec.Dataset) -> list[spec.SchemaField]:
+    schema = _facets(dataset).get("schema")
+    return (schema.get("fields") or []) if schema else []
 
-    def __init__(self, builder: GraphBuilder) -> None:
-        self.b = builder
-        self.at: datetime = builder.at
 
-    # Datasets ----------------------------------------------------------------------------------
+def _lineage_fields(dataset: spec.Dataset) -> dict[str, spec.ColumnLineageEntry]:
+    lineage = _facets(dataset).get("columnLineage")
+    return (lineage.get("fields") or {}) if lineage else {}
 
-    def describe_dataset(self, dataset: spec.Dataset) -> str:
-        """Add a dataset with what its facets say (schema, owners, lifecycle…); returns its id."""
-        facets = dataset.facets
-        ns, name = dataset.namespace, dataset.name
-        dataset_id = make_id(Kind.DATASET, ns, name)
-        aliases: list[str] = []
-        if facets.symlinks and facets.symlinks.identifiers:
-            aliases.extend(
-                make_id(Kind.DATASET, i.namespace, i.name) for i in facets.symlinks.identifiers
-            )
-        lifecycle = facets.lifecycleStateChange
-        deleted: bool | None = None
-        if lifecycle is not None:
-            change = lifecycle.lifecycleStateChange
-            if change == "DROP":
-                deleted = True
-            elif change in ("CREATE", "OVERWRITE"):
-                deleted = False
-            previous = lifecycle.previousIdentifier
-            if change == "RENAME" and previous is not None:
-                old_id = make_id(Kind.DATASET, previous.namespace, previous.name)
-                if old_id != dataset_id:
-                    aliases.append(old_id)
-                    self.b.entity(
-                        Dataset(namespace=previous.namespace, name=previous.name, deleted=True),
-                        {"renamed_to": dataset_id},
-                    )
-        source = facets.dataSource
-        self.b.entity(
-            Dataset(
-                namespace=ns,
-                name=name,
-                description=facets.documentation.description if facets.documentation else None,
-                platform=platform_of(ns),
-                owners=_owners(facets.ownership),
-                tags=_tags(facets.tags),
-                deleted=deleted,
-                aliases=sorted(set(aliases)) or None,
-                facets=facets.unknown() or None,
-            ),
-            {
-                "source_name": source.name if source else None,
-                "source_uri": source.uri if source else None,
-                "dataset_type": facets.datasetType.datasetType if facets.datasetType else None,
-                "lifecycle_state": lifecycle.lifecycleStateChange if lifecycle else None,
-            },
-        )
-        if facets.schema_ and facets.schema_.fields:
-            for parent, path, field, ordinal in _schema_rows(facets.schema_.fields):
-                field_id = self.b.entity(
-                    Field(
-                        namespace=ns,
-                        name=name,
-                        path=path,
-                        type=field.type,
-                        description=field.description,
-                        ordinal=ordinal,
-                        tags=_tags(facets.tags, path),
-                    )
-                )
-                container = make_id(Kind.FIELD, ns, name, parent) if parent else dataset_id
-                self.b.link(container, EdgeKind.HAS_FIELD, field_id)
-        return dataset_id
 
-    def schema_snapshot(self, dataset: spec.Dataset) -> list[dict[str, Any]] | None:
-        """The schema as a dataset version records it: path, type and ordinal of each field."""
-        schema = dataset.facets.schema_
-        if schema is None or not schema.fields:
-            return None
-        return [
-            {k: v for k, v in (("path", path), ("type", f.type), ("ordinal", o)) if v is not None}
-            for _, path, f, o in _schema_rows(schema.fields)
-        ]
+def _plain(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A facet's values without ``_producer``/``_schemaURL`` and empty values."""
+    return {k: v for k, v in value.items() if not k.startswith("_") and v is not None}
 
-    def dataset_version(
-        self,
-        dataset: spec.Dataset,
-        version: str,
-        run_id: str | None,
-        *,
-        created: bool,
-        row_count: int | None = None,
-        byte_count: int | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> str:
-        """Add a version of a dataset and its ``HAS_VERSION`` edge; returns its id."""
-        version_id = self.b.entity(
-            DatasetVersion(
-                namespace=dataset.namespace,
-                name=dataset.name,
-                version=version,
-                created_at=self.at if created else None,
-                run=run_id if created else None,
-                schema_fields=self.schema_snapshot(dataset) if created else None,
-                row_count=row_count,
-                byte_count=byte_count,
-            ),
-            extra,
-        )
-        self.b.link(
-            make_id(Kind.DATASET, dataset.namespace, dataset.name),
-            EdgeKind.HAS_VERSION,
-            version_id,
-        )
-        return version_id
 
-    # Quality -----------------------------------------------------------------------------------
+def _first(*values: int | None) -> int | None:
+    """The first value that is not ``None``."""
+    return next((v for v in values if v is not None), None)
 
-    def assertions(
-        self,
-        dataset: spec.Dataset,
-        facet: spec.AssertionsFacet | None,
-        result_key: str,
-        run_id: str | None,
-        version_id: str | None,
-    ) -> None:
-        """Checks and results from a ``dataQualityAssertions`` facet."""
-        if facet is None:
-            return
-        ns, name = dataset.namespace, dataset.name
-        for assertion in facet.assertions:
-            column = assertion.column or None
-            check_name = assertion.name or (
-                f"{assertion.assertion}({column})" if column else assertion.assertion
-            )
-            check_id = self.b.entity(
-                Check(
-                    namespace=ns,
-                    name=name,
-                    check=check_name,
-                    check_type=assertion.assertion,
-                    field=column,
-                    severity=assertion.severity.upper() if assertion.severity else None,
-                    description=assertion.description,
-                    source="openlineage",
-                )
-            )
-            target = self.b.field(ns, name, column) if column else self.b.dataset(ns, name)
-            self.b.link(target, EdgeKind.HAS_CHECK, check_id)
-            result_id = self.b.entity(
-                Result(
-                    namespace=ns,
-                    name=name,
-                    check=check_name,
-                    result=result_key,
-                    passed=assertion.success,
-                    observed_at=self.at,
-                    observed=short_text(assertion.actual),
-                    expected=short_text(assertion.expected),
-                    dataset_version=version_id,
-                    run=run_id,
-                    source="openlineage",
-                )
-            )
-            self.b.link(check_id, EdgeKind.HAS_RESULT, result_id)
-            if version_id is not None:
-                self.b.link(result_id, EdgeKind.EVALUATED, version_id)
 
-    # Column lineage ----------------------------------------------------------------------------
-
-    def column_lineage(
-        self, output: spec.Dataset, job_id: str | None
-    ) -> list[tuple[str, str]] | None:
-        """``DERIVES`` edges for an output's ``columnLineage`` facet; returns the field pairs.
-
-        Field-level entries link each input field to the output field. Dataset-level
-        entries (``dataset``: fields used to filter, join, group or sort) link the
-        input field to every output field the event names, as INDIRECT. Several
-        transformations of one pair make one edge: DIRECT wins over INDIRECT, and
-        every transformation is listed in ``transformations``.
-        """
-        facet = output.facets.columnLineage
-        if facet is None:
-            return None
-        ns, name = output.namespace, output.name
-        pairs: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for path, entry in facet.fields.items():
-            target = self.b.field(ns, name, path)
-            for source in entry.inputFields:
-                source_id = self.b.field(source.namespace, source.name, source.field)
-                pairs.setdefault((source_id, target), []).extend(_transformations(source, entry))
-        if facet.dataset:
-            targets = self._output_fields(output)
-            for source in facet.dataset:
-                source_id = self.b.field(source.namespace, source.name, source.field)
-                found = _transformations(source, None) or [{"type": "INDIRECT"}]
-                for target in targets:
-                    pairs.setdefault((source_id, target), []).extend(
-                        {**t, "scope": "dataset"} for t in found
-                    )
-        for (source_id, target), transformations in pairs.items():
-            self.b.link(source_id, EdgeKind.DERIVES, target, _edge_attrs(job_id, transformations))
-        return list(pairs)
-
-    def _output_fields(self, output: spec.Dataset) -> list[str]:
-        paths: dict[str, None] = {}
-        schema = output.facets.schema_
-        if schema and schema.fields:
-            paths.update((f.name, None) for f in schema.fields)
-        lineage = output.facets.columnLineage
-        if lineage:
-            paths.update((p, None) for p in lineage.fields)
-        return [self.b.field(output.namespace, output.name, p) for p in paths]
-
-    # ML entities -------------------------------------------------------------------------------
-
-    def features(self, dataset: spec.Dataset) -> list[str]:
-        """Feature ids for a feature-store dataset (added with their descriptions).
-
-        A name with ``:`` (``view:feature``) is one feature; otherwise the dataset is
-        a feature view and each top-level schema (or column lineage) field is a
-        feature ``view:field``; a view that names no fields is one feature.
-        """
-        facets = dataset.facets
-        ns = dataset.namespace
-        described: list[tuple[str, str | None, str | None]] = []
-        if ":" not in dataset.name:
-            if facets.schema_ and facets.schema_.fields:
-                described.extend(
-                    (f"{dataset.name}:{f.name}", f.description, f.type)
-                    for f in facets.schema_.fields
-                )
-            elif facets.columnLineage and facets.columnLineage.fields:
-                described.extend(
-                    (f"{dataset.name}:{p}", None, None) for p in facets.columnLineage.fields
-                )
-        if not described:
-            doc = facets.documentation.description if facets.documentation else None
-            described.append((dataset.name, doc, None))
-        owners = _owners(facets.ownership)
-        return [
-            self.b.entity(
-                Feature(namespace=ns, name=name, description=desc, dtype=dtype, owners=owners)
-            )
-            for name, desc, dtype in described
-        ]
-
-    def feature_sources(self, dataset: spec.Dataset, inputs: list[str]) -> None:
-        """``COMPUTED_FROM`` edges into a written feature view: from fields, else inputs."""
-        lineage = dataset.facets.columnLineage
-        single = ":" in dataset.name or not (
-            (dataset.facets.schema_ and dataset.facets.schema_.fields)
-            or (lineage and lineage.fields)
-        )
-        ns = dataset.namespace
-        if lineage and lineage.fields:
-            for path, entry in lineage.fields.items():
-                feature = make_id(
-                    Kind.FEATURE, ns, dataset.name if single else f"{dataset.name}:{path}"
-                )
-                if not self.b.has(feature):
-                    continue
-                for field in entry.inputFields:
-                    field_id = self.b.field(field.namespace, field.name, field.field)
-                    self.b.link(field_id, EdgeKind.COMPUTED_FROM, feature)
-            return
-        datasets = [i for i in inputs if i.startswith("dataset|")]
-        for feature in self.features_of(dataset):
-            for dataset_id in datasets:
-                self.b.link(dataset_id, EdgeKind.COMPUTED_FROM, feature)
-
-    def features_of(self, dataset: spec.Dataset) -> list[str]:
-        """The ids :meth:`features` adds for a dataset, without adding anything."""
-        facets = dataset.facets
-        ns = dataset.namespace
-        if ":" not in dataset.name:
-            if facets.schema_ and facets.schema_.fields:
-                return [
-                    make_id(Kind.FEATURE, ns, f"{dataset.name}:{f.name}")
-                    for f in facets.schema_.fields
-                ]
-            if facets.columnLineage and facets.columnLineage.fields:
-                return [
-                    make_id(Kind.FEATURE, ns, f"{dataset.name}:{p}")
-                    for p in facets.columnLineage.fields
-                ]
-        return [make_id(Kind.FEATURE, ns, dataset.name)]
-
-    def model(self, dataset: spec.Dataset) -> str:
-        """Add the model a model-registry dataset names; returns its id."""
-        facets = dataset.facets
-        return self.b.entity(
-            Model(
-                namespace=dataset.namespace,
-                name=dataset.name,
-                description=facets.documentation.description if facets.documentation else None,
-                owners=_owners(facets.ownership),
-                tags=_tags(facets.tags),
-            )
-        )
+def _metric_attrs(quality: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not quality:
+        return {}
+    columns = quality.get("columnMetrics")
+    return {
+        "column_metrics": {c: _plain(m) for c, m in sorted(columns.items())} if columns else None,
+        "file_count": quality.get("fileCount"),
+    }
 
 
 def _transformations(
     source: spec.InputField, entry: spec.ColumnLineageEntry | None
 ) -> list[dict[str, Any]]:
     """The transformations of one input field, new style or from the deprecated fields."""
-    if source.transformations:
-        return [
-            {
-                k: v
-                for k, v in (
-                    ("type", t.type.upper()),
-                    ("subtype", t.subtype.upper() if t.subtype else None),
-                    ("description", t.description or None),
-                    ("masking", t.masking),
-                )
-                if v is not None
-            }
-            for t in source.transformations
-        ]
+    found = source.get("transformations")
+    if found:
+        result = []
+        for t in found:
+            subtype = t.get("subtype")
+            item: dict[str, Any] = {"type": t["type"].upper()}
+            if subtype:
+                item["subtype"] = subtype.upper()
+            if t.get("description"):
+                item["description"] = t.get("description")
+            if t.get("masking") is not None:
+                item["masking"] = t.get("masking")
+            result.append(item)
+        return result
     if entry is None:
         return []
     legacy: dict[str, Any] = {}
-    kind = (entry.transformationType or "").upper()
+    kind = (entry.get("transformationType") or "").upper()
     if kind:
         # IDENTITY and MASKED were the two documented values; both are direct derivations.
         legacy["type"] = "DIRECT"
         legacy["subtype"] = "TRANSFORMATION" if kind == "MASKED" else kind
         if kind == "MASKED":
             legacy["masking"] = True
-    if entry.transformationDescription:
-        legacy["description"] = entry.transformationDescription
+    if entry.get("transformationDescription"):
+        legacy["description"] = entry.get("transformationDescription")
     return [legacy] if legacy else []
 
 
@@ -490,105 +227,415 @@ def _edge_attrs(job_id: str | None, transformations: list[dict[str, Any]]) -> di
     return attrs
 
 
+def _job(job: spec.Job) -> tuple[Job, dict[str, Any]]:
+    facets = job.get("facets") or {}
+    kind = facets.get("jobType") or {}
+    code = facets.get("sourceCodeLocation")
+    location = None
+    if code:
+        location = code.get("url") or code.get("repoUrl")
+        path = code.get("path")
+        if location and path and path not in location:
+            location = f"{location}#{path}"
+    sql = facets.get("sql")
+    return (
+        Job(
+            namespace=job["namespace"],
+            name=job["name"],
+            description=_description(facets),
+            job_type=kind.get("jobType"),
+            processing_type=kind.get("processingType"),
+            integration=kind.get("integration"),
+            sql=sql["query"] if sql else None,
+            code_location=location,
+            code_version=code.get("version") if code else None,
+            owners=_owners(facets.get("ownership")),
+            tags=_tags(facets.get("tags")),
+            facets=spec.unknown_facets(facets, "job") or None,
+        ),
+        {"sql_dialect": sql.get("dialect") if sql else None},
+    )
+
+
+# --- what all events share ----------------------------------------------------------------------
+
+
+class _Translation:
+    """Datasets, fields, checks, column lineage and ML entities, for every kind of event."""
+
+    def __init__(self, builder: GraphBuilder) -> None:
+        self.b = builder
+        self.at: datetime = builder.at
+
+    def describe_dataset(self, dataset: spec.Dataset) -> str:
+        """Add a dataset with what its facets say (schema, owners, lifecycle…); returns its id."""
+        facets = _facets(dataset)
+        ns, name = dataset["namespace"], dataset["name"]
+        dataset_id = entity_id(Kind.DATASET, ns, name)
+        aliases: list[str] = []
+        symlinks = facets.get("symlinks")
+        if symlinks:
+            aliases.extend(
+                entity_id(Kind.DATASET, i["namespace"], i["name"])
+                for i in symlinks.get("identifiers") or []
+            )
+        lifecycle = facets.get("lifecycleStateChange")
+        deleted: bool | None = None
+        change = lifecycle["lifecycleStateChange"] if lifecycle else None
+        if change == "DROP":
+            deleted = True
+        elif change in ("CREATE", "OVERWRITE"):
+            deleted = False
+        previous = lifecycle.get("previousIdentifier") if lifecycle else None
+        if change == "RENAME" and previous:
+            old_id = entity_id(Kind.DATASET, previous["namespace"], previous["name"])
+            if old_id != dataset_id:
+                aliases.append(old_id)
+                self.b.entity(
+                    Dataset(namespace=previous["namespace"], name=previous["name"], deleted=True),
+                    {"renamed_to": dataset_id},
+                )
+        source = facets.get("dataSource") or {}
+        declared = facets.get("datasetType")
+        self.b.entity(
+            Dataset(
+                namespace=ns,
+                name=name,
+                description=_description(facets),
+                platform=platform_of(ns),
+                owners=_owners(facets.get("ownership")),
+                tags=_tags(facets.get("tags")),
+                deleted=deleted,
+                aliases=sorted(set(aliases)) or None,
+                facets=spec.unknown_facets(facets, "dataset") or None,
+            ),
+            {
+                "source_name": source.get("name"),
+                "source_uri": source.get("uri"),
+                "dataset_type": declared["datasetType"] if declared else None,
+                "lifecycle_state": change,
+            },
+        )
+        tags = facets.get("tags")
+        for parent, path, field, ordinal in _schema_rows(_schema_fields(dataset)):
+            field_id = self.b.node(
+                Kind.FIELD,
+                ns,
+                name,
+                (path,),
+                {
+                    "type": field.get("type"),
+                    "description": field.get("description"),
+                    "ordinal": ordinal,
+                    "tags": _tags(tags, path) if tags else None,
+                },
+            )
+            container = entity_id(Kind.FIELD, ns, name, parent) if parent else dataset_id
+            self.b.link(container, EdgeKind.HAS_FIELD, field_id)
+        return dataset_id
+
+    def dataset_version(
+        self,
+        dataset: spec.Dataset,
+        version: str,
+        run_id: str | None,
+        *,
+        created: bool,
+        row_count: int | None = None,
+        byte_count: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """Add a version of a dataset and its ``HAS_VERSION`` edge; returns its id."""
+        schema = None
+        if created:
+            schema = [
+                {k: v for k, v in (("path", p), ("type", f.get("type")), ("ordinal", o)) if v}
+                for _, p, f, o in _schema_rows(_schema_fields(dataset))
+            ] or None
+        version_id = self.b.entity(
+            DatasetVersion(
+                namespace=dataset["namespace"],
+                name=dataset["name"],
+                version=version,
+                created_at=self.at if created else None,
+                run=run_id if created else None,
+                schema_fields=schema,
+                row_count=row_count,
+                byte_count=byte_count,
+            ),
+            extra,
+        )
+        self.b.link(
+            entity_id(Kind.DATASET, dataset["namespace"], dataset["name"]),
+            EdgeKind.HAS_VERSION,
+            version_id,
+        )
+        return version_id
+
+    def assertions(
+        self,
+        dataset: spec.Dataset,
+        facet: spec.AssertionsFacet | None,
+        result_key: str,
+        run_id: str | None,
+        version_id: str | None,
+    ) -> None:
+        """Checks and results from a ``dataQualityAssertions`` facet."""
+        if not facet:
+            return
+        ns, name = dataset["namespace"], dataset["name"]
+        for assertion in facet["assertions"]:
+            kind = assertion["assertion"]
+            column = assertion.get("column") or None
+            check = assertion.get("name") or (f"{kind}({column})" if column else kind)
+            severity = assertion.get("severity")
+            check_id = self.b.entity(
+                Check(
+                    namespace=ns,
+                    name=name,
+                    check=check,
+                    check_type=kind,
+                    field=column,
+                    severity=severity.upper() if severity else None,
+                    description=assertion.get("description"),
+                    source="openlineage",
+                )
+            )
+            target = self.b.field(ns, name, column) if column else self.b.dataset(ns, name)
+            self.b.link(target, EdgeKind.HAS_CHECK, check_id)
+            result_id = self.b.entity(
+                Result(
+                    namespace=ns,
+                    name=name,
+                    check=check,
+                    result=result_key,
+                    passed=assertion["success"],
+                    observed_at=self.at,
+                    observed=short_text(assertion.get("actual")),
+                    expected=short_text(assertion.get("expected")),
+                    dataset_version=version_id,
+                    run=run_id,
+                    source="openlineage",
+                )
+            )
+            self.b.link(check_id, EdgeKind.HAS_RESULT, result_id)
+            if version_id is not None:
+                self.b.link(result_id, EdgeKind.EVALUATED, version_id)
+
+    def column_lineage(
+        self, output: spec.Dataset, job_id: str | None
+    ) -> list[tuple[str, str]] | None:
+        """``DERIVES`` edges for an output's ``columnLineage`` facet; returns the field pairs.
+
+        Field-level entries link each input field to the output field. Dataset-level
+        entries (``dataset``: fields used to filter, join, group or sort) link the
+        input field to every output field the event names, as INDIRECT. Several
+        transformations of one pair make one edge: DIRECT wins over INDIRECT, and
+        every transformation is listed in ``transformations``.
+        """
+        facet = _facets(output).get("columnLineage")
+        if facet is None:
+            return None
+        ns, name = output["namespace"], output["name"]
+        pairs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for path, entry in (facet.get("fields") or {}).items():
+            target = self.b.field(ns, name, path)
+            for source in entry["inputFields"]:
+                source_id = self.b.field(source["namespace"], source["name"], source["field"])
+                pairs.setdefault((source_id, target), []).extend(_transformations(source, entry))
+        dataset_level = facet.get("dataset")
+        if dataset_level:
+            targets = self._output_fields(output)
+            for source in dataset_level:
+                source_id = self.b.field(source["namespace"], source["name"], source["field"])
+                found = _transformations(source, None) or [{"type": "INDIRECT"}]
+                for target in targets:
+                    pairs.setdefault((source_id, target), []).extend(
+                        {**t, "scope": "dataset"} for t in found
+                    )
+        for (source_id, target), transformations in pairs.items():
+            self.b.link(source_id, EdgeKind.DERIVES, target, _edge_attrs(job_id, transformations))
+        return list(pairs)
+
+    def _output_fields(self, output: spec.Dataset) -> list[str]:
+        paths: dict[str, None] = {}
+        paths.update((f["name"], None) for f in _schema_fields(output))
+        paths.update((p, None) for p in _lineage_fields(output))
+        return [self.b.field(output["namespace"], output["name"], p) for p in paths]
+
+    def features_of(self, dataset: spec.Dataset) -> list[tuple[str, str | None, str | None]]:
+        """(name, description, type) of the features a feature-store dataset stands for.
+
+        A name with ``:`` (``view:feature``) is one feature; otherwise the dataset is
+        a feature view and each top-level schema (or column lineage) field is a
+        feature ``view:field``; a view that names no fields is one feature.
+        """
+        name = dataset["name"]
+        if ":" not in name:
+            fields = _schema_fields(dataset)
+            if fields:
+                return [
+                    (f"{name}:{f['name']}", f.get("description"), f.get("type")) for f in fields
+                ]
+            lineage = _lineage_fields(dataset)
+            if lineage:
+                return [(f"{name}:{p}", None, None) for p in lineage]
+        return [(name, _description(_facets(dataset)), None)]
+
+    def features(self, dataset: spec.Dataset) -> list[str]:
+        """Add the features of a feature-store dataset; returns their ids."""
+        owners = _owners(_facets(dataset).get("ownership"))
+        return [
+            self.b.entity(
+                Feature(
+                    namespace=dataset["namespace"],
+                    name=name,
+                    description=description,
+                    dtype=dtype,
+                    owners=owners,
+                )
+            )
+            for name, description, dtype in self.features_of(dataset)
+        ]
+
+    def feature_sources(self, dataset: spec.Dataset, inputs: list[str]) -> None:
+        """``COMPUTED_FROM`` edges into written features: from fields, else from input datasets."""
+        ns, name = dataset["namespace"], dataset["name"]
+        lineage = _lineage_fields(dataset)
+        if lineage:
+            single = ":" in name
+            for path, entry in lineage.items():
+                feature = entity_id(Kind.FEATURE, ns, name if single else f"{name}:{path}")
+                if not self.b.has(feature):
+                    continue
+                for field in entry["inputFields"]:
+                    field_id = self.b.field(field["namespace"], field["name"], field["field"])
+                    self.b.link(field_id, EdgeKind.COMPUTED_FROM, feature)
+            return
+        datasets = [i for i in inputs if i.startswith("dataset|")]
+        for feature_name, _, _ in self.features_of(dataset):
+            feature = entity_id(Kind.FEATURE, ns, feature_name)
+            for dataset_id in datasets:
+                self.b.link(dataset_id, EdgeKind.COMPUTED_FROM, feature)
+
+    def model(self, dataset: spec.Dataset) -> str:
+        """Add the model a model-registry dataset names; returns its id."""
+        facets = _facets(dataset)
+        return self.b.entity(
+            Model(
+                namespace=dataset["namespace"],
+                name=dataset["name"],
+                description=_description(facets),
+                owners=_owners(facets.get("ownership")),
+                tags=_tags(facets.get("tags")),
+            )
+        )
+
+    def snapshot(
+        self,
+        job_id: str,
+        read: list[str],
+        written: list[str],
+        column_edges: list[tuple[str, str]] | None,
+    ) -> None:
+        """Add the job snapshot of an event that reported lineage."""
+        self.b.cs.snapshots.append(
+            JobSnapshot(
+                job_id=job_id,
+                at=self.b.stamp,
+                inputs=tuple(dict.fromkeys(read)),
+                outputs=tuple(dict.fromkeys(written)),
+                column_edges=tuple(column_edges) if column_edges else None,
+            )
+        )
+
+
 # --- run events -------------------------------------------------------------------------------
 
 
 class _RunTranslation(_Translation):
-    def __init__(self, builder: GraphBuilder, event: spec.RunEvent) -> None:
+    def __init__(self, builder: GraphBuilder, event: spec.RunEventDocument) -> None:
         super().__init__(builder)
         self.event = event
-        self.job_id = make_id(Kind.JOB, event.job.namespace, event.job.name)
-        self.run_id = make_id(Kind.RUN, event.job.namespace, event.job.name, event.run.runId)
+        job = event["job"]
+        self.run_key = event["run"]["runId"]
+        self.job_id = entity_id(Kind.JOB, job["namespace"], job["name"])
+        self.run_id = entity_id(Kind.RUN, job["namespace"], job["name"], self.run_key)
 
     def build(self) -> None:
         event = self.event
-        self.b.entity(*_job(event.job))
-        self.run()
+        self.b.entity(*_job(event["job"]))
         self.b.link(self.job_id, EdgeKind.HAS_RUN, self.run_id)
         read: list[str] = []
         inputs_listed: list[str] = []
         input_metrics: dict[str, Any] = {}
-        for dataset in event.inputs or []:
+        for dataset in event.get("inputs") or []:
             read.extend(self.input(dataset, inputs_listed, input_metrics))
         written: list[str] = []
         outputs_listed: list[str] = []
         column_edges: list[tuple[str, str]] = []
         every_output_has_lineage = True
-        for output in event.outputs or []:
+        for output in event.get("outputs") or []:
             ids, pairs = self.output(output, read, outputs_listed)
             written.extend(ids)
             if pairs is None:
                 every_output_has_lineage = every_output_has_lineage and not ids
             else:
                 column_edges.extend(pairs)
-        if inputs_listed or outputs_listed or input_metrics:
-            self.b.entity(
-                Run(
-                    namespace=event.job.namespace,
-                    name=event.job.name,
-                    run_id=event.run.runId,
-                ),
-                {
-                    "inputs": inputs_listed or None,
-                    "outputs": outputs_listed or None,
-                    "input_metrics": input_metrics or None,
-                },
-            )
-        if (read or written) and event.eventType != "RUNNING":
-            self.b.cs.snapshots.append(
-                JobSnapshot(
-                    job_id=self.job_id,
-                    at=format_time(self.at),
-                    inputs=tuple(dict.fromkeys(read)),
-                    outputs=tuple(dict.fromkeys(written)),
-                    column_edges=tuple(column_edges)
-                    if column_edges and every_output_has_lineage
-                    else None,
-                )
+        self.run(inputs_listed, outputs_listed, input_metrics)
+        if (read or written) and event.get("eventType") != "RUNNING":
+            self.snapshot(
+                self.job_id, read, written, column_edges if every_output_has_lineage else None
             )
 
-    def run(self) -> None:
+    def run(self, inputs: list[str], outputs: list[str], input_metrics: dict[str, Any]) -> None:
+        """Add the run with its state, times, parent and error."""
         event = self.event
-        facets = event.run.facets
-        state = event.eventType if event.eventType in _STATES else None
-        parent = facets.parent
+        job = event["job"]
+        facets = event["run"].get("facets") or {}
+        event_type = event.get("eventType")
+        state = event_type if event_type in _STATES else None
+        parent = facets.get("parent")
         parent_run: str | None = None
-        if parent is not None:
-            parent_job = self.b.bare(Kind.JOB, parent.job.namespace, parent.job.name)
+        root_run: str | None = None
+        if parent:
+            parent_job = self.b.bare(Kind.JOB, parent["job"]["namespace"], parent["job"]["name"])
             parent_run = self.b.bare(
-                Kind.RUN, parent.job.namespace, parent.job.name, parent.run.runId
+                Kind.RUN, parent["job"]["namespace"], parent["job"]["name"], parent["run"]["runId"]
             )
             self.b.link(parent_job, EdgeKind.HAS_RUN, parent_run)
             if parent_run != self.run_id:
                 self.b.link(parent_run, EdgeKind.PARENT_OF, self.run_id)
-        nominal = facets.nominalTime
-        error = facets.errorMessage
+            root = parent.get("root")
+            if root:
+                root_job = root["job"]
+                root_run = entity_id(
+                    Kind.RUN, root_job["namespace"], root_job["name"], root["run"]["runId"]
+                )
+        nominal = facets.get("nominalTime")
+        error = facets.get("errorMessage")
         self.b.entity(
             Run(
-                namespace=event.job.namespace,
-                name=event.job.name,
-                run_id=event.run.runId,
+                namespace=job["namespace"],
+                name=job["name"],
+                run_id=self.run_key,
                 state=RunState(state) if state else None,
                 started_at=self.at if state == "START" else None,
                 ended_at=self.at if state in _TERMINAL else None,
-                nominal_time=nominal.nominalStartTime if nominal else None,
-                error_message=error.message if error else None,
+                nominal_time=nominal["nominalStartTime"] if nominal else None,
+                error_message=error["message"] if error else None,
                 parent_run=parent_run,
-                facets=facets.unknown() or None,
+                facets=spec.unknown_facets(facets, "run") or None,
             ),
             {
-                "state_at": format_time(self.at) if state else None,
-                "producer": event.producer,
-                "root_run": make_id(
-                    Kind.RUN,
-                    parent.root.job.namespace,
-                    parent.root.job.name,
-                    parent.root.run.runId,
-                )
-                if parent and parent.root
-                else None,
-                "error_language": error.programmingLanguage if error else None,
-                "error_stack_trace": error.stackTrace if error else None,
+                "state_at": self.b.stamp if state else None,
+                "producer": event["producer"],
+                "root_run": root_run,
+                "error_language": error.get("programmingLanguage") if error else None,
+                "error_stack_trace": error.get("stackTrace") if error else None,
+                "inputs": inputs or None,
+                "outputs": outputs or None,
+                "input_metrics": input_metrics or None,
             },
         )
 
@@ -597,7 +644,7 @@ class _RunTranslation(_Translation):
     ) -> list[str]:
         """Add an input; returns the ids that now READ the job."""
         kind = _entity_kind(dataset)
-        version = dataset.facets.version.datasetVersion if dataset.facets.version else None
+        version = _version(dataset)
         if kind is Kind.FEATURE:
             ids = self.features(dataset)
             for feature in ids:
@@ -610,7 +657,7 @@ class _RunTranslation(_Translation):
                 listed.append(model_id)
                 return []
             mv = self.b.entity(
-                ModelVersion(namespace=dataset.namespace, name=dataset.name, version=version)
+                ModelVersion(namespace=dataset["namespace"], name=dataset["name"], version=version)
             )
             self.b.link(model_id, EdgeKind.HAS_VERSION, mv)
             self.b.link(mv, EdgeKind.READS, self.job_id)
@@ -620,7 +667,9 @@ class _RunTranslation(_Translation):
         dataset_id = self.describe_dataset(dataset)
         self.b.link(dataset_id, EdgeKind.READS, self.job_id)
         listed.append(dataset_id)
-        quality = dataset.inputFacets.dataQualityMetrics or dataset.facets.dataQualityMetrics
+        input_facets = dataset.get("inputFacets") or {}
+        facets = _facets(dataset)
+        quality = input_facets.get("dataQualityMetrics") or facets.get("dataQualityMetrics")
         version_id: str | None = None
         if version is not None:
             version_id = self.dataset_version(
@@ -628,18 +677,18 @@ class _RunTranslation(_Translation):
                 version,
                 None,
                 created=False,
-                row_count=quality.rowCount if quality else None,
-                byte_count=quality.bytes if quality else None,
+                row_count=quality.get("rowCount") if quality else None,
+                byte_count=quality.get("bytes") if quality else None,
                 extra=_metric_attrs(quality),
             )
             self.b.link(version_id, EdgeKind.READ_BY, self.run_id)
-        elif quality is not None:
+        elif quality:
             metrics[dataset_id] = _plain(quality)
         for facet in (
-            dataset.facets.dataQualityAssertions,
-            dataset.inputFacets.dataQualityAssertions,
+            facets.get("dataQualityAssertions"),
+            input_facets.get("dataQualityAssertions"),
         ):
-            self.assertions(dataset, facet, self.event.run.runId, self.run_id, version_id)
+            self.assertions(dataset, facet, self.run_key, self.run_id, version_id)
         return [dataset_id]
 
     def output(
@@ -647,7 +696,7 @@ class _RunTranslation(_Translation):
     ) -> tuple[list[str], list[tuple[str, str]] | None]:
         """Add an output; returns the ids the job now WRITES and the column edges reported."""
         kind = _entity_kind(dataset)
-        version = dataset.facets.version.datasetVersion if dataset.facets.version else None
+        version = _version(dataset)
         if kind is Kind.FEATURE:
             ids = self.features(dataset)
             for feature in ids:
@@ -656,113 +705,57 @@ class _RunTranslation(_Translation):
             listed.extend(ids)
             return ids, None
         if kind is Kind.MODEL:
-            model_id = self.model(dataset)
-            mv = self.b.entity(
-                ModelVersion(
-                    namespace=dataset.namespace,
-                    name=dataset.name,
-                    version=version or self.event.run.runId,
-                    created_at=self.at,
-                    training_run=self.run_id,
-                )
-            )
-            self.b.link(model_id, EdgeKind.HAS_VERSION, mv)
-            self.b.link(self.job_id, EdgeKind.WRITES, mv)
-            self.b.link(self.run_id, EdgeKind.WROTE, mv)
-            for source in read:
-                if not source.startswith("model_version|"):
-                    self.b.link(source, EdgeKind.TRAINED_ON, mv)
-            lineage = dataset.facets.columnLineage
-            if lineage:
-                for entry in lineage.fields.values():
-                    for field in entry.inputFields:
-                        field_id = self.b.field(field.namespace, field.name, field.field)
-                        self.b.link(field_id, EdgeKind.TRAINED_ON, mv)
-            listed.append(mv)
-            return [mv], None
+            return [self.model_output(dataset, version, read, listed)], None
         dataset_id = self.describe_dataset(dataset)
         self.b.link(self.job_id, EdgeKind.WRITES, dataset_id)
-        stats = dataset.outputFacets.outputStatistics
-        quality = dataset.facets.dataQualityMetrics
+        stats = dataset.get("outputFacets", {}).get("outputStatistics") or {}
+        facets = _facets(dataset)
+        quality = facets.get("dataQualityMetrics") or {}
         version_id = self.dataset_version(
             dataset,
-            version or self.event.run.runId,
+            version or self.run_key,
             self.run_id,
             created=True,
-            row_count=_first(
-                stats.rowCount if stats else None, quality.rowCount if quality else None
-            ),
-            byte_count=_first(stats.size if stats else None, quality.bytes if quality else None),
+            row_count=_first(stats.get("rowCount"), quality.get("rowCount")),
+            byte_count=_first(stats.get("size"), quality.get("bytes")),
             extra={
                 **_metric_attrs(quality),
-                "file_count": _first(
-                    stats.fileCount if stats else None, quality.fileCount if quality else None
-                ),
+                "file_count": _first(stats.get("fileCount"), quality.get("fileCount")),
             },
         )
         self.b.link(self.run_id, EdgeKind.WROTE, version_id)
         listed.append(dataset_id)
         self.assertions(
-            dataset,
-            dataset.facets.dataQualityAssertions,
-            self.event.run.runId,
-            self.run_id,
-            version_id,
+            dataset, facets.get("dataQualityAssertions"), self.run_key, self.run_id, version_id
         )
-        pairs = self.column_lineage(dataset, self.job_id)
-        return [dataset_id], pairs
+        return [dataset_id], self.column_lineage(dataset, self.job_id)
 
-
-def _plain(facet: BaseModel) -> dict[str, Any]:
-    """A facet's values as JSON, without ``_producer``/``_schemaURL`` and empty values."""
-    dumped = facet.model_dump(exclude_none=True, mode="json", by_alias=True)
-    return {k: v for k, v in dumped.items() if not k.startswith("_")}
-
-
-def _first(*values: int | None) -> int | None:
-    """The first value that is not ``None``."""
-    return next((v for v in values if v is not None), None)
-
-
-def _metric_attrs(quality: spec.MetricsFacet | None) -> dict[str, Any]:
-    if quality is None:
-        return {}
-    return {
-        "column_metrics": {
-            column: _plain(metrics) for column, metrics in sorted(quality.columnMetrics.items())
-        }
-        if quality.columnMetrics
-        else None,
-        "file_count": quality.fileCount,
-    }
-
-
-def _job(job: spec.Job) -> tuple[Job, dict[str, Any]]:
-    facets = job.facets
-    kind = facets.jobType
-    code = facets.sourceCodeLocation
-    location = None
-    if code is not None:
-        location = code.url or code.repoUrl
-        if location and code.path and code.path not in location:
-            location = f"{location}#{code.path}"
-    return (
-        Job(
-            namespace=job.namespace,
-            name=job.name,
-            description=facets.documentation.description if facets.documentation else None,
-            job_type=kind.jobType if kind else None,
-            processing_type=kind.processingType if kind else None,
-            integration=kind.integration if kind else None,
-            sql=facets.sql.query if facets.sql else None,
-            code_location=location,
-            code_version=code.version if code else None,
-            owners=_owners(facets.ownership),
-            tags=_tags(facets.tags),
-            facets=facets.unknown() or None,
-        ),
-        {"sql_dialect": facets.sql.dialect if facets.sql else None},
-    )
+    def model_output(
+        self, dataset: spec.OutputDataset, version: str | None, read: list[str], listed: list[str]
+    ) -> str:
+        """Add the model version a run trained; returns its id."""
+        model_id = self.model(dataset)
+        mv = self.b.entity(
+            ModelVersion(
+                namespace=dataset["namespace"],
+                name=dataset["name"],
+                version=version or self.run_key,
+                created_at=self.at,
+                training_run=self.run_id,
+            )
+        )
+        self.b.link(model_id, EdgeKind.HAS_VERSION, mv)
+        self.b.link(self.job_id, EdgeKind.WRITES, mv)
+        self.b.link(self.run_id, EdgeKind.WROTE, mv)
+        for source in read:
+            if not source.startswith("model_version|"):
+                self.b.link(source, EdgeKind.TRAINED_ON, mv)
+        for entry in _lineage_fields(dataset).values():
+            for field in entry["inputFields"]:
+                field_id = self.b.field(field["namespace"], field["name"], field["field"])
+                self.b.link(field_id, EdgeKind.TRAINED_ON, mv)
+        listed.append(mv)
+        return mv
 
 
 # --- job and dataset events -------------------------------------------------------------------
@@ -771,25 +764,28 @@ def _job(job: spec.Job) -> tuple[Job, dict[str, Any]]:
 class _JobTranslation(_Translation):
     """A JobEvent: the job and its design-time inputs and outputs (no run, no versions)."""
 
-    def __init__(self, builder: GraphBuilder, event: spec.JobEvent) -> None:
+    def __init__(self, builder: GraphBuilder, event: spec.JobEventDocument) -> None:
         super().__init__(builder)
         self.event = event
-        self.job_id = make_id(Kind.JOB, event.job.namespace, event.job.name)
+        job = event["job"]
+        self.job_id = entity_id(Kind.JOB, job["namespace"], job["name"])
 
     def build(self) -> None:
         event = self.event
-        self.b.entity(*_job(event.job))
-        result_key = format_time(self.at)
+        self.b.entity(*_job(event["job"]))
+        result_key = self.b.stamp
         read: list[str] = []
-        for dataset in event.inputs or []:
+        for dataset in event.get("inputs") or []:
             kind = _entity_kind(dataset)
             if kind is Kind.FEATURE:
                 ids = self.features(dataset)
             elif kind is Kind.DATASET:
                 ids = [self.describe_dataset(dataset)]
+                facets = _facets(dataset)
+                input_facets = dataset.get("inputFacets") or {}
                 for facet in (
-                    dataset.facets.dataQualityAssertions,
-                    dataset.inputFacets.dataQualityAssertions,
+                    facets.get("dataQualityAssertions"),
+                    input_facets.get("dataQualityAssertions"),
                 ):
                     self.assertions(dataset, facet, result_key, None, None)
             else:
@@ -801,7 +797,7 @@ class _JobTranslation(_Translation):
         written: list[str] = []
         column_edges: list[tuple[str, str]] = []
         every_output_has_lineage = True
-        for output in event.outputs or []:
+        for output in event.get("outputs") or []:
             kind = _entity_kind(output)
             if kind is Kind.FEATURE:
                 ids = self.features(output)
@@ -809,7 +805,8 @@ class _JobTranslation(_Translation):
                 every_output_has_lineage = False
             elif kind is Kind.DATASET:
                 ids = [self.describe_dataset(output)]
-                self.assertions(output, output.facets.dataQualityAssertions, result_key, None, None)
+                assertions = _facets(output).get("dataQualityAssertions")
+                self.assertions(output, assertions, result_key, None, None)
                 pairs = self.column_lineage(output, self.job_id)
                 if pairs is None:
                     every_output_has_lineage = False
@@ -822,40 +819,27 @@ class _JobTranslation(_Translation):
                 self.b.link(self.job_id, EdgeKind.WRITES, target)
             written.extend(ids)
         if read or written:
-            self.b.cs.snapshots.append(
-                JobSnapshot(
-                    job_id=self.job_id,
-                    at=result_key,
-                    inputs=tuple(dict.fromkeys(read)),
-                    outputs=tuple(dict.fromkeys(written)),
-                    column_edges=tuple(column_edges)
-                    if column_edges and every_output_has_lineage
-                    else None,
-                )
+            self.snapshot(
+                self.job_id, read, written, column_edges if every_output_has_lineage else None
             )
 
 
 class _DatasetTranslation(_Translation):
     """A DatasetEvent: the dataset's metadata, its version and quality results."""
 
-    def __init__(self, builder: GraphBuilder, event: spec.DatasetEvent) -> None:
-        super().__init__(builder)
-        self.event = event
-
-    def build(self) -> None:
-        dataset = self.event.dataset
+    def build(self, dataset: spec.Dataset) -> None:
         kind = _entity_kind(dataset)
         if kind is Kind.FEATURE:
             self.features(dataset)
             return
-        version = dataset.facets.version.datasetVersion if dataset.facets.version else None
+        version = _version(dataset)
         if kind is Kind.MODEL:
             model_id = self.model(dataset)
             if version is not None:
                 mv = self.b.entity(
                     ModelVersion(
-                        namespace=dataset.namespace,
-                        name=dataset.name,
+                        namespace=dataset["namespace"],
+                        name=dataset["name"],
                         version=version,
                         created_at=self.at,
                     )
@@ -863,7 +847,8 @@ class _DatasetTranslation(_Translation):
                 self.b.link(model_id, EdgeKind.HAS_VERSION, mv)
             return
         self.describe_dataset(dataset)
-        quality = dataset.facets.dataQualityMetrics
+        facets = _facets(dataset)
+        quality = facets.get("dataQualityMetrics")
         version_id = None
         if version is not None:
             version_id = self.dataset_version(
@@ -871,10 +856,10 @@ class _DatasetTranslation(_Translation):
                 version,
                 None,
                 created=True,
-                row_count=quality.rowCount if quality else None,
-                byte_count=quality.bytes if quality else None,
+                row_count=quality.get("rowCount") if quality else None,
+                byte_count=quality.get("bytes") if quality else None,
                 extra=_metric_attrs(quality),
             )
         self.assertions(
-            dataset, dataset.facets.dataQualityAssertions, format_time(self.at), None, version_id
+            dataset, facets.get("dataQualityAssertions"), self.b.stamp, None, version_id
         )
