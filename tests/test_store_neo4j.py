@@ -456,6 +456,15 @@ def test_the_store_reports_an_outage_and_recovers_when_neo4j_is_back(tmp_path: P
         assert set(store.get([ds("raw.orders"), ds("during.outage")])) == {ds("raw.orders")}
         store.apply(ChangeSet().add(Dataset(namespace=NS, name="after.outage")))
         assert store.kinds([ds("after.outage")]) == {ds("after.outage"): Kind.DATASET}
+
+        # a restart between two calls: the pooled connections are dead and get replaced
+        _neo4j("stop", folder)
+        assert _neo4j("start", folder, port) == uri
+        store.ping()
+        assert set(store.get([ds("raw.orders"), ds("after.outage")])) == {
+            ds("raw.orders"),
+            ds("after.outage"),
+        }
         assert [
             h.target for h in store.expand([ds("raw.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
         ] == [job("daily_revenue")]

@@ -980,9 +980,20 @@ class Neo4jStore:
         return StoreStats(nodes_by_kind=nodes, edges_by_kind=edges, health_by_status=health)
 
     def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` unless the database answers a query right now."""
-        with self._errors(), self._session() as session:
-            session.run("RETURN 1").consume()
+        """Raise :class:`StoreUnavailable` unless the database answers a query right now.
+
+        No retries with back-off (a health probe must answer fast), but one second try: a
+        connection pooled before a server restart fails once and is replaced.
+        """
+        with self._errors():
+            for attempt in (1, 2):
+                try:
+                    with self._session() as session:
+                        session.run("RETURN 1").consume()
+                    break
+                except (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired):
+                    if attempt == 2:
+                        raise
         self._ensure_schema()
 
     def close(self) -> None:
