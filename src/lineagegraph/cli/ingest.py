@@ -24,7 +24,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lineagegraph.cli.main import open_service, store_option
+from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
@@ -39,6 +39,7 @@ from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import ChangeSet
+from lineagegraph.service import LineageService
 from lineagegraph.store.base import StoreStats
 
 __all__ = ["ingest"]
@@ -49,8 +50,17 @@ PROGRESS_THRESHOLD = 200
 SHOWN_FAILURES = 20
 
 
+def open_service(store_url: str | None) -> LineageService:
+    """The service over ``--store``, or over the configured default store."""
+    return LineageService.open(store_url or Settings().store)
+
+
 def _target(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every ingest command shares: where the lineage goes."""
+    """The options every ingest command shares: where the lineage goes.
+
+    (The options are declared here rather than imported from :mod:`lineagegraph.cli.main`,
+    which imports this module, so that ``python -m lineagegraph.cli.main`` works.)
+    """
     function = click.option(
         "--token",
         envvar="LINEAGEGRAPH_TOKEN",
@@ -67,7 +77,14 @@ def _target(function: Callable[..., Any]) -> Callable[..., Any]:
     function = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")(
         function
     )
-    return store_option(function)
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="LINEAGEGRAPH_STORE",
+        default=None,
+        help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
+        "(default: the embedded file under the user's data directory).",
+    )(function)
 
 
 @click.group()
