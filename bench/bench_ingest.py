@@ -1,0 +1,277 @@
+"""OpenLineage ingestion throughput: from files and over HTTP, into the embedded store and Neo4j.
+
+Events are of realistic size: a COMPLETE RunEvent with 2 inputs and 1 output, each
+with a 10-field ``schema`` facet and a ``dataSource`` facet, column lineage for every
+output field from both inputs, and the ``sql`` and ``nominalTime`` facets (about
+6 KB of JSON). 200 jobs run over and over, as a scheduler would run them.
+
+- **files**: the events written as JSON lines, then ``lineagegraph ingest
+  openlineage`` reads, validates, translates and applies them in batches (target
+  >= 2,000 events/s into the embedded store). Baseline: reading, validating and
+  translating alone, without a store.
+- **HTTP**: a ``lineagegraph serve`` process over a store file (every acknowledged
+  event committed with ``synchronous=FULL``) receives each event as its own ``POST
+  /api/v1/lineage`` from 8 concurrent producers (target >= 500 events/s); the
+  batch endpoint is measured too. Baseline: the same events applied one by one in
+  process, without HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import BenchContext
+from lineagegraph.ingest.batching import ingest_documents, read_path
+from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.service import LineageService
+from lineagegraph.store import open_store
+
+JOBS = 200
+FIELDS = [f"col_{k}" for k in range(10)]
+NAMESPACE = "postgres://warehouse:5432"
+PRODUCERS = 8
+BATCH = 100
+
+
+def _dataset(name: str, inputs: list[str] | None = None) -> dict[str, Any]:
+    facets: dict[str, Any] = {
+        "schema": {
+            "_producer": "https://example.com/bench",
+            "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+            "fields": [{"name": f, "type": "VARCHAR", "description": f"the {f}"} for f in FIELDS],
+        },
+        "dataSource": {"name": "warehouse", "uri": "postgres://warehouse:5432/shop"},
+    }
+    if inputs:
+        facets["columnLineage"] = {
+            "fields": {
+                f: {
+                    "inputFields": [
+                        {
+                            "namespace": NAMESPACE,
+                            "name": source,
+                            "field": f,
+                            "transformations": [
+                                {"type": "DIRECT", "subtype": "IDENTITY"}
+                                if i == 0
+                                else {"type": "INDIRECT", "subtype": "JOIN"}
+                            ],
+                        }
+                        for i, source in enumerate(inputs)
+                    ]
+                }
+                for f in FIELDS
+            }
+        }
+    return {"namespace": NAMESPACE, "name": name, "facets": facets}
+
+
+def make_events(count: int, offset: int = 0) -> list[dict[str, Any]]:
+    """``count`` realistic COMPLETE events, runs numbered from ``offset``."""
+    events = []
+    for n in range(offset, offset + count):
+        job = n % JOBS
+        inputs = [f"raw.table_{(2 * job) % 300}", f"raw.table_{(2 * job + 1) % 300}"]
+        seconds = 60 * n
+        events.append(
+            {
+                "eventType": "COMPLETE",
+                "eventTime": f"2024-{1 + seconds // 2_419_200 % 12:02d}-"
+                f"{1 + seconds // 86_400 % 28:02d}T{seconds // 3600 % 24:02d}:"
+                f"{seconds // 60 % 60:02d}:00Z",
+                "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.20.0/integration/airflow",
+                "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+                "run": {
+                    "runId": str(uuid.UUID(int=n + 1, version=4)),
+                    "facets": {"nominalTime": {"nominalStartTime": "2024-01-01T00:00:00Z"}},
+                },
+                "job": {
+                    "namespace": "airflow",
+                    "name": f"shop.task_{job}",
+                    "facets": {"sql": {"query": f"insert into mart.table_{job} select ..."}},
+                },
+                "inputs": [_dataset(name) for name in inputs],
+                "outputs": [_dataset(f"mart.table_{job}", inputs)],
+            }
+        )
+    return events
+
+
+def run(ctx: BenchContext) -> None:
+    """Files and HTTP, on the embedded store and (when there is one) Neo4j."""
+    count = 500 if ctx.quick else 5000
+    events = make_events(count)
+    path = ctx.workdir / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in events))
+    print(f"  {count} events, {path.stat().st_size / count / 1024:.1f} KB each", flush=True)
+    translate_rate = _translate_only(path, count)
+    stores: list[tuple[str, str]] = [("embedded", f"sqlite:///{ctx.workdir / 'files.db'}")]
+    if ctx.neo4j_uri:
+        stores.append(("neo4j", ctx.neo4j_uri))
+    else:
+        print("  neo4j: skipped, LINEAGEGRAPH_TEST_NEO4J_URI is not set", flush=True)
+    for label, url in stores:
+        _files(ctx, label, url, path, count, translate_rate)
+    http_stores: list[tuple[str, str]] = [("embedded", f"sqlite:///{ctx.workdir / 'http.db'}")]
+    if ctx.neo4j_uri:
+        http_stores.append(("neo4j", ctx.neo4j_uri))
+    for label, url in http_stores:
+        _http(ctx, label, url, min(count, 2000))
+
+
+def _translate_only(path: Path, count: int) -> float:
+    started = time.perf_counter()
+    for document in read_path(path):
+        translate_event(document.value)
+    return count / (time.perf_counter() - started)
+
+
+def _fresh(url: str) -> LineageService:
+    store = open_store(url)
+    wipe = getattr(store, "wipe", None)
+    if callable(wipe):
+        wipe()
+    return LineageService(store)
+
+
+def _files(
+    ctx: BenchContext, label: str, url: str, path: Path, count: int, baseline: float
+) -> None:
+    service = _fresh(url)
+    try:
+        started = time.perf_counter()
+        report = ingest_documents(read_path(path), translate_event, service.apply)
+        seconds = time.perf_counter() - started
+    finally:
+        service.close()
+    assert report.ok == count, report.failed[:3]
+    ctx.report(
+        "files -> store",
+        count / seconds,
+        "events/s",
+        baseline=baseline,
+        baseline_name="read+translate only",
+        target=">= 2,000 events/s (embedded)" if label == "embedded" else None,
+        size=count,
+        store=label,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _server(url: str) -> Iterator[str]:
+    """A ``lineagegraph serve`` process over a store URL; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "LINEAGEGRAPH_TOKENS": "", "LINEAGEGRAPH_STORE": url}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lineagegraph.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("lineagegraph serve did not become ready")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _post_all(base: str, events: list[dict[str, Any]]) -> float:
+    """Post every event on its own from ``PRODUCERS`` threads; seconds taken."""
+    bodies = [json.dumps(e).encode() for e in events]
+    shares = [bodies[i::PRODUCERS] for i in range(PRODUCERS)]
+
+    def produce(share: list[bytes]) -> None:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for body in share:
+                response = client.post(
+                    "/api/v1/lineage", content=body, headers={"Content-Type": "application/json"}
+                )
+                if response.status_code != 201:
+                    raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(PRODUCERS) as pool:
+        list(pool.map(produce, shares))
+    return time.perf_counter() - started
+
+
+def _post_batches(base: str, events: list[dict[str, Any]]) -> float:
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for start in range(0, len(events), BATCH):
+            response = client.post("/api/v1/lineage/batch", json=events[start : start + BATCH])
+            if response.status_code != 200:
+                raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+    return time.perf_counter() - started
+
+
+def _http(ctx: BenchContext, label: str, url: str, count: int) -> None:
+    events = make_events(count)
+    baseline_service = _fresh(url if label == "neo4j" else f"{url}.baseline")
+    try:
+        started = time.perf_counter()
+        for event in events:
+            baseline_service.apply(translate_event(event))
+        in_process = count / (time.perf_counter() - started)
+    finally:
+        baseline_service.close()
+    _fresh(url).close()
+    with _server(url) as base:
+        single = count / _post_all(base, events)
+        batched = count / _post_batches(base, make_events(count, offset=count))
+    ctx.report(
+        "HTTP POST /api/v1/lineage, 8 producers",
+        single,
+        "events/s",
+        baseline=in_process,
+        baseline_name="in-process, one apply per event",
+        target=">= 500 events/s",
+        size=count,
+        store=label,
+    )
+    ctx.report(
+        f"HTTP POST /api/v1/lineage/batch ({BATCH} per request)",
+        batched,
+        "events/s",
+        baseline=in_process,
+        baseline_name="in-process, one apply per event",
+        size=count,
+        store=label,
+    )
