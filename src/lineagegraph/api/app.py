@@ -42,7 +42,7 @@ from strawberry.types.unset import UNSET
 
 from lineagegraph import __version__
 from lineagegraph.api.auth import OPEN_ACCESS, TokenAuth
-from lineagegraph.api.context import Context, make_context
+from lineagegraph.api.context import Context, make_context, store_limiter
 from lineagegraph.api.limits import BodySizeLimit, error_code
 from lineagegraph.api.metrics import CONTENT_TYPE_LATEST, Metrics
 from lineagegraph.api.openlineage_http import openlineage_routes
@@ -94,6 +94,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.settings = settings
         self.auth = auth
         self.metrics = metrics
+        self.limiter = store_limiter(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request; HTTP-level failures become JSON responses."""
@@ -128,6 +129,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             self.service,
             self.settings,
             principal,
+            limiter=self.limiter,
             metrics=self.metrics,
             request=request,
             response=response,

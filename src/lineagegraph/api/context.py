@@ -3,19 +3,24 @@
 Loaders are created for each request (never shared), so a page of nodes costs
 a bounded number of store calls: all the ``fields`` of 50 datasets come from
 one :meth:`Store.edges` call and one :meth:`Store.get` call, whatever the page
-size. Store calls are synchronous (SQLite, the Neo4j driver), so they run in
-the thread pool and never block the event loop.
+size. Store calls are synchronous. Calls to a network store (Neo4j) run in
+worker threads, at most 16 at once per app, so their round trips overlap without
+blocking the event loop. Calls to the embedded store run on the event loop one at
+a time: they are sub-millisecond and CPU-bound, and many threads contending for
+the GIL serve fewer requests, not more (see :func:`store_limiter`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from strawberry.dataloader import DataLoader
 
 from lineagegraph.api.auth import OPEN_ACCESS, Principal
@@ -29,7 +34,14 @@ if TYPE_CHECKING:
 
     from lineagegraph.api.metrics import Metrics
 
-__all__ = ["Context", "EdgeQuery", "Loaders", "make_context"]
+__all__ = [
+    "Context",
+    "EdgeQuery",
+    "Loaders",
+    "make_context",
+    "run_blocking",
+    "store_limiter",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -65,19 +77,41 @@ class Loaders:
     edges: DataLoader[EdgeQuery, list[Edge]]
 
 
-def make_loaders(service: LineageService) -> Loaders:
+# Stores whose calls are CPU-bound in this process (the embedded store's in-memory graph).
+LOCAL_SCHEMES = ("memory:", "sqlite:")
+
+
+def store_limiter(service: LineageService) -> anyio.CapacityLimiter | None:
+    """How store calls run: ``None`` (on the event loop, one at a time) for the embedded
+    store, whose reads are sub-millisecond and CPU-bound, where a thread hop costs more
+    than it saves; a cap of 16 worker threads for a network store such as Neo4j."""
+    if service.store.url.startswith(LOCAL_SCHEMES):
+        return None
+    return anyio.CapacityLimiter(16)
+
+
+async def run_blocking(
+    limiter: anyio.CapacityLimiter | None, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run a blocking call: inline without a limiter, else in a worker thread under it."""
+    if limiter is None:
+        return fn(*args, **kwargs)
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter)
+
+
+def make_loaders(service: LineageService, limiter: anyio.CapacityLimiter | None) -> Loaders:
     """Fresh loaders over a service: one store call per batch (per group for edges)."""
 
     async def load_nodes(ids: list[str]) -> list[Node | None]:
-        found = await run_in_threadpool(service.get, ids)
+        found = await run_blocking(limiter, service.get, ids)
         return [found.get(i) for i in ids]
 
     async def load_health(ids: list[str]) -> list[HealthRecord | None]:
-        found = await run_in_threadpool(service.health_of, ids)
+        found = await run_blocking(limiter, service.health_of, ids)
         return [found.get(i) for i in ids]
 
     async def load_edges(queries: list[EdgeQuery]) -> list[list[Edge]]:
-        return await run_in_threadpool(_edges_for, service, queries)
+        return await run_blocking(limiter, _edges_for, service, queries)
 
     return Loaders(
         nodes=DataLoader(load_fn=load_nodes),
@@ -111,6 +145,13 @@ def _edges_for(service: LineageService, queries: Sequence[EdgeQuery]) -> list[li
     return [answers[q] for q in queries]
 
 
+class Unset:
+    """Marks an argument that was not given."""
+
+
+UNSET_LIMITER = Unset()
+
+
 @dataclass
 class Context:
     """What every resolver gets through ``info.context``."""
@@ -118,6 +159,7 @@ class Context:
     service: LineageService
     settings: Settings
     loaders: Loaders
+    limiter: anyio.CapacityLimiter | None
     principal: Principal = OPEN_ACCESS
     metrics: Metrics | None = None
     request: Request | None = None
@@ -126,8 +168,8 @@ class Context:
     status_errors: list[BaseException] = field(default_factory=list)
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a blocking service or store call in the thread pool."""
-        return await run_in_threadpool(fn, *args, **kwargs)
+        """Run a blocking service or store call in a worker thread (under the app's cap)."""
+        return await run_blocking(self.limiter, fn, *args, **kwargs)
 
     async def node(self, node_id: str) -> Node | None:
         """One node through the request's loader."""
@@ -178,13 +220,21 @@ def make_context(
     service: LineageService,
     settings: Settings,
     principal: Principal = OPEN_ACCESS,
+    limiter: anyio.CapacityLimiter | Unset | None = UNSET_LIMITER,
     **extra: Any,
 ) -> Context:
-    """A context with fresh loaders: one per request (or per ``schema.execute`` in tests)."""
+    """A context with fresh loaders: one per request (or per ``schema.execute`` in tests).
+
+    ``limiter`` is the app's cap on concurrent store calls (see :func:`store_limiter`,
+    which decides when it is omitted).
+    """
+    if isinstance(limiter, Unset):
+        limiter = store_limiter(service)
     return Context(
         service=service,
         settings=settings,
-        loaders=make_loaders(service),
+        loaders=make_loaders(service, limiter),
+        limiter=limiter,
         principal=principal,
         **extra,
     )
