@@ -400,3 +400,33 @@ def test_run_results_need_an_invocation(postgres: Path) -> None:
     del results["metadata"]["invocation_id"]
     with pytest.raises(InvalidInput, match="invocation_id"):
         translate_dbt(load(postgres / "manifest.json"), results)
+
+
+def test_failing_tests_make_customers_failing_and_leave_the_rest_ok(
+    service: LineageService, snowflake: Path
+) -> None:
+    service.apply(
+        translate_dbt(
+            load(snowflake / "manifest.json"), load(snowflake / "run_results.json")
+        ).changeset
+    )
+
+    def sf(table: str) -> str:
+        return make_id(Kind.DATASET, SF, f"DEMO_DB.public.{table}")
+
+    tables = ["customers", "orders", "stg_customers", "stg_orders", "stg_payments"]
+    health = service.health_of([sf(t) for t in tables])
+    assert {t: health[sf(t)].status.value for t in tables} == {
+        "customers": "FAILING",
+        "orders": "OK",
+        "stg_customers": "OK",
+        "stg_orders": "OK",
+        "stg_payments": "OK",
+    }
+    reasons = health[sf("customers")].reasons
+    assert sorted(r.check_id.split("|")[3] for r in reasons) == [
+        "not_null_customers_customer_id",
+        "unique_customers_customer_id",
+    ]
+    field = make_id(Kind.FIELD, SF, "DEMO_DB.public.customers", "customer_id")
+    assert service.health_of([field])[field].status.value == "FAILING"

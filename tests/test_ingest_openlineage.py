@@ -637,6 +637,10 @@ def test_dbt_test_events_from_the_openlineage_integration(
         make_id(Kind.RUN, "dbt-test-namespace", "DEMO_DB.public.jaffle_shop.customers.test", run)
     )
     assert test_run.attrs["state"] == "FAIL"
+    customers = ds(ns, "DEMO_DB.public.customers")
+    orders = ds(ns, "DEMO_DB.public.orders")
+    health = service.health_of([customers, orders])
+    assert (health[customers].status.value, health[orders].status.value) == ("FAILING", "OK")
 
 
 def test_dbt_run_events_with_templated_run_ids(service: LineageService, shared_data: Path) -> None:
@@ -1036,3 +1040,75 @@ def test_translation_is_deterministic_and_leaves_the_document_alone(shared_data:
     second = translate_event(document)
     assert first.model_dump() == second.model_dump()
     assert document == pristine
+
+
+# --- the versions runs read, and the cascade ---------------------------------------------------
+
+
+def test_runs_read_the_latest_version_before_they_started(service: LineageService) -> None:
+    raw = dataset("pg", "raw")
+
+    def load(run: str, time: str) -> dict[str, Any]:
+        return event(time=time, run_id=run, job=("etl", "load"), outputs=[raw])
+
+    first, second = RUN_A, RUN_B
+    third = "b3c2b3f3-6b1e-4c52-a3f1-0fdb7f0f6a8e"
+    consumer = "0d6c7a4e-6f0a-4c33-9d59-6c4a1f3e2b10"
+    service.apply(translate_event(load(first, "2024-05-01T01:00:00Z")))
+    service.apply(translate_event(load(second, "2024-05-02T01:00:00Z")))
+    service.apply(translate_event(load(third, "2024-05-03T01:00:00Z")))
+    start = event("START", "2024-05-02T12:00:00Z", consumer, ("etl", "use"), inputs=[raw])
+    service.apply(translate_event(start))
+    run = make_id(Kind.RUN, "etl", "use", consumer)
+    read = service.store.edges([run], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [(e.source_id, e.origin.value, e.first_seen) for e in read] == [
+        (
+            make_id(Kind.DATASET_VERSION, "pg", "raw", second),
+            "inferred",
+            "2024-05-02T12:00:00.000000Z",
+        )
+    ]
+    # the COMPLETE, later, lists the input again: the run already read its version
+    complete = event("COMPLETE", "2024-05-03T12:00:00Z", consumer, ("etl", "use"), inputs=[raw])
+    service.apply(translate_event(complete))
+    read = service.store.expand([run], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [h.target for h in read] == [make_id(Kind.DATASET_VERSION, "pg", "raw", second)]
+
+
+def test_a_run_never_reads_the_version_it_writes(service: LineageService) -> None:
+    table = dataset("pg", "counts")
+    service.apply(translate_event(event(inputs=[table], outputs=[table])))
+    run = make_id(Kind.RUN, "etl", "load_orders", RUN_A)
+    assert service.store.expand([run], Direction.UPSTREAM, [EdgeKind.READ_BY]) == []
+    later = event(time="2024-05-02T10:00:00Z", run_id=RUN_B, inputs=[table], outputs=[table])
+    service.apply(translate_event(later))
+    second = make_id(Kind.RUN, "etl", "load_orders", RUN_B)
+    read = service.store.expand([second], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [h.target for h in read] == [make_id(Kind.DATASET_VERSION, "pg", "counts", RUN_A)]
+
+
+def test_a_failing_assertion_cascades_through_the_marquez_demo(
+    service: LineageService, shared_data: Path
+) -> None:
+    apply_all(service, load(shared_data / "marquez" / "metadata.json"))
+    assert service.stats().edges_by_kind["READ_BY"] == 14
+    ids = [
+        ds(FOOD, "public.delivery_7_days"),
+        ds(FOOD, "public.top_delivery_times"),
+        ds(FOOD, "public.discounts"),
+        ds(FOOD, "public.popular_orders_day_of_week"),
+        make_id(Kind.JOB, FOOD, "email_discounts"),
+        ds(FOOD, "public.orders_7_days"),
+        ds(FOOD, "public.drivers"),
+    ]
+    health = service.health_of(ids)
+    assert [health[i].status.value for i in ids] == [
+        "FAILING",
+        "AT_RISK",
+        "AT_RISK",
+        "AT_RISK",
+        "AT_RISK",
+        "OK",
+        "OK",
+    ]
+    assert health[ds(FOOD, "public.top_delivery_times")].reasons[0].precision.value == "CONFIRMED"

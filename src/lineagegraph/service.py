@@ -27,17 +27,21 @@ from lineagegraph.algorithms.provenance import Provenance, ProvenanceDiff
 from lineagegraph.algorithms.rootcause import RootCauseReport
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, NotFound, StoreUnavailable
-from lineagegraph.ids import Kind, make_id
+from lineagegraph.ids import Kind, dataset_of, kind_of, make_id
 from lineagegraph.model import (
     ChangeSet,
     Direction,
+    Edge,
     EdgeEnding,
     EdgeKind,
     HealthRecord,
     HealthStatus,
     JobSnapshot,
     Node,
+    Origin,
     Page,
+    format_time,
+    parse_time,
 )
 from lineagegraph.store import open_store
 from lineagegraph.store.base import NO_FILTER, ApplyResult, SearchFilter, Store, StoreStats
@@ -87,7 +91,7 @@ class LineageService:
     def apply(self, changeset: ChangeSet) -> ApplyResult:
         """Resolve job snapshots, apply atomically, then update derived state."""
         with self._write_lock:
-            resolved = self.resolve_snapshots(self.keep_run_states(changeset))
+            resolved = self.resolve_snapshots(self.resolve_reads(self.keep_run_states(changeset)))
             result = self.store.apply(resolved)
             for hook in self._after_apply:
                 hook(self, resolved)
@@ -126,6 +130,93 @@ class LineageService:
                     best[node.id] = reported
             nodes.append(node)
         return changeset.model_copy(update={"nodes": nodes})
+
+    def resolve_reads(self, changeset: ChangeSet) -> ChangeSet:
+        """Link runs to the versions of their inputs that the producer did not name.
+
+        A run lists the datasets it read in its ``inputs`` attribute (OpenLineage
+        events and dbt runs do). For each listed dataset that has no ``READ_BY`` edge
+        to the run yet (in this changeset or stored), the run read the dataset's
+        latest version seen at or before the run started (or, when its start is
+        unknown, before its state was reported), other than a version the run wrote
+        itself; that ``READ_BY`` edge is added with origin ``inferred``. This is what
+        lets the version-aware cascade and provenance follow producers that send no
+        ``version`` facet. Replaying an event finds the edge stored and adds nothing.
+        """
+        runs = {n.id: n for n in changeset.nodes if n.kind is Kind.RUN and n.attrs.get("inputs")}
+        if not runs:
+            return changeset
+        named: set[tuple[str, str]] = set()
+        wrote: dict[str, set[str]] = {}
+        versions: dict[str, list[tuple[str, str]]] = {}
+        for edge in changeset.edges:
+            if edge.kind is EdgeKind.READ_BY and edge.target_id in runs:
+                named.add((dataset_of(edge.source_id), edge.target_id))
+            elif edge.kind is EdgeKind.WROTE:
+                wrote.setdefault(edge.source_id, set()).add(edge.target_id)
+            elif edge.kind is EdgeKind.HAS_VERSION and kind_of(edge.target_id) is (
+                Kind.DATASET_VERSION
+            ):
+                versions.setdefault(edge.source_id, []).append((edge.first_seen, edge.target_id))
+        for hop in self.store.expand(sorted(runs), Direction.UPSTREAM, [EdgeKind.READ_BY]):
+            named.add((dataset_of(hop.target), hop.source))
+        wanted = {
+            run_id: [
+                i
+                for i in dict.fromkeys(node.attrs["inputs"])
+                if isinstance(i, str) and i.startswith("dataset|") and (i, run_id) not in named
+            ]
+            for run_id, node in runs.items()
+        }
+        wanted = {run_id: inputs for run_id, inputs in wanted.items() if inputs}
+        if not wanted:
+            return changeset
+        starts = self._run_starts({r: runs[r] for r in wanted})
+        datasets = sorted({d for inputs in wanted.values() for d in inputs})
+        for edge in self.store.edges(datasets, Direction.DOWNSTREAM, [EdgeKind.HAS_VERSION]):
+            if kind_of(edge.target_id) is Kind.DATASET_VERSION:
+                versions.setdefault(edge.source_id, []).append((edge.first_seen, edge.target_id))
+        edges = list(changeset.edges)
+        for run_id in sorted(wanted):
+            start = starts.get(run_id)
+            if start is None:
+                continue
+            own = wrote.get(run_id, set())
+            for dataset_id in wanted[run_id]:
+                candidates = [
+                    (seen, version)
+                    for seen, version in versions.get(dataset_id, ())
+                    if seen <= start and version not in own
+                ]
+                if candidates:
+                    edges.append(
+                        Edge(
+                            source_id=max(candidates)[1],
+                            kind=EdgeKind.READ_BY,
+                            target_id=run_id,
+                            origin=Origin.INFERRED,
+                            first_seen=start,
+                            last_seen=start,
+                        )
+                    )
+        return changeset.model_copy(update={"edges": edges})
+
+    def _run_starts(self, runs: Mapping[str, Node]) -> dict[str, str]:
+        """When each run started, as a stored timestamp: its ``started_at`` (here or
+        stored), else the time its state was reported."""
+        stored = self.store.get([r for r, n in runs.items() if "started_at" not in n.attrs])
+        starts: dict[str, str] = {}
+        for run_id, node in runs.items():
+            attrs = {**stored[run_id].attrs, **node.attrs} if run_id in stored else node.attrs
+            for key in ("started_at", "state_at", "ended_at"):
+                value = attrs.get(key)
+                if isinstance(value, str):
+                    try:
+                        starts[run_id] = format_time(parse_time(value))
+                    except (InvalidInput, OverflowError):
+                        continue
+                    break
+        return starts
 
     def resolve_snapshots(self, changeset: ChangeSet) -> ChangeSet:
         """Turn each job snapshot into endings of the edges its run no longer reports."""
