@@ -136,7 +136,8 @@ _event_kinds = (
         st.sampled_from([RunState.COMPLETE, RunState.COMPLETE, RunState.FAIL]),
         st.integers(-2, 0),  # start earlier than now: runs of a job arrive out of order
     ),
-    st.tuples(st.just("raw"), st.integers(0, DATASETS - 1)),
+    # A version without a run, possibly created before the latest one (late arrival).
+    st.tuples(st.just("raw"), st.integers(0, DATASETS - 1), st.integers(-3, 0)),
     st.tuples(
         st.just("result"),
         st.integers(0, len(CHECKS) - 1),
@@ -196,13 +197,13 @@ class World:
         if kind in DESIGN_KINDS and design not in self.design:
             self.design.append(design)
 
-    def new_version(self, cs: ChangeSet, i: int, run: str | None) -> str:
+    def new_version(self, cs: ChangeSet, i: int, run: str | None, offset: int = 0) -> str:
         self.counter += 1
         version = DatasetVersion(
             namespace=NS,
             name=f"d{i}",
             version=f"v{self.counter}",
-            created_at=self.now(),
+            created_at=self.now(offset),
             run=run,
             row_count=100 * self.counter,
         )
@@ -262,9 +263,9 @@ class World:
                     version = self.new_version(cs, i, run.id)
                     cs.link(run.id, EdgeKind.WROTE, version, self.now())
         elif name == "raw":
-            i = event[1]
-            assert isinstance(i, int)
-            self.new_version(cs, i, None)
+            _, i, offset = event
+            assert isinstance(i, int) and isinstance(offset, int)
+            self.new_version(cs, i, None, offset)
         elif name == "result":
             _, index, passed, target, offset = event
             assert isinstance(index, int) and isinstance(offset, int)

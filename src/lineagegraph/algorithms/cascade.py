@@ -82,14 +82,16 @@ is that stored health always equals :func:`compute_health`.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lineagegraph.algorithms.traversal import Expander, Traversal, bfs
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
+from lineagegraph.ids import Kind, kind_of, make_id, parse_id
 from lineagegraph.model import (
     ChangeSet,
     Check,
@@ -161,6 +163,37 @@ _PAGE = 1000
 _UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
 
 
+_KINDS = {kind.value.lower(): kind for kind in Kind}
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while health is computed.
+
+    A cascade allocates tens of thousands of short-lived, acyclic objects, and with
+    the embedded store's graph in memory each collection they trigger scans that
+    whole graph: about half the time of an update went to collections.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _kind(entity_id: str) -> Kind:
+    """The kind of a well-formed id (from the store or a validated changeset)."""
+    return _KINDS[entity_id.partition("|")[0]]
+
+
+def _dataset(entity_id: str) -> str:
+    """The dataset of a well-formed field, dataset version, check or result id."""
+    parts = entity_id.split("|", 3)
+    return f"dataset|{parts[1]}|{parts[2]}"
+
+
 def _stamp(value: object) -> str:
     """A stored time attribute as a fixed-width UTC string ("" when missing or malformed)."""
     if not isinstance(value, str | datetime) or value == "":
@@ -219,16 +252,22 @@ class _Facts:
                 cache[node_id] = tuple(sorted(targets))
         return {i: cache[i] for i in wanted}
 
+    def version_ids(self, datasets: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Each dataset's versions, by id (no node reads)."""
+        linked = self.neighbours(datasets, EdgeKind.HAS_VERSION, _DOWN)
+        return {
+            d: tuple(v for v in vs if _kind(v) is Kind.DATASET_VERSION) for d, vs in linked.items()
+        }
+
     def versions(self, datasets: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """Each dataset's versions, oldest first (by ``created_at``, then id)."""
         wanted = list(dict.fromkeys(datasets))
         missing = [d for d in wanted if d not in self._ordered_versions]
         if missing:
-            linked = self.neighbours(missing, EdgeKind.HAS_VERSION, _DOWN)
-            all_versions = [v for d in missing for v in linked[d]]
-            nodes = self.nodes(all_versions)
+            linked = self.version_ids(missing)
+            nodes = self.nodes(v for d in missing for v in linked[d])
             for dataset in missing:
-                versions = [v for v in linked[dataset] if kind_of(v) is Kind.DATASET_VERSION]
+                versions = list(linked[dataset])
                 versions.sort(key=lambda v: (_version_time(nodes.get(v)), v))
                 self._ordered_versions[dataset] = tuple(versions)
         return {d: self._ordered_versions[d] for d in wanted}
@@ -239,8 +278,8 @@ class _Facts:
         return versions[-1] if versions else None
 
     def versioned(self, dataset: str) -> bool:
-        """Whether a dataset whose versions were loaded has any."""
-        return bool(self._ordered_versions[dataset])
+        """Whether a dataset whose version ids were loaded has any."""
+        return bool(self._neighbours[(EdgeKind.HAS_VERSION, _DOWN)][dataset])
 
     def runs(self, jobs: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """Each job's runs, oldest first (by ``started_at``, then id)."""
@@ -254,6 +293,10 @@ class _Facts:
                 runs.sort(key=lambda r: (_run_time(nodes.get(r)), r))
                 self._ordered_runs[job] = tuple(runs)
         return {j: self._ordered_runs[j] for j in wanted}
+
+    def has_runs(self, job: str) -> bool:
+        """Whether a job whose runs were listed (:meth:`neighbours` along HAS_RUN) has any."""
+        return bool(self._neighbours[(EdgeKind.HAS_RUN, _DOWN)][job])
 
     def latest_run(self, job: str) -> str | None:
         """The latest run of a job whose runs were loaded."""
@@ -324,7 +367,7 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
     ids = sorted(nodes)
     checked_by = facts.neighbours(ids, EdgeKind.HAS_CHECK, _UP)
     results_of = facts.neighbours(ids, EdgeKind.HAS_RESULT, _DOWN)
-    result_ids = sorted({r for i in ids for r in results_of[i] if kind_of(r) is Kind.RESULT})
+    result_ids = sorted({r for i in ids for r in results_of[i] if _kind(r) is Kind.RESULT})
     result_nodes = facts.nodes(result_ids)
     evaluated = facts.neighbours(result_ids, EdgeKind.EVALUATED, _DOWN)
     fallback: dict[str, str] = {}
@@ -339,7 +382,7 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
         if isinstance(n.attrs.get("dataset_version"), str)
     }
     present_versions = facts.exists(v for v in named_versions if _is_kind(v, Kind.DATASET_VERSION))
-    datasets = {check_id: dataset_of(check_id) for check_id in ids}
+    datasets = {check_id: _dataset(check_id) for check_id in ids}
     versions = facts.versions(datasets.values())
     version_times = {
         v: _version_time(n)
@@ -361,7 +404,7 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
                 continue
             observed_at = _stamp(node.attrs.get("observed_at"))
             version = next(
-                (v for v in evaluated[result_id] if kind_of(v) is Kind.DATASET_VERSION), None
+                (v for v in evaluated[result_id] if _kind(v) is Kind.DATASET_VERSION), None
             )
             named = node.attrs.get("dataset_version")
             if version is None and isinstance(named, str) and named in present_versions:
@@ -443,6 +486,20 @@ class _Mark:
         return 0 if self.own else len(self.path) - 1
 
 
+# Edges the version-aware rules follow downstream (catalog steps are derived), and the
+# design-lineage edges the design rules follow.
+_VERSION_KINDS = frozenset(
+    {
+        EdgeKind.READ_BY,
+        EdgeKind.WROTE,
+        EdgeKind.SERVES,
+        EdgeKind.HAS_FIELD,
+        EdgeKind.COMPUTED_FROM,
+    }
+)
+_DESIGN_KINDS = frozenset({EdgeKind.READS, EdgeKind.TRAINED_ON, EdgeKind.DERIVES, EdgeKind.WRITES})
+
+
 class _Rules:
     """The propagation rules of one failing result, as a hop function for :func:`bfs`.
 
@@ -457,34 +514,74 @@ class _Rules:
         self.facts = facts
         self.store = facts.store
 
-    def expander(self, *, design: bool, whole: str | None, partial: str | None) -> Expander:
-        """The hop function for one traversal."""
+    def expander(
+        self,
+        *,
+        design: bool,
+        whole: str | None,
+        partial: str | None,
+        explored: Collection[str] = (),
+    ) -> Expander:
+        """The hop function for one traversal.
+
+        Nodes in ``explored`` were expanded by the version-aware traversal already,
+        so only their design-lineage hops are new.
+        """
 
         def expand(frontier: Sequence[str]) -> list[Hop]:
-            return self._hops(frontier, design=design, whole=whole, partial=partial)
+            return self._hops(frontier, design, whole, partial, explored)
 
         return expand
 
     def _hops(
-        self, frontier: Sequence[str], *, design: bool, whole: str | None, partial: str | None
+        self,
+        frontier: Sequence[str],
+        design: bool,
+        whole: str | None,
+        partial: str | None,
+        explored: Collection[str],
     ) -> list[Hop]:
-        facts, store = self.facts, self.store
-        by_kind: dict[Kind, list[str]] = defaultdict(list)
-        for node_id in frontier:
-            by_kind[kind_of(node_id)].append(node_id)
-        dataset_versions = by_kind[Kind.DATASET_VERSION]
-        model_versions = by_kind[Kind.MODEL_VERSION]
-        runs = by_kind[Kind.RUN]
-        datasets = by_kind[Kind.DATASET]
-        fields = by_kind[Kind.FIELD]
-        features = by_kind[Kind.FEATURE]
-        jobs = by_kind[Kind.JOB]
+        facts = self.facts
+        kinds = _DESIGN_KINDS | _VERSION_KINDS if design else _VERSION_KINDS
+        # One expand for the whole frontier, then each hop is kept, dropped or redirected
+        # by the rule for its source kind and edge kind.
+        raw = self.store.expand(frontier, _DOWN, kinds)
+        fresh = [n for n in frontier if n not in explored] if explored else frontier
+        by_kind = _by_kind(fresh)
+        version_hops: list[Hop] = []
+        design_hops: list[Hop] = []
+        for hop in raw:
+            if hop.kind in _VERSION_KINDS and (not explored or hop.source not in explored):
+                version_hops.append(hop)
+            if design and hop.kind in _DESIGN_KINDS:
+                design_hops.append(hop)
         hops: list[Hop] = []
-        # Runs that read a tainted version; versions a tainted run wrote.
-        hops.extend(store.expand(dataset_versions + model_versions, _DOWN, [EdgeKind.READ_BY]))
-        hops.extend(store.expand(runs, _DOWN, [EdgeKind.WROTE]))
+        runs = by_kind[Kind.RUN]
+        dataset_versions = by_kind[Kind.DATASET_VERSION]
+        datasets = by_kind[Kind.DATASET]
+        facts.version_ids(datasets)
+        for hop in version_hops:
+            source_kind = _kind(hop.source)
+            if hop.kind is EdgeKind.HAS_FIELD:
+                # A dataset at risk as a whole puts all its fields at risk.
+                if (
+                    source_kind is Kind.DATASET
+                    and _kind(hop.target) is Kind.FIELD
+                    and (
+                        hop.source == whole
+                        or (hop.source != partial and facts.versioned(hop.source))
+                    )
+                ):
+                    hops.append(hop)
+            elif hop.kind is EdgeKind.COMPUTED_FROM:
+                if source_kind in (Kind.DATASET, Kind.FIELD):
+                    hops.append(hop)
+            elif hop.kind is EdgeKind.SERVES or hop.kind is EdgeKind.WROTE:
+                hops.append(hop)  # deployments serving it now; versions a tainted run wrote
+            elif hop.kind is EdgeKind.READ_BY:
+                hops.append(hop)  # runs that read a tainted version
         # A version that is its dataset's latest puts the dataset at risk.
-        owners = {v: dataset_of(v) for v in dataset_versions}
+        owners = {v: _dataset(v) for v in dataset_versions}
         facts.versions(owners.values())
         present = facts.exists(owners.values())
         for version, dataset in owners.items():
@@ -497,89 +594,89 @@ class _Rules:
             for job in jobs_of[run]:
                 if facts.latest_run(job) == run:
                     hops.append(Hop(run, EdgeKind.HAS_RUN, job))
-        # A model version at risk puts the deployments serving it now at risk.
-        hops.extend(store.expand(model_versions, _DOWN, [EdgeKind.SERVES]))
-        # A dataset at risk as a whole: its fields, and features computed from it or them.
-        facts.versions(datasets)
-        as_whole = [d for d in datasets if d == whole or (d != partial and facts.versioned(d))]
-        hops.extend(
-            h
-            for h in store.expand(as_whole, _DOWN, [EdgeKind.HAS_FIELD])
-            if kind_of(h.target) is Kind.FIELD
-        )
-        hops.extend(store.expand(datasets + fields, _DOWN, [EdgeKind.COMPUTED_FROM]))
-        if design:
-            hops.extend(self._design_hops(datasets, fields, features, model_versions, jobs))
+        if design_hops:
+            hops.extend(self._design_hops(design_hops))
         return hops
 
-    def _design_hops(
-        self,
-        datasets: list[str],
-        fields: list[str],
-        features: list[str],
-        model_versions: list[str],
-        jobs: list[str],
-    ) -> list[Hop]:
-        facts, store = self.facts, self.store
-        hops: list[Hop] = []
-        facts.versions(dataset_of(f) for f in fields)
+    def _design_hops(self, raw: list[Hop]) -> list[Hop]:
+        """The design-lineage hops to keep, with the crossing rules of the module docs."""
+        facts = self.facts
+        by_edge: dict[EdgeKind, list[Hop]] = defaultdict(list)
+        for hop in raw:
+            by_edge[hop.kind].append(hop)
+        sources_of = [h.source for h in raw]
+        features = [s for s in sources_of if _kind(s) is Kind.FEATURE]
+        facts.version_ids(
+            s if _kind(s) is Kind.DATASET else _dataset(s)
+            for s in sources_of
+            if _kind(s) in (Kind.DATASET, Kind.FIELD)
+        )
         sources = facts.neighbours(features, EdgeKind.COMPUTED_FROM, _UP)
-        facts.versions(
-            s if kind_of(s) is Kind.DATASET else dataset_of(s) for f in features for s in sources[f]
+        facts.version_ids(
+            s if _kind(s) is Kind.DATASET else _dataset(s) for f in features for s in sources[f]
         )
 
         def unrecorded(entity: str) -> bool:
             """Whether runs cannot record reading this input (it has no versions)."""
-            kind = kind_of(entity)
+            kind = _kind(entity)
             if kind is Kind.DATASET:
                 return not facts.versioned(entity)
             if kind is Kind.FIELD:
-                return not facts.versioned(dataset_of(entity))
+                return not facts.versioned(_dataset(entity))
             if kind is Kind.FEATURE:
                 inputs = sources[entity]
                 return not inputs or any(unrecorded(i) for i in inputs)
             return False  # a model version is itself a version that runs record reading
 
+        hops: list[Hop] = []
         # Jobs reading the entity: a job without runs is entered; a job with runs only
         # from an input its runs cannot record, and then its latest run is tainted.
-        readers = store.expand(datasets + features + model_versions, _DOWN, [EdgeKind.READS])
-        facts.runs(h.target for h in readers)
-        for hop in readers:
+        readers = [
+            h
+            for h in by_edge[EdgeKind.READS]
+            if _kind(h.source) in (Kind.DATASET, Kind.FEATURE, Kind.MODEL_VERSION)
+        ]
+        facts.neighbours([h.target for h in readers], EdgeKind.HAS_RUN, _DOWN)
+        crossing = [h for h in readers if facts.has_runs(h.target) and unrecorded(h.source)]
+        facts.runs(h.target for h in crossing)
+        hops.extend(h for h in readers if not facts.has_runs(h.target))
+        for hop in crossing:
             latest = facts.latest_run(hop.target)
-            if latest is None:
-                hops.append(hop)
-            elif unrecorded(hop.source):
+            if latest is not None:
                 hops.append(Hop(hop.source, EdgeKind.READS, latest))
         # Model versions trained on it: one written by a recorded run only from an input
         # that run cannot record.
-        trained = store.expand(datasets + fields + features, _DOWN, [EdgeKind.TRAINED_ON])
+        trained = [
+            h
+            for h in by_edge[EdgeKind.TRAINED_ON]
+            if _kind(h.source) in (Kind.DATASET, Kind.FIELD, Kind.FEATURE)
+        ]
         writers = facts.neighbours([h.target for h in trained], EdgeKind.WROTE, _UP)
-        for hop in trained:
-            if not writers[hop.target] or unrecorded(hop.source):
-                hops.append(hop)
+        hops.extend(h for h in trained if not writers[h.target] or unrecorded(h.source))
         # Column lineage: into fields of datasets without versions; into a versioned
         # dataset only from a field runs cannot record, tainting its latest version.
-        derived = store.expand(fields, _DOWN, [EdgeKind.DERIVES])
-        facts.versions(dataset_of(h.target) for h in derived)
-        for hop in derived:
-            target_dataset = dataset_of(hop.target)
-            if not facts.versioned(target_dataset):
-                hops.append(hop)
-            elif unrecorded(hop.source):
-                latest = facts.latest_version(target_dataset)
-                if latest is not None:
-                    hops.append(Hop(hop.source, EdgeKind.DERIVES, latest))
+        derived = by_edge[EdgeKind.DERIVES]
+        facts.version_ids(_dataset(h.target) for h in derived)
+        crossing = [
+            h for h in derived if facts.versioned(_dataset(h.target)) and unrecorded(h.source)
+        ]
+        facts.versions(_dataset(h.target) for h in crossing)
+        hops.extend(h for h in derived if not facts.versioned(_dataset(h.target)))
+        for hop in crossing:
+            latest = facts.latest_version(_dataset(hop.target))
+            if latest is not None:
+                hops.append(Hop(hop.source, EdgeKind.DERIVES, latest))
         # What a job writes: datasets without versions, features, and model versions
         # that no recorded run wrote (runs decide the others).
-        written = store.expand(jobs, _DOWN, [EdgeKind.WRITES])
-        facts.versions(h.target for h in written if kind_of(h.target) is Kind.DATASET)
+        written = [h for h in by_edge[EdgeKind.WRITES] if _kind(h.source) is Kind.JOB]
+        facts.version_ids(h.target for h in written if _kind(h.target) is Kind.DATASET)
         mv_writers = facts.neighbours(
-            [h.target for h in written if kind_of(h.target) is Kind.MODEL_VERSION],
+            [h.target for h in written if _kind(h.target) is Kind.MODEL_VERSION],
             EdgeKind.WROTE,
             _UP,
         )
         for hop in written:
-            kind = kind_of(hop.target)
+            kind = _kind(hop.target)
             if (
                 (kind is Kind.DATASET and not facts.versioned(hop.target))
                 or kind is Kind.FEATURE
@@ -587,6 +684,13 @@ class _Rules:
             ):
                 hops.append(hop)
         return hops
+
+
+def _by_kind(ids: Iterable[str]) -> dict[Kind, list[str]]:
+    grouped: dict[Kind, list[str]] = defaultdict(list)
+    for entity_id in ids:
+        grouped[_kind(entity_id)].append(entity_id)
+    return grouped
 
 
 def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
@@ -598,7 +702,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
     label = _label(checked)
     failing_now = check.fails_now(result.id)
     observed = f" ({result.observed})" if result.observed else ""
-    partial = check.dataset_id if kind_of(checked) is Kind.FIELD else None
+    partial = check.dataset_id if _kind(checked) is Kind.FIELD else None
     # Version-aware: from the versions whose verdict is this result, through runs.
     sources = check.sources(result.id)
     prefix: dict[str, tuple[str, ...]] = {}
@@ -620,8 +724,9 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
         expand=rules.expander(design=False, whole=None, partial=partial),
         start_depths={v: 1 for v, _ in sources},
     )
-    for node_id, path in sorted(_paths(confirmed, prefix).items()):
-        if node_id not in marks and kind_of(node_id) is not Kind.RUN:
+    seeds = _paths(confirmed, prefix)
+    for node_id, path in sorted(seeds.items()):
+        if node_id not in marks and _kind(node_id) is not Kind.RUN:
             hops = len(path) - 1
             marks[node_id] = _Mark(
                 path,
@@ -632,13 +737,13 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             )
     # Design lineage: from the checked entity while its check fails now, and from
     # everything runs put at risk; never back into what runs decided.
-    seeds = _paths(confirmed, prefix)
+    explored = set(seeds)
     own: dict[str, _Mark] = {}
     if failing_now:
         own[checked] = _Mark(
             (checked,), Precision.CONFIRMED, True, f"{check.name} failed{observed}"
         )
-        if kind_of(checked) is Kind.FIELD:
+        if _kind(checked) is Kind.FIELD:
             dataset = check.dataset_id
             if rules.facts.exists([dataset]):
                 own[dataset] = _Mark(
@@ -649,19 +754,19 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
                 )
         seeds[checked] = (checked,)
     fixed = set(seeds)
-    dataset_level = checked if kind_of(checked) is Kind.DATASET and failing_now else None
+    dataset_level = checked if _kind(checked) is Kind.DATASET and failing_now else None
     potential = bfs(
         rules.store,
         sorted(seeds),
         _DOWN,
         (),
-        expand=rules.expander(design=True, whole=dataset_level, partial=partial),
+        expand=rules.expander(design=True, whole=dataset_level, partial=partial, explored=explored),
         follow=lambda hop: hop.target not in fixed,
         start_depths={node_id: len(path) - 1 for node_id, path in seeds.items()},
     )
     reached_fields: list[tuple[str, tuple[str, ...]]] = []
     for node_id, path in _paths(potential, seeds).items():
-        if node_id in marks or node_id in own or kind_of(node_id) is Kind.RUN:
+        if node_id in marks or node_id in own or _kind(node_id) is Kind.RUN:
             continue
         hops = len(path) - 1
         marks[node_id] = _Mark(
@@ -671,12 +776,12 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             f"downstream of {label} where {check.name} failed, {hops} hops "
             "(potential: by design lineage)",
         )
-        if kind_of(node_id) is Kind.FIELD and node_id not in seeds:
+        if _kind(node_id) is Kind.FIELD and node_id not in seeds:
             reached_fields.append((node_id, path))
     # A field reached through column lineage puts its dataset at risk, partially.
     partly: dict[str, tuple[str, ...]] = {}
     for field, path in reached_fields:
-        dataset = dataset_of(field)
+        dataset = _dataset(field)
         candidate = (*path, dataset)
         best = partly.get(dataset)
         if best is None or (len(candidate), candidate) < (len(best), best):
@@ -701,9 +806,9 @@ def _paths(
 ) -> dict[str, tuple[str, ...]]:
     """Full paths from the checked entity: a source's own path, then the traversal's."""
     paths: dict[str, tuple[str, ...]] = {}
-    for node_id in traversal.reached:
-        walk = traversal.path_to(node_id)
-        paths[node_id] = (*prefix[walk[0]], *walk[1:])
+    for node_id, reached in traversal.reached.items():  # in discovery order
+        via = reached.via
+        paths[node_id] = prefix[node_id] if via is None else (*paths[via.source], node_id)
     return paths
 
 
@@ -731,7 +836,7 @@ def _reason(result: _Result, check: _Check, mark: _Mark) -> HealthReason:
 def _record(entity_id: str, reasons: Iterable[HealthReason]) -> HealthRecord:
     ordered = tuple(sorted(reasons, key=lambda r: (r.hops, r.result_id, r.path)))
     status = HealthStatus.FAILING if any(r.hops == 0 for r in ordered) else HealthStatus.AT_RISK
-    return HealthRecord(id=entity_id, kind=kind_of(entity_id), status=status, reasons=ordered)
+    return HealthRecord(id=entity_id, kind=_kind(entity_id), status=status, reasons=ordered)
 
 
 def _reasons_of(
@@ -763,6 +868,11 @@ def _all_checks(store: Store) -> list[str]:
 
 def compute_health(store: Store) -> dict[str, HealthRecord]:
     """Every non-OK health record, computed from scratch (see the module docs)."""
+    with _collector_paused():
+        return _compute_health(store)
+
+
+def _compute_health(store: Store) -> dict[str, HealthRecord]:
     facts = _Facts(store)
     checks = _load_checks(facts, _all_checks(store))
     failing = [r.id for c in checks.values() for r in c.results.values() if not r.passed]
@@ -836,7 +946,7 @@ class _Touched:
             self._check(node.id)
         elif kind is Kind.DATASET_VERSION:
             self.anchors.add(node.id)
-            self._dataset(dataset_of(node.id), versions_changed=True)
+            self._dataset(_dataset(node.id), versions_changed=True)
         elif kind is Kind.RUN:
             self._run(node.id, job_changed=True)
 
@@ -847,11 +957,11 @@ class _Touched:
             self._check(source)
         elif kind is EdgeKind.EVALUATED:
             self._check(_check_of_result(source))
-            self._dataset(dataset_of(target), versions_changed=True)
+            self._dataset(_dataset(target), versions_changed=True)
         elif kind is EdgeKind.HAS_CHECK:
             self._check(target)
         elif kind is EdgeKind.HAS_VERSION:
-            if kind_of(source) is Kind.DATASET:
+            if _kind(source) is Kind.DATASET:
                 self._dataset(source, versions_changed=True)
         elif kind is EdgeKind.HAS_RUN:
             self._jobs.add(source)
@@ -865,7 +975,7 @@ class _Touched:
         elif kind is EdgeKind.PARENT_OF:
             return
         for end in (source, target):
-            end_kind = kind_of(end)
+            end_kind = _kind(end)
             if end_kind is Kind.FIELD:
                 self._fields.add(end)
             elif end_kind is Kind.FEATURE:
@@ -886,7 +996,7 @@ class _Touched:
     def _check(self, check_id: str) -> None:
         self.checks.add(check_id)
         self.anchors.add(check_id)
-        self._dataset(dataset_of(check_id), versions_changed=False)
+        self._dataset(_dataset(check_id), versions_changed=False)
 
     def _dataset(self, dataset: str, *, versions_changed: bool) -> None:
         self._datasets[dataset] = self._datasets.get(dataset, False) or versions_changed
@@ -895,9 +1005,9 @@ class _Touched:
         self._runs[run] = self._runs.get(run, False) or job_changed
 
     def _version(self, version: str) -> None:
-        if kind_of(version) is Kind.DATASET_VERSION:
-            self._dataset(dataset_of(version), versions_changed=False)
-        elif kind_of(version) is Kind.MODEL_VERSION:
+        if _kind(version) is Kind.DATASET_VERSION:
+            self._dataset(_dataset(version), versions_changed=False)
+        elif _kind(version) is Kind.MODEL_VERSION:
             self._model_versions.add(version)
 
     def grow(self) -> None:
@@ -917,15 +1027,12 @@ class _Touched:
         changed = [r for r, job_changed in self._runs.items() if job_changed]
         for owners in nb(changed, EdgeKind.HAS_RUN, _UP).values():
             self._jobs.update(owners)
-        # Jobs: readers consult whether they have runs; the latest run decides.
+        # Jobs: readers consult whether they have runs. Whatever reached the job's
+        # latest run is on the job's own record; a new or moved run was touched itself.
         jobs = sorted(self._jobs)
         anchors.update(jobs)
         for readers in nb(jobs, EdgeKind.READS, _UP).values():
             anchors.update(readers)
-        job_runs = [r for runs_of in facts.runs(jobs).values() for r in runs_of]
-        anchors.update(job_runs)
-        for inputs in nb(job_runs, EdgeKind.READ_BY, _UP).values():
-            anchors.update(inputs)
         # Model versions: what trains and writes them consults whether a run wrote them.
         mvs = sorted(self._model_versions)
         anchors.update(mvs)
@@ -933,13 +1040,13 @@ class _Touched:
             direction = _DOWN if kind is EdgeKind.SERVES else _UP
             for ends in nb(mvs, kind, direction).values():
                 anchors.update(ends)
-                self._fields.update(e for e in ends if kind_of(e) is Kind.FIELD)
-        # Datasets: versions, fields, writers, column sources, features; and for changed
-        # versions, every check on the dataset or its fields (verdicts may move).
+                self._fields.update(e for e in ends if _kind(e) is Kind.FIELD)
+        # Datasets: fields, writers, column sources, features; and for changed versions,
+        # every check on the dataset or its fields (verdicts may move). Whatever reached
+        # the latest version is on the dataset's own record, and the walk over stored
+        # health reaches older versions from the dataset.
         datasets = sorted(self._datasets)
         anchors.update(datasets)
-        for versions in facts.versions(datasets).values():
-            anchors.update(versions)
         fields_of = nb(datasets, EdgeKind.HAS_FIELD, _DOWN)
         dataset_fields = sorted({f for fs in fields_of.values() for f in fs})
         anchors.update(dataset_fields)
@@ -952,11 +1059,11 @@ class _Touched:
         reversioned = [d for d, changed in self._datasets.items() if changed]
         checked = reversioned + [f for d in reversioned for f in fields_of[d]]
         for on_checked in nb(checked, EdgeKind.HAS_CHECK, _DOWN).values():
-            self.checks.update(c for c in on_checked if kind_of(c) is Kind.CHECK)
+            self.checks.update(c for c in on_checked if _kind(c) is Kind.CHECK)
         # Fields: their dataset and their column sources.
         fields = sorted(self._fields)
         anchors.update(fields)
-        anchors.update(dataset_of(f) for f in fields)
+        anchors.update(_dataset(f) for f in fields)
         for sources in nb(fields, EdgeKind.DERIVES, _UP).values():
             anchors.update(sources)
         for computed in nb(fields, EdgeKind.COMPUTED_FROM, _DOWN).values():
@@ -966,18 +1073,17 @@ class _Touched:
         anchors.update(features)
         for sources in nb(features, EdgeKind.COMPUTED_FROM, _UP).values():
             anchors.update(sources)
-            anchors.update(dataset_of(s) for s in sources if kind_of(s) is Kind.FIELD)
+            anchors.update(_dataset(s) for s in sources if _kind(s) is Kind.FIELD)
         # Deployments: the model versions serving into them.
         deployments = sorted(self._deployments)
         anchors.update(deployments)
         for served in nb(deployments, EdgeKind.SERVES, _UP).values():
             anchors.update(served)
-        # Checks: their checked entity and the versions their verdicts carry over.
+        # Checks: their checked entity and dataset (whose versions carry their verdicts).
         checks = sorted(self.checks)
+        anchors.update(_dataset(c) for c in checks)
         for checked_by in nb(checks, EdgeKind.HAS_CHECK, _UP).values():
             anchors.update(checked_by)
-        for versions in facts.versions(dataset_of(c) for c in checks).values():
-            anchors.update(versions)
 
 
 def health_update(store: Store, applied: ChangeSet) -> ChangeSet:
@@ -986,6 +1092,11 @@ def health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     ``applied`` has been applied to ``store`` already. See the module docs for
     what is recomputed.
     """
+    with _collector_paused():
+        return _health_update(store, applied)
+
+
+def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     if applied.deletes:
         computed = compute_health(store)
         everything = stored_health(store)
@@ -1016,9 +1127,19 @@ def health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     if not affected:
         return ChangeSet()
     new = _reasons_of(_Rules(facts), checks, affected)
-    holders = _holders(store, affected, [*anchors, *new], stored) if anything_stored else set()
+    known: dict[str, HealthRecord | None] = dict.fromkeys(anchors)
+    known.update(stored)
+    holders: set[str] = set()
+    if anything_stored:
+        unknown = [i for i in new if i not in known]
+        known.update(dict.fromkeys(unknown))
+        known.update(store.health(unknown))
+        # Where the affected results were recorded before: walk stored health from the
+        # anchors and from what they reach now and were recorded on already.
+        starts = [*anchors, *(i for i in new if _holds(known.get(i), affected))]
+        holders = _holders(store, affected, starts, known)
     region = sorted(holders | set(new))
-    before = store.health(region)
+    before = {i: r for i in region if (r := known.get(i)) is not None}
     health: list[HealthRecord] = []
     removals: list[str] = []
     for entity_id in region:
@@ -1035,23 +1156,27 @@ def health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     return ChangeSet(health=health, health_removals=removals)
 
 
+def _holds(record: HealthRecord | None, results: Collection[str]) -> bool:
+    """Whether a stored record names one of these results."""
+    return record is not None and any(r.result_id in results for r in record.reasons)
+
+
 def _holders(
     store: Store,
     results: Collection[str],
     starts: Sequence[str],
-    known: Mapping[str, HealthRecord],
+    cache: dict[str, HealthRecord | None],
 ) -> set[str]:
     """Entities whose stored health names one of ``results``, connected to ``starts``.
 
     A breadth-first walk through entities holding such a reason (and through runs,
     which hold no health), in both directions along every edge a reason's path
-    can follow.
+    can follow. ``cache`` holds stored health already read (``None``: no record)
+    and receives what the walk reads.
     """
-    cache: dict[str, HealthRecord | None] = dict(known)
 
     def holds(entity_id: str) -> bool:
-        record = cache.get(entity_id)
-        return record is not None and any(r.result_id in results for r in record.reasons)
+        return _holds(cache.get(entity_id), results)
 
     def expand(frontier: Sequence[str]) -> list[Hop]:
         hops = [h for h in store.expand(frontier, Direction.BOTH, _WALK_KINDS)]
@@ -1059,7 +1184,7 @@ def _holders(
         found = store.health(unseen) if unseen else {}
         for entity_id in unseen:
             cache[entity_id] = found.get(entity_id)
-        return [h for h in hops if kind_of(h.target) is Kind.RUN or holds(h.target)]
+        return [h for h in hops if _kind(h.target) is Kind.RUN or holds(h.target)]
 
     missing = sorted(set(starts) - set(cache))
     found = store.health(missing) if missing else {}
@@ -1080,6 +1205,11 @@ def cascade(store: Store, result_id: str) -> CascadeReport:
     """
     if kind_of(result_id) is not Kind.RESULT:
         raise InvalidInput(f"{result_id!r} is not a result id")
+    with _collector_paused():
+        return _cascade(store, result_id)
+
+
+def _cascade(store: Store, result_id: str) -> CascadeReport:
     facts = _Facts(store)
     node = facts.nodes([result_id]).get(result_id)
     if node is None:
@@ -1096,7 +1226,7 @@ def cascade(store: Store, result_id: str) -> CascadeReport:
         (
             AtRiskEntry(
                 id=entity_id,
-                kind=kind_of(entity_id),
+                kind=_kind(entity_id),
                 path=mark.path,
                 hops=mark.hops,
                 precision=mark.precision,

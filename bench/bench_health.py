@@ -1,0 +1,265 @@
+"""Health benchmark: the incremental update after one quality result, on both stores.
+
+For each size in ``ctx.sizes`` the synthetic graph is written to a fresh store,
+with a check on every 50th table carrying three results; the latest fails on
+every 20th of those checks, so health holds other failures elsewhere and a full
+recomputation has real work to do. Next to it sits a pipeline with recorded
+runs: a checked source table feeds a tree of jobs (six outputs per table) whose
+runs read the latest version of their input and write a version of their
+output, and the last tables train model versions that deployments serve — so a
+failure on the source taints about 10,000 entities (tables, their versions and
+columns, jobs, model versions, deployments). Then, through
+``LineageService.apply`` (data write plus the incremental health hook):
+
+- **one failing result** on the source's check — target <= 1 s; the number of
+  health records it put at risk is reported with it;
+- **one passing result** of the check re-run on the same version (a false alarm),
+  which clears them all again.
+
+The baseline, measured in the same run on the same data, is a full health
+recomputation from scratch (``LineageService.recompute_health``). After each
+update the full recomputation must find nothing to change, which checks that
+the incremental update was right.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench.common import BenchContext
+from lineagegraph.algorithms.cascade import HealthRepair
+from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import (
+    ChangeSet,
+    Check,
+    Dataset,
+    DatasetVersion,
+    Deployment,
+    EdgeKind,
+    Field,
+    Job,
+    Model,
+    ModelVersion,
+    Result,
+    Run,
+    RunState,
+)
+from lineagegraph.service import LineageService
+from lineagegraph.store.base import Store
+from lineagegraph.store.embedded import EmbeddedStore
+from lineagegraph.store.neo4j import Neo4jStore
+from lineagegraph.synthetic import NAMESPACE, SyntheticGraph, dataset_id
+
+PIPELINE = "bench://pipeline"
+BRANCHING = 6  # tables each pipeline table feeds
+TABLES = 1_950  # pipeline tables: with versions, columns and jobs, about 10,000 entities
+MODELS = 20  # model versions trained on the last tables, each served by a deployment
+SOURCE = make_id(Kind.DATASET, PIPELINE, "source")
+SOURCE_VERSION = make_id(Kind.DATASET_VERSION, PIPELINE, "source", "v1")
+CHECK = "not_null(id)"
+
+CHECK_EVERY = 50  # tables with a background check
+FAIL_EVERY = 20  # background checks whose latest result fails
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def run(ctx: BenchContext) -> None:
+    """Measure both stores at every size."""
+    for size in ctx.sizes:
+        graph = SyntheticGraph(size)
+        store: Store = EmbeddedStore(None)
+        try:
+            bench_store(ctx, store, "embedded", graph, size)
+        finally:
+            store.close()
+        if ctx.neo4j_uri:
+            neo = Neo4jStore.from_url(ctx.neo4j_uri)
+            try:
+                neo.wipe()
+                bench_store(ctx, neo, "neo4j", graph, size)
+                neo.wipe()
+            finally:
+                neo.close()
+        else:
+            print("  neo4j: skipped, LINEAGEGRAPH_TEST_NEO4J_URI is not set", flush=True)
+
+
+def background_checks(graph: SyntheticGraph) -> ChangeSet:
+    """A table-level check with three results on every 50th table (some failing now)."""
+    cs = ChangeSet()
+    for number, index in enumerate(range(0, graph.datasets, CHECK_EVERY)):
+        name = f"table_{index:07d}"
+        check = Check(namespace=NAMESPACE, name=name, check="row_count", severity="ERROR")
+        cs.add(check)
+        cs.link(dataset_id(index), EdgeKind.HAS_CHECK, check.id, T0)
+        for day in range(3):
+            when = T0 + timedelta(days=day)
+            result = Result(
+                namespace=NAMESPACE,
+                name=name,
+                check="row_count",
+                result=f"day{day}",
+                passed=day < 2 or number % FAIL_EVERY != 0,
+                observed_at=when,
+            )
+            cs.add(result)
+            cs.link(check.id, EdgeKind.HAS_RESULT, result.id, when)
+    return cs
+
+
+def pipeline() -> ChangeSet:
+    """The checked source, a tree of jobs with recorded runs, models and deployments."""
+    cs = ChangeSet()
+
+    def table(name: str, version_at: datetime, run: str | None) -> str:
+        dataset = Dataset(namespace=PIPELINE, name=name)
+        version = DatasetVersion(namespace=PIPELINE, name=name, version="v1", created_at=version_at)
+        cs.add(dataset, version)
+        cs.link(dataset.id, EdgeKind.HAS_VERSION, version.id, version_at)
+        for column in ("id", "value"):
+            field = Field(namespace=PIPELINE, name=name, path=column, type="bigint")
+            cs.add(field)
+            cs.link(dataset.id, EdgeKind.HAS_FIELD, field.id, T0)
+        if run is not None:
+            cs.link(run, EdgeKind.WROTE, version.id, version_at)
+        return version.id
+
+    def job(name: str, reads: str, read_version: str, at: datetime) -> str:
+        job_node = Job(namespace=PIPELINE, name=name)
+        run = Run(
+            namespace=PIPELINE, name=name, run_id="r1", started_at=at, state=RunState.COMPLETE
+        )
+        cs.add(job_node, run)
+        cs.link(job_node.id, EdgeKind.HAS_RUN, run.id, at)
+        cs.link(reads, EdgeKind.READS, job_node.id, at)
+        cs.link(read_version, EdgeKind.READ_BY, run.id, at)
+        return run.id
+
+    table("source", T0, None)
+    check = Check(namespace=PIPELINE, name="source", check=CHECK, severity="ERROR")
+    cs.add(check)
+    cs.link(SOURCE, EdgeKind.HAS_CHECK, check.id, T0)
+    queue = ["source"]
+    made: list[str] = []
+    while len(made) < TABLES:
+        parent = queue.pop(0)
+        parent_id = make_id(Kind.DATASET, PIPELINE, parent)
+        parent_version = make_id(Kind.DATASET_VERSION, PIPELINE, parent, "v1")
+        for _ in range(BRANCHING):
+            if len(made) >= TABLES:
+                break
+            name = f"table_{len(made):05d}"
+            at = T0 + timedelta(minutes=len(made) + 1)
+            run = job(f"build_{name}", parent_id, parent_version, at)
+            cs.link(
+                make_id(Kind.JOB, PIPELINE, f"build_{name}"),
+                EdgeKind.WRITES,
+                make_id(Kind.DATASET, PIPELINE, name),
+                at,
+            )
+            table(name, at, run)
+            made.append(name)
+            queue.append(name)
+    later = T0 + timedelta(days=1)
+    for index, leaf in enumerate(made[-MODELS:]):
+        model = f"model_{index:02d}"
+        run = job(
+            f"train_{model}",
+            make_id(Kind.DATASET, PIPELINE, leaf),
+            make_id(Kind.DATASET_VERSION, PIPELINE, leaf, "v1"),
+            later,
+        )
+        version = ModelVersion(namespace=PIPELINE, name=model, version="1", created_at=later)
+        deployment = Deployment(namespace=PIPELINE, name=f"serve_{model}")
+        cs.add(Model(namespace=PIPELINE, name=model), version, deployment)
+        cs.link(make_id(Kind.MODEL, PIPELINE, model), EdgeKind.HAS_VERSION, version.id, later)
+        cs.link(run, EdgeKind.WROTE, version.id, later)
+        cs.link(version.id, EdgeKind.SERVES, deployment.id, later)
+    return cs
+
+
+def result_for(key: str, passed: bool, when: datetime) -> ChangeSet:
+    """One result of the source's check, on its only version."""
+    result = Result(
+        namespace=PIPELINE,
+        name="source",
+        check=CHECK,
+        result=key,
+        passed=passed,
+        observed_at=when,
+        observed="0 nulls" if passed else "1,204 nulls",
+        dataset_version=SOURCE_VERSION,
+    )
+    cs = ChangeSet().add(result)
+    cs.link(result.check_id, EdgeKind.HAS_RESULT, result.id, when)
+    cs.link(result.id, EdgeKind.EVALUATED, SOURCE_VERSION, when)
+    return cs
+
+
+def before_label(store: Store) -> str:
+    return f"{sum(store.stats().health_by_status.values()):,}"
+
+
+def timed_apply(service: LineageService, changeset: ChangeSet) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one ``apply`` (CPU time shows load on shared machines)."""
+    gc.collect()
+    started, cpu = time.perf_counter(), time.process_time()
+    service.apply(changeset)
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def timed_recompute(service: LineageService) -> tuple[float, HealthRepair]:
+    gc.collect()
+    started = time.perf_counter()
+    repair = service.recompute_health()
+    return time.perf_counter() - started, repair
+
+
+def bench_store(
+    ctx: BenchContext, store: Store, name: str, graph: SyntheticGraph, size: int
+) -> None:
+    """Load, then time one failing and one passing result against a full recomputation."""
+    for cs in graph.changesets():
+        store.apply(cs)
+    store.apply(background_checks(graph))
+    store.apply(pipeline())
+    service = LineageService(store)  # reconciles health once at start
+    print(f"  [{name}] {before_label(store)} entities not OK before the failure", flush=True)
+    before = sum(store.stats().health_by_status.values())
+    seconds, cpu = timed_apply(service, result_for("bad", False, T0 + timedelta(days=5)))
+    flagged = sum(store.stats().health_by_status.values()) - before
+    full, repair = timed_recompute(service)
+    if repair.written or repair.removed:
+        raise AssertionError(
+            f"{name}: incremental health differed from a full recomputation "
+            f"({len(repair.written)} written, {len(repair.removed)} removed)"
+        )
+    ctx.report(
+        f"health update, one failing result ({flagged:,} more not OK)",
+        seconds * 1000,
+        "ms",
+        baseline=full * 1000,
+        baseline_name="full recomputation",
+        target="<= 1000 ms",
+        size=size,
+        store=name,
+    )
+    ctx.report("  of which CPU time in this process", cpu * 1000, "ms", size=size, store=name)
+    # A re-run of the check on the same version passes: the failure was a false alarm.
+    seconds, cpu_clear = timed_apply(service, result_for("good", True, T0 + timedelta(days=6)))
+    full, repair = timed_recompute(service)
+    if repair.written or repair.removed or sum(store.stats().health_by_status.values()) != before:
+        raise AssertionError(f"{name}: health did not clear after the passing result")
+    ctx.report(
+        f"health update, passing re-run clears {flagged:,}",
+        seconds * 1000,
+        "ms",
+        baseline=full * 1000,
+        baseline_name="full recomputation",
+        target="<= 1000 ms",
+        size=size,
+        store=name,
+    )
+    ctx.report("  of which CPU time in this process", cpu_clear * 1000, "ms", size=size, store=name)
