@@ -1112,3 +1112,165 @@ def test_a_failing_assertion_cascades_through_the_marquez_demo(
         "OK",
     ]
     assert health[ds(FOOD, "public.top_delivery_times")].reasons[0].precision.value == "CONFIRMED"
+
+
+# --- every other example file -------------------------------------------------------------------
+
+
+def test_the_templated_marquez_seed_after_filling_in_times(
+    service: LineageService, shared_data: Path
+) -> None:
+    text = (shared_data / "marquez" / "metadata.template.json").read_text()
+    # what docker/seed.sh does: a start time, and end times some minutes after it
+    text = text.replace("{{RUN_START_TIME}}", "2024-05-01T10:00:00Z")
+    for minutes in range(5, 11):
+        text = text.replace(
+            f"{{{{RUN_END_TIME_AFTER_{minutes}_MINUTES}}}}", f"2024-05-01T10:{minutes:02d}:00Z"
+        )
+    assert "{{" not in text
+    apply_all(service, json.loads(text))
+    stats = service.stats()
+    assert stats.nodes_by_kind["JOB"] == 13
+    assert stats.nodes_by_kind["DATASET"] == 14
+    assert stats.edges_by_kind["READS"] == 14
+    assert stats.edges_by_kind["WRITES"] == 13
+    assert stats.edges_by_kind["DERIVES"] == 39
+
+
+def test_hive_common_table_expressions(shared_data: Path) -> None:
+    document = load(shared_data / "openlineage" / "hive" / "cllComplexQueryCTEJoinsComplete.json")
+    document.update(eventTime="2024-05-01T10:00:00Z", producer=PRODUCER)
+    document["run"]["runId"] = RUN_A
+    changeset = translate_event(document)
+    hive = "hive://localhost:9083"
+    derives = edge_map(changeset, EdgeKind.DERIVES)
+    direct = {(s, t) for (s, t), e in derives.items() if e.attrs["transformation"] == "DIRECT"}
+    assert direct == {
+        (fld(hive, "test.t1", "a"), fld(hive, "test.xxx", "a")),
+        (fld(hive, "test.t3", "d"), fld(hive, "test.xxx", "d")),
+    }
+    # 6 dataset-level inputs reach the 4 output fields; 2 pairs are also direct
+    assert len(derives) == 24
+    sort = derives[(fld(hive, "test.t3", "d"), fld(hive, "test.xxx", "b"))]
+    assert (sort.attrs["subtype"], sort.attrs["scope"]) == ("SORT", "dataset")
+    assert sorted(changeset.snapshots[0].inputs) == [
+        ds(hive, "test.t1"),
+        ds(hive, "test.t2"),
+        ds(hive, "test.t3"),
+    ]
+
+
+def test_example_full_event_with_a_stray_dataset_key(shared_data: Path) -> None:
+    document = load(shared_data / "openlineage" / "spec_tests" / "example_full_event.json")
+    changeset = translate_event(document)
+    nodes = by_id(changeset)
+    job = nodes[make_id(Kind.JOB, "food_delivery", "dbt")]
+    assert job.attrs["sql"] == "SELECT 1"
+    assert ds("123", "1") not in nodes  # a RunEvent's "dataset" key is not part of it
+    assert changeset.snapshots == []
+
+
+SPEC = "openlineage/spec_tests"
+
+
+def _in_run(facet: dict[str, Any]) -> dict[str, Any]:
+    return event(run_facets=facet)
+
+
+def _in_job(facet: dict[str, Any]) -> dict[str, Any]:
+    return event(job_facets=facet)
+
+
+def _on_output(facet: dict[str, Any]) -> dict[str, Any]:
+    return event(outputs=[dataset("pg", "out", **facet)])
+
+
+@pytest.mark.parametrize(
+    ("name", "place", "entity", "expected"),
+    [
+        (
+            "ParentRunFacet_1.json",
+            _in_run,
+            make_id(Kind.RUN, "etl", "load_orders", RUN_A),
+            {
+                "parent_run": make_id(
+                    Kind.RUN, "dbt", "dbt-job-name", "f99310b4-3c3c-1a1a-2b2b-c1b95c24ff11"
+                )
+            },
+        ),
+        (
+            "JobTypeJobFacet_1.json",
+            _in_job,
+            make_id(Kind.JOB, "etl", "load_orders"),
+            {"job_type": "QUERY", "integration": "SPARK", "processing_type": "BATCH"},
+        ),
+        (
+            "OwnershipDatasetFacet_1.json",
+            _on_output,
+            ds("pg", "out"),
+            {"owners": ["owner"]},
+        ),
+        (
+            "DatasourceDatasetFacet_1.json",
+            _on_output,
+            ds("pg", "out"),
+            {
+                "source_name": "datasource_one",
+                "source_uri": "https://some.location.com/datsource/one",
+            },
+        ),
+        (
+            "LifecycleStateChangeDatasetFacet_1.json",
+            _on_output,
+            ds("pg", "out"),
+            {
+                "lifecycle_state": "RENAME",
+                "aliases": [ds("file", "/tmp/alter_test/alter_table_test")],
+            },
+        ),
+        (
+            "DatasetVersionDatasetFacet_1.json",
+            _on_output,
+            make_id(Kind.DATASET_VERSION, "pg", "out", "2"),
+            {"run": make_id(Kind.RUN, "etl", "load_orders", RUN_A)},
+        ),
+    ],
+)
+def test_spec_facet_examples(
+    name: str, place: Any, entity: str, expected: dict[str, Any], shared_data: Path
+) -> None:
+    facet = load(shared_data / SPEC / name)
+    nodes = by_id(translate_event(place(facet)))
+    attrs = nodes[entity].attrs
+    assert {k: attrs.get(k) for k in expected} == expected
+
+
+def test_spec_assertions_example_makes_ten_checks(shared_data: Path) -> None:
+    facet = load(shared_data / SPEC / "DataQualityAssertionsDatasetFacet_1.json")
+    changeset = translate_event(_on_output(facet))
+    checks = sorted(n.parts[0] for n in changeset.normalized().nodes if n.kind is Kind.CHECK)
+    assert checks == [
+        "accepted_values(status)",
+        "not_null(amount)",
+        "not_null(bank_transfer_amount)",
+        "not_null(coupon_amount)",
+        "not_null(credit_card_amount)",
+        "not_null(customer_id)",
+        "not_null(gift_card_amount)",
+        "not_null(order_id)",
+        "relationships(customer_id)",
+        "unique(order_id)",
+    ]
+    on = edge_map(changeset, EdgeKind.HAS_CHECK)
+    assert (
+        fld("pg", "out", "order_id"),
+        make_id(Kind.CHECK, "pg", "out", "unique(order_id)"),
+    ) in on
+
+
+def test_spec_sql_example(shared_data: Path) -> None:
+    facet = load(shared_data / SPEC / "SQLJobFacet_1.json")
+    nodes = by_id(translate_event(_in_job(facet)))
+    sql = nodes[make_id(Kind.JOB, "etl", "load_orders")].attrs["sql"]
+    assert sql.startswith("\n\nwith orders as (")
+    assert sql.endswith("select * from final")
