@@ -9,8 +9,9 @@ lineage" documents the mapping facet by facet. In short:
   ``columnLineage`` carrying the job and the transformation;
 - each output gets a ``DATASET_VERSION`` (the ``version`` facet, else the
   runId) that the run ``WROTE``; an input is ``READ_BY`` the run at the version
-  its ``version`` facet names (every input is also listed in the run's
-  ``inputs`` attribute);
+  its ``version`` facet names; every input is listed in the run's ``inputs``
+  attribute, from which :meth:`LineageService.resolve_reads` links the versions
+  that producers do not name;
 - ``dataQualityAssertions`` become checks and results, ``dataQualityMetrics``
   and ``outputStatistics`` row and byte counts;
 - a run event that reports inputs or outputs adds a :class:`JobSnapshot`, so
