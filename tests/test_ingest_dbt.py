@@ -430,3 +430,52 @@ def test_failing_tests_make_customers_failing_and_leave_the_rest_ok(
     ]
     field = make_id(Kind.FIELD, SF, "DEMO_DB.public.customers", "customer_id")
     assert service.health_of([field])[field].status.value == "FAILING"
+
+
+def test_sources_and_snapshots(service: LineageService, postgres: Path) -> None:
+    manifest = load(postgres / "manifest.json")
+    manifest["sources"]["source.jaffle_shop.shop.orders"] = {
+        "unique_id": "source.jaffle_shop.shop.orders",
+        "resource_type": "source",
+        "name": "orders",
+        "identifier": "orders_v2",
+        "database": "postgres",
+        "schema": "shop",
+        "package_name": "jaffle_shop",
+        "description": "Orders as the shop writes them",
+        "columns": {"id": {"name": "id", "description": "order id", "data_type": "integer"}},
+        "meta": {"owner": "team:shop"},
+        "tags": ["source"],
+    }
+    manifest["nodes"]["model.jaffle_shop.stg_orders"]["depends_on"]["nodes"] = [
+        "source.jaffle_shop.shop.orders"
+    ]
+    manifest["nodes"]["snapshot.jaffle_shop.orders_history"] = {
+        "unique_id": "snapshot.jaffle_shop.orders_history",
+        "resource_type": "snapshot",
+        "name": "orders_history",
+        "alias": "orders_history",
+        "database": "postgres",
+        "schema": "snapshots",
+        "package_name": "jaffle_shop",
+        "depends_on": {"nodes": ["model.jaffle_shop.orders"]},
+        "config": {"materialized": "snapshot"},
+        "raw_code": "select * from {{ ref('orders') }}",
+    }
+    service.apply(translate_dbt(manifest).changeset)
+    source = make_id(Kind.DATASET, PG, "postgres.shop.orders_v2")
+    node = service.node(source)
+    assert node.attrs["owners"] == ["team:shop"]
+    assert node.attrs["dbt_resource_type"] == "source"
+    assert service.node(make_id(Kind.FIELD, PG, "postgres.shop.orders_v2", "id")).attrs == {
+        "description": "order id",
+        "type": "integer",
+    }
+    reads = service.store.expand([pg_job("stg_orders")], Direction.UPSTREAM, [EdgeKind.READS])
+    assert [h.target for h in reads] == [source]
+    snapshot_job = make_id(Kind.JOB, JOBS, "postgres.snapshots.jaffle_shop.orders_history")
+    assert service.node(snapshot_job).attrs["job_type"] == "DBT_SNAPSHOT"
+    writes = service.store.expand([snapshot_job], Direction.DOWNSTREAM, [EdgeKind.WRITES])
+    assert [h.target for h in writes] == [
+        make_id(Kind.DATASET, PG, "postgres.snapshots.orders_history")
+    ]

@@ -269,3 +269,27 @@ def test_malformed_results_are_rejected(document: Any, message: str) -> None:
 def test_namespace_and_name_go_together(profiler: Any) -> None:
     with pytest.raises(InvalidInput, match="both a namespace and a name"):
         translate_gx(profiler, namespace="pg")
+
+
+def test_gx1_checkpoint_result_holds_validation_results_directly() -> None:
+    meta = {
+        "active_batch_definition": {"datasource_name": "lake", "data_asset_name": "events"},
+        "run_id": {"run_name": None, "run_time": "2024-06-02T00:00:00+00:00"},
+    }
+    validation = gx1_result(
+        meta, [expectation("expect_table_row_count_to_be_between", False, min_value=10)]
+    )
+    checkpoint = {
+        "run_id": {"run_name": None, "run_time": "2024-06-02T00:00:00+00:00"},
+        "run_results": {
+            "ValidationResultIdentifier::orders.critical/__none__/"
+            "20240602T000000.000000Z/lake-events": validation
+        },
+        "checkpoint_config": {"name": "nightly"},
+        "success": False,
+    }
+    changeset = translate_gx(checkpoint).changeset
+    results = [n for n in changeset.normalized().nodes if n.kind is Kind.RESULT]
+    assert [(r.namespace, r.name, r.parts[1], r.attrs["passed"]) for r in results] == [
+        ("gx://lake", "events", "2024-06-02T00:00:00.000000Z/lake-events", False)
+    ]
