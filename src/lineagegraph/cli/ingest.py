@@ -167,6 +167,7 @@ def _print_summary(
     warnings: tuple[str, ...] = (),
     kinds: dict[str, int] | None = None,
     unit: str = "event",
+    counted: bool = True,
 ) -> None:
     failed = report.failed
     if as_json:
@@ -176,10 +177,11 @@ def _print_summary(
             f"{unit}s": len(report.outcomes),
             "ok": report.ok,
             "failed": [{"source": o.source, "error": o.error} for o in failed],
-            "nodes_written": report.nodes,
-            "edges_written": report.edges,
             "warnings": list(warnings),
         }
+        if counted:
+            payload["nodes_written"] = report.nodes
+            payload["edges_written"] = report.edges
         if kinds is not None:
             payload["written_by_kind"] = kinds
         if totals is not None:
@@ -193,7 +195,8 @@ def _print_summary(
     )
     if kinds:
         console.print("written: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
-    console.print(f"upserts: {report.nodes} nodes, {report.edges} edges")
+    if counted:
+        console.print(f"upserts: {report.nodes} nodes, {report.edges} edges")
     if totals is not None:
         console.print(f"store now holds {totals.nodes} nodes, {totals.edges} edges")
     for warning in warnings:
@@ -245,7 +248,7 @@ def openlineage_command(
     documents = _documents(path)
     if server:
         report = _send_events(documents, server, token, batch_size)
-        _print_summary(path, report, as_json, server)
+        _print_summary(path, report, as_json, server, counted=False)
         _exit(report)
         return
     service = open_service(store_url)
