@@ -306,3 +306,15 @@ def test_neo4j_at_a_closed_port_is_503() -> None:
         write = post(client, MUTATION)
         assert write.status_code == 503
     service.close()
+
+
+def test_integers_past_64_bits_in_attributes_are_served(server: RunningServer) -> None:
+    from lineagegraph.model import ChangeSet, Dataset
+
+    server.service.apply(
+        ChangeSet().add(Dataset(namespace="s3://big", name="t", facets={"rows": 2**70}))
+    )
+    with server.client() as client:
+        response = post(client, '{ node(id: "dataset|s3://big|t") { attrs } }')
+    assert response.status_code == 200
+    assert response.json()["data"]["node"]["attrs"]["facets"] == {"rows": 2**70}

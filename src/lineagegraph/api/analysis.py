@@ -153,17 +153,20 @@ class LineageEdge:
         description="Until when it was last reported (the earliest last-seen along it)."
     )
     current: bool = strawberry.field(description="Whether every edge along it is current.")
-    attrs: JSON = strawberry.field(
-        description="The stored edge's attributes (empty for a path through left-out nodes)."
-    )
-    stored: list[GraphEdge] = strawberry.field(
-        description="The stored edges along the connection, in flow order."
-    )
+    edges: strawberry.Private[tuple[Edge, ...]]
+
+    @resolver(description="The stored edge's attributes (empty for a path through left-out nodes).")
+    def attrs(self) -> JSON:
+        return _json(dict(self.edges[0].attrs) if len(self.edges) == 1 else {})
+
+    @resolver(description="The stored edges along the connection, in flow order.")
+    def stored(self) -> list[GraphEdge]:
+        return [GraphEdge.from_domain(e) for e in self.edges]
 
     @classmethod
     def from_domain(cls, edge: li.LineageEdge) -> LineageEdge:
         """From the engine's lineage edge."""
-        stored = list(edge.edges)
+        stored = edge.edges
         origins = {e.origin for e in stored}
         return cls(
             from_id=strawberry.ID(edge.source_id),
@@ -174,8 +177,7 @@ class LineageEdge:
             first_seen=_required_time(max(e.first_seen for e in stored)),
             last_seen=_required_time(min(e.last_seen for e in stored)),
             current=all(e.current for e in stored),
-            attrs=_json(dict(stored[0].attrs) if len(stored) == 1 else {}),
-            stored=[GraphEdge.from_domain(e) for e in stored],
+            edges=stored,
         )
 
 

@@ -18,12 +18,14 @@ an unreachable store 503 with a JSON message. Nothing a client sends yields 500.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -95,6 +97,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.auth = auth
         self.metrics = metrics
         self.limiter = store_limiter(service)
+
+    def encode_json(self, data: object) -> bytes:
+        """Serialize a response with orjson (several times faster than the json module);
+        values orjson refuses (integers past 64 bits in stored attributes) fall back to json."""
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            return json.dumps(data).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request; HTTP-level failures become JSON responses."""
