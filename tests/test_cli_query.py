@@ -213,3 +213,43 @@ def test_against_a_server_with_a_token(server: RunningServer) -> None:
     unreachable = invoke("search", "--server", "http://127.0.0.1:9")
     assert unreachable.exit_code == 1
     assert "cannot reach http://127.0.0.1:9/graphql" in unreachable.output
+
+
+def test_at_risk_health_and_cascade(store_url: str) -> None:
+    at_risk = invoke("at-risk", "--kind", "DEPLOYMENT", "--json", "--store", store_url)
+    assert at_risk.exit_code == 0, at_risk.output
+    assert [r["id"] for r in json.loads(at_risk.output)] == [
+        demo.deployment_id("churn-production"),
+        demo.deployment_id("churn-staging"),
+        demo.deployment_id("ltv-staging"),
+    ]
+    health = invoke("health", "churn_classifier@2", "--store", store_url)
+    assert health.exit_code == 0
+    assert "churn_classifier@2: OK" in health.output
+    failing = invoke(
+        "health", "analytics.staging.stg_orders.customer_id", "--json", "--store", store_url
+    )
+    assert json.loads(failing.output)["status"] == "FAILING"
+    result = "analytics.staging.stg_orders@not_null(customer_id)@day5"
+    cascade = invoke("cascade", result, "--json", "--store", store_url)
+    assert cascade.exit_code == 0, cascade.output
+    data = json.loads(cascade.output)
+    assert data["passed"] is False and data["latest"] is True
+    assert demo.CHURN.version_id(3) in {a["id"] for a in data["atRisk"]}
+
+
+def test_provenance_diff_and_root_cause(store_url: str) -> None:
+    provenance = invoke("provenance", "churn_classifier@3", "--json", "--store", store_url)
+    assert provenance.exit_code == 0, provenance.output
+    assert json.loads(provenance.output)["roots"] == [demo.CHURN.version_id(3)]
+    diff = invoke(
+        "diff", "churn_classifier@2", "churn_classifier@3", "--markdown", "--store", store_url
+    )
+    assert diff.exit_code == 0, diff.output
+    assert "| NEW_FAILURE | analytics.staging.stg_orders@not_null(customer_id) | yes | no |" in (
+        diff.output
+    )
+    cause = invoke("root-cause", "deployment:churn-production", "--store", store_url)
+    assert cause.exit_code == 0, cause.output
+    assert "Root cause for churn_classifier@3 (baseline churn_classifier@2)" in cause.output
+    assert "FAILED_CHECK" in cause.output
