@@ -221,13 +221,11 @@ def stored_time(value: str | None) -> datetime | None:
 
 def _sort_newest(nodes: list[m.Node], key: str) -> list[m.Node]:
     """Newest first by a time attribute; nodes without it last; ties by id."""
-    stamped = [(n.attrs.get(key) or "", n.id) for n in nodes]
-    order = sorted(range(len(nodes)), key=lambda i: stamped[i][1])
-    order.sort(key=lambda i: _sortable(stamped[i][0]), reverse=True)
-    return [nodes[i] for i in order]
+    by_id = sorted(nodes, key=lambda n: n.id)
+    return sorted(by_id, key=lambda n: _sortable(n.attrs.get(key)), reverse=True)
 
 
-def _sortable(value: str) -> str:
+def _sortable(value: Any) -> str:
     moment = _time(value)
     return "" if moment is None else m.format_time(moment)
 
