@@ -134,3 +134,14 @@ def test_readers_see_a_changeset_whole_or_not_at_all(store: Store) -> None:
             thread.join()
     assert errors == []
     assert store.stats().nodes == rounds * (width + 1)
+
+
+def test_a_file_store_names_itself_by_the_url_it_was_opened_with(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'x.db'}"
+    store = open_store(url)
+    try:
+        assert store.url == url
+        assert url.startswith("sqlite:///")
+        assert not url.startswith("sqlite:////")
+    finally:
+        store.close()

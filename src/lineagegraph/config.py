@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def default_store_url() -> str:
     """The embedded store file under the user's data directory."""
-    return f"sqlite:///{Path(user_data_dir('lineagegraph')) / 'lineage.db'}"
+    return f"sqlite://{Path(user_data_dir('lineagegraph')) / 'lineage.db'}"
 
 
 class Settings(BaseSettings):

@@ -145,7 +145,7 @@ class EmbeddedStore:
     """The default store: SQLite for durability, an in-memory networkx graph for reads."""
 
     def __init__(self, path: str | Path | None, *, synchronous: str = "FULL") -> None:
-        self.url = "memory://" if path is None else f"sqlite:///{path}"
+        self.url = "memory://" if path is None else f"sqlite://{path}"
         self._lock = threading.RLock()
         self._closed = False
         if path is None:
