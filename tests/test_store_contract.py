@@ -395,3 +395,19 @@ def test_stats_and_export_are_sorted_and_complete(store: Store) -> None:
     assert edge_keys == sorted(edge_keys)
     assert len(edge_keys) == 10
     store.ping()
+
+
+def test_search_ranks_own_name_matches_first_then_catalog_kinds(store: Store) -> None:
+    store.apply(pipeline())
+    hits = [n.id for n in store.search("report").items]
+    # both are named "report"; the dataset comes before the job
+    assert hits[:2] == [ds("public.report"), job("report")]
+    hits = [n.id for n in store.search("orders_clean").items]
+    assert hits[0] == ds("public.orders_clean")
+    # its fields match only through the dataset name they carry: after the dataset
+    assert set(hits[1:]) == {
+        fld("public.orders_clean", "order_id"),
+        fld("public.orders_clean", "amount_usd"),
+    }
+    hits = [n.id for n in store.search("amount").items]
+    assert hits[:2] == [fld("public.orders", "amount"), fld("public.orders_clean", "amount_usd")]

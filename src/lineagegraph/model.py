@@ -237,6 +237,10 @@ class Node(BaseModel):
             return f"{self.parts[0]} @ {self.parts[1]}"
         return self.parts[-1] if self.parts else self.name
 
+    def search_title(self) -> str:
+        """The words of the entity's own name or key part, which search ranks highest."""
+        return " ".join(self.parts) if self.parts else self.name
+
     def search_text(self) -> str:
         """The text that full-text search matches for this node."""
         words = [self.name, self.namespace, *self.parts]

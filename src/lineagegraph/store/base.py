@@ -77,6 +77,21 @@ class SearchFilter:
 
 NO_FILTER = SearchFilter()
 
+# Among equally relevant search hits, catalog entities come before runtime records.
+SEARCH_KIND_ORDER: tuple[Kind, ...] = (
+    Kind.DATASET,
+    Kind.MODEL,
+    Kind.FEATURE,
+    Kind.DEPLOYMENT,
+    Kind.JOB,
+    Kind.FIELD,
+    Kind.MODEL_VERSION,
+    Kind.CHECK,
+    Kind.DATASET_VERSION,
+    Kind.RUN,
+    Kind.RESULT,
+)
+
 
 @runtime_checkable
 class Store(Protocol):
@@ -135,7 +150,9 @@ class Store(Protocol):
     ) -> Page[Node]:
         """Full-text search over names, descriptions, tags, owners and field names.
 
-        An empty query lists every node that passes the filters, by id.
+        Hits are ordered by relevance, where a match in the entity's own name or key
+        part counts most, then by :data:`SEARCH_KIND_ORDER`, then by id. An empty
+        query lists every node that passes the filters, by id.
         """
         ...
 

@@ -39,6 +39,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.store.base import (
     NO_FILTER,
+    SEARCH_KIND_ORDER,
     ApplyResult,
     Hop,
     SearchFilter,
@@ -78,12 +79,17 @@ CREATE TABLE IF NOT EXISTS health (
     reasons TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS health_by_status ON health(status, id);
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(body, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, body, tokenize = 'unicode61');
 """
 
 _EDGE_COLUMNS = "src, kind, dst, origin, first_seen, last_seen, ended_at, attrs"
 _NODE_COLUMNS = "id, kind, namespace, name, parts, attrs"
 _CHUNK = 500
+_KIND_RANK = (
+    "CASE n.kind "
+    + " ".join(f"WHEN '{kind.value}' THEN {rank}" for rank, kind in enumerate(SEARCH_KIND_ORDER))
+    + " END"
+)
 
 
 def _dumps(value: Any) -> str:
@@ -336,15 +342,15 @@ class EmbeddedStore:
                     (node.namespace, node.name),
                 ).fetchall()
                 text += " " + " ".join(json.loads(p[0])[0] for p in paths)
-            rows.append((node_id, text))
+            rows.append((node_id, node.search_title(), text))
         con = self._con
         con.executemany(
             "DELETE FROM search WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
-            [(i,) for i, _ in rows],
+            [(i,) for i, _, _ in rows],
         )
         con.executemany(
-            "INSERT INTO search (rowid, body) SELECT rowid, ? FROM nodes WHERE id = ?",
-            [(text, i) for i, text in rows],
+            "INSERT INTO search (rowid, title, body) SELECT rowid, ?, ? FROM nodes WHERE id = ?",
+            [(title, text, i) for i, title, text in rows],
         )
 
     def _update_graph(
@@ -500,12 +506,19 @@ class EmbeddedStore:
         columns = ", ".join(f"n.{c.strip()}" for c in _NODE_COLUMNS.split(","))
         if terms:
             match = " AND ".join(f'"{t}"*' for t in terms)
+            # Tiers: every term in the entity's own name first; then catalog kinds before
+            # runtime records; then relevance; then id.
+            title_tier = (
+                "CASE WHEN search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) "
+                "THEN 0 ELSE 1 END"
+            )
             sql = (
                 f"SELECT {columns} FROM search JOIN nodes n ON n.rowid = search.rowid "
                 f"WHERE search MATCH ? {''.join(' AND ' + w for w in where)} "
-                "ORDER BY bm25(search), n.id LIMIT ? OFFSET ?"
+                f"ORDER BY {title_tier}, {_KIND_RANK}, bm25(search, 10.0, 1.0), n.id "
+                "LIMIT ? OFFSET ?"
             )
-            params = [match, *params]
+            params = [match, *params, f"title : ({match})"]
         else:
             clause = f"WHERE {' AND '.join(where)}" if where else ""
             sql = f"SELECT {columns} FROM nodes n {clause} ORDER BY n.id LIMIT ? OFFSET ?"
