@@ -265,7 +265,8 @@ class _Facts:
         missing = [d for d in wanted if d not in self._ordered_versions]
         if missing:
             linked = self.version_ids(missing)
-            nodes = self.nodes(v for d in missing for v in linked[d])
+            # Only a dataset with several versions needs their times to order them.
+            nodes = self.nodes(v for d in missing if len(linked[d]) > 1 for v in linked[d])
             for dataset in missing:
                 versions = list(linked[dataset])
                 versions.sort(key=lambda v: (_version_time(nodes.get(v)), v))
@@ -287,7 +288,7 @@ class _Facts:
         missing = [j for j in wanted if j not in self._ordered_runs]
         if missing:
             linked = self.neighbours(missing, EdgeKind.HAS_RUN, _DOWN)
-            nodes = self.nodes(r for j in missing for r in linked[j])
+            nodes = self.nodes(r for j in missing if len(linked[j]) > 1 for r in linked[j])
             for job in missing:
                 runs = list(linked[job])
                 runs.sort(key=lambda r: (_run_time(nodes.get(r)), r))
@@ -498,6 +499,7 @@ _VERSION_KINDS = frozenset(
     }
 )
 _DESIGN_KINDS = frozenset({EdgeKind.READS, EdgeKind.TRAINED_ON, EdgeKind.DERIVES, EdgeKind.WRITES})
+_DESIGN_SOURCES = frozenset({Kind.DATASET, Kind.FIELD, Kind.FEATURE, Kind.MODEL_VERSION, Kind.JOB})
 
 
 class _Rules:
@@ -543,10 +545,13 @@ class _Rules:
     ) -> list[Hop]:
         facts = self.facts
         kinds = _DESIGN_KINDS | _VERSION_KINDS if design else _VERSION_KINDS
+        fresh = [n for n in frontier if n not in explored] if explored else list(frontier)
+        asked = list(fresh)
+        if design and explored:  # explored nodes only need their design-lineage edges
+            asked.extend(n for n in frontier if n in explored and _kind(n) in _DESIGN_SOURCES)
         # One expand for the whole frontier, then each hop is kept, dropped or redirected
         # by the rule for its source kind and edge kind.
-        raw = self.store.expand(frontier, _DOWN, kinds)
-        fresh = [n for n in frontier if n not in explored] if explored else frontier
+        raw = self.store.expand(asked, _DOWN, kinds)
         by_kind = _by_kind(fresh)
         version_hops: list[Hop] = []
         design_hops: list[Hop] = []
@@ -582,10 +587,9 @@ class _Rules:
                 hops.append(hop)  # runs that read a tainted version
         # A version that is its dataset's latest puts the dataset at risk.
         owners = {v: _dataset(v) for v in dataset_versions}
-        facts.versions(owners.values())
-        present = facts.exists(owners.values())
+        facts.versions(owners.values())  # a dataset that does not exist has no versions
         for version, dataset in owners.items():
-            if dataset in present and facts.latest_version(dataset) == version:
+            if facts.latest_version(dataset) == version:
                 hops.append(Hop(version, EdgeKind.HAS_VERSION, dataset))
         # A run that is its job's latest puts the job at risk.
         jobs_of = facts.neighbours(runs, EdgeKind.HAS_RUN, _UP)
@@ -905,8 +909,9 @@ def repair_health(store: Store) -> HealthRepair:
 
 # --- incremental maintenance ------------------------------------------------------------------
 
-# What the walk over stored health follows: every edge along which a reason's path
-# can run (containment both ways, runtime and data flow), but not checks and results.
+# What the walk over stored health follows, in both directions: every edge a reason's
+# path can step along (runs and data flow forward, containment both ways). One call per
+# level costs less than one per direction, and walking more only costs lookups.
 _WALK_KINDS = (
     EdgeKind.READ_BY,
     EdgeKind.WROTE,
@@ -1170,16 +1175,16 @@ def _holders(
     """Entities whose stored health names one of ``results``, connected to ``starts``.
 
     A breadth-first walk through entities holding such a reason (and through runs,
-    which hold no health), in both directions along every edge a reason's path
-    can follow. ``cache`` holds stored health already read (``None``: no record)
-    and receives what the walk reads.
+    which hold no health), both ways along every edge a reason's path can step
+    along. ``cache`` holds stored health already read (``None``: no record) and
+    receives what the walk reads.
     """
 
     def holds(entity_id: str) -> bool:
         return _holds(cache.get(entity_id), results)
 
     def expand(frontier: Sequence[str]) -> list[Hop]:
-        hops = [h for h in store.expand(frontier, Direction.BOTH, _WALK_KINDS)]
+        hops = store.expand(frontier, Direction.BOTH, _WALK_KINDS)
         unseen = sorted({h.target for h in hops} - set(cache))
         found = store.health(unseen) if unseen else {}
         for entity_id in unseen:
