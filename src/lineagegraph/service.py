@@ -228,44 +228,51 @@ class LineageService:
         return changeset.model_copy(update={"snapshots": [], "endings": endings})
 
     def _endings_for(self, snapshot: JobSnapshot) -> list[EdgeEnding]:
-        job = snapshot.job_id
-        at = snapshot.at
-        endings: list[EdgeEnding] = []
+        """Endings for the current edges of a job that its latest run did not report.
+
+        Hops (cheap) find the unreported edges; only those are read in full, since a
+        job usually reports the same inputs and outputs run after run.
+        """
+        job, at = snapshot.job_id, snapshot.at
+        store = self.store
         inputs, outputs = set(snapshot.inputs), set(snapshot.outputs)
-        for edge in self.store.edges([job], Direction.UPSTREAM, [EdgeKind.READS]):
-            if edge.source_id not in inputs and edge.current and edge.last_seen < at:
-                endings.append(
-                    EdgeEnding(source_id=edge.source_id, kind=edge.kind, target_id=job, at=at)
-                )
-        for edge in self.store.edges([job], Direction.DOWNSTREAM, [EdgeKind.WRITES]):
-            if edge.target_id not in outputs and edge.current and edge.last_seen < at:
-                endings.append(
-                    EdgeEnding(source_id=job, kind=edge.kind, target_id=edge.target_id, at=at)
-                )
+        stale: list[tuple[str, EdgeKind, str]] = []
+        for hop in store.expand([job], Direction.UPSTREAM, [EdgeKind.READS]):
+            if hop.target not in inputs:
+                stale.append((hop.target, EdgeKind.READS, job))
+        for hop in store.expand([job], Direction.DOWNSTREAM, [EdgeKind.WRITES]):
+            if hop.target not in outputs:
+                stale.append((job, EdgeKind.WRITES, hop.target))
+        column_owners: set[str] = set()
         if snapshot.column_edges is not None:
             reported = set(snapshot.column_edges)
             fields = [
-                e.target_id
-                for e in self.store.edges(
-                    sorted(outputs), Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]
-                )
+                h.target
+                for h in store.expand(sorted(outputs), Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
             ]
-            for edge in self.store.edges(fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
-                if (
-                    edge.attrs.get("job") == job
-                    and (edge.source_id, edge.target_id) not in reported
-                    and edge.current
-                    and edge.last_seen < at
-                ):
-                    endings.append(
-                        EdgeEnding(
-                            source_id=edge.source_id,
-                            kind=edge.kind,
-                            target_id=edge.target_id,
-                            at=at,
-                        )
-                    )
-        return endings
+            for hop in store.expand(fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
+                if (hop.target, hop.source) not in reported:
+                    stale.append((hop.target, EdgeKind.DERIVES, hop.source))
+                    column_owners.add(hop.source)
+        if not stale:
+            return []
+        wanted = set(stale)
+        edges = [
+            *store.edges([job], Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES]),
+            *store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]),
+        ]
+        endings: list[EdgeEnding] = []
+        for edge in edges:
+            if edge.key not in wanted or not edge.current or edge.last_seen >= at:
+                continue
+            if edge.kind is EdgeKind.DERIVES and edge.attrs.get("job") != job:
+                continue
+            endings.append(
+                EdgeEnding(
+                    source_id=edge.source_id, kind=edge.kind, target_id=edge.target_id, at=at
+                )
+            )
+        return sorted(endings, key=lambda e: (e.source_id, e.kind, e.target_id))
 
     # --- reads --------------------------------------------------------------------------------
 

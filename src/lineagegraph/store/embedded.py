@@ -96,8 +96,9 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# Rows were validated on the way in, so reading them back skips validation.
 def _node_from_row(row: Sequence[Any]) -> Node:
-    return Node(
+    return Node.model_construct(
         id=row[0],
         kind=Kind(row[1]),
         namespace=row[2],
@@ -108,7 +109,7 @@ def _node_from_row(row: Sequence[Any]) -> Node:
 
 
 def _edge_from_row(row: Sequence[Any]) -> Edge:
-    return Edge(
+    return Edge.model_construct(
         source_id=row[0],
         kind=EdgeKind(row[1]),
         target_id=row[2],
@@ -201,12 +202,14 @@ class EmbeddedStore:
                 con.execute("BEGIN IMMEDIATE")
                 known = self._known_kinds(cs)
                 cs.validate_shape(known)
-                written_nodes = self._write_nodes(cs.nodes)
+                written_nodes, new_fields = self._write_nodes(cs.nodes)
                 written_edges = self._write_edges(cs.edges)
                 written_edges.extend(self._write_endings(cs))
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
-                self._refresh_search({n.id for n in cs.nodes}, cs.deletes)
+                self._refresh_search(
+                    {n.id for n in written_nodes}, new_fields + cs.deletes, cs.deletes
+                )
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -226,13 +229,23 @@ class EmbeddedStore:
         wanted = [i for i in cs.referenced_ids() if i not in new_ids]
         return self._kinds_in_graph(wanted)
 
-    def _write_nodes(self, nodes: list[Node]) -> list[Node]:
-        existing = self._fetch_nodes([n.id for n in nodes if n.id in self._graph])
+    def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], list[str]]:
+        """Write new and changed nodes; returns them and the ids of fields that are new."""
+        graph_nodes = self._graph._node
+        existing = self._fetch_nodes([n.id for n in nodes if n.id in graph_nodes])
         rows = []
         written = []
+        new_fields = []
         for node in nodes:
             old = existing.get(node.id)
-            attrs = node.attrs if old is None else merge_attrs(old.attrs, node.attrs)
+            if old is None:
+                attrs = node.attrs
+                if node.kind is Kind.FIELD:
+                    new_fields.append(node.id)
+            else:
+                attrs = merge_attrs(old.attrs, node.attrs)
+                if attrs == old.attrs:
+                    continue
             rows.append(
                 (
                     node.id,
@@ -249,13 +262,18 @@ class EmbeddedStore:
             "ON CONFLICT(id) DO UPDATE SET attrs = excluded.attrs",
             rows,
         )
-        return written
+        return written, new_fields
 
     def _write_edges(self, edges: list[Edge]) -> list[Edge]:
         succ = self._graph._succ
         known = [e for e in edges if e.kind in succ.get(e.source_id, {}).get(e.target_id, ())]
         existing = self._fetch_edges([e.key for e in known])
-        merged = [merge_edge(existing.get(e.key), e) for e in edges]
+        merged = []
+        for edge in edges:
+            old = existing.get(edge.key)
+            new = merge_edge(old, edge)
+            if new != old:
+                merged.append(new)
         self._upsert_edge_rows(merged)
         return merged
 
@@ -321,12 +339,13 @@ class EmbeddedStore:
         )
         self._con.executemany("DELETE FROM health WHERE id = ?", [(i,) for i in cs.health_removals])
 
-    def _refresh_search(self, node_ids: set[str], deleted: list[str]) -> None:
-        """Rewrite the search text of changed nodes and of datasets whose fields changed."""
+    def _refresh_search(
+        self, node_ids: set[str], fields_added_or_removed: list[str], deleted: list[str]
+    ) -> None:
+        """Rewrite the search text of changed nodes and of datasets whose set of fields changed."""
         datasets = set()
-        for node_id in node_ids | set(deleted):
-            kind = node_id.split("|", 1)[0]
-            if kind == "field":
+        for node_id in fields_added_or_removed:
+            if node_id.startswith("field|"):
                 datasets.add("dataset|" + "|".join(node_id.split("|")[1:3]))
         targets = sorted((node_ids | datasets) - set(deleted))
         nodes = self._fetch_nodes(targets)
@@ -407,10 +426,17 @@ class EmbeddedStore:
         self, keys: Sequence[tuple[str, EdgeKind, str]]
     ) -> dict[tuple[str, EdgeKind, str], Edge]:
         found: dict[tuple[str, EdgeKind, str], Edge] = {}
-        query = f"SELECT {_EDGE_COLUMNS} FROM edges WHERE src = ? AND kind = ? AND dst = ?"
-        for src, kind, dst in keys:
-            row = self._con.execute(query, (src, kind.value, dst)).fetchone()
-            if row is not None:
+        step = 300  # three parameters a key, well under SQLite's parameter limit
+        for start in range(0, len(keys), step):
+            chunk = keys[start : start + step]
+            values = ",".join(["(?, ?, ?)"] * len(chunk))
+            params = [p for src, kind, dst in chunk for p in (src, kind.value, dst)]
+            columns = ", ".join(f"e.{c.strip()}" for c in _EDGE_COLUMNS.split(","))
+            query = (
+                f"SELECT {columns} FROM (VALUES {values}) AS k JOIN edges e "
+                "ON e.src = k.column1 AND e.kind = k.column2 AND e.dst = k.column3"
+            )
+            for row in self._con.execute(query, params):
                 edge = _edge_from_row(row)
                 found[edge.key] = edge
         return found
