@@ -597,3 +597,17 @@ def test_a_type_alias_is_no_change_and_reaches_nobody(crm_store: Store) -> None:
     ]
     diffed = impact(crm_store, SchemaChange(dataset_id=CUSTOMERS, proposed_schema=proposed))
     assert diffed.changes == [] and diffed.affected == [] and diffed.breaking is False
+
+
+def test_a_node_cap_makes_an_incomplete_report(crm_store: Store) -> None:
+    report = impact(
+        crm_store,
+        SchemaChange(dataset_id=CUSTOMERS, changes=[FieldChange.drop_field("spend")]),
+        max_nodes=1,
+    )
+    assert report.truncated is True
+    assert report.summary.endswith("(incomplete: a traversal bound was hit).")
+    assert "_The search for consumers hit a server bound; the list is incomplete._" in (
+        report.to_markdown()
+    )
+    assert len(report.affected) < len(DROP_SPEND_ROWS)

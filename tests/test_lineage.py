@@ -469,3 +469,9 @@ def test_bad_requests_are_rejected_clearly(shop_store: Store) -> None:
         lineage(shop_store, RAW, after="not-a-cursor")
     with pytest.raises(InvalidInput, match="first"):
         lineage(shop_store, RAW, first=1001)
+
+
+def test_a_spent_time_budget_truncates_with_timeout(shop_store: Store) -> None:
+    result = lineage(shop_store, RAW, timeout=0.0)
+    assert result.truncated is True and result.truncation == "timeout"
+    assert result.nodes == []

@@ -388,7 +388,7 @@ class _Walk:
             pending = dict(owner_of)
             while pending:
                 nested: dict[str, str] = {}
-                members = sorted(pending)
+                members = list(pending)  # order-free: the traversal keeps the smallest hop
                 kinds = lifted | {has_field} if downstream else lifted
                 for hop in store.expand(members, direction, kinds, as_of):
                     owner = pending[hop.source]
