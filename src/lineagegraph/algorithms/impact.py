@@ -48,12 +48,17 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from lineagegraph.algorithms.lineage import ML_FIELD_KINDS, dataset_level_expander, fields_of
+from lineagegraph.algorithms.lineage import (
+    ML_FIELD_KINDS,
+    dataset_level_expander,
+    dataset_of_field,
+    fields_of,
+)
 from lineagegraph.algorithms.traversal import Traversal, bfs
 from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
-from lineagegraph.model import DATASET_FLOW_KINDS, Direction, EdgeKind, Node
+from lineagegraph.model import DATASET_FLOW_KINDS, Direction, Edge, EdgeKind, Node
 from lineagegraph.store.base import Store
 
 __all__ = [
@@ -428,6 +433,7 @@ _PROPAGATING = (
     ChangeAction.CHANGE_TYPE,
     ChangeAction.DROP_DATASET,
 )
+_FIELD_PREFIX = Kind.FIELD.value.lower() + "|"
 _COLUMN_KINDS = frozenset(
     {EdgeKind.DERIVES, EdgeKind.COMPUTED_FROM, EdgeKind.TRAINED_ON, EdgeKind.SERVES}
 )
@@ -677,12 +683,26 @@ class _Search:
             column.pop(source, None)
         for entity_id, reach in column.items():
             self._keep(entity_id, reach)
-        self._producing_jobs(traversal, column)
-        seeds = self._fallback_seeds(sources, traversal, column)
+        entry = self._entry_fields(sources, column)
+        # The DERIVES edges out of every affected dataset, fetched once: they name the jobs
+        # on the column paths walked and tell which readers column lineage describes.
+        all_fields = fields_of(store, sorted(entry))
+        derives = {
+            e.key: e for e in store.edges(all_fields, Direction.DOWNSTREAM, [EdgeKind.DERIVES])
+        }
+        walked = [
+            (h.source, h.kind, h.target) for h in traversal.hops if h.kind is EdgeKind.DERIVES
+        ]
+        missing = sorted({key[0] for key in walked if key not in derives})
+        if missing:
+            for edge in store.edges(missing, Direction.DOWNSTREAM, [EdgeKind.DERIVES]):
+                derives[edge.key] = edge
+        self._producing_jobs(traversal, column, [derives[k] for k in walked if k in derives])
+        seeds = self._fallback_seeds(entry, all_fields, derives.values(), column)
         # Partial datasets: those holding affected fields (the changed dataset excepted).
         for entity_id, reach in sorted(column.items()):
-            if kind_of(entity_id) is Kind.FIELD:
-                owner = dataset_of(entity_id)
+            if entity_id.startswith(_FIELD_PREFIX):
+                owner = dataset_of_field(entity_id)
                 if owner != self.dataset_id:
                     self._keep(
                         owner, _Reach(reach.hops, (*reach.path, owner), ImpactPrecision.COLUMN)
@@ -694,50 +714,53 @@ class _Search:
             self.found.pop(source, None)
         self.found.pop(self.dataset_id, None)
 
-    def _producing_jobs(self, traversal: Traversal, column: dict[str, _Reach]) -> None:
+    def _producing_jobs(
+        self, traversal: Traversal, column: dict[str, _Reach], walked: Iterable[Edge]
+    ) -> None:
         """The job on each DERIVES edge walked, and the writer of each feature or version."""
         store = self.store
-        derives = [h for h in traversal.hops if h.kind is EdgeKind.DERIVES]
-        if derives:
-            walked = {(h.source, h.kind, h.target) for h in derives}
-            sources = sorted({h.source for h in derives})
-            for edge in store.edges(sources, Direction.DOWNSTREAM, [EdgeKind.DERIVES]):
-                job = edge.attrs.get("job")
-                if edge.key not in walked or not isinstance(job, str):
-                    continue
-                self._keep_job(job, traversal, edge.source_id, edge.target_id)
+        # (job, the node the edge leaves, the node it produces)
+        candidates: list[tuple[str, str, str]] = []
+        for edge in walked:
+            job = edge.attrs.get("job")
+            if isinstance(job, str):
+                candidates.append((job, edge.source_id, edge.target_id))
         ml_targets = sorted(
-            h.target for h in traversal.hops if h.kind in ML_FIELD_KINDS and h.target in column
+            {h.target for h in traversal.hops if h.kind in ML_FIELD_KINDS and h.target in column}
         )
-        if ml_targets:
-            for hop in store.expand(sorted(set(ml_targets)), Direction.UPSTREAM, [EdgeKind.WRITES]):
-                reached = traversal.reached[hop.source]
-                if reached.via is not None:
-                    self._keep_job(hop.target, traversal, reached.via.source, hop.source)
+        for hop in store.expand(ml_targets, Direction.UPSTREAM, [EdgeKind.WRITES]):
+            via = traversal.reached[hop.source].via
+            if via is not None:
+                candidates.append((hop.target, via.source, hop.source))
+        jobs = store.kinds(sorted({c[0] for c in candidates}))
+        for job, source, target in sorted(candidates):
+            if jobs.get(job) is Kind.JOB:
+                path = (*traversal.path_to(source), job)
+                hops = traversal.reached[target].depth
+                self._keep(job, _Reach(hops, path, ImpactPrecision.COLUMN))
 
-    def _keep_job(self, job: str, traversal: Traversal, source: str, target: str) -> None:
-        if job not in self.store.kinds([job]):
-            return
-        path = (*traversal.path_to(source), job)
-        self._keep(job, _Reach(traversal.reached[target].depth, path, ImpactPrecision.COLUMN))
+    def _entry_fields(
+        self, sources: list[str], column: dict[str, _Reach]
+    ) -> dict[str, tuple[str, _Reach]]:
+        """The datasets whose fields are affected, each with its best-reached field."""
+        entry: dict[str, tuple[str, _Reach]] = {}
+        candidates = [(s, _Reach(0, (s,), ImpactPrecision.COLUMN)) for s in sources]
+        candidates += [(i, r) for i, r in column.items() if i.startswith(_FIELD_PREFIX)]
+        for field_id, reach in candidates:
+            owner = dataset_of_field(field_id)
+            if owner not in entry or reach.rank() < entry[owner][1].rank():
+                entry[owner] = (field_id, reach)
+        return entry
 
     def _fallback_seeds(
-        self, sources: list[str], traversal: Traversal, column: dict[str, _Reach]
+        self,
+        entry: dict[str, tuple[str, _Reach]],
+        all_fields: list[str],
+        derives: Iterable[Edge],
+        column: dict[str, _Reach],
     ) -> dict[str, _Reach]:
         """Consumers that column lineage does not describe, with how they are reached."""
         store = self.store
-        # The datasets whose fields are affected, and the best-reached field of each.
-        entry: dict[str, tuple[str, _Reach]] = {}
-        for source in sources:
-            reach = _Reach(0, (source,), ImpactPrecision.COLUMN)
-            owner = dataset_of(source)
-            if owner not in entry or reach.rank() < entry[owner][1].rank():
-                entry[owner] = (source, reach)
-        for entity_id, reach in column.items():
-            if kind_of(entity_id) is Kind.FIELD:
-                owner = dataset_of(entity_id)
-                if owner not in entry or reach.rank() < entry[owner][1].rank():
-                    entry[owner] = (entity_id, reach)
         datasets = sorted(entry)
         seeds: dict[str, _Reach] = {}
 
@@ -750,14 +773,13 @@ class _Search:
                 seeds[target] = reach
                 self.notes.append(note)
 
-        all_fields = fields_of(store, datasets)
         described: dict[str, set[str]] = defaultdict(set)
-        for edge in store.edges(all_fields, Direction.DOWNSTREAM, [EdgeKind.DERIVES]):
+        for edge in derives:
             job = edge.attrs.get("job")
             if isinstance(job, str):
-                described[dataset_of(edge.source_id)].add(job)
+                described[dataset_of_field(edge.source_id)].add(job)
         with_ml = {
-            dataset_of(h.source)
+            dataset_of_field(h.source)
             for h in store.expand(all_fields, Direction.DOWNSTREAM, ML_FIELD_KINDS)
         }
         consumers = store.expand(

@@ -66,6 +66,7 @@ __all__ = [
     "LineageResult",
     "PageInfo",
     "dataset_level_expander",
+    "dataset_of_field",
     "fields_of",
     "lineage",
 ]
@@ -308,8 +309,12 @@ def dataset_level_expander(
     return _Walk(store, False, as_of).expander(direction)
 
 
-def _owner(field_id: str) -> str:
-    """The dataset id of a field id (parts are escaped, so splitting on ``|`` is exact)."""
+def dataset_of_field(field_id: str) -> str:
+    """The dataset id of a stored field id, without validating it (a hot path).
+
+    Key parts are escaped, so splitting on ``|`` is exact; use :func:`ids.dataset_of`
+    for ids that come from outside.
+    """
     _, namespace, name, _ = field_id.split("|", 3)
     return f"{_DATASET_PREFIX}{namespace}|{name}"
 
@@ -362,7 +367,7 @@ class _Walk:
 
             def upstream(frontier: Sequence[str]) -> list[Hop]:
                 return [
-                    Hop(h.source, h.kind, _owner(h.target))
+                    Hop(h.source, h.kind, dataset_of_field(h.target))
                     if h.target.startswith(_FIELD_PREFIX)
                     else h
                     for h in store.expand(frontier, direction, flow, as_of)
@@ -413,7 +418,7 @@ class _Walk:
         found = {d: self.contained[d] for d in datasets if d in self.contained}
         missing = [d for d in datasets if d not in found]
         for member in fields_of(self.store, missing, self.as_of):
-            found.setdefault(_owner(member), []).append(member)
+            found.setdefault(dataset_of_field(member), []).append(member)
         return found
 
 
@@ -467,7 +472,7 @@ def _add_containment(walk: _Walk, found: dict[str, _Placed], side: Direction) ->
     partial: dict[str, int] = {}
     for node_id, (depth, _, _) in found.items():
         if depth > 0 and node_id.startswith(_FIELD_PREFIX):
-            owner = _owner(node_id)
+            owner = dataset_of_field(node_id)
             if owner not in found and partial.get(owner, depth) >= depth:
                 partial[owner] = depth
     for owner, depth in partial.items():
@@ -505,7 +510,11 @@ def _page_edges(
             return False
         if node_id in known:
             return True
-        return not walk.column and node_id.startswith(_FIELD_PREFIX) and _owner(node_id) in known
+        return (
+            not walk.column
+            and node_id.startswith(_FIELD_PREFIX)
+            and dataset_of_field(node_id) in known
+        )
 
     found: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, EdgeKind, str], ...]] = {}
     steps = 0
