@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lineagegraph.algorithms import cascade
 from lineagegraph.algorithms.cascade import compute_health, stored_health
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import (
@@ -48,6 +49,7 @@ JOBS = 3
 FEATURES = 2
 DEPLOYMENTS = 2
 EXAMPLES = {"embedded": 120, "neo4j": 12}
+SCAN_EXAMPLES = {"embedded": 40, "neo4j": 6}
 # (check name, dataset index, field or None)
 CHECKS = (("rows", 0, None), ("not_null(a)", 1, "a"), ("fresh", 2, None), ("unique(b)", 3, "b"))
 
@@ -375,6 +377,26 @@ def _run(kind: str, sequence: list[tuple[object, ...]]) -> None:
 def test_stored_health_equals_full_recomputation_after_every_event(kind: str) -> None:
     @settings(
         max_examples=EXAMPLES[kind],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(sequence=st.lists(events, min_size=1, max_size=30))
+    def check(sequence: list[tuple[object, ...]]) -> None:
+        _run(kind, sequence)
+
+    check()
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_stored_health_stays_exact_when_the_walk_gives_way_to_a_scan(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large regions are found by reading all stored health instead of walking it;
+    # a limit of one entity takes that path on every update.
+    monkeypatch.setattr(cascade, "WALK_LIMIT", 1)
+
+    @settings(
+        max_examples=SCAN_EXAMPLES[kind],
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )

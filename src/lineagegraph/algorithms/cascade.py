@@ -74,7 +74,8 @@ touched, with their immediate neighbours whose propagation consults them — and
 takes as *affected results* the failing results of touched checks plus every
 result named in the stored health of an anchor. It recomputes each affected
 result's reach from scratch, finds where those results were recorded before by
-walking stored health outward from the anchors, and rewrites the reasons of
+walking stored health outward from the anchors (or, past :data:`WALK_LIMIT`
+entities, by reading all stored health in pages), and rewrites the reasons of
 those results there, keeping everything else. A changeset that deletes entities
 falls back to a full recomputation. The invariant, checked by property tests,
 is that stored health always equals :func:`compute_health`.
@@ -108,6 +109,7 @@ from lineagegraph.model import (
 from lineagegraph.store.base import Hop, SearchFilter, Store
 
 __all__ = [
+    "WALK_LIMIT",
     "AtRiskEntry",
     "CascadeReport",
     "HealthRepair",
@@ -912,6 +914,8 @@ def repair_health(store: Store) -> HealthRepair:
 # What the walk over stored health follows, in both directions: every edge a reason's
 # path can step along (runs and data flow forward, containment both ways). One call per
 # level costs less than one per direction, and walking more only costs lookups.
+# Past this many entities the walk gives way to reading all stored health in pages.
+WALK_LIMIT = 2_000
 _WALK_KINDS = (
     EdgeKind.READ_BY,
     EdgeKind.WROTE,
@@ -1176,8 +1180,9 @@ def _holders(
 
     A breadth-first walk through entities holding such a reason (and through runs,
     which hold no health), both ways along every edge a reason's path can step
-    along. ``cache`` holds stored health already read (``None``: no record) and
-    receives what the walk reads.
+    along; past :data:`WALK_LIMIT` entities, a scan of all stored health instead.
+    ``cache`` holds stored health already read (``None``: no record) and receives
+    what was read.
     """
 
     def holds(entity_id: str) -> bool:
@@ -1195,8 +1200,14 @@ def _holders(
     found = store.health(missing) if missing else {}
     for entity_id in missing:
         cache[entity_id] = found.get(entity_id)
-    walk = bfs(store, sorted(set(starts)), _DOWN, (), expand=expand)
-    return {entity_id for entity_id in walk.reached if holds(entity_id)}
+    walk = bfs(store, sorted(set(starts)), _DOWN, (), expand=expand, max_nodes=WALK_LIMIT)
+    if not walk.truncated:
+        return {entity_id for entity_id in walk.reached if holds(entity_id)}
+    # A large region: reading every stored record in pages costs less than walking it
+    # level by level, and finds the same holders.
+    everything = stored_health(store)
+    cache.update(everything)
+    return {entity_id for entity_id, record in everything.items() if _holds(record, results)}
 
 
 # --- cascade ----------------------------------------------------------------------------------
