@@ -22,6 +22,8 @@ from lineagegraph.model import (
     Model,
     ModelVersion,
     Result,
+    Run,
+    RunState,
 )
 from lineagegraph.service import LineageService
 
@@ -147,6 +149,53 @@ def test_window_bounds_which_events_are_suspects(service: LineageService) -> Non
     report = service.root_cause(mv(2), since=before(72), until=before(2))
     assert [s.kind for s in report.suspects] == [SuspectKind.FAILED_CHECK]
     assert report.suspects[0].breakdown.hours_before == 38.0
+
+
+def test_failed_runs_and_volume_shifts_are_suspects(service: LineageService) -> None:
+    service.apply(chain())
+    extra = ChangeSet()
+    # d3 shrank from 1,000 to 400 rows ten hours before v2; j4 (d4 -> d3) failed at -20 h.
+    for name, hours, rows in (("a", 50, 1000), ("b", 10, 400)):
+        version = DatasetVersion(
+            namespace=NS, name="d3", version=name, created_at=before(hours), row_count=rows
+        )
+        extra.add(version)
+        extra.link(ds(3), EdgeKind.HAS_VERSION, version.id, before(hours))
+    failed = Run(
+        namespace=NS,
+        name="j4",
+        run_id="r1",
+        state=RunState.FAIL,
+        started_at=before(20),
+        error_message="disk full",
+    )
+    extra.add(failed)
+    extra.link(make_id(Kind.JOB, NS, "j4"), EdgeKind.HAS_RUN, failed.id, before(20))
+    service.apply(extra)
+    report = service.root_cause(mv(2))
+    by_kind = {s.kind: s for s in report.suspects}
+    shift = by_kind[SuspectKind.VOLUME_SHIFT]
+    assert shift.entity_id == ds(3)
+    assert "1,000 to 400" in shift.summary
+    b = shift.breakdown
+    # Severity 0.5 + 0.6 / 2; d3 is three hops away; not about a column; no runs recorded
+    # for the model versions, so nothing is in the provenance diff.
+    assert (b.severity, b.hops, b.hours_before, b.on_column_path) == (0.8, 3, 10.0, None)
+    assert shift.score == pytest.approx(0.8 * 1 / 4 * 24 / 34 * 0.75 * 0.6)
+    run = by_kind[SuspectKind.FAILED_RUN]
+    assert run.entity_id == make_id(Kind.JOB, NS, "j4")
+    assert run.related_ids == (failed.id,)
+    assert "disk full" in run.summary
+    # j4 writes d3: the datasets before it on the path are d1, d2 and d3.
+    r = run.breakdown
+    assert (r.severity, r.hops, r.hours_before) == (0.8, 3, 20.0)
+    assert run.score == pytest.approx(0.8 * 1 / 4 * 24 / 44 * 0.75 * 0.6)
+    assert [s.kind for s in report.suspects] == [
+        SuspectKind.SCHEMA_CHANGE,
+        SuspectKind.VOLUME_SHIFT,
+        SuspectKind.FAILED_RUN,
+        SuspectKind.FAILED_CHECK,
+    ]
 
 
 def load_demo(service: LineageService) -> None:

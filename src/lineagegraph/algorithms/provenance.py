@@ -38,6 +38,7 @@ __all__ = [
     "ProvenanceRun",
     "ProvenanceVersion",
     "SchemaDifference",
+    "compare_provenance",
     "describe_version",
     "lifted_edges",
     "provenance",
@@ -478,10 +479,14 @@ def provenance_diff(store: Store, from_id: str, to_id: str) -> ProvenanceDiff:
     """
     if from_id == to_id:
         raise InvalidInput("a provenance diff needs two different entities")
-    old, new = provenance(store, from_id), provenance(store, to_id)
+    return compare_provenance(provenance(store, from_id), provenance(store, to_id))
+
+
+def compare_provenance(old: Provenance, new: Provenance) -> ProvenanceDiff:
+    """The diff of two provenances already computed (see :func:`provenance_diff`)."""
     return ProvenanceDiff(
-        from_id=from_id,
-        to_id=to_id,
+        from_id=old.subject_id,
+        to_id=new.subject_id,
         inputs=tuple(_input_changes(old, new)),
         schema_changes=tuple(_schema_changes(old, new)),
         code_changes=tuple(_code_changes(old, new)),

@@ -58,9 +58,9 @@ from lineagegraph.algorithms.provenance import (
     ProvenanceDiff,
     ProvenanceVersion,
     SchemaDifference,
+    compare_provenance,
     describe_version,
     provenance,
-    provenance_diff,
     schema_differences,
 )
 from lineagegraph.algorithms.traversal import Traversal, bfs
@@ -252,7 +252,8 @@ class _Upstream:
         if kind_of(entity) is Kind.FIELD and dataset_of(entity) in self.hops:
             dataset = dataset_of(entity)
             return self.hops[dataset], (entity, *self.paths[dataset])
-        return len(self.hops) + 1, (entity, self.target)
+        # Not upstream by lineage or provenance: farther than anything that is.
+        return max(self.hops.values(), default=0) + 1, (entity, self.target)
 
 
 # --- entry point ------------------------------------------------------------------------------
@@ -290,13 +291,14 @@ def root_cause(
     if start is not None and start > end:
         raise InvalidInput("the window's start (since) is after its end (until)")
     prov = provenance(store, target)
-    diff = provenance_diff(store, baseline.id, target) if baseline is not None else None
+    baseline_prov = provenance(store, baseline.id) if baseline is not None else None
+    diff = compare_provenance(baseline_prov, prov) if baseline_prov is not None else None
     # Design lineage as it was when the window starts and ends, and when the version
     # was created (its own inputs exist from then on).
     times = sorted({t for t in (start, end, created) if t is not None})
     scope = _Upstream(store, target, times, prov)
     window = _Window(start, end)
-    context = _Context(store, scope, window, prov, diff, baseline)
+    context = _Context(store, scope, window, prov, diff, baseline_prov)
     suspects = [
         *context.failed_checks(),
         *context.dataset_events(),
@@ -382,7 +384,7 @@ class _Context:
         window: _Window,
         prov: Provenance,
         diff: ProvenanceDiff | None,
-        baseline: ProvenanceVersion | None,
+        baseline: Provenance | None,
     ) -> None:
         self.store = store
         self.scope = scope
@@ -390,8 +392,8 @@ class _Context:
         self.prov = prov
         self.diff = diff
         self.new_runs = {r.id for r in prov.runs}
-        if diff is not None and baseline is not None:
-            self.new_runs -= {r.id for r in provenance(store, baseline.id).runs}
+        if baseline is not None:
+            self.new_runs -= {r.id for r in baseline.runs}
         self.datasets = scope.of(Kind.DATASET)
         self.jobs = scope.of(Kind.JOB)
 
