@@ -38,7 +38,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.store import SearchFilter, Store, open_store
 from lineagegraph.store.base import Hop
-from lineagegraph.store.neo4j import Neo4jStore, search_text
+from lineagegraph.store.neo4j import Neo4jStore, search_text, search_title
 from tests.conftest import neo4j_uri
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ def test_schema_is_created_once_and_opening_again_is_harmless(
         (row[0], row[1], row[2])
         for row in cypher(raw, "SHOW INDEXES YIELD name, type, state RETURN name, type, state")
     }
-    assert ("lineagegraph_entity_search", "FULLTEXT", "ONLINE") in indexes
+    assert ("lineagegraph_entity_text", "FULLTEXT", "ONLINE") in indexes
     assert ("lineagegraph_field_key", "RANGE", "ONLINE") in indexes
 
 
@@ -319,8 +319,11 @@ def test_search_text_is_the_unicode61_tokens_of_the_node() -> None:
     assert search_text(node, ["order_id"]) == (
         " cafe creme s3 lake σίγμα abcd 日本語 x y order id "
     )
+    assert search_title(node) == " cafe creme "
     job_node = Job(namespace=ETL, name="load", owners=["Zoë"]).to_node()
     assert search_text(job_node, ["ignored"]) == " load airflow etl zoe "
+    field_node = Field(namespace=NS, name="raw.orders", path="customer.zip_code").to_node()
+    assert search_title(field_node) == " customer zip code "
 
 
 @pytest.mark.neo4j

@@ -5,7 +5,8 @@ Graph model in Neo4j:
 - an entity is a node with the shared label ``:Entity`` (unique ``id``) and one label per
   kind (``:Dataset``, ``:Field``, ``:ModelVersion``, …); its properties are ``id``, ``kind``,
   ``namespace``, ``name``, ``parts`` (a list), ``attrs`` (JSON text), ``owners`` and ``tags``
-  (lists, for search filters) and ``search`` (the tokenized search text);
+  (lists, for search filters), ``title`` and ``search`` (the tokens of its own name and of
+  all its searchable text);
 - an edge is a relationship typed by its :class:`EdgeKind` (``:READS``, ``:DERIVES``, …) with
   ``origin``, ``first_seen``, ``last_seen``, ``ended_at`` and ``attrs`` (JSON text);
 - stored health is a ``:Health`` node per entity id with ``kind``, ``status`` and ``reasons``.
@@ -18,10 +19,11 @@ is applied entirely or not at all. The semantics are those of
 :class:`~lineagegraph.store.embedded.EmbeddedStore`; node attributes and edges merge with
 the same functions of :mod:`lineagegraph.model`.
 
-Search uses a Lucene full-text index to find candidates and then applies exactly the term
-rules of the embedded store's SQLite FTS5 index: the text is split into the tokens that the
-``unicode61`` tokenizer produces, each query term (see :func:`search_terms`) is a phrase of
-its tokens whose last token matches as a prefix, and all terms must match.
+Search uses a Lucene full-text index to find and score candidates and then applies exactly
+the term rules of the embedded store's SQLite FTS5 index: the text is split into the tokens
+that the ``unicode61`` tokenizer produces, each query term (see :func:`search_terms`) is a
+phrase of its tokens whose last token matches as a prefix, and all terms must match. Hits
+are ordered like the embedded store's: own-name matches, then kind, relevance and id.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.store.base import (
     NO_FILTER,
+    SEARCH_KIND_ORDER,
     ApplyResult,
     Hop,
     SearchFilter,
@@ -90,15 +93,17 @@ for _text in [*LABELS.values(), *(k.value for k in EdgeKind)]:
     if not _NAME.match(_text):  # pragma: no cover - guards the enums, not input
         raise RuntimeError(f"not a safe Cypher name: {_text!r}")
 
-SEARCH_INDEX: Final = "lineagegraph_entity_search"
+SEARCH_INDEX: Final = "lineagegraph_entity_text"
 
 _SCHEMA: Final[tuple[str, ...]] = (
     "CREATE CONSTRAINT lineagegraph_entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT lineagegraph_health_id IF NOT EXISTS FOR (h:Health) REQUIRE h.id IS UNIQUE",
     "CREATE INDEX lineagegraph_field_key IF NOT EXISTS FOR (f:Field) ON (f.namespace, f.name)",
     "CREATE INDEX lineagegraph_health_status IF NOT EXISTS FOR (h:Health) ON (h.status)",
-    f"CREATE FULLTEXT INDEX {SEARCH_INDEX} IF NOT EXISTS FOR (n:Entity) ON EACH [n.search] "
-    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}",
+    # replaced by lineagegraph_entity_text, which also holds the title
+    "DROP INDEX lineagegraph_entity_search IF EXISTS",
+    f"CREATE FULLTEXT INDEX {SEARCH_INDEX} IF NOT EXISTS FOR (n:Entity) "
+    "ON EACH [n.title, n.search] OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}",
 )
 
 # Fails unless the full-text index exists (a read any user may run).
@@ -125,7 +130,8 @@ _CREATE_NODES: Final[dict[Kind, str]] = {
 _UPDATE_NODES = """
 UNWIND $rows AS row
 MATCH (n:Entity {id: row.id})
-SET n.attrs = row.attrs, n.owners = row.owners, n.tags = row.tags, n.search = row.search
+SET n.attrs = row.attrs, n.title = row.title, n.owners = row.owners, n.tags = row.tags,
+    n.search = row.search
 """
 
 _READ_EDGES = """
@@ -214,11 +220,23 @@ AND ($owner IS NULL OR $owner IN n.owners)
 AND ($tag IS NULL OR $tag IN n.tags)
 """
 
+# The order of equally relevant hits by kind: catalog entities before runtime records.
+_KIND_RANK = (
+    "CASE n.kind "
+    + " ".join(f"WHEN '{kind.value}' THEN {rank}" for rank, kind in enumerate(SEARCH_KIND_ORDER))
+    + " END"
+)
+
+# Lucene finds candidates and scores them; the phrases decide what matches, exactly as
+# FTS5 would. Order: every term in the entity's own name (its title) first, then catalog
+# kinds before runtime records, then relevance, then id.
 _SEARCH = f"""
 CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $lucene) YIELD node AS n, score
 WHERE all(phrase IN $phrases WHERE n.search CONTAINS phrase) AND {_FILTERS}
+WITH n, score,
+     CASE WHEN all(phrase IN $phrases WHERE n.title CONTAINS phrase) THEN 0 ELSE 1 END AS tier
 RETURN {_NODE_FIELDS}
-ORDER BY score DESC, n.id
+ORDER BY tier, {_KIND_RANK}, score DESC, n.id
 SKIP $offset LIMIT $limit
 """
 
@@ -278,8 +296,8 @@ _EDGE_PROPS = (
 def _expand_query(
     direction: Direction, kinds: tuple[EdgeKind, ...], timed: bool, full: bool
 ) -> str:
-    """One hop for a whole frontier: rows (i, dir, kind, others) or, with ``full``, one row
-    per edge (i, dir, kind, other, edge properties).
+    """One hop for a whole frontier, as one record: the lists ``positions``, ``kinds`` and
+    ``others``, or with ``full`` the list ``edges`` of [i, dir, kind, other, properties…].
 
     ``i`` is the position in the frontier, ``dir`` 0 for downstream and 1 for upstream.
     """
@@ -296,17 +314,20 @@ def _expand_query(
         Direction.UPSTREAM: up,
         Direction.BOTH: f"{down} UNION ALL {up}",
     }[direction]
-    # Hops come grouped: one row per frontier position, direction and kind with the list
-    # of neighbours, which keeps large levels cheap to transfer and decode.
-    returned = (
-        "i, dir, kind, other, origin, first_seen, last_seen, ended_at, attrs"
-        if full
-        else "i, dir, kind, collect(other) AS others"
-    )
+    # Everything comes back as one record of parallel lists, already in the documented
+    # order (Neo4j orders strings by code point, as Python does): one Bolt message per
+    # level instead of one per hop keeps large levels cheap to transfer and decode.
+    if full:
+        columns = "i, dir, kind, other, origin, first_seen, last_seen, ended_at, attrs"
+        returned = f"collect([{columns}]) AS edges"
+    else:
+        columns = "i, dir, kind, other"
+        returned = "collect(i) AS positions, collect(kind) AS kinds, collect(other) AS others"
     return (
         "UNWIND range(0, size($frontier) - 1) AS i "
         "MATCH (s:Entity {id: $frontier[i]}) "
         f"CALL (s) {{ {body} }} "
+        f"WITH {columns} ORDER BY dir, i, kind, other "
         f"RETURN {returned}"
     )
 
@@ -376,6 +397,10 @@ _LUCENE_TOKEN_LIMIT = 100
 _LUCENE_MAX_CLAUSES = 64
 
 
+def _padded_tokens(text: str) -> str:
+    return " " + " ".join(_TOKENIZER.tokens(text)) + " "
+
+
 def search_text(node: Node, field_paths: Sequence[str] = ()) -> str:
     """The stored search text of a node: its tokens between single spaces, padded by spaces.
 
@@ -384,14 +409,21 @@ def search_text(node: Node, field_paths: Sequence[str] = ()) -> str:
     text = node.search_text()
     if node.kind is Kind.DATASET:
         text += " " + " ".join(field_paths)
-    return " " + " ".join(_TOKENIZER.tokens(text)) + " "
+    return _padded_tokens(text)
+
+
+def search_title(node: Node) -> str:
+    """The stored title of a node: the tokens of its own name or key part, like its text."""
+    return _padded_tokens(node.search_title())
 
 
 def _search_plan(query: str) -> tuple[str, list[str]] | None:
     """The Lucene query and the phrases that must occur, or ``None`` when nothing can match.
 
     A term's tokens must occur one after the other with the last one as a prefix: in the
-    stored text that is the substring ``" tok1 tok2 tok3"``.
+    stored text that is the substring ``" tok1 tok2 tok3"``. Lucene looks for every token
+    (the last as a word or a prefix, so whole words score higher) in the text, and scores
+    a match in the title ten times higher, like the embedded store's bm25 weights.
     """
     clauses: list[str] = []
     phrases: list[str] = []
@@ -401,11 +433,15 @@ def _search_plan(query: str) -> tuple[str, list[str]] | None:
             return None  # FTS5 matches nothing for a phrase without tokens
         phrases.append(" " + " ".join(tokens))
         for position, token in enumerate(tokens):
-            prefix = position == len(tokens) - 1 or len(token) > _LUCENE_TOKEN_LIMIT
-            text = token[:_LUCENE_TOKEN_LIMIT] + ("*" if prefix else "")
-            if text not in clauses:
-                clauses.append(text)
-    return " AND ".join(clauses[:_LUCENE_MAX_CLAUSES]), phrases
+            word = token[:_LUCENE_TOKEN_LIMIT]
+            if position == len(tokens) - 1 or len(token) > _LUCENE_TOKEN_LIMIT:
+                clause = f"({word} OR {word}*)"
+            else:
+                clause = word
+            if clause not in clauses:
+                clauses.append(clause)
+    every = " AND ".join(clauses[:_LUCENE_MAX_CLAUSES])
+    return f"title:({every})^10 OR search:({every})", phrases
 
 
 # --- conversions --------------------------------------------------------------------------------
@@ -435,6 +471,7 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
         "name": node.name,
         "parts": list(node.parts),
         "attrs": _dumps(attrs),
+        "title": search_title(node),
         "owners": _strings(attrs.get("owners")),
         "tags": _strings(attrs.get("tags")),
         "search": search,
@@ -484,6 +521,9 @@ def _health_from_record(record: neo4j.Record) -> HealthRecord:
         status=HealthStatus(record["status"]),
         reasons=tuple(HealthReason.model_validate(r) for r in json.loads(record["reasons"])),
     )
+
+
+_EDGE_KIND_BY_NAME: Final[dict[str, EdgeKind]] = {k.value: k for k in EdgeKind}
 
 
 def _edge_kinds(edge_kinds: Collection[EdgeKind]) -> tuple[EdgeKind, ...]:
@@ -704,7 +744,7 @@ class Neo4jStore:
             if record["attrs"] is not None:
                 stored_attrs[record["id"]] = json.loads(record["attrs"])
 
-        self._write_nodes(tx, cs, stored_attrs)
+        datasets, new_fields = self._write_nodes(tx, cs, stored_attrs)
         existing.update(self._write_edges(tx, cs))
         # A stored node's kind is the kind its id names (ids are checked when written).
         cs.validate_shape({i: kind_of(i) for i in existing - node_ids})
@@ -725,17 +765,32 @@ class Neo4jStore:
             tx.run(_UPSERT_HEALTH, rows=health_rows).consume()
         if cs.health_removals:
             tx.run(_DELETE_HEALTH, ids=cs.health_removals).consume()
-        self._refresh_dataset_search(tx, cs)
+        self._refresh_dataset_search(tx, datasets, new_fields + cs.deletes, cs.deletes)
 
     def _write_nodes(
         self, tx: neo4j.ManagedTransaction, cs: ChangeSet, stored: dict[str, dict[str, Any]]
-    ) -> None:
+    ) -> tuple[list[str], list[str]]:
+        """Create new nodes and update changed ones (an unchanged node is not written).
+
+        Returns the ids of the datasets written and of the fields created: their search
+        text needs the dataset's fields, so it is written after all nodes.
+        """
         created: dict[Kind, list[dict[str, Any]]] = {}
         updated: list[dict[str, Any]] = []
+        datasets: list[str] = []
+        new_fields: list[str] = []
         for node in cs.nodes:
             old = stored.get(node.id)
-            attrs = node.attrs if old is None else merge_attrs(old, node.attrs)
-            # a dataset's text needs its fields: it is written after all nodes, below
+            if old is None:
+                attrs = node.attrs
+                if node.kind is Kind.FIELD:
+                    new_fields.append(node.id)
+            else:
+                attrs = merge_attrs(old, node.attrs)
+                if attrs == old:
+                    continue
+            if node.kind is Kind.DATASET:
+                datasets.append(node.id)
             merged = node.model_copy(update={"attrs": attrs})
             text = None if node.kind is Kind.DATASET else search_text(merged)
             props = _node_props(node, attrs, text)
@@ -747,6 +802,7 @@ class Neo4jStore:
             tx.run(_CREATE_NODES[kind], rows=rows).consume()
         if updated:
             tx.run(_UPDATE_NODES, rows=updated).consume()
+        return datasets, new_fields
 
     def _write_edges(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> set[str]:
         """Write edges and endings; returns the ends of the changeset's edges that exist.
@@ -799,18 +855,20 @@ class Neo4jStore:
         ends = {e.source_id for e in cs.edges} | {e.target_id for e in cs.edges}
         return ends - missing
 
-    def _refresh_dataset_search(self, tx: neo4j.ManagedTransaction, cs: ChangeSet) -> None:
-        """Rebuild the text of datasets that were written or whose fields changed."""
-        deleted = set(cs.deletes)
-        datasets: set[str] = set()
-        for node in cs.nodes:
-            if node.kind is Kind.DATASET:
-                datasets.add(node.id)
-        for node_id in [n.id for n in cs.nodes] + cs.deletes:
+    def _refresh_dataset_search(
+        self,
+        tx: neo4j.ManagedTransaction,
+        written: list[str],
+        fields_added_or_removed: list[str],
+        deleted: list[str],
+    ) -> None:
+        """Rebuild the text of datasets that were written or whose set of fields changed."""
+        datasets = set(written)
+        for node_id in fields_added_or_removed:
             dataset = _dataset_of_field(node_id)
             if dataset is not None:
                 datasets.add(dataset)
-        targets = sorted(datasets - deleted)
+        targets = sorted(datasets - set(deleted))
         if not targets:
             return
         rows = []
@@ -840,24 +898,22 @@ class Neo4jStore:
             raise StoreUnavailable(f"store {self.url} is closed")
         return value
 
-    def _hop_rows(
+    def _hops_record(
         self,
         frontier: Sequence[str],
         direction: Direction,
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None,
         full: bool,
-    ) -> list[neo4j.Record]:
+    ) -> neo4j.Record | None:
         direction = _direction(direction)
         kinds = _edge_kinds(edge_kinds)
         if not frontier or not kinds:
-            return self._empty([])
+            return self._empty(None)
         query = _expand_query(direction, kinds, as_of is not None, full)
         stamp = None if as_of is None else format_time(as_of)
-        records = self._read(query, frontier=list(frontier), as_of=stamp)
-        if full:
-            return sorted(records, key=lambda r: (r["dir"], r["i"], r["kind"], r["other"]))
-        return sorted(records, key=lambda r: (r["dir"], r["i"], r["kind"]))
+        (record,) = self._read(query, frontier=list(frontier), as_of=stamp)
+        return record
 
     def expand(
         self,
@@ -871,11 +927,16 @@ class Neo4jStore:
         Hops come downstream first, then upstream; each by frontier position, edge kind
         and neighbour id.
         """
-        hops: list[Hop] = []
-        for row in self._hop_rows(frontier, direction, edge_kinds, as_of, full=False):
-            source, kind = frontier[row["i"]], EdgeKind(row["kind"])
-            hops.extend(Hop(source, kind, other) for other in sorted(row["others"]))
-        return hops
+        record = self._hops_record(frontier, direction, edge_kinds, as_of, full=False)
+        if record is None:
+            return []
+        kinds = _EDGE_KIND_BY_NAME
+        return [
+            Hop(frontier[i], kinds[kind], other)
+            for i, kind, other in zip(
+                record["positions"], record["kinds"], record["others"], strict=True
+            )
+        ]
 
     def edges(
         self,
@@ -885,14 +946,25 @@ class Neo4jStore:
         as_of: datetime | None = None,
     ) -> list[Edge]:
         """Like :meth:`expand`, with the full stored edges, each once."""
-        rows = self._hop_rows(frontier, direction, edge_kinds, as_of, full=True)
+        record = self._hops_record(frontier, direction, edge_kinds, as_of, full=True)
+        if record is None:
+            return []
         found: dict[EdgeKey, Edge] = {}
-        for r in rows:
-            node = frontier[r["i"]]
-            source, target = (node, r["other"]) if r["dir"] == 0 else (r["other"], node)
-            key = (source, EdgeKind(r["kind"]), target)
+        for i, way, kind, other, origin, first_seen, last_seen, ended_at, attrs in record["edges"]:
+            node = frontier[i]
+            source, target = (node, other) if way == 0 else (other, node)
+            key = (source, _EDGE_KIND_BY_NAME[kind], target)
             if key not in found:
-                found[key] = _edge(source, r["kind"], target, r)
+                found[key] = Edge(
+                    source_id=source,
+                    kind=key[1],
+                    target_id=target,
+                    origin=Origin(origin),
+                    first_seen=first_seen,
+                    last_seen=last_seen,
+                    ended_at=ended_at,
+                    attrs=json.loads(attrs),
+                )
         return list(found.values())
 
     def search(
@@ -904,8 +976,9 @@ class Neo4jStore:
     ) -> Page[Node]:
         """Full-text search with filters and cursors (see ``Store``).
 
-        With terms, results are ordered by relevance (Lucene's score) and then id; an empty
-        query lists nodes by id.
+        With terms, hits whose own name matches every term come first, then by kind
+        (catalog before runtime records), relevance (Lucene's score) and id; an empty query
+        lists nodes by id.
         """
         check_page_size(first)
         offset = decode_cursor(after)
