@@ -209,9 +209,16 @@ _NODE_FIELDS = "n.id AS id, n.kind AS kind, n.namespace AS namespace, n.name AS 
     "n.parts AS parts, n.attrs AS attrs"
 )
 
-_GET_NODES = f"UNWIND $ids AS id MATCH (n:Entity {{id: id}}) RETURN {_NODE_FIELDS}"
+# Lookups by id answer with one record of lists: one Bolt message, however many ids.
+_GET_NODES = """
+UNWIND $ids AS id MATCH (n:Entity {id: id})
+RETURN collect([n.id, n.kind, n.namespace, n.name, n.parts, n.attrs]) AS nodes
+"""
 
-_GET_KINDS = "UNWIND $ids AS id MATCH (n:Entity {id: id}) RETURN n.id AS id, n.kind AS kind"
+_GET_KINDS = """
+UNWIND $ids AS id MATCH (n:Entity {id: id})
+RETURN collect(n.id) AS ids, collect(n.kind) AS kinds
+"""
 
 _FILTERS = """
 ($kinds IS NULL OR n.kind IN $kinds)
@@ -252,7 +259,10 @@ SKIP $offset LIMIT $limit
 
 _HEALTH_FIELDS = "h.id AS id, h.kind AS kind, h.status AS status, h.reasons AS reasons"
 
-_GET_HEALTH = f"UNWIND $ids AS id MATCH (h:Health {{id: id}}) RETURN {_HEALTH_FIELDS}"
+_GET_HEALTH = """
+UNWIND $ids AS id MATCH (h:Health {id: id})
+RETURN collect([h.id, h.kind, h.status, h.reasons]) AS records
+"""
 
 _HEALTH_PAGE = f"""
 MATCH (h:Health)
@@ -478,14 +488,16 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
     }
 
 
-def _node_from_record(record: neo4j.Record) -> Node:
+def _node_from_record(values: Sequence[Any]) -> Node:
+    """A node from a record or list of (id, kind, namespace, name, parts, attrs)."""
+    node_id, kind, namespace, name, parts, attrs = values[:6]
     return Node(
-        id=record["id"],
-        kind=Kind(record["kind"]),
-        namespace=record["namespace"],
-        name=record["name"],
-        parts=tuple(record["parts"] or ()),
-        attrs=json.loads(record["attrs"]),
+        id=node_id,
+        kind=Kind(kind),
+        namespace=namespace,
+        name=name,
+        parts=tuple(parts or ()),
+        attrs=json.loads(attrs),
     )
 
 
@@ -514,12 +526,14 @@ def _edge(source: str, kind: str, target: str, record: neo4j.Record) -> Edge:
     )
 
 
-def _health_from_record(record: neo4j.Record) -> HealthRecord:
+def _health_from_record(values: Sequence[Any]) -> HealthRecord:
+    """A health record from a record or list of (id, kind, status, reasons)."""
+    health_id, kind, status, reasons = values[:4]
     return HealthRecord(
-        id=record["id"],
-        kind=Kind(record["kind"]),
-        status=HealthStatus(record["status"]),
-        reasons=tuple(HealthReason.model_validate(r) for r in json.loads(record["reasons"])),
+        id=health_id,
+        kind=Kind(kind),
+        status=HealthStatus(status),
+        reasons=tuple(HealthReason.model_validate(r) for r in json.loads(reasons)),
     )
 
 
@@ -884,14 +898,15 @@ class Neo4jStore:
         """The nodes with these ids; missing ids are absent."""
         if not ids:
             return self._empty({})
-        records = self._read(_GET_NODES, ids=list(ids))
-        return {r["id"]: _node_from_record(r) for r in records}
+        (record,) = self._read(_GET_NODES, ids=list(ids))
+        return {values[0]: _node_from_record(values) for values in record["nodes"]}
 
     def kinds(self, ids: Sequence[str]) -> dict[str, Kind]:
         """The kinds of the existing nodes among these ids."""
         if not ids:
             return self._empty({})
-        return {r["id"]: Kind(r["kind"]) for r in self._read(_GET_KINDS, ids=list(ids))}
+        (record,) = self._read(_GET_KINDS, ids=list(ids))
+        return {i: Kind(k) for i, k in zip(record["ids"], record["kinds"], strict=True)}
 
     def _empty(self, value: T) -> T:
         if self._closed:
@@ -1010,7 +1025,8 @@ class Neo4jStore:
         """Stored health of these ids; an id without a record is OK."""
         if not ids:
             return self._empty({})
-        return {r["id"]: _health_from_record(r) for r in self._read(_GET_HEALTH, ids=list(ids))}
+        (record,) = self._read(_GET_HEALTH, ids=list(ids))
+        return {values[0]: _health_from_record(values) for values in record["records"]}
 
     def health_page(
         self,
