@@ -679,7 +679,7 @@ class Neo4jStore:
                             session.run(statement).consume()
                         except neo4j_errors.ClientError as error:
                             # another replica created the same index at the same moment
-                            if "EquivalentSchemaRuleAlreadyExists" not in (error.code or ""):
+                            if "AlreadyExists" not in (error.code or ""):
                                 raise
                     session.run("CALL db.awaitIndexes(300)").consume()
                 except neo4j_errors.Forbidden as error:
