@@ -40,7 +40,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -88,6 +88,8 @@ MAX_PAGE_SIZE = 1000
 # Field edges that dataset-level lineage lifts to the field's dataset.
 ML_FIELD_KINDS: frozenset[EdgeKind] = frozenset({EdgeKind.COMPUTED_FROM, EdgeKind.TRAINED_ON})
 _FIELD_PREFIX = Kind.FIELD.value.lower() + "|"
+# Ids of kinds that never contain fields (everything but datasets and fields).
+_NON_HOLDERS = tuple(k.value.lower() + "|" for k in Kind if k not in (Kind.DATASET, Kind.FIELD))
 _DATASET_PREFIX = Kind.DATASET.value.lower() + "|"
 _DIRECTION_RANK = {Direction.UPSTREAM: 0, Direction.BOTH: 1, Direction.DOWNSTREAM: 2}
 
@@ -225,12 +227,13 @@ def lineage(
             store,
             sources,
             side,
-            walk.edge_kinds,
+            walk.traversed,
             as_of=as_of,
             max_depth=depth,
             max_nodes=budget,
             timeout=remaining,
             expand=walk.expander(side),
+            same_level=walk.same_level,
         )
         used += len(traversal.reached) - len(sources)
         traversals.append((side, traversal))
@@ -306,7 +309,44 @@ def dataset_level_expander(
     computed from a field reaches that field's dataset. Hops keep the
     :meth:`Store.expand` contract (``source`` is the frontier node).
     """
-    return _Walk(store, False, as_of).expander(direction)
+    has_field = EdgeKind.HAS_FIELD
+    if direction is not Direction.DOWNSTREAM:
+
+        def upstream(frontier: Sequence[str]) -> list[Hop]:
+            return [
+                Hop(h.source, h.kind, dataset_of_field(h.target))
+                if h.target.startswith(_FIELD_PREFIX)
+                else h
+                for h in store.expand(frontier, direction, DATASET_FLOW_KINDS, as_of)
+            ]
+
+        return upstream
+    kinds = DATASET_FLOW_KINDS | {has_field}
+    member_kinds = ML_FIELD_KINDS | {has_field}
+
+    def downstream(frontier: Sequence[str]) -> list[Hop]:
+        hops: list[Hop] = []
+        owner_of: dict[str, str] = {}  # field -> the frontier dataset holding it
+        for hop in store.expand(frontier, direction, kinds, as_of):
+            if hop.kind is not has_field:
+                hops.append(hop)
+            else:
+                owner_of[hop.target] = hop.source
+        pending = dict(owner_of)
+        while pending:
+            nested: dict[str, str] = {}
+            # The fields' own ML edges count as their dataset's (order-free: the
+            # traversal keeps the smallest hop).
+            for hop in store.expand(list(pending), direction, member_kinds, as_of):
+                owner = pending[hop.source]
+                if hop.kind is not has_field:
+                    hops.append(Hop(owner, hop.kind, hop.target))
+                elif hop.target not in owner_of:
+                    owner_of[hop.target] = nested[hop.target] = owner
+            pending = nested
+        return hops
+
+    return downstream
 
 
 def dataset_of_field(field_id: str) -> str:
@@ -328,98 +368,56 @@ def _kind(entity_id: str) -> Kind:
 
 @dataclass
 class _Walk:
-    """How lineage moves at one level of detail (dataset or column).
-
-    ``contained`` remembers the fields found inside each dataset the walk expanded,
-    so containment is not looked up twice.
-    """
+    """How lineage moves at one level of detail (dataset or column)."""
 
     store: Store
     column: bool
     as_of: datetime | None
-    contained: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def edge_kinds(self) -> frozenset[EdgeKind]:
-        """The stored edge kinds a traversal follows."""
+        """The data-flow edge kinds this level of detail follows."""
         return FLOW_KINDS if self.column else DATASET_FLOW_KINDS
 
+    @property
+    def traversed(self) -> frozenset[EdgeKind]:
+        """The edge kinds a traversal expands: column level adds containment."""
+        return FLOW_KINDS | {EdgeKind.HAS_FIELD} if self.column else DATASET_FLOW_KINDS
+
+    @property
+    def same_level(self) -> frozenset[EdgeKind]:
+        """Containment at column level: a dataset's fields stand at its own depth."""
+        return frozenset({EdgeKind.HAS_FIELD}) if self.column else frozenset()
+
     def members(self, root: Node) -> list[str]:
-        """Entities that stand with the root at depth 0: versions of a model, fields."""
+        """Entities that stand with the root at depth 0: the versions of a model.
+
+        (The fields of a dataset join at column level through containment.)
+        """
         if root.kind is Kind.MODEL:
             hops = self.store.expand(
                 [root.id], Direction.DOWNSTREAM, [EdgeKind.HAS_VERSION], self.as_of
             )
             return sorted({h.target for h in hops if kind_of(h.target) is Kind.MODEL_VERSION})
-        if self.column and root.kind in (Kind.DATASET, Kind.FIELD):
-            return fields_of(self.store, [root.id], self.as_of)
         return []
 
-    def expander(self, direction: Direction) -> Callable[[Sequence[str]], list[Hop]]:
-        """The hop function for one direction (see :func:`dataset_level_expander`)."""
-        store, as_of, contained = self.store, self.as_of, self.contained
-        flow = self.edge_kinds
-        # The edges of a dataset's fields that count as the dataset's own.
-        lifted = FLOW_KINDS if self.column else ML_FIELD_KINDS
+    def expander(self, direction: Direction) -> Callable[[Sequence[str]], list[Hop]] | None:
+        """The hop function for one direction, or ``None`` for plain ``Store.expand``."""
+        store, as_of = self.store, self.as_of
         downstream = direction is Direction.DOWNSTREAM
         has_field = EdgeKind.HAS_FIELD
-        if not self.column and not downstream:
-
-            def upstream(frontier: Sequence[str]) -> list[Hop]:
-                return [
-                    Hop(h.source, h.kind, dataset_of_field(h.target))
-                    if h.target.startswith(_FIELD_PREFIX)
-                    else h
-                    for h in store.expand(frontier, direction, flow, as_of)
-                ]
-
-            return upstream
-
-        def expand(frontier: Sequence[str]) -> list[Hop]:
-            hops: list[Hop] = []
-            owner_of: dict[str, str] = {}  # field -> the frontier dataset holding it
+        if self.column:
             if downstream:
-                # One call finds the frontier's own hops and its datasets' fields.
-                for hop in store.expand(frontier, direction, flow | {has_field}, as_of):
-                    if hop.kind is not has_field:
-                        hops.append(hop)
-                    elif hop.source.startswith(_DATASET_PREFIX):
-                        owner_of[hop.target] = hop.source
-            else:
-                hops = store.expand(frontier, direction, flow, as_of)
-                datasets = [n for n in frontier if n.startswith(_DATASET_PREFIX)]
-                for hop in store.expand(datasets, Direction.DOWNSTREAM, [has_field], as_of):
-                    owner_of[hop.target] = hop.source
-            pending = dict(owner_of)
-            while pending:
-                nested: dict[str, str] = {}
-                members = list(pending)  # order-free: the traversal keeps the smallest hop
-                kinds = lifted | {has_field} if downstream else lifted
-                for hop in store.expand(members, direction, kinds, as_of):
-                    owner = pending[hop.source]
-                    if hop.kind is has_field:
-                        if hop.target not in owner_of:
-                            owner_of[hop.target] = nested[hop.target] = owner
-                    else:
-                        hops.append(Hop(owner, hop.kind, hop.target))
-                if not downstream:
-                    for hop in store.expand(members, Direction.DOWNSTREAM, [has_field], as_of):
-                        if hop.target not in owner_of:
-                            owner_of[hop.target] = nested[hop.target] = pending[hop.source]
-                pending = nested
-            for member, owner in owner_of.items():
-                contained.setdefault(owner, []).append(member)
-            return hops
+                return None  # flow and containment both point downstream: one call
 
-        return expand
+            def upstream_with_fields(frontier: Sequence[str]) -> list[Hop]:
+                hops = store.expand(frontier, direction, FLOW_KINDS, as_of)
+                holders = [n for n in frontier if not n.startswith(_NON_HOLDERS)]
+                hops.extend(store.expand(holders, Direction.DOWNSTREAM, [has_field], as_of))
+                return hops
 
-    def fields_of_datasets(self, datasets: Sequence[str]) -> dict[str, list[str]]:
-        """The fields of each dataset, from what the walk saw or else from the store."""
-        found = {d: self.contained[d] for d in datasets if d in self.contained}
-        missing = [d for d in datasets if d not in found]
-        for member in fields_of(self.store, missing, self.as_of):
-            found.setdefault(dataset_of_field(member), []).append(member)
-        return found
+            return upstream_with_fields
+        return dataset_level_expander(store, direction, as_of)
 
 
 # (depth, direction, partial) of a node before paging.
@@ -442,7 +440,7 @@ def _place(
         for member in members:
             found[member] = (0, direction, False)
         if walk.column:
-            _add_containment(walk, found, side)
+            _add_partial_datasets(found, side)
         sides.append(found)
     merged = sides[0]
     for found in sides[1:]:
@@ -460,15 +458,8 @@ def _place(
     return merged
 
 
-def _add_containment(walk: _Walk, found: dict[str, _Placed], side: Direction) -> None:
-    """Fields of whole datasets at the dataset's depth; partial datasets of reached fields."""
-    whole = sorted(i for i in found if i.startswith(_DATASET_PREFIX))
-    for dataset, members in walk.fields_of_datasets(whole).items():
-        depth = found[dataset][0]
-        for member in members:
-            entry = found.get(member)
-            if entry is None or entry[0] > depth:
-                found[member] = (depth, side, False)
+def _add_partial_datasets(found: dict[str, _Placed], side: Direction) -> None:
+    """The dataset of each field reached through column lineage, where it is not whole."""
     partial: dict[str, int] = {}
     for node_id, (depth, _, _) in found.items():
         if depth > 0 and node_id.startswith(_FIELD_PREFIX):

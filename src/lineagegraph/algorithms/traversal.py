@@ -69,6 +69,7 @@ def bfs(
     follow: HopFilter | None = None,
     expand: Expander | None = None,
     start_depths: Mapping[str, int] | None = None,
+    same_level: Collection[EdgeKind] = (),
 ) -> Traversal:
     """Traverse from ``sources`` one direction, level by level.
 
@@ -77,6 +78,8 @@ def bfs(
     when a caller needs derived hops (lineage lifts field edges to datasets).
     ``start_depths`` lets some sources enter later: a source joins the frontier at
     its depth unless the traversal reached it sooner (the others start at 0).
+    Hops of a ``same_level`` kind (containment) reach their target at the depth of
+    their source, and the target is expanded within the same level.
     ``max_nodes`` counts reached nodes, sources excluded. The traversal is
     ``truncated`` when a bound stopped it while there was more to reach.
     """
@@ -106,12 +109,28 @@ def bfs(
             depth = min(waiting)
             continue
         frontier.sort()
-        raw = (
-            store.expand(frontier, direction, edge_kinds, as_of)
-            if expand is None
-            else expand(frontier)
-        )
-        hops = raw if follow is None else [h for h in raw if follow(h)]
+        hops: list[Hop] = []
+        expanding = frontier
+        while expanding:
+            raw = (
+                store.expand(expanding, direction, edge_kinds, as_of)
+                if expand is None
+                else expand(expanding)
+            )
+            if follow is not None:
+                raw = [h for h in raw if follow(h)]
+            if not same_level:
+                hops = raw
+                break
+            inside: list[Hop] = []
+            for hop in raw:
+                (inside if hop.kind in same_level else hops).append(hop)
+            expanding = _admit(result, inside, depth, limit)
+            result.hops.extend(h for h in inside if h.target in reached)
+            if result.truncation == "nodes":
+                break
+        if result.truncation == "nodes":
+            break
         if hops:
             if max_depth is not None and depth >= max_depth:
                 result.truncated, result.truncation = True, "depth"
@@ -119,30 +138,39 @@ def bfs(
             if deadline is not None and time.monotonic() > deadline:
                 result.truncated, result.truncation = True, "timeout"
                 break
-        # A node first reached at this level keeps the smallest hop that reaches it, so
-        # the result does not depend on the order the store returns hops in.
-        found: dict[str, Hop] = {}
-        for hop in hops:
-            target = hop.target
-            if target in reached:
-                continue
-            best = found.get(target)
-            if best is None or hop < best:
-                found[target] = hop
-        admitted = sorted(found)
-        if limit is not None and len(reached) + len(admitted) > limit:
-            admitted = admitted[: max(0, limit - len(reached))]
-            result.truncated, result.truncation = True, "nodes"
-        following = depth + 1
-        for target in admitted:
-            reached[target] = Reached(target, following, found[target])
+        admitted = _admit(result, hops, depth + 1, limit)
         if result.truncation == "nodes":
             result.hops.extend(h for h in hops if h.target in reached)
             break
         result.hops.extend(hops)
         frontier = admitted
-        depth = following
+        depth += 1
     return result
+
+
+def _admit(result: Traversal, hops: list[Hop], depth: int, limit: int | None) -> list[str]:
+    """Reach the new targets of some hops at ``depth``; returns them, sorted.
+
+    A node keeps the smallest hop that reaches it, so the result does not depend on
+    the order the store returns hops in. Past ``limit`` reached nodes the traversal
+    is truncated.
+    """
+    reached = result.reached
+    found: dict[str, Hop] = {}
+    for hop in hops:
+        target = hop.target
+        if target in reached:
+            continue
+        best = found.get(target)
+        if best is None or hop < best:
+            found[target] = hop
+    admitted = sorted(found)
+    if limit is not None and len(reached) + len(admitted) > limit:
+        admitted = admitted[: max(0, limit - len(reached))]
+        result.truncated, result.truncation = True, "nodes"
+    for target in admitted:
+        reached[target] = Reached(target, depth, found[target])
+    return admitted
 
 
 def strongly_connected(hops: Iterable[Hop], direction: Direction) -> list[list[str]]:
