@@ -315,3 +315,30 @@ def test_strongly_connected_equals_networkx(edges: list[tuple[int, int]], downst
         if len(group) > 1 or graph.has_edge(next(iter(group)), next(iter(group)))
     )
     assert strongly_connected(hops, direction) == expected
+
+
+def test_bfs_same_level_kinds_add_no_depth(store: Store) -> None:
+    # d0 holds c0, which derives d1.c0; d0 is read by j0, which writes d1.
+    cs = ChangeSet()
+    for d in range(2):
+        cs.add(Dataset(namespace=NS, name=f"d{d}"), Field(namespace=NS, name=f"d{d}", path="c0"))
+        cs.link(ds(d), EdgeKind.HAS_FIELD, fd(d, 0), T0)
+    cs.add(Job(namespace=NS, name="j0"))
+    cs.link(ds(0), EdgeKind.READS, jb(0), T0).link(jb(0), EdgeKind.WRITES, ds(1), T0)
+    cs.link(fd(0, 0), EdgeKind.DERIVES, fd(1, 0), T0)
+    store.apply(cs)
+    kinds = [EdgeKind.READS, EdgeKind.WRITES, EdgeKind.DERIVES, EdgeKind.HAS_FIELD]
+    traversal = bfs(store, [ds(0)], Direction.DOWNSTREAM, kinds, same_level={EdgeKind.HAS_FIELD})
+    assert {r.id: r.depth for r in traversal.reached.values()} == {
+        ds(0): 0,
+        fd(0, 0): 0,
+        jb(0): 1,
+        fd(1, 0): 1,
+        ds(1): 2,
+    }
+    assert traversal.path_to(fd(1, 0)) == [ds(0), fd(0, 0), fd(1, 0)]
+    capped = bfs(
+        store, [ds(0)], Direction.DOWNSTREAM, kinds, same_level={EdgeKind.HAS_FIELD}, max_depth=0
+    )
+    assert sorted(capped.reached) == [ds(0), fd(0, 0)]
+    assert capped.truncation == "depth"
