@@ -16,7 +16,13 @@ import pytest
 from lineagegraph.service import LineageService
 from lineagegraph.store import Store, open_store
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The real public lineage files live in shared/data beside the repository (CI lays it
+# there too); LINEAGEGRAPH_SHARED_DATA points elsewhere.
+SHARED_DATA = Path(
+    os.environ.get(
+        "LINEAGEGRAPH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+)
 NEO4J_URI_ENV = "LINEAGEGRAPH_TEST_NEO4J_URI"
 STORE_KINDS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
 
