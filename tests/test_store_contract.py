@@ -411,3 +411,24 @@ def test_search_ranks_own_name_matches_first_then_catalog_kinds(store: Store) ->
     }
     hits = [n.id for n in store.search("amount").items]
     assert hits[:2] == [fld("public.orders", "amount"), fld("public.orders_clean", "amount_usd")]
+
+
+def test_an_edge_ended_by_the_changeset_that_reports_it_keeps_its_history(store: Store) -> None:
+    store.apply(pipeline())
+    later = T0 + timedelta(days=4)
+    cs = ChangeSet()
+    cs.link(ds("public.orders"), EdgeKind.READS, job("clean_orders"), later, {"x": 1})
+    cs.endings.append(
+        EdgeEnding(
+            source_id=ds("public.orders"),
+            kind=EdgeKind.READS,
+            target_id=job("clean_orders"),
+            at=format_time(later + timedelta(days=1)),
+        )
+    )
+    store.apply(cs)
+    (edge,) = store.edges([job("clean_orders")], Direction.UPSTREAM, [EdgeKind.READS], later)
+    assert edge.first_seen == format_time(T0)
+    assert edge.last_seen == format_time(later)
+    assert edge.ended_at == format_time(later + timedelta(days=1))
+    assert edge.attrs == {"x": 1}

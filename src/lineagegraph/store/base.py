@@ -126,8 +126,8 @@ class Store(Protocol):
         """One hop from every frontier node along edges of the given kinds.
 
         ``as_of=None`` follows current edges only; a time follows the edges that
-        were valid then. ``BOTH`` gives downstream hops then upstream hops. Hops
-        are ordered by frontier position, then edge kind, then neighbour id.
+        were valid then. ``BOTH`` gives downstream hops and upstream hops. Hops
+        come in no guaranteed order: callers that need one sort them.
         """
         ...
 

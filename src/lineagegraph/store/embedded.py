@@ -8,6 +8,7 @@ file. ``memory://`` keeps the SQLite database in memory for tests.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import threading
@@ -174,19 +175,41 @@ class EmbeddedStore:
     # --- loading ------------------------------------------------------------------------------
 
     def _load(self) -> None:
+        """Build the in-memory graph from the file, filling networkx's dicts directly.
+
+        The cyclic garbage collector is paused meanwhile: the graph's millions of new
+        dicts would otherwise trigger full collections over and over, for nothing.
+        """
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._fill_graph()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _fill_graph(self) -> None:
         graph = self._graph
-        for node_id, kind in self._con.execute("SELECT id, kind FROM nodes"):
-            graph.add_node(node_id, k=kind)
-        succ = graph._succ
-        pred = graph._pred
-        rows = self._con.execute("SELECT src, kind, dst, first_seen, ended_at FROM edges")
-        for src, kind, dst, first_seen, ended_at in rows:
-            data = succ[src].get(dst)
-            if data is None:
-                data = {}
-                succ[src][dst] = data
-                pred[dst][src] = data
-            data[EdgeKind(kind)] = (first_seen, ended_at)
+        node_attrs, succ, pred = graph._node, graph._succ, graph._pred
+        # Edges name their ends with the node's own id string, not a fresh copy per row:
+        # on a large graph the copies would cost hundreds of megabytes.
+        same: dict[str, str] = {}
+        cursor = self._con.execute("SELECT id, kind FROM nodes")
+        while rows := cursor.fetchmany(50_000):
+            for node_id, kind in rows:
+                same[node_id] = node_id
+                node_attrs[node_id] = {"k": kind}
+                succ[node_id] = {}
+                pred[node_id] = {}
+        edge_kinds = {kind.value: kind for kind in EdgeKind}
+        cursor = self._con.execute("SELECT src, kind, dst, first_seen, ended_at FROM edges")
+        while rows := cursor.fetchmany(50_000):
+            for src, kind, dst, first_seen, ended_at in rows:
+                out = succ[src]
+                data = out.get(dst)
+                if data is None:
+                    data = out[same[dst]] = pred[dst][same[src]] = {}
+                data[edge_kinds[kind]] = (first_seen, ended_at)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -204,7 +227,7 @@ class EmbeddedStore:
                 cs.validate_shape(known)
                 written_nodes, new_fields = self._write_nodes(cs.nodes)
                 written_edges = self._write_edges(cs.edges)
-                written_edges.extend(self._write_endings(cs))
+                written_edges.extend(self._write_endings(cs, written_edges))
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
                 self._refresh_search(
@@ -277,9 +300,10 @@ class EmbeddedStore:
         self._upsert_edge_rows(merged)
         return merged
 
-    def _write_endings(self, cs: ChangeSet) -> list[Edge]:
+    def _write_endings(self, cs: ChangeSet, merged: list[Edge]) -> list[Edge]:
+        """End edges; an edge upserted by the same changeset is ended as merged."""
         keys = [(e.source_id, e.kind, e.target_id) for e in cs.endings]
-        pending = {e.key: e for e in cs.edges}
+        pending = {e.key: e for e in merged}
         existing = self._fetch_edges([k for k in keys if k not in pending])
         existing.update({k: pending[k] for k in keys if k in pending})
         changed = []
