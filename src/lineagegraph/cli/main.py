@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
-import networkx as nx
 from rich.console import Console
 from rich.table import Table
 
 from lineagegraph import __version__
 from lineagegraph.config import Settings
 from lineagegraph.service import LineageService
+from lineagegraph.store.graphml import graphml_lines
 
 store_option = click.option(
     "--store",
@@ -105,47 +104,21 @@ def export(store_url: str | None, fmt: str, output: str | None) -> None:
     service = open_service(store_url)
     try:
         nodes, edges = service.store.export()
-        node_list = [n.model_dump(mode="json") for n in nodes]
-        edge_list = [e.model_dump(mode="json") for e in edges]
+        if fmt == "json":
+            payload = {
+                "nodes": [n.model_dump(mode="json") for n in nodes],
+                "edges": [e.model_dump(mode="json") for e in edges],
+            }
+            text = json.dumps(payload, indent=2, sort_keys=True)
+        else:
+            text = "\n".join(graphml_lines(nodes, edges))
     finally:
         service.close()
-    if fmt == "json":
-        text = json.dumps({"nodes": node_list, "edges": edge_list}, indent=2, sort_keys=True)
-    else:
-        text = "\n".join(nx.generate_graphml(_graphml_graph(node_list, edge_list)))
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
     else:
         sys.stdout.write(text + "\n")
-
-
-def _graphml_graph(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Any:
-    """A networkx multigraph with GraphML-friendly (scalar) attributes."""
-    graph = nx.MultiDiGraph()
-    for node in nodes:
-        graph.add_node(
-            node["id"],
-            kind=node["kind"],
-            namespace=node["namespace"],
-            name=node["name"],
-            label="/".join([node["name"], *node["parts"]]),
-            attrs=json.dumps(node["attrs"], sort_keys=True),
-        )
-    for edge in edges:
-        graph.add_edge(
-            edge["source_id"],
-            edge["target_id"],
-            key=edge["kind"],
-            kind=edge["kind"],
-            origin=edge["origin"],
-            first_seen=edge["first_seen"],
-            last_seen=edge["last_seen"],
-            current=edge["ended_at"] is None,
-            ended_at=edge["ended_at"] or "",
-            attrs=json.dumps(edge["attrs"], sort_keys=True),
-        )
-    return graph
 
 
 from lineagegraph.cli.serve import serve  # noqa: E402  (subcommands register after the group)
