@@ -136,7 +136,7 @@ class SyntheticGraph:
         inputs = {rng.randrange(max(0, low), max(1, high))}
         for _ in range(rng.choice((0, 1, 1, 2))):
             inputs.add(rng.randrange(0, max(1, high)))
-        if rng.random() < 0.05:
+        if rng.random() < 0.1:
             inputs.add(rng.choice(self.hubs))
         if rng.random() < 0.003:  # reads the table it writes: a self-loop through the job
             inputs.add(output)
