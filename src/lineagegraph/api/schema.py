@@ -7,7 +7,6 @@ import sys
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from lineagegraph.api.analysis import AnalysisQuery
@@ -19,7 +18,12 @@ from lineagegraph.config import Settings
 
 __all__ = ["LineageSchema", "Query", "build_schema", "sdl"]
 
-Query = merge_types("Query", (CatalogQuery, AnalysisQuery))
+@strawberry.type(
+    description="Read the lineage graph: lookups, search, lineage, impact, cascades, "
+    "health, provenance and root cause (needs the `read` scope when auth is on)."
+)
+class Query(CatalogQuery, AnalysisQuery):
+    """The root query type: the catalog and analysis queries together."""
 
 
 class LineageSchema(strawberry.Schema):
