@@ -77,9 +77,11 @@ class Table:
 
     @property
     def id(self) -> str:
+        """The dataset's id."""
         return make_id(Kind.DATASET, self.namespace, self.name)
 
     def field_id(self, path: str) -> str:
+        """The id of one of its columns."""
         return make_id(Kind.FIELD, self.namespace, self.name, path)
 
 
@@ -242,6 +244,7 @@ class Transform:
 
     @property
     def id(self) -> str:
+        """The job's id."""
         return make_id(Kind.JOB, self.namespace, self.name)
 
 
@@ -368,9 +371,11 @@ class Training:
 
     @property
     def job_id(self) -> str:
+        """The id of the training job."""
         return make_id(Kind.JOB, AIRFLOW, f"train_{self.model}")
 
     def version_id(self, version: int) -> str:
+        """The id of one version of the model."""
         return make_id(Kind.MODEL_VERSION, MLFLOW, self.model, str(version))
 
 
