@@ -695,7 +695,7 @@ def test_impact_of_renaming_the_payment_amount(shop: LineageService) -> None:
     assert not any("churn" in a["id"] for a in data["affected"])
     assert {o["owner"] for o in data["owners"]} >= {"team:ml-growth", "team:analytics-eng"}
     assert data["markdown"].startswith(
-        "## Schema change impact: `dataset\\|snowflake://acme\\|analytics.staging.stg_payments`"
+        "## Schema change impact: `dataset|snowflake://acme|analytics.staging.stg_payments`"
     )
 
 

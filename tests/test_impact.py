@@ -399,7 +399,7 @@ def test_markdown_has_the_changes_consumers_and_owners_tables(crm_store: Store) 
     )
     text = report.to_markdown()
     lines = text.splitlines()
-    assert lines[0] == "## Schema change impact: `dataset\\|postgres://crm:5432\\|crm.customers`"
+    assert lines[0] == "## Schema change impact: `dataset|postgres://crm:5432|crm.customers`"
     assert lines[2].startswith("**BREAKING**: 1 change to crm.customers (1 breaking); affects ")
     assert (
         "| 1 | drop spend | BREAKING | consumers of a dropped field lose their input | DATASET |"

@@ -346,7 +346,8 @@ class ImpactReport(BaseModel):
         """The report as Markdown for a pull-request comment: changes, consumers, owners."""
         verdict = "**BREAKING**" if self.breaking else "**NON-BREAKING**"
         lines = [
-            f"## Schema change impact: {_code(self.dataset_id)}",
+            # a heading is not a table: its code span needs no escaped "|"
+            "## Schema change impact: `" + self.dataset_id.replace("`", "'") + "`",
             "",
             f"{verdict}: {_cell(self.summary)}",
             "",
