@@ -18,6 +18,7 @@ from lineagegraph.config import Settings
 
 __all__ = ["LineageSchema", "Query", "build_schema", "sdl"]
 
+
 @strawberry.type(
     description="Read the lineage graph: lookups, search, lineage, impact, cascades, "
     "health, provenance and root cause (needs the `read` scope when auth is on)."
