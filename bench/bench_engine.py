@@ -24,26 +24,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import neo4j
 import networkx as nx
 
+from bench.baselines import TRAVERSED, raw_cypher, remove_store_files
 from bench.common import BenchContext, percentiles
 from lineagegraph.algorithms.impact import FieldChange, SchemaChange, impact
 from lineagegraph.algorithms.lineage import lineage
 from lineagegraph.algorithms.traversal import bfs
-from lineagegraph.config import Settings
-from lineagegraph.model import FLOW_KINDS, Direction, EdgeKind
+from lineagegraph.model import Direction
 from lineagegraph.store.base import Store
 from lineagegraph.store.embedded import EmbeddedStore
 from lineagegraph.store.neo4j import Neo4jStore
 from lineagegraph.synthetic import LAYERS, SyntheticGraph, dataset_id
 
-# The edges column-level lineage walks, as one Cypher pattern (types from the enum).
-RAW_CYPHER = (
-    "MATCH (s:Entity {id: $id})-[:"
-    + "|".join(sorted(k.value for k in FLOW_KINDS | {EdgeKind.HAS_FIELD}))
-    + "*]->(d) RETURN DISTINCT d.id AS id"
-)
 TYPICAL_LIMIT = 1000
 TYPICAL_COUNT = 20
 
@@ -124,7 +117,7 @@ def bench_lineage_and_impact(
     full = samples(repeats, lambda: lineage(store, hub, column_level=True, first=100))
     walk = samples(
         repeats,
-        lambda: bfs(store, [hub], Direction.DOWNSTREAM, FLOW_KINDS | {EdgeKind.HAS_FIELD}),
+        lambda: bfs(store, [hub], Direction.DOWNSTREAM, TRAVERSED),
     )
     base50, base95 = percentiles(baseline)
     for title, times in (("", full), (", traversal only", walk)):
@@ -161,8 +154,7 @@ def bench_lineage_and_impact(
 def bench_embedded(ctx: BenchContext, graph: SyntheticGraph, size: int) -> None:
     """The embedded store on a file, against networkx.descendants on its own graph."""
     path = Path(ctx.workdir) / f"engine-{size}.db"
-    for leftover in path.parent.glob(path.name + "*"):
-        leftover.unlink()
+    remove_store_files(path)
     store = EmbeddedStore(path, synchronous="NORMAL")
     try:
         load(store, graph)
@@ -178,31 +170,17 @@ def bench_embedded(ctx: BenchContext, graph: SyntheticGraph, size: int) -> None:
         )
     finally:
         store.close()
-        for leftover in path.parent.glob(path.name + "*"):
-            leftover.unlink()
+        remove_store_files(path)
 
 
 def bench_neo4j(ctx: BenchContext, graph: SyntheticGraph, size: int, uri: str) -> None:
     """Neo4j through the adapter, against one raw Cypher query for the same set."""
     store = Neo4jStore.from_url(uri)
-    settings = Settings()
-    auth = (settings.neo4j_user, settings.neo4j_password) if settings.neo4j_password else None
-    driver = neo4j.GraphDatabase.driver(store.url, auth=auth, notifications_min_severity="OFF")
-
-    def raw(source: str) -> set[str]:
-        records, _, _ = driver.execute_query(
-            RAW_CYPHER,
-            {"id": source},
-            database_=store.database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        return {r["id"] for r in records} - {source}
-
     try:
-        store.wipe()
-        load(store, graph)
-        bench_lineage_and_impact(ctx, store, "neo4j", graph, size, raw, "raw Cypher")
-        store.wipe()
+        with raw_cypher(store) as raw:
+            store.wipe()
+            load(store, graph)
+            bench_lineage_and_impact(ctx, store, "neo4j", graph, size, raw, "raw Cypher")
+            store.wipe()
     finally:
-        driver.close()
         store.close()

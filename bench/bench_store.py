@@ -22,25 +22,15 @@ import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-import neo4j
 import networkx as nx
 
+from bench.baselines import TRAVERSED, raw_cypher, remove_store_files
 from bench.common import BenchContext
-from lineagegraph.config import Settings
-from lineagegraph.model import FLOW_KINDS, Direction, EdgeKind
+from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.store.base import Store
 from lineagegraph.store.embedded import EmbeddedStore
 from lineagegraph.store.neo4j import Neo4jStore
 from lineagegraph.synthetic import SyntheticGraph
-
-TRAVERSED: frozenset[EdgeKind] = FLOW_KINDS | {EdgeKind.HAS_FIELD}
-
-# The same traversal as one Cypher query (relationship types from the enum, sorted).
-RAW_CYPHER = (
-    "MATCH (s:Entity {id: $id})-[:"
-    + "|".join(sorted(k.value for k in TRAVERSED))
-    + "*]->(d) RETURN DISTINCT d.id AS id"
-)
 
 # Opens the file in a fresh process: seconds to load, and resident bytes afterwards.
 OPEN_PROBE = """
@@ -141,8 +131,7 @@ def compare_traversals(
 def bench_embedded(ctx: BenchContext, graph: SyntheticGraph, size: int) -> None:
     """Write throughput, open time, memory and traversal of the file-backed embedded store."""
     path = Path(ctx.workdir) / f"embedded-{size}.db"
-    for leftover in path.parent.glob(path.name + "*"):
-        leftover.unlink()
+    remove_store_files(path)
     store = EmbeddedStore(path)
     try:
         items, seconds = write_all(store, graph)
@@ -189,47 +178,33 @@ def bench_embedded(ctx: BenchContext, graph: SyntheticGraph, size: int) -> None:
         size=size,
         store="embedded",
     )
-    for leftover in path.parent.glob(path.name + "*"):
-        leftover.unlink()
+    remove_store_files(path)
 
 
 def bench_neo4j(ctx: BenchContext, graph: SyntheticGraph, size: int, uri: str) -> None:
     """Write throughput through the adapter and traversal through the port on Neo4j."""
     store = Neo4jStore.from_url(uri)
-    settings = Settings()
-    auth = (settings.neo4j_user, settings.neo4j_password) if settings.neo4j_password else None
-    driver = neo4j.GraphDatabase.driver(store.url, auth=auth, notifications_min_severity="OFF")
-
-    def raw(source: str) -> set[str]:
-        records, _, _ = driver.execute_query(
-            RAW_CYPHER,
-            {"id": source},
-            database_=store.database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        return {r["id"] for r in records} - {source}
-
     try:
-        store.wipe()
-        items, seconds = write_all(store, graph)
-        ctx.report(
-            "write throughput through the adapter (nodes+edges)",
-            items / seconds,
-            "items/s",
-            target=">= 10,000/s",
-            size=size,
-            store="neo4j",
-        )
-        compare_traversals(
-            ctx,
-            store_name="neo4j",
-            size=size,
-            starts={"hub": graph.hub_id, "typical node": graph.typical_id},
-            port=lambda source: port_descendants(store, source, TRAVERSED),
-            raw=raw,
-            raw_name="raw Cypher",
-        )
-        store.wipe()
+        with raw_cypher(store) as raw:
+            store.wipe()
+            items, seconds = write_all(store, graph)
+            ctx.report(
+                "write throughput through the adapter (nodes+edges)",
+                items / seconds,
+                "items/s",
+                target=">= 10,000/s",
+                size=size,
+                store="neo4j",
+            )
+            compare_traversals(
+                ctx,
+                store_name="neo4j",
+                size=size,
+                starts={"hub": graph.hub_id, "typical node": graph.typical_id},
+                port=lambda source: port_descendants(store, source, TRAVERSED),
+                raw=raw,
+                raw_name="raw Cypher",
+            )
+            store.wipe()
     finally:
-        driver.close()
         store.close()
