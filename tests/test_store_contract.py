@@ -432,3 +432,38 @@ def test_an_edge_ended_by_the_changeset_that_reports_it_keeps_its_history(store:
     assert edge.last_seen == format_time(later)
     assert edge.ended_at == format_time(later + timedelta(days=1))
     assert edge.attrs == {"x": 1}
+
+
+def test_reads_after_writes_see_the_writes_never_an_earlier_read(store: Store) -> None:
+    store.apply(pipeline())
+    orders, derives = ds("public.orders"), fld("public.orders", "id")
+    # Read everything once, so a store that keeps what it read has it in hand.
+    assert store.get([orders])[orders].attrs["owners"] == ["alice"]
+    (edge,) = store.edges([derives], Direction.DOWNSTREAM, [EdgeKind.DERIVES])
+    assert edge.current
+
+    store.apply(ChangeSet().add(Dataset(namespace=NS, name="public.orders", owners=["dave"])))
+    assert store.get([orders])[orders].attrs["owners"] == ["dave"]
+
+    ended_at = format_time(T0 + timedelta(days=2))
+    target = fld("public.orders_clean", "order_id")
+    store.apply(
+        ChangeSet(
+            endings=[
+                EdgeEnding(source_id=derives, kind=EdgeKind.DERIVES, target_id=target, at=ended_at)
+            ]
+        )
+    )
+    (old,) = store.edges([derives], Direction.DOWNSTREAM, [EdgeKind.DERIVES], T0)
+    assert old.ended_at == ended_at
+
+    # A rejected changeset leaves what readers see as it was.
+    bad = ChangeSet().add(Dataset(namespace=NS, name="public.orders", owners=["eve"]))
+    bad.link(orders, EdgeKind.READS, "job|airflow://etl|missing", T0)
+    with pytest.raises(InvalidInput):
+        store.apply(bad)
+    assert store.get([orders])[orders].attrs["owners"] == ["dave"]
+
+    store.apply(ChangeSet(deletes=[orders]))
+    assert store.get([orders]) == {}
+    assert store.edges([derives], Direction.DOWNSTREAM, [EdgeKind.DERIVES], T0) == [old]

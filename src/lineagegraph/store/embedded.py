@@ -4,6 +4,12 @@ A write commits to SQLite first and only then updates the in-memory graph, all
 under one lock, so a reader sees a changeset entirely or not at all, and an
 acknowledged write survives ``kill -9``. At open the graph is loaded from the
 file. ``memory://`` keeps the SQLite database in memory for tests.
+
+Nodes and edges read by :meth:`EmbeddedStore.get` and :meth:`EmbeddedStore.edges`
+are kept in a bounded cache of recently read items (what a UI or an API client asks
+for again and again), so a repeated read skips SQLite and JSON decoding. Only
+committed state enters the cache, and a write drops what it changed once it has
+committed.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ import gc
 import json
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import networkx as nx
 
@@ -86,6 +93,49 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, body, tokenize = 'un
 _EDGE_COLUMNS = "src, kind, dst, origin, first_seen, last_seen, ended_at, attrs"
 _NODE_COLUMNS = "id, kind, namespace, name, parts, attrs"
 _CHUNK = 500
+# Recently read nodes and edges kept in memory (each entry is one decoded row).
+READ_CACHE_SIZE = 20_000
+_EDGE_KINDS = tuple(EdgeKind)
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+class _Recent(Generic[_K, _V]):
+    """A bounded map that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[_K, _V] = OrderedDict()
+        self._size = size
+
+    def lookup(self, keys: Iterable[_K]) -> tuple[dict[_K, _V], list[_K]]:
+        """The cached values of ``keys`` and the keys that are not cached."""
+        items = self._items
+        found: dict[_K, _V] = {}
+        missing: list[_K] = []
+        for key in keys:
+            value = items.get(key)
+            if value is None:
+                missing.append(key)
+            else:
+                items.move_to_end(key)
+                found[key] = value
+        return found, missing
+
+    def keep(self, values: dict[_K, _V]) -> None:
+        """Remember these values, forgetting the oldest entries past the bound."""
+        items = self._items
+        items.update(values)
+        while len(items) > self._size:
+            items.popitem(last=False)
+
+    def forget(self, keys: Iterable[_K]) -> None:
+        """Drop these keys (a write changed them)."""
+        pop = self._items.pop
+        for key in keys:
+            pop(key, None)
+
+
 _KIND_RANK = (
     "CASE n.kind "
     + " ".join(f"WHEN '{kind.value}' THEN {rank}" for rank, kind in enumerate(SEARCH_KIND_ORDER))
@@ -156,6 +206,8 @@ class EmbeddedStore:
         self.url = "memory://" if path is None else f"sqlite://{path}"
         self._lock = threading.RLock()
         self._closed = False
+        self._recent_nodes: _Recent[str, Node] = _Recent(READ_CACHE_SIZE)
+        self._recent_edges: _Recent[tuple[str, EdgeKind, str], Edge] = _Recent(READ_CACHE_SIZE)
         if path is None:
             self._con = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         else:
@@ -238,6 +290,7 @@ class EmbeddedStore:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
                 raise
+            self._forget_written(written_nodes, written_edges, removed_edges, cs.deletes)
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes)
         return ApplyResult(
             nodes=len(cs.nodes),
@@ -396,6 +449,19 @@ class EmbeddedStore:
             [(title, text, i) for i, title, text in rows],
         )
 
+    def _forget_written(
+        self,
+        nodes: list[Node],
+        edges: list[Edge],
+        removed: list[tuple[str, str]],
+        deleted: list[str],
+    ) -> None:
+        """Drop the cached copies of what a committed changeset wrote or removed."""
+        self._recent_nodes.forget(n.id for n in nodes)
+        self._recent_nodes.forget(deleted)
+        self._recent_edges.forget(e.key for e in edges)
+        self._recent_edges.forget((u, kind, v) for u, v in removed for kind in _EDGE_KINDS)
+
     def _update_graph(
         self,
         nodes: list[Node],
@@ -425,7 +491,12 @@ class EmbeddedStore:
         """The nodes with these ids."""
         with self._lock:
             self._check_open()
-            return self._fetch_nodes(list(ids))
+            found, missing = self._recent_nodes.lookup(ids)
+            if missing:
+                fetched = self._fetch_nodes(missing)
+                self._recent_nodes.keep(fetched)
+                found.update(fetched)
+            return found
 
     def kinds(self, ids: Sequence[str]) -> dict[str, Kind]:
         """The kinds of the existing nodes among these ids."""
@@ -525,7 +596,12 @@ class EmbeddedStore:
             keys.extend((h.target, h.kind, h.source) for h in hops)
         unique = list(dict.fromkeys(keys))
         with self._lock:
-            found = self._fetch_edges(unique)
+            self._check_open()
+            found, missing = self._recent_edges.lookup(unique)
+            if missing:
+                fetched = self._fetch_edges(missing)
+                self._recent_edges.keep(fetched)
+                found.update(fetched)
         return [found[k] for k in unique if k in found]
 
     def search(
