@@ -244,13 +244,17 @@ def lineage(
     if kinds is not None:
         wanted = frozenset(kinds)
         placed = {i: e for i, e in placed.items() if _kind(i) in wanted}
-    rank = _DIRECTION_RANK
-    order = [i for i, _ in sorted(placed.items(), key=lambda e: (rank[e[1][1]], e[1][0], e[0]))]
-    page = order[offset : offset + first]
+    page = _page_of(placed, offset, first)
     nodes = store.get(page)
-    position = {node_id: index for index, node_id in enumerate(order)}
-    position[root.id] = -1
-    edges = _page_edges(store, walk, [i for i in page if i in nodes], position, known, max_nodes)
+    rank = _DIRECTION_RANK
+
+    def order_key(node_id: str) -> _OrderKey | None:
+        if node_id == root.id:
+            return (-1, 0, "")
+        entry = placed.get(node_id)
+        return None if entry is None else (rank[entry[1]], entry[0], node_id)
+
+    edges = _page_edges(store, walk, [i for i in page if i in nodes], order_key, known, max_nodes)
 
     truncations = [t for _, t in traversals if t.truncated]
     cycles: set[tuple[str, ...]] = set()
@@ -275,8 +279,8 @@ def lineage(
         cycles=[list(group) for group in sorted(cycles)],
         page_info=PageInfo(
             end_cursor=encode_cursor(end) if page else after,
-            has_next_page=end < len(order),
-            total=len(order),
+            has_next_page=end < len(placed),
+            total=len(placed),
         ),
     )
 
@@ -470,7 +474,35 @@ def _add_partial_datasets(found: dict[str, _Placed], side: Direction) -> None:
         found[owner] = (depth, side, True)
 
 
+def _page_of(placed: dict[str, _Placed], offset: int, first: int) -> list[str]:
+    """The ids at ``offset`` .. ``offset + first`` in output order.
+
+    Nodes are grouped by side and depth first, and only the groups the page
+    reaches into are sorted: a page of a large lineage does not sort all of it.
+    """
+    rank = _DIRECTION_RANK
+    groups: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for node_id, (depth, side, _) in placed.items():
+        groups[(rank[side], depth)].append(node_id)
+    page: list[str] = []
+    skip = offset
+    for key in sorted(groups):
+        if len(page) >= first:
+            break
+        group = groups[key]
+        if skip >= len(group):
+            skip -= len(group)
+            continue
+        group.sort()
+        page.extend(group[skip : skip + first - len(page)])
+        skip = 0
+    return page
+
+
 # --- the edges of a page ------------------------------------------------------------------------
+
+# Where a node stands in output order: (side rank, depth, id); the root comes first.
+_OrderKey = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
@@ -487,7 +519,7 @@ def _page_edges(
     store: Store,
     walk: _Walk,
     page: list[str],
-    position: dict[str, int],
+    order_key: Callable[[str], _OrderKey | None],
     known: set[str],
     budget: int | None,
 ) -> list[LineageEdge]:
@@ -497,7 +529,7 @@ def _page_edges(
     def passable(node_id: str) -> bool:
         # Not returned, but part of the lineage; in dataset-level lineage, the fields of
         # its datasets (which carry their ML edges).
-        if node_id in position:
+        if order_key(node_id) is not None:
             return False
         if node_id in known:
             return True
@@ -508,6 +540,7 @@ def _page_edges(
         )
 
     found: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, EdgeKind, str], ...]] = {}
+    origin_keys = {o: order_key(o) or (-1, 0, "") for o in page}
     steps = 0
     for downstream in (True, False):
         states = [_State(o, o, (), ()) for o in page]
@@ -533,8 +566,9 @@ def _page_edges(
                     else:
                         key = (other, hop.kind, state.at)
                         keys = (key, *state.keys)
-                    if other in position:
-                        if position[other] > position[state.origin]:
+                    other_key = order_key(other)
+                    if other_key is not None:
+                        if other_key > origin_keys[state.origin]:
                             continue  # the later endpoint owns this connection
                         pair = (state.origin, other) if downstream else (other, state.origin)
                         via = state.via if downstream else tuple(reversed(state.via))
