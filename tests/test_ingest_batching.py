@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import (
     apply_in_batches,
-    compact,
     decode_json,
     ingest_documents,
     plan_batches,
@@ -180,40 +177,3 @@ def test_batched_ingestion_equals_one_by_one_for_changing_lineage() -> None:
     assert [(e.source_id, e.ended_at) for e in ended] == [
         ("dataset|pg|b", "2024-05-03T10:00:00.000000Z")
     ]
-
-
-def test_compact_merges_exactly_as_normalized(shared_data: Path) -> None:
-    combined = ChangeSet(origin=Origin.OPENLINEAGE)
-    for document in read_path(shared_data / "marquez" / "metadata.json"):
-        combined.extend(translate_event(document.value))
-    for document in read_path(shared_data / "marquez" / "apples"):
-        combined.extend(translate_event(document.value))
-    assert len(combined.nodes) > len(combined.normalized().nodes)
-    assert compact(combined).model_dump() == combined.normalized().model_dump()
-
-
-stamps = st.sampled_from(
-    ["2024-05-01T00:00:00.000000Z", "2024-05-02T00:00:00.000000Z", "2024-05-03T00:00:00.000000Z"]
-)
-
-
-@st.composite
-def edges(draw: st.DrawFn) -> Edge:
-    first = draw(stamps)
-    last = max(first, draw(stamps))
-    return Edge(
-        source_id=draw(st.sampled_from(["dataset|pg|a", "dataset|pg|b"])),
-        kind=EdgeKind.READS,
-        target_id="job|etl|x",
-        origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.DBT])),
-        first_seen=first,
-        last_seen=last,
-        ended_at=draw(st.none() | stamps),
-        attrs=draw(st.dictionaries(st.sampled_from(["p", "q"]), st.integers(0, 3), max_size=2)),
-    )
-
-
-@given(st.lists(edges(), max_size=8))
-def test_compact_folds_edges_like_merge_edge(items: list[Edge]) -> None:
-    changeset = ChangeSet(edges=items)
-    assert compact(changeset).model_dump() == changeset.normalized().model_dump()

@@ -53,13 +53,13 @@ def node_of(entity: Entity, extra: Mapping[str, Any] | None = None) -> Node:
     if extra:
         attrs.update({k: v for k, v in extra.items() if v is not None})
     parts = entity.key_parts()
-    return Node.model_construct(
-        id=entity_id(kind, entity.namespace, entity.name, *parts),
-        kind=kind,
-        namespace=entity.namespace,
-        name=entity.name,
-        parts=parts,
-        attrs=attrs,
+    return Node.trusted(
+        entity_id(kind, entity.namespace, entity.name, *parts),
+        kind,
+        entity.namespace,
+        entity.name,
+        parts,
+        attrs,
     )
 
 
@@ -116,12 +116,8 @@ class GraphBuilder:
     ) -> str:
         """Add a node from its key and attributes (``None`` dropped); returns its id."""
         node_id = entity_id(kind, namespace, name, *parts)
-        clean = {k: v for k, v in (attrs or {}).items() if v is not None}
-        return self.add(
-            Node.model_construct(
-                id=node_id, kind=kind, namespace=namespace, name=name, parts=parts, attrs=clean
-            )
-        )
+        clean = {k: v for k, v in attrs.items() if v is not None} if attrs else {}
+        return self.add(Node.trusted(node_id, kind, namespace, name, parts, clean))
 
     def bare(self, kind: Kind, namespace: str, name: str, *parts: str) -> str:
         """Add a key-only node unless this translation holds it already; returns its id."""
@@ -140,17 +136,9 @@ class GraphBuilder:
     ) -> None:
         """Add an edge seen at this translation's time (or ``at``)."""
         stamp = self.stamp if at is None else format_time(at)
+        clean = {k: v for k, v in attrs.items() if v is not None} if attrs else {}
         self.cs.edges.append(
-            Edge.model_construct(
-                source_id=source,
-                kind=kind,
-                target_id=target,
-                origin=self.cs.origin,
-                first_seen=stamp,
-                last_seen=stamp,
-                ended_at=None,
-                attrs={k: v for k, v in (attrs or {}).items() if v is not None},
-            )
+            Edge.trusted(source, kind, target, self.cs.origin, stamp, stamp, None, clean)
         )
 
     def dataset(self, namespace: str, name: str) -> str:

@@ -13,24 +13,29 @@ that applies a changeset (``LineageService.apply``).
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from lineagegraph.errors import InvalidInput
-from lineagegraph.model import ChangeSet, Edge, EdgeKind, Node
+from lineagegraph.model import ChangeSet
 
 __all__ = [
     "Document",
     "IngestReport",
     "Outcome",
     "apply_in_batches",
-    "compact",
     "decode_json",
     "ingest_documents",
+    "iter_documents",
     "plan_batches",
     "read_documents",
     "read_path",
@@ -89,14 +94,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
+def _deeper_than(value: dict[str, Any] | list[Any], levels: int) -> bool:
+    """Whether a container nests more than ``levels`` levels (itself counts as one)."""
+    if levels < 1:
+        return True
+    for child in value.values() if type(value) is dict else value:
+        if (type(child) is dict or type(child) is list) and _deeper_than(child, levels - 1):
             return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
 
 
@@ -107,7 +111,19 @@ def decode_json(data: bytes | str) -> Any:
     is nesting deeper than :data:`MAX_DEPTH` levels.
     """
     try:
-        value = json.loads(data, parse_constant=_reject_constant)
+        # orjson decodes strict JSON several times faster; whatever it refuses (errors,
+        # but also integers past 64 bits or UTF-16 text) gets the standard decoder's verdict.
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        value = _decode_strictly(data)
+    if (type(value) is dict or type(value) is list) and _deeper_than(value, MAX_DEPTH):
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _decode_strictly(data: bytes | str) -> Any:
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -118,9 +134,6 @@ def decode_json(data: bytes | str) -> Any:
         raise InvalidInput(f"not valid JSON: {error}") from None
     except RecursionError:
         raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels") from None
-    if isinstance(value, dict | list) and _too_deep(value, MAX_DEPTH):
-        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
-    return value
 
 
 def read_documents(text: str, source: str) -> list[Document]:
@@ -130,26 +143,34 @@ def read_documents(text: str, source: str) -> list[Document]:
     per non-empty line (``source:line``), each decoded on its own so a bad line
     fails alone.
     """
+    return list(iter_documents(text, source))
+
+
+def iter_documents(text: str, source: str) -> Iterator[Document]:
+    """:func:`read_documents` one document at a time: JSON lines are decoded as they are
+    consumed, so a large file is never held decoded all at once."""
     stripped = text.strip()
     if not stripped:
-        return []
+        return
     try:
         value = decode_json(stripped)
     except InvalidInput as whole:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-        if len(lines) < 2:
-            return [Document(source, error=str(whole))]
-        documents = []
-        for number, line in lines:
+        lines = ((n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip())
+        head = list(islice(lines, 2))
+        if len(head) < 2:
+            yield Document(source, error=str(whole))
+            return
+        for number, line in chain(head, lines):
             where = f"{source}:{number}"
             try:
-                documents.append(Document(where, decode_json(line)))
+                yield Document(where, decode_json(line))
             except InvalidInput as error:
-                documents.append(Document(where, error=str(error)))
-        return documents
+                yield Document(where, error=str(error))
+        return
     if isinstance(value, list):
-        return [Document(f"{source}[{i}]", item) for i, item in enumerate(value)]
-    return [Document(source, value)]
+        yield from (Document(f"{source}[{i}]", item) for i, item in enumerate(value))
+    else:
+        yield Document(source, value)
 
 
 def event_files(path: Path) -> list[Path]:
@@ -172,7 +193,7 @@ def read_path(path: Path) -> Iterator[Document]:
         except (OSError, EOFError, UnicodeDecodeError) as error:
             yield Document(str(file), error=f"cannot read the file: {error}")
             continue
-        yield from read_documents(text, str(file))
+        yield from iter_documents(text, str(file))
 
 
 def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
@@ -218,59 +239,6 @@ def plan_batches(
     return groups
 
 
-def compact(changeset: ChangeSet) -> ChangeSet:
-    """The changeset with each node and edge once, as :meth:`ChangeSet.normalized` merges them.
-
-    Many events of a batch repeat the same datasets, fields and edges; this merges
-    them the way ``normalized`` does (attributes merge in order; an edge's seen
-    interval widens and its newest report's origin and attributes win) without
-    building an intermediate model per duplicate.
-    """
-    node_attrs: dict[str, dict[str, Any]] = {}
-    node_last: dict[str, Node] = {}
-    for node in changeset.nodes:
-        merged = node_attrs.get(node.id)
-        if merged is None:
-            node_attrs[node.id] = dict(node.attrs)
-        else:
-            merged.update((k, v) for k, v in node.attrs.items() if v is not None)
-        node_last[node.id] = node
-    nodes = [
-        n if n.attrs == node_attrs[i] else n.model_copy(update={"attrs": node_attrs[i]})
-        for i, n in node_last.items()
-    ]
-    # key -> [first_seen, last_seen, ended_at, origin, attrs]
-    folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
-    for edge in changeset.edges:
-        key = (edge.source_id, edge.kind, edge.target_id)
-        acc = folded.get(key)
-        if acc is None:
-            folded[key] = [edge.first_seen, edge.last_seen, edge.ended_at, edge.origin, edge.attrs]
-            continue
-        first, last, ended, origin, attrs = acc
-        if ended is not None and edge.last_seen >= ended:
-            ended = None
-        if edge.last_seen >= last:
-            attrs, origin = {**attrs, **edge.attrs}, edge.origin
-        else:
-            attrs = {**edge.attrs, **attrs}
-        acc[:] = [min(first, edge.first_seen), max(last, edge.last_seen), ended, origin, attrs]
-    edges = [
-        Edge.model_construct(
-            source_id=source,
-            kind=kind,
-            target_id=target,
-            origin=origin,
-            first_seen=first,
-            last_seen=last,
-            ended_at=ended,
-            attrs=attrs,
-        )
-        for (source, kind, target), (first, last, ended, origin, attrs) in folded.items()
-    ]
-    return changeset.model_copy(update={"nodes": nodes, "edges": edges})
-
-
 def apply_in_batches(
     items: Iterable[tuple[str, ChangeSet]],
     apply: Callable[[ChangeSet], Any],
@@ -295,7 +263,8 @@ def apply_in_batches(
             combined = ChangeSet(origin=members[0][1].origin)
             for _, changeset in members:
                 combined.extend(changeset)
-            combined = compact(combined)
+            # Merged here, not only by the store: the service reads it before the store does.
+            combined = combined.normalized()
         try:
             _count(report, apply(combined))
             report.outcomes.extend(Outcome(source) for source, _ in members)
@@ -324,9 +293,31 @@ def ingest_documents(
 ) -> IngestReport:
     """Translate every document and apply the ones that translate, in batches.
 
-    Outcomes come back in document order; a document that does not decode or
-    translate fails alone with its reason and changes nothing.
+    Documents are consumed ``max_events`` at a time, so however long the input, only
+    one batch is held translated. Outcomes come back in document order; a document
+    that does not decode or translate fails alone with its reason and changes nothing.
     """
+    report = IngestReport()
+    iterator = iter(documents)
+    while True:
+        with _collector_paused():
+            chunk = list(islice(iterator, max_events))
+            if not chunk:
+                break
+            part = _ingest_chunk(chunk, translate, apply, max_events, on_progress)
+        report.outcomes.extend(part.outcomes)
+        report.nodes += part.nodes
+        report.edges += part.edges
+    return report
+
+
+def _ingest_chunk(
+    documents: list[Document],
+    translate: Callable[[Any], ChangeSet],
+    apply: Callable[[ChangeSet], Any],
+    max_events: int,
+    on_progress: Callable[[int], None] | None,
+) -> IngestReport:
     outcomes: dict[int, Outcome] = {}
     translated: list[tuple[str, ChangeSet]] = []
     positions: list[int] = []
@@ -350,6 +341,24 @@ def ingest_documents(
         outcomes[position] = outcome
     report.outcomes = [outcomes[i] for i in sorted(outcomes)]
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while one batch is read, translated and applied.
+
+    A batch allocates hundreds of thousands of short-lived, acyclic objects (nodes,
+    edges, attribute dicts); the collections they would trigger scan everything alive,
+    the embedded store's graph included, and took as long as the work itself.
+    Whatever a batch leaves behind is collected as usual afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _count(report: IngestReport, result: Any) -> None:
