@@ -33,10 +33,8 @@ from lineagegraph.model import (
     Origin,
     Page,
     edge_valid,
-    end_edge,
     format_time,
     merge_attrs,
-    merge_edge,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -93,46 +91,81 @@ _KIND_RANK = (
 )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes,
+# without building an encoder per call. Stored attributes are in this canonical form, so
+# equal texts mean equal attributes.
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
+
+# An edge as stored: (src, kind, dst, origin, first_seen, last_seen, ended_at, attrs JSON).
+EdgeRow = tuple[str, str, str, str, str, str, str | None, str]
+EdgeKey = tuple[str, str, str]
 
 
 # Rows were validated on the way in, so reading them back skips validation.
 def _node_from_row(row: Sequence[Any]) -> Node:
-    return Node.model_construct(
-        id=row[0],
-        kind=Kind(row[1]),
-        namespace=row[2],
-        name=row[3],
-        parts=tuple(json.loads(row[4])),
-        attrs=json.loads(row[5]),
+    return Node.trusted(
+        row[0], Kind(row[1]), row[2], row[3], tuple(json.loads(row[4])), json.loads(row[5])
     )
 
 
 def _edge_from_row(row: Sequence[Any]) -> Edge:
-    return Edge.model_construct(
-        source_id=row[0],
-        kind=EdgeKind(row[1]),
-        target_id=row[2],
-        origin=Origin(row[3]),
-        first_seen=row[4],
-        last_seen=row[5],
-        ended_at=row[6],
-        attrs=json.loads(row[7]),
+    return Edge.trusted(
+        row[0],
+        _EDGE_KINDS[row[1]],
+        row[2],
+        Origin(row[3]),
+        row[4],
+        row[5],
+        row[6],
+        json.loads(row[7]),
     )
 
 
-def _edge_row(edge: Edge) -> tuple[Any, ...]:
+def _merge_edge_row(old: EdgeRow | None, edge: Edge) -> EdgeRow:
+    """:func:`merge_edge` of a stored row and a reported edge, as a row.
+
+    Attributes are compared as canonical JSON, so the common report of an edge
+    with the attributes it has (or none) never decodes the stored ones.
+    """
+    new_attrs = _dumps(edge.attrs) if edge.attrs else "{}"
+    if old is None:
+        return (
+            edge.source_id,
+            edge.kind.value,
+            edge.target_id,
+            edge.origin.value,
+            edge.first_seen,
+            edge.last_seen,
+            edge.ended_at,
+            new_attrs,
+        )
+    _, _, _, origin, first, last, ended, attrs = old
+    if ended is not None and edge.last_seen >= ended:
+        ended = None
+    newer = edge.last_seen >= last
+    if new_attrs != attrs and new_attrs != "{}":
+        stored = json.loads(attrs)
+        merged = {**stored, **edge.attrs} if newer else {**edge.attrs, **stored}
+        attrs = _dumps(merged)
     return (
-        edge.source_id,
-        edge.kind.value,
-        edge.target_id,
-        edge.origin.value,
-        edge.first_seen,
-        edge.last_seen,
-        edge.ended_at,
-        _dumps(edge.attrs),
+        old[0],
+        old[1],
+        old[2],
+        edge.origin.value if newer else origin,
+        min(first, edge.first_seen),
+        max(last, edge.last_seen),
+        ended,
+        attrs,
     )
+
+
+def _end_edge_row(row: EdgeRow, at: str) -> EdgeRow:
+    """:func:`end_edge` on a stored row."""
+    ended = row[6]
+    if row[5] >= at or (ended is not None and ended <= at):
+        return row
+    return (*row[:6], at, row[7])
 
 
 def _health_from_row(row: Sequence[Any]) -> HealthRecord:
@@ -214,7 +247,11 @@ class EmbeddedStore:
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, changeset: ChangeSet) -> ApplyResult:
-        """Apply a changeset atomically and idempotently (see :class:`Store`)."""
+        """Apply a changeset atomically and idempotently (see :class:`Store`).
+
+        Only what changes is written: nodes whose merged attributes equal the stored
+        ones and edges whose merged row equals the stored row are skipped.
+        """
         if changeset.snapshots:
             raise InvalidInput("job snapshots must be resolved by the service before apply")
         cs = changeset.normalized()
@@ -223,16 +260,12 @@ class EmbeddedStore:
             con = self._con
             try:
                 con.execute("BEGIN IMMEDIATE")
-                known = self._known_kinds(cs)
-                cs.validate_shape(known)
+                cs.validate_shape(self._known_kinds(cs))
                 written_nodes, new_fields = self._write_nodes(cs.nodes)
-                written_edges = self._write_edges(cs.edges)
-                written_edges.extend(self._write_endings(cs, written_edges))
+                written_edges = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
-                self._refresh_search(
-                    {n.id for n in written_nodes}, new_fields + cs.deletes, cs.deletes
-                )
+                self._refresh_search(written_nodes, new_fields + cs.deletes, cs.deletes)
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -253,22 +286,29 @@ class EmbeddedStore:
         return self._kinds_in_graph(wanted)
 
     def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], list[str]]:
-        """Write new and changed nodes; returns them and the ids of fields that are new."""
+        """Write new and changed nodes; returns them as merged and the ids of new fields.
+
+        A stored node reported without attributes (a bare reference) is unchanged, so
+        only stored nodes that bring attributes are read back.
+        """
         graph_nodes = self._graph._node
-        existing = self._fetch_nodes([n.id for n in nodes if n.id in graph_nodes])
+        stored = self._fetch_attrs([n.id for n in nodes if n.attrs and n.id in graph_nodes])
         rows = []
         written = []
         new_fields = []
         for node in nodes:
-            old = existing.get(node.id)
-            if old is None:
-                attrs = node.attrs
-                if node.kind is Kind.FIELD:
-                    new_fields.append(node.id)
-            else:
-                attrs = merge_attrs(old.attrs, node.attrs)
-                if attrs == old.attrs:
+            if node.id in graph_nodes:
+                old = stored.get(node.id)
+                if old is None:  # a bare reference to a stored node
                     continue
+                attrs = merge_attrs(old, node.attrs)
+                if attrs == old:
+                    continue
+                node = Node.trusted(
+                    node.id, node.kind, node.namespace, node.name, node.parts, attrs
+                )
+            elif node.kind is Kind.FIELD:
+                new_fields.append(node.id)
             rows.append(
                 (
                     node.id,
@@ -276,7 +316,7 @@ class EmbeddedStore:
                     node.namespace,
                     node.name,
                     _dumps(list(node.parts)),
-                    _dumps(attrs),
+                    _dumps(node.attrs),
                 )
             )
             written.append(node)
@@ -287,46 +327,44 @@ class EmbeddedStore:
         )
         return written, new_fields
 
-    def _write_edges(self, edges: list[Edge]) -> list[Edge]:
+    def _write_edges(self, cs: ChangeSet) -> list[EdgeRow]:
+        """Merge the changeset's edges into the stored ones, then apply its endings.
+
+        Returns the rows written: only those that changed. An edge that the same
+        changeset reports and ends is ended as merged.
+        """
         succ = self._graph._succ
-        known = [e for e in edges if e.kind in succ.get(e.source_id, {}).get(e.target_id, ())]
-        existing = self._fetch_edges([e.key for e in known])
-        merged = []
-        for edge in edges:
-            old = existing.get(edge.key)
-            new = merge_edge(old, edge)
-            if new != old:
-                merged.append(new)
-        self._upsert_edge_rows(merged)
-        return merged
-
-    def _write_endings(self, cs: ChangeSet, merged: list[Edge]) -> list[Edge]:
-        """End edges; an edge upserted by the same changeset is ended as merged."""
-        keys = [(e.source_id, e.kind, e.target_id) for e in cs.endings]
-        pending = {e.key: e for e in merged}
-        existing = self._fetch_edges([k for k in keys if k not in pending])
-        existing.update({k: pending[k] for k in keys if k in pending})
-        changed = []
-        for ending in cs.endings:
-            key = (ending.source_id, ending.kind, ending.target_id)
-            edge = existing.get(key)
-            if edge is None:
-                continue
-            ended = end_edge(edge, ending.at)
-            if ended != edge:
-                existing[key] = ended
-                changed.append(ended)
-        self._upsert_edge_rows(changed)
-        return changed
-
-    def _upsert_edge_rows(self, edges: list[Edge]) -> None:
+        stored = self._fetch_edge_rows(
+            [
+                (e.source_id, e.kind.value, e.target_id)
+                for e in cs.edges
+                if e.kind in succ.get(e.source_id, {}).get(e.target_id, ())
+            ]
+        )
+        rows: dict[EdgeKey, EdgeRow] = {}
+        for edge in cs.edges:
+            key = (edge.source_id, edge.kind.value, edge.target_id)
+            old = stored.get(key)
+            row = _merge_edge_row(old, edge)
+            if row != old:
+                rows[key] = row
+        if cs.endings:
+            keys = [(e.source_id, e.kind.value, e.target_id) for e in cs.endings]
+            stored.update(self._fetch_edge_rows([k for k in keys if k not in stored]))
+            for key, ending in zip(keys, cs.endings, strict=True):
+                current = rows.get(key) or stored.get(key)
+                if current is not None:
+                    ended = _end_edge_row(current, ending.at)
+                    if ended is not current:
+                        rows[key] = ended
         self._con.executemany(
             f"INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(src, kind, dst) DO UPDATE SET origin = excluded.origin, "
             "first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
             "ended_at = excluded.ended_at, attrs = excluded.attrs",
-            [_edge_row(e) for e in edges],
+            list(rows.values()),
         )
+        return list(rows.values())
 
     def _delete(self, ids: list[str]) -> list[tuple[str, str]]:
         removed: list[tuple[str, str]] = []
@@ -335,6 +373,8 @@ class EmbeddedStore:
                 continue
             removed.extend((node_id, v) for v in self._graph._succ[node_id])
             removed.extend((u, node_id) for u in self._graph._pred[node_id])
+        if not ids:
+            return removed
         con = self._con
         con.executemany("DELETE FROM edges WHERE src = ?", [(i,) for i in ids])
         con.executemany("DELETE FROM edges WHERE dst = ?", [(i,) for i in ids])
@@ -347,37 +387,40 @@ class EmbeddedStore:
         return removed
 
     def _write_health(self, cs: ChangeSet) -> None:
-        self._con.executemany(
-            "INSERT INTO health (id, kind, status, reasons) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, status = excluded.status, "
-            "reasons = excluded.reasons",
-            [
-                (
-                    r.id,
-                    r.kind.value,
-                    r.status.value,
-                    _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
-                )
-                for r in cs.health
-            ],
-        )
-        self._con.executemany("DELETE FROM health WHERE id = ?", [(i,) for i in cs.health_removals])
+        if cs.health:
+            self._con.executemany(
+                "INSERT INTO health (id, kind, status, reasons) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, status = excluded.status, "
+                "reasons = excluded.reasons",
+                [
+                    (
+                        r.id,
+                        r.kind.value,
+                        r.status.value,
+                        _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
+                    )
+                    for r in cs.health
+                ],
+            )
+        if cs.health_removals:
+            self._con.executemany(
+                "DELETE FROM health WHERE id = ?", [(i,) for i in cs.health_removals]
+            )
 
     def _refresh_search(
-        self, node_ids: set[str], fields_added_or_removed: list[str], deleted: list[str]
+        self, written: list[Node], fields_added_or_removed: list[str], deleted: list[str]
     ) -> None:
-        """Rewrite the search text of changed nodes and of datasets whose set of fields changed."""
+        """Rewrite the search text of written nodes and of datasets whose set of fields changed."""
+        nodes = {n.id: n for n in written}
         datasets = set()
         for node_id in fields_added_or_removed:
             if node_id.startswith("field|"):
                 datasets.add("dataset|" + "|".join(node_id.split("|")[1:3]))
-        targets = sorted((node_ids | datasets) - set(deleted))
-        nodes = self._fetch_nodes(targets)
+        gone = set(deleted)
+        nodes.update(self._fetch_nodes(sorted(datasets - nodes.keys() - gone)))
         rows = []
-        for node_id in targets:
-            node = nodes.get(node_id)
-            if node is None:
-                continue
+        for node_id in sorted(nodes.keys() - gone):
+            node = nodes[node_id]
             text = node.search_text()
             if node.kind is Kind.DATASET:
                 paths = self._con.execute(
@@ -399,21 +442,23 @@ class EmbeddedStore:
     def _update_graph(
         self,
         nodes: list[Node],
-        edges: list[Edge],
+        edges: list[EdgeRow],
         removed: list[tuple[str, str]],
         deleted: list[str],
     ) -> None:
         graph = self._graph
+        node_data, succ, pred = graph._node, graph._succ, graph._pred
         for node in nodes:
-            graph.add_node(node.id, k=node.kind.value)
-        succ, pred = graph._succ, graph._pred
-        for edge in edges:
-            data = succ[edge.source_id].get(edge.target_id)
+            if node.id not in node_data:
+                node_data[node.id] = {"k": node.kind.value}
+                succ[node.id] = {}
+                pred[node.id] = {}
+        kinds = _EDGE_KINDS
+        for source, kind, target, _, first_seen, _, ended_at, _ in edges:
+            data = succ[source].get(target)
             if data is None:
-                data = {}
-                succ[edge.source_id][edge.target_id] = data
-                pred[edge.target_id][edge.source_id] = data
-            data[edge.kind] = (edge.first_seen, edge.ended_at)
+                data = succ[source][target] = pred[target][source] = {}
+            data[kinds[kind]] = (first_seen, ended_at)
         for u, v in removed:
             if graph.has_edge(u, v):
                 graph.remove_edge(u, v)
@@ -446,23 +491,41 @@ class EmbeddedStore:
                 found[row[0]] = _node_from_row(row)
         return found
 
+    def _fetch_attrs(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored attributes of these nodes."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, attrs FROM nodes WHERE id IN ({marks})"
+            for node_id, attrs in self._con.execute(query, tuple(chunk)):
+                found[node_id] = json.loads(attrs)
+        return found
+
     def _fetch_edges(
         self, keys: Sequence[tuple[str, EdgeKind, str]]
     ) -> dict[tuple[str, EdgeKind, str], Edge]:
+        rows = self._fetch_edge_rows([(src, kind.value, dst) for src, kind, dst in keys])
         found: dict[tuple[str, EdgeKind, str], Edge] = {}
+        for row in rows.values():
+            edge = _edge_from_row(row)
+            found[edge.key] = edge
+        return found
+
+    def _fetch_edge_rows(self, keys: Sequence[EdgeKey]) -> dict[EdgeKey, EdgeRow]:
+        """The stored rows of these edges, by (src, kind, dst)."""
+        found: dict[EdgeKey, EdgeRow] = {}
         step = 300  # three parameters a key, well under SQLite's parameter limit
+        columns = ", ".join(f"e.{c.strip()}" for c in _EDGE_COLUMNS.split(","))
         for start in range(0, len(keys), step):
             chunk = keys[start : start + step]
             values = ",".join(["(?, ?, ?)"] * len(chunk))
-            params = [p for src, kind, dst in chunk for p in (src, kind.value, dst)]
-            columns = ", ".join(f"e.{c.strip()}" for c in _EDGE_COLUMNS.split(","))
+            params = [p for key in chunk for p in key]
             query = (
                 f"SELECT {columns} FROM (VALUES {values}) AS k JOIN edges e "
                 "ON e.src = k.column1 AND e.kind = k.column2 AND e.dst = k.column3"
             )
             for row in self._con.execute(query, params):
-                edge = _edge_from_row(row)
-                found[edge.key] = edge
+                found[(row[0], row[1], row[2])] = row
         return found
 
     def expand(
