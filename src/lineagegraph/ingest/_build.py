@@ -77,6 +77,15 @@ def short_text(value: Any, limit: int = 500) -> str | None:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _clean(attrs: dict[str, Any] | None) -> dict[str, Any]:
+    """Attributes without ``None`` values: the dict itself when it has none."""
+    if not attrs:
+        return {}
+    if None in attrs.values():
+        return {k: v for k, v in attrs.items() if v is not None}
+    return attrs
+
+
 class GraphBuilder:
     """Accumulates one translation's ChangeSet and knows which nodes it already holds.
 
@@ -112,12 +121,14 @@ class GraphBuilder:
         namespace: str,
         name: str,
         parts: tuple[str, ...] = (),
-        attrs: Mapping[str, Any] | None = None,
+        attrs: dict[str, Any] | None = None,
     ) -> str:
-        """Add a node from its key and attributes (``None`` dropped); returns its id."""
+        """Add a node from its key and attributes (``None`` dropped); returns its id.
+
+        ``attrs`` becomes the node's own dict when it holds no ``None``: pass a fresh one.
+        """
         node_id = entity_id(kind, namespace, name, *parts)
-        clean = {k: v for k, v in attrs.items() if v is not None} if attrs else {}
-        return self.add(Node.trusted(node_id, kind, namespace, name, parts, clean))
+        return self.add(Node.trusted(node_id, kind, namespace, name, parts, _clean(attrs)))
 
     def bare(self, kind: Kind, namespace: str, name: str, *parts: str) -> str:
         """Add a key-only node unless this translation holds it already; returns its id."""
@@ -131,14 +142,16 @@ class GraphBuilder:
         source: str,
         kind: EdgeKind,
         target: str,
-        attrs: Mapping[str, Any] | None = None,
+        attrs: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> None:
-        """Add an edge seen at this translation's time (or ``at``)."""
+        """Add an edge seen at this translation's time (or ``at``); ``None`` attributes dropped.
+
+        ``attrs`` becomes the edge's own dict when it holds no ``None``: pass a fresh one.
+        """
         stamp = self.stamp if at is None else format_time(at)
-        clean = {k: v for k, v in attrs.items() if v is not None} if attrs else {}
         self.cs.edges.append(
-            Edge.trusted(source, kind, target, self.cs.origin, stamp, stamp, None, clean)
+            Edge.trusted(source, kind, target, self.cs.origin, stamp, stamp, None, _clean(attrs))
         )
 
     def dataset(self, namespace: str, name: str) -> str:

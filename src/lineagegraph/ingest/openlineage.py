@@ -206,21 +206,24 @@ def _transformations(
 
 
 def _edge_attrs(job_id: str | None, transformations: list[dict[str, Any]]) -> dict[str, Any]:
-    """A DERIVES edge's attributes: the job and its primary transformation."""
-    unique: list[dict[str, Any]] = []
-    for t in transformations:
-        if t not in unique:
-            unique.append(t)
-    direct = [t for t in unique if t.get("type") == "DIRECT"]
-    primary = (direct or unique or [{}])[0]
+    """A DERIVES edge's attributes: the job and its primary transformation (no ``None``)."""
+    unique = transformations
+    if len(transformations) > 1:
+        unique = []
+        for t in transformations:
+            if t not in unique:
+                unique.append(t)
+    primary = next((t for t in unique if t.get("type") == "DIRECT"), unique[0] if unique else {})
+    attrs: dict[str, Any] = {} if job_id is None else {"job": job_id}
+    if primary.get("type") is not None:
+        attrs["transformation"] = primary["type"]
+    if primary.get("subtype") is not None:
+        attrs["subtype"] = primary["subtype"]
     descriptions = [t["description"] for t in unique if t.get("description")]
-    attrs: dict[str, Any] = {
-        "job": job_id,
-        "transformation": primary.get("type"),
-        "subtype": primary.get("subtype"),
-        "description": "; ".join(dict.fromkeys(descriptions)) or None,
-        "masking": any(t.get("masking") for t in unique) or None,
-    }
+    if descriptions:
+        attrs["description"] = "; ".join(dict.fromkeys(descriptions))
+    if any(t.get("masking") for t in unique):
+        attrs["masking"] = True
     if len(unique) > 1:
         attrs["transformations"] = unique
     if unique and all(t.get("scope") == "dataset" for t in unique):
