@@ -219,21 +219,40 @@ class LineageService:
         return starts
 
     def resolve_snapshots(self, changeset: ChangeSet) -> ChangeSet:
-        """Turn each job snapshot into endings of the edges its run no longer reports."""
+        """Turn each job snapshot into endings of the edges its run no longer reports.
+
+        Snapshots that report the same lineage for the same job (a batch of a job's
+        runs) look the store up once; only their times differ.
+        """
         if not changeset.snapshots:
             return changeset
         endings: list[EdgeEnding] = list(changeset.endings)
+        unreported: dict[tuple[Any, ...], list[Edge]] = {}
         for snapshot in changeset.snapshots:
-            endings.extend(self._endings_for(snapshot))
+            signature = (
+                snapshot.job_id,
+                frozenset(snapshot.inputs),
+                frozenset(snapshot.outputs),
+                None if snapshot.column_edges is None else frozenset(snapshot.column_edges),
+            )
+            edges = unreported.get(signature)
+            if edges is None:
+                edges = unreported[signature] = self._unreported_edges(snapshot)
+            at = snapshot.at
+            endings.extend(
+                EdgeEnding(source_id=e.source_id, kind=e.kind, target_id=e.target_id, at=at)
+                for e in edges
+                if e.last_seen < at
+            )
         return changeset.model_copy(update={"snapshots": [], "endings": endings})
 
-    def _endings_for(self, snapshot: JobSnapshot) -> list[EdgeEnding]:
-        """Endings for the current edges of a job that its latest run did not report.
+    def _unreported_edges(self, snapshot: JobSnapshot) -> list[Edge]:
+        """The current edges of a job that a snapshot does not report, in key order.
 
         Hops (cheap) find the unreported edges; only those are read in full, since a
         job usually reports the same inputs and outputs run after run.
         """
-        job, at = snapshot.job_id, snapshot.at
+        job = snapshot.job_id
         store = self.store
         inputs, outputs = set(snapshot.inputs), set(snapshot.outputs)
         stale: list[tuple[str, EdgeKind, str]] = []
@@ -261,18 +280,14 @@ class LineageService:
             *store.edges([job], Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES]),
             *store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]),
         ]
-        endings: list[EdgeEnding] = []
-        for edge in edges:
-            if edge.key not in wanted or not edge.current or edge.last_seen >= at:
-                continue
-            if edge.kind is EdgeKind.DERIVES and edge.attrs.get("job") != job:
-                continue
-            endings.append(
-                EdgeEnding(
-                    source_id=edge.source_id, kind=edge.kind, target_id=edge.target_id, at=at
-                )
-            )
-        return sorted(endings, key=lambda e: (e.source_id, e.kind, e.target_id))
+        found = [
+            edge
+            for edge in edges
+            if edge.key in wanted
+            and edge.current
+            and (edge.kind is not EdgeKind.DERIVES or edge.attrs.get("job") == job)
+        ]
+        return sorted(found, key=lambda e: (e.source_id, e.kind, e.target_id))
 
     # --- reads --------------------------------------------------------------------------------
 
