@@ -28,6 +28,7 @@ from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
+    BATCH_EVENTS,
     Document,
     IngestReport,
     Outcome,
@@ -37,13 +38,16 @@ from lineagegraph.ingest.batching import (
 )
 from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
-from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.model import ChangeSet
 from lineagegraph.service import LineageService
 from lineagegraph.store.base import StoreStats
 
 __all__ = ["ingest"]
 
+# Events per request to a server: a batch of realistic events stays well under the
+# server's default body limit.
+SERVER_BATCH_EVENTS = 500
 # Inputs with at least this many events get a progress bar.
 PROGRESS_THRESHOLD = 200
 # How many failures the summary lists before it counts the rest.
@@ -229,10 +233,10 @@ def _documents(path: str) -> list[Document]:
 @_target
 @click.option(
     "--batch-size",
-    default=500,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 10_000),
-    help="Events per transaction (local store) or per request (--server).",
+    help=f"Events per transaction (local store, default {BATCH_EVENTS}) or per request "
+    f"(--server, default {SERVER_BATCH_EVENTS}).",
 )
 def openlineage_command(
     path: str,
@@ -240,14 +244,14 @@ def openlineage_command(
     server: str | None,
     token: str | None,
     as_json: bool,
-    batch_size: int,
+    batch_size: int | None,
 ) -> None:
     """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
     folder of such files (in file-name order); ``-`` reads standard input."""
     _check_target(store_url, server)
     documents = _documents(path)
     if server:
-        report = _send_events(documents, server, token, batch_size)
+        report = _send_events(documents, server, token, batch_size or SERVER_BATCH_EVENTS)
         _print_summary(path, report, as_json, server, counted=False)
         _exit(report)
         return
@@ -256,9 +260,9 @@ def openlineage_command(
         with _progress(len(documents), "ingesting") as advance:
             report = ingest_documents(
                 documents,
-                translate_event,
+                EventTranslator(),
                 service.apply,
-                max_events=batch_size,
+                max_events=batch_size or BATCH_EVENTS,
                 on_progress=advance,
             )
         totals = service.stats()

@@ -29,6 +29,7 @@ from lineagegraph.errors import InvalidInput
 from lineagegraph.model import ChangeSet
 
 __all__ = [
+    "BATCH_EVENTS",
     "Document",
     "IngestReport",
     "Outcome",
@@ -43,6 +44,10 @@ __all__ = [
 
 # The deepest nesting a document may have (OpenLineage events need about ten levels).
 MAX_DEPTH = 100
+# Events applied in one transaction by default. Each batch writes a repeated dataset,
+# field or edge once, so bigger batches write less per event; a batch of realistic
+# events holds a few hundred megabytes at most while it is translated.
+BATCH_EVENTS = 2000
 EVENT_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
 
 
@@ -208,7 +213,7 @@ def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
 
 
 def plan_batches(
-    changesets: Sequence[ChangeSet], max_events: int = 500, max_items: int = 50_000
+    changesets: Sequence[ChangeSet], max_events: int = BATCH_EVENTS, max_items: int = 500_000
 ) -> list[list[int]]:
     """Group consecutive changesets (by index) that can be applied as one.
 
@@ -243,7 +248,7 @@ def apply_in_batches(
     items: Iterable[tuple[str, ChangeSet]],
     apply: Callable[[ChangeSet], Any],
     *,
-    max_events: int = 500,
+    max_events: int = BATCH_EVENTS,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Apply translated events in as few transactions as keep the outcome the same.
@@ -288,7 +293,7 @@ def ingest_documents(
     translate: Callable[[Any], ChangeSet],
     apply: Callable[[ChangeSet], Any],
     *,
-    max_events: int = 500,
+    max_events: int = BATCH_EVENTS,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Translate every document and apply the ones that translate, in batches.
