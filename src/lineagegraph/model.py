@@ -854,7 +854,7 @@ class ChangeSet(BaseModel):
             node_id = node.id
             seen = nodes.get(node_id)
             nodes[node_id] = node  # the last report of a node is the one kept
-            if seen is None:
+            if seen is None or seen is node:  # merging what was merged last changes nothing
                 continue
             attrs = node_attrs.get(node_id)
             if attrs is None:
@@ -883,12 +883,14 @@ class ChangeSet(BaseModel):
                 acc[2] = None
             if edge.first_seen < first:
                 acc[0] = edge.first_seen
+            # attributes that are among the merged ones already change nothing either way
+            same = edge.attrs is attrs or edge.attrs.items() <= attrs.items()
             if edge.last_seen >= last:
                 acc[1] = edge.last_seen
                 acc[3] = edge.origin
-                if not edge.attrs.items() <= attrs.items():
+                if not same:
                     acc[4] = {**attrs, **edge.attrs}
-            elif not edge.attrs.items() <= attrs.items():
+            elif not same:
                 acc[4] = {**edge.attrs, **attrs}
         if len(nodes) == len(self.nodes) and len(edges) == len(self.edges):
             return self

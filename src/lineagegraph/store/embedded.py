@@ -261,11 +261,12 @@ class EmbeddedStore:
             try:
                 con.execute("BEGIN IMMEDIATE")
                 cs.validate_shape(self._known_kinds(cs))
-                written_nodes, new_fields = self._write_nodes(cs.nodes)
+                written_nodes, new_nodes = self._write_nodes(cs.nodes)
+                new_fields = [i for i in new_nodes if i.startswith("field|")]
                 written_edges = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
-                self._refresh_search(written_nodes, new_fields + cs.deletes, cs.deletes)
+                self._refresh_search(written_nodes, new_nodes, new_fields + cs.deletes, cs.deletes)
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -285,8 +286,8 @@ class EmbeddedStore:
         wanted = [i for i in cs.referenced_ids() if i not in new_ids]
         return self._kinds_in_graph(wanted)
 
-    def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], list[str]]:
-        """Write new and changed nodes; returns them as merged and the ids of new fields.
+    def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], set[str]]:
+        """Write new and changed nodes; returns them as merged and the ids of the new ones.
 
         A stored node reported without attributes (a bare reference) is unchanged, so
         only stored nodes that bring attributes are read back.
@@ -295,7 +296,7 @@ class EmbeddedStore:
         stored = self._fetch_attrs([n.id for n in nodes if n.attrs and n.id in graph_nodes])
         rows = []
         written = []
-        new_fields = []
+        new = set()
         for node in nodes:
             if node.id in graph_nodes:
                 old = stored.get(node.id)
@@ -307,8 +308,8 @@ class EmbeddedStore:
                 node = Node.trusted(
                     node.id, node.kind, node.namespace, node.name, node.parts, attrs
                 )
-            elif node.kind is Kind.FIELD:
-                new_fields.append(node.id)
+            else:
+                new.add(node.id)
             rows.append(
                 (
                     node.id,
@@ -325,7 +326,7 @@ class EmbeddedStore:
             "ON CONFLICT(id) DO UPDATE SET attrs = excluded.attrs",
             rows,
         )
-        return written, new_fields
+        return written, new
 
     def _write_edges(self, cs: ChangeSet) -> list[EdgeRow]:
         """Merge the changeset's edges into the stored ones, then apply its endings.
@@ -408,9 +409,16 @@ class EmbeddedStore:
             )
 
     def _refresh_search(
-        self, written: list[Node], fields_added_or_removed: list[str], deleted: list[str]
+        self,
+        written: list[Node],
+        new: set[str],
+        fields_added_or_removed: list[str],
+        deleted: list[str],
     ) -> None:
-        """Rewrite the search text of written nodes and of datasets whose set of fields changed."""
+        """Rewrite the search text of written nodes and of datasets whose set of fields changed.
+
+        ``new`` nodes have no search text to remove yet.
+        """
         nodes = {n.id: n for n in written}
         datasets = set()
         for node_id in fields_added_or_removed:
@@ -432,7 +440,7 @@ class EmbeddedStore:
         con = self._con
         con.executemany(
             "DELETE FROM search WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
-            [(i,) for i, _, _ in rows],
+            [(i,) for i, _, _ in rows if i not in new],
         )
         con.executemany(
             "INSERT INTO search (rowid, title, body) SELECT rowid, ?, ? FROM nodes WHERE id = ?",
