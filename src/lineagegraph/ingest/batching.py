@@ -16,7 +16,9 @@ from __future__ import annotations
 import gc
 import gzip
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -25,12 +27,13 @@ from typing import Any
 
 import orjson
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.model import ChangeSet
 
 __all__ = [
     "BATCH_EVENTS",
     "Document",
+    "GroupCommit",
     "IngestReport",
     "Outcome",
     "apply_in_batches",
@@ -263,13 +266,7 @@ def apply_in_batches(
     report = IngestReport()
     for group in plan_batches([cs for _, cs in pairs], max_events=max_events):
         members = [pairs[i] for i in group]
-        combined = members[0][1]
-        if len(members) > 1:
-            combined = ChangeSet(origin=members[0][1].origin)
-            for _, changeset in members:
-                combined.extend(changeset)
-            # Merged here, not only by the store: the service reads it before the store does.
-            combined = combined.normalized()
+        combined = _combine([cs for _, cs in members])
         try:
             _count(report, apply(combined))
             report.outcomes.extend(Outcome(source) for source, _ in members)
@@ -364,6 +361,100 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _combine(changesets: Sequence[ChangeSet]) -> ChangeSet:
+    """One changeset holding several, merged (the service reads it before the store does)."""
+    if len(changesets) == 1:
+        return changesets[0]
+    combined = ChangeSet(origin=changesets[0].origin)
+    for changeset in changesets:
+        combined.extend(changeset)
+    return combined.normalized()
+
+
+class GroupCommit:
+    """Applies changesets handed in by concurrent callers in shared transactions.
+
+    Group commit: while one group is applied (one transaction, one fsync), the
+    changesets that arrive meanwhile queue up, and the next group takes all of them
+    (up to ``max_events``) and applies them combined, split where
+    :func:`plan_batches` says, so the outcome is that of applying them one by one
+    in arrival order. A caller's future resolves only once the transaction that
+    holds its changeset has committed, with what ``apply`` returned for the group.
+    When a combined group fails, its changesets are applied one by one, so each
+    caller gets its own outcome and a bad changeset fails alone. A caller that
+    cancels its future before its group starts is left out of it.
+
+    One worker thread applies the groups; it starts with the first changeset.
+    """
+
+    def __init__(self, apply: Callable[[ChangeSet], Any], *, max_events: int = BATCH_EVENTS):
+        self._apply = apply
+        self._max_events = max_events
+        self._queue: list[tuple[ChangeSet, Future[Any]]] = []
+        self._ready = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, changeset: ChangeSet) -> Future[Any]:
+        """Queue a changeset; the future resolves when it is committed, or fails as it did.
+
+        Raises :class:`StoreUnavailable` once the group commit is closed.
+        """
+        future: Future[Any] = Future()
+        with self._ready:
+            if self._closed:
+                raise StoreUnavailable("the server is shutting down")
+            self._queue.append((changeset, future))
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="lineagegraph-group-commit", daemon=True
+                )
+                self._worker.start()
+            self._ready.notify()
+        return future
+
+    def close(self) -> None:
+        """Apply what is queued, then stop; later submissions are refused."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+            worker = self._worker
+        if worker is not None:
+            worker.join()
+
+    def _work(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    self._worker = None
+                    return
+                taken = self._queue[: self._max_events]
+                del self._queue[: self._max_events]
+            group = [(cs, f) for cs, f in taken if f.set_running_or_notify_cancel()]
+            if group:
+                self._commit(group)
+
+    def _commit(self, group: list[tuple[ChangeSet, Future[Any]]]) -> None:
+        for batch in plan_batches([cs for cs, _ in group], max_events=self._max_events):
+            members = [group[i] for i in batch]
+            try:
+                result = self._apply(_combine([cs for cs, _ in members]))
+            except Exception as error:
+                if len(members) == 1:
+                    members[0][1].set_exception(error)
+                    continue
+                for changeset, future in members:
+                    try:
+                        future.set_result(self._apply(changeset))
+                    except Exception as single:
+                        future.set_exception(single)
+            else:
+                for _, future in members:
+                    future.set_result(result)
 
 
 def _count(report: IngestReport, result: Any) -> None:
