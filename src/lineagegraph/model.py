@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
 
 from lineagegraph.errors import InvalidInput
-from lineagegraph.ids import KEY_PARTS, Key, Kind, make_id, parse_id
+from lineagegraph.ids import KEY_PARTS, SEPARATOR, Key, Kind, make_id, parse_id
 
 __all__ = [
     "CONTAINMENT_KINDS",
@@ -913,7 +913,7 @@ class ChangeSet(BaseModel):
         """
         kinds: dict[str, Kind] = dict(known_kinds)
         for node in self.nodes:
-            if parse_id(node.id) != node.key:
+            if node.id != _plain_id(node) and parse_id(node.id) != node.key:
                 raise InvalidInput(f"node id {node.id!r} does not match its key")
             kinds[node.id] = node.kind
         deleted = set(self.deletes)
@@ -944,6 +944,22 @@ class ChangeSet(BaseModel):
         ids.update(r.id for r in self.health)
         return ids
 
+
+def _plain_id(node: Node) -> str | None:
+    """The id of a node's key when no part of it needs escaping (the usual case), else None.
+
+    Such an id is the parts joined, so comparing strings checks it without parsing.
+    """
+    pieces = (_LOWER_KINDS[node.kind], node.namespace, node.name, *node.parts)
+    if len(node.parts) != len(KEY_PARTS[node.kind]) or not all(pieces):
+        return None
+    joined = SEPARATOR.join(pieces)
+    if "%" in joined or joined.count(SEPARATOR) != len(pieces) - 1:
+        return None
+    return joined
+
+
+_LOWER_KINDS = {kind: kind.value.lower() for kind in Kind}
 
 T = TypeVar("T")
 

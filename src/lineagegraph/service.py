@@ -49,8 +49,8 @@ from lineagegraph.store.base import NO_FILTER, ApplyResult, SearchFilter, Store,
 # How far along a run each state is (see LineageService.keep_run_states).
 _STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
 
-# Called after a changeset was applied, with the service and the applied changeset;
-# derived state (health) hooks in here.
+# Called after a changeset was applied, with the service and what it changed (see
+# LineageService.apply); derived state (health) hooks in here.
 AfterApply = Callable[["LineageService", ChangeSet], None]
 
 
@@ -89,12 +89,17 @@ class LineageService:
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, changeset: ChangeSet) -> ApplyResult:
-        """Resolve job snapshots, apply atomically, then update derived state."""
+        """Resolve job snapshots, apply atomically, then update derived state.
+
+        The hooks see what the store says changed (``ApplyResult.changes``), else
+        the whole changeset: derived state depends only on what reads can see.
+        """
         with self._write_lock:
             resolved = self.resolve_snapshots(self.resolve_reads(self.keep_run_states(changeset)))
             result = self.store.apply(resolved)
+            applied = resolved if result.changes is None else result.changes
             for hook in self._after_apply:
-                hook(self, resolved)
+                hook(self, applied)
             return result
 
     def keep_run_states(self, changeset: ChangeSet) -> ChangeSet:

@@ -25,6 +25,7 @@ from lineagegraph.model import (
     ChangeSet,
     Direction,
     Edge,
+    EdgeEnding,
     EdgeKind,
     HealthReason,
     HealthRecord,
@@ -100,6 +101,10 @@ _EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
 # An edge as stored: (src, kind, dst, origin, first_seen, last_seen, ended_at, attrs JSON).
 EdgeRow = tuple[str, str, str, str, str, str, str | None, str]
 EdgeKey = tuple[str, str, str]
+# What the in-memory graph holds of an edge: (src, kind, dst, first_seen, ended_at).
+GraphEdge = tuple[str, str, str, str, str | None]
+# How many nodes the store remembers the last reported attributes of (see _write_nodes).
+_REPORTS_KEPT = 50_000
 
 
 # Rows were validated on the way in, so reading them back skips validation.
@@ -120,6 +125,10 @@ def _edge_from_row(row: Sequence[Any]) -> Edge:
         row[6],
         json.loads(row[7]),
     )
+
+
+def _edge_key(edge: Edge | EdgeEnding) -> EdgeKey:
+    return (edge.source_id, edge.kind.value, edge.target_id)
 
 
 def _merge_edge_row(old: EdgeRow | None, edge: Edge) -> EdgeRow:
@@ -199,10 +208,15 @@ class EmbeddedStore:
                 f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}"
             )
         self._con.execute("PRAGMA foreign_keys=OFF")
+        # 64 MiB of page cache instead of SQLite's 2 MiB: writes touch rows all over the
+        # edge and node tables, and re-reading their pages cost a third of each write.
+        self._con.execute("PRAGMA cache_size=-65536")
         self._con.executescript(_SCHEMA)
         # Nodes carry their kind as "k"; an edge's data maps each edge kind between the
         # two nodes to (first_seen, ended_at), which is all a traversal needs.
         self._graph: Any = nx.DiGraph()
+        # node id -> the attributes object it was last reported with, once committed
+        self._reported: dict[str, dict[str, Any]] = {}
         self._load()
 
     # --- loading ------------------------------------------------------------------------------
@@ -263,7 +277,7 @@ class EmbeddedStore:
                 cs.validate_shape(self._known_kinds(cs))
                 written_nodes, new_nodes = self._write_nodes(cs.nodes)
                 new_fields = [i for i in new_nodes if i.startswith("field|")]
-                written_edges = self._write_edges(cs)
+                written_edges, changed_edges = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
                 self._refresh_search(written_nodes, new_nodes, new_fields + cs.deletes, cs.deletes)
@@ -273,13 +287,33 @@ class EmbeddedStore:
                     con.execute("ROLLBACK")
                 raise
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes)
+            self._remember_reports(cs.nodes, cs.deletes)
+        changes = ChangeSet(
+            origin=cs.origin,
+            nodes=written_nodes,
+            edges=[e for e in cs.edges if _edge_key(e) in changed_edges],
+            endings=[e for e in cs.endings if _edge_key(e) in changed_edges],
+            deletes=cs.deletes,
+        )
         return ApplyResult(
             nodes=len(cs.nodes),
             edges=len(cs.edges),
             endings=len(cs.endings),
             deletes=len(cs.deletes),
             health=len(cs.health) + len(cs.health_removals),
+            changes=changes,
         )
+
+    def _remember_reports(self, nodes: list[Node], deleted: list[str]) -> None:
+        """Remember the attributes each committed node was last reported with."""
+        reported = self._reported
+        for node in nodes:
+            if node.attrs:
+                reported[node.id] = node.attrs
+        for node_id in deleted:
+            reported.pop(node_id, None)
+        while len(reported) > _REPORTS_KEPT:
+            del reported[next(iter(reported))]
 
     def _known_kinds(self, cs: ChangeSet) -> dict[str, Kind]:
         new_ids = {n.id for n in cs.nodes}
@@ -289,11 +323,20 @@ class EmbeddedStore:
     def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], set[str]]:
         """Write new and changed nodes; returns them as merged and the ids of the new ones.
 
-        A stored node reported without attributes (a bare reference) is unchanged, so
-        only stored nodes that bring attributes are read back.
+        A stored node is unchanged when it is reported without attributes (a bare
+        reference) or with the very attributes object it was last reported with
+        (translators share the nodes of a description they repeat): merging the same
+        attributes again changes nothing. Only the other stored nodes are read back.
         """
         graph_nodes = self._graph._node
-        stored = self._fetch_attrs([n.id for n in nodes if n.attrs and n.id in graph_nodes])
+        reported = self._reported
+        stored = self._fetch_attrs(
+            [
+                n.id
+                for n in nodes
+                if n.attrs and n.id in graph_nodes and reported.get(n.id) is not n.attrs
+            ]
+        )
         rows = []
         written = []
         new = set()
@@ -328,23 +371,42 @@ class EmbeddedStore:
         )
         return written, new
 
-    def _write_edges(self, cs: ChangeSet) -> list[EdgeRow]:
+    def _write_edges(self, cs: ChangeSet) -> tuple[list[GraphEdge], set[EdgeKey]]:
         """Merge the changeset's edges into the stored ones, then apply its endings.
 
-        Returns the rows written: only those that changed. An edge that the same
-        changeset reports and ends is ended as merged.
+        Returns what the graph needs of every edge written, and the keys of the edges
+        created, revived or whose end changed. A stored edge reported
+        again without attributes (most are) is merged by the upsert itself, from what
+        the graph knows of it, without reading its row. The others are read, merged
+        here and written only when they changed; so is an edge that the changeset
+        also ends, which is ended as merged.
         """
         succ = self._graph._succ
-        stored = self._fetch_edge_rows(
-            [
-                (e.source_id, e.kind.value, e.target_id)
-                for e in cs.edges
-                if e.kind in succ.get(e.source_id, {}).get(e.target_id, ())
-            ]
-        )
-        rows: dict[EdgeKey, EdgeRow] = {}
+        ended_keys = {(e.source_id, e.kind.value, e.target_id) for e in cs.endings}
+        changed: set[EdgeKey] = set()
+        in_place: list[tuple[Any, ...]] = []
+        written: list[GraphEdge] = []
+        to_merge: list[tuple[Edge, EdgeKey]] = []
+        known: list[EdgeKey] = []
         for edge in cs.edges:
             key = (edge.source_id, edge.kind.value, edge.target_id)
+            data = succ.get(edge.source_id, {}).get(edge.target_id)
+            seen = data.get(edge.kind) if data else None
+            if seen is not None and not edge.attrs and key not in ended_keys:
+                first, ended = seen
+                if ended is not None and edge.last_seen >= ended:
+                    ended = None
+                    changed.add(key)
+                last = edge.last_seen
+                in_place.append((*key, edge.origin.value, edge.first_seen, last, edge.ended_at))
+                written.append((*key, min(first, edge.first_seen), ended))
+                continue
+            to_merge.append((edge, key))
+            if seen is not None:
+                known.append(key)
+        stored = self._fetch_edge_rows(known)
+        rows: dict[EdgeKey, EdgeRow] = {}
+        for edge, key in to_merge:
             old = stored.get(key)
             row = _merge_edge_row(old, edge)
             if row != old:
@@ -355,17 +417,35 @@ class EmbeddedStore:
             for key, ending in zip(keys, cs.endings, strict=True):
                 current = rows.get(key) or stored.get(key)
                 if current is not None:
-                    ended = _end_edge_row(current, ending.at)
-                    if ended is not current:
-                        rows[key] = ended
-        self._con.executemany(
+                    ended_row = _end_edge_row(current, ending.at)
+                    if ended_row is not current:
+                        rows[key] = ended_row
+        con = self._con
+        con.executemany(
             f"INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(src, kind, dst) DO UPDATE SET origin = excluded.origin, "
             "first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
             "ended_at = excluded.ended_at, attrs = excluded.attrs",
             list(rows.values()),
         )
-        return list(rows.values())
+        # merge_edge in SQL, for a report without attributes (the stored ones stay)
+        con.executemany(
+            f"INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, '{{}}') "
+            "ON CONFLICT(src, kind, dst) DO UPDATE SET "
+            "origin = CASE WHEN excluded.last_seen >= last_seen "
+            "THEN excluded.origin ELSE origin END, "
+            "first_seen = min(first_seen, excluded.first_seen), "
+            "last_seen = max(last_seen, excluded.last_seen), "
+            "ended_at = CASE WHEN ended_at IS NOT NULL AND excluded.last_seen >= ended_at "
+            "THEN NULL ELSE ended_at END",
+            in_place,
+        )
+        written.extend((r[0], r[1], r[2], r[4], r[6]) for r in rows.values())
+        for key, row in rows.items():
+            old = stored.get(key)
+            if old is None or old[6] != row[6]:
+                changed.add(key)
+        return written, changed
 
     def _delete(self, ids: list[str]) -> list[tuple[str, str]]:
         removed: list[tuple[str, str]] = []
@@ -450,7 +530,7 @@ class EmbeddedStore:
     def _update_graph(
         self,
         nodes: list[Node],
-        edges: list[EdgeRow],
+        edges: list[GraphEdge],
         removed: list[tuple[str, str]],
         deleted: list[str],
     ) -> None:
@@ -462,7 +542,7 @@ class EmbeddedStore:
                 succ[node.id] = {}
                 pred[node.id] = {}
         kinds = _EDGE_KINDS
-        for source, kind, target, _, first_seen, _, ended_at, _ in edges:
+        for source, kind, target, first_seen, ended_at in edges:
             data = succ[source].get(target)
             if data is None:
                 data = succ[source][target] = pred[target][source] = {}
