@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import (
+    GroupCommit,
     apply_in_batches,
     decode_json,
     ingest_documents,
@@ -177,3 +179,91 @@ def test_batched_ingestion_equals_one_by_one_for_changing_lineage() -> None:
     assert [(e.source_id, e.ended_at) for e in ended] == [
         ("dataset|pg|b", "2024-05-03T10:00:00.000000Z")
     ]
+
+
+def dataset_changeset(name: str) -> ChangeSet:
+    return ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name=name))
+
+
+class HeldApply:
+    """An apply that holds its first call until released, so later changesets queue up."""
+
+    def __init__(self, service: LineageService) -> None:
+        self.service = service
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.sizes: list[int] = []
+
+    def __call__(self, changeset: ChangeSet) -> Any:
+        self.entered.set()
+        self.release.wait(10)
+        self.sizes.append(len(changeset.nodes) + len(changeset.edges))
+        return self.service.apply(changeset)
+
+
+def broken_changeset() -> ChangeSet:
+    broken = ChangeSet(origin=Origin.API)
+    broken.edges.append(
+        Edge.seen(
+            "dataset|pg|missing", EdgeKind.READS, "job|etl|x", datetime(2024, 1, 1, tzinfo=UTC)
+        )
+    )
+    return broken
+
+
+def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit = GroupCommit(apply)
+    first = commit.submit(dataset_changeset("first"))
+    assert apply.entered.wait(10)
+    queued = [commit.submit(dataset_changeset(f"t{n}")) for n in range(5)]
+    apply.release.set()
+    for future in [first, *queued]:
+        future.result(timeout=10)
+    commit.close()
+    assert apply.sizes == [1, 5]  # the first alone, then the five that queued together
+    assert service.stats().nodes_by_kind["DATASET"] == 6
+
+
+def test_group_commit_answers_a_bad_changeset_alone() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit = GroupCommit(apply)
+    first = commit.submit(dataset_changeset("first"))
+    assert apply.entered.wait(10)
+    good = commit.submit(dataset_changeset("good"))
+    bad = commit.submit(broken_changeset())
+    also_good = commit.submit(dataset_changeset("also_good"))
+    apply.release.set()
+    first.result(timeout=10)
+    assert good.result(timeout=10).nodes == 1
+    with pytest.raises(InvalidInput, match="does not exist"):
+        bad.result(timeout=10)
+    assert also_good.result(timeout=10).nodes == 1
+    commit.close()
+    # the group of three failed as a whole, then each was applied on its own
+    assert apply.sizes == [1, 3, 1, 1, 1]
+    assert sorted(service.get(["dataset|pg|good", "dataset|pg|also_good"])) == [
+        "dataset|pg|also_good",
+        "dataset|pg|good",
+    ]
+
+
+def test_group_commit_leaves_out_cancelled_changesets_and_refuses_after_close() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit = GroupCommit(apply)
+    first = commit.submit(dataset_changeset("first"))
+    assert apply.entered.wait(10)
+    cancelled = commit.submit(dataset_changeset("cancelled"))
+    assert cancelled.cancel()
+    kept = commit.submit(dataset_changeset("kept"))
+    apply.release.set()
+    first.result(timeout=10)
+    kept.result(timeout=10)
+    commit.close()
+    assert service.find(Kind.DATASET, "pg", "cancelled") is None
+    assert service.find(Kind.DATASET, "pg", "kept") is not None
+    with pytest.raises(StoreUnavailable, match="shutting down"):
+        commit.submit(dataset_changeset("late"))
