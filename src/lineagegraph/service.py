@@ -231,8 +231,8 @@ class LineageService:
         """
         if not changeset.snapshots:
             return changeset
-        endings: list[EdgeEnding] = list(changeset.endings)
-        unreported: dict[tuple[Any, ...], list[Edge]] = {}
+        distinct: dict[tuple[Any, ...], JobSnapshot] = {}
+        timed: list[tuple[tuple[Any, ...], str]] = []
         for snapshot in changeset.snapshots:
             signature = (
                 snapshot.job_id,
@@ -240,59 +240,81 @@ class LineageService:
                 frozenset(snapshot.outputs),
                 None if snapshot.column_edges is None else frozenset(snapshot.column_edges),
             )
-            edges = unreported.get(signature)
-            if edges is None:
-                edges = unreported[signature] = self._unreported_edges(snapshot)
-            at = snapshot.at
+            distinct.setdefault(signature, snapshot)
+            timed.append((signature, snapshot.at))
+        unreported = self._unreported_edges(distinct)
+        endings: list[EdgeEnding] = list(changeset.endings)
+        for signature, at in timed:
             endings.extend(
                 EdgeEnding(source_id=e.source_id, kind=e.kind, target_id=e.target_id, at=at)
-                for e in edges
+                for e in unreported[signature]
                 if e.last_seen < at
             )
         return changeset.model_copy(update={"snapshots": [], "endings": endings})
 
-    def _unreported_edges(self, snapshot: JobSnapshot) -> list[Edge]:
-        """The current edges of a job that a snapshot does not report, in key order.
+    def _unreported_edges(
+        self, snapshots: Mapping[tuple[Any, ...], JobSnapshot]
+    ) -> dict[tuple[Any, ...], list[Edge]]:
+        """For each snapshot, the current edges of its job it does not report, in key order.
 
-        Hops (cheap) find the unreported edges; only those are read in full, since a
-        job usually reports the same inputs and outputs run after run.
+        Hops (cheap) find the unreported edges, for all snapshots at once: one store
+        call per kind of hop, however many jobs. Only those edges are read in full,
+        since a job usually reports the same inputs and outputs run after run.
         """
-        job = snapshot.job_id
         store = self.store
-        inputs, outputs = set(snapshot.inputs), set(snapshot.outputs)
-        stale: list[tuple[str, EdgeKind, str]] = []
-        for hop in store.expand([job], Direction.UPSTREAM, [EdgeKind.READS]):
-            if hop.target not in inputs:
-                stale.append((hop.target, EdgeKind.READS, job))
-        for hop in store.expand([job], Direction.DOWNSTREAM, [EdgeKind.WRITES]):
-            if hop.target not in outputs:
-                stale.append((job, EdgeKind.WRITES, hop.target))
+        jobs = sorted({s.job_id for s in snapshots.values()})
+        read: dict[str, list[str]] = {job: [] for job in jobs}
+        for hop in store.expand(jobs, Direction.UPSTREAM, [EdgeKind.READS]):
+            read[hop.source].append(hop.target)
+        written: dict[str, list[str]] = {job: [] for job in jobs}
+        for hop in store.expand(jobs, Direction.DOWNSTREAM, [EdgeKind.WRITES]):
+            written[hop.source].append(hop.target)
+        outputs = sorted(
+            {o for s in snapshots.values() if s.column_edges is not None for o in s.outputs}
+        )
+        fields: dict[str, list[str]] = {output: [] for output in outputs}
+        for hop in store.expand(outputs, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]):
+            fields[hop.source].append(hop.target)
+        all_fields = sorted({f for found in fields.values() for f in found})
+        sources: dict[str, list[str]] = {field: [] for field in all_fields}
+        for hop in store.expand(all_fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
+            sources[hop.source].append(hop.target)
+        stale: dict[tuple[Any, ...], set[tuple[str, EdgeKind, str]]] = {}
+        stale_jobs: set[str] = set()
         column_owners: set[str] = set()
-        if snapshot.column_edges is not None:
-            reported = set(snapshot.column_edges)
-            fields = [
-                h.target
-                for h in store.expand(sorted(outputs), Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+        for signature, snapshot in snapshots.items():
+            job = snapshot.job_id
+            inputs, outs = set(snapshot.inputs), set(snapshot.outputs)
+            keys = {(i, EdgeKind.READS, job) for i in read[job] if i not in inputs}
+            keys.update((job, EdgeKind.WRITES, o) for o in written[job] if o not in outs)
+            if snapshot.column_edges is not None:
+                reported = set(snapshot.column_edges)
+                for field in (f for output in sorted(outs) for f in fields[output]):
+                    for source in sources[field]:
+                        if (source, field) not in reported:
+                            keys.add((source, EdgeKind.DERIVES, field))
+                            column_owners.add(field)
+            if keys:
+                stale[signature] = keys
+                stale_jobs.add(job)
+        edges: dict[tuple[str, EdgeKind, str], Edge] = {}
+        if stale:
+            for edge in (
+                *store.edges(sorted(stale_jobs), Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES]),
+                *store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]),
+            ):
+                edges[edge.key] = edge
+        unreported: dict[tuple[Any, ...], list[Edge]] = {}
+        for signature, snapshot in snapshots.items():
+            candidates = [edges[key] for key in stale.get(signature, ()) if key in edges]
+            found = [
+                e
+                for e in candidates
+                if e.current
+                and (e.kind is not EdgeKind.DERIVES or e.attrs.get("job") == snapshot.job_id)
             ]
-            for hop in store.expand(fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
-                if (hop.target, hop.source) not in reported:
-                    stale.append((hop.target, EdgeKind.DERIVES, hop.source))
-                    column_owners.add(hop.source)
-        if not stale:
-            return []
-        wanted = set(stale)
-        edges = [
-            *store.edges([job], Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES]),
-            *store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]),
-        ]
-        found = [
-            edge
-            for edge in edges
-            if edge.key in wanted
-            and edge.current
-            and (edge.kind is not EdgeKind.DERIVES or edge.attrs.get("job") == job)
-        ]
-        return sorted(found, key=lambda e: (e.source_id, e.kind, e.target_id))
+            unreported[signature] = sorted(found, key=lambda e: (e.source_id, e.kind, e.target_id))
+        return unreported
 
     # --- reads --------------------------------------------------------------------------------
 
