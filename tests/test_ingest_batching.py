@@ -65,6 +65,18 @@ def test_one_document_an_array_and_json_lines() -> None:
     assert read_documents("  \n", "empty.json") == []
 
 
+def test_decode_json_keeps_what_the_json_module_decodes() -> None:
+    document = '{"big": 123456789012345678901234567890, "small": -9223372036854775809, "x": 1.5}'
+    for data in (document, document.encode(), document.encode("utf-16")):
+        assert decode_json(data) == json.loads(document)
+    assert decode_json(b'{"a": "\\ud800", "b": 1e400}') == {"a": "\ud800", "b": float("inf")}
+    with pytest.raises(InvalidInput, match="NaN is not valid JSON"):
+        decode_json(b'{"a": NaN}')
+    with pytest.raises(InvalidInput, match="nested deeper than 100 levels"):
+        decode_json("[" * 101 + "]" * 101)
+    assert decode_json("[" * 100 + "]" * 100) is not None
+
+
 def test_decode_json_errors() -> None:
     with pytest.raises(InvalidInput, match="not valid JSON: Expecting"):
         decode_json(b"{")

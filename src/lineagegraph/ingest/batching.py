@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import gzip
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -98,6 +99,10 @@ class IngestReport:
         return [o for o in self.outcomes if not o.ok]
 
 
+_LONG_BYTES = re.compile(rb"[0-9]{19}")
+_LONG_TEXT = re.compile(r"[0-9]{19}")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -118,12 +123,20 @@ def decode_json(data: bytes | str) -> Any:
     ``NaN`` and ``Infinity`` (which Python's decoder would accept) are refused, and so
     is nesting deeper than :data:`MAX_DEPTH` levels.
     """
-    try:
-        # orjson decodes strict JSON several times faster; whatever it refuses (errors,
-        # but also integers past 64 bits or UTF-16 text) gets the standard decoder's verdict.
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
+    # orjson decodes strict JSON several times faster; whatever it refuses (errors, UTF-16
+    # text) gets the standard decoder's verdict, and so does a document with a number of
+    # 19 digits or more, which orjson would round to a float past 64 bits.
+    if isinstance(data, bytes):
+        long_number = _LONG_BYTES.search(data) is not None
+    else:
+        long_number = _LONG_TEXT.search(data) is not None
+    if long_number:
         value = _decode_strictly(data)
+    else:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            value = _decode_strictly(data)
     if (type(value) is dict or type(value) is list) and _deeper_than(value, MAX_DEPTH):
         raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
     return value
