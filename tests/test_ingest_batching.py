@@ -197,6 +197,10 @@ def dataset_changeset(name: str) -> ChangeSet:
     return ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name=name))
 
 
+def as_is(changeset: ChangeSet) -> ChangeSet:
+    return changeset
+
+
 class HeldApply:
     """An apply that holds its first call until released, so later changesets queue up."""
 
@@ -226,7 +230,7 @@ def broken_changeset() -> ChangeSet:
 def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None:
     service = LineageService(open_store("memory://"))
     apply = HeldApply(service)
-    commit = GroupCommit(apply)
+    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
     first = commit.submit(dataset_changeset("first"))
     assert apply.entered.wait(10)
     queued = [commit.submit(dataset_changeset(f"t{n}")) for n in range(5)]
@@ -241,7 +245,7 @@ def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None
 def test_group_commit_answers_a_bad_changeset_alone() -> None:
     service = LineageService(open_store("memory://"))
     apply = HeldApply(service)
-    commit = GroupCommit(apply)
+    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
     first = commit.submit(dataset_changeset("first"))
     assert apply.entered.wait(10)
     good = commit.submit(dataset_changeset("good"))
@@ -265,7 +269,7 @@ def test_group_commit_answers_a_bad_changeset_alone() -> None:
 def test_group_commit_leaves_out_cancelled_changesets_and_refuses_after_close() -> None:
     service = LineageService(open_store("memory://"))
     apply = HeldApply(service)
-    commit = GroupCommit(apply)
+    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
     first = commit.submit(dataset_changeset("first"))
     assert apply.entered.wait(10)
     cancelled = commit.submit(dataset_changeset("cancelled"))
@@ -279,3 +283,23 @@ def test_group_commit_leaves_out_cancelled_changesets_and_refuses_after_close() 
     assert service.find(Kind.DATASET, "pg", "kept") is not None
     with pytest.raises(StoreUnavailable, match="shutting down"):
         commit.submit(dataset_changeset("late"))
+
+
+def test_group_commit_prepares_items_and_a_bad_one_fails_alone() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit: GroupCommit[Any] = GroupCommit(translate_event, apply)
+    first = commit.submit(run_event("first", "a"))
+    assert apply.entered.wait(10)
+    good = commit.submit(run_event("good", "b"))
+    bad = commit.submit({**run_event("bad", "c"), "run": {}})
+    also_good = commit.submit(run_event("also_good", "d"))
+    apply.release.set()
+    first.result(timeout=10)
+    good.result(timeout=10)
+    with pytest.raises(InvalidInput, match=r"run\.runId: missing"):
+        bad.result(timeout=10)
+    also_good.result(timeout=10)
+    commit.close()
+    assert len(apply.sizes) == 2  # the bad event never joined its group
+    assert service.stats().nodes_by_kind["JOB"] == 3

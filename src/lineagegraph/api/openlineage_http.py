@@ -31,12 +31,12 @@ body may expand to :data:`MAX_EXPANSION` times the body limit. An invalid event
 is answered 400 with a message naming the bad field (``run.runId: missing``) and
 changes nothing. With auth on, both routes need a token with the ``write`` scope.
 
-Single events are validated and translated as they arrive, then committed in
-groups: the events that arrive while one transaction commits share the next one
-(see :class:`~lineagegraph.ingest.batching.GroupCommit`), and each is answered
-201 only once the transaction holding it has committed. A bad event is refused
-before it joins a group, and an event that the store rejects is answered on its
-own, never failing the others.
+Single events are committed in groups: the events that arrive while one
+transaction commits share the next one (see
+:class:`~lineagegraph.ingest.batching.GroupCommit`, whose worker validates and
+translates them), and each is answered 201 only once the transaction holding it
+has committed. A bad event is refused on its own before its group is applied, and
+an event that the store rejects is answered on its own, never failing the others.
 """
 
 from __future__ import annotations
@@ -110,11 +110,12 @@ def _service(request: Request) -> LineageService:
 
 
 class _Ingestion:
-    """What the OpenLineage routes share: a translator with memory, and the group commit."""
+    """What the OpenLineage routes share: a translator with memory, and the group commit
+    whose worker translates single events and applies them."""
 
     def __init__(self, service: LineageService) -> None:
         self.translate = EventTranslator()
-        self.commit = GroupCommit(service.apply)
+        self.commit: GroupCommit[Any] = GroupCommit(self.translate, service.apply)
 
 
 def _ingestion(request: Request) -> _Ingestion:
@@ -188,9 +189,7 @@ async def post_lineage(request: Request) -> Response:
         event, refusal = await _read_json(request)
         if refusal is not None:
             return refusal
-        ingestion = _ingestion(request)
-        changeset = await run_in_threadpool(ingestion.translate, event)
-        await asyncio.wrap_future(ingestion.commit.submit(changeset))
+        await asyncio.wrap_future(_ingestion(request).commit.submit(event))
     except LineageError as error:
         return _error(error)
     _record(request, 1)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -45,6 +45,8 @@ __all__ = [
     "read_documents",
     "read_path",
 ]
+
+T = TypeVar("T")
 
 # The deepest nesting a document may have (OpenLineage events need about ten levels).
 MAX_DEPTH = 100
@@ -386,32 +388,43 @@ def _combine(changesets: Sequence[ChangeSet]) -> ChangeSet:
     return combined.normalized()
 
 
-class GroupCommit:
-    """Applies changesets handed in by concurrent callers in shared transactions.
+class GroupCommit(Generic[T]):
+    """Applies what concurrent callers hand in, in shared transactions.
 
-    Group commit: while one group is applied (one transaction, one fsync), the
-    changesets that arrive meanwhile queue up, and the next group takes all of them
-    (up to ``max_events``) and applies them combined, split where
-    :func:`plan_batches` says, so the outcome is that of applying them one by one
-    in arrival order. A caller's future resolves only once the transaction that
-    holds its changeset has committed, with what ``apply`` returned for the group.
-    When a combined group fails, its changesets are applied one by one, so each
-    caller gets its own outcome and a bad changeset fails alone. A caller that
-    cancels its future before its group starts is left out of it.
+    Group commit: while one group is applied (one transaction, one fsync), the items
+    that arrive meanwhile queue up, and the next group takes all of them (up to
+    ``max_events``): each is turned into a changeset by ``prepare`` (validating and
+    translating an event, say), and the changesets are applied combined, split where
+    :func:`plan_batches` says, so the outcome is that of applying them one by one in
+    arrival order. A caller's future resolves only once the transaction that holds
+    its changeset has committed, with what ``apply`` returned for the group, or fails
+    with what ``prepare`` raised for its item alone. When a combined group fails, its
+    changesets are applied one by one, so each caller gets its own outcome and a bad
+    changeset fails alone. A caller that cancels its future before its group starts
+    is left out of it.
 
-    One worker thread applies the groups; it starts with the first changeset.
+    One worker thread prepares and applies the groups, so the CPU-bound work of
+    ingestion runs in one thread instead of contending for the interpreter lock
+    with the threads that serve requests; it starts with the first item.
     """
 
-    def __init__(self, apply: Callable[[ChangeSet], Any], *, max_events: int = BATCH_EVENTS):
+    def __init__(
+        self,
+        prepare: Callable[[T], ChangeSet],
+        apply: Callable[[ChangeSet], Any],
+        *,
+        max_events: int = BATCH_EVENTS,
+    ):
+        self._prepare = prepare
         self._apply = apply
         self._max_events = max_events
-        self._queue: list[tuple[ChangeSet, Future[Any]]] = []
+        self._queue: list[tuple[T, Future[Any]]] = []
         self._ready = threading.Condition()
         self._worker: threading.Thread | None = None
         self._closed = False
 
-    def submit(self, changeset: ChangeSet) -> Future[Any]:
-        """Queue a changeset; the future resolves when it is committed, or fails as it did.
+    def submit(self, item: T) -> Future[Any]:
+        """Queue an item; the future resolves when it is committed, or fails as it did.
 
         Raises :class:`StoreUnavailable` once the group commit is closed.
         """
@@ -419,7 +432,7 @@ class GroupCommit:
         with self._ready:
             if self._closed:
                 raise StoreUnavailable("the server is shutting down")
-            self._queue.append((changeset, future))
+            self._queue.append((item, future))
             if self._worker is None:
                 self._worker = threading.Thread(
                     target=self._work, name="lineagegraph-group-commit", daemon=True
@@ -447,7 +460,14 @@ class GroupCommit:
                     return
                 taken = self._queue[: self._max_events]
                 del self._queue[: self._max_events]
-            group = [(cs, f) for cs, f in taken if f.set_running_or_notify_cancel()]
+            group: list[tuple[ChangeSet, Future[Any]]] = []
+            for item, future in taken:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    group.append((self._prepare(item), future))
+                except Exception as error:
+                    future.set_exception(error)
             if group:
                 self._commit(group)
 
