@@ -21,6 +21,7 @@ from lineagegraph.ingest.batching import (
     plan_batches,
     read_documents,
     read_path,
+    scan_path,
 )
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import ChangeSet, Dataset, Edge, EdgeKind, JobSnapshot, Origin
@@ -93,6 +94,21 @@ def test_a_folder_is_read_in_file_name_order(tmp_path: Path) -> None:
     documents = list(read_path(tmp_path))
     assert [d.value for d in documents] == [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}]
     assert documents[3].source == f"{tmp_path / 'c.json.gz'}[0]"
+
+
+def test_scan_path_counts_what_read_path_yields(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"n": 0}\n\nnot json\n{"n": 1}\n')
+    (tmp_path / "b.json").write_text('[{"n": 2}, {"n": 3}]')
+    (tmp_path / "c.json").write_text('{\n  "n": 4\n}\n')  # one document over several lines
+    (tmp_path / "d.json.gz").write_bytes(b"not gzip")
+    (tmp_path / "e.json").write_text("  ")
+    count, documents = scan_path(tmp_path)
+    scanned = list(documents)
+    assert count == len(scanned) == 7
+    assert [(d.source, d.value, d.error) for d in scanned] == [
+        (d.source, d.value, d.error) for d in read_path(tmp_path)
+    ]
+    assert [d.value for d in scanned if d.error is None] == [{"n": n} for n in range(5)]
 
 
 def snapshot_changeset(job: str, inputs: tuple[str, ...]) -> ChangeSet:

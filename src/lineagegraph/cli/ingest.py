@@ -34,7 +34,7 @@ from lineagegraph.ingest.batching import (
     Outcome,
     ingest_documents,
     read_documents,
-    read_path,
+    scan_path,
 )
 from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
@@ -219,13 +219,16 @@ def _exit(report: IngestReport) -> None:
 # --- openlineage ------------------------------------------------------------------------------
 
 
-def _documents(path: str) -> list[Document]:
+def _documents(path: str) -> tuple[int, Iterator[Document]]:
+    """How many documents PATH holds, and the documents: JSON lines are decoded only as
+    they are ingested, so a large file is never held decoded all at once."""
     if path == "-":
-        return read_documents(sys.stdin.read(), "<stdin>")
+        documents = read_documents(sys.stdin.read(), "<stdin>")
+        return len(documents), iter(documents)
     location = Path(path)
     if not location.exists():
         raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
-    return list(read_path(location))
+    return scan_path(location)
 
 
 @ingest.command("openlineage")
@@ -249,15 +252,15 @@ def openlineage_command(
     """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
     folder of such files (in file-name order); ``-`` reads standard input."""
     _check_target(store_url, server)
-    documents = _documents(path)
+    count, documents = _documents(path)
     if server:
-        report = _send_events(documents, server, token, batch_size or SERVER_BATCH_EVENTS)
+        report = _send_events(list(documents), server, token, batch_size or SERVER_BATCH_EVENTS)
         _print_summary(path, report, as_json, server, counted=False)
         _exit(report)
         return
     service = open_service(store_url)
     try:
-        with _progress(len(documents), "ingesting") as advance:
+        with _progress(count, "ingesting") as advance:
             report = ingest_documents(
                 documents,
                 EventTranslator(),

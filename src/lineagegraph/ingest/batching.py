@@ -44,6 +44,7 @@ __all__ = [
     "plan_batches",
     "read_documents",
     "read_path",
+    "scan_path",
 ]
 
 T = TypeVar("T")
@@ -172,28 +173,33 @@ def read_documents(text: str, source: str) -> list[Document]:
 def iter_documents(text: str, source: str) -> Iterator[Document]:
     """:func:`read_documents` one document at a time: JSON lines are decoded as they are
     consumed, so a large file is never held decoded all at once."""
+    return _scan(text, source)[1]
+
+
+def _scan(text: str, source: str) -> tuple[int, Iterator[Document]]:
+    """How many documents some text holds, and the documents, JSON lines decoded lazily."""
     stripped = text.strip()
     if not stripped:
-        return
+        return 0, iter(())
     try:
         value = decode_json(stripped)
     except InvalidInput as whole:
-        lines = ((n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip())
-        head = list(islice(lines, 2))
-        if len(head) < 2:
-            yield Document(source, error=str(whole))
-            return
-        for number, line in chain(head, lines):
-            where = f"{source}:{number}"
-            try:
-                yield Document(where, decode_json(line))
-            except InvalidInput as error:
-                yield Document(where, error=str(error))
-        return
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        if len(lines) < 2:
+            return 1, iter([Document(source, error=str(whole))])
+        return len(lines), _decode_lines(lines, source)
     if isinstance(value, list):
-        yield from (Document(f"{source}[{i}]", item) for i, item in enumerate(value))
-    else:
-        yield Document(source, value)
+        return len(value), (Document(f"{source}[{i}]", item) for i, item in enumerate(value))
+    return 1, iter([Document(source, value)])
+
+
+def _decode_lines(lines: list[tuple[int, str]], source: str) -> Iterator[Document]:
+    for number, line in lines:
+        where = f"{source}:{number}"
+        try:
+            yield Document(where, decode_json(line))
+        except InvalidInput as error:
+            yield Document(where, error=str(error))
 
 
 def event_files(path: Path) -> list[Path]:
@@ -206,6 +212,21 @@ def event_files(path: Path) -> list[Path]:
 
 def read_path(path: Path) -> Iterator[Document]:
     """The documents in a file, or in every event file of a folder in file-name order."""
+    for _, documents in _scan_files(path):
+        yield from documents
+
+
+def scan_path(path: Path) -> tuple[int, Iterator[Document]]:
+    """How many documents :func:`read_path` yields, and those documents.
+
+    The files are read up front, but JSON lines are only counted, not decoded, until
+    the documents are consumed.
+    """
+    scanned = list(_scan_files(path))
+    return sum(count for count, _ in scanned), chain.from_iterable(d for _, d in scanned)
+
+
+def _scan_files(path: Path) -> Iterator[tuple[int, Iterator[Document]]]:
     files = event_files(path) if path.is_dir() else [path]
     for file in files:
         try:
@@ -214,9 +235,9 @@ def read_path(path: Path) -> Iterator[Document]:
                 raw = gzip.decompress(raw)
             text = raw.decode("utf-8")
         except (OSError, EOFError, UnicodeDecodeError) as error:
-            yield Document(str(file), error=f"cannot read the file: {error}")
+            yield 1, iter([Document(str(file), error=f"cannot read the file: {error}")])
             continue
-        yield from iter_documents(text, str(file))
+        yield _scan(text, str(file))
 
 
 def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
