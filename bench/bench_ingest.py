@@ -35,7 +35,7 @@ import httpx
 
 from bench.common import BenchContext
 from lineagegraph.ingest.batching import ingest_documents, read_path
-from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.ingest.openlineage import EventTranslator, translate_event
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
 
@@ -133,9 +133,10 @@ def run(ctx: BenchContext) -> None:
 
 
 def _translate_only(path: Path, count: int) -> float:
+    translate = EventTranslator()
     started = time.perf_counter()
     for document in read_path(path):
-        translate_event(document.value)
+        translate(document.value)
     return count / (time.perf_counter() - started)
 
 
@@ -153,7 +154,7 @@ def _files(
     service = _fresh(url)
     try:
         started = time.perf_counter()
-        report = ingest_documents(read_path(path), translate_event, service.apply)
+        report = ingest_documents(read_path(path), EventTranslator(), service.apply)
         seconds = time.perf_counter() - started
     finally:
         service.close()

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import (
+    GroupCommit,
     apply_in_batches,
-    compact,
     decode_json,
     ingest_documents,
     plan_batches,
     read_documents,
     read_path,
+    scan_path,
 )
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import ChangeSet, Dataset, Edge, EdgeKind, JobSnapshot, Origin
@@ -66,6 +66,18 @@ def test_one_document_an_array_and_json_lines() -> None:
     assert read_documents("  \n", "empty.json") == []
 
 
+def test_decode_json_keeps_what_the_json_module_decodes() -> None:
+    document = '{"big": 123456789012345678901234567890, "small": -9223372036854775809, "x": 1.5}'
+    for data in (document, document.encode(), document.encode("utf-16")):
+        assert decode_json(data) == json.loads(document)
+    assert decode_json(b'{"a": "\\ud800", "b": 1e400}') == {"a": "\ud800", "b": float("inf")}
+    with pytest.raises(InvalidInput, match="NaN is not valid JSON"):
+        decode_json(b'{"a": NaN}')
+    with pytest.raises(InvalidInput, match="nested deeper than 100 levels"):
+        decode_json("[" * 101 + "]" * 101)
+    assert decode_json("[" * 100 + "]" * 100) is not None
+
+
 def test_decode_json_errors() -> None:
     with pytest.raises(InvalidInput, match="not valid JSON: Expecting"):
         decode_json(b"{")
@@ -82,6 +94,21 @@ def test_a_folder_is_read_in_file_name_order(tmp_path: Path) -> None:
     documents = list(read_path(tmp_path))
     assert [d.value for d in documents] == [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}]
     assert documents[3].source == f"{tmp_path / 'c.json.gz'}[0]"
+
+
+def test_scan_path_counts_what_read_path_yields(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"n": 0}\n\nnot json\n{"n": 1}\n')
+    (tmp_path / "b.json").write_text('[{"n": 2}, {"n": 3}]')
+    (tmp_path / "c.json").write_text('{\n  "n": 4\n}\n')  # one document over several lines
+    (tmp_path / "d.json.gz").write_bytes(b"not gzip")
+    (tmp_path / "e.json").write_text("  ")
+    count, documents = scan_path(tmp_path)
+    scanned = list(documents)
+    assert count == len(scanned) == 7
+    assert [(d.source, d.value, d.error) for d in scanned] == [
+        (d.source, d.value, d.error) for d in read_path(tmp_path)
+    ]
+    assert [d.value for d in scanned if d.error is None] == [{"n": n} for n in range(5)]
 
 
 def snapshot_changeset(job: str, inputs: tuple[str, ...]) -> ChangeSet:
@@ -182,38 +209,113 @@ def test_batched_ingestion_equals_one_by_one_for_changing_lineage() -> None:
     ]
 
 
-def test_compact_merges_exactly_as_normalized(shared_data: Path) -> None:
-    combined = ChangeSet(origin=Origin.OPENLINEAGE)
-    for document in read_path(shared_data / "marquez" / "metadata.json"):
-        combined.extend(translate_event(document.value))
-    for document in read_path(shared_data / "marquez" / "apples"):
-        combined.extend(translate_event(document.value))
-    assert len(combined.nodes) > len(combined.normalized().nodes)
-    assert compact(combined).model_dump() == combined.normalized().model_dump()
+def dataset_changeset(name: str) -> ChangeSet:
+    return ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name=name))
 
 
-stamps = st.sampled_from(
-    ["2024-05-01T00:00:00.000000Z", "2024-05-02T00:00:00.000000Z", "2024-05-03T00:00:00.000000Z"]
-)
+def as_is(changeset: ChangeSet) -> ChangeSet:
+    return changeset
 
 
-@st.composite
-def edges(draw: st.DrawFn) -> Edge:
-    first = draw(stamps)
-    last = max(first, draw(stamps))
-    return Edge(
-        source_id=draw(st.sampled_from(["dataset|pg|a", "dataset|pg|b"])),
-        kind=EdgeKind.READS,
-        target_id="job|etl|x",
-        origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.DBT])),
-        first_seen=first,
-        last_seen=last,
-        ended_at=draw(st.none() | stamps),
-        attrs=draw(st.dictionaries(st.sampled_from(["p", "q"]), st.integers(0, 3), max_size=2)),
+class HeldApply:
+    """An apply that holds its first call until released, so later changesets queue up."""
+
+    def __init__(self, service: LineageService) -> None:
+        self.service = service
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.sizes: list[int] = []
+
+    def __call__(self, changeset: ChangeSet) -> Any:
+        self.entered.set()
+        self.release.wait(10)
+        self.sizes.append(len(changeset.nodes) + len(changeset.edges))
+        return self.service.apply(changeset)
+
+
+def broken_changeset() -> ChangeSet:
+    broken = ChangeSet(origin=Origin.API)
+    broken.edges.append(
+        Edge.seen(
+            "dataset|pg|missing", EdgeKind.READS, "job|etl|x", datetime(2024, 1, 1, tzinfo=UTC)
+        )
     )
+    return broken
 
 
-@given(st.lists(edges(), max_size=8))
-def test_compact_folds_edges_like_merge_edge(items: list[Edge]) -> None:
-    changeset = ChangeSet(edges=items)
-    assert compact(changeset).model_dump() == changeset.normalized().model_dump()
+def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
+    first = commit.submit(dataset_changeset("first"))
+    assert apply.entered.wait(10)
+    queued = [commit.submit(dataset_changeset(f"t{n}")) for n in range(5)]
+    apply.release.set()
+    for future in [first, *queued]:
+        future.result(timeout=10)
+    commit.close()
+    assert apply.sizes == [1, 5]  # the first alone, then the five that queued together
+    assert service.stats().nodes_by_kind["DATASET"] == 6
+
+
+def test_group_commit_answers_a_bad_changeset_alone() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
+    first = commit.submit(dataset_changeset("first"))
+    assert apply.entered.wait(10)
+    good = commit.submit(dataset_changeset("good"))
+    bad = commit.submit(broken_changeset())
+    also_good = commit.submit(dataset_changeset("also_good"))
+    apply.release.set()
+    first.result(timeout=10)
+    assert good.result(timeout=10).nodes == 1
+    with pytest.raises(InvalidInput, match="does not exist"):
+        bad.result(timeout=10)
+    assert also_good.result(timeout=10).nodes == 1
+    commit.close()
+    # the group of three failed as a whole, then each was applied on its own
+    assert apply.sizes == [1, 3, 1, 1, 1]
+    assert sorted(service.get(["dataset|pg|good", "dataset|pg|also_good"])) == [
+        "dataset|pg|also_good",
+        "dataset|pg|good",
+    ]
+
+
+def test_group_commit_leaves_out_cancelled_changesets_and_refuses_after_close() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
+    first = commit.submit(dataset_changeset("first"))
+    assert apply.entered.wait(10)
+    cancelled = commit.submit(dataset_changeset("cancelled"))
+    assert cancelled.cancel()
+    kept = commit.submit(dataset_changeset("kept"))
+    apply.release.set()
+    first.result(timeout=10)
+    kept.result(timeout=10)
+    commit.close()
+    assert service.find(Kind.DATASET, "pg", "cancelled") is None
+    assert service.find(Kind.DATASET, "pg", "kept") is not None
+    with pytest.raises(StoreUnavailable, match="shutting down"):
+        commit.submit(dataset_changeset("late"))
+
+
+def test_group_commit_prepares_items_and_a_bad_one_fails_alone() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit: GroupCommit[Any] = GroupCommit(translate_event, apply)
+    first = commit.submit(run_event("first", "a"))
+    assert apply.entered.wait(10)
+    good = commit.submit(run_event("good", "b"))
+    bad = commit.submit({**run_event("bad", "c"), "run": {}})
+    also_good = commit.submit(run_event("also_good", "d"))
+    apply.release.set()
+    first.result(timeout=10)
+    good.result(timeout=10)
+    with pytest.raises(InvalidInput, match=r"run\.runId: missing"):
+        bad.result(timeout=10)
+    also_good.result(timeout=10)
+    commit.close()
+    assert len(apply.sizes) == 2  # the bad event never joined its group
+    assert service.stats().nodes_by_kind["JOB"] == 3

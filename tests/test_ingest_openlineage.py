@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import ingest_documents, read_path
-from lineagegraph.ingest.openlineage import parse_event, translate_event
+from lineagegraph.ingest.openlineage import EventTranslator, parse_event, translate_event
 from lineagegraph.model import ChangeSet, Direction, Edge, EdgeKind, Node
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
@@ -1274,3 +1275,77 @@ def test_spec_sql_example(shared_data: Path) -> None:
     sql = nodes[make_id(Kind.JOB, "etl", "load_orders")].attrs["sql"]
     assert sql.startswith("\n\nwith orders as (")
     assert sql.endswith("select * from final")
+
+
+def lineage_facet(*sources: str, dataset_level: bool = False) -> dict[str, Any]:
+    """A columnLineage facet: ``id`` of the output from ``id`` of each source table."""
+    inputs = [{"namespace": "pg", "name": s, "field": "id"} for s in sources]
+    if dataset_level:
+        return {"fields": {}, "dataset": inputs}
+    return {"fields": {"id": {"inputFields": inputs}}}
+
+
+def schema_facet(*fields: str) -> dict[str, Any]:
+    return {"fields": [{"name": f, "type": "INT"} for f in fields]}
+
+
+def test_the_event_translator_builds_what_translate_event_builds(shared_data: Path) -> None:
+    documents = [
+        d.value
+        for folder in ("marquez", "openlineage")
+        for path in sorted((shared_data / folder).rglob("*.json"))
+        for d in read_path(path)
+        if d.value is not None
+    ]
+    source = dataset("pg", "raw", schema=schema_facet("id", "name"))
+    bare_source = dataset("pg", "raw")  # named, not described: lineage adds its fields bare
+    output = dataset("pg", "mart", schema=schema_facet("id"), columnLineage=lineage_facet("raw"))
+    wider = dataset(
+        "pg", "mart", schema=schema_facet("id", "x"), columnLineage=lineage_facet("raw")
+    )
+    whole = dataset(
+        "pg",
+        "mart",
+        schema=schema_facet("id", "x"),
+        columnLineage=lineage_facet("raw", dataset_level=True),
+    )
+    whole_wider = dataset(
+        "pg",
+        "mart",
+        schema=schema_facet("id", "x", "y"),
+        columnLineage=lineage_facet("raw", dataset_level=True),
+    )
+    made = [
+        event(time=f"2024-05-0{1 + n % 9}T10:00:00Z", inputs=[i], outputs=[o])
+        for n, (i, o) in enumerate(
+            [
+                (source, output),
+                (source, output),  # everything repeats
+                (bare_source, output),  # the same lineage, but its source fields are not there
+                (source, wider),  # another schema
+                (source, output),
+                (source, whole),
+                (source, whole),
+                (source, whole_wider),  # the same facet over more output fields
+                (bare_source, whole),
+            ]
+        )
+    ]
+    translator = EventTranslator()
+    for document in [*documents, *made, *documents, *made]:
+        try:
+            expected = translate_event(document)
+        except InvalidInput as error:
+            with pytest.raises(InvalidInput, match=re.escape(str(error))):
+                translator(document)
+            continue
+        assert translator(document).model_dump() == expected.model_dump()
+
+
+def test_the_event_translator_forgets_the_oldest_descriptions() -> None:
+    translator = EventTranslator(capacity=2)
+    for n in range(5):
+        translator(event(inputs=[dataset("pg", f"t{n}", schema=schema_facet("id"))]))
+    later = event(inputs=[dataset("pg", "t0", schema=schema_facet("id", "new"))])
+    assert translator(later).model_dump() == translate_event(later).model_dump()
+    assert len(translator._memo.described) == 2

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind
+from lineagegraph.ingest.batching import read_path
+from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
     ChangeSet,
     Dataset,
@@ -15,10 +21,13 @@ from lineagegraph.model import (
     EdgeKind,
     Field,
     ModelVersion,
+    Node,
+    Origin,
     Result,
     end_edge,
     entity_from_node,
     format_time,
+    merge_attrs,
     merge_edge,
     parse_time,
 )
@@ -76,3 +85,106 @@ def test_parse_time_accepts_z_and_offsets() -> None:
     assert parse_time("2026-05-01T00:00:00Z") == T0
     with pytest.raises(InvalidInput):
         parse_time("yesterday")
+
+
+def test_trusted_nodes_and_edges_equal_validated_ones() -> None:
+    attrs: dict[str, Any] = {"type": "int"}
+    node = Node.trusted("field|n|t|a", Kind.FIELD, "n", "t", ("a",), attrs)
+    validated = Node(id="field|n|t|a", kind=Kind.FIELD, namespace="n", name="t", parts=("a",))
+    assert node == validated.model_copy(update={"attrs": {"type": "int"}})
+    assert node.model_dump() == {**validated.model_dump(), "attrs": {"type": "int"}}
+    assert node.model_fields_set == set(Node.model_fields)
+    assert node.attrs is attrs  # taken as given, not copied
+    edge = Edge.trusted("a", EdgeKind.READS, "b", Origin.DBT, "t1", "t2", None, {})
+    assert edge == Edge(
+        source_id="a",
+        kind=EdgeKind.READS,
+        target_id="b",
+        origin=Origin.DBT,
+        first_seen="t1",
+        last_seen="t2",
+    )
+    assert edge.model_copy(update={"ended_at": "t3"}).ended_at == "t3"
+    assert edge.ended_at is None  # copies do not write through
+    with pytest.raises(ValueError, match="frozen"):
+        edge.last_seen = "t9"  # type: ignore[misc]
+
+
+def reference_normalized(changeset: ChangeSet) -> ChangeSet:
+    """What ``normalized`` must equal: every repeat merged in order by merge_attrs/merge_edge."""
+    nodes: dict[str, Node] = {}
+    for node in changeset.nodes:
+        old = nodes.get(node.id)
+        nodes[node.id] = (
+            node
+            if old is None
+            else node.model_copy(update={"attrs": merge_attrs(old.attrs, node.attrs)})
+        )
+    edges: dict[tuple[str, EdgeKind, str], Edge] = {}
+    for edge in changeset.edges:
+        edges[edge.key] = merge_edge(edges.get(edge.key), edge)
+    return changeset.model_copy(
+        update={"nodes": list(nodes.values()), "edges": list(edges.values())}
+    )
+
+
+def test_normalized_merges_real_events_in_order(shared_data: Path) -> None:
+    combined = ChangeSet(origin=Origin.OPENLINEAGE)
+    for document in read_path(shared_data / "marquez" / "metadata.json"):
+        combined.extend(translate_event(document.value))
+    for document in read_path(shared_data / "marquez" / "apples"):
+        combined.extend(translate_event(document.value))
+    normalized = combined.normalized()
+    assert len(combined.nodes) > len(normalized.nodes)
+    assert len(combined.edges) > len(normalized.edges)
+    assert normalized.model_dump() == reference_normalized(combined).model_dump()
+
+
+def test_normalized_returns_a_changeset_without_repeats_as_it_is() -> None:
+    changeset = ChangeSet().add(Dataset(namespace="n", name="a"), Dataset(namespace="n", name="b"))
+    changeset.link("dataset|n|a", EdgeKind.READS, "job|n|j", T0)
+    assert changeset.normalized() is changeset
+
+
+stamps = st.sampled_from(
+    ["2024-05-01T00:00:00.000000Z", "2024-05-02T00:00:00.000000Z", "2024-05-03T00:00:00.000000Z"]
+)
+small_attrs = st.dictionaries(
+    st.sampled_from(["p", "q", "r"]), st.none() | st.integers(0, 3), max_size=3
+)
+
+
+@st.composite
+def edges(draw: st.DrawFn) -> Edge:
+    first = draw(stamps)
+    last = max(first, draw(stamps))
+    return Edge(
+        source_id=draw(st.sampled_from(["dataset|pg|a", "dataset|pg|b"])),
+        kind=EdgeKind.READS,
+        target_id="job|etl|x",
+        origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.DBT])),
+        first_seen=first,
+        last_seen=last,
+        ended_at=draw(st.none() | stamps),
+        attrs=draw(small_attrs),
+    )
+
+
+@st.composite
+def nodes(draw: st.DrawFn) -> Node:
+    name = draw(st.sampled_from(["a", "b"]))
+    return Node(
+        id=f"dataset|pg|{name}",
+        kind=Kind.DATASET,
+        namespace="pg",
+        name=name,
+        attrs=draw(small_attrs),
+    )
+
+
+@given(st.lists(nodes(), max_size=6), st.lists(edges(), max_size=8))
+def test_normalized_folds_like_merge_attrs_and_merge_edge(
+    node_list: list[Node], edge_list: list[Edge]
+) -> None:
+    changeset = ChangeSet(nodes=node_list, edges=edge_list)
+    assert changeset.normalized().model_dump() == reference_normalized(changeset).model_dump()

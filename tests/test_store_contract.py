@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lineagegraph.algorithms.traversal import bfs, strongly_connected
 from lineagegraph.errors import InvalidInput
-from lineagegraph.ids import Kind, make_id
+from lineagegraph.ids import Kind, make_id, parse_id
 from lineagegraph.model import (
     FLOW_KINDS,
     ChangeSet,
     Dataset,
     Direction,
+    Edge,
     EdgeEnding,
     EdgeKind,
     Field,
@@ -23,12 +27,17 @@ from lineagegraph.model import (
     HealthRecord,
     HealthStatus,
     Job,
+    Node,
     Origin,
     Precision,
+    end_edge,
     format_time,
+    merge_attrs,
+    merge_edge,
 )
-from lineagegraph.store import SearchFilter, Store
+from lineagegraph.store import SearchFilter, Store, open_store
 from lineagegraph.store.base import Hop
+from tests.conftest import STORE_KINDS, make_store
 
 NS = "postgres://db:5432"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -467,3 +476,126 @@ def test_reads_after_writes_see_the_writes_never_an_earlier_read(store: Store) -
     store.apply(ChangeSet(deletes=[orders]))
     assert store.get([orders]) == {}
     assert store.edges([derives], Direction.DOWNSTREAM, [EdgeKind.DERIVES], T0) == [old]
+
+
+# --- merging what is reported again: the store folds reports like merge_attrs/merge_edge ---
+
+STAMPS = [format_time(T0 + timedelta(days=d)) for d in range(4)]
+# Shared objects on purpose: a store may recognise attributes it was last given.
+ATTRS_POOL: list[dict[str, Any]] = [{}, {}, {"p": 1}, {"p": 2}, {"p": 1, "q": 3}]
+MERGE_NODES = [ds("public.a"), ds("public.b"), job("j")]
+
+
+@st.composite
+def reports(draw: st.DrawFn) -> ChangeSet:
+    """A changeset re-reporting the same few nodes and edges, with endings."""
+    cs = ChangeSet(origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.API])))
+    for node_id in MERGE_NODES:
+        node = Node.from_key(parse_id(node_id))
+        cs.nodes.append(node.model_copy(update={"attrs": draw(st.sampled_from(ATTRS_POOL))}))
+    for _ in range(draw(st.integers(0, 4))):
+        first = draw(st.sampled_from(STAMPS))
+        cs.edges.append(
+            Edge(
+                source_id=draw(st.sampled_from(MERGE_NODES[:2])),
+                kind=EdgeKind.READS,
+                target_id=job("j"),
+                origin=cs.origin,
+                first_seen=first,
+                last_seen=max(first, draw(st.sampled_from(STAMPS))),
+                attrs=draw(st.sampled_from(ATTRS_POOL)),
+            )
+        )
+    for _ in range(draw(st.integers(0, 2))):
+        cs.endings.append(
+            EdgeEnding(
+                source_id=draw(st.sampled_from(MERGE_NODES[:2])),
+                kind=EdgeKind.READS,
+                target_id=job("j"),
+                at=draw(st.sampled_from(STAMPS)),
+            )
+        )
+    return cs
+
+
+def folded(changesets: list[ChangeSet]) -> tuple[dict[str, Any], dict[Any, Edge]]:
+    """What applying the changesets in order must store, by merge_attrs/merge_edge/end_edge."""
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: dict[Any, Edge] = {}
+    for changeset in changesets:
+        for node in changeset.nodes:
+            nodes[node.id] = merge_attrs(nodes.get(node.id, {}), node.attrs)
+        reported: dict[Any, Edge] = {}
+        for edge in changeset.edges:
+            reported[edge.key] = merge_edge(reported.get(edge.key), edge)
+        for key, edge in reported.items():
+            edges[key] = merge_edge(edges.get(key), edge)
+        for ending in changeset.endings:
+            key = (ending.source_id, ending.kind, ending.target_id)
+            if key in edges:
+                edges[key] = end_edge(edges[key], ending.at)
+    return nodes, edges
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+@settings(max_examples=60, deadline=None)
+@given(st.lists(reports(), min_size=1, max_size=6))
+def test_reports_fold_like_merge_attrs_merge_edge_and_end_edge(
+    kind: str, changesets: list[ChangeSet]
+) -> None:
+    store = make_store(kind)
+    try:
+        for changeset in changesets:
+            store.apply(changeset)
+        nodes, edges = store.export()
+        expected_nodes, expected_edges = folded(changesets)
+        assert {n.id: n.attrs for n in nodes} == expected_nodes
+        assert {e.key: e.model_dump() for e in edges} == {
+            k: e.model_dump() for k, e in expected_edges.items()
+        }
+        current = {
+            (h.target, h.source)
+            for h in store.expand([job("j")], Direction.UPSTREAM, [EdgeKind.READS])
+        }
+        assert current == {(k[0], k[2]) for k, e in expected_edges.items() if e.current}
+    finally:
+        store.close()
+
+
+def test_the_embedded_store_names_what_a_changeset_changed() -> None:
+    store = open_store("memory://")
+    first = pipeline(T0)
+    result = store.apply(first)
+    assert result.changes is not None
+    assert len(result.changes.nodes) == len(first.normalized().nodes)  # all new
+    assert len(result.changes.edges) == len(first.normalized().edges)
+    # Reported again later: only seen times move, which no read of the present sees.
+    again = store.apply(pipeline(T0 + timedelta(days=1)))
+    assert again.changes is not None
+    assert again.changes.is_empty()
+    # An ending, a revival, a new attribute and a new edge are changes.
+    stamp = format_time(T0 + timedelta(days=2))
+    ending = ChangeSet(
+        endings=[
+            EdgeEnding(
+                source_id=ds("public.orders"),
+                kind=EdgeKind.READS,
+                target_id=job("clean_orders"),
+                at=stamp,
+            )
+        ]
+    )
+    ended = store.apply(ending)
+    assert ended.changes is not None
+    assert [e.source_id for e in ended.changes.endings] == [ds("public.orders")]
+    revival = ChangeSet().add(Dataset(namespace=NS, name="public.orders", description="new"))
+    revival.link(ds("public.orders"), EdgeKind.READS, job("clean_orders"), T0 + timedelta(days=3))
+    revival.link(ds("public.report"), EdgeKind.READS, job("clean_orders"), T0 + timedelta(days=3))
+    revived = store.apply(revival)
+    assert revived.changes is not None
+    assert [n.attrs["description"] for n in revived.changes.nodes] == ["new"]
+    assert sorted(e.source_id for e in revived.changes.edges) == [
+        ds("public.orders"),
+        ds("public.report"),
+    ]
+    store.close()

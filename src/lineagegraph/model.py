@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
 
 from lineagegraph.errors import InvalidInput
-from lineagegraph.ids import KEY_PARTS, Key, Kind, make_id, parse_id
+from lineagegraph.ids import KEY_PARTS, SEPARATOR, Key, Kind, make_id, parse_id
 
 __all__ = [
     "CONTAINMENT_KINDS",
@@ -197,6 +197,12 @@ class Precision(StrEnum):
     POTENTIAL = "POTENTIAL"
 
 
+# Trusted construction (Node.trusted, Edge.trusted) sets what ``model_construct`` sets, minus
+# its per-field default and alias bookkeeping, which costs three times as much as the object:
+# ingestion builds hundreds of thousands of nodes and edges.
+_set_slot = object.__setattr__
+
+
 # --- nodes ------------------------------------------------------------------------------------
 
 
@@ -211,6 +217,38 @@ class Node(BaseModel):
     name: str
     parts: tuple[str, ...] = ()
     attrs: dict[str, Any] = PydanticField(default_factory=dict)
+
+    @classmethod
+    def trusted(
+        cls,
+        id: str,
+        kind: Kind,
+        namespace: str,
+        name: str,
+        parts: tuple[str, ...],
+        attrs: dict[str, Any],
+    ) -> Node:
+        """A node from values the caller built correctly itself (translators, stores).
+
+        Nothing is validated or copied: ``attrs`` becomes the node's own dict.
+        """
+        node = object.__new__(cls)
+        _set_slot(
+            node,
+            "__dict__",
+            {
+                "id": id,
+                "kind": kind,
+                "namespace": namespace,
+                "name": name,
+                "parts": parts,
+                "attrs": attrs,
+            },
+        )
+        _set_slot(node, "__pydantic_fields_set__", set(_NODE_FIELDS))
+        _set_slot(node, "__pydantic_extra__", None)
+        _set_slot(node, "__pydantic_private__", None)
+        return node
 
     @classmethod
     def from_key(cls, key: Key, attrs: Mapping[str, Any] | None = None) -> Node:
@@ -254,6 +292,8 @@ class Node(BaseModel):
                 words.extend(str(v) for v in values)
         return " ".join(words)
 
+
+_NODE_FIELDS = frozenset(Node.model_fields)
 
 E = TypeVar("E", bound="Entity")
 
@@ -548,6 +588,42 @@ class Edge(BaseModel):
     attrs: dict[str, Any] = PydanticField(default_factory=dict)
 
     @classmethod
+    def trusted(
+        cls,
+        source_id: str,
+        kind: EdgeKind,
+        target_id: str,
+        origin: Origin,
+        first_seen: str,
+        last_seen: str,
+        ended_at: str | None,
+        attrs: dict[str, Any],
+    ) -> Edge:
+        """An edge from values the caller built correctly itself (translators, stores).
+
+        Nothing is validated or copied: ``attrs`` becomes the edge's own dict.
+        """
+        edge = object.__new__(cls)
+        _set_slot(
+            edge,
+            "__dict__",
+            {
+                "source_id": source_id,
+                "kind": kind,
+                "target_id": target_id,
+                "origin": origin,
+                "first_seen": first_seen,
+                "last_seen": last_seen,
+                "ended_at": ended_at,
+                "attrs": attrs,
+            },
+        )
+        _set_slot(edge, "__pydantic_fields_set__", set(_EDGE_FIELDS))
+        _set_slot(edge, "__pydantic_extra__", None)
+        _set_slot(edge, "__pydantic_private__", None)
+        return edge
+
+    @classmethod
     def seen(
         cls,
         source_id: str,
@@ -585,6 +661,9 @@ class Edge(BaseModel):
         if as_of is None:
             return self.ended_at is None
         return self.first_seen <= as_of and (self.ended_at is None or self.ended_at > as_of)
+
+
+_EDGE_FIELDS = frozenset(Edge.model_fields)
 
 
 def edge_valid(first_seen: str, ended_at: str | None, as_of: str | None) -> bool:
@@ -762,18 +841,67 @@ class ChangeSet(BaseModel):
         return self.size == 0 and not self.snapshots
 
     def normalized(self) -> ChangeSet:
-        """Merge duplicate nodes and edges so each id or edge key appears once, in order."""
+        """Merge duplicate nodes and edges so each id or edge key appears once, in order.
+
+        Repeats fold in order exactly as :func:`merge_attrs` and :func:`merge_edge` would
+        merge them, without building a model per repeat: a batch of events names the
+        same datasets, fields and edges over and over. The changeset itself is returned
+        when nothing repeats.
+        """
         nodes: dict[str, Node] = {}
+        node_attrs: dict[str, dict[str, Any]] = {}  # merged attributes of repeated nodes
         for node in self.nodes:
-            old = nodes.get(node.id)
-            nodes[node.id] = (
-                node
-                if old is None
-                else node.model_copy(update={"attrs": merge_attrs(old.attrs, node.attrs)})
-            )
+            node_id = node.id
+            seen = nodes.get(node_id)
+            nodes[node_id] = node  # the last report of a node is the one kept
+            if seen is None or seen is node:  # merging what was merged last changes nothing
+                continue
+            attrs = node_attrs.get(node_id)
+            if attrs is None:
+                attrs = node_attrs[node_id] = dict(seen.attrs)
+            attrs.update((k, v) for k, v in node.attrs.items() if v is not None)
+        # edge key -> [first_seen, last_seen, ended_at, origin, attrs] of repeated edges
         edges: dict[tuple[str, EdgeKind, str], Edge] = {}
+        folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
         for edge in self.edges:
-            edges[edge.key] = merge_edge(edges.get(edge.key), edge)
+            key = (edge.source_id, edge.kind, edge.target_id)
+            seen_edge = edges.get(key)
+            if seen_edge is None:
+                edges[key] = edge
+                continue
+            acc = folded.get(key)
+            if acc is None:
+                acc = folded[key] = [
+                    seen_edge.first_seen,
+                    seen_edge.last_seen,
+                    seen_edge.ended_at,
+                    seen_edge.origin,
+                    seen_edge.attrs,
+                ]
+            first, last, ended, origin, attrs = acc
+            if ended is not None and edge.last_seen >= ended:
+                acc[2] = None
+            if edge.first_seen < first:
+                acc[0] = edge.first_seen
+            # attributes that are among the merged ones already change nothing either way
+            same = edge.attrs is attrs or edge.attrs.items() <= attrs.items()
+            if edge.last_seen >= last:
+                acc[1] = edge.last_seen
+                acc[3] = edge.origin
+                if not same:
+                    acc[4] = {**attrs, **edge.attrs}
+            elif not same:
+                acc[4] = {**edge.attrs, **attrs}
+        if len(nodes) == len(self.nodes) and len(edges) == len(self.edges):
+            return self
+        for node_id, attrs in node_attrs.items():
+            last = nodes[node_id]
+            if attrs != last.attrs:
+                nodes[node_id] = last.model_copy(update={"attrs": attrs})
+        for (source, kind, target), (first, last_seen, ended, origin, attrs) in folded.items():
+            edges[(source, kind, target)] = Edge.trusted(
+                source, kind, target, origin, first, last_seen, ended, attrs
+            )
         return self.model_copy(
             update={"nodes": list(nodes.values()), "edges": list(edges.values())}
         )
@@ -785,7 +913,7 @@ class ChangeSet(BaseModel):
         """
         kinds: dict[str, Kind] = dict(known_kinds)
         for node in self.nodes:
-            if parse_id(node.id) != node.key:
+            if node.id != _plain_id(node) and parse_id(node.id) != node.key:
                 raise InvalidInput(f"node id {node.id!r} does not match its key")
             kinds[node.id] = node.kind
         deleted = set(self.deletes)
@@ -816,6 +944,22 @@ class ChangeSet(BaseModel):
         ids.update(r.id for r in self.health)
         return ids
 
+
+def _plain_id(node: Node) -> str | None:
+    """The id of a node's key when no part of it needs escaping (the usual case), else None.
+
+    Such an id is the parts joined, so comparing strings checks it without parsing.
+    """
+    pieces = (_LOWER_KINDS[node.kind], node.namespace, node.name, *node.parts)
+    if len(node.parts) != len(KEY_PARTS[node.kind]) or not all(pieces):
+        return None
+    joined = SEPARATOR.join(pieces)
+    if "%" in joined or joined.count(SEPARATOR) != len(pieces) - 1:
+        return None
+    return joined
+
+
+_LOWER_KINDS = {kind: kind.value.lower() for kind in Kind}
 
 T = TypeVar("T")
 

@@ -49,8 +49,8 @@ from lineagegraph.store.base import NO_FILTER, ApplyResult, SearchFilter, Store,
 # How far along a run each state is (see LineageService.keep_run_states).
 _STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
 
-# Called after a changeset was applied, with the service and the applied changeset;
-# derived state (health) hooks in here.
+# Called after a changeset was applied, with the service and what it changed (see
+# LineageService.apply); derived state (health) hooks in here.
 AfterApply = Callable[["LineageService", ChangeSet], None]
 
 
@@ -89,12 +89,17 @@ class LineageService:
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, changeset: ChangeSet) -> ApplyResult:
-        """Resolve job snapshots, apply atomically, then update derived state."""
+        """Resolve job snapshots, apply atomically, then update derived state.
+
+        The hooks see what the store says changed (``ApplyResult.changes``), else
+        the whole changeset: derived state depends only on what reads can see.
+        """
         with self._write_lock:
             resolved = self.resolve_snapshots(self.resolve_reads(self.keep_run_states(changeset)))
             result = self.store.apply(resolved)
+            applied = resolved if result.changes is None else result.changes
             for hook in self._after_apply:
-                hook(self, resolved)
+                hook(self, applied)
             return result
 
     def keep_run_states(self, changeset: ChangeSet) -> ChangeSet:
@@ -219,60 +224,97 @@ class LineageService:
         return starts
 
     def resolve_snapshots(self, changeset: ChangeSet) -> ChangeSet:
-        """Turn each job snapshot into endings of the edges its run no longer reports."""
+        """Turn each job snapshot into endings of the edges its run no longer reports.
+
+        Snapshots that report the same lineage for the same job (a batch of a job's
+        runs) look the store up once; only their times differ.
+        """
         if not changeset.snapshots:
             return changeset
-        endings: list[EdgeEnding] = list(changeset.endings)
+        distinct: dict[tuple[Any, ...], JobSnapshot] = {}
+        timed: list[tuple[tuple[Any, ...], str]] = []
         for snapshot in changeset.snapshots:
-            endings.extend(self._endings_for(snapshot))
+            signature = (
+                snapshot.job_id,
+                frozenset(snapshot.inputs),
+                frozenset(snapshot.outputs),
+                None if snapshot.column_edges is None else frozenset(snapshot.column_edges),
+            )
+            distinct.setdefault(signature, snapshot)
+            timed.append((signature, snapshot.at))
+        unreported = self._unreported_edges(distinct)
+        endings: list[EdgeEnding] = list(changeset.endings)
+        for signature, at in timed:
+            endings.extend(
+                EdgeEnding(source_id=e.source_id, kind=e.kind, target_id=e.target_id, at=at)
+                for e in unreported[signature]
+                if e.last_seen < at
+            )
         return changeset.model_copy(update={"snapshots": [], "endings": endings})
 
-    def _endings_for(self, snapshot: JobSnapshot) -> list[EdgeEnding]:
-        """Endings for the current edges of a job that its latest run did not report.
+    def _unreported_edges(
+        self, snapshots: Mapping[tuple[Any, ...], JobSnapshot]
+    ) -> dict[tuple[Any, ...], list[Edge]]:
+        """For each snapshot, the current edges of its job it does not report, in key order.
 
-        Hops (cheap) find the unreported edges; only those are read in full, since a
-        job usually reports the same inputs and outputs run after run.
+        Hops (cheap) find the unreported edges, for all snapshots at once: one store
+        call per kind of hop, however many jobs. Only those edges are read in full,
+        since a job usually reports the same inputs and outputs run after run.
         """
-        job, at = snapshot.job_id, snapshot.at
         store = self.store
-        inputs, outputs = set(snapshot.inputs), set(snapshot.outputs)
-        stale: list[tuple[str, EdgeKind, str]] = []
-        for hop in store.expand([job], Direction.UPSTREAM, [EdgeKind.READS]):
-            if hop.target not in inputs:
-                stale.append((hop.target, EdgeKind.READS, job))
-        for hop in store.expand([job], Direction.DOWNSTREAM, [EdgeKind.WRITES]):
-            if hop.target not in outputs:
-                stale.append((job, EdgeKind.WRITES, hop.target))
+        jobs = sorted({s.job_id for s in snapshots.values()})
+        read: dict[str, list[str]] = {job: [] for job in jobs}
+        for hop in store.expand(jobs, Direction.UPSTREAM, [EdgeKind.READS]):
+            read[hop.source].append(hop.target)
+        written: dict[str, list[str]] = {job: [] for job in jobs}
+        for hop in store.expand(jobs, Direction.DOWNSTREAM, [EdgeKind.WRITES]):
+            written[hop.source].append(hop.target)
+        outputs = sorted(
+            {o for s in snapshots.values() if s.column_edges is not None for o in s.outputs}
+        )
+        fields: dict[str, list[str]] = {output: [] for output in outputs}
+        for hop in store.expand(outputs, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]):
+            fields[hop.source].append(hop.target)
+        all_fields = sorted({f for found in fields.values() for f in found})
+        sources: dict[str, list[str]] = {field: [] for field in all_fields}
+        for hop in store.expand(all_fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
+            sources[hop.source].append(hop.target)
+        stale: dict[tuple[Any, ...], set[tuple[str, EdgeKind, str]]] = {}
+        stale_jobs: set[str] = set()
         column_owners: set[str] = set()
-        if snapshot.column_edges is not None:
-            reported = set(snapshot.column_edges)
-            fields = [
-                h.target
-                for h in store.expand(sorted(outputs), Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+        for signature, snapshot in snapshots.items():
+            job = snapshot.job_id
+            inputs, outs = set(snapshot.inputs), set(snapshot.outputs)
+            keys = {(i, EdgeKind.READS, job) for i in read[job] if i not in inputs}
+            keys.update((job, EdgeKind.WRITES, o) for o in written[job] if o not in outs)
+            if snapshot.column_edges is not None:
+                reported = set(snapshot.column_edges)
+                for field in (f for output in sorted(outs) for f in fields[output]):
+                    for source in sources[field]:
+                        if (source, field) not in reported:
+                            keys.add((source, EdgeKind.DERIVES, field))
+                            column_owners.add(field)
+            if keys:
+                stale[signature] = keys
+                stale_jobs.add(job)
+        edges: dict[tuple[str, EdgeKind, str], Edge] = {}
+        if stale:
+            for edge in (
+                *store.edges(sorted(stale_jobs), Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES]),
+                *store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]),
+            ):
+                edges[edge.key] = edge
+        unreported: dict[tuple[Any, ...], list[Edge]] = {}
+        for signature, snapshot in snapshots.items():
+            candidates = [edges[key] for key in stale.get(signature, ()) if key in edges]
+            found = [
+                e
+                for e in candidates
+                if e.current
+                and (e.kind is not EdgeKind.DERIVES or e.attrs.get("job") == snapshot.job_id)
             ]
-            for hop in store.expand(fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
-                if (hop.target, hop.source) not in reported:
-                    stale.append((hop.target, EdgeKind.DERIVES, hop.source))
-                    column_owners.add(hop.source)
-        if not stale:
-            return []
-        wanted = set(stale)
-        edges = [
-            *store.edges([job], Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES]),
-            *store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]),
-        ]
-        endings: list[EdgeEnding] = []
-        for edge in edges:
-            if edge.key not in wanted or not edge.current or edge.last_seen >= at:
-                continue
-            if edge.kind is EdgeKind.DERIVES and edge.attrs.get("job") != job:
-                continue
-            endings.append(
-                EdgeEnding(
-                    source_id=edge.source_id, kind=edge.kind, target_id=edge.target_id, at=at
-                )
-            )
-        return sorted(endings, key=lambda e: (e.source_id, e.kind, e.target_id))
+            unreported[signature] = sorted(found, key=lambda e: (e.source_id, e.kind, e.target_id))
+        return unreported
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from lineagegraph.api.auth import OPEN_ACCESS, TokenAuth
 from lineagegraph.api.context import Context, make_context, store_limiter
 from lineagegraph.api.limits import BodySizeLimit, error_code
 from lineagegraph.api.metrics import CONTENT_TYPE_LATEST, Metrics
-from lineagegraph.api.openlineage_http import openlineage_routes
+from lineagegraph.api.openlineage_http import close_ingestion, openlineage_routes
 from lineagegraph.api.queries import public_url
 from lineagegraph.api.schema import build_schema
 from lineagegraph.config import Settings
@@ -272,6 +272,7 @@ def create_app(settings: Settings, service: LineageService | None = None) -> Sta
             yield
         finally:
             gc.unfreeze()
+            close_ingestion(app)
             if owned:
                 svc.close()
 

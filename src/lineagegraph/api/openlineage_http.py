@@ -30,14 +30,23 @@ Bodies may be gzip- or deflate-compressed (``Content-Encoding``); a compressed
 body may expand to :data:`MAX_EXPANSION` times the body limit. An invalid event
 is answered 400 with a message naming the bad field (``run.runId: missing``) and
 changes nothing. With auth on, both routes need a token with the ``write`` scope.
+
+Single events are committed in groups: the events that arrive while one
+transaction commits share the next one (see
+:class:`~lineagegraph.ingest.batching.GroupCommit`, whose worker validates and
+translates them), and each is answered 201 only once the transaction holding it
+has committed. A bad event is refused on its own before its group is applied, and
+an event that the store rejects is answered on its own, never failing the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Callable
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -48,13 +57,13 @@ from lineagegraph.api.limits import error_code
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ingest._build import Translation
-from lineagegraph.ingest.batching import Document, decode_json, ingest_documents
+from lineagegraph.ingest.batching import Document, GroupCommit, decode_json, ingest_documents
 from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
-from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.service import LineageService
 
-__all__ = ["MAX_BATCH_EVENTS", "MAX_EXPANSION", "openlineage_routes"]
+__all__ = ["MAX_BATCH_EVENTS", "MAX_EXPANSION", "close_ingestion", "openlineage_routes"]
 
 # A decompressed body may be this many times the configured body limit.
 MAX_EXPANSION = 10
@@ -98,6 +107,31 @@ def _settings(request: Request) -> Settings:
 def _service(request: Request) -> LineageService:
     service: LineageService = request.app.state.service
     return service
+
+
+class _Ingestion:
+    """What the OpenLineage routes share: a translator with memory, and the group commit
+    whose worker translates single events and applies them."""
+
+    def __init__(self, service: LineageService) -> None:
+        self.translate = EventTranslator()
+        self.commit: GroupCommit[Any] = GroupCommit(self.translate, service.apply)
+
+
+def _ingestion(request: Request) -> _Ingestion:
+    """The app's ingestion state, made on first use (route handlers run on one loop)."""
+    state = request.app.state
+    ingestion: _Ingestion | None = getattr(state, "openlineage_ingestion", None)
+    if ingestion is None:
+        ingestion = state.openlineage_ingestion = _Ingestion(_service(request))
+    return ingestion
+
+
+def close_ingestion(app: Starlette) -> None:
+    """Commit the events still queued and stop the group commit (at shutdown)."""
+    ingestion: _Ingestion | None = getattr(app.state, "openlineage_ingestion", None)
+    if ingestion is not None:
+        ingestion.commit.close()
 
 
 def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
@@ -149,14 +183,13 @@ def _record(request: Request, count: int) -> None:
 
 
 async def post_lineage(request: Request) -> Response:
-    """Accept one OpenLineage event: 201 when applied, 400 naming the bad field otherwise."""
+    """Accept one OpenLineage event: 201 once committed, 400 naming the bad field otherwise."""
     try:
         require_scope(request, "write")
         event, refusal = await _read_json(request)
         if refusal is not None:
             return refusal
-        service = _service(request)
-        await run_in_threadpool(lambda: service.apply(translate_event(event)))
+        await asyncio.wrap_future(_ingestion(request).commit.submit(event))
     except LineageError as error:
         return _error(error)
     _record(request, 1)
@@ -179,7 +212,7 @@ async def post_lineage_batch(request: Request) -> Response:
         service = _service(request)
         documents = [Document(f"[{i}]", event) for i, event in enumerate(events)]
         report = await run_in_threadpool(
-            ingest_documents, documents, translate_event, service.apply
+            ingest_documents, documents, _ingestion(request).translate, service.apply
         )
     except LineageError as error:
         return _error(error)

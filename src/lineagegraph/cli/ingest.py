@@ -28,22 +28,26 @@ from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
+    BATCH_EVENTS,
     Document,
     IngestReport,
     Outcome,
     ingest_documents,
     read_documents,
-    read_path,
+    scan_path,
 )
 from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
-from lineagegraph.ingest.openlineage import translate_event
+from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.model import ChangeSet
 from lineagegraph.service import LineageService
 from lineagegraph.store.base import StoreStats
 
 __all__ = ["ingest"]
 
+# Events per request to a server: a batch of realistic events stays well under the
+# server's default body limit.
+SERVER_BATCH_EVENTS = 500
 # Inputs with at least this many events get a progress bar.
 PROGRESS_THRESHOLD = 200
 # How many failures the summary lists before it counts the rest.
@@ -215,13 +219,16 @@ def _exit(report: IngestReport) -> None:
 # --- openlineage ------------------------------------------------------------------------------
 
 
-def _documents(path: str) -> list[Document]:
+def _documents(path: str) -> tuple[int, Iterator[Document]]:
+    """How many documents PATH holds, and the documents: JSON lines are decoded only as
+    they are ingested, so a large file is never held decoded all at once."""
     if path == "-":
-        return read_documents(sys.stdin.read(), "<stdin>")
+        documents = read_documents(sys.stdin.read(), "<stdin>")
+        return len(documents), iter(documents)
     location = Path(path)
     if not location.exists():
         raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
-    return list(read_path(location))
+    return scan_path(location)
 
 
 @ingest.command("openlineage")
@@ -229,10 +236,10 @@ def _documents(path: str) -> list[Document]:
 @_target
 @click.option(
     "--batch-size",
-    default=500,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 10_000),
-    help="Events per transaction (local store) or per request (--server).",
+    help=f"Events per transaction (local store, default {BATCH_EVENTS}) or per request "
+    f"(--server, default {SERVER_BATCH_EVENTS}).",
 )
 def openlineage_command(
     path: str,
@@ -240,25 +247,25 @@ def openlineage_command(
     server: str | None,
     token: str | None,
     as_json: bool,
-    batch_size: int,
+    batch_size: int | None,
 ) -> None:
     """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
     folder of such files (in file-name order); ``-`` reads standard input."""
     _check_target(store_url, server)
-    documents = _documents(path)
+    count, documents = _documents(path)
     if server:
-        report = _send_events(documents, server, token, batch_size)
+        report = _send_events(list(documents), server, token, batch_size or SERVER_BATCH_EVENTS)
         _print_summary(path, report, as_json, server, counted=False)
         _exit(report)
         return
     service = open_service(store_url)
     try:
-        with _progress(len(documents), "ingesting") as advance:
+        with _progress(count, "ingesting") as advance:
             report = ingest_documents(
                 documents,
-                translate_event,
+                EventTranslator(),
                 service.apply,
-                max_events=batch_size,
+                max_events=batch_size or BATCH_EVENTS,
                 on_progress=advance,
             )
         totals = service.stats()

@@ -53,13 +53,13 @@ def node_of(entity: Entity, extra: Mapping[str, Any] | None = None) -> Node:
     if extra:
         attrs.update({k: v for k, v in extra.items() if v is not None})
     parts = entity.key_parts()
-    return Node.model_construct(
-        id=entity_id(kind, entity.namespace, entity.name, *parts),
-        kind=kind,
-        namespace=entity.namespace,
-        name=entity.name,
-        parts=parts,
-        attrs=attrs,
+    return Node.trusted(
+        entity_id(kind, entity.namespace, entity.name, *parts),
+        kind,
+        entity.namespace,
+        entity.name,
+        parts,
+        attrs,
     )
 
 
@@ -75,6 +75,15 @@ def short_text(value: Any, limit: int = 500) -> str | None:
         return None
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clean(attrs: dict[str, Any] | None) -> dict[str, Any]:
+    """Attributes without ``None`` values: the dict itself when it has none."""
+    if not attrs:
+        return {}
+    if None in attrs.values():
+        return {k: v for k, v in attrs.items() if v is not None}
+    return attrs
 
 
 class GraphBuilder:
@@ -112,16 +121,14 @@ class GraphBuilder:
         namespace: str,
         name: str,
         parts: tuple[str, ...] = (),
-        attrs: Mapping[str, Any] | None = None,
+        attrs: dict[str, Any] | None = None,
     ) -> str:
-        """Add a node from its key and attributes (``None`` dropped); returns its id."""
+        """Add a node from its key and attributes (``None`` dropped); returns its id.
+
+        ``attrs`` becomes the node's own dict when it holds no ``None``: pass a fresh one.
+        """
         node_id = entity_id(kind, namespace, name, *parts)
-        clean = {k: v for k, v in (attrs or {}).items() if v is not None}
-        return self.add(
-            Node.model_construct(
-                id=node_id, kind=kind, namespace=namespace, name=name, parts=parts, attrs=clean
-            )
-        )
+        return self.add(Node.trusted(node_id, kind, namespace, name, parts, _clean(attrs)))
 
     def bare(self, kind: Kind, namespace: str, name: str, *parts: str) -> str:
         """Add a key-only node unless this translation holds it already; returns its id."""
@@ -135,22 +142,16 @@ class GraphBuilder:
         source: str,
         kind: EdgeKind,
         target: str,
-        attrs: Mapping[str, Any] | None = None,
+        attrs: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> None:
-        """Add an edge seen at this translation's time (or ``at``)."""
+        """Add an edge seen at this translation's time (or ``at``); ``None`` attributes dropped.
+
+        ``attrs`` becomes the edge's own dict when it holds no ``None``: pass a fresh one.
+        """
         stamp = self.stamp if at is None else format_time(at)
         self.cs.edges.append(
-            Edge.model_construct(
-                source_id=source,
-                kind=kind,
-                target_id=target,
-                origin=self.cs.origin,
-                first_seen=stamp,
-                last_seen=stamp,
-                ended_at=None,
-                attrs={k: v for k, v in (attrs or {}).items() if v is not None},
-            )
+            Edge.trusted(source, kind, target, self.cs.origin, stamp, stamp, None, _clean(attrs))
         )
 
     def dataset(self, namespace: str, name: str) -> str:

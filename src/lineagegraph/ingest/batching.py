@@ -13,31 +13,48 @@ that applies a changeset (``LineageService.apply``).
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
+import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from lineagegraph.errors import InvalidInput
-from lineagegraph.model import ChangeSet, Edge, EdgeKind, Node
+import orjson
+
+from lineagegraph.errors import InvalidInput, StoreUnavailable
+from lineagegraph.model import ChangeSet
 
 __all__ = [
+    "BATCH_EVENTS",
     "Document",
+    "GroupCommit",
     "IngestReport",
     "Outcome",
     "apply_in_batches",
-    "compact",
     "decode_json",
     "ingest_documents",
+    "iter_documents",
     "plan_batches",
     "read_documents",
     "read_path",
+    "scan_path",
 ]
+
+T = TypeVar("T")
 
 # The deepest nesting a document may have (OpenLineage events need about ten levels).
 MAX_DEPTH = 100
+# Events applied in one transaction by default. Each batch writes a repeated dataset,
+# field or edge once, so bigger batches write less per event; a batch of realistic
+# events holds a few hundred megabytes at most while it is translated.
+BATCH_EVENTS = 2000
 EVENT_FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
 
 
@@ -85,18 +102,21 @@ class IngestReport:
         return [o for o in self.outcomes if not o.ok]
 
 
+_LONG_BYTES = re.compile(rb"[0-9]{19}")
+_LONG_TEXT = re.compile(r"[0-9]{19}")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _too_deep(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
+def _deeper_than(value: dict[str, Any] | list[Any], levels: int) -> bool:
+    """Whether a container nests more than ``levels`` levels (itself counts as one)."""
+    if levels < 1:
+        return True
+    for child in value.values() if type(value) is dict else value:
+        if (type(child) is dict or type(child) is list) and _deeper_than(child, levels - 1):
             return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False
 
 
@@ -106,8 +126,28 @@ def decode_json(data: bytes | str) -> Any:
     ``NaN`` and ``Infinity`` (which Python's decoder would accept) are refused, and so
     is nesting deeper than :data:`MAX_DEPTH` levels.
     """
+    # orjson decodes strict JSON several times faster; whatever it refuses (errors, UTF-16
+    # text) gets the standard decoder's verdict, and so does a document with a number of
+    # 19 digits or more, which orjson would round to a float past 64 bits.
+    if isinstance(data, bytes):
+        long_number = _LONG_BYTES.search(data) is not None
+    else:
+        long_number = _LONG_TEXT.search(data) is not None
+    if long_number:
+        value = _decode_strictly(data)
+    else:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            value = _decode_strictly(data)
+    if (type(value) is dict or type(value) is list) and _deeper_than(value, MAX_DEPTH):
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _decode_strictly(data: bytes | str) -> Any:
     try:
-        value = json.loads(data, parse_constant=_reject_constant)
+        return json.loads(data, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -118,9 +158,6 @@ def decode_json(data: bytes | str) -> Any:
         raise InvalidInput(f"not valid JSON: {error}") from None
     except RecursionError:
         raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels") from None
-    if isinstance(value, dict | list) and _too_deep(value, MAX_DEPTH):
-        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
-    return value
 
 
 def read_documents(text: str, source: str) -> list[Document]:
@@ -130,26 +167,39 @@ def read_documents(text: str, source: str) -> list[Document]:
     per non-empty line (``source:line``), each decoded on its own so a bad line
     fails alone.
     """
+    return list(iter_documents(text, source))
+
+
+def iter_documents(text: str, source: str) -> Iterator[Document]:
+    """:func:`read_documents` one document at a time: JSON lines are decoded as they are
+    consumed, so a large file is never held decoded all at once."""
+    return _scan(text, source)[1]
+
+
+def _scan(text: str, source: str) -> tuple[int, Iterator[Document]]:
+    """How many documents some text holds, and the documents, JSON lines decoded lazily."""
     stripped = text.strip()
     if not stripped:
-        return []
+        return 0, iter(())
     try:
         value = decode_json(stripped)
     except InvalidInput as whole:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         if len(lines) < 2:
-            return [Document(source, error=str(whole))]
-        documents = []
-        for number, line in lines:
-            where = f"{source}:{number}"
-            try:
-                documents.append(Document(where, decode_json(line)))
-            except InvalidInput as error:
-                documents.append(Document(where, error=str(error)))
-        return documents
+            return 1, iter([Document(source, error=str(whole))])
+        return len(lines), _decode_lines(lines, source)
     if isinstance(value, list):
-        return [Document(f"{source}[{i}]", item) for i, item in enumerate(value)]
-    return [Document(source, value)]
+        return len(value), (Document(f"{source}[{i}]", item) for i, item in enumerate(value))
+    return 1, iter([Document(source, value)])
+
+
+def _decode_lines(lines: list[tuple[int, str]], source: str) -> Iterator[Document]:
+    for number, line in lines:
+        where = f"{source}:{number}"
+        try:
+            yield Document(where, decode_json(line))
+        except InvalidInput as error:
+            yield Document(where, error=str(error))
 
 
 def event_files(path: Path) -> list[Path]:
@@ -162,6 +212,21 @@ def event_files(path: Path) -> list[Path]:
 
 def read_path(path: Path) -> Iterator[Document]:
     """The documents in a file, or in every event file of a folder in file-name order."""
+    for _, documents in _scan_files(path):
+        yield from documents
+
+
+def scan_path(path: Path) -> tuple[int, Iterator[Document]]:
+    """How many documents :func:`read_path` yields, and those documents.
+
+    The files are read up front, but JSON lines are only counted, not decoded, until
+    the documents are consumed.
+    """
+    scanned = list(_scan_files(path))
+    return sum(count for count, _ in scanned), chain.from_iterable(d for _, d in scanned)
+
+
+def _scan_files(path: Path) -> Iterator[tuple[int, Iterator[Document]]]:
     files = event_files(path) if path.is_dir() else [path]
     for file in files:
         try:
@@ -170,9 +235,9 @@ def read_path(path: Path) -> Iterator[Document]:
                 raw = gzip.decompress(raw)
             text = raw.decode("utf-8")
         except (OSError, EOFError, UnicodeDecodeError) as error:
-            yield Document(str(file), error=f"cannot read the file: {error}")
+            yield 1, iter([Document(str(file), error=f"cannot read the file: {error}")])
             continue
-        yield from read_documents(text, str(file))
+        yield _scan(text, str(file))
 
 
 def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
@@ -187,7 +252,7 @@ def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
 
 
 def plan_batches(
-    changesets: Sequence[ChangeSet], max_events: int = 500, max_items: int = 50_000
+    changesets: Sequence[ChangeSet], max_events: int = BATCH_EVENTS, max_items: int = 500_000
 ) -> list[list[int]]:
     """Group consecutive changesets (by index) that can be applied as one.
 
@@ -218,64 +283,11 @@ def plan_batches(
     return groups
 
 
-def compact(changeset: ChangeSet) -> ChangeSet:
-    """The changeset with each node and edge once, as :meth:`ChangeSet.normalized` merges them.
-
-    Many events of a batch repeat the same datasets, fields and edges; this merges
-    them the way ``normalized`` does (attributes merge in order; an edge's seen
-    interval widens and its newest report's origin and attributes win) without
-    building an intermediate model per duplicate.
-    """
-    node_attrs: dict[str, dict[str, Any]] = {}
-    node_last: dict[str, Node] = {}
-    for node in changeset.nodes:
-        merged = node_attrs.get(node.id)
-        if merged is None:
-            node_attrs[node.id] = dict(node.attrs)
-        else:
-            merged.update((k, v) for k, v in node.attrs.items() if v is not None)
-        node_last[node.id] = node
-    nodes = [
-        n if n.attrs == node_attrs[i] else n.model_copy(update={"attrs": node_attrs[i]})
-        for i, n in node_last.items()
-    ]
-    # key -> [first_seen, last_seen, ended_at, origin, attrs]
-    folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
-    for edge in changeset.edges:
-        key = (edge.source_id, edge.kind, edge.target_id)
-        acc = folded.get(key)
-        if acc is None:
-            folded[key] = [edge.first_seen, edge.last_seen, edge.ended_at, edge.origin, edge.attrs]
-            continue
-        first, last, ended, origin, attrs = acc
-        if ended is not None and edge.last_seen >= ended:
-            ended = None
-        if edge.last_seen >= last:
-            attrs, origin = {**attrs, **edge.attrs}, edge.origin
-        else:
-            attrs = {**edge.attrs, **attrs}
-        acc[:] = [min(first, edge.first_seen), max(last, edge.last_seen), ended, origin, attrs]
-    edges = [
-        Edge.model_construct(
-            source_id=source,
-            kind=kind,
-            target_id=target,
-            origin=origin,
-            first_seen=first,
-            last_seen=last,
-            ended_at=ended,
-            attrs=attrs,
-        )
-        for (source, kind, target), (first, last, ended, origin, attrs) in folded.items()
-    ]
-    return changeset.model_copy(update={"nodes": nodes, "edges": edges})
-
-
 def apply_in_batches(
     items: Iterable[tuple[str, ChangeSet]],
     apply: Callable[[ChangeSet], Any],
     *,
-    max_events: int = 500,
+    max_events: int = BATCH_EVENTS,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Apply translated events in as few transactions as keep the outcome the same.
@@ -290,12 +302,7 @@ def apply_in_batches(
     report = IngestReport()
     for group in plan_batches([cs for _, cs in pairs], max_events=max_events):
         members = [pairs[i] for i in group]
-        combined = members[0][1]
-        if len(members) > 1:
-            combined = ChangeSet(origin=members[0][1].origin)
-            for _, changeset in members:
-                combined.extend(changeset)
-            combined = compact(combined)
+        combined = _combine([cs for _, cs in members])
         try:
             _count(report, apply(combined))
             report.outcomes.extend(Outcome(source) for source, _ in members)
@@ -319,14 +326,36 @@ def ingest_documents(
     translate: Callable[[Any], ChangeSet],
     apply: Callable[[ChangeSet], Any],
     *,
-    max_events: int = 500,
+    max_events: int = BATCH_EVENTS,
     on_progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Translate every document and apply the ones that translate, in batches.
 
-    Outcomes come back in document order; a document that does not decode or
-    translate fails alone with its reason and changes nothing.
+    Documents are consumed ``max_events`` at a time, so however long the input, only
+    one batch is held translated. Outcomes come back in document order; a document
+    that does not decode or translate fails alone with its reason and changes nothing.
     """
+    report = IngestReport()
+    iterator = iter(documents)
+    while True:
+        with _collector_paused():
+            chunk = list(islice(iterator, max_events))
+            if not chunk:
+                break
+            part = _ingest_chunk(chunk, translate, apply, max_events, on_progress)
+        report.outcomes.extend(part.outcomes)
+        report.nodes += part.nodes
+        report.edges += part.edges
+    return report
+
+
+def _ingest_chunk(
+    documents: list[Document],
+    translate: Callable[[Any], ChangeSet],
+    apply: Callable[[ChangeSet], Any],
+    max_events: int,
+    on_progress: Callable[[int], None] | None,
+) -> IngestReport:
     outcomes: dict[int, Outcome] = {}
     translated: list[tuple[str, ChangeSet]] = []
     positions: list[int] = []
@@ -350,6 +379,136 @@ def ingest_documents(
         outcomes[position] = outcome
     report.outcomes = [outcomes[i] for i in sorted(outcomes)]
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while one batch is read, translated and applied.
+
+    A batch allocates hundreds of thousands of short-lived, acyclic objects (nodes,
+    edges, attribute dicts); the collections they would trigger scan everything alive,
+    the embedded store's graph included, and took as long as the work itself.
+    Whatever a batch leaves behind is collected as usual afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _combine(changesets: Sequence[ChangeSet]) -> ChangeSet:
+    """One changeset holding several, merged (the service reads it before the store does)."""
+    if len(changesets) == 1:
+        return changesets[0]
+    combined = ChangeSet(origin=changesets[0].origin)
+    for changeset in changesets:
+        combined.extend(changeset)
+    return combined.normalized()
+
+
+class GroupCommit(Generic[T]):
+    """Applies what concurrent callers hand in, in shared transactions.
+
+    Group commit: while one group is applied (one transaction, one fsync), the items
+    that arrive meanwhile queue up, and the next group takes all of them (up to
+    ``max_events``): each is turned into a changeset by ``prepare`` (validating and
+    translating an event, say), and the changesets are applied combined, split where
+    :func:`plan_batches` says, so the outcome is that of applying them one by one in
+    arrival order. A caller's future resolves only once the transaction that holds
+    its changeset has committed, with what ``apply`` returned for the group, or fails
+    with what ``prepare`` raised for its item alone. When a combined group fails, its
+    changesets are applied one by one, so each caller gets its own outcome and a bad
+    changeset fails alone. A caller that cancels its future before its group starts
+    is left out of it.
+
+    One worker thread prepares and applies the groups, so the CPU-bound work of
+    ingestion runs in one thread instead of contending for the interpreter lock
+    with the threads that serve requests; it starts with the first item.
+    """
+
+    def __init__(
+        self,
+        prepare: Callable[[T], ChangeSet],
+        apply: Callable[[ChangeSet], Any],
+        *,
+        max_events: int = BATCH_EVENTS,
+    ):
+        self._prepare = prepare
+        self._apply = apply
+        self._max_events = max_events
+        self._queue: list[tuple[T, Future[Any]]] = []
+        self._ready = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, item: T) -> Future[Any]:
+        """Queue an item; the future resolves when it is committed, or fails as it did.
+
+        Raises :class:`StoreUnavailable` once the group commit is closed.
+        """
+        future: Future[Any] = Future()
+        with self._ready:
+            if self._closed:
+                raise StoreUnavailable("the server is shutting down")
+            self._queue.append((item, future))
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="lineagegraph-group-commit", daemon=True
+                )
+                self._worker.start()
+            self._ready.notify()
+        return future
+
+    def close(self) -> None:
+        """Apply what is queued, then stop; later submissions are refused."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+            worker = self._worker
+        if worker is not None:
+            worker.join()
+
+    def _work(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    self._worker = None
+                    return
+                taken = self._queue[: self._max_events]
+                del self._queue[: self._max_events]
+            group: list[tuple[ChangeSet, Future[Any]]] = []
+            for item, future in taken:
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    group.append((self._prepare(item), future))
+                except Exception as error:
+                    future.set_exception(error)
+            if group:
+                self._commit(group)
+
+    def _commit(self, group: list[tuple[ChangeSet, Future[Any]]]) -> None:
+        for batch in plan_batches([cs for cs, _ in group], max_events=self._max_events):
+            members = [group[i] for i in batch]
+            try:
+                result = self._apply(_combine([cs for cs, _ in members]))
+            except Exception as error:
+                if len(members) == 1:
+                    members[0][1].set_exception(error)
+                    continue
+                for changeset, future in members:
+                    try:
+                        future.set_result(self._apply(changeset))
+                    except Exception as single:
+                        future.set_exception(single)
+            else:
+                for _, future in members:
+                    future.set_result(result)
 
 
 def _count(report: IngestReport, result: Any) -> None:

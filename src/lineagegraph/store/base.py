@@ -37,13 +37,21 @@ class Hop(NamedTuple):
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What an applied changeset did."""
+    """What an applied changeset did.
+
+    ``changes``, when an adapter knows it, is the part of the changeset that changed
+    what reads of the present see: nodes created or given new attributes, edges
+    created, revived or ended, deletions. Reports that only moved an edge's seen
+    times or repeated what was stored are left out. ``None`` means the adapter does
+    not say, so all of the changeset may have changed something.
+    """
 
     nodes: int = 0
     edges: int = 0
     endings: int = 0
     deletes: int = 0
     health: int = 0
+    changes: ChangeSet | None = None
 
 
 @dataclass(frozen=True)

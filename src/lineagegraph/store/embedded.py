@@ -32,6 +32,7 @@ from lineagegraph.model import (
     ChangeSet,
     Direction,
     Edge,
+    EdgeEnding,
     EdgeKind,
     HealthReason,
     HealthRecord,
@@ -40,10 +41,8 @@ from lineagegraph.model import (
     Origin,
     Page,
     edge_valid,
-    end_edge,
     format_time,
     merge_attrs,
-    merge_edge,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -95,7 +94,6 @@ _NODE_COLUMNS = "id, kind, namespace, name, parts, attrs"
 _CHUNK = 500
 # Recently read nodes and edges kept in memory (each entry is one decoded row).
 READ_CACHE_SIZE = 20_000
-_EDGE_KINDS = tuple(EdgeKind)
 _new_tuple = tuple.__new__
 
 _K = TypeVar("_K", bound=Hashable)
@@ -144,46 +142,89 @@ _KIND_RANK = (
 )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes,
+# without building an encoder per call. Stored attributes are in this canonical form, so
+# equal texts mean equal attributes.
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
+
+# An edge as stored: (src, kind, dst, origin, first_seen, last_seen, ended_at, attrs JSON).
+EdgeRow = tuple[str, str, str, str, str, str, str | None, str]
+EdgeKey = tuple[str, str, str]
+# What the in-memory graph holds of an edge: (src, kind, dst, first_seen, ended_at).
+GraphEdge = tuple[str, str, str, str, str | None]
+# How many nodes the store remembers the last reported attributes of (see _write_nodes).
+_REPORTS_KEPT = 50_000
 
 
 # Rows were validated on the way in, so reading them back skips validation.
 def _node_from_row(row: Sequence[Any]) -> Node:
-    return Node.model_construct(
-        id=row[0],
-        kind=Kind(row[1]),
-        namespace=row[2],
-        name=row[3],
-        parts=tuple(json.loads(row[4])),
-        attrs=json.loads(row[5]),
+    return Node.trusted(
+        row[0], Kind(row[1]), row[2], row[3], tuple(json.loads(row[4])), json.loads(row[5])
     )
 
 
 def _edge_from_row(row: Sequence[Any]) -> Edge:
-    return Edge.model_construct(
-        source_id=row[0],
-        kind=EdgeKind(row[1]),
-        target_id=row[2],
-        origin=Origin(row[3]),
-        first_seen=row[4],
-        last_seen=row[5],
-        ended_at=row[6],
-        attrs=json.loads(row[7]),
+    return Edge.trusted(
+        row[0],
+        _EDGE_KINDS[row[1]],
+        row[2],
+        Origin(row[3]),
+        row[4],
+        row[5],
+        row[6],
+        json.loads(row[7]),
     )
 
 
-def _edge_row(edge: Edge) -> tuple[Any, ...]:
+def _edge_key(edge: Edge | EdgeEnding) -> EdgeKey:
+    return (edge.source_id, edge.kind.value, edge.target_id)
+
+
+def _merge_edge_row(old: EdgeRow | None, edge: Edge) -> EdgeRow:
+    """:func:`merge_edge` of a stored row and a reported edge, as a row.
+
+    Attributes are compared as canonical JSON, so the common report of an edge
+    with the attributes it has (or none) never decodes the stored ones.
+    """
+    new_attrs = _dumps(edge.attrs) if edge.attrs else "{}"
+    if old is None:
+        return (
+            edge.source_id,
+            edge.kind.value,
+            edge.target_id,
+            edge.origin.value,
+            edge.first_seen,
+            edge.last_seen,
+            edge.ended_at,
+            new_attrs,
+        )
+    _, _, _, origin, first, last, ended, attrs = old
+    if ended is not None and edge.last_seen >= ended:
+        ended = None
+    newer = edge.last_seen >= last
+    if new_attrs != attrs and new_attrs != "{}":
+        stored = json.loads(attrs)
+        merged = {**stored, **edge.attrs} if newer else {**edge.attrs, **stored}
+        attrs = _dumps(merged)
     return (
-        edge.source_id,
-        edge.kind.value,
-        edge.target_id,
-        edge.origin.value,
-        edge.first_seen,
-        edge.last_seen,
-        edge.ended_at,
-        _dumps(edge.attrs),
+        old[0],
+        old[1],
+        old[2],
+        edge.origin.value if newer else origin,
+        min(first, edge.first_seen),
+        max(last, edge.last_seen),
+        ended,
+        attrs,
     )
+
+
+def _end_edge_row(row: EdgeRow, at: str) -> EdgeRow:
+    """:func:`end_edge` on a stored row."""
+    ended = row[6]
+    if row[5] >= at or (ended is not None and ended <= at):
+        return row
+    return (*row[:6], at, row[7])
 
 
 def _health_from_row(row: Sequence[Any]) -> HealthRecord:
@@ -219,10 +260,15 @@ class EmbeddedStore:
                 f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}"
             )
         self._con.execute("PRAGMA foreign_keys=OFF")
+        # 64 MiB of page cache instead of SQLite's 2 MiB: writes touch rows all over the
+        # edge and node tables, and re-reading their pages cost a third of each write.
+        self._con.execute("PRAGMA cache_size=-65536")
         self._con.executescript(_SCHEMA)
         # Nodes carry their kind as "k"; an edge's data maps each edge kind between the
         # two nodes to (first_seen, ended_at), which is all a traversal needs.
         self._graph: Any = nx.DiGraph()
+        # node id -> the attributes object it was last reported with, once committed
+        self._reported: dict[str, dict[str, Any]] = {}
         self._load()
 
     # --- loading ------------------------------------------------------------------------------
@@ -267,7 +313,11 @@ class EmbeddedStore:
     # --- writes -------------------------------------------------------------------------------
 
     def apply(self, changeset: ChangeSet) -> ApplyResult:
-        """Apply a changeset atomically and idempotently (see :class:`Store`)."""
+        """Apply a changeset atomically and idempotently (see :class:`Store`).
+
+        Only what changes is written: nodes whose merged attributes equal the stored
+        ones and edges whose merged row equals the stored row are skipped.
+        """
         if changeset.snapshots:
             raise InvalidInput("job snapshots must be resolved by the service before apply")
         cs = changeset.normalized()
@@ -276,16 +326,13 @@ class EmbeddedStore:
             con = self._con
             try:
                 con.execute("BEGIN IMMEDIATE")
-                known = self._known_kinds(cs)
-                cs.validate_shape(known)
-                written_nodes, new_fields = self._write_nodes(cs.nodes)
-                written_edges = self._write_edges(cs.edges)
-                written_edges.extend(self._write_endings(cs, written_edges))
+                cs.validate_shape(self._known_kinds(cs))
+                written_nodes, new_nodes = self._write_nodes(cs.nodes)
+                new_fields = [i for i in new_nodes if i.startswith("field|")]
+                written_edges, changed_edges = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
-                self._refresh_search(
-                    {n.id for n in written_nodes}, new_fields + cs.deletes, cs.deletes
-                )
+                self._refresh_search(written_nodes, new_nodes, new_fields + cs.deletes, cs.deletes)
                 con.execute("COMMIT")
             except BaseException:
                 if con.in_transaction:
@@ -293,36 +340,72 @@ class EmbeddedStore:
                 raise
             self._forget_written(written_nodes, written_edges, removed_edges, cs.deletes)
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes)
+            self._remember_reports(cs.nodes, cs.deletes)
+        changes = ChangeSet(
+            origin=cs.origin,
+            nodes=written_nodes,
+            edges=[e for e in cs.edges if _edge_key(e) in changed_edges],
+            endings=[e for e in cs.endings if _edge_key(e) in changed_edges],
+            deletes=cs.deletes,
+        )
         return ApplyResult(
             nodes=len(cs.nodes),
             edges=len(cs.edges),
             endings=len(cs.endings),
             deletes=len(cs.deletes),
             health=len(cs.health) + len(cs.health_removals),
+            changes=changes,
         )
+
+    def _remember_reports(self, nodes: list[Node], deleted: list[str]) -> None:
+        """Remember the attributes each committed node was last reported with."""
+        reported = self._reported
+        for node in nodes:
+            if node.attrs:
+                reported[node.id] = node.attrs
+        for node_id in deleted:
+            reported.pop(node_id, None)
+        while len(reported) > _REPORTS_KEPT:
+            del reported[next(iter(reported))]
 
     def _known_kinds(self, cs: ChangeSet) -> dict[str, Kind]:
         new_ids = {n.id for n in cs.nodes}
         wanted = [i for i in cs.referenced_ids() if i not in new_ids]
         return self._kinds_in_graph(wanted)
 
-    def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], list[str]]:
-        """Write new and changed nodes; returns them and the ids of fields that are new."""
+    def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], set[str]]:
+        """Write new and changed nodes; returns them as merged and the ids of the new ones.
+
+        A stored node is unchanged when it is reported without attributes (a bare
+        reference) or with the very attributes object it was last reported with
+        (translators share the nodes of a description they repeat): merging the same
+        attributes again changes nothing. Only the other stored nodes are read back.
+        """
         graph_nodes = self._graph._node
-        existing = self._fetch_nodes([n.id for n in nodes if n.id in graph_nodes])
+        reported = self._reported
+        stored = self._fetch_attrs(
+            [
+                n.id
+                for n in nodes
+                if n.attrs and n.id in graph_nodes and reported.get(n.id) is not n.attrs
+            ]
+        )
         rows = []
         written = []
-        new_fields = []
+        new = set()
         for node in nodes:
-            old = existing.get(node.id)
-            if old is None:
-                attrs = node.attrs
-                if node.kind is Kind.FIELD:
-                    new_fields.append(node.id)
-            else:
-                attrs = merge_attrs(old.attrs, node.attrs)
-                if attrs == old.attrs:
+            if node.id in graph_nodes:
+                old = stored.get(node.id)
+                if old is None:  # a bare reference to a stored node
                     continue
+                attrs = merge_attrs(old, node.attrs)
+                if attrs == old:
+                    continue
+                node = Node.trusted(
+                    node.id, node.kind, node.namespace, node.name, node.parts, attrs
+                )
+            else:
+                new.add(node.id)
             rows.append(
                 (
                     node.id,
@@ -330,7 +413,7 @@ class EmbeddedStore:
                     node.namespace,
                     node.name,
                     _dumps(list(node.parts)),
-                    _dumps(attrs),
+                    _dumps(node.attrs),
                 )
             )
             written.append(node)
@@ -339,48 +422,83 @@ class EmbeddedStore:
             "ON CONFLICT(id) DO UPDATE SET attrs = excluded.attrs",
             rows,
         )
-        return written, new_fields
+        return written, new
 
-    def _write_edges(self, edges: list[Edge]) -> list[Edge]:
+    def _write_edges(self, cs: ChangeSet) -> tuple[list[GraphEdge], set[EdgeKey]]:
+        """Merge the changeset's edges into the stored ones, then apply its endings.
+
+        Returns what the graph needs of every edge written, and the keys of the edges
+        created, revived or whose end changed. A stored edge reported
+        again without attributes (most are) is merged by the upsert itself, from what
+        the graph knows of it, without reading its row. The others are read, merged
+        here and written only when they changed; so is an edge that the changeset
+        also ends, which is ended as merged.
+        """
         succ = self._graph._succ
-        known = [e for e in edges if e.kind in succ.get(e.source_id, {}).get(e.target_id, ())]
-        existing = self._fetch_edges([e.key for e in known])
-        merged = []
-        for edge in edges:
-            old = existing.get(edge.key)
-            new = merge_edge(old, edge)
-            if new != old:
-                merged.append(new)
-        self._upsert_edge_rows(merged)
-        return merged
-
-    def _write_endings(self, cs: ChangeSet, merged: list[Edge]) -> list[Edge]:
-        """End edges; an edge upserted by the same changeset is ended as merged."""
-        keys = [(e.source_id, e.kind, e.target_id) for e in cs.endings]
-        pending = {e.key: e for e in merged}
-        existing = self._fetch_edges([k for k in keys if k not in pending])
-        existing.update({k: pending[k] for k in keys if k in pending})
-        changed = []
-        for ending in cs.endings:
-            key = (ending.source_id, ending.kind, ending.target_id)
-            edge = existing.get(key)
-            if edge is None:
+        ended_keys = {(e.source_id, e.kind.value, e.target_id) for e in cs.endings}
+        changed: set[EdgeKey] = set()
+        in_place: list[tuple[Any, ...]] = []
+        written: list[GraphEdge] = []
+        to_merge: list[tuple[Edge, EdgeKey]] = []
+        known: list[EdgeKey] = []
+        for edge in cs.edges:
+            key = (edge.source_id, edge.kind.value, edge.target_id)
+            data = succ.get(edge.source_id, {}).get(edge.target_id)
+            seen = data.get(edge.kind) if data else None
+            if seen is not None and not edge.attrs and key not in ended_keys:
+                first, ended = seen
+                if ended is not None and edge.last_seen >= ended:
+                    ended = None
+                    changed.add(key)
+                last = edge.last_seen
+                in_place.append((*key, edge.origin.value, edge.first_seen, last, edge.ended_at))
+                written.append((*key, min(first, edge.first_seen), ended))
                 continue
-            ended = end_edge(edge, ending.at)
-            if ended != edge:
-                existing[key] = ended
-                changed.append(ended)
-        self._upsert_edge_rows(changed)
-        return changed
-
-    def _upsert_edge_rows(self, edges: list[Edge]) -> None:
-        self._con.executemany(
+            to_merge.append((edge, key))
+            if seen is not None:
+                known.append(key)
+        stored = self._fetch_edge_rows(known)
+        rows: dict[EdgeKey, EdgeRow] = {}
+        for edge, key in to_merge:
+            old = stored.get(key)
+            row = _merge_edge_row(old, edge)
+            if row != old:
+                rows[key] = row
+        if cs.endings:
+            keys = [(e.source_id, e.kind.value, e.target_id) for e in cs.endings]
+            stored.update(self._fetch_edge_rows([k for k in keys if k not in stored]))
+            for key, ending in zip(keys, cs.endings, strict=True):
+                current = rows.get(key) or stored.get(key)
+                if current is not None:
+                    ended_row = _end_edge_row(current, ending.at)
+                    if ended_row is not current:
+                        rows[key] = ended_row
+        con = self._con
+        con.executemany(
             f"INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(src, kind, dst) DO UPDATE SET origin = excluded.origin, "
             "first_seen = excluded.first_seen, last_seen = excluded.last_seen, "
             "ended_at = excluded.ended_at, attrs = excluded.attrs",
-            [_edge_row(e) for e in edges],
+            list(rows.values()),
         )
+        # merge_edge in SQL, for a report without attributes (the stored ones stay)
+        con.executemany(
+            f"INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, '{{}}') "
+            "ON CONFLICT(src, kind, dst) DO UPDATE SET "
+            "origin = CASE WHEN excluded.last_seen >= last_seen "
+            "THEN excluded.origin ELSE origin END, "
+            "first_seen = min(first_seen, excluded.first_seen), "
+            "last_seen = max(last_seen, excluded.last_seen), "
+            "ended_at = CASE WHEN ended_at IS NOT NULL AND excluded.last_seen >= ended_at "
+            "THEN NULL ELSE ended_at END",
+            in_place,
+        )
+        written.extend((r[0], r[1], r[2], r[4], r[6]) for r in rows.values())
+        for key, row in rows.items():
+            old = stored.get(key)
+            if old is None or old[6] != row[6]:
+                changed.add(key)
+        return written, changed
 
     def _delete(self, ids: list[str]) -> list[tuple[str, str]]:
         removed: list[tuple[str, str]] = []
@@ -389,6 +507,8 @@ class EmbeddedStore:
                 continue
             removed.extend((node_id, v) for v in self._graph._succ[node_id])
             removed.extend((u, node_id) for u in self._graph._pred[node_id])
+        if not ids:
+            return removed
         con = self._con
         con.executemany("DELETE FROM edges WHERE src = ?", [(i,) for i in ids])
         con.executemany("DELETE FROM edges WHERE dst = ?", [(i,) for i in ids])
@@ -401,37 +521,47 @@ class EmbeddedStore:
         return removed
 
     def _write_health(self, cs: ChangeSet) -> None:
-        self._con.executemany(
-            "INSERT INTO health (id, kind, status, reasons) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, status = excluded.status, "
-            "reasons = excluded.reasons",
-            [
-                (
-                    r.id,
-                    r.kind.value,
-                    r.status.value,
-                    _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
-                )
-                for r in cs.health
-            ],
-        )
-        self._con.executemany("DELETE FROM health WHERE id = ?", [(i,) for i in cs.health_removals])
+        if cs.health:
+            self._con.executemany(
+                "INSERT INTO health (id, kind, status, reasons) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, status = excluded.status, "
+                "reasons = excluded.reasons",
+                [
+                    (
+                        r.id,
+                        r.kind.value,
+                        r.status.value,
+                        _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
+                    )
+                    for r in cs.health
+                ],
+            )
+        if cs.health_removals:
+            self._con.executemany(
+                "DELETE FROM health WHERE id = ?", [(i,) for i in cs.health_removals]
+            )
 
     def _refresh_search(
-        self, node_ids: set[str], fields_added_or_removed: list[str], deleted: list[str]
+        self,
+        written: list[Node],
+        new: set[str],
+        fields_added_or_removed: list[str],
+        deleted: list[str],
     ) -> None:
-        """Rewrite the search text of changed nodes and of datasets whose set of fields changed."""
+        """Rewrite the search text of written nodes and of datasets whose set of fields changed.
+
+        ``new`` nodes have no search text to remove yet.
+        """
+        nodes = {n.id: n for n in written}
         datasets = set()
         for node_id in fields_added_or_removed:
             if node_id.startswith("field|"):
                 datasets.add("dataset|" + "|".join(node_id.split("|")[1:3]))
-        targets = sorted((node_ids | datasets) - set(deleted))
-        nodes = self._fetch_nodes(targets)
+        gone = set(deleted)
+        nodes.update(self._fetch_nodes(sorted(datasets - nodes.keys() - gone)))
         rows = []
-        for node_id in targets:
-            node = nodes.get(node_id)
-            if node is None:
-                continue
+        for node_id in sorted(nodes.keys() - gone):
+            node = nodes[node_id]
             text = node.search_text()
             if node.kind is Kind.DATASET:
                 paths = self._con.execute(
@@ -443,7 +573,7 @@ class EmbeddedStore:
         con = self._con
         con.executemany(
             "DELETE FROM search WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
-            [(i,) for i, _, _ in rows],
+            [(i,) for i, _, _ in rows if i not in new],
         )
         con.executemany(
             "INSERT INTO search (rowid, title, body) SELECT rowid, ?, ? FROM nodes WHERE id = ?",
@@ -453,34 +583,37 @@ class EmbeddedStore:
     def _forget_written(
         self,
         nodes: list[Node],
-        edges: list[Edge],
+        edges: list[GraphEdge],
         removed: list[tuple[str, str]],
         deleted: list[str],
     ) -> None:
         """Drop the cached copies of what a committed changeset wrote or removed."""
+        kinds = _EDGE_KINDS
         self._recent_nodes.forget(n.id for n in nodes)
         self._recent_nodes.forget(deleted)
-        self._recent_edges.forget(e.key for e in edges)
-        self._recent_edges.forget((u, kind, v) for u, v in removed for kind in _EDGE_KINDS)
+        self._recent_edges.forget((s, kinds[k], t) for s, k, t, _, _ in edges)
+        self._recent_edges.forget((u, kind, v) for u, v in removed for kind in kinds.values())
 
     def _update_graph(
         self,
         nodes: list[Node],
-        edges: list[Edge],
+        edges: list[GraphEdge],
         removed: list[tuple[str, str]],
         deleted: list[str],
     ) -> None:
         graph = self._graph
+        node_data, succ, pred = graph._node, graph._succ, graph._pred
         for node in nodes:
-            graph.add_node(node.id, k=node.kind.value)
-        succ, pred = graph._succ, graph._pred
-        for edge in edges:
-            data = succ[edge.source_id].get(edge.target_id)
+            if node.id not in node_data:
+                node_data[node.id] = {"k": node.kind.value}
+                succ[node.id] = {}
+                pred[node.id] = {}
+        kinds = _EDGE_KINDS
+        for source, kind, target, first_seen, ended_at in edges:
+            data = succ[source].get(target)
             if data is None:
-                data = {}
-                succ[edge.source_id][edge.target_id] = data
-                pred[edge.target_id][edge.source_id] = data
-            data[edge.kind] = (edge.first_seen, edge.ended_at)
+                data = succ[source][target] = pred[target][source] = {}
+            data[kinds[kind]] = (first_seen, ended_at)
         for u, v in removed:
             if graph.has_edge(u, v):
                 graph.remove_edge(u, v)
@@ -518,23 +651,41 @@ class EmbeddedStore:
                 found[row[0]] = _node_from_row(row)
         return found
 
+    def _fetch_attrs(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored attributes of these nodes."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, attrs FROM nodes WHERE id IN ({marks})"
+            for node_id, attrs in self._con.execute(query, tuple(chunk)):
+                found[node_id] = json.loads(attrs)
+        return found
+
     def _fetch_edges(
         self, keys: Sequence[tuple[str, EdgeKind, str]]
     ) -> dict[tuple[str, EdgeKind, str], Edge]:
+        rows = self._fetch_edge_rows([(src, kind.value, dst) for src, kind, dst in keys])
         found: dict[tuple[str, EdgeKind, str], Edge] = {}
+        for row in rows.values():
+            edge = _edge_from_row(row)
+            found[edge.key] = edge
+        return found
+
+    def _fetch_edge_rows(self, keys: Sequence[EdgeKey]) -> dict[EdgeKey, EdgeRow]:
+        """The stored rows of these edges, by (src, kind, dst)."""
+        found: dict[EdgeKey, EdgeRow] = {}
         step = 300  # three parameters a key, well under SQLite's parameter limit
+        columns = ", ".join(f"e.{c.strip()}" for c in _EDGE_COLUMNS.split(","))
         for start in range(0, len(keys), step):
             chunk = keys[start : start + step]
             values = ",".join(["(?, ?, ?)"] * len(chunk))
-            params = [p for src, kind, dst in chunk for p in (src, kind.value, dst)]
-            columns = ", ".join(f"e.{c.strip()}" for c in _EDGE_COLUMNS.split(","))
+            params = [p for key in chunk for p in key]
             query = (
                 f"SELECT {columns} FROM (VALUES {values}) AS k JOIN edges e "
                 "ON e.src = k.column1 AND e.kind = k.column2 AND e.dst = k.column3"
             )
             for row in self._con.execute(query, params):
-                edge = _edge_from_row(row)
-                found[edge.key] = edge
+                found[(row[0], row[1], row[2])] = row
         return found
 
     def expand(
