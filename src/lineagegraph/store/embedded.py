@@ -338,7 +338,6 @@ class EmbeddedStore:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
                 raise
-            self._forget_written(written_nodes, written_edges, removed_edges, cs.deletes)
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes)
             self._remember_reports(cs.nodes, cs.deletes)
         changes = ChangeSet(
@@ -580,20 +579,6 @@ class EmbeddedStore:
             [(title, text, i) for i, title, text in rows],
         )
 
-    def _forget_written(
-        self,
-        nodes: list[Node],
-        edges: list[GraphEdge],
-        removed: list[tuple[str, str]],
-        deleted: list[str],
-    ) -> None:
-        """Drop the cached copies of what a committed changeset wrote or removed."""
-        kinds = _EDGE_KINDS
-        self._recent_nodes.forget(n.id for n in nodes)
-        self._recent_nodes.forget(deleted)
-        self._recent_edges.forget((s, kinds[k], t) for s, k, t, _, _ in edges)
-        self._recent_edges.forget((u, kind, v) for u, v in removed for kind in kinds.values())
-
     def _update_graph(
         self,
         nodes: list[Node],
@@ -601,6 +586,12 @@ class EmbeddedStore:
         removed: list[tuple[str, str]],
         deleted: list[str],
     ) -> None:
+        """Bring the graph and the read cache up to a committed changeset."""
+        kinds = _EDGE_KINDS
+        self._recent_nodes.forget(n.id for n in nodes)
+        self._recent_nodes.forget(deleted)
+        self._recent_edges.forget((s, kinds[k], t) for s, k, t, _, _ in edges)
+        self._recent_edges.forget((u, kind, v) for u, v in removed for kind in kinds.values())
         graph = self._graph
         node_data, succ, pred = graph._node, graph._succ, graph._pred
         for node in nodes:
@@ -608,7 +599,6 @@ class EmbeddedStore:
                 node_data[node.id] = {"k": node.kind.value}
                 succ[node.id] = {}
                 pred[node.id] = {}
-        kinds = _EDGE_KINDS
         for source, kind, target, first_seen, ended_at in edges:
             data = succ[source].get(target)
             if data is None:
