@@ -127,11 +127,7 @@ def test_writers_and_readers_race_without_losing_anything(service: LineageServic
             threading.Thread(target=_reader, args=(server, i, reads, failures))
             for i in range(READERS)
         ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(t.is_alive() for t in threads)
+        _run_to_the_end(threads)
     assert failures == []
     assert len(acknowledged) >= WRITERS and sum(reads) >= READERS
     stored = service.get(acknowledged)
@@ -207,14 +203,19 @@ def test_openlineage_producers_race_through_group_commit(service: LineageService
             threading.Thread(target=_reader, args=(server, i, reads, failures))
             for i in range(READERS // 2)
         ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(t.is_alive() for t in threads)
+        _run_to_the_end(threads)
     assert failures == []
     assert len(acknowledged) >= WRITERS and refused
     assert sorted(set(acknowledged) - set(service.get(acknowledged))) == []
     assert service.get(refused) == {}
     repair = service.recompute_health()
     assert (repair.written, repair.removed) == ((), ())
+
+
+def _run_to_the_end(threads: list[threading.Thread]) -> None:
+    """Start the threads and wait for all of them (two minutes at most)."""
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
