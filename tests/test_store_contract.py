@@ -303,6 +303,28 @@ def test_health_is_stored_paged_and_removed(store: Store) -> None:
     assert store.stats().health_by_status == {"AT_RISK": 1, "FAILING": 1}
 
 
+def test_health_for_an_entity_that_does_not_exist_is_rejected_and_nothing_is_written(
+    store: Store,
+) -> None:
+    store.apply(pipeline())
+    new_table = Dataset(namespace=NS, name="public.new")
+    records = [
+        HealthRecord(id=ds("public.orders"), kind=Kind.DATASET, status=HealthStatus.FAILING),
+        HealthRecord(id=ds("public.ghost"), kind=Kind.DATASET, status=HealthStatus.AT_RISK),
+        HealthRecord(id=new_table.id, kind=Kind.DATASET, status=HealthStatus.AT_RISK),
+    ]
+    with pytest.raises(InvalidInput, match=r"health for dataset\|postgres://db:5432\|public.ghost"):
+        store.apply(ChangeSet(nodes=[new_table.to_node()], health=records))
+    assert store.health([ds("public.orders"), new_table.id]) == {}
+    assert store.get([new_table.id]) == {}
+    # Health of a node written by the same changeset, and of a stored one, is accepted.
+    store.apply(ChangeSet(nodes=[new_table.to_node()], health=[records[0], records[2]]))
+    assert set(store.health([ds("public.orders"), new_table.id])) == {
+        ds("public.orders"),
+        new_table.id,
+    }
+
+
 def test_search_matches_names_descriptions_owners_tags_and_field_names(store: Store) -> None:
     store.apply(pipeline())
     ids = {n.id for n in store.search("orders_clean").items}

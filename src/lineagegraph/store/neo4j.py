@@ -184,10 +184,17 @@ MATCH (h:Health {id: id})
 DELETE h
 """
 
+# Writes health records and returns, as one record, the ids of the rows it did not write
+# because no entity has that id (rows with known=true were checked already).
 _UPSERT_HEALTH = """
 UNWIND $rows AS row
-MERGE (h:Health {id: row.id})
-SET h.kind = row.kind, h.status = row.status, h.reasons = row.reasons
+OPTIONAL MATCH (n:Entity {id: row.id})
+WITH row, row.known OR n IS NOT NULL AS present
+FOREACH (_ IN CASE WHEN present THEN [1] ELSE [] END |
+    MERGE (h:Health {id: row.id})
+    SET h.kind = row.kind, h.status = row.status, h.reasons = row.reasons)
+WITH row WHERE NOT present
+RETURN collect(row.id) AS missing
 """
 
 # The datasets whose search text must be rebuilt, with the paths of their fields.
@@ -749,7 +756,10 @@ class Neo4jStore:
         """
         node_ids = {n.id for n in cs.nodes}
         locked = node_ids | {e.source_id for e in cs.endings}
-        wanted = sorted(locked | {r.id for r in cs.health})
+        # Health records are checked where they are written (one statement, one answer),
+        # except those of nodes that this changeset deletes: those are checked first.
+        deleted = set(cs.deletes)
+        wanted = sorted(locked | {r.id for r in cs.health if r.id in deleted})
         rows = [{"id": i, "lock": i in locked, "attrs": i in node_ids} for i in wanted]
         existing: set[str] = set()
         stored_attrs: dict[str, dict[str, Any]] = {}
@@ -760,8 +770,11 @@ class Neo4jStore:
 
         datasets, new_fields = self._write_nodes(tx, cs, stored_attrs)
         existing.update(self._write_edges(tx, cs))
+        ends = {e.source_id for e in cs.edges} | {e.target_id for e in cs.edges}
+        unchecked = {r.id for r in cs.health} - existing - node_ids - deleted - ends
         # A stored node's kind is the kind its id names (ids are checked when written).
-        cs.validate_shape({i: kind_of(i) for i in existing - node_ids})
+        # Unchecked health ids count as stored here and are checked by the health upsert.
+        cs.validate_shape({i: kind_of(i) for i in (existing - node_ids) | unchecked})
 
         if cs.deletes:
             tx.run(_DELETE_NODES, ids=cs.deletes).consume()
@@ -773,10 +786,15 @@ class Neo4jStore:
                     "kind": r.kind.value,
                     "status": r.status.value,
                     "reasons": _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
+                    "known": r.id not in unchecked,
                 }
                 for r in cs.health
             ]
-            tx.run(_UPSERT_HEALTH, rows=health_rows).consume()
+            (record,) = tx.run(_UPSERT_HEALTH, rows=health_rows)
+            missing = set(record["missing"])
+            for r in cs.health:
+                if r.id in missing:
+                    raise InvalidInput(f"health for {r.id}, which does not exist")
         if cs.health_removals:
             tx.run(_DELETE_HEALTH, ids=cs.health_removals).consume()
         self._refresh_dataset_search(tx, datasets, new_fields + cs.deletes, cs.deletes)
