@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind
@@ -14,13 +16,16 @@ from lineagegraph.model import (
     Edge,
     EdgeKind,
     Field,
+    HealthReason,
     ModelVersion,
+    Precision,
     Result,
     end_edge,
     entity_from_node,
     format_time,
     merge_edge,
     parse_time,
+    reasons_from_json,
 )
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -76,3 +81,34 @@ def test_parse_time_accepts_z_and_offsets() -> None:
     assert parse_time("2026-05-01T00:00:00Z") == T0
     with pytest.raises(InvalidInput):
         parse_time("yesterday")
+
+
+def test_reasons_from_json_reads_what_model_dump_writes_and_validates_it() -> None:
+    reasons = (
+        HealthReason(
+            result_id='result|n|t|c|"r1" ü',
+            check_id="check|n|t|c",
+            checked_id="dataset|n|t",
+            path=("dataset|n|t", "job|n|j", "dataset|n|u"),
+            hops=2,
+            precision=Precision.POTENTIAL,
+            message="downstream",
+        ),
+        HealthReason(
+            result_id="result|n|t|c|r2",
+            check_id="check|n|t|c",
+            checked_id="dataset|n|t",
+            path=("dataset|n|t",),
+            hops=0,
+            precision=Precision.CONFIRMED,
+            message="failed",
+        ),
+    )
+    text = json.dumps([r.model_dump(mode="json") for r in reasons], ensure_ascii=False)
+    assert reasons_from_json(text) == reasons
+    assert reasons_from_json(text.encode()) == reasons
+    assert reasons_from_json("[]") == ()
+    broken = json.loads(text)
+    broken[1]["precision"] = "SURE"
+    with pytest.raises(ValidationError):
+        reasons_from_json(json.dumps(broken))

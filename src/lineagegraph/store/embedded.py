@@ -26,7 +26,6 @@ from lineagegraph.model import (
     Direction,
     Edge,
     EdgeKind,
-    HealthReason,
     HealthRecord,
     HealthStatus,
     Node,
@@ -37,6 +36,7 @@ from lineagegraph.model import (
     format_time,
     merge_attrs,
     merge_edge,
+    reasons_from_json,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -140,7 +140,7 @@ def _health_from_row(row: Sequence[Any]) -> HealthRecord:
         id=row[0],
         kind=Kind(row[1]),
         status=HealthStatus(row[2]),
-        reasons=tuple(HealthReason.model_validate(r) for r in json.loads(row[3])),
+        reasons=reasons_from_json(row[3]),
     )
 
 

@@ -50,7 +50,6 @@ from lineagegraph.model import (
     Direction,
     Edge,
     EdgeKind,
-    HealthReason,
     HealthRecord,
     HealthStatus,
     Node,
@@ -60,6 +59,7 @@ from lineagegraph.model import (
     format_time,
     merge_attrs,
     merge_edge,
+    reasons_from_json,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -540,7 +540,7 @@ def _health_from_record(values: Sequence[Any]) -> HealthRecord:
         id=health_id,
         kind=Kind(kind),
         status=HealthStatus(status),
-        reasons=tuple(HealthReason.model_validate(r) for r in json.loads(reasons)),
+        reasons=reasons_from_json(reasons),
     )
 
 
