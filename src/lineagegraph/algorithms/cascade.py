@@ -75,10 +75,11 @@ takes as *affected results* the failing results of touched checks plus every
 result named in the stored health of an anchor. It recomputes each affected
 result's reach from scratch, finds where those results were recorded before by
 walking stored health outward from the anchors (or, past :data:`WALK_LIMIT`
-entities, by reading all stored health in pages), and rewrites the reasons of
-those results there, keeping everything else. A changeset that deletes entities
-falls back to a full recomputation. The invariant, checked by property tests,
-is that stored health always equals :func:`compute_health`.
+entities, by asking the store for the records that name those results), and
+rewrites the reasons of those results there, keeping everything else. A
+changeset that deletes entities falls back to a full recomputation. The
+invariant, checked by property tests, is that stored health always equals
+:func:`compute_health`.
 """
 
 from __future__ import annotations
@@ -914,7 +915,7 @@ def repair_health(store: Store) -> HealthRepair:
 # What the walk over stored health follows, in both directions: every edge a reason's
 # path can step along (runs and data flow forward, containment both ways). One call per
 # level costs less than one per direction, and walking more only costs lookups.
-# Past this many entities the walk gives way to reading all stored health in pages.
+# Past this many entities the walk gives way to one query for the records naming the results.
 WALK_LIMIT = 2_000
 _WALK_KINDS = (
     EdgeKind.READ_BY,
@@ -1180,7 +1181,7 @@ def _holders(
 
     A breadth-first walk through entities holding such a reason (and through runs,
     which hold no health), both ways along every edge a reason's path can step
-    along; past :data:`WALK_LIMIT` entities, a scan of all stored health instead.
+    along; past :data:`WALK_LIMIT` entities, :meth:`Store.health_naming` instead.
     ``cache`` holds stored health already read (``None``: no record) and receives
     what was read.
     """
@@ -1203,11 +1204,11 @@ def _holders(
     walk = bfs(store, sorted(set(starts)), _DOWN, (), expand=expand, max_nodes=WALK_LIMIT)
     if not walk.truncated:
         return {entity_id for entity_id in walk.reached if holds(entity_id)}
-    # A large region: reading every stored record in pages costs less than walking it
-    # level by level, and finds the same holders.
-    everything = stored_health(store)
-    cache.update(everything)
-    return {entity_id for entity_id, record in everything.items() if _holds(record, results)}
+    # A large region: asking the store for the records that name these results costs
+    # less than walking it level by level, and finds the same holders.
+    named = store.health_naming(results)
+    cache.update(named)
+    return set(named)
 
 
 # --- cascade ----------------------------------------------------------------------------------

@@ -595,6 +595,28 @@ class EmbeddedStore:
                     found[row[0]] = _health_from_row(row)
         return found
 
+    def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
+        """Stored health records with a reason that names one of these results."""
+        wanted = set(result_ids)
+        if not wanted:
+            return {}
+        # Stored reasons are JSON written by _dumps, which writes each result id as its
+        # needle; the decoded reasons then decide.
+        needles = json.dumps(sorted(_dumps(r) for r in wanted))
+        sql = (
+            "SELECT id, kind, status, reasons FROM health WHERE EXISTS "
+            "(SELECT 1 FROM json_each(?) AS needle WHERE instr(health.reasons, needle.value))"
+        )
+        found: dict[str, HealthRecord] = {}
+        with self._lock:
+            self._check_open()
+            rows = self._con.execute(sql, (needles,)).fetchall()
+        for row in rows:
+            record = _health_from_row(row)
+            if any(reason.result_id in wanted for reason in record.reasons):
+                found[record.id] = record
+        return found
+
     def health_page(
         self,
         statuses: Collection[HealthStatus],

@@ -271,6 +271,13 @@ UNWIND $ids AS id MATCH (h:Health {id: id})
 RETURN collect([h.id, h.kind, h.status, h.reasons]) AS records
 """
 
+# Candidates whose reasons text holds one of the needles (result ids as the stored JSON
+# writes them); the decoded reasons then decide.
+_HEALTH_NAMING = """
+MATCH (h:Health) WHERE any(needle IN $needles WHERE h.reasons CONTAINS needle)
+RETURN collect([h.id, h.kind, h.status, h.reasons]) AS records
+"""
+
 _HEALTH_PAGE = f"""
 MATCH (h:Health)
 WHERE h.status IN $statuses AND ($kinds IS NULL OR h.kind IN $kinds)
@@ -1045,6 +1052,19 @@ class Neo4jStore:
             return self._empty({})
         (record,) = self._read(_GET_HEALTH, ids=list(ids))
         return {values[0]: _health_from_record(values) for values in record["records"]}
+
+    def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
+        """Stored health records with a reason that names one of these results."""
+        wanted = set(result_ids)
+        if not wanted:
+            return self._empty({})
+        (record,) = self._read(_HEALTH_NAMING, needles=sorted(_dumps(r) for r in wanted))
+        found: dict[str, HealthRecord] = {}
+        for values in record["records"]:
+            health = _health_from_record(values)
+            if any(reason.result_id in wanted for reason in health.reasons):
+                found[health.id] = health
+        return found
 
     def health_page(
         self,
