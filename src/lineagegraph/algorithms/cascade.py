@@ -1280,7 +1280,8 @@ def _holders(
 
     A breadth-first walk through entities holding such a reason (and through runs,
     which hold no health), both ways along every edge a reason's path can step
-    along; past :data:`WALK_LIMIT` entities, :meth:`Store.health_naming` instead.
+    along; past :data:`WALK_LIMIT` entities (or starts), :meth:`Store.health_naming`
+    instead.
     ``cache`` holds stored health already read (``None``: no record) and receives
     what was read.
     """
@@ -1296,13 +1297,15 @@ def _holders(
             cache[entity_id] = found.get(entity_id)
         return [h for h in hops if _kind(h.target) is Kind.RUN or holds(h.target)]
 
-    missing = sorted(set(starts) - set(cache))
-    found = store.health(missing) if missing else {}
-    for entity_id in missing:
-        cache[entity_id] = found.get(entity_id)
-    walk = bfs(store, sorted(set(starts)), _DOWN, (), expand=expand, max_nodes=WALK_LIMIT)
-    if not walk.truncated:
-        return {entity_id for entity_id in walk.reached if holds(entity_id)}
+    unique = sorted(set(starts))
+    if len(unique) <= WALK_LIMIT:
+        missing = [i for i in unique if i not in cache]
+        found = store.health(missing) if missing else {}
+        for entity_id in missing:
+            cache[entity_id] = found.get(entity_id)
+        walk = bfs(store, unique, _DOWN, (), expand=expand, max_nodes=WALK_LIMIT)
+        if not walk.truncated:
+            return {entity_id for entity_id in walk.reached if holds(entity_id)}
     # A large region: asking the store for the records that name these results costs
     # less than walking it level by level, and finds the same holders.
     named = store.health_naming(results)
