@@ -26,6 +26,7 @@ from lineagegraph.model import (
     merge_edge,
     parse_time,
     reasons_from_json,
+    reasons_to_json,
 )
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -83,7 +84,7 @@ def test_parse_time_accepts_z_and_offsets() -> None:
         parse_time("yesterday")
 
 
-def test_reasons_from_json_reads_what_model_dump_writes_and_validates_it() -> None:
+def test_reasons_round_trip_through_json_and_are_validated() -> None:
     reasons = (
         HealthReason(
             result_id='result|n|t|c|"r1" ü',
@@ -106,6 +107,9 @@ def test_reasons_from_json_reads_what_model_dump_writes_and_validates_it() -> No
     )
     text = json.dumps([r.model_dump(mode="json") for r in reasons], ensure_ascii=False)
     assert reasons_from_json(text) == reasons
+    assert json.loads(reasons_to_json(reasons)) == json.loads(text)
+    assert reasons_from_json(reasons_to_json(reasons)) == reasons
+    assert json.dumps(reasons[0].result_id, ensure_ascii=False) in reasons_to_json(reasons)
     assert reasons_from_json(text.encode()) == reasons
     assert reasons_from_json("[]") == ()
     broken = json.loads(text)

@@ -55,6 +55,7 @@ __all__ = [
     "format_time",
     "parse_time",
     "reasons_from_json",
+    "reasons_to_json",
     "utcnow",
 ]
 
@@ -667,6 +668,16 @@ class HealthRecord(BaseModel):
 
 
 _REASONS: TypeAdapter[tuple[HealthReason, ...]] = TypeAdapter(tuple[HealthReason, ...])
+
+
+def reasons_to_json(reasons: Iterable[HealthReason]) -> str:
+    """Health reasons as a JSON list, serialized in one pass.
+
+    The inverse of :func:`reasons_from_json`. Strings are escaped exactly as
+    :func:`json.dumps` with ``ensure_ascii=False`` escapes them, so a JSON-quoted
+    result id is found verbatim in the text.
+    """
+    return _REASONS.dump_json(tuple(reasons)).decode()
 
 
 def reasons_from_json(text: str | bytes) -> tuple[HealthReason, ...]:

@@ -60,6 +60,7 @@ from lineagegraph.model import (
     merge_attrs,
     merge_edge,
     reasons_from_json,
+    reasons_to_json,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -781,7 +782,9 @@ class Neo4jStore:
         unchecked = {r.id for r in cs.health} - existing - node_ids - deleted - ends
         # A stored node's kind is the kind its id names (ids are checked when written).
         # Unchecked health ids count as stored here and are checked by the health upsert.
-        cs.validate_shape({i: kind_of(i) for i in (existing - node_ids) | unchecked})
+        known = {i: kind_of(i) for i in existing - node_ids}
+        known.update((r.id, r.kind) for r in cs.health if r.id in unchecked)
+        cs.validate_shape(known)
 
         if cs.deletes:
             tx.run(_DELETE_NODES, ids=cs.deletes).consume()
@@ -792,7 +795,7 @@ class Neo4jStore:
                     "id": r.id,
                     "kind": r.kind.value,
                     "status": r.status.value,
-                    "reasons": _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
+                    "reasons": reasons_to_json(r.reasons),
                     "known": r.id not in unchecked,
                 }
                 for r in cs.health
@@ -1058,6 +1061,8 @@ class Neo4jStore:
         wanted = set(result_ids)
         if not wanted:
             return self._empty({})
+        # json.dumps escapes a string as reasons_to_json does (and as records written
+        # before it did), so the needle is the result id as stored.
         (record,) = self._read(_HEALTH_NAMING, needles=sorted(_dumps(r) for r in wanted))
         found: dict[str, HealthRecord] = {}
         for values in record["records"]:
