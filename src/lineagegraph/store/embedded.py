@@ -600,8 +600,8 @@ class EmbeddedStore:
         wanted = set(result_ids)
         if not wanted:
             return {}
-        # Stored reasons are JSON written by _dumps, which writes each result id as its
-        # needle; the decoded reasons then decide.
+        # Candidates hold a result id as _dumps writes it into the stored reasons; the
+        # decoded reasons then decide.
         needles = json.dumps(sorted(_dumps(r) for r in wanted))
         sql = (
             "SELECT id, kind, status, reasons FROM health WHERE EXISTS "
