@@ -391,8 +391,8 @@ def test_stored_health_equals_full_recomputation_after_every_event(kind: str) ->
 def test_stored_health_stays_exact_when_the_walk_gives_way_to_a_scan(
     kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Large regions are found by reading all stored health instead of walking it;
-    # a limit of one entity takes that path on every update.
+    # In large regions the holders of affected results come from Store.health_naming
+    # instead of a walk; a limit of one entity takes that path on every update.
     monkeypatch.setattr(cascade, "WALK_LIMIT", 1)
 
     @settings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind
@@ -20,9 +22,11 @@ from lineagegraph.model import (
     Edge,
     EdgeKind,
     Field,
+    HealthReason,
     ModelVersion,
     Node,
     Origin,
+    Precision,
     Result,
     end_edge,
     entity_from_node,
@@ -30,6 +34,8 @@ from lineagegraph.model import (
     merge_attrs,
     merge_edge,
     parse_time,
+    reasons_from_json,
+    reasons_to_json,
 )
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -188,3 +194,37 @@ def test_normalized_folds_like_merge_attrs_and_merge_edge(
 ) -> None:
     changeset = ChangeSet(nodes=node_list, edges=edge_list)
     assert changeset.normalized().model_dump() == reference_normalized(changeset).model_dump()
+
+
+def test_reasons_round_trip_through_json_and_are_validated() -> None:
+    reasons = (
+        HealthReason(
+            result_id='result|n|t|c|"r1" ü',
+            check_id="check|n|t|c",
+            checked_id="dataset|n|t",
+            path=("dataset|n|t", "job|n|j", "dataset|n|u"),
+            hops=2,
+            precision=Precision.POTENTIAL,
+            message="downstream",
+        ),
+        HealthReason(
+            result_id="result|n|t|c|r2",
+            check_id="check|n|t|c",
+            checked_id="dataset|n|t",
+            path=("dataset|n|t",),
+            hops=0,
+            precision=Precision.CONFIRMED,
+            message="failed",
+        ),
+    )
+    text = json.dumps([r.model_dump(mode="json") for r in reasons], ensure_ascii=False)
+    assert reasons_from_json(text) == reasons
+    assert json.loads(reasons_to_json(reasons)) == json.loads(text)
+    assert reasons_from_json(reasons_to_json(reasons)) == reasons
+    assert json.dumps(reasons[0].result_id, ensure_ascii=False) in reasons_to_json(reasons)
+    assert reasons_from_json(text.encode()) == reasons
+    assert reasons_from_json("[]") == ()
+    broken = json.loads(text)
+    broken[1]["precision"] = "SURE"
+    with pytest.raises(ValidationError):
+        reasons_from_json(json.dumps(broken))

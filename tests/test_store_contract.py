@@ -312,6 +312,79 @@ def test_health_is_stored_paged_and_removed(store: Store) -> None:
     assert store.stats().health_by_status == {"AT_RISK": 1, "FAILING": 1}
 
 
+def test_health_for_an_entity_that_does_not_exist_is_rejected_and_nothing_is_written(
+    store: Store,
+) -> None:
+    store.apply(pipeline())
+    new_table = Dataset(namespace=NS, name="public.new")
+    records = [
+        HealthRecord(id=ds("public.orders"), kind=Kind.DATASET, status=HealthStatus.FAILING),
+        HealthRecord(id=ds("public.ghost"), kind=Kind.DATASET, status=HealthStatus.AT_RISK),
+        HealthRecord(id=new_table.id, kind=Kind.DATASET, status=HealthStatus.AT_RISK),
+    ]
+    with pytest.raises(InvalidInput, match=r"health for dataset\|postgres://db:5432\|public.ghost"):
+        store.apply(ChangeSet(nodes=[new_table.to_node()], health=records))
+    assert store.health([ds("public.orders"), new_table.id]) == {}
+    assert store.get([new_table.id]) == {}
+    # Health of a node written by the same changeset, and of a stored one, is accepted.
+    store.apply(ChangeSet(nodes=[new_table.to_node()], health=[records[0], records[2]]))
+    assert set(store.health([ds("public.orders"), new_table.id])) == {
+        ds("public.orders"),
+        new_table.id,
+    }
+
+
+def test_health_naming_finds_exactly_the_records_that_name_the_results(store: Store) -> None:
+    store.apply(pipeline())
+    store.apply(ChangeSet(nodes=[Dataset(namespace=NS, name='odd "name" ünïcode').to_node()]))
+    odd = ds('odd "name" ünïcode')
+
+    def reason(result: str, message: str = "upstream check failed") -> HealthReason:
+        return HealthReason(
+            result_id=result,
+            check_id="check|ns|t|c",
+            checked_id=ds("public.orders"),
+            path=(ds("public.orders"),),
+            hops=1,
+            precision=Precision.POTENTIAL,
+            message=message,
+        )
+
+    r1, r2, r20 = "result|ns|t|c|r1", 'result|ns|t|c|r2 "ü"', 'result|ns|t|c|r2 "ü"0'
+    records = {
+        ds("public.orders"): (reason(r1),),
+        ds("public.orders_clean"): (reason(r1), reason(r2)),
+        ds("public.report"): (reason(r20),),
+        job("report"): (reason(r1, message=f"mentions {r2} and {json.dumps(r2)}"),),
+        odd: (reason(r2),),
+        job("clean_orders"): (),
+    }
+    store.apply(
+        ChangeSet(
+            health=[
+                HealthRecord(
+                    id=entity_id,
+                    kind=Kind.JOB if entity_id.startswith("job") else Kind.DATASET,
+                    status=HealthStatus.AT_RISK,
+                    reasons=reasons,
+                )
+                for entity_id, reasons in records.items()
+            ]
+        )
+    )
+    stored = store.health(list(records))
+    assert set(store.health_naming([r2])) == {ds("public.orders_clean"), odd}
+    assert store.health_naming([r2]) == {i: stored[i] for i in (ds("public.orders_clean"), odd)}
+    assert set(store.health_naming([r1, r20])) == {
+        ds("public.orders"),
+        ds("public.orders_clean"),
+        ds("public.report"),
+        job("report"),
+    }
+    assert store.health_naming(["result|ns|t|c|r3"]) == {}
+    assert store.health_naming([]) == {}
+
+
 def test_search_matches_names_descriptions_owners_tags_and_field_names(store: Store) -> None:
     store.apply(pipeline())
     ids = {n.id for n in store.search("orders_clean").items}

@@ -75,10 +75,11 @@ takes as *affected results* the failing results of touched checks plus every
 result named in the stored health of an anchor. It recomputes each affected
 result's reach from scratch, finds where those results were recorded before by
 walking stored health outward from the anchors (or, past :data:`WALK_LIMIT`
-entities, by reading all stored health in pages), and rewrites the reasons of
-those results there, keeping everything else. A changeset that deletes entities
-falls back to a full recomputation. The invariant, checked by property tests,
-is that stored health always equals :func:`compute_health`.
+entities, by asking the store for the records that name those results), and
+rewrites the reasons of those results there, keeping everything else. A
+changeset that deletes entities falls back to a full recomputation. The
+invariant, checked by property tests, is that stored health always equals
+:func:`compute_health`.
 """
 
 from __future__ import annotations
@@ -217,6 +218,7 @@ class _Facts:
         self.store = store
         self._nodes: dict[str, Node | None] = {}
         self._neighbours: dict[tuple[EdgeKind, Direction], dict[str, tuple[str, ...]]] = {}
+        self._downstream: dict[str, list[Hop]] = {}
         self._ordered_versions: dict[str, tuple[str, ...]] = {}
         self._ordered_runs: dict[str, tuple[str, ...]] = {}
 
@@ -239,19 +241,71 @@ class _Facts:
             known.update(self.store.kinds(unknown))
         return known
 
+    def downstream(self, ids: Iterable[str]) -> None:
+        """Read every hop downstream of these ids that the rules follow or consult.
+
+        One :meth:`Store.expand` along :data:`_DOWNSTREAM_KINDS` for the ids not read
+        yet; later questions about any of those kinds from these ids, in either
+        traversal, cost no round trip.
+        """
+        cache = self._downstream
+        missing = [i for i in dict.fromkeys(ids) if i not in cache]
+        if not missing:
+            return
+        for node_id in missing:
+            cache[node_id] = []
+        for hop in self.store.expand(missing, _DOWN, _DOWNSTREAM_KINDS):
+            cache[hop.source].append(hop)
+
+    def hops(self, ids: Iterable[str], kinds: Collection[EdgeKind]) -> list[Hop]:
+        """The current hops downstream of each id along some of :data:`_DOWNSTREAM_KINDS`."""
+        wanted = list(dict.fromkeys(ids))
+        self.downstream(wanted)
+        cache = self._downstream
+        return [hop for i in wanted for hop in cache[i] if hop.kind in kinds]
+
+    def load(self, ids: Iterable[str], kinds: Collection[EdgeKind], direction: Direction) -> None:
+        """Read the current neighbours of these ids along these edge kinds, where not cached.
+
+        One :meth:`Store.expand` reads every kind for every id that misses one; the
+        answer is cached per id and kind.
+        """
+        ordered = sorted(set(kinds))
+        caches = [self._neighbours.setdefault((kind, direction), {}) for kind in ordered]
+        wanted = dict.fromkeys(ids)
+        unique = set(wanted)
+        absent: set[str] = set()
+        for cache in caches:
+            absent.update(unique.difference(cache))  # looks up each id, whatever cache's size
+        if not absent:
+            return
+        missing = [i for i in wanted if i in absent]
+        found: dict[EdgeKind, dict[str, list[str]]] = {kind: {} for kind in ordered}
+        for hop in self.store.expand(missing, direction, ordered):
+            found[hop.kind].setdefault(hop.source, []).append(hop.target)
+        for kind, cache in zip(ordered, caches, strict=True):
+            cache.update(dict.fromkeys(missing, ()))
+            cache.update((i, _sorted(targets)) for i, targets in found[kind].items())
+
     def neighbours(
         self, ids: Iterable[str], kind: EdgeKind, direction: Direction
     ) -> dict[str, tuple[str, ...]]:
-        """The current neighbours of each id along one edge kind, sorted."""
-        cache = self._neighbours.setdefault((kind, direction), {})
+        """The current neighbours of each id along one edge kind, sorted.
+
+        Downstream along a kind the rules read, this reads (or reuses) all of
+        :meth:`downstream` for the ids.
+        """
         wanted = list(dict.fromkeys(ids))
+        cache = self._neighbours.setdefault((kind, direction), {})
         missing = [i for i in wanted if i not in cache]
         if missing:
-            found: dict[str, set[str]] = {i: set() for i in missing}
-            for hop in self.store.expand(missing, direction, [kind]):
-                found[hop.source].add(hop.target)
-            for node_id, targets in found.items():
-                cache[node_id] = tuple(sorted(targets))
+            if direction is _DOWN and kind in _DOWNSTREAM_KINDS:
+                self.downstream(missing)
+                hops = self._downstream
+                for node_id in missing:
+                    cache[node_id] = _sorted([h.target for h in hops[node_id] if h.kind is kind])
+            else:
+                self.load(missing, (kind,), direction)
         return {i: cache[i] for i in wanted}
 
     def version_ids(self, datasets: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -261,18 +315,38 @@ class _Facts:
             d: tuple(v for v in vs if _kind(v) is Kind.DATASET_VERSION) for d, vs in linked.items()
         }
 
+    def order(self, datasets: Iterable[str] = (), jobs: Iterable[str] = ()) -> None:
+        """Load the ordered versions of datasets and runs of jobs, reading both at once.
+
+        One downstream read for the versions and runs not cached yet, then one read of
+        the nodes whose times order them (only where there are several).
+        """
+        new_datasets = [d for d in dict.fromkeys(datasets) if d not in self._ordered_versions]
+        new_jobs = [j for j in dict.fromkeys(jobs) if j not in self._ordered_runs]
+        if not new_datasets and not new_jobs:
+            return
+        self.downstream([*new_datasets, *new_jobs])
+        versions = self.version_ids(new_datasets)
+        runs = self.neighbours(new_jobs, EdgeKind.HAS_RUN, _DOWN)
+        # Only a dataset with several versions (a job with several runs) needs their
+        # times to order them.
+        nodes = self.nodes(
+            [
+                *(v for vs in versions.values() if len(vs) > 1 for v in vs),
+                *(r for rs in runs.values() if len(rs) > 1 for r in rs),
+            ]
+        )
+        for dataset, linked in versions.items():
+            ordered = sorted(linked, key=lambda v: (_version_time(nodes.get(v)), v))
+            self._ordered_versions[dataset] = tuple(ordered)
+        for job, linked in runs.items():
+            ordered = sorted(linked, key=lambda r: (_run_time(nodes.get(r)), r))
+            self._ordered_runs[job] = tuple(ordered)
+
     def versions(self, datasets: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """Each dataset's versions, oldest first (by ``created_at``, then id)."""
         wanted = list(dict.fromkeys(datasets))
-        missing = [d for d in wanted if d not in self._ordered_versions]
-        if missing:
-            linked = self.version_ids(missing)
-            # Only a dataset with several versions needs their times to order them.
-            nodes = self.nodes(v for d in missing if len(linked[d]) > 1 for v in linked[d])
-            for dataset in missing:
-                versions = list(linked[dataset])
-                versions.sort(key=lambda v: (_version_time(nodes.get(v)), v))
-                self._ordered_versions[dataset] = tuple(versions)
+        self.order(datasets=wanted)
         return {d: self._ordered_versions[d] for d in wanted}
 
     def latest_version(self, dataset: str) -> str | None:
@@ -281,30 +355,34 @@ class _Facts:
         return versions[-1] if versions else None
 
     def versioned(self, dataset: str) -> bool:
-        """Whether a dataset whose version ids were loaded has any."""
-        return bool(self._neighbours[(EdgeKind.HAS_VERSION, _DOWN)][dataset])
+        """Whether a dataset has any versions."""
+        linked = self._neighbours.get((EdgeKind.HAS_VERSION, _DOWN), {}).get(dataset)
+        if linked is None:
+            linked = self.neighbours([dataset], EdgeKind.HAS_VERSION, _DOWN)[dataset]
+        return bool(linked)
 
     def runs(self, jobs: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """Each job's runs, oldest first (by ``started_at``, then id)."""
         wanted = list(dict.fromkeys(jobs))
-        missing = [j for j in wanted if j not in self._ordered_runs]
-        if missing:
-            linked = self.neighbours(missing, EdgeKind.HAS_RUN, _DOWN)
-            nodes = self.nodes(r for j in missing if len(linked[j]) > 1 for r in linked[j])
-            for job in missing:
-                runs = list(linked[job])
-                runs.sort(key=lambda r: (_run_time(nodes.get(r)), r))
-                self._ordered_runs[job] = tuple(runs)
+        self.order(jobs=wanted)
         return {j: self._ordered_runs[j] for j in wanted}
 
     def has_runs(self, job: str) -> bool:
-        """Whether a job whose runs were listed (:meth:`neighbours` along HAS_RUN) has any."""
-        return bool(self._neighbours[(EdgeKind.HAS_RUN, _DOWN)][job])
+        """Whether a job has any runs."""
+        linked = self._neighbours.get((EdgeKind.HAS_RUN, _DOWN), {}).get(job)
+        if linked is None:
+            linked = self.neighbours([job], EdgeKind.HAS_RUN, _DOWN)[job]
+        return bool(linked)
 
     def latest_run(self, job: str) -> str | None:
         """The latest run of a job whose runs were loaded."""
         runs = self._ordered_runs[job]
         return runs[-1] if runs else None
+
+
+def _sorted(targets: list[str]) -> tuple[str, ...]:
+    """Neighbours as a sorted tuple without repeats (most entities have one or none)."""
+    return (targets[0],) if len(targets) == 1 else tuple(sorted(set(targets)))
 
 
 def _version_time(node: Node | None) -> str:
@@ -502,6 +580,14 @@ _VERSION_KINDS = frozenset(
 )
 _DESIGN_KINDS = frozenset({EdgeKind.READS, EdgeKind.TRAINED_ON, EdgeKind.DERIVES, EdgeKind.WRITES})
 _DESIGN_SOURCES = frozenset({Kind.DATASET, Kind.FIELD, Kind.FEATURE, Kind.MODEL_VERSION, Kind.JOB})
+# Everything the rules read downstream of an entity: what both traversals follow, and the
+# versions and runs that decide which is the latest.
+_DOWNSTREAM_KINDS = _VERSION_KINDS | _DESIGN_KINDS | {EdgeKind.HAS_VERSION, EdgeKind.HAS_RUN}
+
+
+def _is_data(entity_id: str) -> bool:
+    """Whether an id is a dataset or a field (whose dataset's versions the rules consult)."""
+    return _kind(entity_id) in (Kind.DATASET, Kind.FIELD)
 
 
 class _Rules:
@@ -551,10 +637,21 @@ class _Rules:
         asked = list(fresh)
         if design and explored:  # explored nodes only need their design-lineage edges
             asked.extend(n for n in frontier if n in explored and _kind(n) in _DESIGN_SOURCES)
-        # One expand for the whole frontier, then each hop is kept, dropped or redirected
-        # by the rule for its source kind and edge kind.
-        raw = self.store.expand(asked, _DOWN, kinds)
         by_kind = _by_kind(fresh)
+        runs = by_kind[Kind.RUN]
+        dataset_versions = by_kind[Kind.DATASET_VERSION]
+        datasets = by_kind[Kind.DATASET]
+        owners = {v: _dataset(v) for v in dataset_versions}
+        jobs_of = facts.neighbours(runs, EdgeKind.HAS_RUN, _UP)
+        jobs = [j for r in runs for j in jobs_of[r]]
+        # One read of the frontier's downstream edges (the design-lineage ones too, which
+        # the design traversal follows next) together with what the rules consult about
+        # it: the versions of its datasets and of its versions' datasets, and the runs of
+        # its runs' jobs. Then each hop is kept, dropped or redirected by the rule for its
+        # source kind and edge kind.
+        facts.downstream([*asked, *owners.values(), *jobs])
+        facts.order(owners.values(), jobs)
+        raw = facts.hops(asked, kinds)
         version_hops: list[Hop] = []
         design_hops: list[Hop] = []
         for hop in raw:
@@ -563,9 +660,6 @@ class _Rules:
             if design and hop.kind in _DESIGN_KINDS:
                 design_hops.append(hop)
         hops: list[Hop] = []
-        runs = by_kind[Kind.RUN]
-        dataset_versions = by_kind[Kind.DATASET_VERSION]
-        datasets = by_kind[Kind.DATASET]
         facts.version_ids(datasets)
         for hop in version_hops:
             source_kind = _kind(hop.source)
@@ -587,15 +681,12 @@ class _Rules:
                 hops.append(hop)  # deployments serving it now; versions a tainted run wrote
             elif hop.kind is EdgeKind.READ_BY:
                 hops.append(hop)  # runs that read a tainted version
-        # A version that is its dataset's latest puts the dataset at risk.
-        owners = {v: _dataset(v) for v in dataset_versions}
-        facts.versions(owners.values())  # a dataset that does not exist has no versions
+        # A version that is its dataset's latest puts the dataset at risk (a dataset that
+        # does not exist has no versions).
         for version, dataset in owners.items():
             if facts.latest_version(dataset) == version:
                 hops.append(Hop(version, EdgeKind.HAS_VERSION, dataset))
         # A run that is its job's latest puts the job at risk.
-        jobs_of = facts.neighbours(runs, EdgeKind.HAS_RUN, _UP)
-        facts.runs(j for r in runs for j in jobs_of[r])
         for run in runs:
             for job in jobs_of[run]:
                 if facts.latest_run(job) == run:
@@ -612,15 +703,34 @@ class _Rules:
             by_edge[hop.kind].append(hop)
         sources_of = [h.source for h in raw]
         features = [s for s in sources_of if _kind(s) is Kind.FEATURE]
-        facts.version_ids(
-            s if _kind(s) is Kind.DATASET else _dataset(s)
-            for s in sources_of
-            if _kind(s) in (Kind.DATASET, Kind.FIELD)
-        )
+        readers = [
+            h
+            for h in by_edge[EdgeKind.READS]
+            if _kind(h.source) in (Kind.DATASET, Kind.FEATURE, Kind.MODEL_VERSION)
+        ]
+        trained = [
+            h
+            for h in by_edge[EdgeKind.TRAINED_ON]
+            if _kind(h.source) in (Kind.DATASET, Kind.FIELD, Kind.FEATURE)
+        ]
+        derived = by_edge[EdgeKind.DERIVES]
+        written = [h for h in by_edge[EdgeKind.WRITES] if _kind(h.source) is Kind.JOB]
+        # What the crossing rules consult, in one read upstream (the sources of features,
+        # the writers of model versions) and then one downstream: the hops' targets, read
+        # in full because the next level expands those it keeps, and the versions of the
+        # datasets of the inputs and of the fields reached.
+        model_versions = [
+            *(h.target for h in trained),
+            *(h.target for h in written if _kind(h.target) is Kind.MODEL_VERSION),
+        ]
+        facts.load([*features, *model_versions], (EdgeKind.COMPUTED_FROM, EdgeKind.WROTE), _UP)
         sources = facts.neighbours(features, EdgeKind.COMPUTED_FROM, _UP)
-        facts.version_ids(
-            s if _kind(s) is Kind.DATASET else _dataset(s) for f in features for s in sources[f]
-        )
+        inputs = [*sources_of, *(s for f in features for s in sources[f])]
+        consulted = [
+            *(i if _kind(i) is Kind.DATASET else _dataset(i) for i in inputs if _is_data(i)),
+            *(_dataset(h.target) for h in derived),
+        ]
+        facts.downstream([*(h.target for h in raw), *consulted])
 
         def unrecorded(entity: str) -> bool:
             """Whether runs cannot record reading this input (it has no versions)."""
@@ -635,46 +745,36 @@ class _Rules:
             return False  # a model version is itself a version that runs record reading
 
         hops: list[Hop] = []
+        facts.neighbours([h.target for h in readers], EdgeKind.HAS_RUN, _DOWN)
+        read_crossing = [h for h in readers if facts.has_runs(h.target) and unrecorded(h.source)]
+        facts.version_ids(_dataset(h.target) for h in derived)
+        derived_crossing = [
+            h for h in derived if facts.versioned(_dataset(h.target)) and unrecorded(h.source)
+        ]
+        facts.order(
+            datasets=[_dataset(h.target) for h in derived_crossing],
+            jobs=[h.target for h in read_crossing],
+        )
         # Jobs reading the entity: a job without runs is entered; a job with runs only
         # from an input its runs cannot record, and then its latest run is tainted.
-        readers = [
-            h
-            for h in by_edge[EdgeKind.READS]
-            if _kind(h.source) in (Kind.DATASET, Kind.FEATURE, Kind.MODEL_VERSION)
-        ]
-        facts.neighbours([h.target for h in readers], EdgeKind.HAS_RUN, _DOWN)
-        crossing = [h for h in readers if facts.has_runs(h.target) and unrecorded(h.source)]
-        facts.runs(h.target for h in crossing)
         hops.extend(h for h in readers if not facts.has_runs(h.target))
-        for hop in crossing:
+        for hop in read_crossing:
             latest = facts.latest_run(hop.target)
             if latest is not None:
                 hops.append(Hop(hop.source, EdgeKind.READS, latest))
         # Model versions trained on it: one written by a recorded run only from an input
         # that run cannot record.
-        trained = [
-            h
-            for h in by_edge[EdgeKind.TRAINED_ON]
-            if _kind(h.source) in (Kind.DATASET, Kind.FIELD, Kind.FEATURE)
-        ]
         writers = facts.neighbours([h.target for h in trained], EdgeKind.WROTE, _UP)
         hops.extend(h for h in trained if not writers[h.target] or unrecorded(h.source))
         # Column lineage: into fields of datasets without versions; into a versioned
         # dataset only from a field runs cannot record, tainting its latest version.
-        derived = by_edge[EdgeKind.DERIVES]
-        facts.version_ids(_dataset(h.target) for h in derived)
-        crossing = [
-            h for h in derived if facts.versioned(_dataset(h.target)) and unrecorded(h.source)
-        ]
-        facts.versions(_dataset(h.target) for h in crossing)
         hops.extend(h for h in derived if not facts.versioned(_dataset(h.target)))
-        for hop in crossing:
+        for hop in derived_crossing:
             latest = facts.latest_version(_dataset(hop.target))
             if latest is not None:
                 hops.append(Hop(hop.source, EdgeKind.DERIVES, latest))
         # What a job writes: datasets without versions, features, and model versions
         # that no recorded run wrote (runs decide the others).
-        written = [h for h in by_edge[EdgeKind.WRITES] if _kind(h.source) is Kind.JOB]
         facts.version_ids(h.target for h in written if _kind(h.target) is Kind.DATASET)
         mv_writers = facts.neighbours(
             [h.target for h in written if _kind(h.target) is Kind.MODEL_VERSION],
@@ -914,7 +1014,7 @@ def repair_health(store: Store) -> HealthRepair:
 # What the walk over stored health follows, in both directions: every edge a reason's
 # path can step along (runs and data flow forward, containment both ways). One call per
 # level costs less than one per direction, and walking more only costs lookups.
-# Past this many entities the walk gives way to reading all stored health in pages.
+# Past this many entities the walk gives way to one query for the records naming the results.
 WALK_LIMIT = 2_000
 _WALK_KINDS = (
     EdgeKind.READ_BY,
@@ -1180,7 +1280,8 @@ def _holders(
 
     A breadth-first walk through entities holding such a reason (and through runs,
     which hold no health), both ways along every edge a reason's path can step
-    along; past :data:`WALK_LIMIT` entities, a scan of all stored health instead.
+    along; past :data:`WALK_LIMIT` entities (or starts), :meth:`Store.health_naming`
+    instead.
     ``cache`` holds stored health already read (``None``: no record) and receives
     what was read.
     """
@@ -1196,18 +1297,20 @@ def _holders(
             cache[entity_id] = found.get(entity_id)
         return [h for h in hops if _kind(h.target) is Kind.RUN or holds(h.target)]
 
-    missing = sorted(set(starts) - set(cache))
-    found = store.health(missing) if missing else {}
-    for entity_id in missing:
-        cache[entity_id] = found.get(entity_id)
-    walk = bfs(store, sorted(set(starts)), _DOWN, (), expand=expand, max_nodes=WALK_LIMIT)
-    if not walk.truncated:
-        return {entity_id for entity_id in walk.reached if holds(entity_id)}
-    # A large region: reading every stored record in pages costs less than walking it
-    # level by level, and finds the same holders.
-    everything = stored_health(store)
-    cache.update(everything)
-    return {entity_id for entity_id, record in everything.items() if _holds(record, results)}
+    unique = sorted(set(starts))
+    if len(unique) <= WALK_LIMIT:
+        missing = [i for i in unique if i not in cache]
+        found = store.health(missing) if missing else {}
+        for entity_id in missing:
+            cache[entity_id] = found.get(entity_id)
+        walk = bfs(store, unique, _DOWN, (), expand=expand, max_nodes=WALK_LIMIT)
+        if not walk.truncated:
+            return {entity_id for entity_id in walk.reached if holds(entity_id)}
+    # A large region: asking the store for the records that name these results costs
+    # less than walking it level by level, and finds the same holders.
+    named = store.health_naming(results)
+    cache.update(named)
+    return set(named)
 
 
 # --- cascade ----------------------------------------------------------------------------------

@@ -168,6 +168,14 @@ class Store(Protocol):
         """Stored health of these ids; an id with no record is OK."""
         ...
 
+    def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
+        """Stored health records with a reason that names one of these results, by id.
+
+        Finds where results were recorded without walking the graph: it costs one pass
+        over stored health, whatever the graph's size.
+        """
+        ...
+
     def health_page(
         self,
         statuses: Collection[HealthStatus],

@@ -34,7 +34,6 @@ from lineagegraph.model import (
     Edge,
     EdgeEnding,
     EdgeKind,
-    HealthReason,
     HealthRecord,
     HealthStatus,
     Node,
@@ -43,6 +42,7 @@ from lineagegraph.model import (
     edge_valid,
     format_time,
     merge_attrs,
+    reasons_from_json,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -232,7 +232,7 @@ def _health_from_row(row: Sequence[Any]) -> HealthRecord:
         id=row[0],
         kind=Kind(row[1]),
         status=HealthStatus(row[2]),
-        reasons=tuple(HealthReason.model_validate(r) for r in json.loads(row[3])),
+        reasons=reasons_from_json(row[3]),
     )
 
 
@@ -812,6 +812,28 @@ class EmbeddedStore:
                 sql = f"SELECT id, kind, status, reasons FROM health WHERE id IN ({marks})"
                 for row in self._con.execute(sql, tuple(chunk)):
                     found[row[0]] = _health_from_row(row)
+        return found
+
+    def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
+        """Stored health records with a reason that names one of these results."""
+        wanted = set(result_ids)
+        if not wanted:
+            return {}
+        # Candidates hold a result id as _dumps writes it into the stored reasons; the
+        # decoded reasons then decide.
+        needles = json.dumps(sorted(_dumps(r) for r in wanted))
+        sql = (
+            "SELECT id, kind, status, reasons FROM health WHERE EXISTS "
+            "(SELECT 1 FROM json_each(?) AS needle WHERE instr(health.reasons, needle.value))"
+        )
+        found: dict[str, HealthRecord] = {}
+        with self._lock:
+            self._check_open()
+            rows = self._con.execute(sql, (needles,)).fetchall()
+        for row in rows:
+            record = _health_from_row(row)
+            if any(reason.result_id in wanted for reason in record.reasons):
+                found[record.id] = record
         return found
 
     def health_page(

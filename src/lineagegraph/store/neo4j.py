@@ -50,7 +50,6 @@ from lineagegraph.model import (
     Direction,
     Edge,
     EdgeKind,
-    HealthReason,
     HealthRecord,
     HealthStatus,
     Node,
@@ -60,6 +59,8 @@ from lineagegraph.model import (
     format_time,
     merge_attrs,
     merge_edge,
+    reasons_from_json,
+    reasons_to_json,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -184,10 +185,17 @@ MATCH (h:Health {id: id})
 DELETE h
 """
 
+# Writes health records and returns, as one record, the ids of the rows it did not write
+# because no entity has that id (rows with known=true were checked already).
 _UPSERT_HEALTH = """
 UNWIND $rows AS row
-MERGE (h:Health {id: row.id})
-SET h.kind = row.kind, h.status = row.status, h.reasons = row.reasons
+OPTIONAL MATCH (n:Entity {id: row.id})
+WITH row, row.known OR n IS NOT NULL AS present
+FOREACH (_ IN CASE WHEN present THEN [1] ELSE [] END |
+    MERGE (h:Health {id: row.id})
+    SET h.kind = row.kind, h.status = row.status, h.reasons = row.reasons)
+WITH row WHERE NOT present
+RETURN collect(row.id) AS missing
 """
 
 # The datasets whose search text must be rebuilt, with the paths of their fields.
@@ -261,6 +269,13 @@ _HEALTH_FIELDS = "h.id AS id, h.kind AS kind, h.status AS status, h.reasons AS r
 
 _GET_HEALTH = """
 UNWIND $ids AS id MATCH (h:Health {id: id})
+RETURN collect([h.id, h.kind, h.status, h.reasons]) AS records
+"""
+
+# Candidates whose reasons text holds one of the needles (result ids as the stored JSON
+# writes them); the decoded reasons then decide.
+_HEALTH_NAMING = """
+MATCH (h:Health) WHERE any(needle IN $needles WHERE h.reasons CONTAINS needle)
 RETURN collect([h.id, h.kind, h.status, h.reasons]) AS records
 """
 
@@ -533,7 +548,7 @@ def _health_from_record(values: Sequence[Any]) -> HealthRecord:
         id=health_id,
         kind=Kind(kind),
         status=HealthStatus(status),
-        reasons=tuple(HealthReason.model_validate(r) for r in json.loads(reasons)),
+        reasons=reasons_from_json(reasons),
     )
 
 
@@ -749,7 +764,10 @@ class Neo4jStore:
         """
         node_ids = {n.id for n in cs.nodes}
         locked = node_ids | {e.source_id for e in cs.endings}
-        wanted = sorted(locked | {r.id for r in cs.health})
+        # Health records are checked where they are written (one statement, one answer),
+        # except those of nodes that this changeset deletes: those are checked first.
+        deleted = set(cs.deletes)
+        wanted = sorted(locked | {r.id for r in cs.health if r.id in deleted})
         rows = [{"id": i, "lock": i in locked, "attrs": i in node_ids} for i in wanted]
         existing: set[str] = set()
         stored_attrs: dict[str, dict[str, Any]] = {}
@@ -760,8 +778,13 @@ class Neo4jStore:
 
         datasets, new_fields = self._write_nodes(tx, cs, stored_attrs)
         existing.update(self._write_edges(tx, cs))
+        ends = {e.source_id for e in cs.edges} | {e.target_id for e in cs.edges}
+        unchecked = {r.id for r in cs.health} - existing - node_ids - deleted - ends
         # A stored node's kind is the kind its id names (ids are checked when written).
-        cs.validate_shape({i: kind_of(i) for i in existing - node_ids})
+        # Unchecked health ids count as stored here and are checked by the health upsert.
+        known = {i: kind_of(i) for i in existing - node_ids}
+        known.update((r.id, r.kind) for r in cs.health if r.id in unchecked)
+        cs.validate_shape(known)
 
         if cs.deletes:
             tx.run(_DELETE_NODES, ids=cs.deletes).consume()
@@ -772,11 +795,16 @@ class Neo4jStore:
                     "id": r.id,
                     "kind": r.kind.value,
                     "status": r.status.value,
-                    "reasons": _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
+                    "reasons": reasons_to_json(r.reasons),
+                    "known": r.id not in unchecked,
                 }
                 for r in cs.health
             ]
-            tx.run(_UPSERT_HEALTH, rows=health_rows).consume()
+            (record,) = tx.run(_UPSERT_HEALTH, rows=health_rows)
+            missing = set(record["missing"])
+            for r in cs.health:
+                if r.id in missing:
+                    raise InvalidInput(f"health for {r.id}, which does not exist")
         if cs.health_removals:
             tx.run(_DELETE_HEALTH, ids=cs.health_removals).consume()
         self._refresh_dataset_search(tx, datasets, new_fields + cs.deletes, cs.deletes)
@@ -1027,6 +1055,21 @@ class Neo4jStore:
             return self._empty({})
         (record,) = self._read(_GET_HEALTH, ids=list(ids))
         return {values[0]: _health_from_record(values) for values in record["records"]}
+
+    def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
+        """Stored health records with a reason that names one of these results."""
+        wanted = set(result_ids)
+        if not wanted:
+            return self._empty({})
+        # json.dumps escapes a string as reasons_to_json does (and as records written
+        # before it did), so the needle is the result id as stored.
+        (record,) = self._read(_HEALTH_NAMING, needles=sorted(_dumps(r) for r in wanted))
+        found: dict[str, HealthRecord] = {}
+        for values in record["records"]:
+            health = _health_from_record(values)
+            if any(reason.result_id in wanted for reason in health.reasons):
+                found[health.id] = health
+        return found
 
     def health_page(
         self,
