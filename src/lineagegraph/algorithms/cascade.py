@@ -84,14 +84,13 @@ invariant, checked by property tests, is that stored health always equals
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lineagegraph.algorithms.traversal import Expander, Traversal, bfs
+from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, kind_of, make_id, parse_id
 from lineagegraph.model import (
@@ -167,23 +166,6 @@ _UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 _KINDS = {kind.value.lower(): kind for kind in Kind}
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while health is computed.
-
-    A cascade allocates tens of thousands of short-lived, acyclic objects, and with
-    the embedded store's graph in memory each collection they trigger scans that
-    whole graph: about half the time of an update went to collections.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _kind(entity_id: str) -> Kind:
@@ -974,7 +956,7 @@ def _all_checks(store: Store) -> list[str]:
 
 def compute_health(store: Store) -> dict[str, HealthRecord]:
     """Every non-OK health record, computed from scratch (see the module docs)."""
-    with _collector_paused():
+    with collector_paused():
         return _compute_health(store)
 
 
@@ -1201,7 +1183,7 @@ def health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     ``applied`` has been applied to ``store`` already. See the module docs for
     what is recomputed.
     """
-    with _collector_paused():
+    with collector_paused():
         return _health_update(store, applied)
 
 
@@ -1324,7 +1306,7 @@ def cascade(store: Store, result_id: str) -> CascadeReport:
     """
     if kind_of(result_id) is not Kind.RESULT:
         raise InvalidInput(f"{result_id!r} is not a result id")
-    with _collector_paused():
+    with collector_paused():
         return _cascade(store, result_id)
 
 

@@ -13,14 +13,12 @@ that applies a changeset (``LineageService.apply``).
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.model import ChangeSet
 
@@ -338,7 +337,7 @@ def ingest_documents(
     report = IngestReport()
     iterator = iter(documents)
     while True:
-        with _collector_paused():
+        with collector_paused():
             chunk = list(islice(iterator, max_events))
             if not chunk:
                 break
@@ -379,24 +378,6 @@ def _ingest_chunk(
         outcomes[position] = outcome
     report.outcomes = [outcomes[i] for i in sorted(outcomes)]
     return report
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while one batch is read, translated and applied.
-
-    A batch allocates hundreds of thousands of short-lived, acyclic objects (nodes,
-    edges, attribute dicts); the collections they would trigger scan everything alive,
-    the embedded store's graph included, and took as long as the work itself.
-    Whatever a batch leaves behind is collected as usual afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _combine(changesets: Sequence[ChangeSet]) -> ChangeSet:

@@ -14,7 +14,6 @@ committed.
 
 from __future__ import annotations
 
-import gc
 import json
 import sqlite3
 import threading
@@ -26,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import networkx as nx
 
+from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind
 from lineagegraph.model import (
@@ -279,13 +279,8 @@ class EmbeddedStore:
         The cyclic garbage collector is paused meanwhile: the graph's millions of new
         dicts would otherwise trigger full collections over and over, for nothing.
         """
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             self._fill_graph()
-        finally:
-            if collecting:
-                gc.enable()
 
     def _fill_graph(self) -> None:
         graph = self._graph
