@@ -334,6 +334,16 @@ def test_health_for_an_entity_that_does_not_exist_is_rejected_and_nothing_is_wri
     }
 
 
+def test_the_last_health_record_of_an_id_in_a_changeset_wins(store: Store) -> None:
+    store.apply(pipeline())
+    first = HealthRecord(id=ds("public.orders"), kind=Kind.DATASET, status=HealthStatus.AT_RISK)
+    last = HealthRecord(id=ds("public.orders"), kind=Kind.DATASET, status=HealthStatus.FAILING)
+    store.apply(ChangeSet(health=[first, last]))
+    assert store.health([ds("public.orders")]) == {ds("public.orders"): last}
+    store.apply(ChangeSet(health=[last, first]))
+    assert store.health([ds("public.orders")]) == {ds("public.orders"): first}
+
+
 def test_health_naming_finds_exactly_the_records_that_name_the_results(store: Store) -> None:
     store.apply(pipeline())
     store.apply(ChangeSet(nodes=[Dataset(namespace=NS, name='odd "name" ünïcode').to_node()]))

@@ -19,7 +19,7 @@ import pytest
 
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, StoreUnavailable
-from lineagegraph.ids import Kind, make_id
+from lineagegraph.ids import Kind, kind_of, make_id
 from lineagegraph.model import (
     FLOW_KINDS,
     ChangeSet,
@@ -369,6 +369,55 @@ def test_concurrent_writers_of_one_node_and_edge_lose_no_update(neo4j_store: Neo
     assert edge.last_seen == format_time(T0 + timedelta(hours=7))
     assert edge.attrs == {f"a{i}": i for i in range(8)}
     assert neo4j_store.stats().edges_by_kind == {"READS": 1}
+
+
+@pytest.mark.neo4j
+def test_concurrent_writers_of_the_same_new_health_records_all_succeed(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    # New health records are created, not merged: a writer that loses the race on the
+    # unique constraint applies its changeset again, over the stored records.
+    neo4j_store.apply(small_graph())
+    ids = [ds("raw.orders"), ds("mart.revenue"), job("daily_revenue")]
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def write(i: int) -> None:
+        reason = HealthReason(
+            result_id="result|s3://lake|raw.orders|not_null|r1",
+            check_id="check|s3://lake|raw.orders|not_null",
+            checked_id=ds("raw.orders"),
+            path=(ds("raw.orders"),),
+            hops=0,
+            precision=Precision.CONFIRMED,
+            message=f"writer {i}",
+        )
+        records = [
+            HealthRecord(
+                id=entity_id,
+                kind=kind_of(entity_id),
+                status=HealthStatus.FAILING,
+                reasons=(reason,),
+            )
+            for entity_id in ids
+        ]
+        start.wait()
+        try:
+            neo4j_store.apply(ChangeSet(health=records))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert cypher(raw, "MATCH (h:Health) RETURN count(h)") == [[3]]
+    stored = neo4j_store.health(ids)
+    assert set(stored) == set(ids)
+    # Each changeset wrote all three at once: the last one to commit holds them all.
+    assert len({record.reasons[0].message for record in stored.values()}) == 1
 
 
 # --- configuration -----------------------------------------------------------------------------
