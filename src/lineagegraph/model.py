@@ -203,6 +203,18 @@ class Precision(StrEnum):
 # its per-field default and alias bookkeeping, which costs three times as much as the object:
 # ingestion builds hundreds of thousands of nodes and edges.
 _set_slot = object.__setattr__
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _unvalidated(cls: type[_Model], values: dict[str, Any], fields: Iterable[str]) -> _Model:
+    """An instance holding ``values`` as they are: what ``model_construct`` sets, minus its
+    per-field bookkeeping (frozen models are set through ``object.__setattr__``)."""
+    instance = object.__new__(cls)
+    _set_slot(instance, "__dict__", values)
+    _set_slot(instance, "__pydantic_fields_set__", set(fields))
+    _set_slot(instance, "__pydantic_extra__", None)
+    _set_slot(instance, "__pydantic_private__", None)
+    return instance
 
 
 # --- nodes ------------------------------------------------------------------------------------
@@ -234,23 +246,15 @@ class Node(BaseModel):
 
         Nothing is validated or copied: ``attrs`` becomes the node's own dict.
         """
-        node = object.__new__(cls)
-        _set_slot(
-            node,
-            "__dict__",
-            {
-                "id": id,
-                "kind": kind,
-                "namespace": namespace,
-                "name": name,
-                "parts": parts,
-                "attrs": attrs,
-            },
-        )
-        _set_slot(node, "__pydantic_fields_set__", set(_NODE_FIELDS))
-        _set_slot(node, "__pydantic_extra__", None)
-        _set_slot(node, "__pydantic_private__", None)
-        return node
+        values = {
+            "id": id,
+            "kind": kind,
+            "namespace": namespace,
+            "name": name,
+            "parts": parts,
+            "attrs": attrs,
+        }
+        return _unvalidated(cls, values, _NODE_FIELDS)
 
     @classmethod
     def from_key(cls, key: Key, attrs: Mapping[str, Any] | None = None) -> Node:
@@ -605,25 +609,17 @@ class Edge(BaseModel):
 
         Nothing is validated or copied: ``attrs`` becomes the edge's own dict.
         """
-        edge = object.__new__(cls)
-        _set_slot(
-            edge,
-            "__dict__",
-            {
-                "source_id": source_id,
-                "kind": kind,
-                "target_id": target_id,
-                "origin": origin,
-                "first_seen": first_seen,
-                "last_seen": last_seen,
-                "ended_at": ended_at,
-                "attrs": attrs,
-            },
-        )
-        _set_slot(edge, "__pydantic_fields_set__", set(_EDGE_FIELDS))
-        _set_slot(edge, "__pydantic_extra__", None)
-        _set_slot(edge, "__pydantic_private__", None)
-        return edge
+        values = {
+            "source_id": source_id,
+            "kind": kind,
+            "target_id": target_id,
+            "origin": origin,
+            "first_seen": first_seen,
+            "last_seen": last_seen,
+            "ended_at": ended_at,
+            "attrs": attrs,
+        }
+        return _unvalidated(cls, values, _EDGE_FIELDS)
 
     @classmethod
     def seen(
