@@ -38,7 +38,12 @@ from lineagegraph.model import (
 )
 from lineagegraph.store import SearchFilter, Store, open_store
 from lineagegraph.store.base import Hop
-from lineagegraph.store.neo4j import Neo4jStore, search_text, search_title
+from lineagegraph.store.neo4j import (
+    Neo4jStore,
+    _lost_a_creation_race,
+    search_text,
+    search_title,
+)
 from tests.conftest import neo4j_uri
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -556,3 +561,17 @@ def test_a_changeset_found_invalid_after_its_writes_leaves_nothing(
     assert ([n.model_dump() for n in nodes], [e.model_dump() for e in edges]) == before
     assert cypher(raw, "MATCH (n) RETURN count(n)") == [[5]]
     assert _search_ids(neo4j_store, "dave") == []
+
+
+def test_a_conflict_reported_through_a_failed_result_counts_as_a_lost_creation_race() -> None:
+    # A transaction that loses a race on a uniqueness constraint may report it from a later
+    # query, as the cause of a ResultFailedError; both forms mean "apply again".
+    conflict = neo4j.exceptions.ConstraintError("already exists")
+    failed = neo4j.exceptions.ResultFailedError(None, "the result has failed")
+    failed.__cause__ = conflict
+    assert _lost_a_creation_race(conflict)
+    assert _lost_a_creation_race(failed)
+    unrelated = neo4j.exceptions.ResultFailedError(None, "the result has failed")
+    unrelated.__cause__ = neo4j.exceptions.CypherSyntaxError("bad query")
+    assert not _lost_a_creation_race(unrelated)
+    assert not _lost_a_creation_race(neo4j.exceptions.ResultFailedError(None, "failed"))

@@ -750,8 +750,12 @@ class Neo4jStore:
                 try:
                     self._write(lambda tx: self._apply(tx, cs))
                     break
-                except neo4j_errors.ConstraintError:
-                    # another writer created a node this changeset creates: apply again
+                except (neo4j_errors.ConstraintError, neo4j_errors.ResultFailedError) as error:
+                    # Another writer created a node or health record this changeset creates:
+                    # apply again. A later query of the failed transaction reports the
+                    # conflict as the cause of a ResultFailedError.
+                    if not _lost_a_creation_race(error):
+                        raise
                     if attempt == 4:
                         raise StoreUnavailable(
                             f"Neo4j at {self.url}: concurrent writers kept conflicting"
@@ -1175,3 +1179,12 @@ def _by_id(node: Node) -> str:
 
 def _by_key(edge: Edge) -> tuple[str, str, str]:
     return (edge.source_id, edge.kind.value, edge.target_id)
+
+
+def _lost_a_creation_race(error: BaseException | None) -> bool:
+    """Whether a uniqueness constraint refused a write, directly or as a failed result's cause."""
+    while error is not None:
+        if isinstance(error, neo4j_errors.ConstraintError):
+            return True
+        error = error.__cause__
+    return False
