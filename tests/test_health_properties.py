@@ -375,16 +375,7 @@ def _run(kind: str, sequence: list[tuple[object, ...]]) -> None:
 
 @pytest.mark.parametrize("kind", STORE_KINDS)
 def test_stored_health_equals_full_recomputation_after_every_event(kind: str) -> None:
-    @settings(
-        max_examples=EXAMPLES[kind],
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
-    @given(sequence=st.lists(events, min_size=1, max_size=30))
-    def check(sequence: list[tuple[object, ...]]) -> None:
-        _run(kind, sequence)
-
-    check()
+    _check_generated_sequences(kind, EXAMPLES[kind])
 
 
 @pytest.mark.parametrize("kind", STORE_KINDS)
@@ -395,8 +386,14 @@ def test_stored_health_stays_exact_when_the_walk_gives_way_to_a_scan(
     # instead of a walk; a limit of one entity takes that path on every update.
     monkeypatch.setattr(cascade, "WALK_LIMIT", 1)
 
+    _check_generated_sequences(kind, SCAN_EXAMPLES[kind])
+
+
+def _check_generated_sequences(kind: str, examples: int) -> None:
+    """Run ``examples`` generated event sequences on a fresh store of ``kind``."""
+
     @settings(
-        max_examples=SCAN_EXAMPLES[kind],
+        max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -243,12 +244,18 @@ def broken_changeset() -> ChangeSet:
     return broken
 
 
-def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None:
+def held_group_commit() -> tuple[LineageService, HeldApply, GroupCommit[ChangeSet], Future[Any]]:
+    """A group commit over a fresh store whose first changeset is held inside its apply."""
     service = LineageService(open_store("memory://"))
     apply = HeldApply(service)
     commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
     first = commit.submit(dataset_changeset("first"))
     assert apply.entered.wait(10)
+    return service, apply, commit, first
+
+
+def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None:
+    service, apply, commit, first = held_group_commit()
     queued = [commit.submit(dataset_changeset(f"t{n}")) for n in range(5)]
     apply.release.set()
     for future in [first, *queued]:
@@ -259,11 +266,7 @@ def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None
 
 
 def test_group_commit_answers_a_bad_changeset_alone() -> None:
-    service = LineageService(open_store("memory://"))
-    apply = HeldApply(service)
-    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
-    first = commit.submit(dataset_changeset("first"))
-    assert apply.entered.wait(10)
+    service, apply, commit, first = held_group_commit()
     good = commit.submit(dataset_changeset("good"))
     bad = commit.submit(broken_changeset())
     also_good = commit.submit(dataset_changeset("also_good"))
@@ -283,11 +286,7 @@ def test_group_commit_answers_a_bad_changeset_alone() -> None:
 
 
 def test_group_commit_leaves_out_cancelled_changesets_and_refuses_after_close() -> None:
-    service = LineageService(open_store("memory://"))
-    apply = HeldApply(service)
-    commit: GroupCommit[ChangeSet] = GroupCommit(as_is, apply)
-    first = commit.submit(dataset_changeset("first"))
-    assert apply.entered.wait(10)
+    service, apply, commit, first = held_group_commit()
     cancelled = commit.submit(dataset_changeset("cancelled"))
     assert cancelled.cancel()
     kept = commit.submit(dataset_changeset("kept"))
