@@ -40,6 +40,7 @@ from lineagegraph.store import SearchFilter, Store, open_store
 from lineagegraph.store.base import Hop
 from lineagegraph.store.neo4j import (
     Neo4jStore,
+    _health_records,
     _lost_a_creation_race,
     search_text,
     search_title,
@@ -575,3 +576,17 @@ def test_a_conflict_reported_through_a_failed_result_counts_as_a_lost_creation_r
     unrelated.__cause__ = neo4j.exceptions.CypherSyntaxError("bad query")
     assert not _lost_a_creation_race(unrelated)
     assert not _lost_a_creation_race(neo4j.exceptions.ResultFailedError(None, "failed"))
+
+
+def test_a_health_record_deleted_while_it_was_read_is_left_out() -> None:
+    # Read-committed: a record deleted after the read matched it comes back with null fields.
+    rows = [
+        ["dataset|pg|a", "DATASET", "AT_RISK", "[]"],
+        ["dataset|pg|gone", None, None, None],
+    ]
+    (record,) = _health_records(rows)
+    assert (record.id, record.kind, record.status) == (
+        "dataset|pg|a",
+        Kind.DATASET,
+        HealthStatus.AT_RISK,
+    )

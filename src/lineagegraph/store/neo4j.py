@@ -32,7 +32,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import lru_cache
@@ -547,6 +547,16 @@ def _edge(source: str, kind: str, target: str, record: neo4j.Record) -> Edge:
         ended_at=record["ended_at"],
         attrs=json.loads(record["attrs"]),
     )
+
+
+def _health_records(rows: Iterable[Sequence[Any]]) -> list[HealthRecord]:
+    """Health records from records or lists of (id, kind, status, reasons).
+
+    Reads are read-committed: a record that another transaction deleted after this read
+    matched it comes back with null fields. It no longer exists (the entity is OK now),
+    so it is left out rather than failing the read.
+    """
+    return [_health_from_record(row) for row in rows if None not in tuple(row)[1:4]]
 
 
 def _health_from_record(values: Sequence[Any]) -> HealthRecord:
@@ -1086,7 +1096,7 @@ class Neo4jStore:
         if not ids:
             return self._empty({})
         (record,) = self._read(_GET_HEALTH, ids=list(ids))
-        return {values[0]: _health_from_record(values) for values in record["records"]}
+        return {health.id: health for health in _health_records(record["records"])}
 
     def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
         """Stored health records with a reason that names one of these results."""
@@ -1097,8 +1107,7 @@ class Neo4jStore:
         # before it did), so the needle is the result id as stored.
         (record,) = self._read(_HEALTH_NAMING, needles=sorted(_dumps(r) for r in wanted))
         found: dict[str, HealthRecord] = {}
-        for values in record["records"]:
-            health = _health_from_record(values)
+        for health in _health_records(record["records"]):
             if any(reason.result_id in wanted for reason in health.reasons):
                 found[health.id] = health
         return found
@@ -1120,10 +1129,10 @@ class Neo4jStore:
             offset=offset,
             limit=first + 1,
         )
-        items = [_health_from_record(r) for r in records[:first]]
+        items = _health_records(records[:first])
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + len(items)) if items else after,
+            end_cursor=encode_cursor(offset + min(first, len(records))) if items else after,
             has_next_page=len(records) > first,
         )
 
