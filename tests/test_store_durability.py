@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import FLOW_KINDS, ChangeSet, Dataset, Direction, EdgeKind, Field
 from lineagegraph.store import Store, open_store
 from lineagegraph.store.embedded import EmbeddedStore
-from tests.test_store_contract import T0, canonical_hash, ds, pipeline
+from tests.test_store_contract import NS, T0, canonical_hash, ds, pipeline
 
 WRITER = """
 import sys
@@ -93,6 +94,34 @@ def test_reopening_a_file_store_loads_the_same_graph(tmp_path: Path) -> None:
         hops = reopened.expand([ds("public.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
         assert [h.target for h in hops] == ["job|airflow://etl|clean_orders"]
         assert reopened.search("orders_clean").items[0].id == ds("public.orders_clean")
+    finally:
+        reopened.close()
+
+
+def test_a_file_whose_search_index_has_other_columns_gets_it_rebuilt_at_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "lineage.db"
+    store = open_store(f"sqlite:///{path}")
+    store.apply(pipeline())
+    queries = ["orders_clean", "orders", "clean_orders", "amount_usd", "carol", ""]
+    before = {q: [n.id for n in store.search(q).items] for q in queries}
+    store.close()
+    # The layout of an older version: one indexed column, no title.
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE search")
+    con.execute("CREATE VIRTUAL TABLE search USING fts5(body, tokenize = 'unicode61')")
+    con.commit()
+    con.close()
+
+    reopened = open_store(f"sqlite:///{path}")
+    try:
+        assert all(before[q] for q in queries)
+        assert {q: [n.id for n in reopened.search(q).items] for q in queries} == before
+        cs = ChangeSet()
+        cs.add(Dataset(namespace=NS, name="public.refunds"))
+        reopened.apply(cs)
+        assert [n.id for n in reopened.search("refunds").items] == [ds("public.refunds")]
     finally:
         reopened.close()
 

@@ -86,8 +86,11 @@ CREATE TABLE IF NOT EXISTS health (
     reasons TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS health_by_status ON health(status, id);
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, body, tokenize = 'unicode61');
 """
+# The search index is derived from the nodes, so a file whose index has other columns
+# (written by an older version) gets it rebuilt at open rather than migrated.
+_SEARCH_COLUMNS = ("title", "body")
+_SEARCH_SCHEMA = "CREATE VIRTUAL TABLE search USING fts5(title, body, tokenize = 'unicode61')"
 
 _EDGE_COLUMNS = "src, kind, dst, origin, first_seen, last_seen, ended_at, attrs"
 _NODE_COLUMNS = "id, kind, namespace, name, parts, attrs"
@@ -264,12 +267,32 @@ class EmbeddedStore:
         # edge and node tables, and re-reading their pages cost a third of each write.
         self._con.execute("PRAGMA cache_size=-65536")
         self._con.executescript(_SCHEMA)
+        self._ensure_search_index()
         # Nodes carry their kind as "k"; an edge's data maps each edge kind between the
         # two nodes to (first_seen, ended_at), which is all a traversal needs.
         self._graph: Any = nx.DiGraph()
         # node id -> the attributes object it was last reported with, once committed
         self._reported: dict[str, dict[str, Any]] = {}
         self._load()
+
+    def _ensure_search_index(self) -> None:
+        """Create the search index, or rebuild it from the nodes when its columns differ."""
+        con = self._con
+        columns = tuple(row[1] for row in con.execute("PRAGMA table_info(search)"))
+        if columns == _SEARCH_COLUMNS:
+            return
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("DROP TABLE IF EXISTS search")
+            con.execute(_SEARCH_SCHEMA)
+            ids = [row[0] for row in con.execute("SELECT id FROM nodes")]
+            for chunk in _chunks(ids):
+                nodes = list(self._fetch_nodes(chunk).values())
+                self._refresh_search(nodes, set(chunk), [], [])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     # --- loading ------------------------------------------------------------------------------
 
