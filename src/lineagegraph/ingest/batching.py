@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -101,8 +100,13 @@ class IngestReport:
         return [o for o in self.outcomes if not o.ok]
 
 
-_LONG_BYTES = re.compile(rb"[0-9]{19}")
-_LONG_TEXT = re.compile(r"[0-9]{19}")
+# A number of 19 digits or more shows as a run of 19 NUL bytes once every digit is
+# mapped to NUL (valid JSON holds no raw NUL): two C passes instead of a regex scan,
+# which costs several times more on events of a few kilobytes.
+_LONG_RUN = 19
+_DIGITS_TO_NUL = bytes.maketrans(b"0123456789", b"\0" * 10)
+_LONG_BYTES = b"\0" * _LONG_RUN
+_LONG_TEXT = str.maketrans(dict.fromkeys("0123456789", "\0"))
 
 
 def _reject_constant(name: str) -> Any:
@@ -129,9 +133,9 @@ def decode_json(data: bytes | str) -> Any:
     # text) gets the standard decoder's verdict, and so does a document with a number of
     # 19 digits or more, which orjson would round to a float past 64 bits.
     if isinstance(data, bytes):
-        long_number = _LONG_BYTES.search(data) is not None
+        long_number = _LONG_BYTES in data.translate(_DIGITS_TO_NUL)
     else:
-        long_number = _LONG_TEXT.search(data) is not None
+        long_number = "\0" * _LONG_RUN in data.translate(_LONG_TEXT)
     if long_number:
         value = _decode_strictly(data)
     else:
