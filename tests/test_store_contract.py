@@ -578,17 +578,16 @@ def reports(draw: st.DrawFn) -> ChangeSet:
         cs.nodes.append(node.model_copy(update={"attrs": draw(st.sampled_from(ATTRS_POOL))}))
     for _ in range(draw(st.integers(0, 4))):
         first = draw(st.sampled_from(STAMPS))
-        cs.edges.append(
-            Edge(
-                source_id=draw(st.sampled_from(MERGE_NODES[:2])),
-                kind=EdgeKind.READS,
-                target_id=job("j"),
-                origin=cs.origin,
-                first_seen=first,
-                last_seen=max(first, draw(st.sampled_from(STAMPS))),
-                attrs=draw(st.sampled_from(ATTRS_POOL)),
-            )
+        edge = Edge(
+            source_id=draw(st.sampled_from(MERGE_NODES[:2])),
+            kind=EdgeKind.READS,
+            target_id=job("j"),
+            origin=cs.origin,
+            first_seen=first,
+            last_seen=max(first, draw(st.sampled_from(STAMPS))),
         )
+        # model_copy keeps the pooled object itself, which validation would copy
+        cs.edges.append(edge.model_copy(update={"attrs": draw(st.sampled_from(ATTRS_POOL))}))
     for _ in range(draw(st.integers(0, 2))):
         cs.endings.append(
             EdgeEnding(
@@ -643,6 +642,36 @@ def test_reports_fold_like_merge_attrs_merge_edge_and_end_edge(
         assert current == {(k[0], k[2]) for k, e in expected_edges.items() if e.current}
     finally:
         store.close()
+
+
+def test_an_edge_reported_again_with_the_attributes_object_it_took_on_still_merges_by_time(
+    store: Store,
+) -> None:
+    # One attributes object per description, shared between reports, as translators do.
+    x: dict[str, Any] = {"p": 1}
+    y: dict[str, Any] = {"p": 2}
+    key = (ds("public.a"), EdgeKind.READS, job("j"))
+
+    def report(attrs: dict[str, Any], day: int) -> dict[str, Any]:
+        cs = ChangeSet(nodes=[Node.from_key(parse_id(i)) for i in MERGE_NODES[::2]])
+        edge = Edge(
+            source_id=key[0],
+            kind=key[1],
+            target_id=key[2],
+            first_seen=STAMPS[day],
+            last_seen=STAMPS[day],
+        )
+        cs.edges.append(edge.model_copy(update={"attrs": attrs}))
+        store.apply(cs)
+        return store.edges([key[0]], Direction.DOWNSTREAM, [key[1]])[0].attrs
+
+    assert report(x, 1) == {"p": 1}
+    assert report(y, 0) == {"p": 1}  # older: the stored value stays
+    assert report(y, 2) == {"p": 2}  # newer: y wins, though y was reported before
+    assert report(x, 3) == {"p": 1}  # newer again: x wins, though x was reported before
+    assert report(y, 2) == {"p": 1}  # older: nothing changes
+    store.apply(ChangeSet(deletes=[key[0]]))
+    assert report(x, 3) == {"p": 1}  # made anew after a delete, with the same object
 
 
 def test_the_embedded_store_names_what_a_changeset_changed() -> None:

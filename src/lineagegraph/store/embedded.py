@@ -156,7 +156,8 @@ EdgeRow = tuple[str, str, str, str, str, str, str | None, str]
 EdgeKey = tuple[str, str, str]
 # What the in-memory graph holds of an edge: (src, kind, dst, first_seen, ended_at).
 GraphEdge = tuple[str, str, str, str, str | None]
-# How many nodes the store remembers the last reported attributes of (see _write_nodes).
+# How many nodes and edges the store remembers the last reported attributes of (see
+# _write_nodes and _write_edges).
 _REPORTS_KEPT = 50_000
 
 
@@ -178,6 +179,15 @@ def _edge_from_row(row: Sequence[Any]) -> Edge:
         row[6],
         json.loads(row[7]),
     )
+
+
+def _remember(
+    reports: dict[_K, dict[str, Any]], items: Iterable[tuple[_K, dict[str, Any]]]
+) -> None:
+    """Remember attributes last reported, keeping the newest :data:`_REPORTS_KEPT`."""
+    reports.update(items)
+    while len(reports) > _REPORTS_KEPT:
+        del reports[next(iter(reports))]
 
 
 def _edge_key(edge: Edge | EdgeEnding) -> EdgeKey:
@@ -273,6 +283,8 @@ class EmbeddedStore:
         self._graph: Any = nx.DiGraph()
         # node id -> the attributes object it was last reported with, once committed
         self._reported: dict[str, dict[str, Any]] = {}
+        # edge key -> an attributes object whose every item the stored edge holds
+        self._reported_edges: dict[EdgeKey, dict[str, Any]] = {}
         self._load()
 
     def _ensure_search_index(self) -> None:
@@ -347,7 +359,7 @@ class EmbeddedStore:
                 cs.validate_shape(self._known_kinds(cs))
                 written_nodes, new_nodes = self._write_nodes(cs.nodes)
                 new_fields = [i for i in new_nodes if i.startswith("field|")]
-                written_edges, changed_edges = self._write_edges(cs)
+                written_edges, changed_edges, edge_reports = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
                 self._refresh_search(written_nodes, new_nodes, new_fields + cs.deletes, cs.deletes)
@@ -358,6 +370,7 @@ class EmbeddedStore:
                 raise
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes)
             self._remember_reports(cs.nodes, cs.deletes)
+            _remember(self._reported_edges, edge_reports)
         changes = ChangeSet(
             origin=cs.origin,
             nodes=written_nodes,
@@ -382,8 +395,7 @@ class EmbeddedStore:
                 reported[node.id] = node.attrs
         for node_id in deleted:
             reported.pop(node_id, None)
-        while len(reported) > _REPORTS_KEPT:
-            del reported[next(iter(reported))]
+        _remember(reported, ())
 
     def _known_kinds(self, cs: ChangeSet) -> dict[str, Kind]:
         new_ids = {n.id for n in cs.nodes}
@@ -441,17 +453,24 @@ class EmbeddedStore:
         )
         return written, new
 
-    def _write_edges(self, cs: ChangeSet) -> tuple[list[GraphEdge], set[EdgeKey]]:
+    def _write_edges(
+        self, cs: ChangeSet
+    ) -> tuple[list[GraphEdge], set[EdgeKey], list[tuple[EdgeKey, dict[str, Any]]]]:
         """Merge the changeset's edges into the stored ones, then apply its endings.
 
-        Returns what the graph needs of every edge written, and the keys of the edges
-        created, revived or whose end changed. A stored edge reported
-        again without attributes (most are) is merged by the upsert itself, from what
-        the graph knows of it, without reading its row. The others are read, merged
-        here and written only when they changed; so is an edge that the changeset
-        also ends, which is ended as merged.
+        Returns what the graph needs of every edge written, the keys of the edges
+        created, revived or whose end changed, and the attributes to remember as held
+        by their edges once this commits. A stored edge reported again without
+        attributes (most are), or with the very attributes object that it last took on
+        (translators share the attributes of a description they repeat), is merged by
+        the upsert itself, from what the graph knows of it, without reading its row:
+        merging attributes it holds already changes nothing. The others are read,
+        merged here and written only when they changed; so is an edge that the
+        changeset also ends, which is ended as merged.
         """
         succ = self._graph._succ
+        held = self._reported_edges
+        remember: list[tuple[EdgeKey, dict[str, Any]]] = []
         ended_keys = {(e.source_id, e.kind.value, e.target_id) for e in cs.endings}
         changed: set[EdgeKey] = set()
         in_place: list[tuple[Any, ...]] = []
@@ -462,7 +481,8 @@ class EmbeddedStore:
             key = (edge.source_id, edge.kind.value, edge.target_id)
             data = succ.get(edge.source_id, {}).get(edge.target_id)
             seen = data.get(edge.kind) if data else None
-            if seen is not None and not edge.attrs and key not in ended_keys:
+            attrs = edge.attrs
+            if seen is not None and (not attrs or held.get(key) is attrs) and key not in ended_keys:
                 first, ended = seen
                 if ended is not None and edge.last_seen >= ended:
                     ended = None
@@ -481,6 +501,9 @@ class EmbeddedStore:
             row = _merge_edge_row(old, edge)
             if row != old:
                 rows[key] = row
+            # Its attributes won the merge, so the stored edge holds every one of them.
+            if edge.attrs and (old is None or edge.last_seen >= old[5]):
+                remember.append((key, edge.attrs))
         if cs.endings:
             keys = [(e.source_id, e.kind.value, e.target_id) for e in cs.endings]
             stored.update(self._fetch_edge_rows([k for k in keys if k not in stored]))
@@ -515,7 +538,7 @@ class EmbeddedStore:
             old = stored.get(key)
             if old is None or old[6] != row[6]:
                 changed.add(key)
-        return written, changed
+        return written, changed, remember
 
     def _delete(self, ids: list[str]) -> list[tuple[str, str]]:
         removed: list[tuple[str, str]] = []
