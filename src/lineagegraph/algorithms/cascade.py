@@ -1084,6 +1084,19 @@ class _Touched:
         """Whether a check's results or a checked dataset's versions changed."""
         return bool(self.checks) or any(self._datasets.values())
 
+    def checks_on_reversioned(self) -> set[str]:
+        """The checks on datasets whose versions changed, and on their fields."""
+        nb = self.facts.neighbours
+        reversioned = sorted(d for d, changed in self._datasets.items() if changed)
+        fields_of = nb(reversioned, EdgeKind.HAS_FIELD, _DOWN)
+        checked = reversioned + [f for d in reversioned for f in fields_of[d]]
+        return {
+            check
+            for on_checked in nb(checked, EdgeKind.HAS_CHECK, _DOWN).values()
+            for check in on_checked
+            if _kind(check) is Kind.CHECK
+        }
+
     def _check(self, check_id: str) -> None:
         self.checks.add(check_id)
         self.anchors.add(check_id)
@@ -1147,10 +1160,7 @@ class _Touched:
             anchors.update(sources)
         for computed in nb(datasets + dataset_fields, EdgeKind.COMPUTED_FROM, _DOWN).values():
             self._features.update(computed)
-        reversioned = [d for d, changed in self._datasets.items() if changed]
-        checked = reversioned + [f for d in reversioned for f in fields_of[d]]
-        for on_checked in nb(checked, EdgeKind.HAS_CHECK, _DOWN).values():
-            self.checks.update(c for c in on_checked if _kind(c) is Kind.CHECK)
+        self.checks.update(self.checks_on_reversioned())
         # Fields: their dataset and their column sources.
         fields = sorted(self._fields)
         anchors.update(fields)
@@ -1204,8 +1214,14 @@ def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     for ending in applied.endings:
         touched.edge(ending.source_id, ending.kind, ending.target_id)
     anything_stored = bool(store.health_page(_NOT_OK, (), first=1).items)
-    if not anything_stored and not touched.may_move_verdicts():
-        return ChangeSet()
+    if not anything_stored:
+        # Nothing is failing or at risk, so only a failed result of a check touched, or
+        # of a check on a dataset with new versions, can move a verdict.
+        if not touched.may_move_verdicts():
+            return ChangeSet()
+        touched.checks.update(touched.checks_on_reversioned())
+        if not touched.checks:
+            return ChangeSet()
     touched.grow()
     anchors = sorted(touched.anchors)
     stored: dict[str, HealthRecord] = store.health(anchors) if anything_stored else {}
