@@ -8,7 +8,7 @@ follows edges forward (ARCHITECTURE §3).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -937,23 +937,15 @@ class ChangeSet(BaseModel):
                 raise InvalidInput(f"node id {node.id!r} does not match its key")
             kinds[node.id] = node.kind
         deleted = set(self.deletes)
+        kind_of = kinds.get
         for edge in self.edges:
-            sources, targets = EDGE_RULES[edge.kind]
-            for end, allowed in ((edge.source_id, sources), (edge.target_id, targets)):
-                kind = kinds.get(end)
-                if kind is None or end in deleted:
-                    raise InvalidInput(
-                        f"{edge.kind.value} edge {edge.source_id} -> {edge.target_id}: "
-                        f"{end} does not exist"
-                    )
-                if kind not in allowed:
-                    names = ", ".join(sorted(k.value for k in allowed))
-                    raise InvalidInput(
-                        f"{edge.kind.value} edge {edge.source_id} -> {edge.target_id}: "
-                        f"{end} is a {kind.value}, expected one of {names}"
-                    )
-            if edge.first_seen > edge.last_seen:
-                raise InvalidInput(f"edge {edge.key}: first_seen is after last_seen")
+            source, target = edge.source_id, edge.target_id
+            if (
+                (edge.kind, kind_of(source), kind_of(target)) not in _ALLOWED_ENDS
+                or (deleted and (source in deleted or target in deleted))
+                or edge.first_seen > edge.last_seen
+            ):
+                _refuse_edge(edge, kinds, deleted)
         for record in self.health:
             if record.id not in kinds:
                 raise InvalidInput(f"health for {record.id}, which does not exist")
@@ -963,6 +955,34 @@ class ChangeSet(BaseModel):
         ids = {e.source_id for e in self.edges} | {e.target_id for e in self.edges}
         ids.update(r.id for r in self.health)
         return ids
+
+
+# Every (edge kind, source kind, target kind) that EDGE_RULES allows.
+_ALLOWED_ENDS = frozenset(
+    (edge_kind, source, target)
+    for edge_kind, (sources, targets) in EDGE_RULES.items()
+    for source in sources
+    for target in targets
+)
+
+
+def _refuse_edge(edge: Edge, kinds: Mapping[str, Kind], deleted: Collection[str]) -> None:
+    """Raise :class:`InvalidInput` saying what is wrong with an edge."""
+    sources, targets = EDGE_RULES[edge.kind]
+    for end, allowed in ((edge.source_id, sources), (edge.target_id, targets)):
+        kind = kinds.get(end)
+        if kind is None or end in deleted:
+            raise InvalidInput(
+                f"{edge.kind.value} edge {edge.source_id} -> {edge.target_id}: {end} does not exist"
+            )
+        if kind not in allowed:
+            names = ", ".join(sorted(k.value for k in allowed))
+            raise InvalidInput(
+                f"{edge.kind.value} edge {edge.source_id} -> {edge.target_id}: "
+                f"{end} is a {kind.value}, expected one of {names}"
+            )
+    if edge.first_seen > edge.last_seen:
+        raise InvalidInput(f"edge {edge.key}: first_seen is after last_seen")
 
 
 def _plain_id(node: Node) -> str | None:
