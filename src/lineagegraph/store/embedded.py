@@ -467,7 +467,7 @@ class EmbeddedStore:
         by their edges once this commits. A stored edge reported again without
         attributes (most are), or with the very attributes object that it last took on
         (translators share the attributes of a description they repeat), is merged by
-        the upsert itself, from what the graph knows of it, without reading its row:
+        one SQL update, from what the graph knows of it, without reading its row:
         merging attributes it holds already changes nothing. The others are read,
         merged here and written only when they changed; so is an edge that the
         changeset also ends, which is ended as merged.
@@ -492,9 +492,7 @@ class EmbeddedStore:
                     ended = None
                     changed.add(key)
                 last = edge.last_seen
-                in_place.append(
-                    (*key, _ORIGIN_VALUE[edge.origin], edge.first_seen, last, edge.ended_at)
-                )
+                in_place.append((*key, _ORIGIN_VALUE[edge.origin], edge.first_seen, last))
                 written.append((*key, min(first, edge.first_seen), ended))
                 continue
             to_merge.append((edge, key))
@@ -527,16 +525,14 @@ class EmbeddedStore:
             "ended_at = excluded.ended_at, attrs = excluded.attrs",
             list(rows.values()),
         )
-        # merge_edge in SQL, for a report without attributes (the stored ones stay)
+        # merge_edge in SQL for a stored edge whose attributes stay: (src, kind, dst,
+        # origin, first_seen, last_seen) as ?1 to ?6
         con.executemany(
-            f"INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, '{{}}') "
-            "ON CONFLICT(src, kind, dst) DO UPDATE SET "
-            "origin = CASE WHEN excluded.last_seen >= last_seen "
-            "THEN excluded.origin ELSE origin END, "
-            "first_seen = min(first_seen, excluded.first_seen), "
-            "last_seen = max(last_seen, excluded.last_seen), "
-            "ended_at = CASE WHEN ended_at IS NOT NULL AND excluded.last_seen >= ended_at "
-            "THEN NULL ELSE ended_at END",
+            "UPDATE edges SET origin = CASE WHEN ?6 >= last_seen THEN ?4 ELSE origin END, "
+            "first_seen = min(first_seen, ?5), last_seen = max(last_seen, ?6), "
+            "ended_at = CASE WHEN ended_at IS NOT NULL AND ?6 >= ended_at "
+            "THEN NULL ELSE ended_at END "
+            "WHERE src = ?1 AND kind = ?2 AND dst = ?3",
             in_place,
         )
         written.extend((r[0], r[1], r[2], r[4], r[6]) for r in rows.values())
