@@ -1315,8 +1315,19 @@ def test_the_event_translator_builds_what_translate_event_builds(shared_data: Pa
         schema=schema_facet("id", "x", "y"),
         columnLineage=lineage_facet("raw", dataset_level=True),
     )
+    # The job's own description changes too, and comes back.
+    job_facets: list[dict[str, Any]] = [
+        {"sql": {"query": "select 1"}},
+        {"sql": {"query": "select 2"}},
+        {},
+    ]
     made = [
-        event(time=f"2024-05-0{1 + n % 9}T10:00:00Z", inputs=[i], outputs=[o])
+        event(
+            time=f"2024-05-0{1 + n % 9}T10:00:00Z",
+            inputs=[i],
+            outputs=[o],
+            job_facets=job_facets[n % 3],
+        )
         for n, (i, o) in enumerate(
             [
                 (source, output),

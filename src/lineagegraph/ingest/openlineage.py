@@ -38,6 +38,7 @@ from lineagegraph.ingest._build import (
     MODEL_SCHEMES,
     GraphBuilder,
     entity_id,
+    node_of,
     platform_of,
     short_text,
 )
@@ -144,12 +145,14 @@ class _Derived:
 
 
 class _Memo:
-    """The latest translated dataset descriptions and column lineage, oldest dropped first."""
+    """The latest translated job and dataset descriptions and column lineage, oldest
+    dropped first."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.described: dict[tuple[str, str], _Described] = {}
         self.derived: dict[tuple[str, str, str | None], _Derived] = {}
+        self.jobs: dict[tuple[str, str], tuple[Any, Node]] = {}  # facets, and the job's node
         self._lock = threading.Lock()
 
     def remember(self, table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -348,6 +351,20 @@ class _Translation:
         self.b = builder
         self.at: datetime = builder.at
         self.memo = memo
+
+    def describe_job(self, job: spec.Job) -> str:
+        """Add a job with what its facets say; returns its id."""
+        memo = self.memo
+        if memo is None:
+            return self.b.entity(*_job(job))
+        key = (job["namespace"], job["name"])
+        facets = job.get("facets")
+        known = memo.jobs.get(key)
+        if known is not None and known[0] == facets:
+            return self.b.add(known[1])
+        node = node_of(*_job(job))
+        memo.remember(memo.jobs, key, (facets, node))
+        return self.b.add(node)
 
     def describe_dataset(self, dataset: spec.Dataset) -> str:
         """Add a dataset with what its facets say (schema, owners, lifecycle…); returns its id."""
@@ -708,7 +725,7 @@ class _RunTranslation(_Translation):
 
     def build(self) -> None:
         event = self.event
-        self.b.entity(*_job(event["job"]))
+        self.describe_job(event["job"])
         self.b.link(self.job_id, EdgeKind.HAS_RUN, self.run_id)
         read: list[str] = []
         inputs_listed: list[str] = []
@@ -918,7 +935,7 @@ class _JobTranslation(_Translation):
 
     def build(self) -> None:
         event = self.event
-        self.b.entity(*_job(event["job"]))
+        self.describe_job(event["job"])
         result_key = self.b.stamp
         read: list[str] = []
         for dataset in event.get("inputs") or []:
