@@ -3,6 +3,7 @@ probes, metrics, limits (depth, aliases, tokens, body size), auth and store outa
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from lineagegraph import demo
+from lineagegraph.collector import SERVING_YOUNG_THRESHOLD
 from lineagegraph.config import Settings
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
@@ -318,3 +320,15 @@ def test_integers_past_64_bits_in_attributes_are_served(server: RunningServer) -
         response = post(client, '{ node(id: "dataset|s3://big|t") { attrs } }')
     assert response.status_code == 200
     assert response.json()["data"]["node"]["attrs"]["facets"] == {"rows": 2**70}
+
+
+def test_a_server_freezes_what_it_loaded_and_collects_young_objects_less_often() -> None:
+    before = gc.get_threshold()
+    service = load_demo(LineageService(open_store("memory://")))
+    with running_server(service, Settings(store="memory://")) as running:
+        with running.client() as client:
+            assert client.get("/healthz").status_code == 200
+        assert gc.get_threshold() == (SERVING_YOUNG_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 0
+    service.close()
+    assert gc.get_threshold() == before

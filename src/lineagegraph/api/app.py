@@ -18,7 +18,6 @@ an unreachable store 503 with a JSON message. Nothing a client sends yields 500.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import time
@@ -51,6 +50,7 @@ from lineagegraph.api.metrics import CONTENT_TYPE_LATEST, Metrics
 from lineagegraph.api.openlineage_http import close_ingestion, openlineage_routes
 from lineagegraph.api.queries import public_url
 from lineagegraph.api.schema import build_schema
+from lineagegraph.collector import collector_tuned_for_serving
 from lineagegraph.config import Settings
 from lineagegraph.errors import Forbidden, LineageError, StoreUnavailable, Unauthorized
 from lineagegraph.service import LineageService
@@ -265,16 +265,14 @@ def create_app(settings: Settings, service: LineageService | None = None) -> Sta
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # What exists before serving (the loaded graph, the schema) lives as long as the
-        # process: freezing it keeps full garbage collections, and their pauses, short.
-        gc.freeze()
-        try:
-            yield
-        finally:
-            gc.unfreeze()
-            close_ingestion(app)
-            if owned:
-                svc.close()
+        # Full garbage collections stay short, and young ones rare (see the helper).
+        with collector_tuned_for_serving():
+            try:
+                yield
+            finally:
+                close_ingestion(app)
+                if owned:
+                    svc.close()
 
     app = Starlette(
         routes=routes,
