@@ -18,6 +18,7 @@ from lineagegraph.model import (
     FLOW_KINDS,
     ChangeSet,
     Dataset,
+    DatasetVersion,
     Direction,
     Edge,
     EdgeEnding,
@@ -30,6 +31,7 @@ from lineagegraph.model import (
     Node,
     Origin,
     Precision,
+    Run,
     end_edge,
     format_time,
     merge_attrs,
@@ -271,6 +273,48 @@ def test_delete_removes_the_node_its_edges_and_health(store: Store) -> None:
     assert store.expand([ds("public.report")], Direction.UPSTREAM, FLOW_KINDS) == []
     assert store.health([job("report")]) == {}
     assert store.search("report", SearchFilter(kinds=frozenset({Kind.JOB}))).items == []
+
+
+def history(store: Store) -> tuple[list[str], list[str]]:
+    """The pipeline with three runs of its job, each writing a version of its output."""
+    cs = pipeline()
+    runs, versions = [], []
+    for n in range(3):
+        cs.add(Run(namespace="airflow://etl", name="clean_orders", run_id=f"r{n}"))
+        runs.append(make_id(Kind.RUN, "airflow://etl", "clean_orders", f"r{n}"))
+        cs.add(DatasetVersion(namespace=NS, name="public.orders_clean", version=f"v{n}"))
+        versions.append(make_id(Kind.DATASET_VERSION, NS, "public.orders_clean", f"v{n}"))
+        cs.link(job("clean_orders"), EdgeKind.HAS_RUN, runs[-1], T0)
+        cs.link(ds("public.orders_clean"), EdgeKind.HAS_VERSION, versions[-1], T0)
+        cs.link(runs[-1], EdgeKind.WROTE, versions[-1], T0)
+    store.apply(cs)
+    return runs, versions
+
+
+def test_history_edges_expand_beside_the_others_and_leave_with_their_node(store: Store) -> None:
+    runs, versions = history(store)
+    down, up = Direction.DOWNSTREAM, Direction.UPSTREAM
+
+    def ends(ids: list[str], direction: Direction, *kinds: EdgeKind) -> set[tuple[str, str]]:
+        return {(h.kind.value, h.target) for h in store.expand(ids, direction, kinds)}
+
+    writes = ("WRITES", ds("public.orders_clean"))
+    assert ends([job("clean_orders")], down, EdgeKind.WRITES) == {writes}
+    assert ends([job("clean_orders")], down, EdgeKind.HAS_RUN, EdgeKind.WRITES) == {
+        writes,
+        *(("HAS_RUN", r) for r in runs),
+    }
+    assert ends([versions[0]], up, EdgeKind.WROTE, EdgeKind.HAS_VERSION) == {
+        ("WROTE", runs[0]),
+        ("HAS_VERSION", ds("public.orders_clean")),
+    }
+    assert ends([ds("public.orders_clean")], Direction.BOTH, EdgeKind.HAS_VERSION) == {
+        ("HAS_VERSION", v) for v in versions
+    }
+    store.apply(ChangeSet(deletes=[runs[0]]))
+    assert ends([job("clean_orders")], down, EdgeKind.HAS_RUN) == {("HAS_RUN", r) for r in runs[1:]}
+    assert ends([versions[0]], up, EdgeKind.WROTE) == set()
+    assert len(store.edges([job("clean_orders")], down, [EdgeKind.HAS_RUN])) == 2
 
 
 def test_health_is_stored_paged_and_removed(store: Store) -> None:

@@ -15,7 +15,7 @@ from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import FLOW_KINDS, ChangeSet, Dataset, Direction, EdgeKind, Field
 from lineagegraph.store import Store, open_store
 from lineagegraph.store.embedded import EmbeddedStore
-from tests.test_store_contract import NS, T0, canonical_hash, ds, pipeline
+from tests.test_store_contract import NS, T0, canonical_hash, ds, history, job, pipeline
 
 WRITER = """
 import sys
@@ -94,6 +94,30 @@ def test_reopening_a_file_store_loads_the_same_graph(tmp_path: Path) -> None:
         hops = reopened.expand([ds("public.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
         assert [h.target for h in hops] == ["job|airflow://etl|clean_orders"]
         assert reopened.search("orders_clean").items[0].id == ds("public.orders_clean")
+    finally:
+        reopened.close()
+
+
+def test_reopening_a_file_store_loads_history_edges_apart_and_the_same(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    store = open_store(url)
+    runs, versions = history(store)
+    before = canonical_hash(store)
+    store.close()
+    reopened = open_store(url)
+    try:
+        assert canonical_hash(reopened) == before
+        hops = reopened.expand(versions, Direction.UPSTREAM, [EdgeKind.WROTE, EdgeKind.HAS_VERSION])
+        assert sorted((h.source, h.kind.value, h.target) for h in hops) == sorted(
+            [(v, "WROTE", r) for v, r in zip(versions, runs, strict=True)]
+            + [(v, "HAS_VERSION", ds("public.orders_clean")) for v in versions]
+        )
+        assert isinstance(reopened, EmbeddedStore)
+        assert not any(
+            kind in (EdgeKind.HAS_RUN, EdgeKind.WROTE)
+            for data in reopened.graph.adj[job("clean_orders")].values()
+            for kind in data
+        )
     finally:
         reopened.close()
 

@@ -1085,10 +1085,16 @@ class _Touched:
         return bool(self.checks) or any(self._datasets.values())
 
     def checks_on_reversioned(self) -> set[str]:
-        """The checks on datasets whose versions changed, and on their fields."""
-        nb = self.facts.neighbours
+        """The checks on datasets whose versions changed, and on their fields.
+
+        Reads only these two kinds of edges: a dataset's other downstream edges include
+        every version it ever had.
+        """
+        facts, nb = self.facts, self.facts.neighbours
         reversioned = sorted(d for d, changed in self._datasets.items() if changed)
+        facts.load(reversioned, (EdgeKind.HAS_FIELD, EdgeKind.HAS_CHECK), _DOWN)
         fields_of = nb(reversioned, EdgeKind.HAS_FIELD, _DOWN)
+        facts.load([f for d in reversioned for f in fields_of[d]], (EdgeKind.HAS_CHECK,), _DOWN)
         checked = reversioned + [f for d in reversioned for f in fields_of[d]]
         return {
             check

@@ -153,6 +153,22 @@ _EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
 # Enum member -> its value: a dict lookup costs a tenth of the ``.value`` property, and
 # writes look up two per edge.
 _KIND_VALUE = {kind: kind.value for kind in EdgeKind}
+# Edges that pile up with history: a job's runs, a dataset's or model's versions, the
+# runs that read a version, a check's results. A node can gather thousands of them, so
+# the graph keeps them in adjacency of their own, and reading a node's other edges
+# (its lineage, its fields, what a job reads and writes) never walks its history.
+_HISTORY_KINDS = frozenset(
+    {
+        EdgeKind.HAS_RUN,
+        EdgeKind.HAS_VERSION,
+        EdgeKind.READ_BY,
+        EdgeKind.WROTE,
+        EdgeKind.HAS_RESULT,
+        EdgeKind.EVALUATED,
+    }
+)
+# node -> neighbour -> {edge kind: (first_seen, ended_at)}, as in a networkx graph
+Adjacency = dict[str, dict[str, dict[EdgeKind, tuple[str, str | None]]]]
 _ORIGIN_VALUE = {origin: origin.value for origin in Origin}
 
 # An edge as stored: (src, kind, dst, origin, first_seen, last_seen, ended_at, attrs JSON).
@@ -283,8 +299,11 @@ class EmbeddedStore:
         self._con.executescript(_SCHEMA)
         self._ensure_search_index()
         # Nodes carry their kind as "k"; an edge's data maps each edge kind between the
-        # two nodes to (first_seen, ended_at), which is all a traversal needs.
+        # two nodes to (first_seen, ended_at), which is all a traversal needs. Edges of
+        # the history kinds are kept apart, in adjacency of the same shape.
         self._graph: Any = nx.DiGraph()
+        self._history_succ: Adjacency = {}
+        self._history_pred: Adjacency = {}
         # node id -> the attributes object it was last reported with, once committed
         self._reported: dict[str, dict[str, Any]] = {}
         # edge key -> an attributes object whose every item the stored edge holds
@@ -335,14 +354,24 @@ class EmbeddedStore:
                 succ[node_id] = {}
                 pred[node_id] = {}
         edge_kinds = {kind.value: kind for kind in EdgeKind}
+        history_succ, history_pred = self._history_succ, self._history_pred
         cursor = self._con.execute("SELECT src, kind, dst, first_seen, ended_at FROM edges")
         while rows := cursor.fetchmany(50_000):
-            for src, kind, dst, first_seen, ended_at in rows:
-                out = succ[src]
-                data = out.get(dst)
-                if data is None:
-                    data = out[same[dst]] = pred[dst][same[src]] = {}
-                data[edge_kinds[kind]] = (first_seen, ended_at)
+            for src, kind_value, dst, first_seen, ended_at in rows:
+                kind = edge_kinds[kind_value]
+                if kind in _HISTORY_KINDS:
+                    out = history_succ.setdefault(same[src], {})
+                    data = out.get(dst)
+                    if data is None:
+                        data = out[same[dst]] = history_pred.setdefault(same[dst], {})[
+                            same[src]
+                        ] = {}
+                else:
+                    out = succ[src]
+                    data = out.get(dst)
+                    if data is None:
+                        data = out[same[dst]] = pred[dst][same[src]] = {}
+                data[kind] = (first_seen, ended_at)
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -472,7 +501,7 @@ class EmbeddedStore:
         merged here and written only when they changed; so is an edge that the
         changeset also ends, which is ended as merged.
         """
-        succ = self._graph._succ
+        succ, history_succ = self._graph._succ, self._history_succ
         held = self._reported_edges
         remember: list[tuple[EdgeKey, dict[str, Any]]] = []
         ended_keys = {(e.source_id, e.kind.value, e.target_id) for e in cs.endings}
@@ -483,7 +512,8 @@ class EmbeddedStore:
         known: list[EdgeKey] = []
         for edge in cs.edges:
             key = (edge.source_id, _KIND_VALUE[edge.kind], edge.target_id)
-            data = succ.get(edge.source_id, {}).get(edge.target_id)
+            adjacency = history_succ if edge.kind in _HISTORY_KINDS else succ
+            data = adjacency.get(edge.source_id, {}).get(edge.target_id)
             seen = data.get(edge.kind) if data else None
             attrs = edge.attrs
             if seen is not None and (not attrs or held.get(key) is attrs) and key not in ended_keys:
@@ -547,8 +577,10 @@ class EmbeddedStore:
         for node_id in ids:
             if node_id not in self._graph:
                 continue
-            removed.extend((node_id, v) for v in self._graph._succ[node_id])
-            removed.extend((u, node_id) for u in self._graph._pred[node_id])
+            for succ in (self._graph._succ, self._history_succ):
+                removed.extend((node_id, v) for v in succ.get(node_id, ()))
+            for pred in (self._graph._pred, self._history_pred):
+                removed.extend((u, node_id) for u in pred.get(node_id, ()))
         if not ids:
             return removed
         con = self._con
@@ -653,14 +685,27 @@ class EmbeddedStore:
                 node_data[node.id] = {"k": node.kind.value}
                 succ[node.id] = {}
                 pred[node.id] = {}
-        for source, kind, target, first_seen, ended_at in edges:
-            data = succ[source].get(target)
-            if data is None:
-                data = succ[source][target] = pred[target][source] = {}
-            data[kinds[kind]] = (first_seen, ended_at)
+        history_succ, history_pred = self._history_succ, self._history_pred
+        for source, kind_value, target, first_seen, ended_at in edges:
+            kind = kinds[kind_value]
+            if kind in _HISTORY_KINDS:
+                out = history_succ.setdefault(source, {})
+                data = out.get(target)
+                if data is None:
+                    data = out[target] = history_pred.setdefault(target, {})[source] = {}
+            else:
+                data = succ[source].get(target)
+                if data is None:
+                    data = succ[source][target] = pred[target][source] = {}
+            data[kind] = (first_seen, ended_at)
         for u, v in removed:
             if graph.has_edge(u, v):
                 graph.remove_edge(u, v)
+            history_succ.get(u, {}).pop(v, None)
+            history_pred.get(v, {}).pop(u, None)
+        for node_id in deleted:
+            history_succ.pop(node_id, None)
+            history_pred.pop(node_id, None)
         graph.remove_nodes_from([d for d in deleted if d in graph])
 
     # --- reads --------------------------------------------------------------------------------
@@ -747,15 +792,23 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             hops: list[Hop] = []
+            history = wanted & _HISTORY_KINDS
+            rest = wanted - history
             if direction in (Direction.DOWNSTREAM, Direction.BOTH):
-                self._hops(self._graph._succ, frontier, wanted, stamp, hops)
+                if rest:
+                    self._hops(self._graph._succ, frontier, rest, stamp, hops)
+                if history:
+                    self._hops(self._history_succ, frontier, history, stamp, hops)
             if direction in (Direction.UPSTREAM, Direction.BOTH):
-                self._hops(self._graph._pred, frontier, wanted, stamp, hops)
+                if rest:
+                    self._hops(self._graph._pred, frontier, rest, stamp, hops)
+                if history:
+                    self._hops(self._history_pred, frontier, history, stamp, hops)
             return hops
 
     @staticmethod
     def _hops(
-        adjacency: dict[str, dict[str, dict[EdgeKind, tuple[str, str | None]]]],
+        adjacency: Adjacency,
         frontier: Sequence[str],
         wanted: frozenset[EdgeKind],
         stamp: str | None,
@@ -964,5 +1017,6 @@ class EmbeddedStore:
 
     @property
     def graph(self) -> Any:
-        """The in-memory networkx graph (read-only use: benchmarks compare against it)."""
+        """The in-memory networkx graph, history edges aside (read-only use: benchmarks
+        compare against it)."""
         return self._graph
