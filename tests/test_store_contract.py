@@ -38,7 +38,7 @@ from lineagegraph.model import (
     merge_edge,
 )
 from lineagegraph.store import SearchFilter, Store, open_store
-from lineagegraph.store.base import Hop
+from lineagegraph.store.base import Hop, VersionRequest
 from tests.conftest import STORE_KINDS, make_store
 
 NS = "postgres://db:5432"
@@ -315,6 +315,62 @@ def test_history_edges_expand_beside_the_others_and_leave_with_their_node(store:
     assert ends([job("clean_orders")], down, EdgeKind.HAS_RUN) == {("HAS_RUN", r) for r in runs[1:]}
     assert ends([versions[0]], up, EdgeKind.WROTE) == set()
     assert len(store.edges([job("clean_orders")], down, [EdgeKind.HAS_RUN])) == 2
+
+
+def test_latest_versions_answer_each_request_with_the_latest_version_then(store: Store) -> None:
+    _, versions = history(store)  # v0, v1, v2, all seen at T0
+    later = ChangeSet()
+    for n, days in ((3, 2), (4, 1)):  # v3 seen a day after v4
+        later.add(DatasetVersion(namespace=NS, name="public.orders_clean", version=f"v{n}"))
+        versions.append(make_id(Kind.DATASET_VERSION, NS, "public.orders_clean", f"v{n}"))
+        later.link(
+            ds("public.orders_clean"), EdgeKind.HAS_VERSION, versions[-1], T0 + timedelta(days)
+        )
+    store.apply(later)
+    store.apply(
+        ChangeSet(
+            endings=[
+                EdgeEnding(
+                    source_id=ds("public.orders_clean"),
+                    kind=EdgeKind.HAS_VERSION,
+                    target_id=versions[3],
+                    at=STAMPS[3],
+                )
+            ]
+        )
+    )
+    clean, day = ds("public.orders_clean"), STAMPS
+    answers = store.latest_versions(
+        [
+            VersionRequest(clean, day[0]),  # ties on time: the largest id
+            VersionRequest(clean, day[0], frozenset({versions[2]})),
+            VersionRequest(clean, day[1]),
+            VersionRequest(clean, day[3]),  # v3 ended: v4 is the latest current one
+            VersionRequest(clean, format_time(T0 - timedelta(days=1))),
+            VersionRequest(ds("public.orders"), day[3]),  # no versions
+            VersionRequest(ds("public.missing"), day[3]),
+        ]
+    )
+    assert answers == [
+        (day[0], versions[2]),
+        (day[0], versions[1]),
+        (day[1], versions[4]),
+        (day[1], versions[4]),
+        None,
+        None,
+        None,
+    ]
+    assert store.latest_versions([]) == []
+    # Seen earlier than first thought, then deleted: the answers follow.
+    earlier = T0 - timedelta(days=2)
+    store.apply(ChangeSet().link(clean, EdgeKind.HAS_VERSION, versions[4], earlier))
+    before = VersionRequest(clean, format_time(T0 - timedelta(days=1)))
+    assert store.latest_versions([before]) == [(format_time(earlier), versions[4])]
+    store.apply(ChangeSet(deletes=[versions[4], versions[2]]))
+    assert store.latest_versions([before, VersionRequest(clean, day[3])]) == [
+        None,
+        (day[0], versions[1]),
+    ]
 
 
 def test_health_is_stored_paged_and_removed(store: Store) -> None:

@@ -12,8 +12,17 @@ import time
 from pathlib import Path
 
 from lineagegraph.ids import Kind, make_id
-from lineagegraph.model import FLOW_KINDS, ChangeSet, Dataset, Direction, EdgeKind, Field
+from lineagegraph.model import (
+    FLOW_KINDS,
+    ChangeSet,
+    Dataset,
+    Direction,
+    EdgeKind,
+    Field,
+    format_time,
+)
 from lineagegraph.store import Store, open_store
+from lineagegraph.store.base import VersionRequest
 from lineagegraph.store.embedded import EmbeddedStore
 from tests.test_store_contract import NS, T0, canonical_hash, ds, history, job, pipeline
 
@@ -112,6 +121,14 @@ def test_reopening_a_file_store_loads_history_edges_apart_and_the_same(tmp_path:
             [(v, "WROTE", r) for v, r in zip(versions, runs, strict=True)]
             + [(v, "HAS_VERSION", ds("public.orders_clean")) for v in versions]
         )
+        requests = [
+            VersionRequest(ds("public.orders_clean"), format_time(T0), frozenset(x))
+            for x in ((), versions[2:])
+        ]
+        assert reopened.latest_versions(requests) == [
+            (format_time(T0), versions[2]),
+            (format_time(T0), versions[1]),
+        ]
         assert isinstance(reopened, EmbeddedStore)
         assert not any(
             kind in (EdgeKind.HAS_RUN, EdgeKind.WROTE)

@@ -44,7 +44,14 @@ from lineagegraph.model import (
     parse_time,
 )
 from lineagegraph.store import open_store
-from lineagegraph.store.base import NO_FILTER, ApplyResult, SearchFilter, Store, StoreStats
+from lineagegraph.store.base import (
+    NO_FILTER,
+    ApplyResult,
+    SearchFilter,
+    Store,
+    StoreStats,
+    VersionRequest,
+)
 
 # How far along a run each state is (see LineageService.keep_run_states).
 _STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
@@ -177,10 +184,20 @@ class LineageService:
         if not wanted:
             return changeset
         starts = self._run_starts({r: runs[r] for r in wanted})
-        datasets = sorted({d for inputs in wanted.values() for d in inputs})
-        for edge in self.store.edges(datasets, Direction.DOWNSTREAM, [EdgeKind.HAS_VERSION]):
-            if kind_of(edge.target_id) is Kind.DATASET_VERSION:
-                versions.setdefault(edge.source_id, []).append((edge.first_seen, edge.target_id))
+        asked = [
+            (run_id, dataset_id)
+            for run_id in sorted(wanted)
+            if run_id in starts
+            for dataset_id in wanted[run_id]
+        ]
+        # A dataset can have thousands of versions: the store answers with the latest.
+        latest = self.store.latest_versions(
+            [
+                VersionRequest(dataset_id, starts[run_id], frozenset(wrote.get(run_id, ())))
+                for run_id, dataset_id in asked
+            ]
+        )
+        stored = dict(zip(asked, latest, strict=True))
         edges = list(changeset.edges)
         for run_id in sorted(wanted):
             start = starts.get(run_id)
@@ -193,6 +210,9 @@ class LineageService:
                     for seen, version in versions.get(dataset_id, ())
                     if seen <= start and version not in own
                 ]
+                found = stored[(run_id, dataset_id)]
+                if found is not None:
+                    candidates.append(found)
                 if candidates:
                     edges.append(
                         Edge(

@@ -35,6 +35,14 @@ class Hop(NamedTuple):
     target: str  # the neighbour reached
 
 
+class VersionRequest(NamedTuple):
+    """A question to :meth:`Store.latest_versions`."""
+
+    dataset_id: str
+    at: str  # a stored timestamp (format_time)
+    excluded: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What an applied changeset did.
@@ -147,6 +155,16 @@ class Store(Protocol):
         as_of: datetime | None = None,
     ) -> list[Edge]:
         """Like :meth:`expand`, with the full edges (provenance, times, attributes)."""
+        ...
+
+    def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
+        """For each request, the dataset's latest version seen at or before its time.
+
+        Versions are those of current ``HAS_VERSION`` edges, ordered by the edge's
+        ``first_seen`` and then id; the request's excluded versions are passed over.
+        The answer is ``(first_seen, version id)``, or ``None`` when there is none. A
+        dataset can have thousands of versions: only the latest comes back.
+        """
         ...
 
     def search(

@@ -14,6 +14,7 @@ committed.
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import threading
@@ -27,7 +28,7 @@ import networkx as nx
 
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
-from lineagegraph.ids import Kind
+from lineagegraph.ids import SEPARATOR, Kind
 from lineagegraph.model import (
     ChangeSet,
     Direction,
@@ -51,6 +52,7 @@ from lineagegraph.store.base import (
     Hop,
     SearchFilter,
     StoreStats,
+    VersionRequest,
     check_page_size,
     decode_cursor,
     encode_cursor,
@@ -167,6 +169,8 @@ _HISTORY_KINDS = frozenset(
         EdgeKind.EVALUATED,
     }
 )
+_DATASET_VERSION_PREFIX = Kind.DATASET_VERSION.value.lower() + SEPARATOR
+_LAST_ID = "\U0010ffff"  # sorts after every id that follows a timestamp
 # node -> neighbour -> {edge kind: (first_seen, ended_at)}, as in a networkx graph
 Adjacency = dict[str, dict[str, dict[EdgeKind, tuple[str, str | None]]]]
 _ORIGIN_VALUE = {origin: origin.value for origin in Origin}
@@ -304,6 +308,9 @@ class EmbeddedStore:
         self._graph: Any = nx.DiGraph()
         self._history_succ: Adjacency = {}
         self._history_pred: Adjacency = {}
+        # dataset -> (first_seen, id) of its versions, sorted: the latest at a time is a
+        # binary search away however many versions a dataset has
+        self._versions: dict[str, list[tuple[str, str]]] = {}
         # node id -> the attributes object it was last reported with, once committed
         self._reported: dict[str, dict[str, Any]] = {}
         # edge key -> an attributes object whose every item the stored edge holds
@@ -366,12 +373,16 @@ class EmbeddedStore:
                         data = out[same[dst]] = history_pred.setdefault(same[dst], {})[
                             same[src]
                         ] = {}
+                    if kind is EdgeKind.HAS_VERSION and dst.startswith(_DATASET_VERSION_PREFIX):
+                        self._versions.setdefault(same[src], []).append((first_seen, same[dst]))
                 else:
                     out = succ[src]
                     data = out.get(dst)
                     if data is None:
                         data = out[same[dst]] = pred[dst][same[src]] = {}
                 data[kind] = (first_seen, ended_at)
+        for versions in self._versions.values():
+            versions.sort()
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -693,6 +704,8 @@ class EmbeddedStore:
                 data = out.get(target)
                 if data is None:
                     data = out[target] = history_pred.setdefault(target, {})[source] = {}
+                if kind is EdgeKind.HAS_VERSION and target.startswith(_DATASET_VERSION_PREFIX):
+                    self._index_version(source, target, data.get(kind), first_seen)
             else:
                 data = succ[source].get(target)
                 if data is None:
@@ -701,12 +714,31 @@ class EmbeddedStore:
         for u, v in removed:
             if graph.has_edge(u, v):
                 graph.remove_edge(u, v)
-            history_succ.get(u, {}).pop(v, None)
+            data = history_succ.get(u, {}).pop(v, None)
             history_pred.get(v, {}).pop(u, None)
+            seen = None if data is None else data.get(EdgeKind.HAS_VERSION)
+            if seen is not None and v.startswith(_DATASET_VERSION_PREFIX):
+                self._versions[u].remove((seen[0], v))
         for node_id in deleted:
             history_succ.pop(node_id, None)
             history_pred.pop(node_id, None)
+            self._versions.pop(node_id, None)
         graph.remove_nodes_from([d for d in deleted if d in graph])
+
+    def _index_version(
+        self, dataset: str, version: str, old: tuple[str, str | None] | None, first_seen: str
+    ) -> None:
+        """Keep a dataset's sorted versions up to date with a written HAS_VERSION edge."""
+        versions = self._versions.setdefault(dataset, [])
+        if old is not None:
+            if old[0] == first_seen:
+                return
+            versions.remove((old[0], version))
+        entry = (first_seen, version)
+        if not versions or versions[-1] < entry:
+            versions.append(entry)  # versions mostly arrive in time order
+        else:
+            bisect.insort(versions, entry)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -855,6 +887,25 @@ class EmbeddedStore:
                 self._recent_edges.keep(fetched)
                 found.update(fetched)
         return [found[k] for k in unique if k in found]
+
+    def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
+        """The latest version of each dataset at a time (see :class:`Store`)."""
+        kind = EdgeKind.HAS_VERSION
+        with self._lock:
+            self._check_open()
+            answers: list[tuple[str, str] | None] = []
+            for dataset_id, at, excluded in requests:
+                versions = self._versions.get(dataset_id, [])
+                edges = self._history_succ.get(dataset_id, {})
+                best: tuple[str, str] | None = None
+                # From the last version seen at or before the time, back to a current one.
+                for i in range(bisect.bisect_right(versions, (at, _LAST_ID)) - 1, -1, -1):
+                    seen, version = versions[i]
+                    if edges[version][kind][1] is None and version not in excluded:
+                        best = (seen, version)
+                        break
+                answers.append(best)
+            return answers
 
     def search(
         self,

@@ -69,6 +69,7 @@ from lineagegraph.store.base import (
     Hop,
     SearchFilter,
     StoreStats,
+    VersionRequest,
     check_page_size,
     decode_cursor,
     encode_cursor,
@@ -322,6 +323,22 @@ CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
 _EDGE_PROPS = (
     "r.origin AS origin, r.first_seen AS first_seen, r.last_seen AS last_seen, "
     "r.ended_at AS ended_at, r.attrs AS attrs"
+)
+
+
+# Per request (in order): the dataset's latest current version at or before a time, but
+# for excluded ones. Neo4j keeps a dense node's relationships by type, so this reads the
+# dataset's versions and not its other edges, on the server.
+_LATEST_VERSIONS = (
+    "UNWIND range(0, size($requests) - 1) AS i "
+    "WITH i, $requests[i] AS request "
+    "OPTIONAL CALL (request) { "
+    f"MATCH (:Entity {{id: request.dataset}})-[r:HAS_VERSION]->(v:{LABELS[Kind.DATASET_VERSION]}) "
+    "WHERE r.ended_at IS NULL AND r.first_seen <= request.at "
+    "AND NOT v.id IN request.excluded "
+    "RETURN r.first_seen AS seen, v.id AS version "
+    "ORDER BY seen DESC, version DESC LIMIT 1 } "
+    "RETURN i, seen, version ORDER BY i"
 )
 
 
@@ -1051,6 +1068,19 @@ class Neo4jStore:
                     attrs=json.loads(attrs),
                 )
         return list(found.values())
+
+    def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
+        """The latest version of each dataset at a time, in one query (see ``Store``)."""
+        if not requests:
+            return []
+        rows = [
+            {"dataset": r.dataset_id, "at": r.at, "excluded": sorted(r.excluded)} for r in requests
+        ]
+        answers: list[tuple[str, str] | None] = [None] * len(rows)
+        for record in self._read(_LATEST_VERSIONS, requests=rows):
+            if record["version"] is not None:
+                answers[record["i"]] = (record["seen"], record["version"])
+        return answers
 
     def search(
         self,
