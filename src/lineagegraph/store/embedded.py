@@ -155,6 +155,7 @@ _EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
 # Enum member -> its value: a dict lookup costs a tenth of the ``.value`` property, and
 # writes look up two per edge.
 _KIND_VALUE = {kind: kind.value for kind in EdgeKind}
+_ORIGIN_VALUE = {origin: origin.value for origin in Origin}
 # Edges that pile up with history: a job's runs, a dataset's or model's versions, the
 # runs that read a version, a check's results. A node can gather thousands of them, so
 # the graph keeps them in adjacency of their own, and reading a node's other edges
@@ -173,7 +174,6 @@ _DATASET_VERSION_PREFIX = Kind.DATASET_VERSION.value.lower() + SEPARATOR
 _LAST_ID = "\U0010ffff"  # sorts after every id that follows a timestamp
 # node -> neighbour -> {edge kind: (first_seen, ended_at)}, as in a networkx graph
 Adjacency = dict[str, dict[str, dict[EdgeKind, tuple[str, str | None]]]]
-_ORIGIN_VALUE = {origin: origin.value for origin in Origin}
 
 # An edge as stored: (src, kind, dst, origin, first_seen, last_seen, ended_at, attrs JSON).
 EdgeRow = tuple[str, str, str, str, str, str, str | None, str]
