@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -475,3 +477,21 @@ def test_a_spent_time_budget_truncates_with_timeout(shop_store: Store) -> None:
     result = lineage(shop_store, RAW, timeout=0.0)
     assert result.truncated is True and result.truncation == "timeout"
     assert result.nodes == []
+
+
+def test_lineage_traverses_with_the_cyclic_collector_paused_and_restores_it(
+    shop_store: Store,
+) -> None:
+    states: list[bool] = []
+    expand = shop_store.expand
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        states.append(gc.isenabled())
+        return expand(*args, **kwargs)
+
+    setattr(shop_store, "expand", recording)  # noqa: B010 - the store is this test's own
+    assert gc.isenabled()
+    page = lineage(shop_store, RAW, column_level=True)
+    assert page.nodes
+    assert states and not any(states)
+    assert gc.isenabled()

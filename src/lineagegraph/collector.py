@@ -1,7 +1,7 @@
 """Pausing Python's cyclic garbage collector around allocation-heavy work.
 
-A cascade, an ingest batch or loading the embedded store allocates hundreds of
-thousands of short-lived, acyclic objects. Each collection they trigger scans
+A cascade, a large lineage, an ingest batch or loading the embedded store allocates
+hundreds of thousands of short-lived, acyclic objects. Each collection they trigger scans
 every object alive — with the embedded store's graph in memory, millions — and
 such collections took as long as the work itself. Whatever the work leaves
 behind is collected as usual once the collector runs again.
