@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,6 +38,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.service import LineageService
 from lineagegraph.store import Store
+from tests.test_lineage import collector_states
 
 NS = "postgres://crm:5432"
 ETL = "airflow://etl"
@@ -224,6 +226,14 @@ def test_dropping_a_column_used_only_by_feature_a_flags_models_using_a_not_b(
         f"{job('export_csv')} reads {CUSTOMERS} without column lineage from it: it and its "
         "downstream are included at dataset level",
     )
+
+
+def test_impact_searches_with_the_cyclic_collector_paused(crm_store: Store) -> None:
+    states = collector_states(crm_store)
+    change = SchemaChange(dataset_id=CUSTOMERS, changes=[FieldChange.drop_field("spend")])
+    assert rows(impact(crm_store, change)) == DROP_SPEND_ROWS
+    assert states and not any(states)
+    assert gc.isenabled()
 
 
 def test_paths_hops_direct_and_partial_datasets(crm_store: Store) -> None:

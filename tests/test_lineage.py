@@ -479,17 +479,23 @@ def test_a_spent_time_budget_truncates_with_timeout(shop_store: Store) -> None:
     assert result.nodes == []
 
 
-def test_lineage_traverses_with_the_cyclic_collector_paused_and_restores_it(
-    shop_store: Store,
-) -> None:
+def collector_states(store: Store) -> list[bool]:
+    """Whether the cyclic collector was on at each of the store's expansions from now on."""
     states: list[bool] = []
-    expand = shop_store.expand
+    expand = store.expand
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         states.append(gc.isenabled())
         return expand(*args, **kwargs)
 
-    setattr(shop_store, "expand", recording)  # noqa: B010 - the store is this test's own
+    setattr(store, "expand", recording)  # noqa: B010 - the store is the test's own
+    return states
+
+
+def test_lineage_traverses_with_the_cyclic_collector_paused_and_restores_it(
+    shop_store: Store,
+) -> None:
+    states = collector_states(shop_store)
     assert gc.isenabled()
     page = lineage(shop_store, RAW, column_level=True)
     assert page.nodes

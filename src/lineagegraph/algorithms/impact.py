@@ -56,6 +56,7 @@ from lineagegraph.algorithms.lineage import (
 )
 from lineagegraph.algorithms.traversal import Traversal, bfs
 from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
+from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
 from lineagegraph.model import DATASET_FLOW_KINDS, Direction, Edge, EdgeKind, Node
@@ -454,6 +455,15 @@ def impact(
     unknown dataset and :class:`InvalidInput` when the id is not a dataset or a
     change names a field that does not exist (or, to add or rename to, does).
     """
+    # The searches allocate a hop per edge crossed; collections triggered meanwhile
+    # would scan the whole graph for nothing (see lineagegraph.collector).
+    with collector_paused():
+        return _impact(store, change, max_nodes, timeout)
+
+
+def _impact(
+    store: Store, change: SchemaChange, max_nodes: int | None, timeout: float | None
+) -> ImpactReport:
     dataset_id = change.dataset_id
     dataset = store.get([dataset_id]).get(dataset_id)
     if dataset is None:
