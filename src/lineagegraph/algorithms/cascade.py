@@ -103,8 +103,8 @@ from lineagegraph.model import (
     HealthStatus,
     Node,
     Precision,
-    format_time,
     parse_time,
+    time_stamp,
 )
 from lineagegraph.store.base import Hop, SearchFilter, Store
 
@@ -181,12 +181,7 @@ def _dataset(entity_id: str) -> str:
 
 def _stamp(value: object) -> str:
     """A stored time attribute as a fixed-width UTC string ("" when missing or malformed)."""
-    if not isinstance(value, str | datetime) or value == "":
-        return ""
-    try:
-        return format_time(parse_time(value))
-    except InvalidInput:
-        return ""
+    return time_stamp(value)
 
 
 class _Facts:
@@ -202,7 +197,10 @@ class _Facts:
         self._neighbours: dict[tuple[EdgeKind, Direction], dict[str, tuple[str, ...]]] = {}
         self._downstream: dict[str, list[Hop]] = {}
         self._ordered_versions: dict[str, tuple[str, ...]] = {}
-        self._ordered_runs: dict[str, tuple[str, ...]] = {}
+        # datasets and jobs with versions or runs -> the latest one (None: none of
+        # the member kind), and those without any
+        self._latest: dict[str, str | None] = {}
+        self._unversioned: set[str] = set()
 
     def nodes(self, ids: Iterable[str]) -> dict[str, Node]:
         """The nodes among these ids that exist."""
@@ -297,69 +295,56 @@ class _Facts:
             d: tuple(v for v in vs if _kind(v) is Kind.DATASET_VERSION) for d, vs in linked.items()
         }
 
-    def order(self, datasets: Iterable[str] = (), jobs: Iterable[str] = ()) -> None:
-        """Load the ordered versions of datasets and runs of jobs, reading both at once.
-
-        One downstream read for the versions and runs not cached yet, then one read of
-        the nodes whose times order them (only where there are several).
-        """
-        new_datasets = [d for d in dict.fromkeys(datasets) if d not in self._ordered_versions]
-        new_jobs = [j for j in dict.fromkeys(jobs) if j not in self._ordered_runs]
-        if not new_datasets and not new_jobs:
-            return
-        self.downstream([*new_datasets, *new_jobs])
-        versions = self.version_ids(new_datasets)
-        runs = self.neighbours(new_jobs, EdgeKind.HAS_RUN, _DOWN)
-        # Only a dataset with several versions (a job with several runs) needs their
-        # times to order them.
-        nodes = self.nodes(
-            [
-                *(v for vs in versions.values() if len(vs) > 1 for v in vs),
-                *(r for rs in runs.values() if len(rs) > 1 for r in rs),
-            ]
-        )
-        for dataset, linked in versions.items():
-            ordered = sorted(linked, key=lambda v: (_version_time(nodes.get(v)), v))
-            self._ordered_versions[dataset] = tuple(ordered)
-        for job, linked in runs.items():
-            ordered = sorted(linked, key=lambda r: (_run_time(nodes.get(r)), r))
-            self._ordered_runs[job] = tuple(ordered)
-
     def versions(self, datasets: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Each dataset's versions, oldest first (by ``created_at``, then id)."""
+        """Each dataset's versions, oldest first (by ``created_at``, then id).
+
+        Reads every version of the datasets: the verdicts of a check need them all.
+        Questions about the latest version only go through :meth:`latest`.
+        """
         wanted = list(dict.fromkeys(datasets))
-        self.order(datasets=wanted)
+        new = [d for d in wanted if d not in self._ordered_versions]
+        if new:
+            versions = self.version_ids(new)
+            # Only a dataset with several versions needs their times to order them.
+            nodes = self.nodes(v for vs in versions.values() if len(vs) > 1 for v in vs)
+            for dataset, linked in versions.items():
+                ordered = sorted(linked, key=lambda v: (_version_time(nodes.get(v)), v))
+                self._ordered_versions[dataset] = tuple(ordered)
         return {d: self._ordered_versions[d] for d in wanted}
 
+    def latest(self, ids: Iterable[str]) -> None:
+        """Learn whether these datasets (jobs) have versions (runs), and which is the latest.
+
+        One :meth:`Store.latest_history` for the ids not asked about yet, whatever the
+        size of their history.
+        """
+        known = self._latest
+        missing = [i for i in dict.fromkeys(ids) if i not in known and i not in self._unversioned]
+        if not missing:
+            return
+        answers = self.store.latest_history(missing)
+        known.update(answers)
+        self._unversioned.update(i for i in missing if i not in answers)
+
     def latest_version(self, dataset: str) -> str | None:
-        """The latest version of a dataset whose versions were loaded."""
-        versions = self._ordered_versions[dataset]
-        return versions[-1] if versions else None
+        """The latest version of a dataset (by ``created_at``, then id), if any."""
+        self.latest([dataset])
+        return self._latest.get(dataset)
 
     def versioned(self, dataset: str) -> bool:
         """Whether a dataset has any versions."""
-        linked = self._neighbours.get((EdgeKind.HAS_VERSION, _DOWN), {}).get(dataset)
-        if linked is None:
-            linked = self.neighbours([dataset], EdgeKind.HAS_VERSION, _DOWN)[dataset]
-        return bool(linked)
-
-    def runs(self, jobs: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Each job's runs, oldest first (by ``started_at``, then id)."""
-        wanted = list(dict.fromkeys(jobs))
-        self.order(jobs=wanted)
-        return {j: self._ordered_runs[j] for j in wanted}
+        self.latest([dataset])
+        return dataset in self._latest
 
     def has_runs(self, job: str) -> bool:
         """Whether a job has any runs."""
-        linked = self._neighbours.get((EdgeKind.HAS_RUN, _DOWN), {}).get(job)
-        if linked is None:
-            linked = self.neighbours([job], EdgeKind.HAS_RUN, _DOWN)[job]
-        return bool(linked)
+        self.latest([job])
+        return job in self._latest
 
     def latest_run(self, job: str) -> str | None:
-        """The latest run of a job whose runs were loaded."""
-        runs = self._ordered_runs[job]
-        return runs[-1] if runs else None
+        """The latest run of a job (by ``started_at``, then id), if any."""
+        self.latest([job])
+        return self._latest.get(job)
 
 
 def _sorted(targets: list[str]) -> tuple[str, ...]:
@@ -369,10 +354,6 @@ def _sorted(targets: list[str]) -> tuple[str, ...]:
 
 def _version_time(node: Node | None) -> str:
     return "" if node is None else _stamp(node.attrs.get("created_at"))
-
-
-def _run_time(node: Node | None) -> str:
-    return "" if node is None else _stamp(node.attrs.get("started_at"))
 
 
 # --- checks and results -----------------------------------------------------------------------
@@ -562,9 +543,10 @@ _VERSION_KINDS = frozenset(
 )
 _DESIGN_KINDS = frozenset({EdgeKind.READS, EdgeKind.TRAINED_ON, EdgeKind.DERIVES, EdgeKind.WRITES})
 _DESIGN_SOURCES = frozenset({Kind.DATASET, Kind.FIELD, Kind.FEATURE, Kind.MODEL_VERSION, Kind.JOB})
-# Everything the rules read downstream of an entity: what both traversals follow, and the
-# versions and runs that decide which is the latest.
-_DOWNSTREAM_KINDS = _VERSION_KINDS | _DESIGN_KINDS | {EdgeKind.HAS_VERSION, EdgeKind.HAS_RUN}
+# Everything the rules read downstream of an entity: what both traversals follow. Which
+# version or run is the latest is asked of the store apart (Store.latest_history), so
+# reading an entity never lists its whole history.
+_DOWNSTREAM_KINDS = _VERSION_KINDS | _DESIGN_KINDS
 
 
 def _is_data(entity_id: str) -> bool:
@@ -627,12 +609,12 @@ class _Rules:
         jobs_of = facts.neighbours(runs, EdgeKind.HAS_RUN, _UP)
         jobs = [j for r in runs for j in jobs_of[r]]
         # One read of the frontier's downstream edges (the design-lineage ones too, which
-        # the design traversal follows next) together with what the rules consult about
-        # it: the versions of its datasets and of its versions' datasets, and the runs of
-        # its runs' jobs. Then each hop is kept, dropped or redirected by the rule for its
-        # source kind and edge kind.
-        facts.downstream([*asked, *owners.values(), *jobs])
-        facts.order(owners.values(), jobs)
+        # the design traversal follows next) and one of what the rules consult about it:
+        # the latest versions of its datasets and of its versions' datasets, and the
+        # latest runs of its runs' jobs. Then each hop is kept, dropped or redirected by
+        # the rule for its source kind and edge kind.
+        facts.downstream(asked)
+        facts.latest([*owners.values(), *jobs, *datasets])
         raw = facts.hops(asked, kinds)
         version_hops: list[Hop] = []
         design_hops: list[Hop] = []
@@ -642,7 +624,6 @@ class _Rules:
             if design and hop.kind in _DESIGN_KINDS:
                 design_hops.append(hop)
         hops: list[Hop] = []
-        facts.version_ids(datasets)
         for hop in version_hops:
             source_kind = _kind(hop.source)
             if hop.kind is EdgeKind.HAS_FIELD:
@@ -698,9 +679,10 @@ class _Rules:
         derived = by_edge[EdgeKind.DERIVES]
         written = [h for h in by_edge[EdgeKind.WRITES] if _kind(h.source) is Kind.JOB]
         # What the crossing rules consult, in one read upstream (the sources of features,
-        # the writers of model versions) and then one downstream: the hops' targets, read
-        # in full because the next level expands those it keeps, and the versions of the
-        # datasets of the inputs and of the fields reached.
+        # the writers of model versions), one downstream (the hops' targets, read in full
+        # because the next level expands those it keeps) and one of the latest versions
+        # and runs: of the datasets of the inputs, of the fields reached and of the
+        # datasets written, and of the jobs reading.
         model_versions = [
             *(h.target for h in trained),
             *(h.target for h in written if _kind(h.target) is Kind.MODEL_VERSION),
@@ -712,7 +694,14 @@ class _Rules:
             *(i if _kind(i) is Kind.DATASET else _dataset(i) for i in inputs if _is_data(i)),
             *(_dataset(h.target) for h in derived),
         ]
-        facts.downstream([*(h.target for h in raw), *consulted])
+        facts.downstream(h.target for h in raw)
+        facts.latest(
+            [
+                *consulted,
+                *(h.target for h in readers),
+                *(h.target for h in written if _kind(h.target) is Kind.DATASET),
+            ]
+        )
 
         def unrecorded(entity: str) -> bool:
             """Whether runs cannot record reading this input (it has no versions)."""
@@ -727,16 +716,10 @@ class _Rules:
             return False  # a model version is itself a version that runs record reading
 
         hops: list[Hop] = []
-        facts.neighbours([h.target for h in readers], EdgeKind.HAS_RUN, _DOWN)
         read_crossing = [h for h in readers if facts.has_runs(h.target) and unrecorded(h.source)]
-        facts.version_ids(_dataset(h.target) for h in derived)
         derived_crossing = [
             h for h in derived if facts.versioned(_dataset(h.target)) and unrecorded(h.source)
         ]
-        facts.order(
-            datasets=[_dataset(h.target) for h in derived_crossing],
-            jobs=[h.target for h in read_crossing],
-        )
         # Jobs reading the entity: a job without runs is entered; a job with runs only
         # from an input its runs cannot record, and then its latest run is tainted.
         hops.extend(h for h in readers if not facts.has_runs(h.target))
@@ -757,7 +740,6 @@ class _Rules:
                 hops.append(Hop(hop.source, EdgeKind.DERIVES, latest))
         # What a job writes: datasets without versions, features, and model versions
         # that no recorded run wrote (runs decide the others).
-        facts.version_ids(h.target for h in written if _kind(h.target) is Kind.DATASET)
         mv_writers = facts.neighbours(
             [h.target for h in written if _kind(h.target) is Kind.MODEL_VERSION],
             EdgeKind.WROTE,

@@ -46,6 +46,7 @@ from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind, kind_of
 from lineagegraph.model import (
+    HISTORY_ORDER,
     ChangeSet,
     Direction,
     Edge,
@@ -61,6 +62,7 @@ from lineagegraph.model import (
     merge_edge,
     reasons_from_json,
     reasons_to_json,
+    time_stamp,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -133,7 +135,7 @@ _UPDATE_NODES = """
 UNWIND $rows AS row
 MATCH (n:Entity {id: row.id})
 SET n.attrs = row.attrs, n.title = row.title, n.owners = row.owners, n.tags = row.tags,
-    n.search = row.search
+    n.search = row.search, n.stamp = row.stamp
 """
 
 _READ_EDGES = """
@@ -342,6 +344,27 @@ _LATEST_VERSIONS = (
 )
 
 
+# Per dataset or job: whether it has a current HAS_VERSION or HAS_RUN edge (the edge rules
+# give datasets no runs and jobs no versions), its latest version or run by the ``stamp``
+# property and then id, and the versions or runs without that property (written before it
+# existed), whose attributes then decide. Neo4j keeps a dense node's relationships by
+# type, so this reads the owner's versions or runs and not its other edges, on the server.
+_MEMBERS = f"(m:{LABELS[Kind.DATASET_VERSION]} OR m:{LABELS[Kind.RUN]})"
+_LATEST_HISTORY = (
+    "UNWIND $ids AS id "
+    "MATCH (o:Entity {id: id}) WHERE o.kind IN $kinds "
+    "WITH o WHERE EXISTS { (o)-[r:HAS_VERSION|HAS_RUN]->() WHERE r.ended_at IS NULL } "
+    "OPTIONAL CALL (o) { "
+    "MATCH (o)-[r:HAS_VERSION|HAS_RUN]->(m) "
+    f"WHERE r.ended_at IS NULL AND {_MEMBERS} AND m.stamp IS NOT NULL "
+    "RETURN m.stamp AS stamp, m.id AS latest ORDER BY stamp DESC, latest DESC LIMIT 1 } "
+    "RETURN o.id AS id, o.kind AS kind, stamp, latest, COLLECT { "
+    "MATCH (o)-[r:HAS_VERSION|HAS_RUN]->(m) "
+    f"WHERE r.ended_at IS NULL AND {_MEMBERS} AND m.stamp IS NULL "
+    "RETURN [m.id, m.attrs] } AS unstamped"
+)
+
+
 @lru_cache(maxsize=256)
 def _expand_query(
     direction: Direction, kinds: tuple[EdgeKind, ...], timed: bool, full: bool
@@ -525,7 +548,18 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
         "owners": _strings(attrs.get("owners")),
         "tags": _strings(attrs.get("tags")),
         "search": search,
+        "stamp": _member_stamp(node.kind, attrs),
     }
+
+
+# member kind -> the attribute whose time stamp orders it (see Store.latest_history)
+_MEMBER_TIMES = {member: attr for _, member, attr in HISTORY_ORDER.values()}
+
+
+def _member_stamp(kind: Kind, attrs: dict[str, Any]) -> str | None:
+    """The ``stamp`` property of a dataset version or run (``None`` for other kinds)."""
+    attr = _MEMBER_TIMES.get(kind)
+    return None if attr is None else time_stamp(attrs.get(attr))
 
 
 def _node_from_record(values: Sequence[Any]) -> Node:
@@ -1068,6 +1102,28 @@ class Neo4jStore:
                     attrs=json.loads(attrs),
                 )
         return list(found.values())
+
+    def latest_history(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The latest version of each dataset and run of each job, in one query (see ``Store``).
+
+        Versions and runs carry their time stamp as a property; those written before it
+        existed are ordered by their attributes here.
+        """
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        kinds = sorted(kind.value for kind in HISTORY_ORDER)
+        answers: dict[str, str | None] = {}
+        for record in self._read(_LATEST_HISTORY, ids=wanted, kinds=kinds):
+            attr = HISTORY_ORDER[Kind(record["kind"])][2]
+            candidates = [
+                (time_stamp(json.loads(attrs).get(attr)), member)
+                for member, attrs in record["unstamped"]
+            ]
+            if record["latest"] is not None:
+                candidates.append((record["stamp"], record["latest"]))
+            answers[record["id"]] = max(candidates)[1] if candidates else None
+        return answers
 
     def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
         """The latest version of each dataset at a time, in one query (see ``Store``)."""
