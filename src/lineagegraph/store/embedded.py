@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +31,7 @@ from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import SEPARATOR, Kind
 from lineagegraph.model import (
+    EDGE_RULES,
     HISTORY_ORDER,
     ChangeSet,
     Direction,
@@ -280,6 +282,10 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+# the id prefixes of every kind of node that history edges join
+_HISTORY_PREFIXES = frozenset(
+    k.value.lower() + SEPARATOR for e in _HISTORY_KINDS for side in EDGE_RULES[e] for k in side
+)
 # kind value of an owner -> (edge kind, member id prefix, member time attribute)
 _HISTORY_OWNERS = {
     owner.value: (edge_kind, member.value.lower() + SEPARATOR, attr)
@@ -287,6 +293,24 @@ _HISTORY_OWNERS = {
 }
 # member id prefix -> its time attribute
 _HISTORY_MEMBERS = {prefix: attr for _, prefix, attr in _HISTORY_OWNERS.values()}
+
+
+@lru_cache(maxsize=256)
+def _history_ends(kinds: frozenset[EdgeKind], *, downstream: bool) -> frozenset[str]:
+    """The id prefixes of the kinds of node that edges of these kinds can leave (enter)."""
+    side = 0 if downstream else 1
+    return frozenset(k.value.lower() + SEPARATOR for e in kinds for k in EDGE_RULES[e][side])
+
+
+def _ending(frontier: Sequence[str], prefixes: frozenset[str]) -> Sequence[str]:
+    """The frontier nodes that can have history edges of the kinds asked for.
+
+    The history adjacency of a node holds all its history kinds together: without this,
+    asking a dataset for the runs that read it would walk each of its versions.
+    """
+    if len(prefixes) == len(_HISTORY_PREFIXES):
+        return frontier
+    return [n for n in frontier if n[: n.find(SEPARATOR) + 1] in prefixes]
 
 
 def _member_prefix(node_id: str) -> str:
@@ -979,12 +1003,14 @@ class EmbeddedStore:
                 if rest:
                     self._hops(self._graph._succ, frontier, rest, stamp, hops)
                 if history:
-                    self._hops(self._history_succ, frontier, history, stamp, hops)
+                    ends = _history_ends(history, downstream=True)
+                    self._hops(self._history_succ, _ending(frontier, ends), history, stamp, hops)
             if direction in (Direction.UPSTREAM, Direction.BOTH):
                 if rest:
                     self._hops(self._graph._pred, frontier, rest, stamp, hops)
                 if history:
-                    self._hops(self._history_pred, frontier, history, stamp, hops)
+                    ends = _history_ends(history, downstream=False)
+                    self._hops(self._history_pred, _ending(frontier, ends), history, stamp, hops)
             return hops
 
     @staticmethod
