@@ -94,6 +94,7 @@ from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, kind_of, make_id, parse_id
 from lineagegraph.model import (
+    HISTORY_ORDER,
     ChangeSet,
     Check,
     Direction,
@@ -994,6 +995,13 @@ _WALK_KINDS = (
     EdgeKind.SERVES,
 )
 
+# Datasets and jobs gather versions and runs by the thousand: the walk steps into those
+# apart (see _holders), and along the other kinds as usual.
+_HISTORY_OWNERS = frozenset(HISTORY_ORDER)
+_OWNER_WALK_KINDS = tuple(
+    k for k in _WALK_KINDS if k not in {EdgeKind.HAS_RUN, EdgeKind.HAS_VERSION}
+)
+
 
 class _Touched:
     """What a changeset touched, grown into anchors and affected checks."""
@@ -1270,13 +1278,26 @@ def _holders(
     instead.
     ``cache`` holds stored health already read (``None``: no record) and receives
     what was read.
+
+    From a dataset or job the walk does not list its whole history: a path steps from
+    a version to its dataset, or from a run to its job, only from the latest one, so
+    the walk goes on to the versions and runs that the entity's own reasons name
+    (those it was reached through) and to its latest one. A checked dataset, whose
+    versions carry the verdicts, is the exception: from it the walk reaches every
+    version, as the verdicts were computed over all of them.
     """
+    checked = {_dataset(result_id) for result_id in results}
 
     def holds(entity_id: str) -> bool:
         return _holds(cache.get(entity_id), results)
 
     def expand(frontier: Sequence[str]) -> list[Hop]:
-        hops = store.expand(frontier, Direction.BOTH, _WALK_KINDS)
+        owners = [i for i in frontier if _kind(i) in _HISTORY_OWNERS]
+        others = [i for i in frontier if _kind(i) not in _HISTORY_OWNERS] if owners else frontier
+        hops = store.expand(others, Direction.BOTH, _WALK_KINDS) if others else []
+        if owners:
+            hops.extend(store.expand(owners, Direction.BOTH, _OWNER_WALK_KINDS))
+            hops.extend(_history_hops(store, owners, results, checked, cache))
         unseen = sorted({h.target for h in hops} - set(cache))
         found = store.health(unseen) if unseen else {}
         for entity_id in unseen:
@@ -1297,6 +1318,36 @@ def _holders(
     named = store.health_naming(results)
     cache.update(named)
     return set(named)
+
+
+def _history_hops(
+    store: Store,
+    owners: Sequence[str],
+    results: Collection[str],
+    checked: Collection[str],
+    cache: Mapping[str, HealthRecord | None],
+) -> list[Hop]:
+    """The walk's steps from datasets and jobs into their versions and runs.
+
+    To the versions (runs) that the owner's stored reasons for ``results`` name, to
+    its latest one, and from a checked dataset to all of its versions.
+    """
+    hops: list[Hop] = []
+    everything = [o for o in owners if o in checked]
+    if everything:
+        hops.extend(store.expand(everything, _DOWN, (EdgeKind.HAS_VERSION,)))
+    latest = store.latest_history([o for o in owners if o not in checked])
+    for owner in owners:
+        edge_kind, member_kind, _ = HISTORY_ORDER[_kind(owner)]
+        members: set[str] = set()
+        if (newest := latest.get(owner)) is not None:
+            members.add(newest)
+        record = cache.get(owner)
+        for reason in record.reasons if record is not None else ():
+            if reason.result_id in results:
+                members.update(p for p in reason.path if _kind(p) is member_kind)
+        hops.extend(Hop(owner, edge_kind, m) for m in sorted(members))
+    return hops
 
 
 # --- cascade ----------------------------------------------------------------------------------
