@@ -313,16 +313,19 @@ class _Facts:
                 self._ordered_versions[dataset] = tuple(ordered)
         return {d: self._ordered_versions[d] for d in wanted}
 
-    def latest(self, ids: Iterable[str]) -> None:
+    def latest(self, ids: Iterable[str], ahead: Iterable[str] = ()) -> None:
         """Learn whether these datasets (jobs) have versions (runs), and which is the latest.
 
         One :meth:`Store.latest_history` for the ids not asked about yet, whatever the
-        size of their history.
+        size of their history. Ids needed soon (``ahead``) join that read when there is
+        one, and cause none.
         """
-        known = self._latest
-        missing = [i for i in dict.fromkeys(ids) if i not in known and i not in self._unversioned]
+        known, unversioned = self._latest, self._unversioned
+        missing = [i for i in dict.fromkeys(ids) if i not in known and i not in unversioned]
         if not missing:
             return
+        missing.extend(i for i in dict.fromkeys(ahead) if i not in known and i not in unversioned)
+        missing = list(dict.fromkeys(missing))
         answers = self.store.latest_history(missing)
         known.update(answers)
         self._unversioned.update(i for i in missing if i not in answers)
@@ -411,6 +414,9 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
     nodes = {i: n for i, n in facts.nodes(sorted(set(check_ids))).items() if n.kind is Kind.CHECK}
     ids = sorted(nodes)
     checked_by = facts.neighbours(ids, EdgeKind.HAS_CHECK, _UP)
+    datasets = {check_id: _dataset(check_id) for check_id in ids}
+    # The checks' results and their datasets' versions (for the verdicts), in one read.
+    facts.load([*ids, *datasets.values()], (EdgeKind.HAS_RESULT, EdgeKind.HAS_VERSION), _DOWN)
     results_of = facts.neighbours(ids, EdgeKind.HAS_RESULT, _DOWN)
     result_ids = sorted({r for i in ids for r in results_of[i] if _kind(r) is Kind.RESULT})
     result_nodes = facts.nodes(result_ids)
@@ -427,7 +433,6 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
         if isinstance(n.attrs.get("dataset_version"), str)
     }
     present_versions = facts.exists(v for v in named_versions if _is_kind(v, Kind.DATASET_VERSION))
-    datasets = {check_id: _dataset(check_id) for check_id in ids}
     versions = facts.versions(datasets.values())
     version_times = {
         v: _version_time(n)
@@ -615,7 +620,6 @@ class _Rules:
         # latest runs of its runs' jobs. Then each hop is kept, dropped or redirected by
         # the rule for its source kind and edge kind.
         facts.downstream(asked)
-        facts.latest([*owners.values(), *jobs, *datasets])
         raw = facts.hops(asked, kinds)
         version_hops: list[Hop] = []
         design_hops: list[Hop] = []
@@ -624,6 +628,16 @@ class _Rules:
                 version_hops.append(hop)
             if design and hop.kind in _DESIGN_KINDS:
                 design_hops.append(hop)
+        # The same read learns what the next level consults (the datasets of the versions
+        # reached) and what the design hops do: in a chain of runs and versions, every
+        # other level then needs no read of its own.
+        facts.latest(
+            [*owners.values(), *jobs, *datasets],
+            ahead=[
+                *(_dataset(h.target) for h in version_hops if h.kind is EdgeKind.WROTE),
+                *_design_consults(design_hops),
+            ],
+        )
         hops: list[Hop] = []
         for hop in version_hops:
             source_kind = _kind(hop.source)
@@ -755,6 +769,27 @@ class _Rules:
             ):
                 hops.append(hop)
         return hops
+
+
+def _design_consults(hops: Iterable[Hop]) -> list[str]:
+    """The datasets and jobs whose versions or runs the crossing rules consult for these hops.
+
+    What :meth:`_Rules._design_hops` asks :meth:`_Facts.latest` about, but for the
+    datasets of the features' sources, which it reads first.
+    """
+    consulted: list[str] = []
+    for hop in hops:
+        if _is_data(hop.source):
+            consulted.append(
+                _dataset(hop.source) if _kind(hop.source) is Kind.FIELD else hop.source
+            )
+        if hop.kind is EdgeKind.READS or (
+            hop.kind is EdgeKind.WRITES and _kind(hop.target) is Kind.DATASET
+        ):
+            consulted.append(hop.target)
+        elif hop.kind is EdgeKind.DERIVES:
+            consulted.append(_dataset(hop.target))
+    return consulted
 
 
 def _by_kind(ids: Iterable[str]) -> dict[Kind, list[str]]:
@@ -1280,11 +1315,13 @@ def _holders(
     what was read.
 
     From a dataset or job the walk does not list its whole history: a path steps from
-    a version to its dataset, or from a run to its job, only from the latest one, so
-    the walk goes on to the versions and runs that the entity's own reasons name
-    (those it was reached through) and to its latest one. A checked dataset, whose
-    versions carry the verdicts, is the exception: from it the walk reaches every
-    version, as the verdicts were computed over all of them.
+    a version to its dataset, or from a run to its job, only from the latest one, and
+    the reason that the dataset or job holds names the version or run it was reached
+    through, so the walk goes on to those. A checked dataset, whose versions carry the
+    verdicts, is the exception: from it the walk reaches every version, as the
+    verdicts were computed over all of them. (A path can also enter a version other
+    than from its dataset, and a run other than from its job: the walk reaches those
+    from where the path came.)
     """
     checked = {_dataset(result_id) for result_id in results}
 
@@ -1329,19 +1366,16 @@ def _history_hops(
 ) -> list[Hop]:
     """The walk's steps from datasets and jobs into their versions and runs.
 
-    To the versions (runs) that the owner's stored reasons for ``results`` name, to
-    its latest one, and from a checked dataset to all of its versions.
+    To the versions (runs) that the owner's stored reasons for ``results`` name, and
+    from a checked dataset to all of its versions.
     """
     hops: list[Hop] = []
     everything = [o for o in owners if o in checked]
     if everything:
         hops.extend(store.expand(everything, _DOWN, (EdgeKind.HAS_VERSION,)))
-    latest = store.latest_history([o for o in owners if o not in checked])
     for owner in owners:
         edge_kind, member_kind, _ = HISTORY_ORDER[_kind(owner)]
         members: set[str] = set()
-        if (newest := latest.get(owner)) is not None:
-            members.add(newest)
         record = cache.get(owner)
         for reason in record.reasons if record is not None else ():
             if reason.result_id in results:
