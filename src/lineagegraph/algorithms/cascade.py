@@ -1030,10 +1030,9 @@ _WALK_KINDS = (
     EdgeKind.SERVES,
 )
 
-# Datasets and jobs gather versions and runs by the thousand: the walk steps into those
-# apart (see _holders), and along the other kinds as usual.
-_HISTORY_OWNERS = frozenset(HISTORY_ORDER)
-_OWNER_WALK_KINDS = tuple(
+# Datasets and jobs gather versions and runs by the thousand: the walk follows the other
+# kinds from the store and steps along these two as paths do (see _history_hops).
+_LEAN_WALK_KINDS = tuple(
     k for k in _WALK_KINDS if k not in {EdgeKind.HAS_RUN, EdgeKind.HAS_VERSION}
 )
 
@@ -1112,8 +1111,7 @@ class _Touched:
     def checks_on_reversioned(self) -> set[str]:
         """The checks on datasets whose versions changed, and on their fields.
 
-        Reads only these two kinds of edges: a dataset's other downstream edges include
-        every version it ever had.
+        Reads only these two kinds of edges: nothing else of the datasets is needed here.
         """
         facts, nb = self.facts, self.facts.neighbours
         reversioned = sorted(d for d, changed in self._datasets.items() if changed)
@@ -1275,7 +1273,7 @@ def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
         # Where the affected results were recorded before: walk stored health from the
         # anchors and from what they reach now and were recorded on already.
         starts = [*anchors, *(i for i in new if _holds(known.get(i), affected))]
-        holders = _holders(store, affected, starts, known)
+        holders = _holders(facts, affected, starts, known)
     region = sorted(holders | set(new))
     before = {i: r for i in region if (r := known.get(i)) is not None}
     health: list[HealthRecord] = []
@@ -1300,7 +1298,7 @@ def _holds(record: HealthRecord | None, results: Collection[str]) -> bool:
 
 
 def _holders(
-    store: Store,
+    facts: _Facts,
     results: Collection[str],
     starts: Sequence[str],
     cache: dict[str, HealthRecord | None],
@@ -1328,13 +1326,11 @@ def _holders(
     def holds(entity_id: str) -> bool:
         return _holds(cache.get(entity_id), results)
 
+    store = facts.store
+
     def expand(frontier: Sequence[str]) -> list[Hop]:
-        owners = [i for i in frontier if _kind(i) in _HISTORY_OWNERS]
-        others = [i for i in frontier if _kind(i) not in _HISTORY_OWNERS] if owners else frontier
-        hops = store.expand(others, Direction.BOTH, _WALK_KINDS) if others else []
-        if owners:
-            hops.extend(store.expand(owners, Direction.BOTH, _OWNER_WALK_KINDS))
-            hops.extend(_history_hops(store, owners, results, checked, cache))
+        hops = store.expand(frontier, Direction.BOTH, _LEAN_WALK_KINDS)
+        hops.extend(_history_hops(facts, frontier, results, checked, cache))
         unseen = sorted({h.target for h in hops} - set(cache))
         found = store.health(unseen) if unseen else {}
         for entity_id in unseen:
@@ -1358,28 +1354,37 @@ def _holders(
 
 
 def _history_hops(
-    store: Store,
-    owners: Sequence[str],
+    facts: _Facts,
+    frontier: Sequence[str],
     results: Collection[str],
     checked: Collection[str],
     cache: Mapping[str, HealthRecord | None],
 ) -> list[Hop]:
-    """The walk's steps from datasets and jobs into their versions and runs.
+    """The walk's steps along ``HAS_VERSION`` and ``HAS_RUN`` edges, as a path takes them.
 
-    To the versions (runs) that the owner's stored reasons for ``results`` name, and
-    from a checked dataset to all of its versions.
+    From a version to its dataset and from a run to its jobs; from a dataset or job
+    to the versions (runs) that its stored reasons for ``results`` name, and from a
+    checked dataset to all of its versions. The rules read the runs' jobs and the
+    checked datasets' versions already, so this mostly reads nothing.
     """
-    hops: list[Hop] = []
-    everything = [o for o in owners if o in checked]
-    if everything:
-        hops.extend(store.expand(everything, _DOWN, (EdgeKind.HAS_VERSION,)))
-    for owner in owners:
+    by_kind = _by_kind(frontier)
+    hops = [Hop(v, EdgeKind.HAS_VERSION, _dataset(v)) for v in by_kind[Kind.DATASET_VERSION]]
+    runs = by_kind[Kind.RUN]
+    for run, jobs in facts.neighbours(runs, EdgeKind.HAS_RUN, _UP).items():
+        hops.extend(Hop(run, EdgeKind.HAS_RUN, job) for job in jobs)
+    everything = [d for d in by_kind[Kind.DATASET] if d in checked]
+    for dataset, versions in facts.neighbours(everything, EdgeKind.HAS_VERSION, _DOWN).items():
+        hops.extend(Hop(dataset, EdgeKind.HAS_VERSION, v) for v in versions)
+    for owner in (*by_kind[Kind.DATASET], *by_kind[Kind.JOB]):
         edge_kind, member_kind, _ = HISTORY_ORDER[_kind(owner)]
-        members: set[str] = set()
         record = cache.get(owner)
-        for reason in record.reasons if record is not None else ():
-            if reason.result_id in results:
-                members.update(p for p in reason.path if _kind(p) is member_kind)
+        members = {
+            p
+            for reason in (record.reasons if record is not None else ())
+            if reason.result_id in results
+            for p in reason.path
+            if _kind(p) is member_kind
+        }
         hops.extend(Hop(owner, edge_kind, m) for m in sorted(members))
     return hops
 
