@@ -14,7 +14,7 @@ from lineagegraph import demo
 from lineagegraph.algorithms import cascade as cascade_module
 from lineagegraph.algorithms.cascade import compute_health, stored_health
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, make_id
+from lineagegraph.ids import Kind, make_id, parse_id
 from lineagegraph.model import (
     ChangeSet,
     Check,
@@ -29,6 +29,7 @@ from lineagegraph.model import (
     Job,
     Model,
     ModelVersion,
+    Node,
     Precision,
     Result,
     Run,
@@ -423,6 +424,149 @@ def test_unversioned_input_taints_the_latest_run_of_a_job_with_runs(
         ),
     ]
     assert status(service, dv("clean", "c1")) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def timed(entity_id: str, attr: str, when: str) -> Node:
+    """A version or run reported with a time attribute exactly as written."""
+    return Node.from_key(parse_id(entity_id), {attr: when})
+
+
+def test_latest_run_and_version_go_by_their_own_times_not_ids_or_when_seen(
+    service: LineageService,
+) -> None:
+    # raw (no versions) feeds etl. Run e9 and its version c9 are seen last and have the
+    # larger ids, and their times sort last as text ("10:00+05:00" is 05:00Z), but e1
+    # started and c1 was created later: e1 is the latest run and c1 the latest version.
+    cs = ChangeSet()
+    check = Check(namespace=NS, name="raw", check="fresh")
+    cs.add(Dataset(namespace=NS, name="raw"), Dataset(namespace=NS, name="clean"))
+    cs.add(Job(namespace=NS, name="etl"), check)
+    cs.link(ds("raw"), EdgeKind.HAS_CHECK, check.id, at(1))
+    cs.link(ds("raw"), EdgeKind.READS, jb("etl"), at(1))
+    cs.link(jb("etl"), EdgeKind.WRITES, ds("clean"), at(1))
+    times = {"1": ("2026-06-03T06:00:00Z", "2026-06-03T07:00:00Z")}
+    times["9"] = ("2026-06-03T10:00:00+05:00", "2026-06-03T11:00:00+05:00")
+    for n, seen in (("1", at(3)), ("9", at(4))):
+        run, version = rn("etl", f"e{n}"), dv("clean", f"c{n}")
+        cs.nodes.append(timed(run, "started_at", times[n][0]))
+        cs.nodes.append(timed(version, "created_at", times[n][1]))
+        cs.link(jb("etl"), EdgeKind.HAS_RUN, run, seen)
+        cs.link(run, EdgeKind.WROTE, version, seen)
+        cs.link(ds("clean"), EdgeKind.HAS_VERSION, version, seen)
+    service.apply(cs)
+    service.apply(failing_result("raw", "fresh", "r1", at(5)))
+    e1, e9, c1, c9 = rn("etl", "e1"), rn("etl", "e9"), dv("clean", "c1"), dv("clean", "c9")
+    assert service.health(jb("etl")).reasons[0].path == (ds("raw"), e1, jb("etl"))
+    assert service.health(ds("clean")).reasons[0].path == (ds("raw"), e1, c1, ds("clean"))
+    assert status(service, c9) is HealthStatus.OK
+    assert_consistent(service.store)
+    # e9 starts later after all: it is the latest run now, while c1 stays the latest
+    # version, which no tainted run wrote any more.
+    service.apply(ChangeSet(nodes=[timed(e9, "started_at", "2026-06-04T00:00:00+00:00")]))
+    assert service.health(jb("etl")).reasons[0].path == (ds("raw"), e9, jb("etl"))
+    assert status(service, c9) is HealthStatus.AT_RISK
+    assert status(service, c1) is HealthStatus.OK
+    assert status(service, ds("clean")) is HealthStatus.OK
+    assert_consistent(service.store)
+    # c9 is re-dated after c1: the dataset is at risk through it.
+    service.apply(ChangeSet(nodes=[timed(c9, "created_at", "2026-06-04T01:00:00Z")]))
+    assert service.health(ds("clean")).reasons[0].path == (ds("raw"), e9, c9, ds("clean"))
+    assert_consistent(service.store)
+    # Its HAS_VERSION edge ends: c1 is the latest version again, and it is clean.
+    ending = EdgeEnding(
+        source_id=ds("clean"), kind=EdgeKind.HAS_VERSION, target_id=c9, at=format_time(at(6))
+    )
+    service.apply(ChangeSet(endings=[ending]))
+    assert status(service, ds("clean")) is HealthStatus.OK
+    assert status(service, c9) is HealthStatus.AT_RISK
+    assert_consistent(service.store)
+
+
+def test_a_new_latest_run_clears_what_the_previous_one_put_at_risk(
+    service: LineageService,
+) -> None:
+    # raw (no versions, failing) taints etl's latest run and what it wrote. Another run
+    # then writes a newer version: the previous run and its version are no longer
+    # reached, and the update must find their records through the reasons of the job
+    # and dataset, which named them, however many runs and versions those have.
+    cs = ChangeSet()
+    check = Check(namespace=NS, name="raw", check="fresh")
+    cs.add(Dataset(namespace=NS, name="raw"), Dataset(namespace=NS, name="clean"))
+    cs.add(Job(namespace=NS, name="etl"), check)
+    cs.link(ds("raw"), EdgeKind.HAS_CHECK, check.id, at(1))
+    cs.link(ds("raw"), EdgeKind.READS, jb("etl"), at(1))
+    cs.link(jb("etl"), EdgeKind.WRITES, ds("clean"), at(1))
+    service.apply(cs)
+
+    def run(n: int, day: int) -> None:
+        step = ChangeSet()
+        version = DatasetVersion(namespace=NS, name="clean", version=f"c{n}", created_at=at(day))
+        step.add(Run(namespace=NS, name="etl", run_id=f"e{n}", started_at=at(day)), version)
+        step.link(jb("etl"), EdgeKind.HAS_RUN, rn("etl", f"e{n}"), at(day))
+        step.link(rn("etl", f"e{n}"), EdgeKind.WROTE, version.id, at(day))
+        step.link(ds("clean"), EdgeKind.HAS_VERSION, version.id, at(day))
+        service.apply(step)
+
+    for n in range(1, 6):
+        run(n, n)
+    service.apply(failing_result("raw", "fresh", "r1", at(6)))
+    assert status(service, dv("clean", "c5")) is HealthStatus.AT_RISK
+    assert service.health(ds("clean")).reasons[0].path == (
+        ds("raw"),
+        rn("etl", "e5"),
+        dv("clean", "c5"),
+        ds("clean"),
+    )
+    run(6, 7)
+    assert status(service, dv("clean", "c5")) is HealthStatus.OK
+    assert status(service, dv("clean", "c6")) is HealthStatus.AT_RISK
+    assert service.health(jb("etl")).reasons[0].path == (ds("raw"), rn("etl", "e6"), jb("etl"))
+    assert_consistent(service.store)
+
+
+def test_a_pass_on_an_older_version_clears_every_later_version_that_inherited_the_failure(
+    service: LineageService,
+) -> None:
+    # A check fails on v2 of five versions, so v2 to v5 inherit the failure; then it
+    # passes on v3. v3 to v5 are clean again: v4, neither the latest nor touched nor
+    # named by the dataset's reason, is found among all the checked dataset's versions.
+    cs = ChangeSet()
+    check = Check(namespace=NS, name="orders", check="rows")
+    cs.add(Dataset(namespace=NS, name="orders"), check)
+    cs.link(ds("orders"), EdgeKind.HAS_CHECK, check.id, at(1))
+    for n in range(1, 6):
+        version = DatasetVersion(namespace=NS, name="orders", version=f"v{n}", created_at=at(n))
+        cs.add(version)
+        cs.link(ds("orders"), EdgeKind.HAS_VERSION, version.id, at(n))
+    service.apply(cs)
+
+    def result(key: str, version: str, passed: bool, day: int) -> ChangeSet:
+        step = ChangeSet()
+        found = Result(
+            namespace=NS,
+            name="orders",
+            check="rows",
+            result=key,
+            passed=passed,
+            observed_at=at(day),
+        )
+        step.add(found)
+        step.link(check.id, EdgeKind.HAS_RESULT, found.id, at(day))
+        step.link(found.id, EdgeKind.EVALUATED, dv("orders", version), at(day))
+        return step
+
+    service.apply(result("r1", "v2", False, 6))
+    at_risk = [
+        n for n in range(1, 6) if status(service, dv("orders", f"v{n}")) is not HealthStatus.OK
+    ]
+    assert at_risk == [2, 3, 4, 5]
+    service.apply(result("r2", "v3", True, 7))
+    at_risk = [
+        n for n in range(1, 6) if status(service, dv("orders", f"v{n}")) is not HealthStatus.OK
+    ]
+    assert at_risk == [2]
+    assert status(service, ds("orders")) is HealthStatus.OK
     assert_consistent(service.store)
 
 

@@ -16,6 +16,7 @@ from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id, parse_id
 from lineagegraph.model import (
     FLOW_KINDS,
+    HISTORY_ORDER,
     ChangeSet,
     Dataset,
     DatasetVersion,
@@ -36,6 +37,7 @@ from lineagegraph.model import (
     format_time,
     merge_attrs,
     merge_edge,
+    time_stamp,
 )
 from lineagegraph.store import SearchFilter, Store, open_store
 from lineagegraph.store.base import Hop, VersionRequest
@@ -811,3 +813,188 @@ def test_the_embedded_store_names_what_a_changeset_changed() -> None:
         ds("public.report"),
     ]
     store.close()
+
+
+# --- latest versions and runs by the health rules' order --------------------------------------
+
+HISTORY_OWNERS = {ds("public.orders_clean"): Kind.DATASET_VERSION, job("clean_orders"): Kind.RUN}
+# Times as stored attributes: equal instants written differently, naive, malformed, not text.
+MEMBER_TIMES: list[object] = [
+    "2026-03-01T05:00:00Z",
+    "2026-03-01T10:00:00+05:00",
+    "2026-03-01T06:00:00+00:00",
+    "2026-03-01T04:00:00",
+    "2026-03-02T00:00:00.000000Z",
+    "yesterday",
+    "",
+    17,
+    None,  # the attribute is absent
+]
+
+
+def member(owner: str, n: int, when: object = None, **extra: object) -> Node:
+    """Version ``n`` of the dataset, or run ``n`` of the job, with its time attribute."""
+    kind = HISTORY_OWNERS[owner]
+    key = parse_id(owner)
+    node = Node.from_key(parse_id(make_id(kind, key.namespace, key.name, f"m{n}")))
+    attr = "created_at" if kind is Kind.DATASET_VERSION else "started_at"
+    attrs: dict[str, Any] = {"note": f"m{n}", **extra}
+    if when is not None:
+        attrs[attr] = when
+    return node.model_copy(update={"attrs": attrs})
+
+
+def member_edge(owner: str, n: int, hour: int) -> Edge:
+    """The HAS_VERSION or HAS_RUN edge to member ``n``, seen at ``hour``."""
+    kind = (
+        EdgeKind.HAS_VERSION if HISTORY_OWNERS[owner] is Kind.DATASET_VERSION else EdgeKind.HAS_RUN
+    )
+    seen = format_time(T0 + timedelta(hours=hour))
+    return Edge(
+        source_id=owner,
+        kind=kind,
+        target_id=member(owner, n).id,
+        origin=Origin.API,
+        first_seen=seen,
+        last_seen=seen,
+    )
+
+
+def expected_latest(store: Store) -> dict[str, str | None]:
+    """latest_history of the owners as the rules define it, from everything exported."""
+    nodes, exported = store.export()
+    attrs = {n.id: n.attrs for n in nodes}
+    edges = list(exported)
+    answers: dict[str, str | None] = {}
+    for owner, member_kind in HISTORY_OWNERS.items():
+        edge_kind, _, attr = HISTORY_ORDER[parse_id(owner).kind]
+        targets = [e.target_id for e in edges if e.key[:2] == (owner, edge_kind) and e.current]
+        if not targets:
+            continue
+        members = [t for t in targets if parse_id(t).kind is member_kind]
+        ranked = [(time_stamp(attrs[m].get(attr)), m) for m in members]
+        answers[owner] = max(ranked)[1] if ranked else None
+    return answers
+
+
+def test_latest_history_orders_by_the_members_own_times_then_id(store: Store) -> None:
+    clean, etl = ds("public.orders_clean"), job("clean_orders")
+    store.apply(pipeline())
+    owners = [clean, etl, ds("public.orders"), job("report"), ds("public.missing")]
+    # Datasets and jobs without versions or runs, and ids of other kinds, are absent.
+    assert store.latest_history(owners) == {}
+    assert store.latest_history([]) == {}
+    cs = ChangeSet()
+    # 10:00+05:00 is 05:00Z: as text it would sort last; first seen says nothing either.
+    for n, when, hour in ((0, "2026-03-01T10:00:00+05:00", 9), (1, "2026-03-01T06:00:00Z", 1)):
+        cs.nodes.append(member(clean, n, when))
+        cs.edges.append(member_edge(clean, n, hour))
+    cs.nodes.append(member(clean, 2, "not a time"))
+    cs.edges.append(member_edge(clean, 2, 12))
+    for n, when in ((0, 12345), (1, "2026-03-02T00:00:00Z"), (2, "2026-03-02T00:00:00+00:00")):
+        cs.nodes.append(member(etl, n, when))
+        cs.edges.append(member_edge(etl, n, 0))
+    store.apply(cs)
+    m = {o: [member(o, n).id for n in range(4)] for o in (clean, etl)}
+    # Equal times: the larger id. Malformed or non-text times sort before every time.
+    assert store.latest_history([*owners, m[clean][0], fld("public.orders", "id")]) == {
+        clean: m[clean][1],
+        etl: m[etl][2],
+    }
+    # A member's time moves it; a new member with an equal time and a larger id wins.
+    store.apply(ChangeSet(nodes=[member(clean, 2, "2026-03-01T07:00:00+00:00")]))
+    assert store.latest_history([clean]) == {clean: m[clean][2]}
+    store.apply(ChangeSet(nodes=[member(clean, 0, "2026-03-03T00:00:00Z")]))
+    assert store.latest_history([clean]) == {clean: m[clean][0]}
+    store.apply(ChangeSet(nodes=[member(etl, 3, "2026-03-02T00:00:00Z")]))  # no edge yet
+    assert store.latest_history([etl]) == {etl: m[etl][2]}
+    store.apply(ChangeSet(edges=[member_edge(etl, 3, 2)]))
+    assert store.latest_history([etl]) == {etl: m[etl][3]}
+    # Attributes without the time leave it as it was (None never erases a value).
+    store.apply(ChangeSet(nodes=[member(clean, 0, None, rows=3)]))
+    assert store.latest_history([clean]) == {clean: m[clean][0]}
+    # An ended edge drops its member until the edge is reported again.
+    ending = EdgeEnding(
+        source_id=clean, kind=EdgeKind.HAS_VERSION, target_id=m[clean][0], at=STAMPS[2]
+    )
+    store.apply(ChangeSet(endings=[ending]))
+    assert store.latest_history([clean]) == {clean: m[clean][2]}
+    store.apply(ChangeSet(edges=[member_edge(clean, 0, 24 * 3)]))
+    assert store.latest_history([clean]) == {clean: m[clean][0]}
+    # Deleted members and owners leave.
+    store.apply(ChangeSet(deletes=[m[clean][0], m[etl][3]]))
+    assert store.latest_history([clean, etl]) == {clean: m[clean][2], etl: m[etl][2]}
+    store.apply(ChangeSet(deletes=[m[etl][0], m[etl][1], m[etl][2]]))
+    assert store.latest_history([clean, etl]) == {clean: m[clean][2]}
+    # A dataset whose current versions are all model versions has versions but no latest.
+    report = ds("public.report")
+    mv = make_id(Kind.MODEL_VERSION, "mlflow://models", "churn", "1")
+    store.apply(
+        ChangeSet(
+            nodes=[Node.from_key(parse_id(mv))],
+            edges=[
+                Edge(
+                    source_id=report,
+                    kind=EdgeKind.HAS_VERSION,
+                    target_id=mv,
+                    origin=Origin.API,
+                    first_seen=STAMPS[0],
+                    last_seen=STAMPS[0],
+                )
+            ],
+        )
+    )
+    assert store.latest_history([report, clean]) == {report: None, clean: m[clean][2]}
+    store.apply(ChangeSet(deletes=[clean]))
+    assert store.latest_history([report, clean]) == {report: None}
+    assert store.latest_history([report]) == expected_latest(store) | {report: None}
+
+
+@st.composite
+def history_steps(draw: st.DrawFn) -> ChangeSet:
+    """A changeset that adds, re-times, links, ends or deletes versions and runs."""
+    cs = ChangeSet(origin=Origin.API)
+    for _ in range(draw(st.integers(1, 3))):
+        owner = draw(st.sampled_from(sorted(HISTORY_OWNERS)))
+        n = draw(st.integers(0, 3))
+        step = draw(st.sampled_from(["link", "time", "end", "delete"]))
+        hour = draw(st.integers(0, 6))
+        if step == "link":
+            cs.nodes.append(member(owner, n, draw(st.sampled_from(MEMBER_TIMES))))
+            cs.edges.append(member_edge(owner, n, hour))
+        elif step == "time":
+            cs.nodes.append(member(owner, n, draw(st.sampled_from(MEMBER_TIMES))))
+        elif step == "end":
+            edge = member_edge(owner, n, hour)
+            cs.endings.append(
+                EdgeEnding(
+                    source_id=owner, kind=edge.kind, target_id=edge.target_id, at=edge.last_seen
+                )
+            )
+        else:
+            cs.deletes.append(member(owner, n).id)
+    return cs
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+@settings(max_examples=40, deadline=None)
+@given(st.lists(history_steps(), min_size=1, max_size=8), st.booleans())
+def test_latest_history_follows_every_write_like_a_reading_of_all_versions(
+    kind: str, steps: list[ChangeSet], ask_first: bool
+) -> None:
+    store = make_store(kind)
+    try:
+        store.apply(pipeline())
+        owners = sorted(HISTORY_OWNERS)
+        if ask_first:  # a store may keep what it answered and update it as writes come
+            assert store.latest_history(owners) == {}
+        for changeset in steps:
+            if changeset.deletes and (changeset.nodes or changeset.edges):
+                store.apply(ChangeSet(deletes=changeset.deletes))
+                changeset = changeset.model_copy(update={"deletes": []})
+            store.apply(changeset)
+            if ask_first:
+                assert store.latest_history(owners) == expected_latest(store)
+        assert store.latest_history(owners) == expected_latest(store)
+    finally:
+        store.close()

@@ -19,7 +19,7 @@ import pytest
 
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, StoreUnavailable
-from lineagegraph.ids import Kind, kind_of, make_id
+from lineagegraph.ids import Kind, kind_of, make_id, parse_id
 from lineagegraph.model import (
     FLOW_KINDS,
     ChangeSet,
@@ -149,6 +149,46 @@ def test_entities_carry_the_shared_label_and_one_label_per_kind(
         ["dataset|s3://lake|mart.revenue", None],
         ["dataset|s3://lake|raw.orders", ["alice"]],
     ]
+
+
+@pytest.mark.neo4j
+def test_versions_and_runs_carry_their_time_stamp_and_older_nodes_without_it_still_count(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    orders = ds("raw.orders")
+    versions = [make_id(Kind.DATASET_VERSION, NS, "raw.orders", f"v{n}") for n in range(3)]
+    cs = small_graph()
+    for version, created in zip(
+        versions,
+        ["2026-03-01T10:00:00+05:00", "2026-03-01T06:00:00Z", "no time"],
+        strict=True,
+    ):
+        cs.nodes.append(Node.from_key(parse_id(version), {"created_at": created}))
+        cs.link(orders, EdgeKind.HAS_VERSION, version, T0)
+    neo4j_store.apply(cs)
+    stamps = cypher(raw, "MATCH (v:DatasetVersion) RETURN v.id, v.stamp ORDER BY v.id")
+    assert stamps == [
+        [versions[0], "2026-03-01T05:00:00.000000Z"],
+        [versions[1], "2026-03-01T06:00:00.000000Z"],
+        [versions[2], ""],
+    ]
+    assert cypher(raw, "MATCH (d:Dataset) WHERE d.stamp IS NOT NULL RETURN d.id") == []
+    # A version written before the property existed is ordered by its attributes.
+    cypher(raw, f"MATCH (v:Entity {{id: '{versions[0]}'}}) REMOVE v.stamp")
+    assert neo4j_store.latest_history([orders]) == {orders: versions[1]}
+    neo4j_store.apply(
+        ChangeSet(
+            nodes=[Node.from_key(parse_id(versions[2]), {"created_at": "2026-03-01T04:00:00Z"})]
+        )
+    )
+    cypher(raw, "MATCH (v:DatasetVersion) REMOVE v.stamp")
+    assert neo4j_store.latest_history([orders]) == {orders: versions[1]}
+    neo4j_store.apply(
+        ChangeSet(
+            nodes=[Node.from_key(parse_id(versions[0]), {"created_at": "2026-03-01T07:00:00Z"})]
+        )
+    )
+    assert neo4j_store.latest_history([orders]) == {orders: versions[0]}
 
 
 @pytest.mark.neo4j

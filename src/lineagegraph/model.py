@@ -23,6 +23,7 @@ __all__ = [
     "CONTAINMENT_KINDS",
     "EDGE_RULES",
     "FLOW_KINDS",
+    "HISTORY_ORDER",
     "RUNTIME_KINDS",
     "ChangeSet",
     "Check",
@@ -56,6 +57,7 @@ __all__ = [
     "parse_time",
     "reasons_from_json",
     "reasons_to_json",
+    "time_stamp",
     "utcnow",
 ]
 
@@ -90,6 +92,20 @@ def parse_time(value: str | datetime) -> datetime:
         return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         raise InvalidInput(f"not an ISO-8601 timestamp: {value!r}") from None
+
+
+def time_stamp(value: object) -> str:
+    """A stored time attribute as a fixed-width UTC string ("" when missing or malformed).
+
+    Stamps compare as the times they stand for; "" sorts before every time. This is
+    how the health rules order versions (``created_at``) and runs (``started_at``).
+    """
+    if not isinstance(value, str | datetime) or value == "":
+        return ""
+    try:
+        return format_time(parse_time(value))
+    except InvalidInput:
+        return ""
 
 
 # --- enums ------------------------------------------------------------------------------------
@@ -151,6 +167,13 @@ EDGE_RULES: dict[EdgeKind, tuple[frozenset[Kind], frozenset[Kind]]] = {
     EdgeKind.HAS_CHECK: (frozenset({_D, _F}), frozenset({_C})),
     EdgeKind.HAS_RESULT: (frozenset({_C}), frozenset({_RE})),
     EdgeKind.EVALUATED: (frozenset({_RE}), frozenset({_DV})),
+}
+
+# The history whose latest member Store.latest_history answers, by the owner's kind:
+# (edge kind, member kind, the member's time attribute that orders it, then its id).
+HISTORY_ORDER: dict[Kind, tuple[EdgeKind, Kind, str]] = {
+    Kind.DATASET: (EdgeKind.HAS_VERSION, Kind.DATASET_VERSION, "created_at"),
+    Kind.JOB: (EdgeKind.HAS_RUN, Kind.RUN, "started_at"),
 }
 
 

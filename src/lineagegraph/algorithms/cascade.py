@@ -94,6 +94,7 @@ from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, kind_of, make_id, parse_id
 from lineagegraph.model import (
+    HISTORY_ORDER,
     ChangeSet,
     Check,
     Direction,
@@ -103,8 +104,8 @@ from lineagegraph.model import (
     HealthStatus,
     Node,
     Precision,
-    format_time,
     parse_time,
+    time_stamp,
 )
 from lineagegraph.store.base import Hop, SearchFilter, Store
 
@@ -181,12 +182,7 @@ def _dataset(entity_id: str) -> str:
 
 def _stamp(value: object) -> str:
     """A stored time attribute as a fixed-width UTC string ("" when missing or malformed)."""
-    if not isinstance(value, str | datetime) or value == "":
-        return ""
-    try:
-        return format_time(parse_time(value))
-    except InvalidInput:
-        return ""
+    return time_stamp(value)
 
 
 class _Facts:
@@ -202,7 +198,10 @@ class _Facts:
         self._neighbours: dict[tuple[EdgeKind, Direction], dict[str, tuple[str, ...]]] = {}
         self._downstream: dict[str, list[Hop]] = {}
         self._ordered_versions: dict[str, tuple[str, ...]] = {}
-        self._ordered_runs: dict[str, tuple[str, ...]] = {}
+        # datasets and jobs with versions or runs -> the latest one (None: none of
+        # the member kind), and those without any
+        self._latest: dict[str, str | None] = {}
+        self._unversioned: set[str] = set()
 
     def nodes(self, ids: Iterable[str]) -> dict[str, Node]:
         """The nodes among these ids that exist."""
@@ -297,69 +296,59 @@ class _Facts:
             d: tuple(v for v in vs if _kind(v) is Kind.DATASET_VERSION) for d, vs in linked.items()
         }
 
-    def order(self, datasets: Iterable[str] = (), jobs: Iterable[str] = ()) -> None:
-        """Load the ordered versions of datasets and runs of jobs, reading both at once.
-
-        One downstream read for the versions and runs not cached yet, then one read of
-        the nodes whose times order them (only where there are several).
-        """
-        new_datasets = [d for d in dict.fromkeys(datasets) if d not in self._ordered_versions]
-        new_jobs = [j for j in dict.fromkeys(jobs) if j not in self._ordered_runs]
-        if not new_datasets and not new_jobs:
-            return
-        self.downstream([*new_datasets, *new_jobs])
-        versions = self.version_ids(new_datasets)
-        runs = self.neighbours(new_jobs, EdgeKind.HAS_RUN, _DOWN)
-        # Only a dataset with several versions (a job with several runs) needs their
-        # times to order them.
-        nodes = self.nodes(
-            [
-                *(v for vs in versions.values() if len(vs) > 1 for v in vs),
-                *(r for rs in runs.values() if len(rs) > 1 for r in rs),
-            ]
-        )
-        for dataset, linked in versions.items():
-            ordered = sorted(linked, key=lambda v: (_version_time(nodes.get(v)), v))
-            self._ordered_versions[dataset] = tuple(ordered)
-        for job, linked in runs.items():
-            ordered = sorted(linked, key=lambda r: (_run_time(nodes.get(r)), r))
-            self._ordered_runs[job] = tuple(ordered)
-
     def versions(self, datasets: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Each dataset's versions, oldest first (by ``created_at``, then id)."""
+        """Each dataset's versions, oldest first (by ``created_at``, then id).
+
+        Reads every version of the datasets: the verdicts of a check need them all.
+        Questions about the latest version only go through :meth:`latest`.
+        """
         wanted = list(dict.fromkeys(datasets))
-        self.order(datasets=wanted)
+        new = [d for d in wanted if d not in self._ordered_versions]
+        if new:
+            versions = self.version_ids(new)
+            # Only a dataset with several versions needs their times to order them.
+            nodes = self.nodes(v for vs in versions.values() if len(vs) > 1 for v in vs)
+            for dataset, linked in versions.items():
+                ordered = sorted(linked, key=lambda v: (_version_time(nodes.get(v)), v))
+                self._ordered_versions[dataset] = tuple(ordered)
         return {d: self._ordered_versions[d] for d in wanted}
 
+    def latest(self, ids: Iterable[str], ahead: Iterable[str] = ()) -> None:
+        """Learn whether these datasets (jobs) have versions (runs), and which is the latest.
+
+        One :meth:`Store.latest_history` for the ids not asked about yet, whatever the
+        size of their history. Ids needed soon (``ahead``) join that read when there is
+        one, and cause none.
+        """
+        known, unversioned = self._latest, self._unversioned
+        missing = [i for i in dict.fromkeys(ids) if i not in known and i not in unversioned]
+        if not missing:
+            return
+        missing.extend(i for i in dict.fromkeys(ahead) if i not in known and i not in unversioned)
+        missing = list(dict.fromkeys(missing))
+        answers = self.store.latest_history(missing)
+        known.update(answers)
+        self._unversioned.update(i for i in missing if i not in answers)
+
     def latest_version(self, dataset: str) -> str | None:
-        """The latest version of a dataset whose versions were loaded."""
-        versions = self._ordered_versions[dataset]
-        return versions[-1] if versions else None
+        """The latest version of a dataset (by ``created_at``, then id), if any."""
+        self.latest([dataset])
+        return self._latest.get(dataset)
 
     def versioned(self, dataset: str) -> bool:
         """Whether a dataset has any versions."""
-        linked = self._neighbours.get((EdgeKind.HAS_VERSION, _DOWN), {}).get(dataset)
-        if linked is None:
-            linked = self.neighbours([dataset], EdgeKind.HAS_VERSION, _DOWN)[dataset]
-        return bool(linked)
-
-    def runs(self, jobs: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Each job's runs, oldest first (by ``started_at``, then id)."""
-        wanted = list(dict.fromkeys(jobs))
-        self.order(jobs=wanted)
-        return {j: self._ordered_runs[j] for j in wanted}
+        self.latest([dataset])
+        return dataset in self._latest
 
     def has_runs(self, job: str) -> bool:
         """Whether a job has any runs."""
-        linked = self._neighbours.get((EdgeKind.HAS_RUN, _DOWN), {}).get(job)
-        if linked is None:
-            linked = self.neighbours([job], EdgeKind.HAS_RUN, _DOWN)[job]
-        return bool(linked)
+        self.latest([job])
+        return job in self._latest
 
     def latest_run(self, job: str) -> str | None:
-        """The latest run of a job whose runs were loaded."""
-        runs = self._ordered_runs[job]
-        return runs[-1] if runs else None
+        """The latest run of a job (by ``started_at``, then id), if any."""
+        self.latest([job])
+        return self._latest.get(job)
 
 
 def _sorted(targets: list[str]) -> tuple[str, ...]:
@@ -369,10 +358,6 @@ def _sorted(targets: list[str]) -> tuple[str, ...]:
 
 def _version_time(node: Node | None) -> str:
     return "" if node is None else _stamp(node.attrs.get("created_at"))
-
-
-def _run_time(node: Node | None) -> str:
-    return "" if node is None else _stamp(node.attrs.get("started_at"))
 
 
 # --- checks and results -----------------------------------------------------------------------
@@ -429,6 +414,9 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
     nodes = {i: n for i, n in facts.nodes(sorted(set(check_ids))).items() if n.kind is Kind.CHECK}
     ids = sorted(nodes)
     checked_by = facts.neighbours(ids, EdgeKind.HAS_CHECK, _UP)
+    datasets = {check_id: _dataset(check_id) for check_id in ids}
+    # The checks' results and their datasets' versions (for the verdicts), in one read.
+    facts.load([*ids, *datasets.values()], (EdgeKind.HAS_RESULT, EdgeKind.HAS_VERSION), _DOWN)
     results_of = facts.neighbours(ids, EdgeKind.HAS_RESULT, _DOWN)
     result_ids = sorted({r for i in ids for r in results_of[i] if _kind(r) is Kind.RESULT})
     result_nodes = facts.nodes(result_ids)
@@ -445,7 +433,6 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
         if isinstance(n.attrs.get("dataset_version"), str)
     }
     present_versions = facts.exists(v for v in named_versions if _is_kind(v, Kind.DATASET_VERSION))
-    datasets = {check_id: _dataset(check_id) for check_id in ids}
     versions = facts.versions(datasets.values())
     version_times = {
         v: _version_time(n)
@@ -562,9 +549,10 @@ _VERSION_KINDS = frozenset(
 )
 _DESIGN_KINDS = frozenset({EdgeKind.READS, EdgeKind.TRAINED_ON, EdgeKind.DERIVES, EdgeKind.WRITES})
 _DESIGN_SOURCES = frozenset({Kind.DATASET, Kind.FIELD, Kind.FEATURE, Kind.MODEL_VERSION, Kind.JOB})
-# Everything the rules read downstream of an entity: what both traversals follow, and the
-# versions and runs that decide which is the latest.
-_DOWNSTREAM_KINDS = _VERSION_KINDS | _DESIGN_KINDS | {EdgeKind.HAS_VERSION, EdgeKind.HAS_RUN}
+# Everything the rules read downstream of an entity: what both traversals follow. Which
+# version or run is the latest is asked of the store apart (Store.latest_history), so
+# reading an entity never lists its whole history.
+_DOWNSTREAM_KINDS = _VERSION_KINDS | _DESIGN_KINDS
 
 
 def _is_data(entity_id: str) -> bool:
@@ -627,12 +615,11 @@ class _Rules:
         jobs_of = facts.neighbours(runs, EdgeKind.HAS_RUN, _UP)
         jobs = [j for r in runs for j in jobs_of[r]]
         # One read of the frontier's downstream edges (the design-lineage ones too, which
-        # the design traversal follows next) together with what the rules consult about
-        # it: the versions of its datasets and of its versions' datasets, and the runs of
-        # its runs' jobs. Then each hop is kept, dropped or redirected by the rule for its
-        # source kind and edge kind.
-        facts.downstream([*asked, *owners.values(), *jobs])
-        facts.order(owners.values(), jobs)
+        # the design traversal follows next) and one of what the rules consult about it:
+        # the latest versions of its datasets and of its versions' datasets, and the
+        # latest runs of its runs' jobs. Then each hop is kept, dropped or redirected by
+        # the rule for its source kind and edge kind.
+        facts.downstream(asked)
         raw = facts.hops(asked, kinds)
         version_hops: list[Hop] = []
         design_hops: list[Hop] = []
@@ -641,8 +628,17 @@ class _Rules:
                 version_hops.append(hop)
             if design and hop.kind in _DESIGN_KINDS:
                 design_hops.append(hop)
+        # The same read learns what the next level consults (the datasets of the versions
+        # reached) and what the design hops do: in a chain of runs and versions, every
+        # other level then needs no read of its own.
+        facts.latest(
+            [*owners.values(), *jobs, *datasets],
+            ahead=[
+                *(_dataset(h.target) for h in version_hops if h.kind is EdgeKind.WROTE),
+                *_design_consults(design_hops),
+            ],
+        )
         hops: list[Hop] = []
-        facts.version_ids(datasets)
         for hop in version_hops:
             source_kind = _kind(hop.source)
             if hop.kind is EdgeKind.HAS_FIELD:
@@ -698,9 +694,10 @@ class _Rules:
         derived = by_edge[EdgeKind.DERIVES]
         written = [h for h in by_edge[EdgeKind.WRITES] if _kind(h.source) is Kind.JOB]
         # What the crossing rules consult, in one read upstream (the sources of features,
-        # the writers of model versions) and then one downstream: the hops' targets, read
-        # in full because the next level expands those it keeps, and the versions of the
-        # datasets of the inputs and of the fields reached.
+        # the writers of model versions), one downstream (the hops' targets, read in full
+        # because the next level expands those it keeps) and one of the latest versions
+        # and runs: of the datasets of the inputs, of the fields reached and of the
+        # datasets written, and of the jobs reading.
         model_versions = [
             *(h.target for h in trained),
             *(h.target for h in written if _kind(h.target) is Kind.MODEL_VERSION),
@@ -712,7 +709,14 @@ class _Rules:
             *(i if _kind(i) is Kind.DATASET else _dataset(i) for i in inputs if _is_data(i)),
             *(_dataset(h.target) for h in derived),
         ]
-        facts.downstream([*(h.target for h in raw), *consulted])
+        facts.downstream(h.target for h in raw)
+        facts.latest(
+            [
+                *consulted,
+                *(h.target for h in readers),
+                *(h.target for h in written if _kind(h.target) is Kind.DATASET),
+            ]
+        )
 
         def unrecorded(entity: str) -> bool:
             """Whether runs cannot record reading this input (it has no versions)."""
@@ -727,16 +731,10 @@ class _Rules:
             return False  # a model version is itself a version that runs record reading
 
         hops: list[Hop] = []
-        facts.neighbours([h.target for h in readers], EdgeKind.HAS_RUN, _DOWN)
         read_crossing = [h for h in readers if facts.has_runs(h.target) and unrecorded(h.source)]
-        facts.version_ids(_dataset(h.target) for h in derived)
         derived_crossing = [
             h for h in derived if facts.versioned(_dataset(h.target)) and unrecorded(h.source)
         ]
-        facts.order(
-            datasets=[_dataset(h.target) for h in derived_crossing],
-            jobs=[h.target for h in read_crossing],
-        )
         # Jobs reading the entity: a job without runs is entered; a job with runs only
         # from an input its runs cannot record, and then its latest run is tainted.
         hops.extend(h for h in readers if not facts.has_runs(h.target))
@@ -757,7 +755,6 @@ class _Rules:
                 hops.append(Hop(hop.source, EdgeKind.DERIVES, latest))
         # What a job writes: datasets without versions, features, and model versions
         # that no recorded run wrote (runs decide the others).
-        facts.version_ids(h.target for h in written if _kind(h.target) is Kind.DATASET)
         mv_writers = facts.neighbours(
             [h.target for h in written if _kind(h.target) is Kind.MODEL_VERSION],
             EdgeKind.WROTE,
@@ -772,6 +769,27 @@ class _Rules:
             ):
                 hops.append(hop)
         return hops
+
+
+def _design_consults(hops: Iterable[Hop]) -> list[str]:
+    """The datasets and jobs whose versions or runs the crossing rules consult for these hops.
+
+    What :meth:`_Rules._design_hops` asks :meth:`_Facts.latest` about, but for the
+    datasets of the features' sources, which it reads first.
+    """
+    consulted: list[str] = []
+    for hop in hops:
+        if _is_data(hop.source):
+            consulted.append(
+                _dataset(hop.source) if _kind(hop.source) is Kind.FIELD else hop.source
+            )
+        if hop.kind is EdgeKind.READS or (
+            hop.kind is EdgeKind.WRITES and _kind(hop.target) is Kind.DATASET
+        ):
+            consulted.append(hop.target)
+        elif hop.kind is EdgeKind.DERIVES:
+            consulted.append(_dataset(hop.target))
+    return consulted
 
 
 def _by_kind(ids: Iterable[str]) -> dict[Kind, list[str]]:
@@ -1012,6 +1030,12 @@ _WALK_KINDS = (
     EdgeKind.SERVES,
 )
 
+# Datasets and jobs gather versions and runs by the thousand: the walk follows the other
+# kinds from the store and steps along these two as paths do (see _history_hops).
+_LEAN_WALK_KINDS = tuple(
+    k for k in _WALK_KINDS if k not in {EdgeKind.HAS_RUN, EdgeKind.HAS_VERSION}
+)
+
 
 class _Touched:
     """What a changeset touched, grown into anchors and affected checks."""
@@ -1087,8 +1111,7 @@ class _Touched:
     def checks_on_reversioned(self) -> set[str]:
         """The checks on datasets whose versions changed, and on their fields.
 
-        Reads only these two kinds of edges: a dataset's other downstream edges include
-        every version it ever had.
+        Reads only these two kinds of edges: nothing else of the datasets is needed here.
         """
         facts, nb = self.facts, self.facts.neighbours
         reversioned = sorted(d for d, changed in self._datasets.items() if changed)
@@ -1250,7 +1273,7 @@ def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
         # Where the affected results were recorded before: walk stored health from the
         # anchors and from what they reach now and were recorded on already.
         starts = [*anchors, *(i for i in new if _holds(known.get(i), affected))]
-        holders = _holders(store, affected, starts, known)
+        holders = _holders(facts, affected, starts, known)
     region = sorted(holders | set(new))
     before = {i: r for i in region if (r := known.get(i)) is not None}
     health: list[HealthRecord] = []
@@ -1275,7 +1298,7 @@ def _holds(record: HealthRecord | None, results: Collection[str]) -> bool:
 
 
 def _holders(
-    store: Store,
+    facts: _Facts,
     results: Collection[str],
     starts: Sequence[str],
     cache: dict[str, HealthRecord | None],
@@ -1288,13 +1311,26 @@ def _holders(
     instead.
     ``cache`` holds stored health already read (``None``: no record) and receives
     what was read.
+
+    From a dataset or job the walk does not list its whole history: a path steps from
+    a version to its dataset, or from a run to its job, only from the latest one, and
+    the reason that the dataset or job holds names the version or run it was reached
+    through, so the walk goes on to those. A checked dataset, whose versions carry the
+    verdicts, is the exception: from it the walk reaches every version, as the
+    verdicts were computed over all of them. (A path can also enter a version other
+    than from its dataset, and a run other than from its job: the walk reaches those
+    from where the path came.)
     """
+    checked = {_dataset(result_id) for result_id in results}
 
     def holds(entity_id: str) -> bool:
         return _holds(cache.get(entity_id), results)
 
+    store = facts.store
+
     def expand(frontier: Sequence[str]) -> list[Hop]:
-        hops = store.expand(frontier, Direction.BOTH, _WALK_KINDS)
+        hops = store.expand(frontier, Direction.BOTH, _LEAN_WALK_KINDS)
+        hops.extend(_history_hops(facts, frontier, results, checked, cache))
         unseen = sorted({h.target for h in hops} - set(cache))
         found = store.health(unseen) if unseen else {}
         for entity_id in unseen:
@@ -1315,6 +1351,42 @@ def _holders(
     named = store.health_naming(results)
     cache.update(named)
     return set(named)
+
+
+def _history_hops(
+    facts: _Facts,
+    frontier: Sequence[str],
+    results: Collection[str],
+    checked: Collection[str],
+    cache: Mapping[str, HealthRecord | None],
+) -> list[Hop]:
+    """The walk's steps along ``HAS_VERSION`` and ``HAS_RUN`` edges, as a path takes them.
+
+    From a version to its dataset and from a run to its jobs; from a dataset or job
+    to the versions (runs) that its stored reasons for ``results`` name, and from a
+    checked dataset to all of its versions. The rules read the runs' jobs and the
+    checked datasets' versions already, so this mostly reads nothing.
+    """
+    by_kind = _by_kind(frontier)
+    hops = [Hop(v, EdgeKind.HAS_VERSION, _dataset(v)) for v in by_kind[Kind.DATASET_VERSION]]
+    runs = by_kind[Kind.RUN]
+    for run, jobs in facts.neighbours(runs, EdgeKind.HAS_RUN, _UP).items():
+        hops.extend(Hop(run, EdgeKind.HAS_RUN, job) for job in jobs)
+    everything = [d for d in by_kind[Kind.DATASET] if d in checked]
+    for dataset, versions in facts.neighbours(everything, EdgeKind.HAS_VERSION, _DOWN).items():
+        hops.extend(Hop(dataset, EdgeKind.HAS_VERSION, v) for v in versions)
+    for owner in (*by_kind[Kind.DATASET], *by_kind[Kind.JOB]):
+        edge_kind, member_kind, _ = HISTORY_ORDER[_kind(owner)]
+        record = cache.get(owner)
+        members = {
+            p
+            for reason in (record.reasons if record is not None else ())
+            if reason.result_id in results
+            for p in reason.path
+            if _kind(p) is member_kind
+        }
+        hops.extend(Hop(owner, edge_kind, m) for m in sorted(members))
+    return hops
 
 
 # --- cascade ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +31,8 @@ from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import SEPARATOR, Kind
 from lineagegraph.model import (
+    EDGE_RULES,
+    HISTORY_ORDER,
     ChangeSet,
     Direction,
     Edge,
@@ -44,6 +47,7 @@ from lineagegraph.model import (
     format_time,
     merge_attrs,
     reasons_from_json,
+    time_stamp,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -278,6 +282,90 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
+# the id prefixes of every kind of node that history edges join
+_HISTORY_PREFIXES = frozenset(
+    k.value.lower() + SEPARATOR for e in _HISTORY_KINDS for side in EDGE_RULES[e] for k in side
+)
+# kind value of an owner -> (edge kind, member id prefix, member time attribute)
+_HISTORY_OWNERS = {
+    owner.value: (edge_kind, member.value.lower() + SEPARATOR, attr)
+    for owner, (edge_kind, member, attr) in HISTORY_ORDER.items()
+}
+# member id prefix -> its time attribute
+_HISTORY_MEMBERS = {prefix: attr for _, prefix, attr in _HISTORY_OWNERS.values()}
+
+
+@lru_cache(maxsize=256)
+def _history_ends(kinds: frozenset[EdgeKind], *, downstream: bool) -> frozenset[str]:
+    """The id prefixes of the kinds of node that edges of these kinds can leave (enter)."""
+    side = 0 if downstream else 1
+    return frozenset(k.value.lower() + SEPARATOR for e in kinds for k in EDGE_RULES[e][side])
+
+
+def _ending(frontier: Sequence[str], prefixes: frozenset[str]) -> Sequence[str]:
+    """The frontier nodes that can have history edges of the kinds asked for.
+
+    The history adjacency of a node holds all its history kinds together: without this,
+    asking a dataset for the runs that read it would walk each of its versions.
+    """
+    if len(prefixes) == len(_HISTORY_PREFIXES):
+        return frontier
+    return [n for n in frontier if n[: n.find(SEPARATOR) + 1] in prefixes]
+
+
+def _member_prefix(node_id: str) -> str:
+    """The kind prefix of an id, as :data:`_HISTORY_MEMBERS` keys it."""
+    return node_id[: node_id.find(SEPARATOR) + 1]
+
+
+class _History:
+    """The current versions of one dataset (runs of one job), in the order of the rules.
+
+    Members are kept sorted by (time stamp, id), so the latest is the last one; targets
+    of the owner's edges that are not members (a dataset's model versions) only count
+    towards whether the owner has any.
+    """
+
+    __slots__ = ("keys", "others", "stamps")
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[str, str]] = []
+        self.stamps: dict[str, str] = {}
+        self.others: set[str] = set()
+
+    def put(self, member: str, stamp: str) -> None:
+        """Add a member, or move it to a new time."""
+        old = self.stamps.get(member)
+        if old == stamp:
+            return
+        if old is not None:
+            self._remove(old, member)
+        self.stamps[member] = stamp
+        entry = (stamp, member)
+        keys = self.keys
+        if not keys or keys[-1] < entry:
+            keys.append(entry)  # runs and versions mostly arrive in time order
+        else:
+            bisect.insort(keys, entry)
+
+    def drop(self, target: str) -> None:
+        """Forget a member or another target (its edge ended or was deleted)."""
+        old = self.stamps.pop(target, None)
+        if old is not None:
+            self._remove(old, target)
+        self.others.discard(target)
+
+    def _remove(self, stamp: str, member: str) -> None:
+        keys = self.keys
+        del keys[bisect.bisect_left(keys, (stamp, member))]
+
+    def answer(self) -> tuple[bool, str | None]:
+        """Whether the owner has any current edge of its kind, and its latest member."""
+        if self.keys:
+            return True, self.keys[-1][1]
+        return bool(self.others), None
+
+
 class EmbeddedStore:
     """The default store: SQLite for durability, an in-memory networkx graph for reads."""
 
@@ -311,6 +399,9 @@ class EmbeddedStore:
         # dataset -> (first_seen, id) of its versions, sorted: the latest at a time is a
         # binary search away however many versions a dataset has
         self._versions: dict[str, list[tuple[str, str]]] = {}
+        # dataset or job -> its current versions or runs by the rules' order; built on
+        # the first question about it and then kept up to date by writes
+        self._histories: dict[str, _History] = {}
         # node id -> the attributes object it was last reported with, once committed
         self._reported: dict[str, dict[str, Any]] = {}
         # edge key -> an attributes object whose every item the stored edge holds
@@ -697,6 +788,9 @@ class EmbeddedStore:
                 succ[node.id] = {}
                 pred[node.id] = {}
         history_succ, history_pred = self._history_succ, self._history_pred
+        histories = self._histories
+        stamps = self._restamp(nodes) if histories else {}
+        joined: list[tuple[str, str]] = []
         for source, kind_value, target, first_seen, ended_at in edges:
             kind = kinds[kind_value]
             if kind in _HISTORY_KINDS:
@@ -706,12 +800,24 @@ class EmbeddedStore:
                     data = out[target] = history_pred.setdefault(target, {})[source] = {}
                 if kind is EdgeKind.HAS_VERSION and target.startswith(_DATASET_VERSION_PREFIX):
                     self._index_version(source, target, data.get(kind), first_seen)
+                history = histories.get(source)
+                if history is not None and kind is _HISTORY_OWNERS[node_data[source]["k"]][0]:
+                    old = data.get(kind)
+                    if (old is None or old[1] is not None) and ended_at is None:
+                        joined.append((source, target))
+                    elif old is not None and old[1] is None and ended_at is not None:
+                        history.drop(target)
             else:
                 data = succ[source].get(target)
                 if data is None:
                     data = succ[source][target] = pred[target][source] = {}
             data[kind] = (first_seen, ended_at)
+        if joined:
+            self._join_histories(joined, stamps)
         for u, v in removed:
+            history = histories.get(u)
+            if history is not None:
+                history.drop(v)
             if graph.has_edge(u, v):
                 graph.remove_edge(u, v)
             data = history_succ.get(u, {}).pop(v, None)
@@ -723,7 +829,74 @@ class EmbeddedStore:
             history_succ.pop(node_id, None)
             history_pred.pop(node_id, None)
             self._versions.pop(node_id, None)
+            histories.pop(node_id, None)
         graph.remove_nodes_from([d for d in deleted if d in graph])
+
+    def _restamp(self, nodes: list[Node]) -> dict[str, str]:
+        """Move written versions and runs within their owners' histories; their stamps."""
+        stamps: dict[str, str] = {}
+        histories, history_pred = self._histories, self._history_pred
+        for node in nodes:
+            attr = _HISTORY_MEMBERS.get(_member_prefix(node.id))
+            if attr is None:
+                continue
+            stamp = stamps[node.id] = time_stamp(node.attrs.get(attr))
+            for owner in history_pred.get(node.id, ()):
+                history = histories.get(owner)
+                if history is not None and node.id in history.stamps:
+                    history.put(node.id, stamp)
+        return stamps
+
+    def _join_histories(self, joined: list[tuple[str, str]], stamps: dict[str, str]) -> None:
+        """Add the targets of new or revived current edges to their owners' histories."""
+        histories = self._histories
+        unknown = [
+            t for _, t in joined if t not in stamps and _member_prefix(t) in _HISTORY_MEMBERS
+        ]
+        stamps = {**stamps, **self._member_stamps(unknown)} if unknown else stamps
+        for owner, target in joined:
+            history = histories[owner]
+            if target.startswith(_HISTORY_OWNERS[self._graph._node[owner]["k"]][1]):
+                history.put(target, stamps.get(target, ""))
+            else:
+                history.others.add(target)
+
+    def _member_stamps(self, ids: Sequence[str]) -> dict[str, str]:
+        """The time stamps of these stored versions and runs (by their own attribute)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, attrs FROM nodes WHERE id IN ({marks})"
+            for node_id, attrs in self._con.execute(query, tuple(chunk)):
+                attr = _HISTORY_MEMBERS[_member_prefix(node_id)]
+                found[node_id] = time_stamp(json.loads(attrs).get(attr))
+        return found
+
+    def _build_histories(self, owners: Sequence[str]) -> None:
+        """Read the current versions or runs of these datasets or jobs, with their times."""
+        node_data, history_succ = self._graph._node, self._history_succ
+        members: list[str] = []
+        built: dict[str, tuple[_History, list[str]]] = {}
+        for owner in owners:
+            edge_kind, prefix, _ = _HISTORY_OWNERS[node_data[owner]["k"]]
+            history = _History()
+            mine: list[str] = []
+            for target, data in history_succ.get(owner, {}).items():
+                seen = data.get(edge_kind)
+                if seen is None or seen[1] is not None:
+                    continue
+                if target.startswith(prefix):
+                    mine.append(target)
+                else:
+                    history.others.add(target)
+            members.extend(mine)
+            built[owner] = (history, mine)
+        stamps = self._member_stamps(members)
+        for owner, (history, mine) in built.items():
+            entries = sorted((stamps.get(m, ""), m) for m in mine)
+            history.keys = entries
+            history.stamps = {m: stamp for stamp, m in entries}
+            self._histories[owner] = history
 
     def _index_version(
         self, dataset: str, version: str, old: tuple[str, str | None] | None, first_seen: str
@@ -830,12 +1003,14 @@ class EmbeddedStore:
                 if rest:
                     self._hops(self._graph._succ, frontier, rest, stamp, hops)
                 if history:
-                    self._hops(self._history_succ, frontier, history, stamp, hops)
+                    ends = _history_ends(history, downstream=True)
+                    self._hops(self._history_succ, _ending(frontier, ends), history, stamp, hops)
             if direction in (Direction.UPSTREAM, Direction.BOTH):
                 if rest:
                     self._hops(self._graph._pred, frontier, rest, stamp, hops)
                 if history:
-                    self._hops(self._history_pred, frontier, history, stamp, hops)
+                    ends = _history_ends(history, downstream=False)
+                    self._hops(self._history_pred, _ending(frontier, ends), history, stamp, hops)
             return hops
 
     @staticmethod
@@ -905,6 +1080,34 @@ class EmbeddedStore:
                         best = (seen, version)
                         break
                 answers.append(best)
+            return answers
+
+    def latest_history(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The latest version of each dataset and run of each job (see :class:`Store`).
+
+        Each dataset's or job's history is read once, on the first question about it,
+        and then kept up to date by the writes.
+        """
+        with self._lock:
+            self._check_open()
+            node_data, histories = self._graph._node, self._histories
+            wanted = list(dict.fromkeys(ids))
+            new = [
+                i
+                for i in wanted
+                if i not in histories
+                and (data := node_data.get(i)) is not None
+                and data["k"] in _HISTORY_OWNERS
+            ]
+            if new:
+                self._build_histories(new)
+            answers: dict[str, str | None] = {}
+            for owner in wanted:
+                history = histories.get(owner)
+                if history is not None:
+                    linked, latest = history.answer()
+                    if linked:
+                        answers[owner] = latest
             return answers
 
     def search(

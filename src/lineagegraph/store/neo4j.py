@@ -46,6 +46,7 @@ from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind, kind_of
 from lineagegraph.model import (
+    HISTORY_ORDER,
     ChangeSet,
     Direction,
     Edge,
@@ -61,6 +62,7 @@ from lineagegraph.model import (
     merge_edge,
     reasons_from_json,
     reasons_to_json,
+    time_stamp,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -133,7 +135,7 @@ _UPDATE_NODES = """
 UNWIND $rows AS row
 MATCH (n:Entity {id: row.id})
 SET n.attrs = row.attrs, n.title = row.title, n.owners = row.owners, n.tags = row.tags,
-    n.search = row.search
+    n.search = row.search, n.stamp = row.stamp
 """
 
 _READ_EDGES = """
@@ -342,6 +344,30 @@ _LATEST_VERSIONS = (
 )
 
 
+# Per dataset or job with a current HAS_VERSION or HAS_RUN edge (the edge rules give
+# datasets no runs and jobs no versions), in one pass over those edges: the latest of its
+# versions or runs by the ``stamp`` property and then id, as "stamp id" (stamps hold no
+# space, and "" sorts first), or "" when none has a stamp; and those without one (written
+# before the property existed), whose attributes then decide. Neo4j keeps a dense node's
+# relationships by type, so this reads the owner's versions or runs and not its other
+# edges, on the server. One record of parallel lists: the driver decodes that many times
+# faster than a record per owner.
+_MEMBERS = f"(m:{LABELS[Kind.DATASET_VERSION]} OR m:{LABELS[Kind.RUN]})"
+_LATEST_HISTORY = (
+    "UNWIND $ids AS id "
+    "MATCH (o:Entity {id: id}) WHERE o.kind IN $kinds "
+    "CALL (o) { "
+    "MATCH (o)-[r:HAS_VERSION|HAS_RUN]->(m) WHERE r.ended_at IS NULL "
+    f"WITH m, {_MEMBERS} AS member "
+    "RETURN count(m) AS edges, "
+    "max(CASE WHEN member AND m.stamp IS NOT NULL THEN m.stamp + ' ' + m.id END) AS top, "
+    "collect(CASE WHEN member AND m.stamp IS NULL THEN [m.id, m.attrs] END) AS unstamped } "
+    "WITH o, top, unstamped WHERE edges > 0 "
+    "RETURN collect(o.id) AS owners, collect(coalesce(top, '')) AS tops, "
+    "collect(unstamped) AS unstamped"
+)
+
+
 @lru_cache(maxsize=256)
 def _expand_query(
     direction: Direction, kinds: tuple[EdgeKind, ...], timed: bool, full: bool
@@ -525,7 +551,18 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
         "owners": _strings(attrs.get("owners")),
         "tags": _strings(attrs.get("tags")),
         "search": search,
+        "stamp": _member_stamp(node.kind, attrs),
     }
+
+
+# member kind -> the attribute whose time stamp orders it (see Store.latest_history)
+_MEMBER_TIMES = {member: attr for _, member, attr in HISTORY_ORDER.values()}
+
+
+def _member_stamp(kind: Kind, attrs: dict[str, Any]) -> str | None:
+    """The ``stamp`` property of a dataset version or run (``None`` for other kinds)."""
+    attr = _MEMBER_TIMES.get(kind)
+    return None if attr is None else time_stamp(attrs.get(attr))
 
 
 def _node_from_record(values: Sequence[Any]) -> Node:
@@ -1068,6 +1105,32 @@ class Neo4jStore:
                     attrs=json.loads(attrs),
                 )
         return list(found.values())
+
+    def latest_history(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """The latest version of each dataset and run of each job, in one query (see ``Store``).
+
+        Versions and runs carry their time stamp as a property; those written before it
+        existed are ordered by their attributes here.
+        """
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        kinds = sorted(kind.value for kind in HISTORY_ORDER)
+        (record,) = self._read(_LATEST_HISTORY, ids=wanted, kinds=kinds)
+        answers: dict[str, str | None] = {}
+        for owner, top, unstamped in zip(
+            record["owners"], record["tops"], record["unstamped"], strict=True
+        ):
+            stamp, _, latest = top.partition(" ")
+            if not unstamped:
+                answers[owner] = latest or None
+                continue
+            attr = HISTORY_ORDER[kind_of(owner)][2]
+            candidates = [(time_stamp(json.loads(a).get(attr)), m) for m, a in unstamped]
+            if latest:
+                candidates.append((stamp, latest))
+            answers[owner] = max(candidates)[1]
+        return answers
 
     def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
         """The latest version of each dataset at a time, in one query (see ``Store``)."""
