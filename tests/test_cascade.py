@@ -390,10 +390,8 @@ def test_recorded_training_run_decides_over_design_lineage(service: LineageServi
     assert_consistent(service.store)
 
 
-def test_unversioned_input_taints_the_latest_run_of_a_job_with_runs(
-    service: LineageService,
-) -> None:
-    # raw has no versions; etl has two recorded runs writing clean@1 and clean@2.
+def raw_checked_and_read_by_etl() -> ChangeSet:
+    """raw (no versions) with a check, read by the job etl, which writes clean."""
     cs = ChangeSet()
     check = Check(namespace=NS, name="raw", check="fresh")
     cs.add(Dataset(namespace=NS, name="raw"), Dataset(namespace=NS, name="clean"))
@@ -401,6 +399,14 @@ def test_unversioned_input_taints_the_latest_run_of_a_job_with_runs(
     cs.link(ds("raw"), EdgeKind.HAS_CHECK, check.id, at(1))
     cs.link(ds("raw"), EdgeKind.READS, jb("etl"), at(1))
     cs.link(jb("etl"), EdgeKind.WRITES, ds("clean"), at(1))
+    return cs
+
+
+def test_unversioned_input_taints_the_latest_run_of_a_job_with_runs(
+    service: LineageService,
+) -> None:
+    # raw has no versions; etl has two recorded runs writing clean@1 and clean@2.
+    cs = raw_checked_and_read_by_etl()
     for n in (1, 2):
         run = Run(namespace=NS, name="etl", run_id=f"e{n}", started_at=at(n))
         version = DatasetVersion(namespace=NS, name="clean", version=f"c{n}", created_at=at(n, 1))
@@ -438,13 +444,7 @@ def test_latest_run_and_version_go_by_their_own_times_not_ids_or_when_seen(
     # raw (no versions) feeds etl. Run e9 and its version c9 are seen last and have the
     # larger ids, and their times sort last as text ("10:00+05:00" is 05:00Z), but e1
     # started and c1 was created later: e1 is the latest run and c1 the latest version.
-    cs = ChangeSet()
-    check = Check(namespace=NS, name="raw", check="fresh")
-    cs.add(Dataset(namespace=NS, name="raw"), Dataset(namespace=NS, name="clean"))
-    cs.add(Job(namespace=NS, name="etl"), check)
-    cs.link(ds("raw"), EdgeKind.HAS_CHECK, check.id, at(1))
-    cs.link(ds("raw"), EdgeKind.READS, jb("etl"), at(1))
-    cs.link(jb("etl"), EdgeKind.WRITES, ds("clean"), at(1))
+    cs = raw_checked_and_read_by_etl()
     times = {"1": ("2026-06-03T06:00:00Z", "2026-06-03T07:00:00Z")}
     times["9"] = ("2026-06-03T10:00:00+05:00", "2026-06-03T11:00:00+05:00")
     for n, seen in (("1", at(3)), ("9", at(4))):
@@ -490,13 +490,7 @@ def test_a_new_latest_run_clears_what_the_previous_one_put_at_risk(
     # then writes a newer version: the previous run and its version are no longer
     # reached, and the update must find their records through the reasons of the job
     # and dataset, which named them, however many runs and versions those have.
-    cs = ChangeSet()
-    check = Check(namespace=NS, name="raw", check="fresh")
-    cs.add(Dataset(namespace=NS, name="raw"), Dataset(namespace=NS, name="clean"))
-    cs.add(Job(namespace=NS, name="etl"), check)
-    cs.link(ds("raw"), EdgeKind.HAS_CHECK, check.id, at(1))
-    cs.link(ds("raw"), EdgeKind.READS, jb("etl"), at(1))
-    cs.link(jb("etl"), EdgeKind.WRITES, ds("clean"), at(1))
+    cs = raw_checked_and_read_by_etl()
     service.apply(cs)
 
     def run(n: int, day: int) -> None:
