@@ -9,6 +9,11 @@ output field from both inputs, and the ``sql`` and ``nominalTime`` facets (about
   openlineage`` reads, validates, translates and applies them in batches (target
   >= 2,000 events/s into the embedded store). Baseline: reading, validating and
   translating alone, without a store.
+- **history**: the same events from 10 jobs that run over and over, each reading the
+  output of the job before it (no version facets, so the service infers which version
+  each run read) and a raw table, with a failing check on job 0's raw table: one apply
+  per event, early (about 50 runs per job) against late (1,000 runs per job; 200 with
+  ``--quick``), into the embedded store. Target: no slowdown as history grows.
 - **HTTP**: a ``lineagegraph serve`` process over a store file (every acknowledged
   event committed with ``synchronous=FULL``) receives each event as its own ``POST
   /api/v1/lineage`` from 8 concurrent producers (target >= 500 events/s); the
@@ -79,12 +84,19 @@ def _dataset(name: str, inputs: list[str] | None = None) -> dict[str, Any]:
     return {"namespace": NAMESPACE, "name": name, "facets": facets}
 
 
-def make_events(count: int, offset: int = 0) -> list[dict[str, Any]]:
-    """``count`` realistic COMPLETE events, runs numbered from ``offset``."""
+def make_events(
+    count: int, offset: int = 0, jobs: int = JOBS, chained: bool = False
+) -> list[dict[str, Any]]:
+    """``count`` realistic COMPLETE events, runs numbered from ``offset``.
+
+    ``chained``: each job reads the output of the job before it and one raw table.
+    """
     events = []
     for n in range(offset, offset + count):
-        job = n % JOBS
+        job = n % jobs
         inputs = [f"raw.table_{(2 * job) % 300}", f"raw.table_{(2 * job + 1) % 300}"]
+        if chained:
+            inputs[1] = f"mart.table_{(job - 1) % jobs}"
         seconds = 60 * n
         events.append(
             {
@@ -125,6 +137,7 @@ def run(ctx: BenchContext) -> None:
         print("  neo4j: skipped, LINEAGEGRAPH_TEST_NEO4J_URI is not set", flush=True)
     for label, url in stores:
         _files(ctx, label, url, path, count, translate_rate)
+    _history(ctx)
     http_stores: list[tuple[str, str]] = [("embedded", f"sqlite:///{ctx.workdir / 'http.db'}")]
     if ctx.neo4j_uri:
         http_stores.append(("neo4j", ctx.neo4j_uri))
@@ -168,6 +181,51 @@ def _files(
         target=">= 2,000 events/s (embedded)" if label == "embedded" else None,
         size=count,
         store=label,
+    )
+
+
+HISTORY_JOBS = 10
+HISTORY_WINDOW = 500
+
+
+def _history(ctx: BenchContext) -> None:
+    """One apply per event as the jobs' histories grow (see the module docstring)."""
+    runs = 200 if ctx.quick else 1000
+    total = HISTORY_JOBS * runs
+    service = _fresh(f"sqlite:///{ctx.workdir / 'history.db'}")
+    translate = EventTranslator()
+    try:
+        failing = make_events(1, jobs=HISTORY_JOBS, chained=True)[0]
+        failing["inputs"][0]["inputFacets"] = {
+            "dataQualityAssertions": {
+                "assertions": [{"assertion": "not_null", "column": "col_0", "success": False}]
+            }
+        }
+        service.apply(translate(failing))
+        early_start = HISTORY_JOBS * 50
+        rates: list[float] = []
+        done = 1
+        for start in (early_start, total - HISTORY_WINDOW):
+            if start > done:  # the events in between, untimed
+                for event in make_events(start - done, done, HISTORY_JOBS, chained=True):
+                    service.apply(translate(event))
+            window = make_events(HISTORY_WINDOW, start, HISTORY_JOBS, chained=True)
+            started = time.perf_counter()
+            for event in window:
+                service.apply(translate(event))
+            rates.append(HISTORY_WINDOW / (time.perf_counter() - started))
+            done = start + HISTORY_WINDOW
+    finally:
+        service.close()
+    ctx.report(
+        f"one apply per event at {runs:,} runs per job (chained jobs, a failing check)",
+        rates[1],
+        "events/s",
+        baseline=rates[0],
+        baseline_name="the same at 50 runs per job",
+        target="no slowdown as history grows (about 1x)",
+        size=total,
+        store="embedded",
     )
 
 
