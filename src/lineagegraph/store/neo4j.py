@@ -148,9 +148,11 @@ RETURN k.s AS s, k.kind AS kind, k.t AS t, elementId(r) AS eid, r.origin AS orig
 """
 
 # Writes the edges of one kind: locks each source node, creates the edges that do not exist
-# yet (with the properties a new edge gets), and returns only the rows that need a second
-# look: an end that does not exist (the changeset is then invalid) or an edge that exists
-# already (merged in Python, then updated by element id).
+# yet (with the properties a new edge gets), merges in place a stored edge reported again
+# with no attributes or the ones it has (most are: only its times move, as merge_edge
+# moves them) unless the changeset also ends it, and returns only the rows that need a
+# second look: an end that does not exist (the changeset is then invalid) or another
+# stored edge (merged in Python, then updated by element id).
 _WRITE_EDGES: Final[dict[EdgeKind, str]] = {
     kind: f"""
 UNWIND $rows AS row
@@ -161,8 +163,19 @@ WITH row, s, t
 OPTIONAL MATCH (s)-[old:{kind.value}]->(t)
 FOREACH (_ IN CASE WHEN s IS NULL OR t IS NULL OR old IS NOT NULL THEN [] ELSE [1] END |
     CREATE (s)-[r:{kind.value}]->(t) SET r = row.props)
-WITH row, s, t, old
-WHERE s IS NULL OR t IS NULL OR old IS NOT NULL
+WITH row, s, t, old, old IS NOT NULL AND row.plain
+    AND (row.props.attrs = '{{}}' OR row.props.attrs = old.attrs) AS in_place
+FOREACH (_ IN CASE WHEN in_place THEN [1] ELSE [] END |
+    SET old.origin = CASE WHEN row.props.last_seen >= old.last_seen
+            THEN row.props.origin ELSE old.origin END,
+        old.ended_at = CASE WHEN old.ended_at IS NOT NULL AND row.props.last_seen >= old.ended_at
+            THEN null ELSE old.ended_at END,
+        old.first_seen = CASE WHEN row.props.first_seen < old.first_seen
+            THEN row.props.first_seen ELSE old.first_seen END,
+        old.last_seen = CASE WHEN row.props.last_seen > old.last_seen
+            THEN row.props.last_seen ELSE old.last_seen END)
+WITH row, s, t, old, in_place
+WHERE s IS NULL OR t IS NULL OR (old IS NOT NULL AND NOT in_place)
 RETURN row.s AS s, row.t AS t, s IS NOT NULL AS s_exists, t IS NOT NULL AS t_exists,
        elementId(old) AS eid, old.origin AS origin, old.first_seen AS first_seen,
        old.last_seen AS last_seen, old.ended_at AS ended_at, old.attrs AS attrs
@@ -966,7 +979,13 @@ class Neo4jStore:
         for kind, edges in by_kind.items():
             news = {(e.source_id, e.target_id): e for e in edges}
             rows = [
-                {"s": e.source_id, "t": e.target_id, "props": _edge_props(finish(e))} for e in edges
+                {
+                    "s": e.source_id,
+                    "t": e.target_id,
+                    "props": _edge_props(finish(e)),
+                    "plain": e.key not in endings,
+                }
+                for e in edges
             ]
             for record in tx.run(_WRITE_EDGES[kind], rows=rows):
                 if not record["s_exists"]:
