@@ -387,28 +387,37 @@ def test_search_text_follows_a_datasets_fields(neo4j_store: Neo4jStore) -> None:
 # --- concurrent writers ------------------------------------------------------------------------
 
 
-@pytest.mark.neo4j
-def test_concurrent_writers_of_one_node_and_edge_lose_no_update(neo4j_store: Neo4jStore) -> None:
-    neo4j_store.apply(ChangeSet().add(Job(namespace=ETL, name="consumer")))
-    key = Dataset(namespace=NS, name="shared").key
+def apply_at_once(store: Neo4jStore, changesets: list[ChangeSet]) -> list[BaseException]:
+    """Apply each changeset in a thread of its own, all released together; what they raised."""
     errors: list[BaseException] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(len(changesets))
 
-    def write(i: int) -> None:
-        cs = ChangeSet().add(Node.from_key(key, {f"k{i}": i}))
-        cs.link(key.id, EdgeKind.READS, job("consumer"), T0 + timedelta(hours=i), {f"a{i}": i})
+    def write(changeset: ChangeSet) -> None:
         start.wait()
         try:
-            neo4j_store.apply(cs)
-        except BaseException as error:  # reported below
+            store.apply(changeset)
+        except BaseException as error:  # reported to the caller
             errors.append(error)
 
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=write, args=(cs,)) for cs in changesets]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    return errors
+
+
+@pytest.mark.neo4j
+def test_concurrent_writers_of_one_node_and_edge_lose_no_update(neo4j_store: Neo4jStore) -> None:
+    neo4j_store.apply(ChangeSet().add(Job(namespace=ETL, name="consumer")))
+    key = Dataset(namespace=NS, name="shared").key
+
+    def changeset(i: int) -> ChangeSet:
+        cs = ChangeSet().add(Node.from_key(key, {f"k{i}": i}))
+        cs.link(key.id, EdgeKind.READS, job("consumer"), T0 + timedelta(hours=i), {f"a{i}": i})
+        return cs
+
+    assert apply_at_once(neo4j_store, [changeset(i) for i in range(8)]) == []
     assert neo4j_store.get([key.id])[key.id].attrs == {f"k{i}": i for i in range(8)}
     (edge,) = neo4j_store.edges([key.id], Direction.DOWNSTREAM, [EdgeKind.READS])
     assert edge.first_seen == format_time(T0)
@@ -425,10 +434,8 @@ def test_concurrent_writers_of_the_same_new_health_records_all_succeed(
     # unique constraint applies its changeset again, over the stored records.
     neo4j_store.apply(small_graph())
     ids = [ds("raw.orders"), ds("mart.revenue"), job("daily_revenue")]
-    errors: list[BaseException] = []
-    start = threading.Barrier(6)
 
-    def write(i: int) -> None:
+    def changeset(i: int) -> ChangeSet:
         reason = HealthReason(
             result_id="result|s3://lake|raw.orders|not_null|r1",
             check_id="check|s3://lake|raw.orders|not_null",
@@ -447,18 +454,9 @@ def test_concurrent_writers_of_the_same_new_health_records_all_succeed(
             )
             for entity_id in ids
         ]
-        start.wait()
-        try:
-            neo4j_store.apply(ChangeSet(health=records))
-        except BaseException as error:  # reported below
-            errors.append(error)
+        return ChangeSet(health=records)
 
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert apply_at_once(neo4j_store, [changeset(i) for i in range(6)]) == []
     assert cypher(raw, "MATCH (h:Health) RETURN count(h)") == [[3]]
     stored = neo4j_store.health(ids)
     assert set(stored) == set(ids)

@@ -180,11 +180,6 @@ def _dataset(entity_id: str) -> str:
     return f"dataset|{parts[1]}|{parts[2]}"
 
 
-def _stamp(value: object) -> str:
-    """A stored time attribute as a fixed-width UTC string ("" when missing or malformed)."""
-    return time_stamp(value)
-
-
 class _Facts:
     """Cached, batched reads of what the propagation rules consult.
 
@@ -357,7 +352,7 @@ def _sorted(targets: list[str]) -> tuple[str, ...]:
 
 
 def _version_time(node: Node | None) -> str:
-    return "" if node is None else _stamp(node.attrs.get("created_at"))
+    return "" if node is None else time_stamp(node.attrs.get("created_at"))
 
 
 # --- checks and results -----------------------------------------------------------------------
@@ -452,7 +447,7 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
             node = result_nodes.get(result_id)
             if node is None:
                 continue
-            observed_at = _stamp(node.attrs.get("observed_at"))
+            observed_at = time_stamp(node.attrs.get("observed_at"))
             version = next(
                 (v for v in evaluated[result_id] if _kind(v) is Kind.DATASET_VERSION), None
             )

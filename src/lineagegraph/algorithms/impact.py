@@ -441,6 +441,9 @@ _COLUMN_KINDS = frozenset(
 )
 
 
+# The searches allocate a hop per edge crossed; collections triggered meanwhile would scan
+# the whole graph for nothing (see lineagegraph.collector).
+@collector_paused()
 def impact(
     store: Store,
     change: SchemaChange,
@@ -455,15 +458,6 @@ def impact(
     unknown dataset and :class:`InvalidInput` when the id is not a dataset or a
     change names a field that does not exist (or, to add or rename to, does).
     """
-    # The searches allocate a hop per edge crossed; collections triggered meanwhile
-    # would scan the whole graph for nothing (see lineagegraph.collector).
-    with collector_paused():
-        return _impact(store, change, max_nodes, timeout)
-
-
-def _impact(
-    store: Store, change: SchemaChange, max_nodes: int | None, timeout: float | None
-) -> ImpactReport:
     dataset_id = change.dataset_id
     dataset = store.get([dataset_id]).get(dataset_id)
     if dataset is None:

@@ -173,6 +173,9 @@ class LineageResult(BaseModel):
     page_info: PageInfo
 
 
+# A large lineage allocates a hop per edge crossed; collections triggered meanwhile would
+# scan the whole graph for nothing (see lineagegraph.collector).
+@collector_paused()
 def lineage(
     store: Store,
     entity_id: str,
@@ -210,39 +213,6 @@ def lineage(
     if root.kind not in LINEAGE_KINDS:
         names = ", ".join(sorted(k.value for k in LINEAGE_KINDS))
         raise InvalidInput(f"lineage is defined for {names}; {entity_id!r} is a {root.kind.value}")
-    # A large lineage allocates a hop per edge crossed; collections triggered meanwhile
-    # would scan the whole graph for nothing (see lineagegraph.collector).
-    with collector_paused():
-        return _lineage(
-            store,
-            root,
-            direction,
-            depth,
-            kinds,
-            column_level,
-            as_of,
-            first,
-            offset,
-            after,
-            max_nodes,
-            timeout,
-        )
-
-
-def _lineage(
-    store: Store,
-    root: Node,
-    direction: Direction,
-    depth: int | None,
-    kinds: Collection[Kind] | None,
-    column_level: bool,
-    as_of: datetime | None,
-    first: int,
-    offset: int,
-    after: str | None,
-    max_nodes: int | None,
-    timeout: float | None,
-) -> LineageResult:
     column = column_level or root.kind is Kind.FIELD
     walk = _Walk(store, column, as_of)
 

@@ -310,27 +310,27 @@ def _ending(frontier: Sequence[str], prefixes: frozenset[str]) -> Sequence[str]:
     """
     if len(prefixes) == len(_HISTORY_PREFIXES):
         return frontier
-    return [n for n in frontier if n[: n.find(SEPARATOR) + 1] in prefixes]
+    return [n for n in frontier if _member_prefix(n) in prefixes]
 
 
 def _member_prefix(node_id: str) -> str:
-    """The kind prefix of an id, as :data:`_HISTORY_MEMBERS` keys it."""
+    """The kind prefix of an id (``run|``), as :data:`_HISTORY_MEMBERS` keys it."""
     return node_id[: node_id.find(SEPARATOR) + 1]
 
 
 class _History:
-    """The current versions of one dataset (runs of one job), in the order of the rules.
+    """Versions of one dataset (runs of one job) kept sorted by (time stamp, id).
 
-    Members are kept sorted by (time stamp, id), so the latest is the last one; targets
-    of the owner's edges that are not members (a dataset's model versions) only count
-    towards whether the owner has any.
+    The latest is the last one. In the histories of the health rules, targets of the
+    owner's edges that are not members (a dataset's model versions) only count towards
+    whether the owner has any.
     """
 
     __slots__ = ("keys", "others", "stamps")
 
-    def __init__(self) -> None:
-        self.keys: list[tuple[str, str]] = []
-        self.stamps: dict[str, str] = {}
+    def __init__(self, entries: Iterable[tuple[str, str]] = ()) -> None:
+        self.keys: list[tuple[str, str]] = sorted(entries)
+        self.stamps: dict[str, str] = {member: stamp for stamp, member in self.keys}
         self.others: set[str] = set()
 
     def put(self, member: str, stamp: str) -> None:
@@ -396,9 +396,9 @@ class EmbeddedStore:
         self._graph: Any = nx.DiGraph()
         self._history_succ: Adjacency = {}
         self._history_pred: Adjacency = {}
-        # dataset -> (first_seen, id) of its versions, sorted: the latest at a time is a
-        # binary search away however many versions a dataset has
-        self._versions: dict[str, list[tuple[str, str]]] = {}
+        # dataset -> its versions by the first_seen of their HAS_VERSION edges, ended
+        # ones too: the latest at a time is a binary search away however many there are
+        self._versions: dict[str, _History] = {}
         # dataset or job -> its current versions or runs by the rules' order; built on
         # the first question about it and then kept up to date by writes
         self._histories: dict[str, _History] = {}
@@ -453,6 +453,7 @@ class EmbeddedStore:
                 pred[node_id] = {}
         edge_kinds = {kind.value: kind for kind in EdgeKind}
         history_succ, history_pred = self._history_succ, self._history_pred
+        versions: dict[str, list[tuple[str, str]]] = {}
         cursor = self._con.execute("SELECT src, kind, dst, first_seen, ended_at FROM edges")
         while rows := cursor.fetchmany(50_000):
             for src, kind_value, dst, first_seen, ended_at in rows:
@@ -465,15 +466,14 @@ class EmbeddedStore:
                             same[src]
                         ] = {}
                     if kind is EdgeKind.HAS_VERSION and dst.startswith(_DATASET_VERSION_PREFIX):
-                        self._versions.setdefault(same[src], []).append((first_seen, same[dst]))
+                        versions.setdefault(same[src], []).append((first_seen, same[dst]))
                 else:
                     out = succ[src]
                     data = out.get(dst)
                     if data is None:
                         data = out[same[dst]] = pred[dst][same[src]] = {}
                 data[kind] = (first_seen, ended_at)
-        for versions in self._versions.values():
-            versions.sort()
+        self._versions = {dataset: _History(found) for dataset, found in versions.items()}
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -799,7 +799,7 @@ class EmbeddedStore:
                 if data is None:
                     data = out[target] = history_pred.setdefault(target, {})[source] = {}
                 if kind is EdgeKind.HAS_VERSION and target.startswith(_DATASET_VERSION_PREFIX):
-                    self._index_version(source, target, data.get(kind), first_seen)
+                    self._versions.setdefault(source, _History()).put(target, first_seen)
                 history = histories.get(source)
                 if history is not None and kind is _HISTORY_OWNERS[node_data[source]["k"]][0]:
                     old = data.get(kind)
@@ -820,11 +820,11 @@ class EmbeddedStore:
                 history.drop(v)
             if graph.has_edge(u, v):
                 graph.remove_edge(u, v)
-            data = history_succ.get(u, {}).pop(v, None)
+            history_succ.get(u, {}).pop(v, None)
             history_pred.get(v, {}).pop(u, None)
-            seen = None if data is None else data.get(EdgeKind.HAS_VERSION)
-            if seen is not None and v.startswith(_DATASET_VERSION_PREFIX):
-                self._versions[u].remove((seen[0], v))
+            versions = self._versions.get(u)
+            if versions is not None:
+                versions.drop(v)
         for node_id in deleted:
             history_succ.pop(node_id, None)
             history_pred.pop(node_id, None)
@@ -876,10 +876,10 @@ class EmbeddedStore:
         """Read the current versions or runs of these datasets or jobs, with their times."""
         node_data, history_succ = self._graph._node, self._history_succ
         members: list[str] = []
-        built: dict[str, tuple[_History, list[str]]] = {}
+        built: dict[str, tuple[set[str], list[str]]] = {}
         for owner in owners:
             edge_kind, prefix, _ = _HISTORY_OWNERS[node_data[owner]["k"]]
-            history = _History()
+            others: set[str] = set()
             mine: list[str] = []
             for target, data in history_succ.get(owner, {}).items():
                 seen = data.get(edge_kind)
@@ -888,30 +888,14 @@ class EmbeddedStore:
                 if target.startswith(prefix):
                     mine.append(target)
                 else:
-                    history.others.add(target)
+                    others.add(target)
             members.extend(mine)
-            built[owner] = (history, mine)
+            built[owner] = (others, mine)
         stamps = self._member_stamps(members)
-        for owner, (history, mine) in built.items():
-            entries = sorted((stamps.get(m, ""), m) for m in mine)
-            history.keys = entries
-            history.stamps = {m: stamp for stamp, m in entries}
+        for owner, (others, mine) in built.items():
+            history = _History((stamps.get(m, ""), m) for m in mine)
+            history.others = others
             self._histories[owner] = history
-
-    def _index_version(
-        self, dataset: str, version: str, old: tuple[str, str | None] | None, first_seen: str
-    ) -> None:
-        """Keep a dataset's sorted versions up to date with a written HAS_VERSION edge."""
-        versions = self._versions.setdefault(dataset, [])
-        if old is not None:
-            if old[0] == first_seen:
-                return
-            versions.remove((old[0], version))
-        entry = (first_seen, version)
-        if not versions or versions[-1] < entry:
-            versions.append(entry)  # versions mostly arrive in time order
-        else:
-            bisect.insort(versions, entry)
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -1070,7 +1054,8 @@ class EmbeddedStore:
             self._check_open()
             answers: list[tuple[str, str] | None] = []
             for dataset_id, at, excluded in requests:
-                versions = self._versions.get(dataset_id, [])
+                history = self._versions.get(dataset_id)
+                versions = [] if history is None else history.keys
                 edges = self._history_succ.get(dataset_id, {})
                 best: tuple[str, str] | None = None
                 # From the last version seen at or before the time, back to a current one.
