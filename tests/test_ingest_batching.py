@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import (
+    MAX_DEPTH,
     GroupCommit,
     apply_in_batches,
     decode_json,
@@ -67,6 +70,21 @@ def test_one_document_an_array_and_json_lines() -> None:
     assert read_documents("  \n", "empty.json") == []
 
 
+def test_json_lines_end_only_at_line_breaks(tmp_path: Path) -> None:
+    # JSON strings may hold U+2028 and other Unicode separators unescaped.
+    first = '{"name": "a\u2028b\u0085c\u2029d"}'
+    text = f'{first}\r\n{{"a": 2}}\r{{"a": 3}}\n'
+    expected = [
+        ("x.jsonl:1", {"name": "a\u2028b\u0085c\u2029d"}),
+        ("x.jsonl:2", {"a": 2}),
+        ("x.jsonl:3", {"a": 3}),
+    ]
+    assert [(d.source, d.value) for d in read_documents(text, "x.jsonl")] == expected
+    (tmp_path / "x.jsonl").write_bytes(text.encode())
+    found = [(d.source.rsplit("/", 1)[-1], d.value) for d in read_path(tmp_path / "x.jsonl")]
+    assert found == expected
+
+
 def test_decode_json_keeps_what_the_json_module_decodes() -> None:
     document = '{"big": 123456789012345678901234567890, "small": -9223372036854775809, "x": 1.5}'
     for data in (document, document.encode(), document.encode("utf-16")):
@@ -77,6 +95,41 @@ def test_decode_json_keeps_what_the_json_module_decodes() -> None:
     with pytest.raises(InvalidInput, match="nested deeper than 100 levels"):
         decode_json("[" * 101 + "]" * 101)
     assert decode_json("[" * 100 + "]" * 100) is not None
+
+
+# Strings full of what the nesting check must see through: brackets, quotes, escapes.
+_tricky_text = st.text(alphabet='[]{}"\\/ a\u00e9\u2028\n', max_size=8)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _tricky_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_tricky_text, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values, st.booleans())
+def test_decode_json_measures_nesting_as_the_decoded_value_has_it(
+    value: Any, ascii_only: bool
+) -> None:
+    at_limit = value
+    for _ in range(MAX_DEPTH - _depth(value)):
+        at_limit = [at_limit]
+    text = json.dumps(at_limit, ensure_ascii=ascii_only)
+    assert decode_json(text.encode()) == at_limit
+    assert decode_json(text) == at_limit
+    over = json.dumps({"over": at_limit}, ensure_ascii=ascii_only)
+    with pytest.raises(InvalidInput, match="nested deeper than 100 levels"):
+        decode_json(over.encode())
+    with pytest.raises(InvalidInput, match="nested deeper than 100 levels"):
+        decode_json(over)
 
 
 def test_decode_json_errors() -> None:

@@ -123,6 +123,38 @@ def _deeper_than(value: dict[str, Any] | list[Any], levels: int) -> bool:
     return False
 
 
+# The nesting of valid JSON from its bytes, in C passes: escapes and then strings go, the
+# brackets left become parentheses, and each pass of removing "()" strips one level.
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b'"[]{}'))
+_TO_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def _text_deeper_than(data: bytes, levels: int) -> bool:
+    """Whether valid JSON text holding a container nests more than ``levels`` levels,
+    as :func:`_deeper_than` counts them."""
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")  # no quote is escaped now
+    structure = data.translate(None, _NOT_STRUCTURE)
+    # Strings without brackets are adjacent quotes now. Only a string holding a bracket
+    # leaves a quote behind: the first one opens after a bracket outside any string, so
+    # its run of quotes has odd length.
+    structure = structure.replace(b'""', b"")
+    if b'"' in structure:
+        structure = b"".join(structure.split(b'"')[::2])  # what lies outside strings
+    structure = structure.translate(_TO_PARENS)
+    for _ in range(levels):
+        if not structure:
+            return False
+        structure = structure.replace(b"()", b"")
+    return bool(structure)
+
+
+def _has_long_number(data: bytes | str) -> bool:
+    if isinstance(data, bytes):
+        return _LONG_BYTES in data.translate(_DIGITS_TO_NUL)
+    return "\0" * _LONG_RUN in data.translate(_LONG_TEXT)
+
+
 def decode_json(data: bytes | str) -> Any:
     """Decode one JSON document; raises :class:`InvalidInput` naming the line and column.
 
@@ -132,17 +164,18 @@ def decode_json(data: bytes | str) -> Any:
     # orjson decodes strict JSON several times faster; whatever it refuses (errors, UTF-16
     # text) gets the standard decoder's verdict, and so does a document with a number of
     # 19 digits or more, which orjson would round to a float past 64 bits.
-    if isinstance(data, bytes):
-        long_number = _LONG_BYTES in data.translate(_DIGITS_TO_NUL)
-    else:
-        long_number = "\0" * _LONG_RUN in data.translate(_LONG_TEXT)
-    if long_number:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
         value = _decode_strictly(data)
     else:
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
+        if _has_long_number(data):
             value = _decode_strictly(data)
+        elif type(value) is dict or type(value) is list:
+            text = data if isinstance(data, bytes) else data.encode()
+            if _text_deeper_than(text, MAX_DEPTH):
+                raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+            return value
     if (type(value) is dict or type(value) is list) and _deeper_than(value, MAX_DEPTH):
         raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
     return value
@@ -179,15 +212,24 @@ def iter_documents(text: str, source: str) -> Iterator[Document]:
     return _scan(text, source)[1]
 
 
-def _scan(text: str, source: str) -> tuple[int, Iterator[Document]]:
-    """How many documents some text holds, and the documents, JSON lines decoded lazily."""
+def _scan(text: str | bytes, source: str) -> tuple[int, Iterator[Document]]:
+    """How many documents some text holds, and the documents, JSON lines decoded lazily.
+
+    Lines end at CR, LF or CRLF only: JSON strings may hold the other separators that
+    Unicode knows (U+2028, say) unescaped.
+    """
     stripped = text.strip()
     if not stripped:
         return 0, iter(())
     try:
         value = decode_json(stripped)
     except InvalidInput as whole:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        split: list[str | bytes] = []
+        if isinstance(text, bytes):
+            split.extend(text.splitlines())
+        else:
+            split.extend(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+        lines = [(n, line) for n, line in enumerate(split, start=1) if line.strip()]
         if len(lines) < 2:
             return 1, iter([Document(source, error=str(whole))])
         return len(lines), _decode_lines(lines, source)
@@ -196,7 +238,7 @@ def _scan(text: str, source: str) -> tuple[int, Iterator[Document]]:
     return 1, iter([Document(source, value)])
 
 
-def _decode_lines(lines: list[tuple[int, str]], source: str) -> Iterator[Document]:
+def _decode_lines(lines: list[tuple[int, str | bytes]], source: str) -> Iterator[Document]:
     for number, line in lines:
         where = f"{source}:{number}"
         try:
@@ -236,11 +278,12 @@ def _scan_files(path: Path) -> Iterator[tuple[int, Iterator[Document]]]:
             raw = file.read_bytes()
             if file.name.endswith(".gz"):
                 raw = gzip.decompress(raw)
-            text = raw.decode("utf-8")
+            raw.decode("utf-8")  # the whole file is UTF-8 text, or it is refused whole
         except (OSError, EOFError, UnicodeDecodeError) as error:
             yield 1, iter([Document(str(file), error=f"cannot read the file: {error}")])
             continue
-        yield _scan(text, str(file))
+        # Decoded from bytes: orjson and the checks in decode_json work on bytes fastest.
+        yield _scan(raw, str(file))
 
 
 def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
