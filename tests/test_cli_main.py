@@ -9,6 +9,7 @@ import networkx as nx
 from click.testing import CliRunner
 
 from lineagegraph.cli.main import main
+from lineagegraph.store import open_store
 
 
 def test_help_lists_the_commands() -> None:
@@ -50,3 +51,25 @@ def test_demo_stats_and_export(tmp_path: Path) -> None:
     assert loaded_graph.number_of_edges() == 340
     orders = "dataset|snowflake://acme|analytics.staging.stg_orders"
     assert loaded_graph.nodes[orders]["kind"] == "DATASET"
+
+
+def test_commands_on_a_store_file_another_process_owns_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "lineage.db"
+    owner = open_store(f"sqlite:///{path}")  # as a running server holds it
+    try:
+        runner = CliRunner()
+        for args in (
+            ["stats"],
+            ["demo"],
+            ["export"],
+            ["search", "orders"],
+            ["ingest", "openlineage", str(tmp_path)],
+        ):
+            result = runner.invoke(main, [*args, "--store", f"sqlite:///{path}"])
+            assert result.exit_code != 0, args
+            assert result.exception is None or isinstance(result.exception, SystemExit), args
+            assert "is in use by process" in result.output, (args, result.output)
+            assert "--server" in result.output, args
+    finally:
+        owner.close()
+    assert CliRunner().invoke(main, ["stats", "--store", f"sqlite:///{path}"]).exit_code == 0

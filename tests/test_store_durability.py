@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -89,6 +90,48 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         finally:
             store.close()
     assert len(acknowledged) >= 20
+
+
+OPENER = """
+import sys
+from lineagegraph.errors import StoreUnavailable
+from lineagegraph.store import open_store
+
+try:
+    open_store(sys.argv[1]).close()
+except StoreUnavailable as error:
+    print(error)
+    sys.exit(3)
+print("opened")
+"""
+
+
+def test_a_store_file_is_owned_by_one_process_at_a_time(tmp_path: Path) -> None:
+    # Another process's writes would never reach this one's in-memory graph. (The lock
+    # also goes with a killed owner: the SIGKILL test above reopens after every kill.)
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+
+    def open_elsewhere() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", OPENER, url], capture_output=True, text=True, timeout=60
+        )
+
+    store = open_store(url)
+    try:
+        refused = open_elsewhere()
+        assert refused.returncode == 3, refused.stderr
+        assert f"is in use by process {os.getpid()}" in refused.stdout
+        assert "--server" in refused.stdout
+        store.apply(ChangeSet().add(Dataset(namespace=NS, name="still.mine")))
+    finally:
+        store.close()
+    opened = open_elsewhere()
+    assert (opened.returncode, opened.stdout.strip()) == (0, "opened"), opened.stderr
+    reopened = open_store(url)
+    try:
+        assert reopened.get([make_id(Kind.DATASET, NS, "still.mine")])
+    finally:
+        reopened.close()
 
 
 def test_reopening_a_file_store_loads_the_same_graph(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+import click
 import httpx
 
 from lineagegraph.api.auth import OPEN_ACCESS
@@ -24,7 +25,26 @@ from lineagegraph.errors import LineageError
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
 
-__all__ = ["GraphQLClient", "LocalClient", "QueryFailed", "RemoteClient", "open_client"]
+__all__ = [
+    "GraphQLClient",
+    "LocalClient",
+    "QueryFailed",
+    "RemoteClient",
+    "open_client",
+    "open_service",
+]
+
+
+def open_service(store_url: str | None) -> LineageService:
+    """The service over ``--store``, or over the configured default store.
+
+    A store that cannot be opened (a file another process owns, Neo4j down) ends the
+    command with its reason instead of a traceback.
+    """
+    try:
+        return LineageService.open(store_url or Settings().store)
+    except LineageError as error:
+        raise click.ClickException(str(error)) from None
 
 
 class QueryFailed(Exception):

@@ -24,7 +24,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lineagegraph.config import Settings
+from lineagegraph.cli.client import open_service
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
@@ -40,7 +40,6 @@ from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.model import ChangeSet
-from lineagegraph.service import LineageService
 from lineagegraph.store.base import StoreStats
 
 __all__ = ["ingest"]
@@ -52,11 +51,6 @@ SERVER_BATCH_EVENTS = 500
 PROGRESS_THRESHOLD = 200
 # How many failures the summary lists before it counts the rest.
 SHOWN_FAILURES = 20
-
-
-def open_service(store_url: str | None) -> LineageService:
-    """The service over ``--store``, or over the configured default store."""
-    return LineageService.open(store_url or Settings().store)
 
 
 def _target(function: Callable[..., Any]) -> Callable[..., Any]:

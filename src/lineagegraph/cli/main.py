@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lineagegraph import __version__
-from lineagegraph.config import Settings
-from lineagegraph.service import LineageService
+from lineagegraph.cli.client import open_service
 from lineagegraph.store.graphml import graphml_lines
 
 store_option = click.option(
@@ -22,11 +21,6 @@ store_option = click.option(
     help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
     "(default: the embedded file under the user's data directory).",
 )
-
-
-def open_service(store_url: str | None) -> LineageService:
-    """Open the service over the given store URL, or the configured default."""
-    return LineageService.open(store_url or Settings().store)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import sqlite3
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 import networkx as nx
 
@@ -366,6 +368,57 @@ class _History:
         return bool(self.others), None
 
 
+class _FileOwner:
+    """This process's claim to a store file: an exclusive lock on ``<file>.lock``.
+
+    The in-memory graph is only right while no other process writes the file, so a
+    second process that opens it is refused, told which process holds it. The lock
+    goes with the process however it ends (``kill -9`` included), and the lock file,
+    which names the holder, stays behind harmlessly.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(path.name + ".lock")
+        handle: IO[str] = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held open)
+        try:
+            _lock_exclusively(handle)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StoreUnavailable(
+                f"store file {path} is in use by {holder}: one process owns a store file "
+                "at a time. Stop it, or query and ingest through it with --server "
+                "(LINEAGEGRAPH_SERVER)."
+            ) from None
+        except BaseException:
+            handle.close()
+            raise
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} ({_command_line()})\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Give the file up (closing the lock file releases the lock)."""
+        self._handle.close()
+
+
+def _lock_exclusively(handle: IO[str]) -> None:
+    """Take an exclusive lock on an open file without waiting; raises BlockingIOError."""
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this platform: nothing to enforce it with
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _command_line() -> str:
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    return " ".join([name, *sys.argv[1:]])[:200]
+
+
 class EmbeddedStore:
     """The default store: SQLite for durability, an in-memory networkx graph for reads."""
 
@@ -375,21 +428,6 @@ class EmbeddedStore:
         self._closed = False
         self._recent_nodes: _Recent[str, Node] = _Recent(READ_CACHE_SIZE)
         self._recent_edges: _Recent[tuple[str, EdgeKind, str], Edge] = _Recent(READ_CACHE_SIZE)
-        if path is None:
-            self._con = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._con.execute("PRAGMA journal_mode=WAL")
-            self._con.execute(
-                f"PRAGMA synchronous={'NORMAL' if synchronous == 'NORMAL' else 'FULL'}"
-            )
-        self._con.execute("PRAGMA foreign_keys=OFF")
-        # 64 MiB of page cache instead of SQLite's 2 MiB: writes touch rows all over the
-        # edge and node tables, and re-reading their pages cost a third of each write.
-        self._con.execute("PRAGMA cache_size=-65536")
-        self._con.executescript(_SCHEMA)
-        self._ensure_search_index()
         # Nodes carry their kind as "k"; an edge's data maps each edge kind between the
         # two nodes to (first_seen, ended_at), which is all a traversal needs. Edges of
         # the history kinds are kept apart, in adjacency of the same shape.
@@ -406,6 +444,35 @@ class EmbeddedStore:
         self._reported: dict[str, dict[str, Any]] = {}
         # edge key -> an attributes object whose every item the stored edge holds
         self._reported_edges: dict[EdgeKey, dict[str, Any]] = {}
+        self._owner: _FileOwner | None = None
+        if path is None:
+            self._con = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            self._open()
+            return
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._owner = _FileOwner(Path(path))
+        try:
+            self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            try:
+                self._con.execute("PRAGMA journal_mode=WAL")
+                mode = "NORMAL" if synchronous == "NORMAL" else "FULL"
+                self._con.execute(f"PRAGMA synchronous={mode}")
+                self._open()
+            except BaseException:
+                self._con.close()
+                raise
+        except BaseException:
+            self._owner.release()
+            raise
+
+    def _open(self) -> None:
+        """Prepare the connection and the schema, and load the graph."""
+        self._con.execute("PRAGMA foreign_keys=OFF")
+        # 64 MiB of page cache instead of SQLite's 2 MiB: writes touch rows all over the
+        # edge and node tables, and re-reading their pages cost a third of each write.
+        self._con.execute("PRAGMA cache_size=-65536")
+        self._con.executescript(_SCHEMA)
+        self._ensure_search_index()
         self._load()
 
     def _ensure_search_index(self) -> None:
@@ -1247,6 +1314,8 @@ class EmbeddedStore:
             if not self._closed:
                 self._closed = True
                 self._con.close()
+                if self._owner is not None:
+                    self._owner.release()
 
     def _check_open(self) -> None:
         if self._closed:
