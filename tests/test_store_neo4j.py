@@ -8,7 +8,9 @@ runs on both stores too, since the two full-text engines must agree on what matc
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -36,6 +38,7 @@ from lineagegraph.model import (
     Precision,
     format_time,
 )
+from lineagegraph.service import LineageService
 from lineagegraph.store import SearchFilter, Store, open_store
 from lineagegraph.store.base import Hop
 from lineagegraph.store.neo4j import (
@@ -462,6 +465,81 @@ def test_concurrent_writers_of_the_same_new_health_records_all_succeed(
     assert set(stored) == set(ids)
     # Each changeset wrote all three at once: the last one to commit holds them all.
     assert len({record.reasons[0].message for record in stored.values()}) == 1
+
+
+HOLD_WRITER = """
+import sys, time
+from lineagegraph.store.neo4j import Neo4jStore
+
+store = Neo4jStore.from_url(sys.argv[1])
+with store.writer():
+    print("holding", flush=True)
+    time.sleep(120)
+"""
+
+
+def _write_in_thread(service: LineageService, changeset: ChangeSet) -> threading.Event:
+    """Apply in a thread of its own; the event is set once the apply returned."""
+    done = threading.Event()
+
+    def run() -> None:
+        service.apply(changeset)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return done
+
+
+@pytest.mark.neo4j
+def test_services_of_replicas_sharing_neo4j_take_turns_to_write(neo4j_store: Neo4jStore) -> None:
+    # Two services over two drivers, as two app replicas: while one is between its write
+    # and what follows it (the health update reads what the write changed), the other's
+    # write waits, as a second thread of one replica would.
+    first = LineageService(neo4j_store)
+    other_store = Neo4jStore.from_url(neo4j_uri())
+    try:
+        second = LineageService(other_store)
+        paused, resume = threading.Event(), threading.Event()
+
+        def pause(_: LineageService, applied: ChangeSet) -> None:
+            if applied.nodes and not paused.is_set():
+                paused.set()
+                resume.wait(60)
+
+        first.on_apply(pause)
+        first_done = _write_in_thread(first, small_graph())
+        assert paused.wait(60)
+        second_done = _write_in_thread(
+            second, ChangeSet().add(Dataset(namespace=NS, name="from.the.other.replica"))
+        )
+        assert not second_done.wait(1.5), "the other replica wrote while the first held the lock"
+        resume.set()
+        assert first_done.wait(60) and second_done.wait(60)
+        written = other_store.get([ds("raw.orders"), ds("from.the.other.replica")])
+        assert len(written) == 2
+    finally:
+        other_store.close()
+
+
+@pytest.mark.neo4j
+def test_a_replica_that_dies_holding_the_writer_lock_does_not_block_the_others(
+    neo4j_store: Neo4jStore,
+) -> None:
+    service = LineageService(neo4j_store)  # which takes the lock to reconcile health
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITER, neo4j_uri()], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        waiting = _write_in_thread(service, small_graph())
+        assert not waiting.wait(1.0), "the lock was not held"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+        assert waiting.wait(60), "the writer lock outlived its holder"
+    finally:
+        holder.kill()
+        holder.wait(30)
 
 
 # --- configuration -----------------------------------------------------------------------------

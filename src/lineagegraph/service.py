@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,7 @@ class LineageService:
         self.store = store
         self.settings = settings if settings is not None else Settings()
         self._write_lock = threading.RLock()
+        self._writers = 0  # how deep this process's writer holds the store's writer lock
         self._after_apply: list[AfterApply] = []
         # Health is derived state, kept up to date by a hook after every write (§4.3).
         # A crash between a write and its health update would leave health stale, so
@@ -79,6 +80,19 @@ class LineageService:
         if reconcile_health:
             with contextlib.suppress(StoreUnavailable):
                 self.recompute_health()  # else retried by the next write or health read
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Write as the one writer: this process's lock, then the store's writer lock
+        (which serializes replicas sharing a store), taken once however deep the nesting."""
+        with self._write_lock:
+            outermost = self._writers == 0
+            with self.store.writer() if outermost else contextlib.nullcontext():
+                self._writers += 1
+                try:
+                    yield
+                finally:
+                    self._writers -= 1
 
     @classmethod
     def open(cls, url: str) -> LineageService:
@@ -101,7 +115,7 @@ class LineageService:
         The hooks see what the store says changed (``ApplyResult.changes``), else
         the whole changeset: derived state depends only on what reads can see.
         """
-        with self._write_lock:
+        with self._writing():
             resolved = self.resolve_snapshots(self.resolve_reads(self.keep_run_states(changeset)))
             result = self.store.apply(resolved)
             applied = resolved if result.changes is None else result.changes
@@ -467,7 +481,7 @@ class LineageService:
 
     def recompute_health(self) -> HealthRepair:
         """Recompute all health from scratch and store whatever differs from what is stored."""
-        with self._write_lock:
+        with self._writing():
             repair = cascade_analysis.repair_health(self.store)
             self._health_dirty = False
             return repair

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -226,6 +227,15 @@ class Store(Protocol):
 
     def stats(self) -> StoreStats:
         """Counts by kind and health status."""
+        ...
+
+    def writer(self) -> AbstractContextManager[None]:
+        """Hold the store-wide writer lock, waiting for it while another process holds it.
+
+        The service holds it (once, not nested) across each write and the health update
+        that follows, which read what they then change: so app replicas that share one
+        store take turns, as threads of one process do under the service's own lock.
+        """
         ...
 
     def ping(self) -> None:

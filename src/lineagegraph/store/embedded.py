@@ -22,6 +22,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -1307,6 +1308,13 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             self._con.execute("SELECT 1").fetchone()
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """The writer lock (see :class:`Store`): nothing to take, as this process owns the
+        file and the service serializes its own writers."""
+        self._check_open()
+        yield
 
     def close(self) -> None:
         """Close the SQLite connection; later calls raise :class:`StoreUnavailable`."""

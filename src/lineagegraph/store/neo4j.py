@@ -29,7 +29,9 @@ are ordered like the embedded store's: own-name matches, then kind, relevance an
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -102,6 +104,8 @@ SEARCH_INDEX: Final = "lineagegraph_entity_text"
 _SCHEMA: Final[tuple[str, ...]] = (
     "CREATE CONSTRAINT lineagegraph_entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT lineagegraph_health_id IF NOT EXISTS FOR (h:Health) REQUIRE h.id IS UNIQUE",
+    "CREATE CONSTRAINT lineagegraph_writer_name IF NOT EXISTS "
+    "FOR (w:WriterLock) REQUIRE w.name IS UNIQUE",
     "CREATE INDEX lineagegraph_field_key IF NOT EXISTS FOR (f:Field) ON (f.namespace, f.name)",
     "CREATE INDEX lineagegraph_health_status IF NOT EXISTS FOR (h:Health) ON (h.status)",
     # replaced by lineagegraph_entity_text, which also holds the title
@@ -329,6 +333,14 @@ _COUNT_EDGES = " UNION ALL ".join(
     for kind in EdgeKind
 )
 _COUNT_HEALTH = "MATCH (h:Health) RETURN h.status AS status, count(h) AS count"
+
+# Which replica holds the writer lock, for whoever looks at the WriterLock node.
+_HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+# Takes the write lock of the one WriterLock node, held until the transaction ends.
+_TAKE_WRITER = """
+MERGE (w:WriterLock {name: 'lineagegraph'})
+SET w.holder = $holder
+"""
 
 _WIPE = """
 MATCH (n) WHERE n:Entity OR n:Health
@@ -1286,6 +1298,31 @@ class Neo4jStore:
         if not self._closed:
             self._closed = True
             self._driver.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """The writer lock (see :class:`Store`): an open transaction holding the write lock
+        of one node, so replicas sharing this Neo4j wait for each other here.
+
+        Neo4j drops the lock with the transaction when the holder's connection goes,
+        so a replica that dies holding it does not block the others.
+        """
+        self._ensure_schema()
+        with self._errors():
+            session = self._driver.session(database=self.database)
+            try:
+                transaction = session.begin_transaction()
+                transaction.run(_TAKE_WRITER, holder=_HOLDER).consume()
+            except BaseException:
+                session.close()
+                raise
+        try:
+            yield
+        finally:
+            with suppress(neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
+                transaction.rollback()  # what it set is only the holder's name
+            with suppress(neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
+                session.close()
 
     def wipe(self) -> None:
         """Delete every entity, edge and health record (for tests and benchmarks)."""
