@@ -107,6 +107,10 @@ def test_usage_errors(store_url: str, tmp_path: Path) -> None:
     missing = run("ingest", "openlineage", str(tmp_path / "nope.json"), "--store", store_url)
     assert missing.exit_code == 2
     assert "does not exist" in missing.output
+    # An empty PATH (an unset shell variable, say) names no file, not the current folder.
+    empty = run("ingest", "openlineage", "", "--store", store_url)
+    assert empty.exit_code == 2
+    assert "PATH" in empty.output and "empty" in empty.output
     both = run(
         "ingest", "openlineage", "-", "--store", store_url, "--server", "http://x", stdin="{}"
     )

@@ -219,6 +219,10 @@ def _documents(path: str) -> tuple[int, Iterator[Document]]:
     if path == "-":
         documents = read_documents(sys.stdin.read(), "<stdin>")
         return len(documents), iter(documents)
+    if not path.strip():
+        raise click.BadParameter(
+            "is empty: name a file or folder, or - for standard input", param_hint="PATH"
+        )
     location = Path(path)
     if not location.exists():
         raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
