@@ -414,6 +414,38 @@ def test_health_is_stored_paged_and_removed(store: Store) -> None:
     assert store.stats().health_by_status == {"AT_RISK": 1, "FAILING": 1}
 
 
+def test_health_reads_after_writes_see_the_writes_never_an_earlier_read(store: Store) -> None:
+    store.apply(pipeline())
+    orders, clean, report = ds("public.orders"), ds("public.orders_clean"), job("report")
+    failing = HealthRecord(id=orders, kind=Kind.DATASET, status=HealthStatus.FAILING)
+    at_risk = HealthRecord(id=clean, kind=Kind.DATASET, status=HealthStatus.AT_RISK)
+    assert store.health([orders, clean]) == {}
+    assert store.health_page(list(HealthStatus)).items == []
+    store.apply(ChangeSet(health=[failing, at_risk]))
+    # Read once, so a store that keeps what it read has it in hand.
+    assert store.health([orders, clean, report]) == {orders: failing, clean: at_risk}
+
+    rewritten = at_risk.model_copy(update={"status": HealthStatus.FAILING})
+    store.apply(ChangeSet(health=[rewritten], health_removals=[orders]))
+    assert store.health([orders, clean]) == {clean: rewritten}
+    assert [r.id for r in store.health_page([HealthStatus.FAILING]).items] == [clean]
+
+    # A rejected changeset leaves health as it was.
+    ghost = HealthRecord(id=ds("public.ghost"), kind=Kind.DATASET, status=HealthStatus.AT_RISK)
+    with pytest.raises(InvalidInput):
+        store.apply(ChangeSet(health=[failing, ghost], health_removals=[clean]))
+    assert store.health([orders, clean]) == {clean: rewritten}
+
+    # Deleting an entity deletes its health; a record written again afterwards is read.
+    store.apply(ChangeSet(deletes=[clean]))
+    assert store.health([clean]) == {}
+    assert store.health_page(list(HealthStatus)).items == []
+    store.apply(ChangeSet(health=[failing]))
+    assert store.health([orders, clean]) == {orders: failing}
+    assert store.health_page([HealthStatus.AT_RISK]).items == []
+    assert [r.id for r in store.health_page(list(HealthStatus)).items] == [orders]
+
+
 def test_health_for_an_entity_that_does_not_exist_is_rejected_and_nothing_is_written(
     store: Store,
 ) -> None:

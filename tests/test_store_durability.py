@@ -20,6 +20,8 @@ from lineagegraph.model import (
     Direction,
     EdgeKind,
     Field,
+    HealthRecord,
+    HealthStatus,
     format_time,
 )
 from lineagegraph.store import Store, open_store
@@ -138,6 +140,8 @@ def test_reopening_a_file_store_loads_the_same_graph(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nested' / 'lineage.db'}"
     store = open_store(url)
     store.apply(pipeline())
+    failing = HealthRecord(id=ds("public.orders"), kind=Kind.DATASET, status=HealthStatus.FAILING)
+    store.apply(ChangeSet(health=[failing]))
     before = canonical_hash(store)
     store.close()
     reopened = open_store(url)
@@ -146,6 +150,10 @@ def test_reopening_a_file_store_loads_the_same_graph(tmp_path: Path) -> None:
         hops = reopened.expand([ds("public.orders")], Direction.DOWNSTREAM, FLOW_KINDS)
         assert [h.target for h in hops] == ["job|airflow://etl|clean_orders"]
         assert reopened.search("orders_clean").items[0].id == ds("public.orders_clean")
+        assert reopened.health([ds("public.orders"), ds("public.orders_clean")]) == {
+            ds("public.orders"): failing
+        }
+        assert reopened.health_page([HealthStatus.FAILING]).items == [failing]
     finally:
         reopened.close()
 

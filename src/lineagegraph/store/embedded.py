@@ -429,6 +429,10 @@ class EmbeddedStore:
         self._closed = False
         self._recent_nodes: _Recent[str, Node] = _Recent(READ_CACHE_SIZE)
         self._recent_edges: _Recent[tuple[str, EdgeKind, str], Edge] = _Recent(READ_CACHE_SIZE)
+        # Health: which ids have a stored record (so a question about any other costs no
+        # query), and the records read lately, decoded; both kept up to date by writes.
+        self._health_ids: set[str] = set()
+        self._recent_health: _Recent[str, HealthRecord] = _Recent(READ_CACHE_SIZE)
         # Nodes carry their kind as "k"; an edge's data maps each edge kind between the
         # two nodes to (first_seen, ended_at), which is all a traversal needs. Edges of
         # the history kinds are kept apart, in adjacency of the same shape.
@@ -475,6 +479,7 @@ class EmbeddedStore:
         self._con.executescript(_SCHEMA)
         self._ensure_search_index()
         self._load()
+        self._health_ids = {row[0] for row in self._con.execute("SELECT id FROM health")}
 
     def _ensure_search_index(self) -> None:
         """Create the search index, or rebuild it from the nodes when its columns differ."""
@@ -574,6 +579,7 @@ class EmbeddedStore:
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes)
             self._remember_reports(cs.nodes, cs.deletes)
             _remember(self._reported_edges, edge_reports)
+            self._note_health(cs)
         changes = ChangeSet(
             origin=cs.origin,
             nodes=written_nodes,
@@ -589,6 +595,16 @@ class EmbeddedStore:
             health=len(cs.health) + len(cs.health_removals),
             changes=changes,
         )
+
+    def _note_health(self, cs: ChangeSet) -> None:
+        """Keep the health ids and the decoded records in step with a committed write,
+        in the order it wrote them: deletes, then records, then removals."""
+        ids, recent = self._health_ids, self._recent_health
+        for written in (cs.deletes, [r.id for r in cs.health], cs.health_removals):
+            recent.forget(written)
+        ids.difference_update(cs.deletes)
+        ids.update(r.id for r in cs.health)
+        ids.difference_update(cs.health_removals)
 
     def _remember_reports(self, nodes: list[Node], deleted: list[str]) -> None:
         """Remember the attributes each committed node was last reported with."""
@@ -1220,14 +1236,20 @@ class EmbeddedStore:
 
     def health(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
         """Stored health of these ids."""
-        found: dict[str, HealthRecord] = {}
         with self._lock:
             self._check_open()
-            for chunk in _chunks(list(ids)):
+            stored = self._health_ids
+            found, missing = self._recent_health.lookup(
+                i for i in dict.fromkeys(ids) if i in stored
+            )
+            fetched: dict[str, HealthRecord] = {}
+            for chunk in _chunks(missing):
                 marks = ",".join("?" * len(chunk))
                 sql = f"SELECT id, kind, status, reasons FROM health WHERE id IN ({marks})"
                 for row in self._con.execute(sql, tuple(chunk)):
-                    found[row[0]] = _health_from_row(row)
+                    fetched[row[0]] = _health_from_row(row)
+            self._recent_health.keep(fetched)
+        found.update(fetched)
         return found
 
     def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
@@ -1262,6 +1284,9 @@ class EmbeddedStore:
         """Stored health records with one of these statuses, by id."""
         check_page_size(first, limit=100_000)
         offset = decode_cursor(after)
+        if not self._health_ids:  # everything is OK: no query (asked after every write)
+            self._check_open()
+            return Page(items=[], end_cursor=after, has_next_page=False)
         status_values = sorted(s.value for s in statuses)
         kind_values = sorted(k.value for k in kinds)
         marks = ",".join("?" * len(status_values))
