@@ -301,7 +301,8 @@ def test_feature_model_model_version_and_deployment(shop: LineageService) -> Non
           prod: node(id: $prod) { ... on Deployment { environment endpoint
             servedVersions { modelVersionId since until current traffic
                              intervals { from until } modelVersion { version } }
-            onDay2: servedVersions(at: "2026-10-02T00:00:00Z") { modelVersionId until } } }
+            onDay2: servedVersions(at: "2026-10-02T00:00:00Z") { modelVersionId until }
+            servingHistory { modelVersionId since until current } } }
         }""",
         {
             "feature": demo.feature_id("order_count_90d"),
@@ -395,6 +396,27 @@ def test_feature_model_model_version_and_deployment(shop: LineageService) -> Non
             }
         ],
         "onDay2": [{"modelVersionId": CHURN_V(1), "until": "2026-10-03T12:00:00+00:00"}],
+        # every rollout, the live one first, then the latest began first
+        "servingHistory": [
+            {
+                "modelVersionId": CHURN_V(3),
+                "since": "2026-10-05T12:00:00+00:00",
+                "until": None,
+                "current": True,
+            },
+            {
+                "modelVersionId": CHURN_V(2),
+                "since": "2026-10-03T12:00:00+00:00",
+                "until": "2026-10-05T12:00:00+00:00",
+                "current": False,
+            },
+            {
+                "modelVersionId": CHURN_V(1),
+                "since": "2026-10-01T12:00:00+00:00",
+                "until": "2026-10-03T12:00:00+00:00",
+                "current": False,
+            },
+        ],
     }
 
 

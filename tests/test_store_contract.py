@@ -639,6 +639,34 @@ def test_search_ranks_own_name_matches_first_then_catalog_kinds(store: Store) ->
     assert hits[:2] == [fld("public.orders", "amount"), fld("public.orders_clean", "amount_usd")]
 
 
+def test_edges_with_the_ended_ones_give_the_whole_history(store: Store) -> None:
+    store.apply(pipeline())
+    source, target = fld("public.orders", "id"), fld("public.orders_clean", "order_id")
+    ended_at = format_time(T0 + timedelta(days=2))
+    store.apply(
+        ChangeSet(
+            endings=[
+                EdgeEnding(source_id=source, kind=EdgeKind.DERIVES, target_id=target, at=ended_at)
+            ]
+        )
+    )
+    assert store.edges([source], Direction.DOWNSTREAM, [EdgeKind.DERIVES]) == []
+    everything = store.edges([source], Direction.DOWNSTREAM, [EdgeKind.DERIVES], include_ended=True)
+    assert [(e.target_id, e.ended_at) for e in everything] == [(target, ended_at)]
+    upstream = store.edges([target], Direction.UPSTREAM, [EdgeKind.DERIVES], include_ended=True)
+    assert upstream == everything
+    # Current edges come too, and only of the kinds asked for.
+    both = store.edges(
+        [job("clean_orders")], Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES], include_ended=True
+    )
+    assert {(e.source_id, e.kind, e.target_id) for e in both} == {
+        (ds("public.orders"), EdgeKind.READS, job("clean_orders")),
+        (job("clean_orders"), EdgeKind.WRITES, ds("public.orders_clean")),
+    }
+    with pytest.raises(InvalidInput, match="takes no as_of"):
+        store.edges([source], Direction.DOWNSTREAM, [EdgeKind.DERIVES], T0, include_ended=True)
+
+
 def test_an_edge_ended_by_the_changeset_that_reports_it_keeps_its_history(store: Store) -> None:
     store.apply(pipeline())
     later = T0 + timedelta(days=4)

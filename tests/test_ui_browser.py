@@ -175,6 +175,23 @@ def test_search_opens_the_entity_page(page: tuple[Page, Watch]) -> None:
     watch.check()
 
 
+def test_a_deployment_page_shows_every_model_version_it_served(page: tuple[Page, Watch]) -> None:
+    tab, watch = page
+    open_route(tab, route("entity", CHURN_PRODUCTION))
+    expect(tab.locator("h1")).to_have_text("churn-production")
+    rows = tab.locator('table[aria-label="Served versions"] tbody tr')
+    expect(rows).to_have_count(3)
+    # the live version first, then the earlier rollouts, latest first
+    expect(rows.nth(0)).to_contain_text("v3")
+    expect(rows.nth(0)).to_contain_text("serving")
+    expect(rows.nth(1)).to_contain_text("v2")
+    expect(rows.nth(1)).to_contain_text("2026-10-05 12:00")
+    expect(rows.nth(2)).to_contain_text("v1")
+    expect(rows.nth(2)).not_to_contain_text("serving")
+    shoot(tab, "deployment-serving-history")
+    watch.check()
+
+
 def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("lineage", STG_PAYMENTS, "direction=DOWNSTREAM&depth=1"))

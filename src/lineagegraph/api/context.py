@@ -48,12 +48,14 @@ T = TypeVar("T")
 
 
 class EdgeQuery(NamedTuple):
-    """One node's edges of some kinds in one direction (``as_of`` as a stored timestamp)."""
+    """One node's edges of some kinds in one direction (``as_of`` as a stored timestamp;
+    ``include_ended`` for every edge, ended ones too)."""
 
     id: str
     direction: Direction
     kinds: tuple[EdgeKind, ...]
     as_of: str | None = None
+    include_ended: bool = False
 
     @classmethod
     def of(
@@ -62,10 +64,11 @@ class EdgeQuery(NamedTuple):
         direction: Direction,
         *kinds: EdgeKind,
         as_of: datetime | None = None,
+        include_ended: bool = False,
     ) -> EdgeQuery:
         """A query for ``node_id``'s edges, kinds sorted so equal queries share a batch."""
         stamp = None if as_of is None else format_time(as_of)
-        return cls(node_id, direction, tuple(sorted(kinds)), stamp)
+        return cls(node_id, direction, tuple(sorted(kinds)), stamp, include_ended)
 
 
 @dataclass
@@ -121,16 +124,18 @@ def make_loaders(service: LineageService, limiter: anyio.CapacityLimiter | None)
 
 
 def _edges_for(service: LineageService, queries: Sequence[EdgeQuery]) -> list[list[Edge]]:
-    """Answer edge queries with one store call per (direction, kinds, as_of) group."""
-    groups: dict[tuple[Direction, tuple[EdgeKind, ...], str | None], list[str]] = defaultdict(list)
+    """Answer edge queries with one store call per (direction, kinds, as_of, ended) group."""
+    groups: dict[tuple[Direction, tuple[EdgeKind, ...], str | None, bool], list[str]] = defaultdict(
+        list
+    )
     for query in queries:
-        groups[(query.direction, query.kinds, query.as_of)].append(query.id)
+        groups[(query.direction, query.kinds, query.as_of, query.include_ended)].append(query.id)
     answers: dict[EdgeQuery, list[Edge]] = {}
-    for (direction, kinds, as_of), ids in groups.items():
+    for (direction, kinds, as_of, ended), ids in groups.items():
         frontier = sorted(set(ids))
         when = None if as_of is None else datetime.fromisoformat(as_of.replace("Z", "+00:00"))
         by_node: dict[str, list[Edge]] = {i: [] for i in frontier}
-        for edge in service.store.edges(frontier, direction, kinds, when):
+        for edge in service.store.edges(frontier, direction, kinds, when, include_ended=ended):
             if direction is Direction.DOWNSTREAM:
                 owner = edge.source_id
             elif direction is Direction.UPSTREAM:
@@ -141,7 +146,7 @@ def _edges_for(service: LineageService, queries: Sequence[EdgeQuery]) -> list[li
                 by_node[owner].append(edge)
         for node_id in frontier:
             ordered = sorted(by_node[node_id], key=lambda e: (e.kind, e.source_id, e.target_id))
-            answers[EdgeQuery(node_id, direction, kinds, as_of)] = ordered
+            answers[EdgeQuery(node_id, direction, kinds, as_of, ended)] = ordered
     return [answers[q] for q in queries]
 
 
@@ -186,9 +191,12 @@ class Context:
         direction: Direction,
         *kinds: EdgeKind,
         as_of: datetime | None = None,
+        include_ended: bool = False,
     ) -> list[Edge]:
-        """A node's current (or ``as_of``) edges of some kinds, through the loader."""
-        return await self.loaders.edges.load(EdgeQuery.of(node_id, direction, *kinds, as_of=as_of))
+        """A node's current (or ``as_of``, or with ``include_ended`` all) edges of some
+        kinds, through the loader."""
+        query = EdgeQuery.of(node_id, direction, *kinds, as_of=as_of, include_ended=include_ended)
+        return await self.loaders.edges.load(query)
 
     async def neighbours(
         self, node_id: str, direction: Direction, *kinds: EdgeKind, as_of: datetime | None = None

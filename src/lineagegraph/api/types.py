@@ -783,6 +783,24 @@ class Deployment(Node):
         edges = await info.context.edges(self.id, Direction.UPSTREAM, EdgeKind.SERVES, as_of=at)
         return [Serving.from_domain(e) for e in edges]
 
+    @resolver(
+        description="Every model version this deployment has served, ended servings too: "
+        "what serves now first, then by when each serving began, latest first."
+    )
+    async def serving_history(self, info: Info) -> list[Serving]:
+        edges = await info.context.edges(
+            self.id, Direction.UPSTREAM, EdgeKind.SERVES, include_ended=True
+        )
+        servings = [Serving.from_domain(e) for e in edges]
+        servings.sort(
+            key=lambda s: (
+                not s.current,
+                -s.since.timestamp() if s.since is not None else float("inf"),
+                s.model_version_id,
+            )
+        )
+        return servings
+
     @classmethod
     def build(cls, node: m.Node) -> Deployment:
         """The GraphQL deployment for a stored node."""

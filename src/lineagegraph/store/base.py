@@ -154,8 +154,14 @@ class Store(Protocol):
         direction: Direction,
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None = None,
+        *,
+        include_ended: bool = False,
     ) -> list[Edge]:
-        """Like :meth:`expand`, with the full edges (provenance, times, attributes)."""
+        """Like :meth:`expand`, with the full edges (provenance, times, attributes).
+
+        ``include_ended`` returns every stored edge, current or ended (a deployment's
+        whole serving history, say); ``as_of`` must then be ``None``.
+        """
         ...
 
     def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
@@ -265,6 +271,12 @@ def decode_cursor(cursor: str | None) -> int:
     if tag != "o" or offset < 0:
         raise InvalidInput(f"invalid cursor: {cursor!r}")
     return offset
+
+
+def check_history_request(as_of: datetime | None, include_ended: bool) -> None:
+    """Refuse asking for every edge, ended ones included, as of a time."""
+    if include_ended and as_of is not None:
+        raise InvalidInput("include_ended asks for every edge; it takes no as_of time")
 
 
 def check_page_size(first: int, limit: int = 1000) -> None:

@@ -60,6 +60,7 @@ from lineagegraph.store.base import (
     SearchFilter,
     StoreStats,
     VersionRequest,
+    check_history_request,
     check_page_size,
     decode_cursor,
     encode_cursor,
@@ -1112,15 +1113,24 @@ class EmbeddedStore:
         direction: Direction,
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None = None,
+        *,
+        include_ended: bool = False,
     ) -> list[Edge]:
-        """Like :meth:`expand`, with the full stored edges."""
+        """Like :meth:`expand`, with the full stored edges (see :class:`Store`)."""
+        check_history_request(as_of, include_ended)
         keys: list[tuple[str, EdgeKind, str]] = []
         if direction in (Direction.DOWNSTREAM, Direction.BOTH):
-            hops = self.expand(frontier, Direction.DOWNSTREAM, edge_kinds, as_of)
-            keys.extend((h.source, h.kind, h.target) for h in hops)
+            if include_ended:
+                keys.extend(self._every_edge(frontier, edge_kinds, downstream=True))
+            else:
+                hops = self.expand(frontier, Direction.DOWNSTREAM, edge_kinds, as_of)
+                keys.extend((h.source, h.kind, h.target) for h in hops)
         if direction in (Direction.UPSTREAM, Direction.BOTH):
-            hops = self.expand(frontier, Direction.UPSTREAM, edge_kinds, as_of)
-            keys.extend((h.target, h.kind, h.source) for h in hops)
+            if include_ended:
+                keys.extend(self._every_edge(frontier, edge_kinds, downstream=False))
+            else:
+                hops = self.expand(frontier, Direction.UPSTREAM, edge_kinds, as_of)
+                keys.extend((h.target, h.kind, h.source) for h in hops)
         unique = list(dict.fromkeys(keys))
         with self._lock:
             self._check_open()
@@ -1130,6 +1140,28 @@ class EmbeddedStore:
                 self._recent_edges.keep(fetched)
                 found.update(fetched)
         return [found[k] for k in unique if k in found]
+
+    def _every_edge(
+        self, frontier: Sequence[str], edge_kinds: Collection[EdgeKind], *, downstream: bool
+    ) -> list[tuple[str, EdgeKind, str]]:
+        """The keys of the stored edges of these kinds at the frontier, ended ones too."""
+        wanted = frozenset(edge_kinds)
+        keys: list[tuple[str, EdgeKind, str]] = []
+        with self._lock:
+            self._check_open()
+            for adjacency in (
+                (self._graph._succ, self._history_succ)
+                if downstream
+                else (self._graph._pred, self._history_pred)
+            ):
+                for node in frontier:
+                    for other, data in adjacency.get(node, {}).items():
+                        for kind in data:
+                            if kind in wanted:
+                                keys.append(
+                                    (node, kind, other) if downstream else (other, kind, node)
+                                )
+        return keys
 
     def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
         """The latest version of each dataset at a time (see :class:`Store`)."""

@@ -74,6 +74,7 @@ from lineagegraph.store.base import (
     SearchFilter,
     StoreStats,
     VersionRequest,
+    check_history_request,
     check_page_size,
     decode_cursor,
     encode_cursor,
@@ -393,20 +394,26 @@ _LATEST_HISTORY = (
 )
 
 
+# Which edges a hop follows: current ones, those valid at $as_of, or every stored one.
+_VALID = {
+    "current": "r.ended_at IS NULL",
+    "as_of": "r.first_seen <= $as_of AND (r.ended_at IS NULL OR r.ended_at > $as_of)",
+    "every": "true",
+}
+
+
 @lru_cache(maxsize=256)
 def _expand_query(
-    direction: Direction, kinds: tuple[EdgeKind, ...], timed: bool, full: bool
+    direction: Direction, kinds: tuple[EdgeKind, ...], validity: str, full: bool
 ) -> str:
     """One hop for a whole frontier, as one record: the lists ``positions``, ``kinds`` and
     ``others``, or with ``full`` the list ``edges`` of [i, dir, kind, other, properties…].
 
-    ``i`` is the position in the frontier, ``dir`` 0 for downstream and 1 for upstream.
+    ``i`` is the position in the frontier, ``dir`` 0 for downstream and 1 for upstream;
+    ``validity`` is a key of :data:`_VALID`.
     """
     types = "|".join(k.value for k in kinds)  # enum values only, never input
-    if timed:
-        valid = "r.first_seen <= $as_of AND (r.ended_at IS NULL OR r.ended_at > $as_of)"
-    else:
-        valid = "r.ended_at IS NULL"
+    valid = _VALID[validity]
     columns = "type(r) AS kind, o.id AS other" + (f", {_EDGE_PROPS}" if full else "")
     down = f"MATCH (s)-[r:{types}]->(o) WHERE {valid} RETURN 0 AS dir, {columns}"
     up = f"MATCH (s)<-[r:{types}]-(o) WHERE {valid} RETURN 1 AS dir, {columns}"
@@ -1075,12 +1082,14 @@ class Neo4jStore:
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None,
         full: bool,
+        include_ended: bool = False,
     ) -> neo4j.Record | None:
         direction = _direction(direction)
         kinds = _edge_kinds(edge_kinds)
         if not frontier or not kinds:
             return self._empty(None)
-        query = _expand_query(direction, kinds, as_of is not None, full)
+        validity = "every" if include_ended else "current" if as_of is None else "as_of"
+        query = _expand_query(direction, kinds, validity, full)
         stamp = None if as_of is None else format_time(as_of)
         (record,) = self._read(query, frontier=list(frontier), as_of=stamp)
         return record
@@ -1114,9 +1123,12 @@ class Neo4jStore:
         direction: Direction,
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None = None,
+        *,
+        include_ended: bool = False,
     ) -> list[Edge]:
-        """Like :meth:`expand`, with the full stored edges, each once."""
-        record = self._hops_record(frontier, direction, edge_kinds, as_of, full=True)
+        """Like :meth:`expand`, with the full stored edges, each once (see ``Store``)."""
+        check_history_request(as_of, include_ended)
+        record = self._hops_record(frontier, direction, edge_kinds, as_of, True, include_ended)
         if record is None:
             return []
         found: dict[EdgeKey, Edge] = {}

@@ -60,7 +60,7 @@ const SELECTIONS = {
   }`,
   DEPLOYMENT: `... on Deployment {
     description environment endpoint owners tags
-    servedVersions { since until current traffic modelVersion { ${REF} version createdAt metrics { name value } health { status } } }
+    servingHistory { since until current traffic modelVersion { ${REF} version createdAt metrics { name value } health { status } } }
   }`,
   CHECK: `... on Check {
     check checkType field severity description system
@@ -280,8 +280,8 @@ function body(node) {
         "Model versions served",
         table(
           ["Model version", "From", "Until", "Traffic", "Metrics", "Health"],
-          node.servedVersions.map((s) => [entityLink(s.modelVersion), formatTime(s.since), s.until ? formatTime(s.until) : h("span", { class: "badge health-ok" }, "serving"), s.traffic === null ? "" : `${formatNumber(s.traffic)}%`, s.modelVersion ? metrics(s.modelVersion.metrics) : "", s.modelVersion && s.modelVersion.health ? healthBadge(s.modelVersion.health.status) : ""]),
-          { empty: "Serves nothing now.", label: "Served versions" },
+          node.servingHistory.map((s) => [entityLink(s.modelVersion), formatTime(s.since), s.current ? h("span", { class: "badge health-ok" }, "serving") : formatTime(s.until), s.traffic === null ? "" : `${formatNumber(s.traffic)}%`, s.modelVersion ? metrics(s.modelVersion.metrics) : "", s.modelVersion && s.modelVersion.health ? healthBadge(s.modelVersion.health.status) : ""]),
+          { empty: "Has served nothing yet.", label: "Served versions" },
         ),
         { id: "served" },
       ),
