@@ -213,6 +213,15 @@ def test_against_a_server_with_a_token(server: RunningServer) -> None:
     unreachable = invoke("search", "--server", "http://127.0.0.1:9")
     assert unreachable.exit_code == 1
     assert "cannot reach http://127.0.0.1:9/graphql" in unreachable.output
+    # stats too asks the server, with the counts a local store gives
+    counted = invoke("stats", "--json", "--server", server.url, "--token", "cli-reader")
+    assert counted.exit_code == 0, counted.output
+    counts = json.loads(counted.output)
+    assert counts["store"] == "memory://"
+    assert counts["nodes"]["DATASET"] == 9
+    assert counts["edges"]["DERIVES"] == 24
+    assert sorted(counts["health"]) == ["AT_RISK", "FAILING"]
+    assert counts["health"]["FAILING"] == 2
 
 
 def test_at_risk_health_and_cascade(store_url: str) -> None:

@@ -229,3 +229,30 @@ def test_send_to_a_running_server(service: LineageService, shared_data: Path) ->
     assert stats.nodes_by_kind["RUN"] == 8
     assert stats.nodes_by_kind["CHECK"] == 20
     assert stats.nodes_by_kind.get("RESULT", 0) == 0
+
+
+def test_the_server_can_come_from_the_environment_and_a_typed_store_wins_over_it(
+    service: LineageService, shared_data: Path, store_url: str
+) -> None:
+    events = str(shared_data / "marquez" / "apples")
+    with running_server(service, Settings(store="memory://")) as server:
+        env = {"LINEAGEGRAPH_SERVER": server.url}
+        sent = run("ingest", "openlineage", events, "--json", env=env)
+        assert sent.exit_code == 0, sent.output
+        assert json.loads(sent.stdout)["target"] == server.url
+        assert service.stats().nodes_by_kind["RUN"] == 8
+        # a store typed on the command line goes where it says
+        local = run("ingest", "openlineage", events, "--store", store_url, "--json", env=env)
+        assert local.exit_code == 0, local.output
+        assert json.loads(local.stdout)["target"] == store_url
+        # from the environment alone, the server wins, as for the query commands
+        both = {**env, "LINEAGEGRAPH_STORE": store_url}
+        assert (
+            json.loads(run("ingest", "openlineage", events, "--json", env=both).stdout)["target"]
+            == server.url
+        )
+    local_service = stored(store_url)
+    try:
+        assert local_service.stats().nodes_by_kind["RUN"] == 8
+    finally:
+        local_service.close()

@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 import httpx
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -67,10 +68,12 @@ def _target(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
     function = click.option(
         "--server",
+        envvar="LINEAGEGRAPH_SERVER",
         default=None,
         metavar="URL",
         help="Send to a running lineagegraph server (e.g. http://127.0.0.1:8000) "
-        "instead of writing to a store.",
+        "instead of writing to a store (env LINEAGEGRAPH_SERVER; --store given on the "
+        "command line wins over it).",
     )(function)
     function = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")(
         function
@@ -90,9 +93,24 @@ def ingest() -> None:
     """Ingest lineage from OpenLineage events, dbt artifacts and Great Expectations results."""
 
 
-def _check_target(store_url: str | None, server: str | None) -> None:
+def _target_of(store_url: str | None, server: str | None) -> tuple[str | None, str | None]:
+    """Where the lineage goes: (store URL, None) or (None, server URL).
+
+    Both on the command line is a usage error. One given on the command line wins over
+    the other's environment variable; from the environment alone, the server wins, as
+    for the query commands.
+    """
+    context = click.get_current_context()
+
+    def typed(name: str) -> bool:
+        return context.get_parameter_source(name) is ParameterSource.COMMANDLINE
+
     if store_url and server:
-        raise click.UsageError("give --store or --server, not both")
+        if typed("store_url") and typed("server"):
+            raise click.UsageError("give --store or --server, not both")
+        if typed("store_url"):
+            return store_url, None
+    return (None, server) if server else (store_url, None)
 
 
 # --- local stores and servers -----------------------------------------------------------------
@@ -249,7 +267,7 @@ def openlineage_command(
 ) -> None:
     """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
     folder of such files (in file-name order); ``-`` reads standard input."""
-    _check_target(store_url, server)
+    store_url, server = _target_of(store_url, server)
     count, documents = _documents(path)
     if server:
         report = _send_events(list(documents), server, token, batch_size or SERVER_BATCH_EVENTS)
@@ -339,7 +357,7 @@ def _apply_artifact(
     as_json: bool,
 ) -> None:
     """Translate and apply locally, or upload to the server; print the summary."""
-    _check_target(store_url, server)
+    store_url, server = _target_of(store_url, server)
     report = IngestReport()
     if server:
         client = _Client(server, token)

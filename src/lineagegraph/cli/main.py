@@ -6,8 +6,6 @@ import json
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from lineagegraph import __version__
 from lineagegraph.cli.client import open_service
@@ -27,41 +25,6 @@ store_option = click.option(
 @click.version_option(__version__, prog_name="lineagegraph")
 def main() -> None:
     """Lineage and impact analysis for data and ML teams."""
-
-
-@main.command()
-@store_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def stats(store_url: str | None, as_json: bool) -> None:
-    """Count what the store holds, by kind and health."""
-    service = open_service(store_url)
-    try:
-        counts = service.stats()
-    finally:
-        service.close()
-    if as_json:
-        payload = {
-            "store": service.store.url,
-            "nodes": counts.nodes_by_kind,
-            "edges": counts.edges_by_kind,
-            "health": counts.health_by_status,
-        }
-        click.echo(json.dumps(payload, indent=2, sort_keys=True))
-        return
-    console = Console()
-    console.print(f"store: {service.store.url}")
-    for title, values in (
-        ("nodes", counts.nodes_by_kind),
-        ("edges", counts.edges_by_kind),
-        ("health", counts.health_by_status),
-    ):
-        table = Table(title=title)
-        table.add_column("kind")
-        table.add_column("count", justify="right")
-        for key in sorted(values):
-            table.add_row(key, str(values[key]))
-        table.add_row("total", str(sum(values.values())), style="bold")
-        console.print(table)
 
 
 @main.command()

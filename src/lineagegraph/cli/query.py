@@ -1,5 +1,5 @@
 """The questions from a shell: ``lineage``, ``impact``, ``cascade``, ``at-risk``, ``provenance``,
-``diff``, ``root-cause``, ``search`` and ``health``.
+``diff``, ``root-cause``, ``search``, ``health`` and ``stats``.
 
 Each command sends one GraphQL document, to a local store (``--store``) or to a
 running server (``--server URL [--token]``), and prints a table, ``--json`` or
@@ -793,4 +793,31 @@ def search(
     )
 
 
-COMMANDS = (lineage, impact, cascade, at_risk, health, provenance, diff, root_cause, search)
+# --- stats ------------------------------------------------------------------------------------
+
+STATS = """{ stats { store nodes { key count } edges { key count } health { key count } } }"""
+
+
+@click.command()
+@common_options
+@run_with_client
+def stats(client: GraphQLClient, fmt: Format) -> None:
+    """Count what the store holds, by kind and health."""
+    data = client.execute(STATS)["stats"]
+    counts = {
+        part: {c["key"]: c["count"] for c in data[part]} for part in ("nodes", "edges", "health")
+    }
+    sections = [
+        Section(
+            part,
+            ["kind" if part != "health" else "status", "count"],
+            [[key, str(n)] for key, n in sorted(values.items())]
+            + ([["total", str(sum(values.values()))]] if values else []),
+            empty="none",
+        )
+        for part, values in counts.items()
+    ]
+    emit(fmt, {"store": data["store"], **counts}, sections, heading=f"store: {data['store']}")
+
+
+COMMANDS = (lineage, impact, cascade, at_risk, health, provenance, diff, root_cause, search, stats)
