@@ -54,6 +54,7 @@ __all__ = [
     "Run",
     "RunState",
     "format_time",
+    "member_stamp",
     "parse_time",
     "reasons_from_json",
     "reasons_to_json",
@@ -175,6 +176,15 @@ HISTORY_ORDER: dict[Kind, tuple[EdgeKind, Kind, str]] = {
     Kind.DATASET: (EdgeKind.HAS_VERSION, Kind.DATASET_VERSION, "created_at"),
     Kind.JOB: (EdgeKind.HAS_RUN, Kind.RUN, "started_at"),
 }
+# member kind -> the attribute whose time stamp orders it in its owner's history
+_MEMBER_TIME = {member: attr for _, member, attr in HISTORY_ORDER.values()}
+
+
+def member_stamp(kind: Kind, attrs: Mapping[str, Any]) -> str | None:
+    """The time stamp that orders a dataset version or a run in its dataset's or job's
+    history (see :data:`HISTORY_ORDER`); ``None`` for nodes of other kinds."""
+    attr = _MEMBER_TIME.get(kind)
+    return None if attr is None else time_stamp(attrs.get(attr))
 
 
 class Direction(StrEnum):

@@ -22,7 +22,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -48,9 +48,9 @@ from lineagegraph.model import (
     Page,
     edge_valid,
     format_time,
+    member_stamp,
     merge_attrs,
     reasons_from_json,
-    time_stamp,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -290,13 +290,13 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
 _HISTORY_PREFIXES = frozenset(
     k.value.lower() + SEPARATOR for e in _HISTORY_KINDS for side in EDGE_RULES[e] for k in side
 )
-# kind value of an owner -> (edge kind, member id prefix, member time attribute)
+# kind value of an owner -> (edge kind, member id prefix)
 _HISTORY_OWNERS = {
-    owner.value: (edge_kind, member.value.lower() + SEPARATOR, attr)
-    for owner, (edge_kind, member, attr) in HISTORY_ORDER.items()
+    owner.value: (edge_kind, member.value.lower() + SEPARATOR)
+    for owner, (edge_kind, member, _) in HISTORY_ORDER.items()
 }
-# member id prefix -> its time attribute
-_HISTORY_MEMBERS = {prefix: attr for _, prefix, attr in _HISTORY_OWNERS.values()}
+# the id prefixes of versions and runs
+_HISTORY_MEMBERS = frozenset(prefix for _, prefix in _HISTORY_OWNERS.values())
 
 
 @lru_cache(maxsize=256)
@@ -318,7 +318,7 @@ def _ending(frontier: Sequence[str], prefixes: frozenset[str]) -> Sequence[str]:
 
 
 def _member_prefix(node_id: str) -> str:
-    """The kind prefix of an id (``run|``), as :data:`_HISTORY_MEMBERS` keys it."""
+    """The kind prefix of an id (``run|``), as :data:`_HISTORY_MEMBERS` holds them."""
     return node_id[: node_id.find(SEPARATOR) + 1]
 
 
@@ -456,20 +456,16 @@ class EmbeddedStore:
             self._open()
             return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._owner = _FileOwner(Path(path))
-        try:
+        with ExitStack() as undo:  # what was taken is given back if opening fails
+            self._owner = _FileOwner(Path(path))
+            undo.callback(self._owner.release)
             self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            try:
-                self._con.execute("PRAGMA journal_mode=WAL")
-                mode = "NORMAL" if synchronous == "NORMAL" else "FULL"
-                self._con.execute(f"PRAGMA synchronous={mode}")
-                self._open()
-            except BaseException:
-                self._con.close()
-                raise
-        except BaseException:
-            self._owner.release()
-            raise
+            undo.callback(self._con.close)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            mode = "NORMAL" if synchronous == "NORMAL" else "FULL"
+            self._con.execute(f"PRAGMA synchronous={mode}")
+            self._open()
+            undo.pop_all()
 
     def _open(self) -> None:
         """Prepare the connection and the schema, and load the graph."""
@@ -845,12 +841,7 @@ class EmbeddedStore:
 
     def _rowids(self, ids: Sequence[str]) -> dict[str, int]:
         """The rowids of these stored nodes."""
-        found: dict[str, int] = {}
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT id, rowid FROM nodes WHERE id IN ({marks})"
-            found.update(self._con.execute(query, tuple(chunk)))
-        return found
+        return dict(self._by_id("id, rowid", "nodes", ids))
 
     def _update_graph(
         self,
@@ -922,10 +913,10 @@ class EmbeddedStore:
         stamps: dict[str, str] = {}
         histories, history_pred = self._histories, self._history_pred
         for node in nodes:
-            attr = _HISTORY_MEMBERS.get(_member_prefix(node.id))
-            if attr is None:
+            stamp = member_stamp(node.kind, node.attrs)
+            if stamp is None:
                 continue
-            stamp = stamps[node.id] = time_stamp(node.attrs.get(attr))
+            stamps[node.id] = stamp
             for owner in history_pred.get(node.id, ()):
                 history = histories.get(owner)
                 if history is not None and node.id in history.stamps:
@@ -948,14 +939,9 @@ class EmbeddedStore:
 
     def _member_stamps(self, ids: Sequence[str]) -> dict[str, str]:
         """The time stamps of these stored versions and runs (by their own attribute)."""
-        found: dict[str, str] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT id, attrs FROM nodes WHERE id IN ({marks})"
-            for node_id, attrs in self._con.execute(query, tuple(chunk)):
-                attr = _HISTORY_MEMBERS[_member_prefix(node_id)]
-                found[node_id] = time_stamp(json.loads(attrs).get(attr))
-        return found
+        kinds = self._kinds_in_graph(ids)
+        attrs = self._fetch_attrs(sorted(set(ids)))
+        return {i: member_stamp(kinds[i], a) or "" for i, a in attrs.items()}
 
     def _build_histories(self, owners: Sequence[str]) -> None:
         """Read the current versions or runs of these datasets or jobs, with their times."""
@@ -963,7 +949,7 @@ class EmbeddedStore:
         members: list[str] = []
         built: dict[str, tuple[set[str], list[str]]] = {}
         for owner in owners:
-            edge_kind, prefix, _ = _HISTORY_OWNERS[node_data[owner]["k"]]
+            edge_kind, prefix = _HISTORY_OWNERS[node_data[owner]["k"]]
             others: set[str] = set()
             mine: list[str] = []
             for target, data in history_succ.get(owner, {}).items():
@@ -1007,24 +993,21 @@ class EmbeddedStore:
         nodes = self._graph._node
         return {i: Kind(nodes[i]["k"]) for i in ids if i in nodes}
 
-    def _fetch_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
-        found: dict[str, Node] = {}
+    def _by_id(self, columns: str, table: str, ids: Sequence[str]) -> Iterator[Any]:
+        """The rows of a table (``nodes`` or ``health``) whose id is one of these, read a
+        chunk of ids per query; ``columns`` and ``table`` are constants of this module."""
         for chunk in _chunks(ids):
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN ({marks})"
-            for row in self._con.execute(query, tuple(chunk)):
-                found[row[0]] = _node_from_row(row)
-        return found
+            yield from self._con.execute(
+                f"SELECT {columns} FROM {table} WHERE id IN ({marks})", tuple(chunk)
+            )
+
+    def _fetch_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
+        return {row[0]: _node_from_row(row) for row in self._by_id(_NODE_COLUMNS, "nodes", ids)}
 
     def _fetch_attrs(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored attributes of these nodes."""
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT id, attrs FROM nodes WHERE id IN ({marks})"
-            for node_id, attrs in self._con.execute(query, tuple(chunk)):
-                found[node_id] = json.loads(attrs)
-        return found
+        return {i: json.loads(attrs) for i, attrs in self._by_id("id, attrs", "nodes", ids)}
 
     def _fetch_edges(
         self, keys: Sequence[tuple[str, EdgeKind, str]]
@@ -1119,17 +1102,17 @@ class EmbeddedStore:
         """Like :meth:`expand`, with the full stored edges (see :class:`Store`)."""
         check_history_request(as_of, include_ended)
         keys: list[tuple[str, EdgeKind, str]] = []
-        if direction in (Direction.DOWNSTREAM, Direction.BOTH):
-            if include_ended:
-                keys.extend(self._every_edge(frontier, edge_kinds, downstream=True))
-            else:
-                hops = self.expand(frontier, Direction.DOWNSTREAM, edge_kinds, as_of)
+        for side in (Direction.DOWNSTREAM, Direction.UPSTREAM):
+            if direction is not side and direction is not Direction.BOTH:
+                continue
+            hops = (
+                self._every_hop(frontier, side, edge_kinds)
+                if include_ended
+                else self.expand(frontier, side, edge_kinds, as_of)
+            )
+            if side is Direction.DOWNSTREAM:
                 keys.extend((h.source, h.kind, h.target) for h in hops)
-        if direction in (Direction.UPSTREAM, Direction.BOTH):
-            if include_ended:
-                keys.extend(self._every_edge(frontier, edge_kinds, downstream=False))
             else:
-                hops = self.expand(frontier, Direction.UPSTREAM, edge_kinds, as_of)
                 keys.extend((h.target, h.kind, h.source) for h in hops)
         unique = list(dict.fromkeys(keys))
         with self._lock:
@@ -1141,27 +1124,25 @@ class EmbeddedStore:
                 found.update(fetched)
         return [found[k] for k in unique if k in found]
 
-    def _every_edge(
-        self, frontier: Sequence[str], edge_kinds: Collection[EdgeKind], *, downstream: bool
-    ) -> list[tuple[str, EdgeKind, str]]:
-        """The keys of the stored edges of these kinds at the frontier, ended ones too."""
+    def _every_hop(
+        self, frontier: Sequence[str], side: Direction, edge_kinds: Collection[EdgeKind]
+    ) -> list[Hop]:
+        """Like :meth:`expand` along one side, over every stored edge, ended ones too."""
         wanted = frozenset(edge_kinds)
-        keys: list[tuple[str, EdgeKind, str]] = []
         with self._lock:
             self._check_open()
-            for adjacency in (
-                (self._graph._succ, self._history_succ)
-                if downstream
-                else (self._graph._pred, self._history_pred)
-            ):
-                for node in frontier:
-                    for other, data in adjacency.get(node, {}).items():
-                        for kind in data:
-                            if kind in wanted:
-                                keys.append(
-                                    (node, kind, other) if downstream else (other, kind, node)
-                                )
-        return keys
+            if side is Direction.DOWNSTREAM:
+                adjacencies = (self._graph._succ, self._history_succ)
+            else:
+                adjacencies = (self._graph._pred, self._history_pred)
+            return [
+                Hop(node, kind, other)
+                for adjacency in adjacencies
+                for node in frontier
+                for other, data in adjacency.get(node, {}).items()
+                for kind in data
+                if kind in wanted
+            ]
 
     def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
         """The latest version of each dataset at a time (see :class:`Store`)."""
@@ -1274,12 +1255,10 @@ class EmbeddedStore:
             found, missing = self._recent_health.lookup(
                 i for i in dict.fromkeys(ids) if i in stored
             )
-            fetched: dict[str, HealthRecord] = {}
-            for chunk in _chunks(missing):
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT id, kind, status, reasons FROM health WHERE id IN ({marks})"
-                for row in self._con.execute(sql, tuple(chunk)):
-                    fetched[row[0]] = _health_from_row(row)
+            fetched = {
+                row[0]: _health_from_row(row)
+                for row in self._by_id("id, kind, status, reasons", "health", missing)
+            }
             self._recent_health.keep(fetched)
         found.update(fetched)
         return found

@@ -60,6 +60,7 @@ from lineagegraph.model import (
     Page,
     end_edge,
     format_time,
+    member_stamp,
     merge_attrs,
     merge_edge,
     reasons_from_json,
@@ -583,18 +584,8 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
         "owners": _strings(attrs.get("owners")),
         "tags": _strings(attrs.get("tags")),
         "search": search,
-        "stamp": _member_stamp(node.kind, attrs),
+        "stamp": member_stamp(node.kind, attrs),
     }
-
-
-# member kind -> the attribute whose time stamp orders it (see Store.latest_history)
-_MEMBER_TIMES = {member: attr for _, member, attr in HISTORY_ORDER.values()}
-
-
-def _member_stamp(kind: Kind, attrs: dict[str, Any]) -> str | None:
-    """The ``stamp`` property of a dataset version or run (``None`` for other kinds)."""
-    attr = _MEMBER_TIMES.get(kind)
-    return None if attr is None else time_stamp(attrs.get(attr))
 
 
 def _node_from_record(values: Sequence[Any]) -> Node:
