@@ -262,3 +262,16 @@ def test_provenance_diff_and_root_cause(store_url: str) -> None:
     assert cause.exit_code == 0, cause.output
     assert "Root cause for churn_classifier@3 (baseline churn_classifier@2)" in cause.output
     assert "FAILED_CHECK" in cause.output
+
+
+def test_a_typed_store_wins_over_the_server_from_the_environment(store_url: str) -> None:
+    away = {"LINEAGEGRAPH_SERVER": "http://127.0.0.1:9"}
+    local = CliRunner().invoke(main, ["search", "stg_orders", "--store", store_url], env=away)
+    assert local.exit_code == 0, local.output
+    assert "stg_orders" in local.output
+    asked = CliRunner().invoke(main, ["search", "stg_orders"], env=away)
+    assert asked.exit_code == 1
+    assert "cannot reach http://127.0.0.1:9/graphql" in asked.output
+    both = invoke("search", "--store", store_url, "--server", "http://127.0.0.1:9")
+    assert both.exit_code == 2
+    assert "give --store or --server, not both" in both.output

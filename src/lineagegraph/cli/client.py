@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import click
 import httpx
+from click.core import ParameterSource
 
 from lineagegraph.api.auth import OPEN_ACCESS
 from lineagegraph.api.context import make_context
@@ -32,7 +33,30 @@ __all__ = [
     "RemoteClient",
     "open_client",
     "open_service",
+    "target_of",
 ]
+
+
+def target_of(
+    store_url: str | None, server_url: str | None, server_param: str = "server_url"
+) -> tuple[str | None, str | None]:
+    """Where a command goes: (store URL, None) or (None, server URL).
+
+    ``--store`` and ``--server`` both on the command line is a usage error. One given on
+    the command line wins over the other's environment variable (``LINEAGEGRAPH_STORE``,
+    ``LINEAGEGRAPH_SERVER``); from the environment alone, the server wins.
+    """
+    context = click.get_current_context()
+
+    def typed(name: str) -> bool:
+        return context.get_parameter_source(name) is ParameterSource.COMMANDLINE
+
+    if store_url and server_url:
+        if typed("store_url") and typed(server_param):
+            raise click.UsageError("give --store or --server, not both")
+        if typed("store_url"):
+            return store_url, None
+    return (None, server_url) if server_url else (store_url, None)
 
 
 def open_service(store_url: str | None) -> LineageService:

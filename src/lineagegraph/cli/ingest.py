@@ -21,11 +21,10 @@ from typing import Any
 
 import click
 import httpx
-from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lineagegraph.cli.client import open_service
+from lineagegraph.cli.client import open_service, target_of
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
@@ -91,26 +90,6 @@ def _target(function: Callable[..., Any]) -> Callable[..., Any]:
 @click.group()
 def ingest() -> None:
     """Ingest lineage from OpenLineage events, dbt artifacts and Great Expectations results."""
-
-
-def _target_of(store_url: str | None, server: str | None) -> tuple[str | None, str | None]:
-    """Where the lineage goes: (store URL, None) or (None, server URL).
-
-    Both on the command line is a usage error. One given on the command line wins over
-    the other's environment variable; from the environment alone, the server wins, as
-    for the query commands.
-    """
-    context = click.get_current_context()
-
-    def typed(name: str) -> bool:
-        return context.get_parameter_source(name) is ParameterSource.COMMANDLINE
-
-    if store_url and server:
-        if typed("store_url") and typed("server"):
-            raise click.UsageError("give --store or --server, not both")
-        if typed("store_url"):
-            return store_url, None
-    return (None, server) if server else (store_url, None)
 
 
 # --- local stores and servers -----------------------------------------------------------------
@@ -267,7 +246,7 @@ def openlineage_command(
 ) -> None:
     """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
     folder of such files (in file-name order); ``-`` reads standard input."""
-    store_url, server = _target_of(store_url, server)
+    store_url, server = target_of(store_url, server, "server")
     count, documents = _documents(path)
     if server:
         report = _send_events(list(documents), server, token, batch_size or SERVER_BATCH_EVENTS)
@@ -357,7 +336,7 @@ def _apply_artifact(
     as_json: bool,
 ) -> None:
     """Translate and apply locally, or upload to the server; print the summary."""
-    store_url, server = _target_of(store_url, server)
+    store_url, server = target_of(store_url, server, "server")
     report = IngestReport()
     if server:
         client = _Client(server, token)

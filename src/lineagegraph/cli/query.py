@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import click
 
-from lineagegraph.cli.client import GraphQLClient, QueryFailed, open_client
+from lineagegraph.cli.client import GraphQLClient, QueryFailed, open_client, target_of
 from lineagegraph.cli.output import Format, Section, emit
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, parse_id
@@ -90,6 +90,7 @@ def run_with_client(fn: Callable[..., None]) -> Callable[..., None]:
         **kwargs: Any,
     ) -> None:
         fmt = _format(as_json, as_markdown)
+        store_url, server_url = target_of(store_url, server_url)
         try:
             with open_client(store_url, server_url, token) as client:
                 fn(client, fmt, **kwargs)
