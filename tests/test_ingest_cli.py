@@ -256,3 +256,29 @@ def test_the_server_can_come_from_the_environment_and_a_typed_store_wins_over_it
         assert local_service.stats().nodes_by_kind["RUN"] == 8
     finally:
         local_service.close()
+
+
+def test_ingest_dbt_reads_gzipped_artifacts(store_url: str, tmp_path: Path) -> None:
+    build = Path(__file__).parent / "data" / "dbt" / "shop_duckdb" / "build2"
+    result = run(
+        "ingest",
+        "dbt",
+        "--manifest",
+        str(build / "manifest.json.gz"),
+        "--run-results",
+        str(build / "run_results.json"),
+        "--catalog",
+        str(build / "catalog.json"),
+        "--store",
+        store_url,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["warnings"] == []
+    assert summary["written_by_kind"]["DATASET"] == 9
+    plain = tmp_path / "manifest.json.gz"  # named .gz, but not gzipped
+    plain.write_bytes((build / "run_results.json").read_bytes())
+    refused = run("ingest", "dbt", "--manifest", str(plain), "--store", store_url)
+    assert refused.exit_code == 2
+    assert "cannot read" in refused.output and "gzip" in refused.output.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -479,3 +480,122 @@ def test_sources_and_snapshots(service: LineageService, postgres: Path) -> None:
     assert [h.target for h in writes] == [
         make_id(Kind.DATASET, PG, "postgres.snapshots.orders_history")
     ]
+
+
+# --- dbt 1.10 on DuckDB: three real builds (tests/data/dbt/shop_duckdb/README.md) ---------------
+
+SHOP = Path(__file__).parent / "data" / "dbt" / "shop_duckdb"
+DUCK = "duckdb://shop"
+SHOP_JOBS = "dbt://shop"
+SHOP_INVOCATIONS = (
+    "623ef2cf-b58e-46b0-9d99-28a72adbeec6",
+    "e0848545-7098-4508-ba7b-56fb10368c67",
+    "e8311127-4001-4819-803a-225697fc297d",
+)
+EMAIL_CHECK = "not_null_stg_customers_email"
+STATUS_CHECK = (
+    "accepted_values_stg_orders_status__placed__shipped__completed__return_pending__returned"
+)
+
+
+def shop_build(number: int) -> Any:
+    """The translation of one of the three builds, with its catalog when it has one."""
+    folder = SHOP / f"build{number}"
+    catalog = folder / "catalog.json"
+    return translate_dbt(
+        json.loads(gzip.decompress((folder / "manifest.json.gz").read_bytes())),
+        load(folder / "run_results.json"),
+        catalog=load(catalog) if catalog.exists() else None,
+    )
+
+
+def duck(table: str) -> str:
+    return make_id(Kind.DATASET, DUCK, f"shop.{table}")
+
+
+def health_by_check(service: LineageService) -> dict[str, tuple[str, set[tuple[str, str]]]]:
+    """Datasets not OK: status, and (check name, precision) of each reason."""
+    return {
+        record.id: (
+            record.status.value,
+            {(r.check_id.rsplit("|", 1)[1], r.precision.value) for r in record.reasons},
+        )
+        for record in service.at_risk(kinds=[Kind.DATASET], first=100).items
+    }
+
+
+def test_dbt_1_10_artifacts_match_their_schemas(service: LineageService) -> None:
+    # manifest v12, run results v6 (dbt 1.8 and later) and catalog v1, unit tests included
+    for number in (1, 2, 3):
+        assert shop_build(number).warnings == ()
+    service.apply(shop_build(1).changeset)
+    stats = service.stats()
+    # 3 seeds (which the 3 sources name too), 3 staging views, 2 tables, 1 snapshot
+    assert stats.nodes_by_kind["DATASET"] == 9
+    assert stats.nodes_by_kind["CHECK"] == 16
+    assert stats.nodes_by_kind["RESULT"] == 12  # the 4 tests of customers were skipped
+    source = service.node(duck("main_raw.raw_customers"))
+    assert source.attrs["dbt_resource_type"] in ("seed", "source")
+    lifetime_value = make_id(Kind.FIELD, DUCK, "shop.main.customers", "lifetime_value")
+    # customers was not built, so the catalog lacks it: the type is its contract's
+    assert service.node(lifetime_value).attrs["type"] == "double"
+    customers_job = service.node(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers"))
+    assert customers_job.attrs["dbt_unit_tests"] == ["test_customers_counts_orders"]
+    # the unit test is not a check: it tests code on fixed rows, not the data
+    nodes, _ = service.store.export()
+    assert not any("test_customers_counts_orders" in n.id for n in nodes if n.kind is Kind.CHECK)
+    service.apply(shop_build(2).changeset)
+    assert service.node(lifetime_value).attrs["type"] == "DOUBLE"  # the catalog's, once built
+
+
+def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:
+    service.apply(shop_build(1).changeset)
+    # Kathleen has no email: the failing not_null test skips customers, so it and the
+    # snapshot are at risk by design lineage only; the status test warns, and the
+    # orders table built from the warned-about version is confirmed at risk.
+    assert health_by_check(service) == {
+        duck("main.stg_customers"): ("FAILING", {(EMAIL_CHECK, "CONFIRMED")}),
+        duck("main.stg_orders"): ("FAILING", {(STATUS_CHECK, "CONFIRMED")}),
+        duck("main.orders"): ("AT_RISK", {(STATUS_CHECK, "CONFIRMED")}),
+        duck("main.customers"): (
+            "AT_RISK",
+            {(EMAIL_CHECK, "POTENTIAL"), (STATUS_CHECK, "POTENTIAL")},
+        ),
+        duck("main.customers_snapshot"): ("AT_RISK", {(EMAIL_CHECK, "POTENTIAL")}),
+    }
+    first = service.node(make_id(Kind.RUN, SHOP_JOBS, "shop", SHOP_INVOCATIONS[0]))
+    assert first.attrs["state"] == "FAIL"
+    assert first.attrs["unit_tests"] == {"test_customers_counts_orders": "skipped"}
+
+    # The email filled in: the rebuilt stg_customers passes, customers is built from it,
+    # and only the warning still reaches downstream (a warning does not fail the build).
+    service.apply(shop_build(2).changeset)
+    assert health_by_check(service) == {
+        duck("main.stg_orders"): ("FAILING", {(STATUS_CHECK, "CONFIRMED")}),
+        duck("main.orders"): ("AT_RISK", {(STATUS_CHECK, "CONFIRMED")}),
+        duck("main.customers"): ("AT_RISK", {(STATUS_CHECK, "CONFIRMED")}),
+    }
+    second = service.node(make_id(Kind.RUN, SHOP_JOBS, "shop", SHOP_INVOCATIONS[1]))
+    assert second.attrs["state"] == "COMPLETE"
+
+    # A bug in customers.sql: its unit test fails, customers is not rebuilt, and its run
+    # says why.
+    service.apply(shop_build(3).changeset)
+    third = service.node(make_id(Kind.RUN, SHOP_JOBS, "shop", SHOP_INVOCATIONS[2]))
+    assert third.attrs["state"] == "FAIL"
+    assert third.attrs["unit_tests"] == {"test_customers_counts_orders": "fail"}
+    runs = service.store.expand(
+        [make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers")],
+        Direction.DOWNSTREAM,
+        [EdgeKind.HAS_RUN],
+    )
+    aborted = [
+        service.node(h.target)
+        for h in runs
+        if service.node(h.target).attrs.get("parent_run", "").endswith(SHOP_INVOCATIONS[2])
+    ]
+    assert [r.attrs["state"] for r in aborted] == ["ABORT"]
+    message = aborted[0].attrs["error_message"]
+    assert message.startswith("unit test test_customers_counts_orders failed: actual differs")
+    assert "\x1b" not in message  # dbt's terminal colours are gone
+    assert "15.0→30.0" in message

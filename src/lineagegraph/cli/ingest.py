@@ -310,12 +310,14 @@ def _send_events(
 
 
 def _load(path: str | None, what: str) -> Any:
+    """A JSON artifact from a file, gunzipped first when its name ends in ``.gz``."""
     if path is None:
         return None
     try:
         with open(path, "rb") as handle:
-            return json.loads(handle.read())
-    except OSError as error:
+            data = handle.read()
+        return json.loads(gzip.decompress(data) if path.endswith(".gz") else data)
+    except (OSError, EOFError) as error:
         raise click.BadParameter(f"cannot read {path}: {error}", param_hint=what) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise click.BadParameter(f"{path} is not valid JSON: {error}", param_hint=what) from None

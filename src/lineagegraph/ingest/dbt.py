@@ -11,12 +11,16 @@
   when a dependency is removed.
 - Tests become checks on their dataset, or on their column when the test names
   one (``test_metadata.kwargs.column_name`` or the node's ``column_name``).
+- Unit tests (v12's ``unit_tests``) check a model's code on fixed rows, not its
+  data, so they are not checks: the model's job lists them (``dbt_unit_tests``)
+  and their outcomes go on the runs of the invocation (``unit_tests``); a failing
+  one fails the invocation and names itself in the model's run error.
 - Run results become one run for the invocation (key: its ``invocation_id``)
   and, per model or snapshot, a child run that writes a dataset version named
   by the invocation id; test results become check results on the version the
   invocation built, so failing tests cascade.
 
-Manifests v7 to v12 and run results v4 and v5 are checked with
+Manifests v7 to v12 and run results v4 to v6 are checked with
 ``dbt-artifacts-parser``; a file that claims a version but does not match its
 schema exactly (dbt's own test fixtures do this) is read leniently, with a
 warning, from the fields listed below.
@@ -61,7 +65,8 @@ M = TypeVar("M", bound=BaseModel)
 DATASET_TYPES = ("model", "seed", "snapshot", "source")
 JOB_TYPES = ("model", "snapshot")
 SUPPORTED_MANIFESTS = range(7, 13)
-SUPPORTED_RUN_RESULTS = range(4, 6)
+SUPPORTED_RUN_RESULTS = range(4, 7)
+TEST_TYPES = ("test", "unit_test")
 
 
 class _Lenient(BaseModel):
@@ -103,6 +108,7 @@ class _Node(_Lenient):
     test_metadata: _TestMetadata | None = None
     column_name: str | None = None
     attached_node: str | None = None
+    model: str | None = None  # the model a unit test tests
     raw_code: str | None = None
     raw_sql: str | None = None
     compiled_code: str | None = None
@@ -131,6 +137,7 @@ class _Manifest(_Lenient):
     metadata: _ManifestMetadata = PydanticField(default_factory=_ManifestMetadata)
     nodes: dict[str, _Node] = PydanticField(default_factory=dict)
     sources: dict[str, _Node] = PydanticField(default_factory=dict)
+    unit_tests: dict[str, _Node] = PydanticField(default_factory=dict)
 
 
 class _Timing(_Lenient):
@@ -176,6 +183,15 @@ class _CatalogNode(_Lenient):
 class _Catalog(_Lenient):
     nodes: dict[str, _CatalogNode] = PydanticField(default_factory=dict)
     sources: dict[str, _CatalogNode] = PydanticField(default_factory=dict)
+
+
+# dbt colours some messages (a unit test's diff) for a terminal.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _plain(message: str | None) -> str | None:
+    """A dbt message without terminal colour codes and surrounding blank space."""
+    return _ANSI.sub("", message).strip() or None if message else None
 
 
 _VERSION = re.compile(r"/(manifest|run-results|catalog)/v(\d+)\.json$")
@@ -290,7 +306,17 @@ class _DbtTranslation:
         if self.at is None:
             raise InvalidInput("manifest.metadata.generated_at: missing or not a timestamp")
         self.b = GraphBuilder(ChangeSet(origin=Origin.DBT), self.at)
-        self.nodes: dict[str, _Node] = {**manifest.sources, **manifest.nodes}
+        self.nodes: dict[str, _Node] = {
+            **manifest.sources,
+            **manifest.nodes,
+            **manifest.unit_tests,
+        }
+        # model unique id -> the names of its unit tests
+        self.unit_tests: dict[str, list[str]] = {}
+        for unit_test in manifest.unit_tests.values():
+            model = self.unit_tested(unit_test)
+            if model is not None:
+                self.unit_tests.setdefault(model.unique_id, []).append(unit_test.name)
         self.project = meta.project_name or self._main_package()
         self.dataset_namespace = dataset_namespace
         self.job_namespace = job_namespace or f"dbt://{self.project}"
@@ -430,7 +456,11 @@ class _DbtTranslation:
                 owners=_owners(node),
                 tags=list(node.tags) or None,
             ),
-            {"dbt_unique_id": node.unique_id, "materialized": node.config.get("materialized")},
+            {
+                "dbt_unique_id": node.unique_id,
+                "materialized": node.config.get("materialized"),
+                "dbt_unit_tests": sorted(self.unit_tests.get(node.unique_id, ())) or None,
+            },
         )
         inputs = [self.dataset_id(p) for p in self.parents(node)]
         output = self.dataset_id(node)
@@ -445,6 +475,17 @@ class _DbtTranslation:
                 outputs=(output,),
             )
         )
+
+    def unit_tested(self, node: _Node) -> _Node | None:
+        """The model a unit test tests: the dependency its ``model`` names, else the first."""
+        models = [
+            self.nodes[n]
+            for n in node.depends_on.nodes
+            if n in self.nodes and self.nodes[n].resource_type == "model"
+        ]
+        named = [m for m in models if node.model in (m.name, m.unique_id)]
+        found = named or models
+        return found[0] if found else None
 
     def tested(self, node: _Node) -> _Node | None:
         """The dataset node a test checks."""
@@ -530,13 +571,20 @@ class _DbtTranslation:
         starts: list[datetime] = []
         failed = False
         known = []
+        # unique id of a model -> {unit test name: status} in this invocation
+        unit_outcomes: dict[str, dict[str, _RunResult]] = {}
         for result in results.results:
             node = self.nodes.get(result.unique_id)
             if node is None:
                 shown = result.unique_id or "(empty unique_id)"
                 self.warnings.append(f"run_results: {shown} is not in the manifest; skipped")
-                continue
-            known.append((result, node))
+            elif node.resource_type == "unit_test":
+                model = self.unit_tested(node)
+                key = model.unique_id if model is not None else ""
+                unit_outcomes.setdefault(key, {})[node.name] = result
+                failed |= result.status not in ("pass", "success", "skipped")
+            else:
+                known.append((result, node))
         # Models and seeds first, so tests of this invocation evaluate the versions it built.
         order = {"seed": 0, "snapshot": 1, "model": 1, "test": 2}
         known.sort(key=lambda pair: order.get(pair[1].resource_type, 3))
@@ -545,7 +593,14 @@ class _DbtTranslation:
             starts.append(start)
             if node.resource_type in JOB_TYPES:
                 failed |= self.model_run(
-                    result, node, invocation, invocation_run, start, end, built
+                    result,
+                    node,
+                    invocation,
+                    invocation_run,
+                    start,
+                    end,
+                    built,
+                    unit_outcomes.get(node.unique_id, {}),
                 )
             elif node.resource_type == "seed" and result.status == "success":
                 built[node.unique_id] = self.version(node, invocation, None, end, result)
@@ -560,7 +615,17 @@ class _DbtTranslation:
                 started_at=min(starts) if starts else finished,
                 ended_at=finished,
             ),
-            {"state_at": format_time(finished), "command": command, "producer": "dbt"},
+            {
+                "state_at": format_time(finished),
+                "command": command,
+                "producer": "dbt",
+                "unit_tests": {
+                    name: outcome.status
+                    for outcomes in unit_outcomes.values()
+                    for name, outcome in sorted(outcomes.items())
+                }
+                or None,
+            },
         )
         self.b.link(invocation_job, EdgeKind.HAS_RUN, invocation_run, at=finished)
 
@@ -603,8 +668,13 @@ class _DbtTranslation:
         start: datetime,
         end: datetime,
         built: dict[str, str],
+        unit_outcomes: Mapping[str, _RunResult],
     ) -> bool:
-        """Add a model's run (and the version it wrote); returns whether it failed."""
+        """Add a model's run (and the version it wrote); returns whether it failed.
+
+        The outcomes of the model's unit tests in this invocation go on the run; one
+        that failed is the run's error when the model did not build.
+        """
         run_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dbt:{invocation}:{node.unique_id}"))
         job_id = self.job_id(node)
         run_id = make_id(Kind.RUN, self.job_namespace, self.job_name(node), run_key)
@@ -612,6 +682,11 @@ class _DbtTranslation:
             result.status, RunState.ABORT
         )
         parents = self.parents(node)
+        error = _plain(result.message) if state is RunState.FAIL else None
+        broken = sorted(n for n, r in unit_outcomes.items() if r.status in ("fail", "error"))
+        if broken and state is not RunState.COMPLETE:
+            first = unit_outcomes[broken[0]]
+            error = f"unit test {broken[0]} {first.status}ed: {_plain(first.message)}"
         self.b.entity(
             Run(
                 namespace=self.job_namespace,
@@ -620,7 +695,7 @@ class _DbtTranslation:
                 state=state,
                 started_at=start,
                 ended_at=end,
-                error_message=result.message if state is RunState.FAIL else None,
+                error_message=error,
                 parent_run=invocation_run,
             ),
             {
@@ -630,6 +705,7 @@ class _DbtTranslation:
                 "status": result.status,
                 "execution_time": result.execution_time,
                 "producer": "dbt",
+                "unit_tests": {n: r.status for n, r in sorted(unit_outcomes.items())} or None,
             },
         )
         self.b.link(job_id, EdgeKind.HAS_RUN, run_id, at=start)
@@ -654,7 +730,11 @@ class _DbtTranslation:
         at: datetime,
         built: dict[str, str],
     ) -> bool:
-        """Add a test's result; returns whether the test did not pass."""
+        """Add a test's result; returns whether it fails the invocation.
+
+        A ``warn`` is a failed result (the check's severity says it only warns), but
+        dbt does not fail the invocation for it.
+        """
         if result.status == "skipped":
             return False
         found = self.check_of(node)
@@ -677,7 +757,7 @@ class _DbtTranslation:
                 dataset_version=version_id,
                 run=invocation_run,
                 source="dbt",
-                message=result.message or result.status,
+                message=_plain(result.message) or result.status,
             ),
             {"status": result.status},
         )
@@ -685,4 +765,4 @@ class _DbtTranslation:
         self.b.link(check_id, EdgeKind.HAS_RESULT, result_id, at=at)
         if version_id is not None:
             self.b.link(result_id, EdgeKind.EVALUATED, version_id, at=at)
-        return not passed
+        return result.status in ("fail", "error")
