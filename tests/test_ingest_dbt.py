@@ -488,9 +488,9 @@ SHOP = Path(__file__).parent / "data" / "dbt" / "shop_duckdb"
 DUCK = "duckdb://shop"
 SHOP_JOBS = "dbt://shop"
 SHOP_INVOCATIONS = (
-    "623ef2cf-b58e-46b0-9d99-28a72adbeec6",
-    "e0848545-7098-4508-ba7b-56fb10368c67",
-    "e8311127-4001-4819-803a-225697fc297d",
+    "304487b0-730c-43ce-bc58-536e6f26003a",
+    "48c17fc9-3d66-4515-a885-f23e45b84be5",
+    "06e42eb3-cb4f-494e-98e8-51f589e3bce9",
 )
 EMAIL_CHECK = "not_null_stg_customers_email"
 STATUS_CHECK = (
@@ -546,6 +546,34 @@ def test_dbt_1_10_artifacts_match_their_schemas(service: LineageService) -> None
     assert not any("test_customers_counts_orders" in n.id for n in nodes if n.kind is Kind.CHECK)
     service.apply(shop_build(2).changeset)
     assert service.node(lifetime_value).attrs["type"] == "DOUBLE"  # the catalog's, once built
+
+
+def test_dbt_exposures_are_consumers_with_owners(service: LineageService) -> None:
+    service.apply(shop_build(1).changeset)
+    dashboard = service.node(make_id(Kind.JOB, SHOP_JOBS, "exposure.weekly_revenue"))
+    assert dashboard.attrs["job_type"] == "DBT_EXPOSURE"
+    assert dashboard.attrs["exposure_type"] == "dashboard"
+    assert dashboard.attrs["owners"] == ["finance-analytics@example.com"]
+    assert dashboard.attrs["url"] == "https://bi.example.com/dashboards/12"
+    reads = service.store.expand([dashboard.id], Direction.UPSTREAM, [EdgeKind.READS])
+    assert sorted(h.target for h in reads) == [duck("main.customers"), duck("main.orders")]
+    # Dropping a column of customers reaches both exposures, and their owners are told.
+    report = service.impact(
+        {
+            "dataset_id": duck("main.customers"),
+            "changes": [{"action": "DROP_FIELD", "path": "lifetime_value"}],
+        }
+    )
+    affected_jobs = {a.id for a in report.of_kind(Kind.JOB)}
+    assert {
+        make_id(Kind.JOB, SHOP_JOBS, "exposure.weekly_revenue"),
+        make_id(Kind.JOB, SHOP_JOBS, "exposure.churn_model"),
+    } <= affected_jobs
+    owners = {o.owner for o in report.owners}
+    assert {"finance-analytics@example.com", "ml-team@example.com"} <= owners
+    # The exposures run nothing: their "no-op" results are not runs, and not warned about.
+    nodes, _ = service.store.export()
+    assert not any(n.kind is Kind.RUN and "exposure." in n.id for n in nodes)
 
 
 def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:

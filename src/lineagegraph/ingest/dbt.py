@@ -11,6 +11,10 @@
   when a dependency is removed.
 - Tests become checks on their dataset, or on their column when the test names
   one (``test_metadata.kwargs.column_name`` or the node's ``column_name``).
+- Exposures (dashboards, notebooks, analyses, ML models, applications that use
+  dbt models) are jobs in the job namespace named ``exposure.<name>``, which
+  ``READS`` what they depend on; their owner (email, else name) is the job's, so
+  impact analysis names whom to tell and health shows what is at risk.
 - Unit tests (v12's ``unit_tests``) check a model's code on fixed rows, not its
   data, so they are not checks: the model's job lists them (``dbt_unit_tests``)
   and their outcomes go on the runs of the invocation (``unit_tests``); a failing
@@ -109,6 +113,11 @@ class _Node(_Lenient):
     column_name: str | None = None
     attached_node: str | None = None
     model: str | None = None  # the model a unit test tests
+    type: str | None = None  # an exposure's: dashboard, notebook, analysis, ml, application
+    owner: dict[str, Any] = PydanticField(default_factory=dict)  # an exposure's
+    label: str | None = None
+    url: str | None = None
+    maturity: str | None = None
     raw_code: str | None = None
     raw_sql: str | None = None
     compiled_code: str | None = None
@@ -138,6 +147,7 @@ class _Manifest(_Lenient):
     nodes: dict[str, _Node] = PydanticField(default_factory=dict)
     sources: dict[str, _Node] = PydanticField(default_factory=dict)
     unit_tests: dict[str, _Node] = PydanticField(default_factory=dict)
+    exposures: dict[str, _Node] = PydanticField(default_factory=dict)
 
 
 class _Timing(_Lenient):
@@ -310,6 +320,7 @@ class _DbtTranslation:
             **manifest.sources,
             **manifest.nodes,
             **manifest.unit_tests,
+            **manifest.exposures,
         }
         # model unique id -> the names of its unit tests
         self.unit_tests: dict[str, list[str]] = {}
@@ -366,6 +377,8 @@ class _DbtTranslation:
                 self.job(node)
             elif node.resource_type == "test":
                 self.test(node)
+            elif node.resource_type == "exposure":
+                self.exposure(node)
 
     def columns(
         self, node: _Node
@@ -476,6 +489,40 @@ class _DbtTranslation:
             )
         )
 
+    def exposure(self, node: _Node) -> None:
+        """Add an exposure as a job that reads the datasets it depends on."""
+        owner = node.owner.get("email") or node.owner.get("name")
+        job_id = self.b.entity(
+            Job(
+                namespace=self.job_namespace,
+                name=f"exposure.{node.name}",
+                description=node.description or None,
+                job_type="DBT_EXPOSURE",
+                integration="DBT",
+                code_location=node.original_file_path,
+                owners=[str(owner)] if owner else _owners(node),
+                tags=list(node.tags) or None,
+            ),
+            {
+                "dbt_unique_id": node.unique_id,
+                "exposure_type": node.type,
+                "label": node.label,
+                "url": node.url,
+                "maturity": node.maturity,
+            },
+        )
+        inputs = [self.dataset_id(p) for p in self.parents(node)]
+        for source in inputs:
+            self.b.link(source, EdgeKind.READS, job_id)
+        self.b.cs.snapshots.append(
+            JobSnapshot(
+                job_id=job_id,
+                at=format_time(self.b.at),
+                inputs=tuple(dict.fromkeys(inputs)),
+                outputs=(),
+            )
+        )
+
     def unit_tested(self, node: _Node) -> _Node | None:
         """The model a unit test tests: the dependency its ``model`` names, else the first."""
         models = [
@@ -578,6 +625,8 @@ class _DbtTranslation:
             if node is None:
                 shown = result.unique_id or "(empty unique_id)"
                 self.warnings.append(f"run_results: {shown} is not in the manifest; skipped")
+            elif node.resource_type == "exposure":
+                continue  # dbt only lists them (no-op); they run nothing
             elif node.resource_type == "unit_test":
                 model = self.unit_tested(node)
                 key = model.unique_id if model is not None else ""
