@@ -293,3 +293,46 @@ def test_gx1_checkpoint_result_holds_validation_results_directly() -> None:
     assert [(r.namespace, r.name, r.parts[1], r.attrs["passed"]) for r in results] == [
         ("gx://lake", "events", "2024-06-02T00:00:00.000000Z/lake-events", False)
     ]
+
+
+GX1 = Path(__file__).parent / "data" / "great_expectations" / "gx1_orders"
+
+
+def test_gx_1_24_stored_validation_result(service: LineageService) -> None:
+    # what GX 1.24 stores under gx/uncommitted/validations/ when a checkpoint runs
+    document = json.loads((GX1 / "validation_result.json").read_text())
+    translation = translate_gx(document)
+    assert translation.warnings == ()
+    service.apply(translation.changeset)
+    orders = make_id(Kind.DATASET, "gx://shop_files", "orders")
+    stats = service.stats()
+    assert (stats.nodes_by_kind["CHECK"], stats.nodes_by_kind["RESULT"]) == (7, 7)
+    failing = {record.id: record.status.value for record in service.at_risk(first=100).items}
+    field = lambda path: make_id(Kind.FIELD, "gx://shop_files", "orders", path)  # noqa: E731
+    assert failing == {
+        orders: "FAILING",
+        field("customer_id"): "FAILING",  # an order without a customer
+        field("status"): "FAILING",  # "lost" is not in the set
+        field("amount"): "FAILING",  # a negative amount
+    }
+    check = make_id(
+        Kind.CHECK, "gx://shop_files", "orders", "expect_column_values_to_not_be_null(customer_id)"
+    )
+    result = make_id(
+        Kind.RESULT,
+        "gx://shop_files",
+        "orders",
+        "expect_column_values_to_not_be_null(customer_id)",
+        "2026-11-27T12:27:10.230390Z",
+    )
+    assert service.node(check).attrs["field"] == "customer_id"
+    assert service.node(result).attrs["observed"] == "1 unexpected of 6"
+    before = service.store.export()
+    service.apply(translate_gx(document).changeset)  # a replay changes nothing
+    assert [list(part) for part in service.store.export()] == [list(part) for part in before]
+
+
+def test_checkpoint_describe_output_is_refused_with_what_to_ingest_instead() -> None:
+    document = json.loads((GX1 / "checkpoint_describe.json").read_text())
+    with pytest.raises(InvalidInput, match=r"describe\(\) output.*gx/uncommitted/validations"):
+        translate_gx(document)

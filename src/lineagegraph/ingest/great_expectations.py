@@ -97,6 +97,15 @@ def _validation_results(document: Any, where: str) -> list[tuple[str, str | None
         return found
     if isinstance(document.get("results"), list):
         return [(where, None, document)]
+    described = document.get("validation_results")
+    if isinstance(described, list) and all(
+        isinstance(v, Mapping) and "expectations" in v for v in described
+    ):
+        raise InvalidInput(
+            f"{where}: this is CheckpointResult.describe() output, which names no dataset, "
+            "suite or validation time; ingest the validation results that GX stores under "
+            "gx/uncommitted/validations/ instead"
+        )
     raise InvalidInput(
         f"{where}: not a Great Expectations validation or checkpoint result "
         "(expected results or run_results)"
