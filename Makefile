@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
+EMITTER := tools/openlineage-java-emitter
 
-.PHONY: help venv install lint format test test-embedded serve demo bench schema neo4j neo4j-build neo4j-stop ui browser clean
+.PHONY: help venv install lint format test test-embedded serve demo bench schema neo4j neo4j-build neo4j-stop emitter ui browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -38,16 +39,23 @@ neo4j: neo4j-build ## start a Neo4j for local use (bolt URI printed; stop with m
 neo4j-stop: ## stop the Neo4j started by make neo4j
 	scripts/neo4j.sh stop .neo4j/local
 
+$(EMITTER)/target/.built: $(EMITTER)/pom.xml $(wildcard $(EMITTER)/src/main/java/dev/lineagegraph/emitter/*.java)
+	rm -rf $(EMITTER)/target/lib
+	cd $(EMITTER) && mvn -q -B package -DskipTests
+	touch $@
+
+emitter: $(EMITTER)/target/.built ## build the OpenLineage Java client emitter the tests post with
+
 ui: ## build the web UI's pinned front-end assets
 	scripts/build-ui.sh
 
 browser: ## install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: $(STAMP) lint neo4j-build ui browser ## lint, then the whole suite against the embedded store and a real Neo4j
+test: $(STAMP) lint neo4j-build emitter ui browser ## lint, then the whole suite against the embedded store and a real Neo4j
 	scripts/with-neo4j.sh $(PY) -m pytest $(PYTEST_ARGS)
 
-test-embedded: $(STAMP) ## the suite without Neo4j (Neo4j variants deselected)
+test-embedded: $(STAMP) emitter ## the suite without Neo4j (Neo4j variants deselected)
 	$(PY) -m pytest -m 'not neo4j' $(PYTEST_ARGS)
 
 schema: $(STAMP) ## regenerate schema.graphql from the code
@@ -63,4 +71,4 @@ bench: $(STAMP) neo4j-build ## run the benchmarks (sizes: BENCH_SIZES, see READM
 	scripts/with-neo4j.sh $(PY) -m bench
 
 clean: ## remove the environment, build outputs and local Neo4j data
-	rm -rf $(VENV) .neo4j tools/neo4j-server/target .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .neo4j tools/neo4j-server/target $(EMITTER)/target .pytest_cache .mypy_cache .ruff_cache
