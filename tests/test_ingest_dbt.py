@@ -493,6 +493,7 @@ SHOP_INVOCATIONS = (
     "06e42eb3-cb4f-494e-98e8-51f589e3bce9",
 )
 EMAIL_CHECK = "not_null_stg_customers_email"
+UNIT_TEST = "unit_test.shop.customers.test_customers_counts_orders"
 STATUS_CHECK = (
     "accepted_values_stg_orders_status__placed__shipped__completed__return_pending__returned"
 )
@@ -593,7 +594,7 @@ def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:
     }
     first = service.node(make_id(Kind.RUN, SHOP_JOBS, "shop", SHOP_INVOCATIONS[0]))
     assert first.attrs["state"] == "FAIL"
-    assert first.attrs["unit_tests"] == {"test_customers_counts_orders": "skipped"}
+    assert first.attrs["unit_tests"] == {UNIT_TEST: "skipped"}
 
     # The email filled in: the rebuilt stg_customers passes, customers is built from it,
     # and only the warning still reaches downstream (a warning does not fail the build).
@@ -611,7 +612,7 @@ def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:
     service.apply(shop_build(3).changeset)
     third = service.node(make_id(Kind.RUN, SHOP_JOBS, "shop", SHOP_INVOCATIONS[2]))
     assert third.attrs["state"] == "FAIL"
-    assert third.attrs["unit_tests"] == {"test_customers_counts_orders": "fail"}
+    assert third.attrs["unit_tests"] == {UNIT_TEST: "fail"}
     runs = service.store.expand(
         [make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers")],
         Direction.DOWNSTREAM,
@@ -623,6 +624,7 @@ def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:
         if service.node(h.target).attrs.get("parent_run", "").endswith(SHOP_INVOCATIONS[2])
     ]
     assert [r.attrs["state"] for r in aborted] == ["ABORT"]
+    assert aborted[0].attrs["unit_tests"] == {"test_customers_counts_orders": "fail"}
     message = aborted[0].attrs["error_message"]
     assert message.startswith("unit test test_customers_counts_orders failed: actual differs")
     assert "\x1b" not in message  # dbt's terminal colours are gone

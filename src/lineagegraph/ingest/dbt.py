@@ -17,8 +17,9 @@
   impact analysis names whom to tell and health shows what is at risk.
 - Unit tests (v12's ``unit_tests``) check a model's code on fixed rows, not its
   data, so they are not checks: the model's job lists them (``dbt_unit_tests``)
-  and their outcomes go on the runs of the invocation (``unit_tests``); a failing
-  one fails the invocation and names itself in the model's run error.
+  and their outcomes go on the model's run (``unit_tests``, by name) and the
+  invocation's run (by unique id); a failing one fails the invocation and names
+  itself in the model's run error.
 - Run results become one run for the invocation (key: its ``invocation_id``)
   and, per model or snapshot, a child run that writes a dataset version named
   by the invocation id; test results become check results on the version the
@@ -70,7 +71,6 @@ DATASET_TYPES = ("model", "seed", "snapshot", "source")
 JOB_TYPES = ("model", "snapshot")
 SUPPORTED_MANIFESTS = range(7, 13)
 SUPPORTED_RUN_RESULTS = range(4, 7)
-TEST_TYPES = ("test", "unit_test")
 
 
 class _Lenient(BaseModel):
@@ -631,7 +631,7 @@ class _DbtTranslation:
                 model = self.unit_tested(node)
                 key = model.unique_id if model is not None else ""
                 unit_outcomes.setdefault(key, {})[node.name] = result
-                failed |= result.status not in ("pass", "success", "skipped")
+                failed |= result.status in ("fail", "error")
             else:
                 known.append((result, node))
         # Models and seeds first, so tests of this invocation evaluate the versions it built.
@@ -669,9 +669,9 @@ class _DbtTranslation:
                 "command": command,
                 "producer": "dbt",
                 "unit_tests": {
-                    name: outcome.status
+                    outcome.unique_id: outcome.status
                     for outcomes in unit_outcomes.values()
-                    for name, outcome in sorted(outcomes.items())
+                    for outcome in outcomes.values()
                 }
                 or None,
             },
