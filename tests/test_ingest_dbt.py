@@ -577,6 +577,36 @@ def test_dbt_exposures_are_consumers_with_owners(service: LineageService) -> Non
     assert not any(n.kind is Kind.RUN and "exposure." in n.id for n in nodes)
 
 
+@pytest.mark.parametrize(
+    ("folder", "versions"),
+    [("dbt-1.5", ("v9", "v4")), ("dbt-1.7", ("v11", "v5")), ("build1", ("v12", "v6"))],
+)
+def test_older_dbt_versions_give_the_same_first_build(
+    service: LineageService, folder: str, versions: tuple[str, str]
+) -> None:
+    build = SHOP / folder
+    manifest = json.loads(gzip.decompress((build / "manifest.json.gz").read_bytes()))
+    run_results = load(build / "run_results.json")
+    claimed = (
+        manifest["metadata"]["dbt_schema_version"],
+        run_results["metadata"]["dbt_schema_version"],
+    )
+    assert tuple(url.rsplit("/", 1)[1].removesuffix(".json") for url in claimed) == versions
+    translation = translate_dbt(manifest, run_results)
+    assert translation.warnings == ()  # each matches its own schema exactly
+    service.apply(translation.changeset)
+    statuses = {i: status for i, (status, _) in health_by_check(service).items()}
+    assert statuses == {
+        duck("main.stg_customers"): "FAILING",
+        duck("main.stg_orders"): "FAILING",
+        duck("main.orders"): "AT_RISK",
+        duck("main.customers"): "AT_RISK",
+        duck("main.customers_snapshot"): "AT_RISK",
+    }
+    stats = service.stats()
+    assert (stats.nodes_by_kind["DATASET"], stats.nodes_by_kind["CHECK"]) == (9, 16)
+
+
 def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:
     service.apply(shop_build(1).changeset)
     # Kathleen has no email: the failing not_null test skips customers, so it and the
