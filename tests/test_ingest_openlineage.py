@@ -1440,3 +1440,56 @@ def test_dbt_ol_events_and_dbt_artifacts_meet_on_the_same_checks(
     stats = service.stats()
     assert stats.nodes_by_kind["CHECK"] == 16  # the same 16 checks, reported both ways
     assert stats.nodes_by_kind["DATASET"] == 9  # the 8 the events name, and one more seed
+
+
+# --- an Airflow DAG run on PostgreSQL (tests/data/openlineage/airflow_postgres) ----------------
+
+AIRFLOW_EVENTS = Path(__file__).parent / "data" / "openlineage" / "airflow_postgres"
+PG_SHOP = "postgres://127.0.0.1:5432"
+
+
+def test_airflow_dag_run_lineage_runs_and_failure(service: LineageService) -> None:
+    report = ingest_documents(
+        read_path(AIRFLOW_EVENTS / "shop_daily.jsonl"), EventTranslator(), service.apply
+    )
+    assert (report.ok, report.failed) == (11, [])
+    stats = service.stats()
+    assert stats.nodes_by_kind["JOB"] == 6  # the DAG and its five tasks
+    assert stats.nodes_by_kind["RUN"] == 6
+    table = lambda name: ds(PG_SHOP, f"shop.public.{name}")  # noqa: E731
+    column = lambda name, path: fld(PG_SHOP, f"shop.public.{name}", path)  # noqa: E731
+    task = lambda name: make_id(Kind.JOB, "airflow-shop", f"shop_daily.{name}")  # noqa: E731
+    assert current_edges(service, {EdgeKind.READS, EdgeKind.WRITES}) == {
+        (task("load_orders"), "WRITES", table("raw_orders")),
+        (task("load_orders"), "WRITES", table("customers")),
+        (table("raw_orders"), "READS", task("clean_orders")),
+        (task("clean_orders"), "WRITES", table("orders")),
+        (table("orders"), "READS", task("customer_totals")),
+        (table("customers"), "READS", task("customer_totals")),
+        (task("customer_totals"), "WRITES", table("customer_totals")),
+    }
+    # column lineage through both CREATE TABLE … AS SELECT statements
+    page = service.lineage(column("raw_orders", "amount"), Direction.DOWNSTREAM, first=10)
+    assert [(n.id, n.depth, n.partial) for n in page.nodes] == [
+        (table("orders"), 1, True),
+        (column("orders", "amount"), 1, False),
+        (table("customer_totals"), 2, True),
+        (column("customer_totals", "total_amount"), 2, False),
+    ]
+    # empty deprecated transformation fields record no transformation
+    derives = service.store.edges(
+        [column("customer_totals", "total_amount")], Direction.UPSTREAM, [EdgeKind.DERIVES]
+    )
+    assert [(e.source_id, e.attrs) for e in derives] == [
+        (column("orders", "amount"), {"job": task("customer_totals")})
+    ]
+    # the task runs hang under the DAG run; the failed check says why
+    dag_runs = [
+        n for n in service.store.export()[0] if n.kind is Kind.RUN and n.name == "shop_daily"
+    ]
+    assert [r.attrs["state"] for r in dag_runs] == ["FAIL"]
+    children = service.store.expand([dag_runs[0].id], Direction.DOWNSTREAM, [EdgeKind.PARENT_OF])
+    assert len(children) == 5
+    check_run = next(service.node(h.target) for h in children if "check_orders" in h.target)
+    assert check_run.attrs["state"] == "FAIL"
+    assert "('customer_id', 'null_check', 1)" in check_run.attrs["error_message"]
