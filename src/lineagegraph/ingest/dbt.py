@@ -475,19 +475,7 @@ class _DbtTranslation:
                 "dbt_unit_tests": sorted(self.unit_tests.get(node.unique_id, ())) or None,
             },
         )
-        inputs = [self.dataset_id(p) for p in self.parents(node)]
-        output = self.dataset_id(node)
-        for source in inputs:
-            self.b.link(source, EdgeKind.READS, job_id)
-        self.b.link(job_id, EdgeKind.WRITES, output)
-        self.b.cs.snapshots.append(
-            JobSnapshot(
-                job_id=job_id,
-                at=format_time(self.b.at),
-                inputs=tuple(dict.fromkeys(inputs)),
-                outputs=(output,),
-            )
-        )
+        self.flow(job_id, node, self.dataset_id(node))
 
     def exposure(self, node: _Node) -> None:
         """Add an exposure as a job that reads the datasets it depends on."""
@@ -511,15 +499,22 @@ class _DbtTranslation:
                 "maturity": node.maturity,
             },
         )
+        self.flow(job_id, node, None)
+
+    def flow(self, job_id: str, node: _Node, output: str | None) -> None:
+        """The job's lineage: its node's parents ``READS`` it, it ``WRITES`` its output;
+        a snapshot of both keeps lineage current when a dependency is removed."""
         inputs = [self.dataset_id(p) for p in self.parents(node)]
         for source in inputs:
             self.b.link(source, EdgeKind.READS, job_id)
+        if output is not None:
+            self.b.link(job_id, EdgeKind.WRITES, output)
         self.b.cs.snapshots.append(
             JobSnapshot(
                 job_id=job_id,
                 at=format_time(self.b.at),
                 inputs=tuple(dict.fromkeys(inputs)),
-                outputs=(),
+                outputs=() if output is None else (output,),
             )
         )
 
