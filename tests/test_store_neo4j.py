@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -540,6 +541,39 @@ def test_a_replica_that_dies_holding_the_writer_lock_does_not_block_the_others(
     finally:
         holder.kill()
         holder.wait(30)
+
+
+@pytest.mark.neo4j
+def test_waiting_for_the_writer_lock_is_bounded(neo4j_store: Neo4jStore) -> None:
+    patient = Neo4jStore.from_url(neo4j_uri(), Settings(neo4j_write_lock_seconds=1.5))
+    try:
+        with neo4j_store.writer():
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable) as refused, patient.writer():
+                pass  # pragma: no cover - the lock is held
+            waited = time.monotonic() - started
+        assert "LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS" in str(refused.value)
+        assert 1.0 < waited < 30
+        with patient.writer():  # free again
+            pass
+    finally:
+        patient.close()
+
+
+@pytest.mark.neo4j
+def test_a_replica_that_hangs_holding_the_writer_lock_loses_it_at_its_limit(
+    neo4j_store: Neo4jStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    hanging = Neo4jStore.from_url(neo4j_uri(), Settings(neo4j_write_lock_seconds=2))
+    try:
+        with hanging.writer():
+            started = time.monotonic()
+            with neo4j_store.writer():  # waits until Neo4j ends the hanging holder's lock
+                taken = time.monotonic() - started
+            assert 1.0 < taken < 30
+        assert "past its limit" in caplog.text  # the holder says its lock ended early
+    finally:
+        hanging.close()
 
 
 # --- configuration -----------------------------------------------------------------------------

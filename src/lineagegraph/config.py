@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     neo4j_user: str = Field("neo4j", description="Neo4j user for bolt:// and neo4j:// stores")
     neo4j_password: str = Field("", description="Neo4j password (empty: no auth)")
     neo4j_database: str = Field("neo4j", description="Neo4j database name")
+    neo4j_write_lock_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="longest a replica holds, or waits for, the Neo4j write lock",
+    )
     max_query_depth: int = Field(15, description="deepest GraphQL selection allowed")
     max_query_tokens: int = Field(5000, description="most tokens in one GraphQL document")
     max_aliases: int = Field(30, description="most aliases in one GraphQL document")

@@ -29,11 +29,13 @@ are ordered like the embedded store's: own-name matches, then kind, relevance an
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -338,6 +340,16 @@ _COUNT_HEALTH = "MATCH (h:Health) RETURN h.status AS status, count(h) AS count"
 
 # Which replica holds the writer lock, for whoever looks at the WriterLock node.
 _HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+# What Neo4j says when it ends a transaction at its timeout (while waiting for a lock, or
+# later).
+_ENDED_BY_TIMEOUT = frozenset(
+    {
+        "Neo.ClientError.Transaction.LockClientStopped",
+        "Neo.ClientError.Transaction.TransactionTimedOut",
+        "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+    }
+)
+_log = logging.getLogger(__name__)
 # Takes the write lock of the one WriterLock node, held until the transaction ends.
 _TAKE_WRITER = """
 MERGE (w:WriterLock {name: 'lineagegraph'})
@@ -685,11 +697,14 @@ class Neo4jStore:
         database: str = "neo4j",
         retry_seconds: float = 5.0,
         connect_seconds: float = 5.0,
+        write_lock_seconds: float = 600.0,
     ) -> None:
         """Connect lazily to ``url``; an empty ``password`` connects without authentication.
 
         ``retry_seconds`` bounds how long a managed transaction retries transient failures
         (including a server that went away) before the call raises StoreUnavailable.
+        ``write_lock_seconds`` bounds how long :meth:`writer` holds the write lock, and
+        how long it waits for it (see there).
         """
         parts = urlsplit(url)
         if parts.username is not None:
@@ -703,6 +718,7 @@ class Neo4jStore:
         address = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
         self.url = address
         self.database = database
+        self.write_lock_seconds = write_lock_seconds
         auth = neo4j.basic_auth(user, password) if password else None
         try:
             self._driver = neo4j.GraphDatabase.driver(
@@ -737,6 +753,7 @@ class Neo4jStore:
             user=settings.neo4j_user,
             password=settings.neo4j_password,
             database=settings.neo4j_database,
+            write_lock_seconds=settings.neo4j_write_lock_seconds,
         )
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -1308,20 +1325,42 @@ class Neo4jStore:
         of one node, so replicas sharing this Neo4j wait for each other here.
 
         Neo4j drops the lock with the transaction when the holder's connection goes,
-        so a replica that dies holding it does not block the others.
+        so a replica that dies holding it does not block the others. The transaction
+        lives at most ``write_lock_seconds``: Neo4j ends it then, so a replica that hangs
+        holding the lock blocks the others that long, and a replica that waits longer
+        for the lock gets :class:`StoreUnavailable`.
         """
         self._ensure_schema()
+        limit = self.write_lock_seconds
         with self._errors():
             session = self._driver.session(database=self.database)
             try:
-                transaction = session.begin_transaction()
+                transaction = session.begin_transaction(timeout=limit)
                 transaction.run(_TAKE_WRITER, holder=_HOLDER).consume()
+            except neo4j_errors.ClientError as error:
+                session.close()
+                if error.code in _ENDED_BY_TIMEOUT:
+                    raise StoreUnavailable(
+                        f"another writer held the write lock of {self.url} for more than "
+                        f"{limit:g} s (LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS); retry later"
+                    ) from error
+                raise
             except BaseException:
                 session.close()
                 raise
+        taken = time.monotonic()
         try:
             yield
         finally:
+            held = time.monotonic() - taken
+            if held > limit:
+                _log.warning(
+                    "a write held the Neo4j write lock for %.0f s, past its limit of %g s "
+                    "(LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS): Neo4j ended the lock before "
+                    "the write did, so another replica may have written meanwhile",
+                    held,
+                    limit,
+                )
             with suppress(neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
                 transaction.rollback()  # what it set is only the holder's name
             with suppress(neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
