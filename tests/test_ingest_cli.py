@@ -282,3 +282,24 @@ def test_ingest_dbt_reads_gzipped_artifacts(store_url: str, tmp_path: Path) -> N
     refused = run("ingest", "dbt", "--manifest", str(plain), "--store", store_url)
     assert refused.exit_code == 2
     assert "cannot read" in refused.output and "gzip" in refused.output.lower()
+
+
+def test_a_body_over_the_server_limit_says_what_to_change(
+    service: LineageService, shared_data: Path
+) -> None:
+    settings = Settings(store="memory://", max_body_bytes=256)
+    with running_server(service, settings) as server:
+        folder = shared_data / "marquez" / "apples"
+        refused = run("ingest", "openlineage", str(folder), "--server", server.url)
+        assert refused.exit_code == 1
+        assert "answered 413" in refused.output
+        assert "LINEAGEGRAPH_MAX_BODY_BYTES" in refused.output
+        assert "--batch-size" in refused.output
+        build = Path(__file__).parent / "data" / "dbt" / "shop_duckdb" / "build1"
+        manifest = run(
+            "ingest", "dbt", "--manifest", str(build / "manifest.json.gz"), "--server", server.url
+        )
+        assert manifest.exit_code == 1
+        assert "LINEAGEGRAPH_MAX_BODY_BYTES" in manifest.output
+        assert "--batch-size" not in manifest.output
+    assert service.stats().nodes == 0

@@ -239,7 +239,8 @@ class BodySizeLimit:
             return
         too_large = {
             "error": "payload too large",
-            "message": f"request bodies are limited to {self.max_bytes} bytes",
+            "message": f"request bodies are limited to {self.max_bytes} bytes "
+            "(the server's LINEAGEGRAPH_MAX_BODY_BYTES)",
         }
         for name, value in scope.get("headers", []):
             if name == b"content-length":

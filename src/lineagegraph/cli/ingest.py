@@ -95,6 +95,10 @@ def ingest() -> None:
 # --- local stores and servers -----------------------------------------------------------------
 
 
+# Where the openlineage command sends events to a server.
+BATCH_PATH = "/api/v1/lineage/batch"
+
+
 class _Client:
     """POSTs gzip-compressed JSON to a lineagegraph server."""
 
@@ -113,8 +117,11 @@ class _Client:
         except httpx.HTTPError as error:
             raise click.ClickException(f"cannot reach {self.base}: {error}") from None
         if response.status_code in (401, 403, 404, 413) or response.status_code >= 500:
+            hint = ""
+            if response.status_code == 413 and path == BATCH_PATH:
+                hint = "; or send fewer events per request with --batch-size"
             raise click.ClickException(
-                f"{self.base}{path} answered {response.status_code}: {_message(response)}"
+                f"{self.base}{path} answered {response.status_code}: {_message(response)}{hint}"
             )
         return response
 
@@ -289,7 +296,7 @@ def _send_events(
         with _progress(len(pending), "sending") as advance:
             for start in range(0, len(pending), batch_size):
                 chunk = pending[start : start + batch_size]
-                response = client.post("/api/v1/lineage/batch", [documents[i].value for i in chunk])
+                response = client.post(BATCH_PATH, [documents[i].value for i in chunk])
                 payload = response.json()
                 if not isinstance(payload, dict) or "results" not in payload:
                     message = _message(response)
