@@ -12,6 +12,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from lineagegraph.algorithms import cascade as cascade_analysis
+from lineagegraph.algorithms.cascade import compute_health, stored_health
+from lineagegraph.demo import scenario as demo_scenario
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import (
     FLOW_KINDS,
@@ -24,6 +29,7 @@ from lineagegraph.model import (
     HealthStatus,
     format_time,
 )
+from lineagegraph.service import LineageService
 from lineagegraph.store import Store, open_store
 from lineagegraph.store.base import VersionRequest
 from lineagegraph.store.embedded import EmbeddedStore
@@ -266,3 +272,57 @@ def test_a_file_store_names_itself_by_the_url_it_was_opened_with(tmp_path: Path)
         assert not url.startswith("sqlite:////")
     finally:
         store.close()
+
+
+# --- health settled at a clean close -----------------------------------------------------------
+
+
+def test_a_settled_health_record_is_found_once_by_the_next_open(tmp_path: Path) -> None:
+    path = tmp_path / "lineage.db"
+    store = EmbeddedStore(path)
+    assert store.settled_health() is None
+    store.settle_health("rules-1")
+    store.close()
+    reopened = EmbeddedStore(path)
+    assert reopened.settled_health() == "rules-1"
+    reopened.close()  # closed without settling, as a process that dies does
+    again = EmbeddedStore(path)
+    assert again.settled_health() is None  # taken by the open before
+    again.close()
+    memory = open_store("memory://")
+    memory.settle_health("rules-1")
+    assert memory.settled_health() is None  # nothing outlives a memory store
+
+
+def test_a_service_trusts_health_only_after_a_clean_close_under_the_same_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "lineage.db"
+    calls: list[int] = []
+    original = cascade_analysis.repair_health
+
+    def counting(store: Store) -> cascade_analysis.HealthRepair:
+        calls.append(1)
+        return original(store)
+
+    monkeypatch.setattr(cascade_analysis, "repair_health", counting)
+    first = LineageService(EmbeddedStore(path))
+    for changeset in demo_scenario():
+        first.apply(changeset)
+    assert first.at_risk().items, "the demo has failing checks"
+    first.close()
+    assert calls == [1]  # a new file: nothing settled yet
+
+    second = LineageService(EmbeddedStore(path))
+    assert calls == [1]  # closed cleanly under the same rules: no recomputation
+    assert stored_health(second.store) == compute_health(second.store)
+    second.store.close()  # a crash: the service never settles
+
+    third = LineageService(EmbeddedStore(path))
+    assert calls == [1, 1]  # nothing settled: recomputed
+    third.close()
+
+    monkeypatch.setattr(cascade_analysis, "health_rules_fingerprint", lambda: "other rules")
+    fourth = LineageService(EmbeddedStore(path))
+    assert calls == [1, 1, 1]  # settled under other rules: recomputed
+    fourth.close()

@@ -576,6 +576,19 @@ def test_a_replica_that_hangs_holding_the_writer_lock_loses_it_at_its_limit(
         hanging.close()
 
 
+@pytest.mark.neo4j
+def test_neo4j_never_reports_settled_health(neo4j_store: Neo4jStore) -> None:
+    # Replicas share the database: one replica's clean close says nothing of another's
+    # crash, so every service over Neo4j recomputes health at start.
+    neo4j_store.settle_health("rules")
+    other = Neo4jStore.from_url(neo4j_uri())
+    try:
+        assert other.settled_health() is None
+        assert neo4j_store.settled_health() is None
+    finally:
+        other.close()
+
+
 # --- configuration -----------------------------------------------------------------------------
 
 

@@ -73,11 +73,15 @@ class LineageService:
         self._writers = 0  # how deep this process's writer holds the store's writer lock
         self._after_apply: list[AfterApply] = []
         # Health is derived state, kept up to date by a hook after every write (§4.3).
-        # A crash between a write and its health update would leave health stale, so
-        # a new service reconciles stored health with a full recomputation first.
-        self._health_dirty = reconcile_health
+        # A crash between a write and its health update would leave health stale, so a
+        # new service reconciles stored health with a full recomputation first, unless
+        # the store was last closed cleanly by a service under the same health rules.
+        settled = reconcile_health and (
+            store.settled_health() == cascade_analysis.health_rules_fingerprint()
+        )
+        self._health_dirty = reconcile_health and not settled
         self.on_apply(_maintain_health)
-        if reconcile_health:
+        if self._health_dirty:
             with contextlib.suppress(StoreUnavailable):
                 self.recompute_health()  # else retried by the next write or health read
 
@@ -100,8 +104,13 @@ class LineageService:
         return cls(open_store(url))
 
     def close(self) -> None:
-        """Close the store."""
-        self.store.close()
+        """Close the store; when stored health is known to be up to date, say so to the
+        store first, so the next service over it need not recompute it."""
+        with self._write_lock:
+            if not self._health_dirty:
+                with contextlib.suppress(StoreUnavailable):
+                    self.store.settle_health(cascade_analysis.health_rules_fingerprint())
+            self.store.close()
 
     def on_apply(self, hook: AfterApply) -> None:
         """Register a hook that runs after every applied changeset, under the write lock."""

@@ -84,10 +84,14 @@ invariant, checked by property tests, is that stored health always equals
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 
 from lineagegraph.algorithms.traversal import Expander, Traversal, bfs
 from lineagegraph.collector import collector_paused
@@ -116,10 +120,33 @@ __all__ = [
     "HealthRepair",
     "cascade",
     "compute_health",
+    "health_rules_fingerprint",
     "health_update",
     "repair_health",
     "stored_health",
 ]
+
+
+@lru_cache(maxsize=1)
+def health_rules_fingerprint() -> str:
+    """Names the health rules of this installation: a hash of the package version and
+    of the source of the algorithms and the model they compute over.
+
+    Stored health agrees with a recomputation only under the same rules, so the service
+    trusts health that a clean close left behind (:meth:`Store.settled_health`) only when
+    it was settled under this fingerprint.
+    """
+    import lineagegraph
+
+    package = Path(lineagegraph.__file__).parent
+    digest = hashlib.sha256(lineagegraph.__version__.encode())
+    for source in [*sorted((package / "algorithms").glob("*.py")), package / "model.py"]:
+        digest.update(source.name.encode())
+        try:
+            digest.update(source.read_bytes())
+        except OSError:  # installed without sources: no fingerprint matches, ever
+            digest.update(os.urandom(16))
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -244,6 +244,21 @@ class Store(Protocol):
         """
         ...
 
+    def settled_health(self) -> str | None:
+        """What :meth:`settle_health` recorded before the store was last closed, if the
+        store was opened since without anything written in between; else ``None``.
+
+        The record is removed when the store is opened, so a process that dies after
+        writing leaves none behind. A store shared by several processes (Neo4j) keeps no
+        record and answers ``None``.
+        """
+        ...
+
+    def settle_health(self, fingerprint: str) -> None:
+        """Record, just before closing, that the stored health equals a recomputation
+        by the rules ``fingerprint`` names (see :meth:`settled_health`)."""
+        ...
+
     def ping(self) -> None:
         """Raise :class:`StoreUnavailable` when the store cannot be reached."""
         ...

@@ -96,7 +96,14 @@ CREATE TABLE IF NOT EXISTS health (
     reasons TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS health_by_status ON health(status, id);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 """
+# The meta key under which a clean close records the health rules that stored health
+# agrees with (see EmbeddedStore.settle_health).
+_SETTLED_HEALTH = "settled_health"
 # The search index is derived from the nodes, so a file whose index has other columns
 # (written by an older version) gets it rebuilt at open rather than migrated.
 _SEARCH_COLUMNS = ("title", "body")
@@ -451,6 +458,7 @@ class EmbeddedStore:
         # edge key -> an attributes object whose every item the stored edge holds
         self._reported_edges: dict[EdgeKey, dict[str, Any]] = {}
         self._owner: _FileOwner | None = None
+        self._settled_health: str | None = None
         if path is None:
             self._con = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             self._open()
@@ -477,6 +485,17 @@ class EmbeddedStore:
         self._ensure_search_index()
         self._load()
         self._health_ids = {row[0] for row in self._con.execute("SELECT id FROM health")}
+        self._take_settled_health()
+
+    def _take_settled_health(self) -> None:
+        """Read and remove what the last clean close recorded about health, before
+        anything can be written: a process that dies after writing leaves nothing."""
+        row = self._con.execute(
+            "SELECT value FROM meta WHERE key = ?", (_SETTLED_HEALTH,)
+        ).fetchone()
+        if row is not None:
+            self._con.execute("DELETE FROM meta WHERE key = ?", (_SETTLED_HEALTH,))
+            self._settled_health = str(row[0])
 
     def _ensure_search_index(self) -> None:
         """Create the search index, or rebuild it from the nodes when its columns differ."""
@@ -1351,6 +1370,20 @@ class EmbeddedStore:
         file and the service serializes its own writers."""
         self._check_open()
         yield
+
+    def settled_health(self) -> str | None:
+        """What the last clean close recorded about health (see :class:`Store`)."""
+        return self._settled_health
+
+    def settle_health(self, fingerprint: str) -> None:
+        """Record that stored health agrees with the rules ``fingerprint`` names; the
+        next open of the file finds it, unless it is lost with a crash before that."""
+        with self._lock:
+            self._check_open()
+            self._con.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                (_SETTLED_HEALTH, fingerprint),
+            )
 
     def close(self) -> None:
         """Close the SQLite connection; later calls raise :class:`StoreUnavailable`."""

@@ -1366,6 +1366,14 @@ class Neo4jStore:
             with suppress(neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
                 session.close()
 
+    def settled_health(self) -> None:
+        """Always ``None``: replicas share the database, so one replica's clean close says
+        nothing about what another may have left half done (see :class:`Store`)."""
+        return None
+
+    def settle_health(self, fingerprint: str) -> None:
+        """Records nothing (see :meth:`settled_health`)."""
+
     def wipe(self) -> None:
         """Delete every entity, edge and health record (for tests and benchmarks)."""
         self._ensure_schema()
