@@ -336,3 +336,40 @@ def test_checkpoint_describe_output_is_refused_with_what_to_ingest_instead() -> 
     document = json.loads((GX1 / "checkpoint_describe.json").read_text())
     with pytest.raises(InvalidInput, match=r"describe\(\) output.*gx/uncommitted/validations"):
         translate_gx(document)
+
+
+def test_gx_0_18_and_1_24_results_of_the_same_suite_are_the_same_checks(
+    service: LineageService,
+) -> None:
+    legacy = json.loads(
+        (GX1.parent / "gx018_orders" / "checkpoint_result.json").read_text(encoding="utf-8")
+    )
+    current = json.loads((GX1 / "validation_result.json").read_text(encoding="utf-8"))
+    translated = translate_gx(legacy)
+    assert translated.warnings == ()
+    service.apply(translated.changeset)
+    service.apply(translate_gx(current).changeset)
+    nodes, _ = service.store.export()
+    checks = sorted(n.parts[0] for n in nodes if n.kind is Kind.CHECK)
+    # GX 1.24 writes min_value=0 as 0.0: still the same check. The 1.24 suite has one
+    # expectation more.
+    assert checks == [
+        "expect_column_values_to_be_between(amount)#f96fb829",
+        "expect_column_values_to_be_in_set(status)#51ac23db",
+        "expect_column_values_to_be_unique(order_id)",
+        "expect_column_values_to_not_be_null(customer_id)",
+        "expect_column_values_to_not_be_null(order_id)",
+        "expect_table_columns_to_match_ordered_list#a3cbde8e",
+        "expect_table_row_count_to_be_between#eeb4fa92",
+    ]
+    failing = {r.id for r in service.at_risk(first=100).items}
+    assert make_id(Kind.FIELD, "gx://shop_files", "orders", "amount") in failing
+    # each version's run is its own result of the shared check
+    amount = make_id(
+        Kind.CHECK,
+        "gx://shop_files",
+        "orders",
+        "expect_column_values_to_be_between(amount)#f96fb829",
+    )
+    results = service.store.expand([amount], Direction.DOWNSTREAM, [EdgeKind.HAS_RESULT])
+    assert len(results) == 2

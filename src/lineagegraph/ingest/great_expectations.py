@@ -71,11 +71,23 @@ def check_name(expectation: str, kwargs: Mapping[str, Any]) -> str:
     columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
     name = f"{expectation}({', '.join(str(c) for c in columns)})" if columns else expectation
     significant = {
-        k: v
+        k: _same_number(v)
         for k, v in kwargs.items()
         if k not in _REPORTING and not (k in ("column_A", "column_B") and v in columns)
     }
     return f"{name}#{stable_hash(significant)}" if significant else name
+
+
+def _same_number(value: Any) -> Any:
+    """An argument with whole floats as integers: GX 1.x coerces ``min_value=0`` to
+    ``0.0`` where GX 0.x kept ``0``, and the same expectation must stay the same check."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_same_number(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _same_number(v) for k, v in value.items()}
+    return value
 
 
 def _validation_results(document: Any, where: str) -> list[tuple[str, str | None, Any]]:
