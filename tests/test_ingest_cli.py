@@ -303,3 +303,26 @@ def test_a_body_over_the_server_limit_says_what_to_change(
         assert "LINEAGEGRAPH_MAX_BODY_BYTES" in manifest.output
         assert "--batch-size" not in manifest.output
     assert service.stats().nodes == 0
+
+
+def test_ingest_dbt_source_freshness_locally_and_to_a_server(
+    store_url: str, service: LineageService
+) -> None:
+    folder = Path(__file__).parent / "data" / "dbt" / "shop_duckdb" / "freshness"
+    arguments = [
+        "ingest",
+        "dbt",
+        "--manifest",
+        str(folder / "manifest.json.gz"),
+        "--sources",
+        str(folder / "sources_stale.json"),
+        "--json",
+    ]
+    local = run(*arguments, "--store", store_url)
+    assert local.exit_code == 0, local.output
+    assert json.loads(local.stdout)["written_by_kind"]["RESULT"] == 1
+    with running_server(service, Settings(store="memory://")) as server:
+        sent = run(*arguments, "--server", server.url)
+        assert sent.exit_code == 0, sent.output
+    stale = make_id(Kind.DATASET, "duckdb://shop", "shop.main_raw.raw_orders")
+    assert service.health(stale).status.value == "FAILING"

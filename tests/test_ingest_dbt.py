@@ -659,3 +659,33 @@ def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:
     assert message.startswith("unit test test_customers_counts_orders failed: actual differs")
     assert "\x1b" not in message  # dbt's terminal colours are gone
     assert "15.0→30.0" in message
+
+
+def test_dbt_source_freshness_puts_what_is_built_from_a_stale_source_at_risk(
+    service: LineageService,
+) -> None:
+    folder = SHOP / "freshness"
+    manifest = json.loads(gzip.decompress((folder / "manifest.json.gz").read_bytes()))
+    stale = translate_dbt(manifest, sources=load(folder / "sources_stale.json"))
+    assert stale.warnings == ()  # sources v3 matches its schema exactly
+    service.apply(stale.changeset)
+    raw_orders = duck("main_raw.raw_orders")
+    check = make_id(Kind.CHECK, DUCK, "shop.main_raw.raw_orders", "freshness")
+    assert service.node(check).attrs["check_type"] == "freshness"
+    assert service.node(check).attrs["severity"] == "ERROR"
+    (hop,) = service.store.expand([check], Direction.DOWNSTREAM, [EdgeKind.HAS_RESULT])
+    result = service.node(hop.target).attrs
+    assert result["passed"] is False
+    assert result["observed"] == "loaded 2024-01-05T00:00:00+00:00, 1,058 days before the check"
+    assert result["expected"] == "warn after 1 day, error after 30 days"
+    assert result["message"] == "error"
+    not_ok = health_by_check(service)
+    assert not_ok[raw_orders] == ("FAILING", {("freshness", "CONFIRMED")})
+    # every model built from raw_orders is at risk by design lineage
+    for table in ("main.stg_orders", "main.orders", "main.customers"):
+        assert not_ok[duck(table)] == ("AT_RISK", {("freshness", "POTENTIAL")})
+    assert duck("main.stg_customers") not in not_ok
+
+    fresh = translate_dbt(manifest, sources=load(folder / "sources_fresh.json"))
+    service.apply(fresh.changeset)
+    assert health_by_check(service) == {}  # the reloaded source is fresh again

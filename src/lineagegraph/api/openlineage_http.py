@@ -19,7 +19,7 @@ server translates exactly as ``lineagegraph ingest dbt|gx --store`` would (so a
 ``--server`` upload builds the same graph):
 
 - ``POST /api/v1/ingest/dbt`` — ``{"manifest": {...}, "run_results": {...},
-  "catalog": {...}, "dataset_namespace": "...", "job_namespace": "..."}``
+  "catalog": {...}, "sources": {...}, "dataset_namespace": "...", "job_namespace": "..."}``
   (all but ``manifest`` optional);
 - ``POST /api/v1/ingest/gx`` — ``{"result": {...}, "namespace": "...", "name": "..."}``
   (the dataset name optional when the result names its dataset).
@@ -284,13 +284,14 @@ async def _apply_translation(
 
 
 async def post_dbt(request: Request) -> Response:
-    """Translate and apply uploaded dbt artifacts (manifest, run results, catalog)."""
+    """Translate and apply uploaded dbt artifacts (manifest, run results, catalog, sources)."""
 
     def translate(body: Any) -> Translation:
         return translate_dbt(
             _artifact(body, "manifest", required=True),
             _artifact(body, "run_results"),
             _artifact(body, "catalog"),
+            sources=_artifact(body, "sources"),
             dataset_namespace=_text(body, "dataset_namespace"),
             job_namespace=_text(body, "job_namespace"),
         )

@@ -396,6 +396,11 @@ def _apply_artifact(
 @click.option("--run-results", type=click.Path(dir_okay=False), help="run_results.json")
 @click.option("--catalog", type=click.Path(dir_okay=False), help="catalog.json")
 @click.option(
+    "--sources",
+    type=click.Path(dir_okay=False),
+    help="sources.json, the results of dbt source freshness",
+)
+@click.option(
     "--dataset-namespace",
     default=None,
     help="Namespace of the warehouse tables (default <adapter>://<database>), e.g. "
@@ -409,6 +414,7 @@ def dbt_command(
     manifest: str,
     run_results: str | None,
     catalog: str | None,
+    sources: str | None,
     dataset_namespace: str | None,
     job_namespace: str | None,
     store_url: str | None,
@@ -417,11 +423,13 @@ def dbt_command(
     as_json: bool,
 ) -> None:
     """Ingest a dbt project: models, seeds, snapshots and sources with their columns, model
-    lineage, tests as checks, and (with --run-results) runs and test results."""
+    lineage, tests as checks, (with --run-results) runs and test results, and (with
+    --sources) source freshness results."""
     documents = {
         "manifest": _load(manifest, "--manifest"),
         "run_results": _load(run_results, "--run-results"),
         "catalog": _load(catalog, "--catalog"),
+        "sources": _load(sources, "--sources"),
     }
     options = {"dataset_namespace": dataset_namespace, "job_namespace": job_namespace}
     body = {k: v for k, v in {**documents, **options}.items() if v is not None}
@@ -431,6 +439,7 @@ def dbt_command(
             documents["manifest"],
             documents["run_results"],
             documents["catalog"],
+            sources=documents["sources"],
             dataset_namespace=dataset_namespace,
             job_namespace=job_namespace,
         )

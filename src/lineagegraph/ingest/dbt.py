@@ -20,12 +20,16 @@
   and their outcomes go on the model's run (``unit_tests``, by name) and the
   invocation's run (by unique id); a failing one fails the invocation and names
   itself in the model's run error.
+- Source freshness results (``sources.json``, from ``dbt source freshness``) become
+  results of a ``freshness`` check on each source's dataset, keyed by that
+  invocation's id: ``pass`` passes, ``warn``, ``error`` and ``runtime error`` do not,
+  so a stale source puts what is built from it at risk.
 - Run results become one run for the invocation (key: its ``invocation_id``)
   and, per model or snapshot, a child run that writes a dataset version named
   by the invocation id; test results become check results on the version the
   invocation built, so failing tests cascade.
 
-Manifests v7 to v12 and run results v4 to v6 are checked with
+Manifests v7 to v12, run results v4 to v6 and sources v1 to v3 are checked with
 ``dbt-artifacts-parser``; a file that claims a version but does not match its
 schema exactly (dbt's own test fixtures do this) is read leniently, with a
 warning, from the fields listed below.
@@ -71,6 +75,9 @@ DATASET_TYPES = ("model", "seed", "snapshot", "source")
 JOB_TYPES = ("model", "snapshot")
 SUPPORTED_MANIFESTS = range(7, 13)
 SUPPORTED_RUN_RESULTS = range(4, 7)
+SUPPORTED_SOURCES = range(1, 4)
+# The check that source freshness results belong to, on each source's dataset.
+FRESHNESS_CHECK = "freshness"
 
 
 class _Lenient(BaseModel):
@@ -178,6 +185,21 @@ class _RunResults(_Lenient):
     args: dict[str, Any] = PydanticField(default_factory=dict)
 
 
+class _FreshnessResult(_Lenient):
+    unique_id: str = ""
+    status: str
+    max_loaded_at: str | None = None
+    snapshotted_at: str | None = None
+    max_loaded_at_time_ago_in_s: float | None = None
+    criteria: dict[str, Any] = PydanticField(default_factory=dict)
+    error: str | None = None  # a runtime error's message
+
+
+class _Sources(_Lenient):
+    metadata: _RunResultsMetadata = PydanticField(default_factory=_RunResultsMetadata)
+    results: list[_FreshnessResult] = PydanticField(default_factory=list)
+
+
 class _CatalogColumn(_Lenient):
     name: str
     type: str | None = None
@@ -204,7 +226,27 @@ def _plain(message: str | None) -> str | None:
     return _ANSI.sub("", message).strip() or None if message else None
 
 
-_VERSION = re.compile(r"/(manifest|run-results|catalog)/v(\d+)\.json$")
+_VERSION = re.compile(r"/(manifest|run-results|catalog|sources)/v(\d+)\.json$")
+
+
+def _freshness_criteria(criteria: Mapping[str, Any]) -> str:
+    """``warn after 1 day, error after 30 days`` from a source's freshness criteria."""
+    parts = []
+    for key in ("warn_after", "error_after"):
+        rule = criteria.get(key)
+        if isinstance(rule, Mapping) and rule.get("count") and rule.get("period"):
+            count, period = rule["count"], rule["period"]
+            parts.append(f"{key.replace('_', ' ')} {count} {period}{'s' if count != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    """A readable age: ``3 h``, ``1,057 days``."""
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:,.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:,.0f} h"
+    return f"{seconds / 86400:,.0f} days"
 
 
 def _checked(
@@ -270,15 +312,23 @@ def translate_dbt(
     run_results: Mapping[str, Any] | None = None,
     catalog: Mapping[str, Any] | None = None,
     *,
+    sources: Mapping[str, Any] | None = None,
     dataset_namespace: str | None = None,
     job_namespace: str | None = None,
 ) -> Translation:
     """Translate dbt artifacts (decoded JSON) into one ChangeSet.
 
+    ``sources`` is ``sources.json``, the source freshness results.
+
     Raises :class:`InvalidInput` for a document that is not a dbt artifact or
     lacks the fields the translation needs.
     """
-    from dbt_artifacts_parser.parser import parse_catalog, parse_manifest, parse_run_results
+    from dbt_artifacts_parser.parser import (
+        parse_catalog,
+        parse_manifest,
+        parse_run_results,
+        parse_sources,
+    )
 
     warnings: list[str] = []
     _checked(manifest, "manifest", SUPPORTED_MANIFESTS, parse_manifest, warnings)
@@ -291,10 +341,16 @@ def translate_dbt(
     if catalog is not None:
         _checked(catalog, "catalog", None, parse_catalog, warnings)
         cat = _lenient(_Catalog, catalog, "catalog")
+    freshness = None
+    if sources is not None:
+        _checked(sources, "sources", SUPPORTED_SOURCES, parse_sources, warnings)
+        freshness = _lenient(_Sources, sources, "sources")
     translation = _DbtTranslation(parsed, cat, dataset_namespace, job_namespace, warnings)
     translation.build()
     if results is not None:
         translation.runs(results)
+    if freshness is not None:
+        translation.freshness(freshness)
     return Translation(translation.b.cs, tuple(warnings))
 
 
@@ -672,6 +728,59 @@ class _DbtTranslation:
             },
         )
         self.b.link(invocation_job, EdgeKind.HAS_RUN, invocation_run, at=finished)
+
+    def freshness(self, sources: _Sources) -> None:
+        """A ``freshness`` check on each checked source's dataset, and its result."""
+        invocation = sources.metadata.invocation_id
+        finished = _time(sources.metadata.generated_at)
+        if not invocation or finished is None:
+            raise InvalidInput(
+                "sources.metadata: needs invocation_id and generated_at to name its results"
+            )
+        for outcome in sources.results:
+            node = self.nodes.get(outcome.unique_id)
+            if node is None or node.resource_type != "source":
+                shown = outcome.unique_id or "(empty unique_id)"
+                self.warnings.append(f"sources: {shown} is not a source of the manifest; skipped")
+                continue
+            ns, name = self.namespace(node), self.dataset_name(node)
+            criteria = _freshness_criteria(outcome.criteria)
+            check_id = self.b.entity(
+                Check(
+                    namespace=ns,
+                    name=name,
+                    check=FRESHNESS_CHECK,
+                    check_type="freshness",
+                    severity="ERROR" if outcome.criteria.get("error_after") else "WARN",
+                    description=f"dbt source freshness: {criteria}" if criteria else None,
+                    source="dbt",
+                ),
+                {"dbt_unique_id": node.unique_id},
+            )
+            self.b.link(self.dataset_id(node), EdgeKind.HAS_CHECK, check_id, at=finished)
+            at = _time(outcome.snapshotted_at) or finished
+            age = outcome.max_loaded_at_time_ago_in_s
+            observed = (
+                f"loaded {outcome.max_loaded_at}, {_duration(age)} before the check"
+                if outcome.max_loaded_at and age is not None
+                else None
+            )
+            result_id = self.b.entity(
+                Result(
+                    namespace=ns,
+                    name=name,
+                    check=FRESHNESS_CHECK,
+                    result=invocation,
+                    passed=outcome.status == "pass",
+                    observed_at=at,
+                    observed=observed,
+                    expected=criteria or None,
+                    source="dbt",
+                    message=_plain(outcome.error) or outcome.status,
+                ),
+                {"status": outcome.status, "max_loaded_at": outcome.max_loaded_at},
+            )
+            self.b.link(check_id, EdgeKind.HAS_RESULT, result_id, at=at)
 
     def timing(self, result: _RunResult, finished: datetime) -> tuple[datetime, datetime]:
         """When a node's execution started and ended (the invocation's end when unknown)."""
