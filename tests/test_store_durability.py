@@ -285,6 +285,8 @@ def test_a_settled_health_record_is_found_once_by_the_next_open(tmp_path: Path) 
     store.close()
     reopened = EmbeddedStore(path)
     assert reopened.settled_health() == "rules-1"
+    reopened.apply(ChangeSet().add(Dataset(namespace=NS, name="written.after.open")))
+    assert reopened.settled_health() is None  # no longer the state that was settled
     reopened.close()  # closed without settling, as a process that dies does
     again = EmbeddedStore(path)
     assert again.settled_health() is None  # taken by the open before

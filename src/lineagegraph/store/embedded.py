@@ -577,6 +577,7 @@ class EmbeddedStore:
         cs = changeset.normalized()
         with self._lock:
             self._check_open()
+            self._settled_health = None  # whatever was settled, it is not this state
             con = self._con
             try:
                 con.execute("BEGIN IMMEDIATE")
