@@ -95,10 +95,6 @@ def ingest() -> None:
 # --- local stores and servers -----------------------------------------------------------------
 
 
-# Where the openlineage command sends events to a server.
-BATCH_PATH = "/api/v1/lineage/batch"
-
-
 class _Client:
     """POSTs gzip-compressed JSON to a lineagegraph server."""
 
@@ -109,17 +105,18 @@ class _Client:
         self.base = server.rstrip("/")
         self.http = httpx.Client(headers=headers, timeout=120.0)
 
-    def post(self, path: str, payload: Any) -> httpx.Response:
-        """POST a JSON payload; raises :class:`click.ClickException` for transport errors."""
+    def post(self, path: str, payload: Any, too_large: str = "") -> httpx.Response:
+        """POST a JSON payload; raises :class:`click.ClickException` for transport errors.
+
+        ``too_large`` is added to the message of a 413 (what else the user can change).
+        """
         body = gzip.compress(json.dumps(payload).encode("utf-8"), compresslevel=3)
         try:
             response = self.http.post(f"{self.base}{path}", content=body)
         except httpx.HTTPError as error:
             raise click.ClickException(f"cannot reach {self.base}: {error}") from None
         if response.status_code in (401, 403, 404, 413) or response.status_code >= 500:
-            hint = ""
-            if response.status_code == 413 and path == BATCH_PATH:
-                hint = "; or send fewer events per request with --batch-size"
+            hint = too_large if response.status_code == 413 else ""
             raise click.ClickException(
                 f"{self.base}{path} answered {response.status_code}: {_message(response)}{hint}"
             )
@@ -296,7 +293,11 @@ def _send_events(
         with _progress(len(pending), "sending") as advance:
             for start in range(0, len(pending), batch_size):
                 chunk = pending[start : start + batch_size]
-                response = client.post(BATCH_PATH, [documents[i].value for i in chunk])
+                response = client.post(
+                    "/api/v1/lineage/batch",
+                    [documents[i].value for i in chunk],
+                    too_large="; or send fewer events per request with --batch-size",
+                )
                 payload = response.json()
                 if not isinstance(payload, dict) or "results" not in payload:
                     message = _message(response)
