@@ -1058,3 +1058,67 @@ def test_latest_history_follows_every_write_like_a_reading_of_all_versions(
         assert store.latest_history(owners) == expected_latest(store)
     finally:
         store.close()
+
+
+def test_expand_targets_are_where_the_hops_of_expand_lead(store: Store) -> None:
+    store.apply(pipeline())
+    t1 = T0 + timedelta(days=1)
+    change = ChangeSet(origin=Origin.OPENLINEAGE)
+    change.endings.append(
+        EdgeEnding(
+            source_id=ds("public.orders"),
+            kind=EdgeKind.READS,
+            target_id=job("clean_orders"),
+            at=format_time(t1),
+        )
+    )
+    store.apply(change)
+    nodes = [
+        ds("public.orders"),
+        ds("public.orders_clean"),
+        job("clean_orders"),
+        fld("public.orders", "id"),
+    ]
+    kinds = FLOW_KINDS | {EdgeKind.HAS_FIELD}
+    inside = {EdgeKind.HAS_FIELD}
+    for direction in Direction:
+        for as_of in (None, T0 + timedelta(hours=1)):
+            for seen in ((), {fld("public.orders", "amount"), job("clean_orders")}):
+                hops = store.expand(nodes, direction, kinds, as_of)
+                expected_inside = {h.target for h in hops if h.kind in inside} - set(seen)
+                expected = {h.target for h in hops if h.kind not in inside} - set(seen)
+                found, contained = store.expand_targets(
+                    nodes, direction, kinds, as_of, seen=seen, same_level=inside
+                )
+                assert (set(found), set(contained)) == (expected, expected_inside)
+    # the READS edge ended: only a time before its end still leads from orders to the job
+    now, _ = store.expand_targets([ds("public.orders")], Direction.DOWNSTREAM, [EdgeKind.READS])
+    before, _ = store.expand_targets(
+        [ds("public.orders")], Direction.DOWNSTREAM, [EdgeKind.READS], T0 + timedelta(hours=1)
+    )
+    assert (now, before) == ([], [job("clean_orders")])
+
+
+def test_on_cycles_knows_no_index_or_names_every_node_on_a_cycle(store: Store) -> None:
+    store.apply(pipeline())
+    # a backfill closes a loop: orders -> clean_orders -> orders_clean -> report -> (table)
+    # report -> backfill -> orders
+    loop = ChangeSet(origin=Origin.API)
+    loop.add(Job(namespace="airflow://etl", name="backfill"))
+    loop.link(ds("public.report"), EdgeKind.READS, job("backfill"), T0)
+    loop.link(job("backfill"), EdgeKind.WRITES, ds("public.orders"), T0)
+    store.apply(loop)
+    on_loop = {
+        ds("public.orders"),
+        job("clean_orders"),
+        ds("public.orders_clean"),
+        job("report"),
+        ds("public.report"),
+        job("backfill"),
+    }
+    everything = [*on_loop, fld("public.orders", "id"), fld("public.orders_clean", "order_id")]
+    found = store.on_cycles(everything, FLOW_KINDS | {EdgeKind.HAS_FIELD})
+    assert found is None or found >= on_loop
+    assert store.on_cycles((), FLOW_KINDS | {EdgeKind.HAS_FIELD}) == (
+        None if found is None else set()
+    )

@@ -45,7 +45,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from lineagegraph.algorithms.traversal import Traversal, bfs, strongly_connected
+from lineagegraph.algorithms.traversal import (
+    Reach,
+    Stepper,
+    Traversal,
+    bfs,
+    reach,
+    strongly_connected,
+)
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, kind_of
@@ -222,24 +229,41 @@ def lineage(
     sides = (
         [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH else [direction]
     )
-    traversals: list[tuple[Direction, Traversal]] = []
+    traversals: list[tuple[Direction, Traversal | Reach]] = []
     used = 0
     for side in sides:
         budget = None if max_nodes is None else max(0, max_nodes - used)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        traversal = bfs(
-            store,
-            sources,
-            side,
-            walk.traversed,
-            as_of=as_of,
-            max_depth=depth,
-            max_nodes=budget,
-            timeout=remaining,
-            expand=walk.expander(side),
-            same_level=walk.same_level,
-        )
-        used += len(traversal.reached) - len(sources)
+        traversal: Traversal | Reach
+        if walk.indexed(side):
+            # Cycles come from the store's index: reachability alone will do.
+            traversal = reach(
+                store,
+                sources,
+                side,
+                walk.traversed,
+                as_of=as_of,
+                max_depth=depth,
+                max_nodes=budget,
+                timeout=remaining,
+                step=walk.stepper(side),
+                same_level=walk.same_level,
+            )
+            used += len(traversal.depths) - len(sources)
+        else:
+            traversal = bfs(
+                store,
+                sources,
+                side,
+                walk.traversed,
+                as_of=as_of,
+                max_depth=depth,
+                max_nodes=budget,
+                timeout=remaining,
+                expand=walk.expander(side),
+                same_level=walk.same_level,
+            )
+            used += len(traversal.reached) - len(sources)
         traversals.append((side, traversal))
 
     placed = _place(walk, root, members, traversals, direction)
@@ -263,7 +287,10 @@ def lineage(
     truncations = [t for _, t in traversals if t.truncated]
     cycles: set[tuple[str, ...]] = set()
     for side, traversal in traversals:
-        cycles.update(tuple(group) for group in strongly_connected(traversal.hops, side))
+        hops = (
+            walk.hops_on_cycles(side, traversal) if isinstance(traversal, Reach) else traversal.hops
+        )
+        cycles.update(tuple(group) for group in strongly_connected(hops, side))
     end = offset + len(page)
     return LineageResult(
         root=root,
@@ -409,6 +436,81 @@ class _Walk:
             return sorted({h.target for h in hops if kind_of(h.target) is Kind.MODEL_VERSION})
         return []
 
+    def indexed(self, direction: Direction) -> bool:
+        """Whether the store's cycle index covers a traversal of current edges this way.
+
+        The index covers cycles of current data-flow and field-containment edges. Every
+        cycle a downstream traversal crosses is one of them, and so is every cycle of a
+        dataset-level upstream traversal (edges reversed, field edges lifted). Column
+        level upstream mixes reversed flow with forward containment, whose cycles are
+        not always cycles of the graph: it finds them from its hops.
+        """
+        if self.as_of is not None or (direction is Direction.UPSTREAM and self.column):
+            return False
+        return self.store.on_cycles((), self.traversed | {EdgeKind.HAS_FIELD}) is not None
+
+    def hops_on_cycles(self, direction: Direction, reached: Reach) -> list[Hop]:
+        """The hops among the reached nodes that the cycle index says may be on a cycle.
+
+        Only hops from nodes whose data-flow hops the traversal followed: a node of a
+        cycle it crossed has one. Their strongly connected groups are the traversal's
+        cycles.
+        """
+        kinds = self.traversed | {EdgeKind.HAS_FIELD}
+        candidates = self.store.on_cycles(reached.depths, kinds) or set()
+        if not candidates:
+            return []
+        followed = sorted(c for c in candidates if reached.depths[c] < reached.followed)
+        expander = self.expander(direction)
+        hops = (
+            self.store.expand(followed, direction, self.traversed, self.as_of)
+            if expander is None
+            else expander(followed)
+        )
+        return [h for h in hops if h.target in candidates]
+
+    def stepper(self, direction: Direction) -> Stepper | None:
+        """The reachability step for one direction, or ``None`` for plain ``expand_targets``.
+
+        Mirrors :meth:`expander` (dataset level lifts field ML edges to their dataset).
+        """
+        store, as_of = self.store, self.as_of
+        if self.column:
+            if direction is Direction.DOWNSTREAM:
+                return None
+            raise InvalidInput("column-level upstream reachability goes through expand")
+        has_field = frozenset({EdgeKind.HAS_FIELD})
+        if direction is not Direction.DOWNSTREAM:
+
+            def upstream(
+                frontier: Sequence[str], seen: Collection[str]
+            ) -> tuple[list[str], list[str]]:
+                targets, _ = store.expand_targets(frontier, direction, DATASET_FLOW_KINDS, as_of)
+                lifted = (
+                    dataset_of_field(t) if t.startswith(_FIELD_PREFIX) else t for t in targets
+                )
+                return [t for t in lifted if t not in seen], []
+
+            return upstream
+
+        def downstream(
+            frontier: Sequence[str], seen: Collection[str]
+        ) -> tuple[list[str], list[str]]:
+            found, fields = store.expand_targets(
+                frontier, direction, DATASET_FLOW_KINDS, as_of, seen=seen, same_level=has_field
+            )
+            visited = set(fields)
+            while fields:
+                more, nested = store.expand_targets(
+                    fields, direction, ML_FIELD_KINDS, as_of, seen=seen, same_level=has_field
+                )
+                found.extend(more)
+                fields = [f for f in nested if f not in visited]
+                visited.update(fields)
+            return found, []
+
+        return downstream
+
     def expander(self, direction: Direction) -> Callable[[Sequence[str]], list[Hop]] | None:
         """The hop function for one direction, or ``None`` for plain ``Store.expand``."""
         store, as_of = self.store, self.as_of
@@ -436,15 +538,20 @@ def _place(
     walk: _Walk,
     root: Node,
     members: list[str],
-    traversals: list[tuple[Direction, Traversal]],
+    traversals: list[tuple[Direction, Traversal | Reach]],
     direction: Direction,
 ) -> dict[str, _Placed]:
     """Merge the traversals of each side into one entry per node."""
     sides: list[dict[str, _Placed]] = []
     for side, traversal in traversals:
-        found: dict[str, _Placed] = {
-            r.id: (r.depth, side, False) for r in traversal.reached.values()
-        }
+        depths = (
+            traversal.depths
+            if isinstance(traversal, Reach)
+            else {r.id: r.depth for r in traversal.reached.values()}
+        )
+        # One entry object per depth: a large lineage shares a few dozen.
+        entries = {d: (d, side, False) for d in set(depths.values())}
+        found: dict[str, _Placed] = {node_id: entries[d] for node_id, d in depths.items()}
         for member in members:
             found[member] = (0, direction, False)
         if walk.column:

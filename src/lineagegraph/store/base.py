@@ -8,7 +8,7 @@ returns domain objects (:class:`Node`, :class:`Edge`, :class:`HealthRecord`,
 from __future__ import annotations
 
 import base64
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -148,6 +148,35 @@ class Store(Protocol):
         """
         ...
 
+    def expand_targets(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None = None,
+        *,
+        seen: Collection[str] = (),
+        same_level: Collection[EdgeKind] = (),
+    ) -> tuple[list[str], list[str]]:
+        """Where one hop from every frontier node leads, without the hops: for reachability.
+
+        Returns the targets reached through the ``edge_kinds`` that are not
+        ``same_level`` kinds, and apart from them those reached through ``same_level``
+        kinds (a target that both lead to is in both lists). Targets in ``seen`` are
+        left out; others may repeat, in no guaranteed order. Edges are chosen as in
+        :meth:`expand`.
+        """
+        ...
+
+    def on_cycles(self, ids: Iterable[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
+        """Which of ``ids`` may lie on a cycle of current edges of ``edge_kinds``.
+
+        A superset of those that do, from an index that the store keeps up to date;
+        ``None`` when the store keeps none for these kinds, whatever the ids (callers
+        then find cycles from the edges they crossed).
+        """
+        ...
+
     def edges(
         self,
         frontier: Sequence[str],
@@ -266,6 +295,18 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+def targets_of_hops(
+    hops: Iterable[Hop], seen: Collection[str], same_level: Collection[EdgeKind]
+) -> tuple[list[str], list[str]]:
+    """:meth:`Store.expand_targets` from the hops of :meth:`Store.expand`."""
+    found: list[str] = []
+    contained: list[str] = []
+    for hop in hops:
+        if hop.target not in seen:
+            (contained if hop.kind in same_level else found).append(hop.target)
+    return found, contained
 
 
 def encode_cursor(offset: int) -> str:

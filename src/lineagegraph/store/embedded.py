@@ -35,6 +35,7 @@ from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import SEPARATOR, Kind
 from lineagegraph.model import (
     EDGE_RULES,
+    FLOW_KINDS,
     HISTORY_ORDER,
     ChangeSet,
     Direction,
@@ -65,6 +66,7 @@ from lineagegraph.store.base import (
     decode_cursor,
     encode_cursor,
     search_terms,
+    targets_of_hops,
 )
 
 _SCHEMA = """
@@ -104,6 +106,8 @@ CREATE TABLE IF NOT EXISTS meta (
 # The meta key under which a clean close records the health rules that stored health
 # agrees with (see EmbeddedStore.settle_health).
 _SETTLED_HEALTH = "settled_health"
+# The meta key under which a clean close records the cycle index, for the next open.
+_CYCLE_INDEX = "cycle_index"
 # The search index is derived from the nodes, so a file whose index has other columns
 # (written by an older version) gets it rebuilt at open rather than migrated.
 _SEARCH_COLUMNS = ("title", "body")
@@ -189,6 +193,66 @@ _DATASET_VERSION_PREFIX = Kind.DATASET_VERSION.value.lower() + SEPARATOR
 _LAST_ID = "\U0010ffff"  # sorts after every id that follows a timestamp
 # node -> neighbour -> {edge kind: (first_seen, ended_at)}, as in a networkx graph
 Adjacency = dict[str, dict[str, dict[EdgeKind, tuple[str, str | None]]]]
+# One bit per edge kind, for the masks of current kinds that graph edges carry.
+_BIT: dict[EdgeKind, int] = {kind: 1 << i for i, kind in enumerate(EdgeKind)}
+# The edges the cycle index covers: data flow and containment of fields.
+_CYCLE_KINDS: frozenset[EdgeKind] = FLOW_KINDS | {EdgeKind.HAS_FIELD}
+_CYCLE_MASK = sum(_BIT[kind] for kind in _CYCLE_KINDS)
+# How many nodes a write may visit, on each side, to learn whether a new edge closes a
+# cycle; past it the cycle index is dropped and rebuilt when next asked for.
+_CYCLE_SEARCH_LIMIT = 20_000
+
+
+def _mask(kinds: Iterable[EdgeKind]) -> int:
+    """The bit mask of some edge kinds."""
+    mask = 0
+    for kind in kinds:
+        mask |= _BIT[kind]
+    return mask
+
+
+class _Closure:
+    """Nodes reachable from one node over current _CYCLE_KINDS edges, found a level at a time."""
+
+    def __init__(self, adjacency: dict[str, dict[str, _EdgeData]], start: str) -> None:
+        self.adjacency = adjacency
+        self.seen = {start}
+        self.frontier = [start]
+
+    def grow(self) -> None:
+        """Take one more level."""
+        found: list[str] = []
+        seen, adjacency = self.seen, self.adjacency
+        for node in self.frontier:
+            for other, data in adjacency.get(node, {}).items():
+                if other not in seen and data.current & _CYCLE_MASK:
+                    seen.add(other)
+                    found.append(other)
+        self.frontier = found
+
+
+class _EdgeData(dict[EdgeKind, tuple[str, str | None]]):
+    """What the graph holds of the edges from one node to another.
+
+    Each edge kind maps to ``(first_seen, ended_at)``; ``current`` is the bit mask of
+    the kinds whose edge has not ended, so a traversal of current edges tests one
+    integer per neighbour instead of walking the kinds.
+    """
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = 0
+
+    def put(self, kind: EdgeKind, first_seen: str, ended_at: str | None) -> None:
+        """Set one kind's edge and its bit in ``current``."""
+        self[kind] = (first_seen, ended_at)
+        if ended_at is None:
+            self.current |= _BIT[kind]
+        else:
+            self.current &= ~_BIT[kind]
+
 
 # An edge as stored: (src, kind, dst, origin, first_seen, last_seen, ended_at, attrs JSON).
 EdgeRow = tuple[str, str, str, str, str, str, str | None, str]
@@ -459,6 +523,9 @@ class EmbeddedStore:
         self._reported_edges: dict[EdgeKey, dict[str, Any]] = {}
         self._owner: _FileOwner | None = None
         self._settled_health: str | None = None
+        # A superset of the nodes on a cycle of current _CYCLE_KINDS edges, built on the
+        # first question and kept up to date by writes; None until then.
+        self._cyclic: set[str] | None = None
         if path is None:
             self._con = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             self._open()
@@ -486,6 +553,18 @@ class EmbeddedStore:
         self._load()
         self._health_ids = {row[0] for row in self._con.execute("SELECT id FROM health")}
         self._take_settled_health()
+        self._take_cycle_index()
+
+    def _take_cycle_index(self) -> None:
+        """Read and remove the cycle index that the last clean close recorded, as
+        :meth:`_take_settled_health` does: after a crash it is built again when needed."""
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", (_CYCLE_INDEX,)).fetchone()
+        if row is None:
+            return
+        self._con.execute("DELETE FROM meta WHERE key = ?", (_CYCLE_INDEX,))
+        recorded = json.loads(row[0])
+        if recorded.get("kinds") == sorted(k.value for k in _CYCLE_KINDS):
+            self._cyclic = set(recorded["ids"]) & self._graph._succ.keys()
 
     def _take_settled_health(self) -> None:
         """Read and remove what the last clean close recorded about health, before
@@ -556,12 +635,13 @@ class EmbeddedStore:
                         ] = {}
                     if kind is EdgeKind.HAS_VERSION and dst.startswith(_DATASET_VERSION_PREFIX):
                         versions.setdefault(same[src], []).append((first_seen, same[dst]))
+                    data[kind] = (first_seen, ended_at)
                 else:
                     out = succ[src]
-                    data = out.get(dst)
-                    if data is None:
-                        data = out[same[dst]] = pred[dst][same[src]] = {}
-                data[kind] = (first_seen, ended_at)
+                    edge = out.get(dst)
+                    if edge is None:
+                        edge = out[same[dst]] = pred[dst][same[src]] = _EdgeData()
+                    edge.put(kind, first_seen, ended_at)
         self._versions = {dataset: _History(found) for dataset, found in versions.items()}
 
     # --- writes -------------------------------------------------------------------------------
@@ -887,6 +967,7 @@ class EmbeddedStore:
         histories = self._histories
         stamps = self._restamp(nodes) if histories else {}
         joined: list[tuple[str, str]] = []
+        opened: list[tuple[str, str]] = []  # node pairs that gain a current cycle-kind edge
         for source, kind_value, target, first_seen, ended_at in edges:
             kind = kinds[kind_value]
             if kind in _HISTORY_KINDS:
@@ -903,11 +984,19 @@ class EmbeddedStore:
                         joined.append((source, target))
                     elif old is not None and old[1] is None and ended_at is not None:
                         history.drop(target)
+                data[kind] = (first_seen, ended_at)
             else:
-                data = succ[source].get(target)
-                if data is None:
-                    data = succ[source][target] = pred[target][source] = {}
-            data[kind] = (first_seen, ended_at)
+                edge = succ[source].get(target)
+                if edge is None:
+                    edge = succ[source][target] = pred[target][source] = _EdgeData()
+                if (
+                    ended_at is None
+                    and kind in _CYCLE_KINDS
+                    and not edge.current & _CYCLE_MASK
+                    and self._cyclic is not None
+                ):
+                    opened.append((source, target))
+                edge.put(kind, first_seen, ended_at)
         if joined:
             self._join_histories(joined, stamps)
         for u, v in removed:
@@ -927,6 +1016,10 @@ class EmbeddedStore:
             self._versions.pop(node_id, None)
             histories.pop(node_id, None)
         graph.remove_nodes_from([d for d in deleted if d in graph])
+        if self._cyclic is not None:
+            self._cyclic.difference_update(deleted)
+            for source, target in opened:
+                self._note_cycles(source, target)
 
     def _restamp(self, nodes: list[Node]) -> dict[str, str]:
         """Move written versions and runs within their owners' histories; their stamps."""
@@ -1084,6 +1177,145 @@ class EmbeddedStore:
                     ends = _history_ends(history, downstream=False)
                     self._hops(self._history_pred, _ending(frontier, ends), history, stamp, hops)
             return hops
+
+    def expand_targets(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None = None,
+        *,
+        seen: Collection[str] = (),
+        same_level: Collection[EdgeKind] = (),
+    ) -> tuple[list[str], list[str]]:
+        """The new targets of one hop from every frontier node (see :class:`Store`)."""
+        wanted, inside = frozenset(edge_kinds), frozenset(same_level)
+        if as_of is not None or direction is Direction.BOTH or (wanted | inside) & _HISTORY_KINDS:
+            return targets_of_hops(
+                self.expand(frontier, direction, wanted | inside, as_of), seen, inside
+            )
+        mask, inside_mask = _mask(wanted - inside), _mask(inside)
+        found: list[str] = []
+        contained: list[str] = []
+        with self._lock:
+            self._check_open()
+            adjacency = (
+                self._graph._succ if direction is Direction.DOWNSTREAM else self._graph._pred
+            )
+            add, add_inside = found.append, contained.append
+            for node in frontier:
+                neighbours = adjacency.get(node)
+                if not neighbours:
+                    continue
+                for other, data in neighbours.items():
+                    if other in seen:
+                        continue
+                    current = data.current
+                    if current & mask:
+                        add(other)
+                    if current & inside_mask:
+                        add_inside(other)
+        return found, contained
+
+    def on_cycles(self, ids: Iterable[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
+        """Which of these ids may lie on a cycle of current edges (see :class:`Store`)."""
+        if not frozenset(edge_kinds) <= _CYCLE_KINDS:
+            return None
+        with self._lock:
+            self._check_open()
+            if self._cyclic is None:
+                self._cyclic = self._find_cyclic()
+            cyclic = self._cyclic
+            return {i for i in ids if i in cyclic}
+
+    def _find_cyclic(self) -> set[str]:
+        """Every node on a cycle of current _CYCLE_KINDS edges, from the whole graph.
+
+        Nodes that no such edge enters or leaves are trimmed first, repeatedly (lineage
+        graphs are nearly acyclic, so little is left), then the strongly connected
+        components of the rest are found.
+        """
+        succ, pred, mask = self._graph._succ, self._graph._pred, _CYCLE_MASK
+        outdegree = {
+            n: len([1 for d in out.values() if d.current & mask]) for n, out in succ.items()
+        }
+        indegree = {
+            n: len([1 for d in into.values() if d.current & mask]) for n, into in pred.items()
+        }
+        queue = [n for n, k in outdegree.items() if not k or not indegree[n]]
+        trimmed: set[str] = set()
+        while queue:
+            node = queue.pop()
+            if node in trimmed:
+                continue
+            trimmed.add(node)
+            # Nothing enters it any more, so only its successors lose an edge; or nothing
+            # leaves it, and only its predecessors do.
+            if not indegree[node]:
+                for other, data in succ[node].items():
+                    if data.current & mask and other not in trimmed:
+                        indegree[other] -= 1
+                        if not indegree[other]:
+                            queue.append(other)
+            if not outdegree[node]:
+                for other, data in pred[node].items():
+                    if data.current & mask and other not in trimmed:
+                        outdegree[other] -= 1
+                        if not outdegree[other]:
+                            queue.append(other)
+        alive = [n for n in succ if n not in trimmed]
+        core = nx.DiGraph()
+        core.add_edges_from(
+            (u, v)
+            for u in alive
+            for v, data in succ[u].items()
+            if data.current & mask and v not in trimmed
+        )
+        cyclic: set[str] = set()
+        for component in nx.strongly_connected_components(core):
+            if len(component) > 1:
+                cyclic.update(component)
+        cyclic.update(u for u in core if core.has_edge(u, u))
+        return cyclic
+
+    def _note_cycles(self, source: str, target: str) -> None:
+        """Add to the cycle index the cycles a new current edge ``source -> target`` closes.
+
+        They run through every node that ``target`` reaches and that reaches ``source``.
+        Both sides are searched a level at a time, the smaller first; a side that ends
+        without meeting the other proves there is no new cycle. A search that grows past
+        _CYCLE_SEARCH_LIMIT on both sides drops the index, to be rebuilt when needed.
+        """
+        cyclic = self._cyclic
+        assert cyclic is not None
+        if source == target:
+            cyclic.add(source)
+            return
+        graph = self._graph
+        sides = [
+            _Closure(graph._succ, target),  # what the target reaches
+            _Closure(graph._pred, source),  # what reaches the source
+        ]
+        ahead, behind = sides
+        while True:
+            if not ahead.frontier or not behind.frontier:
+                return  # one side is closed and never met the other: no cycle
+            growing, other = (
+                (ahead, behind) if len(ahead.frontier) <= len(behind.frontier) else (behind, ahead)
+            )
+            if len(growing.seen) > _CYCLE_SEARCH_LIMIT:
+                self._cyclic = None
+                return
+            growing.grow()
+            if not other.seen.isdisjoint(growing.frontier):
+                break  # they met: a cycle; finish both closures to know its nodes
+        for side in sides:
+            while side.frontier:
+                if len(side.seen) > _CYCLE_SEARCH_LIMIT:
+                    self._cyclic = None
+                    return
+                side.grow()
+        cyclic.update(sides[0].seen & sides[1].seen)
 
     @staticmethod
     def _hops(
@@ -1391,9 +1623,20 @@ class EmbeddedStore:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                self._con.close()
-                if self._owner is not None:
-                    self._owner.release()
+                try:
+                    if self._cyclic is not None and self._owner is not None:
+                        recorded = {
+                            "kinds": sorted(k.value for k in _CYCLE_KINDS),
+                            "ids": sorted(self._cyclic),
+                        }
+                        self._con.execute(
+                            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                            (_CYCLE_INDEX, json.dumps(recorded)),
+                        )
+                finally:
+                    self._con.close()
+                    if self._owner is not None:
+                        self._owner.release()
 
     def _check_open(self) -> None:
         if self._closed:

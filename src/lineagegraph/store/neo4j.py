@@ -82,6 +82,7 @@ from lineagegraph.store.base import (
     decode_cursor,
     encode_cursor,
     search_terms,
+    targets_of_hops,
 )
 
 __all__ = ["Neo4jStore"]
@@ -1124,6 +1125,25 @@ class Neo4jStore:
                 record["positions"], record["kinds"], record["others"], strict=True
             )
         ]
+
+    def expand_targets(
+        self,
+        frontier: Sequence[str],
+        direction: Direction,
+        edge_kinds: Collection[EdgeKind],
+        as_of: datetime | None = None,
+        *,
+        seen: Collection[str] = (),
+        same_level: Collection[EdgeKind] = (),
+    ) -> tuple[list[str], list[str]]:
+        """Where one hop from every frontier node leads, from :meth:`expand` (see ``Store``)."""
+        inside = frozenset(same_level)
+        hops = self.expand(frontier, direction, frozenset(edge_kinds) | inside, as_of)
+        return targets_of_hops(hops, seen, inside)
+
+    def on_cycles(self, ids: Iterable[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
+        """``None``: no cycle index is kept, as replicas share no memory (see ``Store``)."""
+        return None
 
     def edges(
         self,
