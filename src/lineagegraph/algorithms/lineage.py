@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -267,8 +267,7 @@ def lineage(
         traversals.append((side, traversal))
 
     placed = _place(walk, root, members, traversals, direction)
-    known = set(placed)
-    known.add(root.id)
+    known = _Known(placed, root.id)  # everything in the lineage, before the kind filter
     if kinds is not None:
         wanted = frozenset(kinds)
         placed = {i: e for i, e in placed.items() if _kind(i) in wanted}
@@ -573,12 +572,24 @@ def _place(
     return merged
 
 
+class _Known:
+    """The ids in a lineage: those placed and the root (without copying a large lineage)."""
+
+    def __init__(self, placed: dict[str, _Placed], root_id: str) -> None:
+        self.placed, self.root_id = placed, root_id
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id == self.root_id or node_id in self.placed
+
+
 def _add_partial_datasets(found: dict[str, _Placed], side: Direction) -> None:
     """The dataset of each field reached through column lineage, where it is not whole."""
     partial: dict[str, int] = {}
+    holder = len(_FIELD_PREFIX) - 1
     for node_id, (depth, _, _) in found.items():
         if depth > 0 and node_id.startswith(_FIELD_PREFIX):
-            owner = dataset_of_field(node_id)
+            # dataset_of_field, inlined: the path is the last part of a field id
+            owner = _DATASET_PREFIX[:-1] + node_id.rpartition("|")[0][holder:]
             if owner not in found and partial.get(owner, depth) >= depth:
                 partial[owner] = depth
     for owner, depth in partial.items():
@@ -631,7 +642,7 @@ def _page_edges(
     walk: _Walk,
     page: list[str],
     order_key: Callable[[str], _OrderKey | None],
-    known: set[str],
+    known: Container[str],
     budget: int | None,
 ) -> list[LineageEdge]:
     """The connections owned by the page's nodes, with their stored edges."""
