@@ -198,9 +198,10 @@ _BIT: dict[EdgeKind, int] = {kind: 1 << i for i, kind in enumerate(EdgeKind)}
 # The edges the cycle index covers: data flow and containment of fields.
 _CYCLE_KINDS: frozenset[EdgeKind] = FLOW_KINDS | {EdgeKind.HAS_FIELD}
 _CYCLE_MASK = sum(_BIT[kind] for kind in _CYCLE_KINDS)
-# How many nodes a write may visit, on each side, to learn whether a new edge closes a
-# cycle; past it the cycle index is dropped and rebuilt when next asked for.
-_CYCLE_SEARCH_LIMIT = 20_000
+# How many neighbours a write may visit to learn which cycles its new edges close; past
+# it the cycle index is dropped and built again when next asked for (a bulk import of a
+# large lineage costs one build then, not a search per edge).
+_CYCLE_SEARCH_LIMIT = 50_000
 
 
 def _mask(kinds: Iterable[EdgeKind]) -> int:
@@ -219,16 +220,20 @@ class _Closure:
         self.seen = {start}
         self.frontier = [start]
 
-    def grow(self) -> None:
-        """Take one more level."""
+    def grow(self) -> int:
+        """Take one more level; returns how many nodes it visited."""
         found: list[str] = []
         seen, adjacency = self.seen, self.adjacency
+        visited = 0
         for node in self.frontier:
-            for other, data in adjacency.get(node, {}).items():
+            neighbours = adjacency.get(node, {})
+            visited += len(neighbours)
+            for other, data in neighbours.items():
                 if other not in seen and data.current & _CYCLE_MASK:
                     seen.add(other)
                     found.append(other)
         self.frontier = found
+        return visited
 
 
 class _EdgeData(dict[EdgeKind, tuple[str, str | None]]):
@@ -1018,8 +1023,11 @@ class EmbeddedStore:
         graph.remove_nodes_from([d for d in deleted if d in graph])
         if self._cyclic is not None:
             self._cyclic.difference_update(deleted)
+            budget = _CYCLE_SEARCH_LIMIT  # for all the changeset's new edges together
             for source, target in opened:
-                self._note_cycles(source, target)
+                budget = self._note_cycles(source, target, budget)
+                if budget < 0:
+                    break
 
     def _restamp(self, nodes: list[Node]) -> dict[str, str]:
         """Move written versions and runs within their owners' histories; their stamps."""
@@ -1278,44 +1286,43 @@ class EmbeddedStore:
         cyclic.update(u for u in core if core.has_edge(u, u))
         return cyclic
 
-    def _note_cycles(self, source: str, target: str) -> None:
+    def _note_cycles(self, source: str, target: str, budget: int) -> int:
         """Add to the cycle index the cycles a new current edge ``source -> target`` closes.
 
         They run through every node that ``target`` reaches and that reaches ``source``.
         Both sides are searched a level at a time, the smaller first; a side that ends
-        without meeting the other proves there is no new cycle. A search that grows past
-        _CYCLE_SEARCH_LIMIT on both sides drops the index, to be rebuilt when needed.
+        without meeting the other proves there is no new cycle. ``budget`` bounds the
+        nodes the search may visit; past it the index is dropped, to be built again when
+        needed. Returns what is left of the budget.
         """
         cyclic = self._cyclic
         assert cyclic is not None
         if source == target:
             cyclic.add(source)
-            return
+            return budget
         graph = self._graph
-        sides = [
-            _Closure(graph._succ, target),  # what the target reaches
-            _Closure(graph._pred, source),  # what reaches the source
-        ]
-        ahead, behind = sides
-        while True:
+        ahead = _Closure(graph._succ, target)  # what the target reaches
+        behind = _Closure(graph._pred, source)  # what reaches the source
+        met = False
+        while not met:
             if not ahead.frontier or not behind.frontier:
-                return  # one side is closed and never met the other: no cycle
+                return budget  # one side is closed and never met the other: no cycle
             growing, other = (
                 (ahead, behind) if len(ahead.frontier) <= len(behind.frontier) else (behind, ahead)
             )
-            if len(growing.seen) > _CYCLE_SEARCH_LIMIT:
+            budget -= growing.grow()
+            met = not other.seen.isdisjoint(growing.frontier)
+            if budget < 0:
                 self._cyclic = None
-                return
-            growing.grow()
-            if not other.seen.isdisjoint(growing.frontier):
-                break  # they met: a cycle; finish both closures to know its nodes
-        for side in sides:
+                return budget
+        for side in (ahead, behind):  # a cycle: finish both closures to know its nodes
             while side.frontier:
-                if len(side.seen) > _CYCLE_SEARCH_LIMIT:
+                budget -= side.grow()
+                if budget < 0:
                     self._cyclic = None
-                    return
-                side.grow()
-        cyclic.update(sides[0].seen & sides[1].seen)
+                    return budget
+        cyclic.update(ahead.seen & behind.seen)
+        return budget
 
     @staticmethod
     def _hops(
