@@ -469,3 +469,30 @@ def test_lineage_over_the_cycle_index_equals_lineage_from_the_hops(
             assert indexed == whole_lineage(plain, root, **options)  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_lineage_steps_reach_what_its_expanders_reach_both_ways_at_both_levels(kind: str) -> None:
+    from lineagegraph.algorithms.lineage import _Walk
+
+    @settings(max_examples=EXAMPLES[kind], deadline=None)
+    @given(graph=graphs(), column=st.booleans(), downstream=st.booleans())
+    def check(graph: Graph, column: bool, downstream: bool) -> None:
+        store = make_store(kind)
+        try:
+            store.apply(graph.changeset())
+            walk = _Walk(store, column, None)
+            side = Direction.DOWNSTREAM if downstream else Direction.UPSTREAM
+            sources = [ds(graph.root)]
+            options = {"same_level": walk.same_level}
+            walked = bfs(
+                store, sources, side, walk.traversed, expand=walk.expander(side), **options
+            )
+            reached = reach(
+                store, sources, side, walk.traversed, step=walk.stepper(side), **options
+            )
+            assert reached.depths == {r.id: r.depth for r in walked.reached.values()}
+        finally:
+            store.close()
+
+    check()

@@ -474,11 +474,22 @@ class _Walk:
         Mirrors :meth:`expander` (dataset level lifts field ML edges to their dataset).
         """
         store, as_of = self.store, self.as_of
+        has_field = frozenset({EdgeKind.HAS_FIELD})
         if self.column:
             if direction is Direction.DOWNSTREAM:
-                return None
-            raise InvalidInput("column-level upstream reachability goes through expand")
-        has_field = frozenset({EdgeKind.HAS_FIELD})
+                return None  # flow and containment both point downstream: one call
+
+            def upstream_with_fields(
+                frontier: Sequence[str], seen: Collection[str]
+            ) -> tuple[list[str], list[str]]:
+                found, _ = store.expand_targets(frontier, direction, FLOW_KINDS, as_of, seen=seen)
+                holders = [n for n in frontier if not n.startswith(_NON_HOLDERS)]
+                _, fields = store.expand_targets(
+                    holders, Direction.DOWNSTREAM, has_field, as_of, seen=seen, same_level=has_field
+                )
+                return found, fields
+
+            return upstream_with_fields
         if direction is not Direction.DOWNSTREAM:
 
             def upstream(

@@ -168,7 +168,7 @@ class Store(Protocol):
         """
         ...
 
-    def on_cycles(self, ids: Iterable[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
+    def on_cycles(self, ids: Collection[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
         """Which of ``ids`` may lie on a cycle of current edges of ``edge_kinds``.
 
         A superset of those that do, from an index that the store keeps up to date;

@@ -1225,7 +1225,7 @@ class EmbeddedStore:
                         add_inside(other)
         return found, contained
 
-    def on_cycles(self, ids: Iterable[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
+    def on_cycles(self, ids: Collection[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
         """Which of these ids may lie on a cycle of current edges (see :class:`Store`)."""
         if not frozenset(edge_kinds) <= _CYCLE_KINDS:
             return None
@@ -1234,6 +1234,8 @@ class EmbeddedStore:
             if self._cyclic is None:
                 self._cyclic = self._find_cyclic()
             cyclic = self._cyclic
+            if isinstance(ids, set | frozenset | dict) and len(cyclic) < len(ids):
+                return {i for i in cyclic if i in ids}
             return {i for i in ids if i in cyclic}
 
     def _find_cyclic(self) -> set[str]:

@@ -1141,7 +1141,7 @@ class Neo4jStore:
         hops = self.expand(frontier, direction, frozenset(edge_kinds) | inside, as_of)
         return targets_of_hops(hops, seen, inside)
 
-    def on_cycles(self, ids: Iterable[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
+    def on_cycles(self, ids: Collection[str], edge_kinds: Collection[EdgeKind]) -> set[str] | None:
         """``None``: no cycle index is kept, as replicas share no memory (see ``Store``)."""
         return None
 
