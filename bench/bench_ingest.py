@@ -167,7 +167,7 @@ def _files(
     service = _fresh(url)
     try:
         started = time.perf_counter()
-        report = ingest_documents(read_path(path), EventTranslator(), service.apply)
+        report = ingest_documents(read_path(path), EventTranslator().grouped, service.apply)
         seconds = time.perf_counter() - started
     finally:
         service.close()

@@ -17,16 +17,20 @@ from lineagegraph.ids import Kind
 from lineagegraph.ingest.batching import read_path
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
+    ChangeFold,
     ChangeSet,
     Dataset,
     Edge,
+    EdgeEnding,
     EdgeKind,
     Field,
+    GroupedChangeSet,
     HealthReason,
     ModelVersion,
     Node,
     Origin,
     Precision,
+    ReportGroup,
     Result,
     end_edge,
     entity_from_node,
@@ -194,6 +198,83 @@ def test_normalized_folds_like_merge_attrs_and_merge_edge(
 ) -> None:
     changeset = ChangeSet(nodes=node_list, edges=edge_list)
     assert changeset.normalized().model_dump() == reference_normalized(changeset).model_dump()
+
+
+@st.composite
+def report_groups(draw: st.DrawFn) -> ReportGroup:
+    """A group as a translator keeps one: shared nodes, links whose attributes hold no None."""
+    links = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["dataset|pg|a", "dataset|pg|b"]),
+                st.just(EdgeKind.READS),
+                st.just("job|etl|x"),
+                st.dictionaries(st.sampled_from(["p", "q"]), st.integers(0, 3), max_size=2),
+            ),
+            max_size=3,
+            unique_by=lambda link: link[0],
+        )
+    )
+    return ReportGroup(tuple(draw(st.lists(nodes(), max_size=2))), tuple(links))
+
+
+@st.composite
+def grouped_changesets(draw: st.DrawFn, pool: list[ReportGroup]) -> GroupedChangeSet:
+    """A changeset with some of the pool's groups reported at random places in it."""
+    own = ChangeSet(
+        origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.DBT])),
+        nodes=draw(st.lists(nodes(), max_size=3)),
+        edges=draw(st.lists(edges(), max_size=3)),
+        endings=[EdgeEnding(source_id="a", kind=EdgeKind.READS, target_id="b", at=draw(stamps))],
+    )
+    reports = draw(st.lists(st.sampled_from(pool), max_size=3)) if pool else []
+    places = sorted(
+        (
+            draw(st.integers(0, len(own.nodes))),
+            draw(st.integers(0, len(own.edges))),
+        )
+        for _ in reports
+    )
+    node_places = sorted(p[0] for p in places)
+    edge_places = sorted(p[1] for p in places)
+    return GroupedChangeSet(
+        own,
+        tuple(
+            (n, e, group, draw(stamps))
+            for n, e, group in zip(node_places, edge_places, reports, strict=True)
+        ),
+    )
+
+
+@given(st.data())
+def test_a_fold_of_grouped_changesets_normalizes_their_expansion(data: st.DataObject) -> None:
+    pool = data.draw(st.lists(report_groups(), max_size=3))
+    changes = data.draw(st.lists(grouped_changesets(pool), min_size=1, max_size=5))
+    concatenated = ChangeSet(origin=changes[0].changeset.origin)
+    fold = ChangeFold(concatenated.origin)
+    for grouped in changes:
+        expanded = grouped.expanded()
+        assert expanded.size == grouped.size
+        concatenated.extend(expanded)
+        fold.add(grouped)
+    assert fold.result().model_dump() == reference_normalized(concatenated).model_dump()
+
+
+def test_expanding_places_each_group_where_it_was_reported() -> None:
+    shared = Node.trusted("dataset|pg|s", Kind.DATASET, "pg", "s", (), {})
+    group = ReportGroup((shared,), (("dataset|pg|s", EdgeKind.READS, "job|etl|x", {"k": 1}),))
+    own = ChangeSet(origin=Origin.DBT).add(Dataset(namespace="pg", name="a"))
+    own.link("dataset|pg|a", EdgeKind.READS, "job|etl|x", T0)
+    expanded = GroupedChangeSet(own, ((0, 0, group, "t1"), (1, 1, group, "t2"))).expanded()
+    assert [n.id for n in expanded.nodes] == ["dataset|pg|s", "dataset|pg|a", "dataset|pg|s"]
+    assert [(e.source_id, e.first_seen, e.origin) for e in expanded.edges] == [
+        ("dataset|pg|s", "t1", Origin.DBT),
+        ("dataset|pg|a", format_time(T0), Origin.DBT),
+        ("dataset|pg|s", "t2", Origin.DBT),
+    ]
+    assert expanded.edges[0].attrs == {"k": 1}
+    assert group.ids == {"dataset|pg|s"}
+    assert GroupedChangeSet(own).expanded() is own
 
 
 def test_reasons_round_trip_through_json_and_are_validated() -> None:

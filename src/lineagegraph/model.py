@@ -9,6 +9,8 @@ follows edges forward (ARCHITECTURE §3).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Self, TypeVar
@@ -25,6 +27,7 @@ __all__ = [
     "FLOW_KINDS",
     "HISTORY_ORDER",
     "RUNTIME_KINDS",
+    "ChangeFold",
     "ChangeSet",
     "Check",
     "Dataset",
@@ -37,6 +40,7 @@ __all__ = [
     "Entity",
     "Feature",
     "Field",
+    "GroupedChangeSet",
     "HealthReason",
     "HealthRecord",
     "HealthStatus",
@@ -44,12 +48,14 @@ __all__ = [
     "JobSnapshot",
     "Key",
     "Kind",
+    "Link",
     "Model",
     "ModelVersion",
     "Node",
     "Origin",
     "Page",
     "Precision",
+    "ReportGroup",
     "Result",
     "Run",
     "RunState",
@@ -897,67 +903,16 @@ class ChangeSet(BaseModel):
         """Merge duplicate nodes and edges so each id or edge key appears once, in order.
 
         Repeats fold in order exactly as :func:`merge_attrs` and :func:`merge_edge` would
-        merge them, without building a model per repeat: a batch of events names the
-        same datasets, fields and edges over and over. The changeset itself is returned
-        when nothing repeats.
+        merge them (see :class:`ChangeFold`). The changeset itself is returned when nothing
+        repeats.
         """
-        nodes: dict[str, Node] = {}
-        node_attrs: dict[str, dict[str, Any]] = {}  # merged attributes of repeated nodes
-        for node in self.nodes:
-            node_id = node.id
-            seen = nodes.get(node_id)
-            nodes[node_id] = node  # the last report of a node is the one kept
-            if seen is None or seen is node:  # merging what was merged last changes nothing
-                continue
-            attrs = node_attrs.get(node_id)
-            if attrs is None:
-                attrs = node_attrs[node_id] = dict(seen.attrs)
-            attrs.update((k, v) for k, v in node.attrs.items() if v is not None)
-        # edge key -> [first_seen, last_seen, ended_at, origin, attrs] of repeated edges
-        edges: dict[tuple[str, EdgeKind, str], Edge] = {}
-        folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
-        for edge in self.edges:
-            key = (edge.source_id, edge.kind, edge.target_id)
-            seen_edge = edges.get(key)
-            if seen_edge is None:
-                edges[key] = edge
-                continue
-            acc = folded.get(key)
-            if acc is None:
-                acc = folded[key] = [
-                    seen_edge.first_seen,
-                    seen_edge.last_seen,
-                    seen_edge.ended_at,
-                    seen_edge.origin,
-                    seen_edge.attrs,
-                ]
-            first, last, ended, origin, attrs = acc
-            if ended is not None and edge.last_seen >= ended:
-                acc[2] = None
-            if edge.first_seen < first:
-                acc[0] = edge.first_seen
-            # attributes that are among the merged ones already change nothing either way
-            same = edge.attrs is attrs or edge.attrs.items() <= attrs.items()
-            if edge.last_seen >= last:
-                acc[1] = edge.last_seen
-                acc[3] = edge.origin
-                if not same:
-                    acc[4] = {**attrs, **edge.attrs}
-            elif not same:
-                acc[4] = {**edge.attrs, **attrs}
-        if len(nodes) == len(self.nodes) and len(edges) == len(self.edges):
+        fold = ChangeFold(self.origin)
+        fold.fold_nodes(self.nodes)
+        fold.fold_edges(self.edges)
+        if not fold.repeated:
             return self
-        for node_id, attrs in node_attrs.items():
-            last = nodes[node_id]
-            if attrs != last.attrs:
-                nodes[node_id] = last.model_copy(update={"attrs": attrs})
-        for (source, kind, target), (first, last_seen, ended, origin, attrs) in folded.items():
-            edges[(source, kind, target)] = Edge.trusted(
-                source, kind, target, origin, first, last_seen, ended, attrs
-            )
-        return self.model_copy(
-            update={"nodes": list(nodes.values()), "edges": list(edges.values())}
-        )
+        nodes, edges = fold.merged()
+        return self.model_copy(update={"nodes": nodes, "edges": edges})
 
     def validate_shape(self, known_kinds: Mapping[str, Kind]) -> None:
         """Check ids, kinds and edge endpoints; ``known_kinds`` maps stored ids to kinds.
@@ -988,6 +943,214 @@ class ChangeSet(BaseModel):
         ids = {e.source_id for e in self.edges} | {e.target_id for e in self.edges}
         ids.update(r.id for r in self.health)
         return ids
+
+
+# A reported edge without its times: (source id, kind, target id, attributes).
+Link = tuple[str, EdgeKind, str, dict[str, Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class ReportGroup:
+    """Nodes and edges that a source reports together again and again, built once.
+
+    A dataset's schema or an output's column lineage repeats in every event of a job
+    that runs over and over; a translator keeps the group and refers to it from each
+    event (:class:`GroupedChangeSet`) instead of building the same models again.
+    """
+
+    nodes: tuple[Node, ...]
+    links: tuple[Link, ...]
+    ids: frozenset[str] = dataclass_field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", frozenset(node.id for node in self.nodes))
+
+
+@dataclass(frozen=True)
+class GroupedChangeSet:
+    """A changeset and the groups it reports by reference.
+
+    Each group entry is (node position, edge position, group, seen): the group's nodes
+    and edges belong at those positions among the changeset's own, its edges seen at
+    ``seen`` with the changeset's origin. :meth:`expanded` gives the plain changeset;
+    :class:`ChangeFold` folds one without expanding its groups.
+    """
+
+    changeset: ChangeSet
+    groups: tuple[tuple[int, int, ReportGroup, str], ...] = ()
+
+    @property
+    def size(self) -> int:
+        """How many items the expanded changeset carries."""
+        return self.changeset.size + sum(
+            len(group.nodes) + len(group.links) for _, _, group, _ in self.groups
+        )
+
+    def expanded(self) -> ChangeSet:
+        """The plain changeset: every group's nodes and edges in their places."""
+        changeset = self.changeset
+        if not self.groups:
+            return changeset
+        origin = changeset.origin
+        nodes: list[Node] = []
+        edges: list[Edge] = []
+        node_at = edge_at = 0
+        for node_position, edge_position, group, seen in self.groups:
+            nodes.extend(changeset.nodes[node_at:node_position])
+            nodes.extend(group.nodes)
+            edges.extend(changeset.edges[edge_at:edge_position])
+            edges.extend(
+                Edge.trusted(source, kind, target, origin, seen, seen, None, attrs)
+                for source, kind, target, attrs in group.links
+            )
+            node_at, edge_at = node_position, edge_position
+        nodes.extend(changeset.nodes[node_at:])
+        edges.extend(changeset.edges[edge_at:])
+        return changeset.model_copy(update={"nodes": nodes, "edges": edges})
+
+
+class ChangeFold:
+    """Changesets folded, in order, into one: what :meth:`ChangeSet.normalized` gives for
+    their concatenation.
+
+    A repeated node keeps its last report, with the attributes of every report merged
+    in order (``None`` never overwrites); a repeated edge keeps its earliest
+    ``first_seen`` and latest ``last_seen``, is current again when seen at or after it
+    ended, and takes the origin and (over older ones) the attributes of its latest
+    report. A batch of events names the same datasets, fields and edges over and over:
+    repeats fold into running values, and a group's edges fold without a model each.
+    """
+
+    def __init__(self, origin: Origin) -> None:
+        self._rest = ChangeSet(origin=origin)
+        self._nodes: dict[str, Node] = {}
+        self._node_attrs: dict[str, dict[str, Any]] = {}  # merged attributes of repeats
+        self._edges: dict[tuple[str, EdgeKind, str], Edge] = {}
+        # edge key -> [first_seen, last_seen, ended_at, origin, attrs] of repeated edges
+        self._folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
+        self._node_repeated = False
+
+    @property
+    def repeated(self) -> bool:
+        """Whether a node or edge was reported more than once."""
+        return self._node_repeated or bool(self._folded)
+
+    def add(self, changes: ChangeSet | GroupedChangeSet) -> None:
+        """Fold in a changeset (a grouped one without expanding its groups)."""
+        if isinstance(changes, ChangeSet):
+            changes = GroupedChangeSet(changes)
+        changeset = changes.changeset
+        node_at = edge_at = 0
+        for node_position, edge_position, group, seen in changes.groups:
+            self.fold_nodes(changeset.nodes[node_at:node_position])
+            self.fold_nodes(group.nodes)
+            self.fold_edges(changeset.edges[edge_at:edge_position])
+            self.fold_links(group.links, changeset.origin, seen)
+            node_at, edge_at = node_position, edge_position
+        self.fold_nodes(changeset.nodes[node_at:] if node_at else changeset.nodes)
+        self.fold_edges(changeset.edges[edge_at:] if edge_at else changeset.edges)
+        rest = self._rest
+        rest.endings.extend(changeset.endings)
+        rest.snapshots.extend(changeset.snapshots)
+        rest.deletes.extend(changeset.deletes)
+        rest.health.extend(changeset.health)
+        rest.health_removals.extend(changeset.health_removals)
+
+    def fold_nodes(self, reports: Iterable[Node]) -> None:
+        """Fold in node reports."""
+        nodes, node_attrs = self._nodes, self._node_attrs
+        for node in reports:
+            node_id = node.id
+            seen = nodes.get(node_id)
+            nodes[node_id] = node  # the last report of a node is the one kept
+            if seen is None:
+                continue
+            self._node_repeated = True
+            if seen is node:  # merging what was merged last changes nothing
+                continue
+            attrs = node_attrs.get(node_id)
+            if attrs is None:
+                attrs = node_attrs[node_id] = dict(seen.attrs)
+            attrs.update((k, v) for k, v in node.attrs.items() if v is not None)
+
+    def fold_edges(self, reports: Iterable[Edge]) -> None:
+        """Fold in edge reports."""
+        edges, folded = self._edges, self._folded
+        for edge in reports:
+            key = (edge.source_id, edge.kind, edge.target_id)
+            seen = edges.get(key)
+            if seen is None:
+                edges[key] = edge
+                continue
+            acc = folded.get(key)
+            if acc is None:
+                acc = folded[key] = _running(seen)
+            _fold_edge(acc, edge.first_seen, edge.last_seen, edge.origin, edge.attrs)
+
+    def fold_links(self, links: Iterable[Link], origin: Origin, seen: str) -> None:
+        """Fold in edges reported as links, all seen at ``seen`` with ``origin``."""
+        edges, folded = self._edges, self._folded
+        for source, kind, target, attrs in links:
+            key = (source, kind, target)
+            acc = folded.get(key)
+            if acc is None:
+                known = edges.get(key)
+                if known is None:
+                    edges[key] = Edge.trusted(source, kind, target, origin, seen, seen, None, attrs)
+                    continue
+                acc = folded[key] = _running(known)
+            elif acc[4] is attrs and acc[3] is origin:  # the usual repeat: times alone move
+                if seen > acc[1]:
+                    acc[1] = seen
+                if seen < acc[0]:
+                    acc[0] = seen
+                if acc[2] is not None and seen >= acc[2]:
+                    acc[2] = None
+                continue
+            _fold_edge(acc, seen, seen, origin, attrs)
+
+    def merged(self) -> tuple[list[Node], list[Edge]]:
+        """The folded nodes and edges, each in the order of its first report (call once)."""
+        nodes = self._nodes
+        for node_id, attrs in self._node_attrs.items():
+            last = nodes[node_id]
+            if attrs != last.attrs:
+                nodes[node_id] = last.model_copy(update={"attrs": attrs})
+        edges = self._edges
+        for key, (first, last_seen, ended, origin, attrs) in self._folded.items():
+            edges[key] = Edge.trusted(
+                key[0], key[1], key[2], origin, first, last_seen, ended, attrs
+            )
+        return list(nodes.values()), list(edges.values())
+
+    def result(self) -> ChangeSet:
+        """One changeset holding everything folded in."""
+        nodes, edges = self.merged()
+        return self._rest.model_copy(update={"nodes": nodes, "edges": edges})
+
+
+def _running(edge: Edge) -> list[Any]:
+    return [edge.first_seen, edge.last_seen, edge.ended_at, edge.origin, edge.attrs]
+
+
+def _fold_edge(
+    acc: list[Any], first: str, last: str, origin: Origin, attrs: dict[str, Any]
+) -> None:
+    """Fold a repeated report of an edge into its running values (see :class:`ChangeFold`)."""
+    ended, held = acc[2], acc[4]
+    if ended is not None and last >= ended:
+        acc[2] = None
+    if first < acc[0]:
+        acc[0] = first
+    # attributes that are among the merged ones already change nothing either way
+    same = attrs is held or attrs.items() <= held.items()
+    if last >= acc[1]:
+        acc[1] = last
+        acc[3] = origin
+        if not same:
+            acc[4] = {**held, **attrs}
+    elif not same:
+        acc[4] = {**attrs, **held}
 
 
 # Every (edge kind, source kind, target kind) that EDGE_RULES allows.

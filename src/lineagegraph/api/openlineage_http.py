@@ -114,7 +114,7 @@ class _Ingestion:
     whose worker translates single events and applies them."""
 
     def __init__(self, service: LineageService) -> None:
-        self.translate = EventTranslator()
+        self.translate = EventTranslator().grouped
         self.commit: GroupCommit[Any] = GroupCommit(self.translate, service.apply)
 
 

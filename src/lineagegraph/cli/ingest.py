@@ -262,7 +262,7 @@ def openlineage_command(
         with _progress(count, "ingesting") as advance:
             report = ingest_documents(
                 documents,
-                EventTranslator(),
+                EventTranslator().grouped,
                 service.apply,
                 max_events=batch_size or BATCH_EVENTS,
                 on_progress=advance,

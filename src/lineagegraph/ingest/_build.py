@@ -11,7 +11,16 @@ from functools import lru_cache
 from typing import Any
 
 from lineagegraph.ids import KEY_PARTS, Kind, make_id
-from lineagegraph.model import ChangeSet, Edge, EdgeKind, Entity, Node, format_time
+from lineagegraph.model import (
+    ChangeSet,
+    Edge,
+    EdgeKind,
+    Entity,
+    GroupedChangeSet,
+    Node,
+    ReportGroup,
+    format_time,
+)
 
 # Namespace schemes and dataset types that make an OpenLineage dataset an ML entity.
 FEATURE_SCHEMES = frozenset({"feast", "featurestore"})
@@ -100,6 +109,7 @@ class GraphBuilder:
         self.at = at
         self.stamp = format_time(at)
         self._ids: set[str] = set()
+        self._groups: list[tuple[int, int, ReportGroup, str]] = []
 
     def has(self, node_id: str) -> bool:
         """Whether this translation already added the node."""
@@ -110,6 +120,15 @@ class GraphBuilder:
         self.cs.nodes.append(node)
         self._ids.add(node.id)
         return node.id
+
+    def report(self, group: ReportGroup) -> None:
+        """Add a group's nodes, and its edges seen at this translation's time, by reference."""
+        self._groups.append((len(self.cs.nodes), len(self.cs.edges), group, self.stamp))
+        self._ids |= group.ids
+
+    def grouped(self) -> GroupedChangeSet:
+        """What was added, groups by reference (:meth:`GroupedChangeSet.expanded` is plain)."""
+        return GroupedChangeSet(self.cs, tuple(self._groups))
 
     def entity(self, entity: Entity, extra: Mapping[str, Any] | None = None) -> str:
         """Add an entity with extra attributes; returns its id."""

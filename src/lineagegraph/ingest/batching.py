@@ -27,7 +27,7 @@ import orjson
 
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
-from lineagegraph.model import ChangeSet
+from lineagegraph.model import ChangeFold, ChangeSet, GroupedChangeSet
 
 __all__ = [
     "BATCH_EVENTS",
@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# A translated event: a changeset, or one that reports repeated groups by reference.
+Changes = ChangeSet | GroupedChangeSet
 
 # The deepest nesting a document may have (OpenLineage events need about ten levels).
 MAX_DEPTH = 100
@@ -282,6 +284,15 @@ def _scan_files(path: Path) -> Iterator[tuple[int, Iterator[Document]]]:
         yield _scan(raw, str(file))
 
 
+def _plain(changes: Changes) -> ChangeSet:
+    """The changeset itself, without any groups it reports by reference."""
+    return changes.changeset if isinstance(changes, GroupedChangeSet) else changes
+
+
+def _expanded(changes: Changes) -> ChangeSet:
+    return changes.expanded() if isinstance(changes, GroupedChangeSet) else changes
+
+
 def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
     return {
         s.job_id: (
@@ -294,7 +305,7 @@ def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
 
 
 def plan_batches(
-    changesets: Sequence[ChangeSet], max_events: int = BATCH_EVENTS, max_items: int = 500_000
+    changesets: Sequence[Changes], max_events: int = BATCH_EVENTS, max_items: int = 500_000
 ) -> list[list[int]]:
     """Group consecutive changesets (by index) that can be applied as one.
 
@@ -306,27 +317,26 @@ def plan_batches(
     current: list[int] = []
     seen: dict[str, tuple[Any, ...]] = {}
     items = 0
-    for index, changeset in enumerate(changesets):
+    for index, changes in enumerate(changesets):
+        changeset = _plain(changes)
         signature = _signature(changeset)
         conflict = any(job in seen and seen[job] != sig for job, sig in signature.items())
+        size = changes.size
         if current and (
-            conflict
-            or changeset.deletes
-            or len(current) >= max_events
-            or items + changeset.size > max_items
+            conflict or changeset.deletes or len(current) >= max_events or items + size > max_items
         ):
             groups.append(current)
             current, seen, items = [], {}, 0
         current.append(index)
         seen.update(signature)
-        items += changeset.size
+        items += size
     if current:
         groups.append(current)
     return groups
 
 
 def apply_in_batches(
-    items: Iterable[tuple[str, ChangeSet]],
+    items: Iterable[tuple[str, Changes]],
     apply: Callable[[ChangeSet], Any],
     *,
     max_events: int = BATCH_EVENTS,
@@ -354,7 +364,7 @@ def apply_in_batches(
             else:
                 for source, changeset in members:
                     try:
-                        _count(report, apply(changeset))
+                        _count(report, apply(_expanded(changeset)))
                         report.outcomes.append(Outcome(source))
                     except InvalidInput as single:
                         report.outcomes.append(Outcome(source, str(single)))
@@ -365,7 +375,7 @@ def apply_in_batches(
 
 def ingest_documents(
     documents: Iterable[Document],
-    translate: Callable[[Any], ChangeSet],
+    translate: Callable[[Any], Changes],
     apply: Callable[[ChangeSet], Any],
     *,
     max_events: int = BATCH_EVENTS,
@@ -381,10 +391,13 @@ def ingest_documents(
     iterator = iter(documents)
     while True:
         with collector_paused():
-            chunk = list(islice(iterator, max_events))
-            if not chunk:
-                break
-            part = _ingest_chunk(chunk, translate, apply, max_events, on_progress)
+            # The chunk is gone before the collector runs again: once it does, it scans
+            # every container allocated meanwhile that is still alive.
+            part = _ingest_chunk(
+                list(islice(iterator, max_events)), translate, apply, max_events, on_progress
+            )
+        if not part.outcomes:
+            break
         report.outcomes.extend(part.outcomes)
         report.nodes += part.nodes
         report.edges += part.edges
@@ -393,13 +406,13 @@ def ingest_documents(
 
 def _ingest_chunk(
     documents: list[Document],
-    translate: Callable[[Any], ChangeSet],
+    translate: Callable[[Any], Changes],
     apply: Callable[[ChangeSet], Any],
     max_events: int,
     on_progress: Callable[[int], None] | None,
 ) -> IngestReport:
     outcomes: dict[int, Outcome] = {}
-    translated: list[tuple[str, ChangeSet]] = []
+    translated: list[tuple[str, Changes]] = []
     positions: list[int] = []
     for index, document in enumerate(documents):
         if document.error is not None:
@@ -423,14 +436,14 @@ def _ingest_chunk(
     return report
 
 
-def _combine(changesets: Sequence[ChangeSet]) -> ChangeSet:
+def _combine(changesets: Sequence[Changes]) -> ChangeSet:
     """One changeset holding several, merged (the service reads it before the store does)."""
     if len(changesets) == 1:
-        return changesets[0]
-    combined = ChangeSet(origin=changesets[0].origin)
+        return _expanded(changesets[0])
+    fold = ChangeFold(_plain(changesets[0]).origin)
     for changeset in changesets:
-        combined.extend(changeset)
-    return combined.normalized()
+        fold.add(changeset)
+    return fold.result()
 
 
 class GroupCommit(Generic[T]):
@@ -455,7 +468,7 @@ class GroupCommit(Generic[T]):
 
     def __init__(
         self,
-        prepare: Callable[[T], ChangeSet],
+        prepare: Callable[[T], Changes],
         apply: Callable[[ChangeSet], Any],
         *,
         max_events: int = BATCH_EVENTS,
@@ -505,7 +518,7 @@ class GroupCommit(Generic[T]):
                     return
                 taken = self._queue[: self._max_events]
                 del self._queue[: self._max_events]
-            group: list[tuple[ChangeSet, Future[Any]]] = []
+            group: list[tuple[Changes, Future[Any]]] = []
             for item, future in taken:
                 if not future.set_running_or_notify_cancel():
                     continue
@@ -516,7 +529,7 @@ class GroupCommit(Generic[T]):
             if group:
                 self._commit(group)
 
-    def _commit(self, group: list[tuple[ChangeSet, Future[Any]]]) -> None:
+    def _commit(self, group: list[tuple[Changes, Future[Any]]]) -> None:
         for batch in plan_batches([cs for cs, _ in group], max_events=self._max_events):
             members = [group[i] for i in batch]
             try:
@@ -527,7 +540,7 @@ class GroupCommit(Generic[T]):
                     continue
                 for changeset, future in members:
                     try:
-                        future.set_result(self._apply(changeset))
+                        future.set_result(self._apply(_expanded(changeset)))
                     except Exception as single:
                         future.set_exception(single)
             else:

@@ -49,12 +49,14 @@ from lineagegraph.model import (
     DatasetVersion,
     EdgeKind,
     Feature,
+    GroupedChangeSet,
     Job,
     JobSnapshot,
     Model,
     ModelVersion,
     Node,
     Origin,
+    ReportGroup,
     Result,
     Run,
     RunState,
@@ -83,7 +85,7 @@ def translate_event(document: Any) -> ChangeSet:
 
 def translate(event: OpenLineageEvent) -> ChangeSet:
     """Translate a validated event into the changes it implies."""
-    return _translate(event, None)
+    return _translate(event, None).changeset  # nothing is grouped without a memo
 
 
 class EventTranslator:
@@ -104,19 +106,24 @@ class EventTranslator:
 
     def __call__(self, document: Any) -> ChangeSet:
         """Validate a decoded JSON event and translate it; raises :class:`InvalidInput`."""
+        return self.grouped(document).expanded()
+
+    def grouped(self, document: Any) -> GroupedChangeSet:
+        """:meth:`__call__` with what repeats an earlier event by reference: a batch
+        of events folds those groups (:class:`~lineagegraph.model.ChangeFold`) without
+        expanding them."""
         return _translate(parse_event(document), self._memo)
 
 
-def _translate(event: OpenLineageEvent, memo: _Memo | None) -> ChangeSet:
-    changeset = ChangeSet(origin=Origin.OPENLINEAGE)
-    builder = GraphBuilder(changeset, event.at)
+def _translate(event: OpenLineageEvent, memo: _Memo | None) -> GroupedChangeSet:
+    builder = GraphBuilder(ChangeSet(origin=Origin.OPENLINEAGE), event.at)
     if isinstance(event, spec.RunEvent):
         _RunTranslation(builder, event.doc, memo).build()
     elif isinstance(event, spec.JobEvent):
         _JobTranslation(builder, event.doc, memo).build()
     else:
         _DatasetTranslation(builder, memo).build(event.doc["dataset"])
-    return changeset
+    return builder.grouped()
 
 
 @dataclass(frozen=True)
@@ -125,8 +132,7 @@ class _Described:
 
     facets: Any
     dataset_id: str
-    nodes: tuple[Node, ...]
-    links: tuple[tuple[str, EdgeKind, str, dict[str, Any]], ...]
+    group: ReportGroup
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ class _Derived:
     facet: Any
     schema: Any
     fields: frozenset[str]
-    links: tuple[tuple[str, str, dict[str, Any]], ...]
+    group: ReportGroup
     pairs: tuple[tuple[str, str], ...]
 
 
@@ -150,7 +156,7 @@ class _Memo:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.described: dict[tuple[str, str], _Described] = {}
+        self.described: dict[tuple[str, str], tuple[_Described, ...]] = {}
         self.derived: dict[tuple[str, str, str | None], _Derived] = {}
         self.jobs: dict[tuple[str, str], tuple[Any, Node]] = {}  # facets, and the job's node
         self._lock = threading.Lock()
@@ -373,24 +379,22 @@ class _Translation:
             return self._describe_dataset(dataset)
         key = (dataset["namespace"], dataset["name"])
         facets = dataset.get("facets")
-        known = memo.described.get(key)
+        known = memo.described.get(key, ())
         b = self.b
-        if known is not None and known.facets == facets:
-            for node in known.nodes:
-                b.add(node)
-            for source, kind, target, attrs in known.links:
-                b.link(source, kind, target, attrs)
-            return known.dataset_id
+        for described in known:
+            if described.facets == facets:
+                b.report(described.group)
+                return described.dataset_id
         nodes, edges = len(b.cs.nodes), len(b.cs.edges)
         dataset_id = self._describe_dataset(dataset)
         added = b.cs.edges[edges:]
         if all(e.first_seen == b.stamp for e in added):
             links = tuple((e.source_id, e.kind, e.target_id, e.attrs) for e in added)
-            memo.remember(
-                memo.described,
-                key,
-                _Described(facets, dataset_id, tuple(b.cs.nodes[nodes:]), links),
-            )
+            group = ReportGroup(tuple(b.cs.nodes[nodes:]), links)
+            # the latest two: a dataset that one job writes and others read is described
+            # one way as an output and another as an input, over and over
+            latest = (_Described(facets, dataset_id, group), *known[:1])
+            memo.remember(memo.described, key, latest)
         return dataset_id
 
     def _describe_dataset(self, dataset: spec.Dataset) -> str:
@@ -574,16 +578,17 @@ class _Translation:
             and known.schema == schema
             and all(b.has(f) for f in known.fields)
         ):
-            for source, target, attrs in known.links:
-                b.link(source, EdgeKind.DERIVES, target, attrs)
+            b.report(known.group)
             return list(known.pairs)
         nodes, edges = len(b.cs.nodes), len(b.cs.edges)
         pairs, named = self._column_lineage(output, facet, job_id)
         if len(b.cs.nodes) == nodes:  # every field it names was there already
-            links = tuple((e.source_id, e.target_id, e.attrs) for e in b.cs.edges[edges:])
-            memo.remember(
-                memo.derived, key, _Derived(facet, schema, frozenset(named), links, tuple(pairs))
+            added = b.cs.edges[edges:]
+            links = tuple((e.source_id, e.kind, e.target_id, e.attrs) for e in added)
+            derived = _Derived(
+                facet, schema, frozenset(named), ReportGroup((), links), tuple(pairs)
             )
+            memo.remember(memo.derived, key, derived)
         return pairs
 
     def _column_lineage(
