@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -165,11 +165,11 @@ small_attrs = st.dictionaries(
 
 
 @st.composite
-def edges(draw: st.DrawFn) -> Edge:
+def edges(draw: st.DrawFn, names: tuple[str, ...] = ("a", "b")) -> Edge:
     first = draw(stamps)
     last = max(first, draw(stamps))
     return Edge(
-        source_id=draw(st.sampled_from(["dataset|pg|a", "dataset|pg|b"])),
+        source_id=f"dataset|pg|{draw(st.sampled_from(names))}",
         kind=EdgeKind.READS,
         target_id="job|etl|x",
         origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.DBT])),
@@ -181,8 +181,8 @@ def edges(draw: st.DrawFn) -> Edge:
 
 
 @st.composite
-def nodes(draw: st.DrawFn) -> Node:
-    name = draw(st.sampled_from(["a", "b"]))
+def nodes(draw: st.DrawFn, names: tuple[str, ...] = ("a", "b")) -> Node:
+    name = draw(st.sampled_from(names))
     return Node(
         id=f"dataset|pg|{name}",
         kind=Kind.DATASET,
@@ -202,11 +202,14 @@ def test_normalized_folds_like_merge_attrs_and_merge_edge(
 
 @st.composite
 def report_groups(draw: st.DrawFn) -> ReportGroup:
-    """A group as a translator keeps one: shared nodes, links whose attributes hold no None."""
+    """A group as a translator keeps one: shared nodes, links whose attributes hold no None.
+
+    Its nodes and edges may be ones that changesets report too (a, b, c) or not (d).
+    """
     links = draw(
         st.lists(
             st.tuples(
-                st.sampled_from(["dataset|pg|a", "dataset|pg|b"]),
+                st.sampled_from(["dataset|pg|a", "dataset|pg|b", "dataset|pg|c", "dataset|pg|d"]),
                 st.just(EdgeKind.READS),
                 st.just("job|etl|x"),
                 st.dictionaries(st.sampled_from(["p", "q"]), st.integers(0, 3), max_size=2),
@@ -215,7 +218,8 @@ def report_groups(draw: st.DrawFn) -> ReportGroup:
             unique_by=lambda link: link[0],
         )
     )
-    return ReportGroup(tuple(draw(st.lists(nodes(), max_size=2))), tuple(links))
+    group_nodes = draw(st.lists(nodes(("a", "b", "c", "d")), max_size=2))
+    return ReportGroup(tuple(group_nodes), tuple(links))
 
 
 @st.composite
@@ -223,8 +227,8 @@ def grouped_changesets(draw: st.DrawFn, pool: list[ReportGroup]) -> GroupedChang
     """A changeset with some of the pool's groups reported at random places in it."""
     own = ChangeSet(
         origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.DBT])),
-        nodes=draw(st.lists(nodes(), max_size=3)),
-        edges=draw(st.lists(edges(), max_size=3)),
+        nodes=draw(st.lists(nodes(("a", "b", "c")), max_size=3)),
+        edges=draw(st.lists(edges(("a", "b", "c")), max_size=3)),
         endings=[EdgeEnding(source_id="a", kind=EdgeKind.READS, target_id="b", at=draw(stamps))],
     )
     reports = draw(st.lists(st.sampled_from(pool), max_size=3)) if pool else []
@@ -246,10 +250,14 @@ def grouped_changesets(draw: st.DrawFn, pool: list[ReportGroup]) -> GroupedChang
     )
 
 
+@settings(max_examples=400)
 @given(st.data())
 def test_a_fold_of_grouped_changesets_normalizes_their_expansion(data: st.DataObject) -> None:
     pool = data.draw(st.lists(report_groups(), max_size=3))
-    changes = data.draw(st.lists(grouped_changesets(pool), min_size=1, max_size=5))
+    assert_fold_normalizes(data.draw(st.lists(grouped_changesets(pool), min_size=1, max_size=6)))
+
+
+def assert_fold_normalizes(changes: list[GroupedChangeSet]) -> None:
     concatenated = ChangeSet(origin=changes[0].changeset.origin)
     fold = ChangeFold(concatenated.origin)
     for grouped in changes:
@@ -258,6 +266,34 @@ def test_a_fold_of_grouped_changesets_normalizes_their_expansion(data: st.DataOb
         concatenated.extend(expanded)
         fold.add(grouped)
     assert fold.result().model_dump() == reference_normalized(concatenated).model_dump()
+
+
+DAYS = [format_time(T0 + timedelta(days=n)) for n in range(4)]
+
+
+def test_a_group_that_only_it_reports_folds_like_its_expansion() -> None:
+    """Repeats of a group that nothing else reports move its times alone, until another
+    origin reports it, or a changeset reports one of its nodes or edges."""
+    field = Node.trusted("field|pg|d|x", Kind.FIELD, "pg", "d", ("x",), {"type": "int"})
+    group = ReportGroup(
+        (Node.trusted("dataset|pg|d", Kind.DATASET, "pg", "d", (), {"owners": ["ann"]}), field),
+        (("dataset|pg|d", EdgeKind.HAS_FIELD, "field|pg|d|x", {}),),
+    )
+
+    def reported(origin: Origin, day: int, own: ChangeSet | None = None) -> GroupedChangeSet:
+        changeset = own or ChangeSet(origin=origin)
+        return GroupedChangeSet(changeset, ((0, 0, group, DAYS[day]),))
+
+    later = [reported(Origin.OPENLINEAGE, 2), reported(Origin.OPENLINEAGE, 0)]
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 1), *later])
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 1), reported(Origin.DBT, 3), *later])
+    retyped_field = field.model_copy(update={"attrs": {"type": "x"}})
+    retyped = ChangeSet(origin=Origin.DBT, nodes=[retyped_field])
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 1), GroupedChangeSet(retyped), *later])
+    relinked = ChangeSet(origin=Origin.DBT)
+    relinked.link("dataset|pg|d", EdgeKind.HAS_FIELD, "field|pg|d|x", T0, {"k": 1})
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 1), GroupedChangeSet(relinked), *later])
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 1, relinked), *later])
 
 
 def test_expanding_places_each_group_where_it_was_reported() -> None:

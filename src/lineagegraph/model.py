@@ -8,7 +8,7 @@ follows edges forward (ARCHITECTURE §3).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
@@ -1018,7 +1018,12 @@ class ChangeFold:
     ``first_seen`` and latest ``last_seen``, is current again when seen at or after it
     ended, and takes the origin and (over older ones) the attributes of its latest
     report. A batch of events names the same datasets, fields and edges over and over:
-    repeats fold into running values, and a group's edges fold without a model each.
+    repeats fold into running values, without a model each.
+
+    A group (:class:`ReportGroup`) whose nodes and edges nothing else has reported is
+    *sole*: reporting it again only moves its edges' times, so a repeat costs one
+    update. Once anything else reports one of its nodes or edges, its repeats so far
+    are folded into each edge and it folds item by item from then on.
     """
 
     def __init__(self, origin: Origin) -> None:
@@ -1028,12 +1033,17 @@ class ChangeFold:
         self._edges: dict[tuple[str, EdgeKind, str], Edge] = {}
         # edge key -> [first_seen, last_seen, ended_at, origin, attrs] of repeated edges
         self._folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
-        self._node_repeated = False
+        self._repeats = False  # whether a node or a sole group was reported again
+        # sole groups -> [origin, earliest seen, latest seen], and who owns each of their
+        # node ids and edge keys; groups that are not sole (any more)
+        self._sole: dict[ReportGroup, list[Any]] = {}
+        self._owner: dict[Hashable, ReportGroup] = {}
+        self._shared: set[ReportGroup] = set()
 
     @property
     def repeated(self) -> bool:
         """Whether a node or edge was reported more than once."""
-        return self._node_repeated or bool(self._folded)
+        return self._repeats or bool(self._folded)
 
     def add(self, changes: ChangeSet | GroupedChangeSet) -> None:
         """Fold in a changeset (a grouped one without expanding its groups)."""
@@ -1043,9 +1053,8 @@ class ChangeFold:
         node_at = edge_at = 0
         for node_position, edge_position, group, seen in changes.groups:
             self.fold_nodes(changeset.nodes[node_at:node_position])
-            self.fold_nodes(group.nodes)
             self.fold_edges(changeset.edges[edge_at:edge_position])
-            self.fold_links(group.links, changeset.origin, seen)
+            self.fold_group(group, changeset.origin, seen)
             node_at, edge_at = node_position, edge_position
         self.fold_nodes(changeset.nodes[node_at:] if node_at else changeset.nodes)
         self.fold_edges(changeset.edges[edge_at:] if edge_at else changeset.edges)
@@ -1056,16 +1065,70 @@ class ChangeFold:
         rest.health.extend(changeset.health)
         rest.health_removals.extend(changeset.health_removals)
 
+    def fold_group(self, group: ReportGroup, origin: Origin, seen: str) -> None:
+        """Fold in a group's nodes, and its edges seen at ``seen`` with ``origin``."""
+        state = self._sole.get(group)
+        if state is not None:
+            if state[0] is origin:
+                self._repeats = True
+                if seen < state[1]:
+                    state[1] = seen
+                if seen > state[2]:
+                    state[2] = seen
+                return
+            self._share(group)
+        elif group not in self._shared and self._claim(group, origin, seen):
+            return
+        self.fold_nodes(group.nodes)
+        self.fold_links(group.links, origin, seen)
+
+    def _claim(self, group: ReportGroup, origin: Origin, seen: str) -> bool:
+        """Fold in a group's first report as sole, unless something reported its items."""
+        nodes, edges = self._nodes, self._edges
+        keys = [(source, kind, target) for source, kind, target, _ in group.links]
+        if (
+            len(group.ids) != len(group.nodes)
+            or len(set(keys)) != len(keys)
+            or any(i in nodes for i in group.ids)
+            or any(key in edges for key in keys)
+        ):
+            self._shared.add(group)
+            return False
+        owner = self._owner
+        for node in group.nodes:
+            nodes[node.id] = node
+            owner[node.id] = group
+        for key in keys:
+            edges[key] = _PENDING  # keeps its place; the edge is built once the times are known
+            owner[key] = group
+        self._sole[group] = [origin, seen, seen]
+        return True
+
+    def _share(self, group: ReportGroup) -> None:
+        """Fold a sole group's repeats so far into its edges; it is folded item by item
+        from now on."""
+        origin, first, last = self._sole.pop(group)
+        self._shared.add(group)
+        owner, edges = self._owner, self._edges
+        for node_id in group.ids:
+            del owner[node_id]
+        for source, kind, target, attrs in group.links:
+            key = (source, kind, target)
+            del owner[key]
+            edges[key] = Edge.trusted(source, kind, target, origin, first, last, None, attrs)
+
     def fold_nodes(self, reports: Iterable[Node]) -> None:
         """Fold in node reports."""
-        nodes, node_attrs = self._nodes, self._node_attrs
+        nodes, node_attrs, owner = self._nodes, self._node_attrs, self._owner
         for node in reports:
             node_id = node.id
+            if owner and node_id in owner:
+                self._share(owner[node_id])
             seen = nodes.get(node_id)
             nodes[node_id] = node  # the last report of a node is the one kept
             if seen is None:
                 continue
-            self._node_repeated = True
+            self._repeats = True
             if seen is node:  # merging what was merged last changes nothing
                 continue
             attrs = node_attrs.get(node_id)
@@ -1075,9 +1138,11 @@ class ChangeFold:
 
     def fold_edges(self, reports: Iterable[Edge]) -> None:
         """Fold in edge reports."""
-        edges, folded = self._edges, self._folded
+        edges, folded, owner = self._edges, self._folded, self._owner
         for edge in reports:
             key = (edge.source_id, edge.kind, edge.target_id)
+            if owner and key in owner:
+                self._share(owner[key])
             seen = edges.get(key)
             if seen is None:
                 edges[key] = edge
@@ -1089,9 +1154,11 @@ class ChangeFold:
 
     def fold_links(self, links: Iterable[Link], origin: Origin, seen: str) -> None:
         """Fold in edges reported as links, all seen at ``seen`` with ``origin``."""
-        edges, folded = self._edges, self._folded
+        edges, folded, owner = self._edges, self._folded, self._owner
         for source, kind, target, attrs in links:
             key = (source, kind, target)
+            if owner and key in owner:
+                self._share(owner[key])
             acc = folded.get(key)
             if acc is None:
                 known = edges.get(key)
@@ -1099,18 +1166,12 @@ class ChangeFold:
                     edges[key] = Edge.trusted(source, kind, target, origin, seen, seen, None, attrs)
                     continue
                 acc = folded[key] = _running(known)
-            elif acc[4] is attrs and acc[3] is origin:  # the usual repeat: times alone move
-                if seen > acc[1]:
-                    acc[1] = seen
-                if seen < acc[0]:
-                    acc[0] = seen
-                if acc[2] is not None and seen >= acc[2]:
-                    acc[2] = None
-                continue
             _fold_edge(acc, seen, seen, origin, attrs)
 
     def merged(self) -> tuple[list[Node], list[Edge]]:
         """The folded nodes and edges, each in the order of its first report (call once)."""
+        for group in list(self._sole):
+            self._share(group)
         nodes = self._nodes
         for node_id, attrs in self._node_attrs.items():
             last = nodes[node_id]
@@ -1118,15 +1179,18 @@ class ChangeFold:
                 nodes[node_id] = last.model_copy(update={"attrs": attrs})
         edges = self._edges
         for key, (first, last_seen, ended, origin, attrs) in self._folded.items():
-            edges[key] = Edge.trusted(
-                key[0], key[1], key[2], origin, first, last_seen, ended, attrs
-            )
+            source, kind, target = key
+            edges[key] = Edge.trusted(source, kind, target, origin, first, last_seen, ended, attrs)
         return list(nodes.values()), list(edges.values())
 
     def result(self) -> ChangeSet:
         """One changeset holding everything folded in."""
         nodes, edges = self.merged()
         return self._rest.model_copy(update={"nodes": nodes, "edges": edges})
+
+
+# Where a sole group's edge will be, among the folded edges (see ChangeFold._claim).
+_PENDING = Edge.trusted("", EdgeKind.READS, "", Origin.API, "", "", None, {})
 
 
 def _running(edge: Edge) -> list[Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
 import networkx as nx
+import orjson
 
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
@@ -166,10 +168,36 @@ _KIND_RANK = (
 )
 
 
-# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes,
-# without building an encoder per call. Stored attributes are in this canonical form, so
-# equal texts mean equal attributes.
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_json_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _dumps(value: Any) -> str:
+    """Canonical JSON: keys sorted, no spaces, text unescaped. Stored attributes are in this
+    form, so equal texts mean equal attributes.
+
+    orjson writes it several times faster than :mod:`json`. What orjson cannot write
+    (integers past 64 bits, lone surrogates) or writes otherwise (``NaN`` and
+    ``Infinity``, which it turns into ``null``) goes through :mod:`json`, as before.
+    """
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError included
+        return _json_dumps(value)
+    if b"null" in text and _has_nonfinite(value):
+        return _json_dumps(value)
+    return text.decode()
+
+
+def _has_nonfinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_nonfinite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nonfinite(v) for v in value)
+    return False
+
+
 _EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
 # Enum member -> its value: a dict lookup costs a tenth of the ``.value`` property, and
 # writes look up two per edge.
