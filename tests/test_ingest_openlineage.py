@@ -1376,6 +1376,10 @@ def test_the_event_translator_builds_what_translate_event_builds(shared_data: Pa
                 (source, whole),
                 (source, whole_wider),  # the same facet over more output fields
                 (bare_source, whole),
+                (wider, whole),  # a job that reads the table it writes, described otherwise
+                (wider, whole),
+                (output, wider),
+                (output, wider),
             ]
         )
     ]

@@ -121,6 +121,10 @@ class GraphBuilder:
         self._ids.add(node.id)
         return node.id
 
+    def has_all(self, node_ids: frozenset[str]) -> bool:
+        """Whether this translation already added every one of these nodes."""
+        return node_ids <= self._ids
+
     def report(self, group: ReportGroup) -> None:
         """Add a group's nodes, and its edges seen at this translation's time, by reference."""
         self._groups.append((len(self.cs.nodes), len(self.cs.edges), group, self.stamp))

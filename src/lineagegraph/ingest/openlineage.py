@@ -126,13 +126,19 @@ def _translate(event: OpenLineageEvent, memo: _Memo | None) -> GroupedChangeSet:
     return builder.grouped()
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Described:
-    """What describing a dataset with these facets added: nodes, and edges seen now."""
+    """What describing a dataset with these facets added: nodes, and edges seen now.
+
+    ``version_schema`` is the schema a version of the dataset records, worked out the
+    first time an output is described with these facets.
+    """
 
     facets: Any
     dataset_id: str
     group: ReportGroup
+    version_schema: list[dict[str, Any]] | None = None
+    has_version_schema: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,6 +363,9 @@ class _Translation:
         self.b = builder
         self.at: datetime = builder.at
         self.memo = memo
+        # (namespace, name) -> the remembered description equal to the dataset's latest
+        # description in this event, if one is
+        self.described: dict[tuple[str, str], _Described] = {}
 
     def describe_job(self, job: spec.Job) -> str:
         """Add a job with what its facets say; returns its id."""
@@ -384,17 +393,19 @@ class _Translation:
         for described in known:
             if described.facets == facets:
                 b.report(described.group)
+                self.described[key] = described
                 return described.dataset_id
+        self.described.pop(key, None)
         nodes, edges = len(b.cs.nodes), len(b.cs.edges)
         dataset_id = self._describe_dataset(dataset)
         added = b.cs.edges[edges:]
         if all(e.first_seen == b.stamp for e in added):
             links = tuple((e.source_id, e.kind, e.target_id, e.attrs) for e in added)
             group = ReportGroup(tuple(b.cs.nodes[nodes:]), links)
+            self.described[key] = remembered = _Described(facets, dataset_id, group)
             # the latest two: a dataset that one job writes and others read is described
             # one way as an output and another as an input, over and over
-            latest = (_Described(facets, dataset_id, group), *known[:1])
-            memo.remember(memo.described, key, latest)
+            memo.remember(memo.described, key, (remembered, *known[:1]))
         return dataset_id
 
     def _describe_dataset(self, dataset: spec.Dataset) -> str:
@@ -477,10 +488,16 @@ class _Translation:
         """Add a version of a dataset and its ``HAS_VERSION`` edge; returns its id."""
         schema = None
         if created:
-            schema = [
-                {k: v for k, v in (("path", p), ("type", f.get("type")), ("ordinal", o)) if v}
-                for _, p, f, o in _schema_rows(_schema_fields(dataset))
-            ] or None
+            described = self.described.get((dataset["namespace"], dataset["name"]))
+            if described is not None and described.has_version_schema:
+                schema = described.version_schema
+            else:
+                schema = [
+                    {k: v for k, v in (("path", p), ("type", f.get("type")), ("ordinal", o)) if v}
+                    for _, p, f, o in _schema_rows(_schema_fields(dataset))
+                ] or None
+                if described is not None:
+                    described.version_schema, described.has_version_schema = schema, True
         version_id = self.b.entity(
             DatasetVersion(
                 namespace=dataset["namespace"],
@@ -572,11 +589,14 @@ class _Translation:
         key = (output["namespace"], output["name"], job_id)
         schema = _schema_fields(output) if facet.get("dataset") else None
         known = memo.derived.get(key)
+        # A facet remembered from the very description this event repeats is this event's
+        # facet, and came with this event's schema: no need to compare them again.
+        described = self.described.get(key[:2])
+        same_facet = (described.facets.get("columnLineage") if described else None) or facet
         if (
             known is not None
-            and known.facet == facet
-            and known.schema == schema
-            and all(b.has(f) for f in known.fields)
+            and (known.facet is same_facet or (known.facet == facet and known.schema == schema))
+            and b.has_all(known.fields)
         ):
             b.report(known.group)
             return list(known.pairs)
@@ -586,7 +606,7 @@ class _Translation:
             added = b.cs.edges[edges:]
             links = tuple((e.source_id, e.kind, e.target_id, e.attrs) for e in added)
             derived = _Derived(
-                facet, schema, frozenset(named), ReportGroup((), links), tuple(pairs)
+                same_facet, schema, frozenset(named), ReportGroup((), links), tuple(pairs)
             )
             memo.remember(memo.derived, key, derived)
         return pairs

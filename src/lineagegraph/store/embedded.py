@@ -755,9 +755,10 @@ class EmbeddedStore:
         """Write new and changed nodes; returns them as merged and the ids of the new ones.
 
         A stored node is unchanged when it is reported without attributes (a bare
-        reference) or with the very attributes object it was last reported with
-        (translators share the nodes of a description they repeat): merging the same
-        attributes again changes nothing. Only the other stored nodes are read back.
+        reference) or with the attributes it was last reported with (translators repeat
+        descriptions; they share the very object, checked first, within a process):
+        merging the same attributes again changes nothing. Only the other stored nodes
+        are read back.
         """
         graph_nodes = self._graph._node
         reported = self._reported
@@ -765,7 +766,10 @@ class EmbeddedStore:
             [
                 n.id
                 for n in nodes
-                if n.attrs and n.id in graph_nodes and reported.get(n.id) is not n.attrs
+                if n.attrs
+                and n.id in graph_nodes
+                and (last := reported.get(n.id)) is not n.attrs
+                and last != n.attrs
             ]
         )
         rows = []
@@ -810,10 +814,10 @@ class EmbeddedStore:
         Returns what the graph needs of every edge written, the keys of the edges
         created, revived or whose end changed, and the attributes to remember as held
         by their edges once this commits. A stored edge reported again without
-        attributes (most are), or with the very attributes object that it last took on
-        (translators share the attributes of a description they repeat), is merged by
-        one SQL update, from what the graph knows of it, without reading its row:
-        merging attributes it holds already changes nothing. The others are read,
+        attributes (most are), or with attributes that it last took on (translators
+        repeat descriptions; they share the very object, checked first, within a
+        process), is merged by one SQL update, from what the graph knows of it, without
+        reading its row: merging attributes it holds already changes nothing. The others are read,
         merged here and written only when they changed; so is an edge that the
         changeset also ends, which is ended as merged.
         """
@@ -832,7 +836,11 @@ class EmbeddedStore:
             data = adjacency.get(edge.source_id, {}).get(edge.target_id)
             seen = data.get(edge.kind) if data else None
             attrs = edge.attrs
-            if seen is not None and (not attrs or held.get(key) is attrs) and key not in ended_keys:
+            if (
+                seen is not None
+                and (not attrs or (taken := held.get(key)) is attrs or taken == attrs)
+                and key not in ended_keys
+            ):
                 first, ended = seen
                 if ended is not None and edge.last_seen >= ended:
                     ended = None
