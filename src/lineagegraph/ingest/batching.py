@@ -391,10 +391,8 @@ def ingest_documents(
     iterator = iter(documents)
     while True:
         with collector_paused():
-            # The chunk is gone before the collector runs again: once it does, it scans
-            # every container allocated meanwhile that is still alive.
             part = _ingest_chunk(
-                list(islice(iterator, max_events)), translate, apply, max_events, on_progress
+                islice(iterator, max_events), translate, apply, max_events, on_progress
             )
         if not part.outcomes:
             break
@@ -405,12 +403,16 @@ def ingest_documents(
 
 
 def _ingest_chunk(
-    documents: list[Document],
+    documents: Iterable[Document],
     translate: Callable[[Any], Changes],
     apply: Callable[[ChangeSet], Any],
     max_events: int,
     on_progress: Callable[[int], None] | None,
 ) -> IngestReport:
+    # Each document is translated as it is read and dropped once translated: only the
+    # (much smaller) changesets of a chunk are held, and nothing of the chunk is alive
+    # once the collector runs again, which scans every container allocated meanwhile
+    # that still is.
     outcomes: dict[int, Outcome] = {}
     translated: list[tuple[str, Changes]] = []
     positions: list[int] = []
