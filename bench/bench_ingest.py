@@ -167,7 +167,12 @@ def _files(
     service = _fresh(url)
     try:
         started = time.perf_counter()
-        report = ingest_documents(read_path(path), EventTranslator().grouped, service.apply)
+        report = ingest_documents(
+            read_path(path),
+            EventTranslator().grouped,
+            service.apply,
+            max_events=service.store.batch_events,  # what the CLI uses
+        )
         seconds = time.perf_counter() - started
     finally:
         service.close()

@@ -42,6 +42,7 @@ an event that the store rejects is answered on its own, never failing the others
 from __future__ import annotations
 
 import asyncio
+import functools
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -212,7 +213,10 @@ async def post_lineage_batch(request: Request) -> Response:
         service = _service(request)
         documents = [Document(f"[{i}]", event) for i, event in enumerate(events)]
         report = await run_in_threadpool(
-            ingest_documents, documents, _ingestion(request).translate, service.apply
+            functools.partial(ingest_documents, max_events=service.store.batch_events),
+            documents,
+            _ingestion(request).translate,
+            service.apply,
         )
     except LineageError as error:
         return _error(error)

@@ -28,7 +28,6 @@ from lineagegraph.cli.client import open_service, target_of
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
-    BATCH_EVENTS,
     Document,
     IngestReport,
     Outcome,
@@ -237,8 +236,8 @@ def _documents(path: str) -> tuple[int, Iterator[Document]]:
     "--batch-size",
     default=None,
     type=click.IntRange(1, 10_000),
-    help=f"Events per transaction (local store, default {BATCH_EVENTS}) or per request "
-    f"(--server, default {SERVER_BATCH_EVENTS}).",
+    help="Events per transaction (local store; default 10,000 on the embedded store, "
+    f"2,000 on Neo4j) or per request (--server, default {SERVER_BATCH_EVENTS}).",
 )
 def openlineage_command(
     path: str,
@@ -264,7 +263,7 @@ def openlineage_command(
                 documents,
                 EventTranslator().grouped,
                 service.apply,
-                max_events=batch_size or BATCH_EVENTS,
+                max_events=batch_size or service.store.batch_events,
                 on_progress=advance,
             )
         totals = service.stats()

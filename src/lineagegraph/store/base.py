@@ -115,6 +115,9 @@ class Store(Protocol):
     """What the service and algorithms need from a graph store."""
 
     url: str
+    # Events per transaction that bulk ingestion (files, batch requests) uses unless
+    # told otherwise: what makes the store fastest without holding too much at once.
+    batch_events: int
 
     def apply(self, changeset: ChangeSet) -> ApplyResult:
         """Apply a changeset atomically (all or nothing) and idempotently.
