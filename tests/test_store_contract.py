@@ -206,6 +206,18 @@ def test_edges_carry_provenance(store: Store) -> None:
     assert upstream.key == (ds("public.orders"), EdgeKind.READS, job("clean_orders"))
 
 
+def test_an_edge_read_then_reported_again_reads_with_its_new_times(store: Store) -> None:
+    """Reads after a write see the write, also where only an edge's times changed."""
+    store.apply(pipeline())
+    reads = [ds("public.orders")], Direction.DOWNSTREAM, [EdgeKind.READS, EdgeKind.HAS_FIELD]
+    before = {e.key: e.last_seen for e in store.edges(*reads)}
+    assert set(before.values()) == {format_time(T0)}
+    store.apply(pipeline(T0 + timedelta(hours=5)))
+    after = {e.key: (e.first_seen, e.last_seen) for e in store.edges(*reads)}
+    later = (format_time(T0), format_time(T0 + timedelta(hours=5)))
+    assert after == dict.fromkeys(before, later)
+
+
 def test_ended_edges_are_history_and_as_of_travels_in_time(store: Store) -> None:
     store.apply(pipeline())
     t1 = T0 + timedelta(days=1)

@@ -961,9 +961,17 @@ class ReportGroup:
     nodes: tuple[Node, ...]
     links: tuple[Link, ...]
     ids: frozenset[str] = dataclass_field(init=False)
+    keys: tuple[tuple[str, EdgeKind, str], ...] = dataclass_field(init=False)
+    # whether each node id and each edge key appears once in the group
+    distinct: bool = dataclass_field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", frozenset(node.id for node in self.nodes))
+        ids = frozenset(node.id for node in self.nodes)
+        keys = tuple((source, kind, target) for source, kind, target, _ in self.links)
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "keys", keys)
+        distinct = len(ids) == len(self.nodes) and len(set(keys)) == len(keys)
+        object.__setattr__(self, "distinct", distinct)
 
 
 @dataclass(frozen=True)
@@ -1084,23 +1092,17 @@ class ChangeFold:
 
     def _claim(self, group: ReportGroup, origin: Origin, seen: str) -> bool:
         """Fold in a group's first report as sole, unless something reported its items."""
-        nodes, edges = self._nodes, self._edges
-        keys = [(source, kind, target) for source, kind, target, _ in group.links]
-        if (
-            len(group.ids) != len(group.nodes)
-            or len(set(keys)) != len(keys)
-            or any(i in nodes for i in group.ids)
-            or any(key in edges for key in keys)
+        nodes, edges, keys = self._nodes, self._edges, group.keys
+        if not (
+            group.distinct and nodes.keys().isdisjoint(group.ids) and edges.keys().isdisjoint(keys)
         ):
             self._shared.add(group)
             return False
+        nodes.update({node.id: node for node in group.nodes})
+        edges.update(dict.fromkeys(keys, _PENDING))  # places kept; edges built once timed
         owner = self._owner
-        for node in group.nodes:
-            nodes[node.id] = node
-            owner[node.id] = group
-        for key in keys:
-            edges[key] = _PENDING  # keeps its place; the edge is built once the times are known
-            owner[key] = group
+        owner.update(dict.fromkeys(group.ids, group))
+        owner.update(dict.fromkeys(keys, group))
         self._sole[group] = [origin, seen, seen]
         return True
 
@@ -1109,13 +1111,16 @@ class ChangeFold:
         from now on."""
         origin, first, last = self._sole.pop(group)
         self._shared.add(group)
-        owner, edges = self._owner, self._edges
-        for node_id in group.ids:
-            del owner[node_id]
-        for source, kind, target, attrs in group.links:
-            key = (source, kind, target)
+        owner = self._owner
+        for item in group.ids:
+            del owner[item]
+        for key in group.keys:
             del owner[key]
-            edges[key] = Edge.trusted(source, kind, target, origin, first, last, None, attrs)
+        trusted = Edge.trusted
+        self._edges.update(
+            (key, trusted(key[0], key[1], key[2], origin, first, last, None, link[3]))
+            for key, link in zip(group.keys, group.links, strict=True)
+        )
 
     def fold_nodes(self, reports: Iterable[Node]) -> None:
         """Fold in node reports."""

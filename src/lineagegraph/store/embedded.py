@@ -702,7 +702,7 @@ class EmbeddedStore:
                 cs.validate_shape(self._known_kinds(cs))
                 written_nodes, new_nodes = self._write_nodes(cs.nodes)
                 new_fields = [i for i in new_nodes if i.startswith("field|")]
-                written_edges, changed_edges, edge_reports = self._write_edges(cs)
+                written_edges, refreshed, changed_edges, edge_reports = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
                 self._write_health(cs)
                 self._refresh_search(written_nodes, new_nodes, new_fields + cs.deletes, cs.deletes)
@@ -711,7 +711,7 @@ class EmbeddedStore:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
                 raise
-            self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes)
+            self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes, refreshed)
             self._remember_reports(cs.nodes, cs.deletes)
             _remember(self._reported_edges, edge_reports)
             self._note_health(cs)
@@ -813,12 +813,13 @@ class EmbeddedStore:
 
     def _write_edges(
         self, cs: ChangeSet
-    ) -> tuple[list[GraphEdge], set[EdgeKey], list[tuple[EdgeKey, dict[str, Any]]]]:
+    ) -> tuple[list[GraphEdge], list[EdgeKey], set[EdgeKey], list[tuple[EdgeKey, dict[str, Any]]]]:
         """Merge the changeset's edges into the stored ones, then apply its endings.
 
-        Returns what the graph needs of every edge written, the keys of the edges
-        created, revived or whose end changed, and the attributes to remember as held
-        by their edges once this commits. A stored edge reported again without
+        Returns what the graph needs of every edge written whose graph entry changes,
+        the keys of the other edges written (only their times and origin change), the
+        keys of the edges created, revived or whose end changed, and the attributes to
+        remember as held by their edges once this commits. A stored edge reported again without
         attributes (most are), or with attributes that it last took on (translators
         repeat descriptions; they share the very object, checked first, within a
         process), is merged by one SQL update, from what the graph knows of it, without
@@ -833,6 +834,7 @@ class EmbeddedStore:
         changed: set[EdgeKey] = set()
         in_place: list[tuple[Any, ...]] = []
         written: list[GraphEdge] = []
+        refreshed: list[EdgeKey] = []
         to_merge: list[tuple[Edge, EdgeKey]] = []
         known: list[EdgeKey] = []
         for edge in cs.edges:
@@ -847,12 +849,15 @@ class EmbeddedStore:
                 and key not in ended_keys
             ):
                 first, ended = seen
-                if ended is not None and edge.last_seen >= ended:
-                    ended = None
+                first_seen, last = edge.first_seen, edge.last_seen
+                in_place.append((*key, _ORIGIN_VALUE[edge.origin], first_seen, last))
+                if ended is not None and last >= ended:
                     changed.add(key)
-                last = edge.last_seen
-                in_place.append((*key, _ORIGIN_VALUE[edge.origin], edge.first_seen, last))
-                written.append((*key, min(first, edge.first_seen), ended))
+                    written.append((*key, min(first, first_seen), None))
+                elif first_seen < first:
+                    written.append((*key, first_seen, ended))
+                else:  # the graph holds it as it is: the usual report of a known edge
+                    refreshed.append(key)
                 continue
             to_merge.append((edge, key))
             if seen is not None:
@@ -899,7 +904,7 @@ class EmbeddedStore:
             old = stored.get(key)
             if old is None or old[6] != row[6]:
                 changed.add(key)
-        return written, changed, remember
+        return written, refreshed, changed, remember
 
     def _delete(self, ids: list[str]) -> list[tuple[str, str]]:
         removed: list[tuple[str, str]] = []
@@ -995,12 +1000,15 @@ class EmbeddedStore:
         edges: list[GraphEdge],
         removed: list[tuple[str, str]],
         deleted: list[str],
+        refreshed: Sequence[EdgeKey] = (),
     ) -> None:
-        """Bring the graph and the read cache up to a committed changeset."""
+        """Bring the graph and the read cache up to a committed changeset (``refreshed``:
+        edges written whose graph entry stays as it is)."""
         kinds = _EDGE_KINDS
         self._recent_nodes.forget(n.id for n in nodes)
         self._recent_nodes.forget(deleted)
         self._recent_edges.forget((s, kinds[k], t) for s, k, t, _, _ in edges)
+        self._recent_edges.forget((s, kinds[k], t) for s, k, t in refreshed)
         self._recent_edges.forget((u, kind, v) for u, v in removed for kind in kinds.values())
         graph = self._graph
         node_data, succ, pred = graph._node, graph._succ, graph._pred
