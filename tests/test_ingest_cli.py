@@ -14,6 +14,7 @@ from lineagegraph.config import Settings
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
+from lineagegraph.store.embedded import EmbeddedStore
 from tests.api_helpers import running_server
 
 
@@ -101,6 +102,38 @@ def test_many_events_show_progress_and_all_arrive(store_url: str, tmp_path: Path
         assert service.stats().nodes_by_kind["RUN"] == 300
     finally:
         service.close()
+
+
+def test_without_a_batch_size_the_store_says_how_many_events_a_transaction_holds(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applied: list[int] = []
+    original = LineageService.apply
+
+    def counted(self: LineageService, changeset: Any) -> Any:
+        applied.append(len([n for n in changeset.nodes if n.kind is Kind.RUN]))
+        return original(self, changeset)
+
+    monkeypatch.setattr(EmbeddedStore, "batch_events", 7)
+    monkeypatch.setattr(LineageService, "apply", counted)
+    lines = [
+        json.dumps(
+            {
+                "eventType": "COMPLETE",
+                "eventTime": f"2024-05-01T10:00:{i:02d}Z",
+                "producer": "https://example.com/p",
+                "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"},
+                "job": {"namespace": "etl", "name": f"job_{i}"},
+                "outputs": [{"namespace": "pg", "name": f"out_{i}"}],
+            }
+        )
+        for i in range(30)
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines))
+    result = run("ingest", "openlineage", str(path), "--store", store_url)
+    assert result.exit_code == 0, result.output
+    assert applied == [7, 7, 7, 7, 2]
 
 
 def test_usage_errors(store_url: str, tmp_path: Path) -> None:
