@@ -286,6 +286,10 @@ def test_a_group_that_only_it_reports_folds_like_its_expansion() -> None:
 
     later = [reported(Origin.OPENLINEAGE, 2), reported(Origin.OPENLINEAGE, 0)]
     assert_fold_normalizes([reported(Origin.OPENLINEAGE, 1), *later])
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 0), reported(Origin.OPENLINEAGE, 2)])
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 2), reported(Origin.OPENLINEAGE, 0)])
+    assert_fold_normalizes([reported(Origin.OPENLINEAGE, 3), reported(Origin.DBT, 1)])
+    assert_fold_normalizes([*later, reported(Origin.DBT, 3)])
     assert_fold_normalizes([reported(Origin.OPENLINEAGE, 1), reported(Origin.DBT, 3), *later])
     retyped_field = field.model_copy(update={"attrs": {"type": "x"}})
     retyped = ChangeSet(origin=Origin.DBT, nodes=[retyped_field])

@@ -1028,10 +1028,11 @@ class ChangeFold:
     report. A batch of events names the same datasets, fields and edges over and over:
     repeats fold into running values, without a model each.
 
-    A group (:class:`ReportGroup`) whose nodes and edges nothing else has reported is
-    *sole*: reporting it again only moves its edges' times, so a repeat costs one
-    update. Once anything else reports one of its nodes or edges, its repeats so far
-    are folded into each edge and it folds item by item from then on.
+    A group (:class:`ReportGroup`) is folded item by item when first reported. At its
+    second report, if nothing else has reported its nodes and edges, it becomes *sole*:
+    reporting it again only moves its edges' times, so a repeat costs one update. Once
+    anything else reports one of its nodes or edges, its repeats so far are folded into
+    each edge and it folds item by item from then on.
     """
 
     def __init__(self, origin: Origin) -> None:
@@ -1047,6 +1048,7 @@ class ChangeFold:
         self._sole: dict[ReportGroup, list[Any]] = {}
         self._owner: dict[Hashable, ReportGroup] = {}
         self._shared: set[ReportGroup] = set()
+        self._once: dict[ReportGroup, tuple[Origin, str]] = {}  # reported once so far
 
     @property
     def repeated(self) -> bool:
@@ -1085,25 +1087,33 @@ class ChangeFold:
                     state[2] = seen
                 return
             self._share(group)
-        elif group not in self._shared and self._claim(group, origin, seen):
-            return
+        elif group not in self._shared:
+            first = self._once.pop(group, None)
+            if first is None:  # its first report: folded item by item, as most are once
+                self._once[group] = (origin, seen)
+            elif first[0] is origin and self._claim(group, origin, first[1], seen):
+                return
+            else:
+                self._shared.add(group)
         self.fold_nodes(group.nodes)
         self.fold_links(group.links, origin, seen)
 
-    def _claim(self, group: ReportGroup, origin: Origin, seen: str) -> bool:
-        """Fold in a group's first report as sole, unless something reported its items."""
-        nodes, edges, keys = self._nodes, self._edges, group.keys
+    def _claim(self, group: ReportGroup, origin: Origin, first: str, seen: str) -> bool:
+        """Make a group sole at its second report (``seen``), if its first report
+        (``first``) is still the last report of each of its nodes and the only report of
+        each of its edges."""
+        nodes, edges, folded = self._nodes, self._edges, self._folded
         if not (
-            group.distinct and nodes.keys().isdisjoint(group.ids) and edges.keys().isdisjoint(keys)
+            group.distinct
+            and all(nodes.get(node.id) is node for node in group.nodes)
+            and all(key in edges and key not in folded for key in group.keys)
         ):
-            self._shared.add(group)
             return False
-        nodes.update({node.id: node for node in group.nodes})
-        edges.update(dict.fromkeys(keys, _PENDING))  # places kept; edges built once timed
         owner = self._owner
         owner.update(dict.fromkeys(group.ids, group))
-        owner.update(dict.fromkeys(keys, group))
-        self._sole[group] = [origin, seen, seen]
+        owner.update(dict.fromkeys(group.keys, group))
+        self._sole[group] = [origin, min(first, seen), max(first, seen)]
+        self._repeats = True
         return True
 
     def _share(self, group: ReportGroup) -> None:
@@ -1192,10 +1202,6 @@ class ChangeFold:
         """One changeset holding everything folded in."""
         nodes, edges = self.merged()
         return self._rest.model_copy(update={"nodes": nodes, "edges": edges})
-
-
-# Where a sole group's edge will be, among the folded edges (see ChangeFold._claim).
-_PENDING = Edge.trusted("", EdgeKind.READS, "", Origin.API, "", "", None, {})
 
 
 def _running(edge: Edge) -> list[Any]:
