@@ -79,19 +79,21 @@ def test_ingest_json_lines_from_stdin(store_url: str, shared_data: Path) -> None
         service.close()
 
 
+def complete_event(i: int, job: int, *, reads: bool = True) -> dict[str, Any]:
+    """Run ``i`` of job ``job`` (a second each), reading ``in_<job>``, writing ``out_<job>``."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": f"2024-05-01T10:{i // 60:02d}:{i % 60:02d}Z",
+        "producer": "https://example.com/p",
+        "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"},
+        "job": {"namespace": "etl", "name": f"job_{job}"},
+        "inputs": [{"namespace": "pg", "name": f"in_{job}"}] if reads else [],
+        "outputs": [{"namespace": "pg", "name": f"out_{job}"}],
+    }
+
+
 def test_many_events_show_progress_and_all_arrive(store_url: str, tmp_path: Path) -> None:
-    events = [
-        {
-            "eventType": "COMPLETE",
-            "eventTime": f"2024-05-01T10:{i // 60:02d}:{i % 60:02d}Z",
-            "producer": "https://example.com/p",
-            "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"},
-            "job": {"namespace": "etl", "name": f"job_{i % 25}"},
-            "inputs": [{"namespace": "pg", "name": f"in_{i % 25}"}],
-            "outputs": [{"namespace": "pg", "name": f"out_{i % 25}"}],
-        }
-        for i in range(300)
-    ]
+    events = [complete_event(i, i % 25) for i in range(300)]
     path = tmp_path / "events.json"
     path.write_text(json.dumps(events))
     result = run("ingest", "openlineage", str(path), "--store", store_url, "--batch-size", "40")
@@ -116,19 +118,7 @@ def test_without_a_batch_size_the_store_says_how_many_events_a_transaction_holds
 
     monkeypatch.setattr(EmbeddedStore, "batch_events", 7)
     monkeypatch.setattr(LineageService, "apply", counted)
-    lines = [
-        json.dumps(
-            {
-                "eventType": "COMPLETE",
-                "eventTime": f"2024-05-01T10:00:{i:02d}Z",
-                "producer": "https://example.com/p",
-                "run": {"runId": f"00000000-0000-4000-8000-{i:012d}"},
-                "job": {"namespace": "etl", "name": f"job_{i}"},
-                "outputs": [{"namespace": "pg", "name": f"out_{i}"}],
-            }
-        )
-        for i in range(30)
-    ]
+    lines = [json.dumps(complete_event(i, i, reads=False)) for i in range(30)]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines))
     result = run("ingest", "openlineage", str(path), "--store", store_url)
