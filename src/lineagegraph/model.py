@@ -8,7 +8,7 @@ follows edges forward (ARCHITECTURE §3).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
@@ -994,6 +994,20 @@ class GroupedChangeSet:
             len(group.nodes) + len(group.links) for _, _, group, _ in self.groups
         )
 
+    def parts(self) -> Iterator[tuple[list[Node], list[Edge], ReportGroup | None, str]]:
+        """In order: the changeset's own nodes and edges before each group, then that
+        group and when it was seen; last, what follows the last group (with no group)."""
+        changeset = self.changeset
+        node_at = edge_at = 0
+        for node_position, edge_position, group, seen in self.groups:
+            own_nodes = changeset.nodes[node_at:node_position]
+            yield own_nodes, changeset.edges[edge_at:edge_position], group, seen
+            node_at, edge_at = node_position, edge_position
+        if node_at or edge_at:
+            yield changeset.nodes[node_at:], changeset.edges[edge_at:], None, ""
+        else:  # nothing before a group: the lists themselves, uncopied
+            yield changeset.nodes, changeset.edges, None, ""
+
     def expanded(self) -> ChangeSet:
         """The plain changeset: every group's nodes and edges in their places."""
         changeset = self.changeset
@@ -1002,18 +1016,15 @@ class GroupedChangeSet:
         origin = changeset.origin
         nodes: list[Node] = []
         edges: list[Edge] = []
-        node_at = edge_at = 0
-        for node_position, edge_position, group, seen in self.groups:
-            nodes.extend(changeset.nodes[node_at:node_position])
-            nodes.extend(group.nodes)
-            edges.extend(changeset.edges[edge_at:edge_position])
-            edges.extend(
-                Edge.trusted(source, kind, target, origin, seen, seen, None, attrs)
-                for source, kind, target, attrs in group.links
-            )
-            node_at, edge_at = node_position, edge_position
-        nodes.extend(changeset.nodes[node_at:])
-        edges.extend(changeset.edges[edge_at:])
+        for own_nodes, own_edges, group, seen in self.parts():
+            nodes.extend(own_nodes)
+            edges.extend(own_edges)
+            if group is not None:
+                nodes.extend(group.nodes)
+                edges.extend(
+                    Edge.trusted(source, kind, target, origin, seen, seen, None, attrs)
+                    for source, kind, target, attrs in group.links
+                )
         return changeset.model_copy(update={"nodes": nodes, "edges": edges})
 
 
@@ -1060,14 +1071,11 @@ class ChangeFold:
         if isinstance(changes, ChangeSet):
             changes = GroupedChangeSet(changes)
         changeset = changes.changeset
-        node_at = edge_at = 0
-        for node_position, edge_position, group, seen in changes.groups:
-            self.fold_nodes(changeset.nodes[node_at:node_position])
-            self.fold_edges(changeset.edges[edge_at:edge_position])
-            self.fold_group(group, changeset.origin, seen)
-            node_at, edge_at = node_position, edge_position
-        self.fold_nodes(changeset.nodes[node_at:] if node_at else changeset.nodes)
-        self.fold_edges(changeset.edges[edge_at:] if edge_at else changeset.edges)
+        for own_nodes, own_edges, group, seen in changes.parts():
+            self.fold_nodes(own_nodes)
+            self.fold_edges(own_edges)
+            if group is not None:
+                self.fold_group(group, changeset.origin, seen)
         rest = self._rest
         rest.endings.extend(changeset.endings)
         rest.snapshots.extend(changeset.snapshots)

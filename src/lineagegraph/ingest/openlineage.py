@@ -29,6 +29,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from lineagegraph.ids import Kind
@@ -126,19 +127,18 @@ def _translate(event: OpenLineageEvent, memo: _Memo | None) -> GroupedChangeSet:
     return builder.grouped()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Described:
-    """What describing a dataset with these facets added: nodes, and edges seen now.
+    """What describing a dataset with these facets added: nodes, and edges seen now."""
 
-    ``version_schema`` is the schema a version of the dataset records, worked out the
-    first time an output is described with these facets.
-    """
-
-    facets: Any
+    facets: spec._DatasetFacets | None
     dataset_id: str
     group: ReportGroup
-    version_schema: list[dict[str, Any]] | None = None
-    has_version_schema: bool = False
+
+    @cached_property
+    def version_schema(self) -> list[dict[str, Any]] | None:
+        """The schema a version of the dataset written with these facets records."""
+        return _version_schema(_fields_of(self.facets or spec._DatasetFacets()))
 
 
 @dataclass(frozen=True)
@@ -234,8 +234,20 @@ def _schema_rows(
             yield from _schema_rows(children, path)
 
 
+def _version_schema(fields: list[spec.SchemaField]) -> list[dict[str, Any]] | None:
+    """What a dataset version records of a schema: each field's path, type and ordinal."""
+    return [
+        {k: v for k, v in (("path", p), ("type", f.get("type")), ("ordinal", o)) if v}
+        for _, p, f, o in _schema_rows(fields)
+    ] or None
+
+
 def _schema_fields(dataset: spec.Dataset) -> list[spec.SchemaField]:
-    schema = _facets(dataset).get("schema")
+    return _fields_of(_facets(dataset))
+
+
+def _fields_of(facets: spec._DatasetFacets) -> list[spec.SchemaField]:
+    schema = facets.get("schema")
     return (schema.get("fields") or []) if schema else []
 
 
@@ -489,15 +501,10 @@ class _Translation:
         schema = None
         if created:
             described = self.described.get((dataset["namespace"], dataset["name"]))
-            if described is not None and described.has_version_schema:
-                schema = described.version_schema
+            if described is None:
+                schema = _version_schema(_schema_fields(dataset))
             else:
-                schema = [
-                    {k: v for k, v in (("path", p), ("type", f.get("type")), ("ordinal", o)) if v}
-                    for _, p, f, o in _schema_rows(_schema_fields(dataset))
-                ] or None
-                if described is not None:
-                    described.version_schema, described.has_version_schema = schema, True
+                schema = described.version_schema
         version_id = self.b.entity(
             DatasetVersion(
                 namespace=dataset["namespace"],
@@ -592,7 +599,8 @@ class _Translation:
         # A facet remembered from the very description this event repeats is this event's
         # facet, and came with this event's schema: no need to compare them again.
         described = self.described.get(key[:2])
-        same_facet = (described.facets.get("columnLineage") if described else None) or facet
+        remembered = described.facets if described is not None else None
+        same_facet = (remembered or {}).get("columnLineage") or facet
         if (
             known is not None
             and (known.facet is same_facet or (known.facet == facet and known.schema == schema))
