@@ -338,6 +338,25 @@ def test_group_commit_answers_a_bad_changeset_alone() -> None:
     ]
 
 
+def test_group_commit_prepares_arrivals_while_a_group_is_applied() -> None:
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit: GroupCommit[Any] = GroupCommit(translate_event, apply)
+    first = commit.submit(run_event("first", "a"))
+    assert apply.entered.wait(10)
+    # the first group is still inside apply, and the next events are prepared meanwhile
+    bad = commit.submit({**run_event("bad", "c"), "run": {}})
+    assert isinstance(bad.exception(timeout=10), InvalidInput)
+    assert not first.done()
+    later = commit.submit(run_event("later", "b"))
+    apply.release.set()
+    first.result(timeout=10)
+    later.result(timeout=10)
+    commit.close()
+    assert len(apply.sizes) == 2
+    assert service.find(Kind.JOB, "etl", "later") is not None
+
+
 def test_group_commit_leaves_out_cancelled_changesets_and_refuses_after_close() -> None:
     service, apply, commit, first = held_group_commit()
     cancelled = commit.submit(dataset_changeset("cancelled"))

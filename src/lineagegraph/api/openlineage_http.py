@@ -33,10 +33,11 @@ changes nothing. With auth on, both routes need a token with the ``write`` scope
 
 Single events are committed in groups: the events that arrive while one
 transaction commits share the next one (see
-:class:`~lineagegraph.ingest.batching.GroupCommit`, whose worker validates and
-translates them), and each is answered 201 only once the transaction holding it
-has committed. A bad event is refused on its own before its group is applied, and
-an event that the store rejects is answered on its own, never failing the others.
+:class:`~lineagegraph.ingest.batching.GroupCommit`, whose workers validate and
+translate them as they arrive, then apply them), and each is answered 201 only once
+the transaction holding it has committed. A bad event is refused on its own before
+its group is applied, and an event that the store rejects is answered on its own,
+never failing the others.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -452,20 +454,26 @@ class GroupCommit(Generic[T]):
     """Applies what concurrent callers hand in, in shared transactions.
 
     Group commit: while one group is applied (one transaction, one fsync), the items
-    that arrive meanwhile queue up, and the next group takes all of them (up to
-    ``max_events``): each is turned into a changeset by ``prepare`` (validating and
-    translating an event, say), and the changesets are applied combined, split where
-    :func:`plan_batches` says, so the outcome is that of applying them one by one in
-    arrival order. A caller's future resolves only once the transaction that holds
-    its changeset has committed, with what ``apply`` returned for the group, or fails
-    with what ``prepare`` raised for its item alone. When a combined group fails, its
-    changesets are applied one by one, so each caller gets its own outcome and a bad
-    changeset fails alone. A caller that cancels its future before its group starts
-    is left out of it.
+    that arrive meanwhile are prepared and queue up, and the next group takes all of
+    them (up to ``max_events``): each is turned into a changeset by ``prepare``
+    (validating and translating an event, say), in arrival order, and the changesets
+    are applied combined, split where :func:`plan_batches` says, so the outcome is that
+    of applying them one by one in arrival order. A caller's future resolves only once
+    the transaction that holds its changeset has committed, with what ``apply``
+    returned for the group, or fails with what ``prepare`` raised for its item alone.
+    When a combined group fails, its changesets are applied one by one, so each caller
+    gets its own outcome and a bad changeset fails alone. A caller that cancels its
+    future before its group starts is left out of it.
 
-    One worker thread prepares and applies the groups, so the CPU-bound work of
-    ingestion runs in one thread instead of contending for the interpreter lock
-    with the threads that serve requests; it starts with the first item.
+    Two worker threads, started with the first item, do the work, so the CPU-bound part
+    of ingestion does not contend for the interpreter lock with the threads that serve
+    requests: one prepares items as they arrive, the other applies the prepared ones.
+    Apply spends part of its time in the store (SQLite's own code, a fsync, a round trip
+    to Neo4j) without the interpreter lock, and the items that arrive meanwhile are
+    prepared then rather than after it. The next group is taken once preparing has
+    caught up with the arrivals, so items that arrive together share a transaction; and
+    the preparing thread lets go of the lock after each item, so that apply, back from
+    the store, never waits long for it.
     """
 
     def __init__(
@@ -478,9 +486,13 @@ class GroupCommit(Generic[T]):
         self._prepare = prepare
         self._apply = apply
         self._max_events = max_events
-        self._queue: list[tuple[T, Future[Any]]] = []
-        self._ready = threading.Condition()
-        self._worker: threading.Thread | None = None
+        self._arrived: deque[tuple[T, Future[Any]]] = deque()
+        self._prepared: list[tuple[Changes, Future[Any]]] = []
+        self._preparing = False
+        lock = threading.Lock()
+        self._has_arrivals = threading.Condition(lock)
+        self._has_prepared = threading.Condition(lock)
+        self._workers: list[threading.Thread] = []
         self._closed = False
 
     def submit(self, item: T) -> Future[Any]:
@@ -489,45 +501,73 @@ class GroupCommit(Generic[T]):
         Raises :class:`StoreUnavailable` once the group commit is closed.
         """
         future: Future[Any] = Future()
-        with self._ready:
+        with self._has_arrivals:
             if self._closed:
                 raise StoreUnavailable("the server is shutting down")
-            self._queue.append((item, future))
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._work, name="lineagegraph-group-commit", daemon=True
-                )
-                self._worker.start()
-            self._ready.notify()
+            self._arrived.append((item, future))
+            if not self._workers:
+                self._workers = [
+                    threading.Thread(target=target, name=name, daemon=True)
+                    for target, name in (
+                        (self._prepare_arrivals, "lineagegraph-prepare"),
+                        (self._commit_groups, "lineagegraph-group-commit"),
+                    )
+                ]
+                for worker in self._workers:
+                    worker.start()
+            self._has_arrivals.notify()
         return future
 
     def close(self) -> None:
         """Apply what is queued, then stop; later submissions are refused."""
-        with self._ready:
+        with self._has_arrivals:
             self._closed = True
-            self._ready.notify()
-            worker = self._worker
-        if worker is not None:
+            self._has_arrivals.notify()
+            self._has_prepared.notify()
+            workers = self._workers
+        for worker in workers:
             worker.join()
 
-    def _work(self) -> None:
+    def _caught_up(self) -> bool:
+        """Whether every item that arrived is prepared (called with the lock held)."""
+        return not self._arrived and not self._preparing
+
+    def _prepare_arrivals(self) -> None:
+        arrived, prepared = self._arrived, self._prepared
         while True:
-            with self._ready:
-                while not self._queue and not self._closed:
-                    self._ready.wait()
-                if not self._queue:
-                    self._worker = None
+            with self._has_arrivals:
+                self._preparing = False
+                self._has_prepared.notify()
+                while not arrived and not self._closed:
+                    self._has_arrivals.wait()
+                if not arrived:
                     return
-                taken = self._queue[: self._max_events]
-                del self._queue[: self._max_events]
-            group: list[tuple[Changes, Future[Any]]] = []
-            for item, future in taken:
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    group.append((self._prepare(item), future))
-                except Exception as error:
+                item, future = arrived.popleft()
+                self._preparing = True
+            try:
+                changes = self._prepare(item)
+            except Exception as error:
+                if future.set_running_or_notify_cancel():
                     future.set_exception(error)
+                continue
+            with self._has_prepared:
+                prepared.append((changes, future))
+            time.sleep(0)  # let go of the interpreter lock between items
+
+    def _commit_groups(self) -> None:
+        prepared, limit = self._prepared, self._max_events
+        while True:
+            with self._has_prepared:
+                while not (
+                    (prepared and (self._caught_up() or len(prepared) >= limit))
+                    or (self._closed and self._caught_up())
+                ):
+                    self._has_prepared.wait()
+                if not prepared:
+                    return
+                taken = prepared[:limit]
+                del prepared[:limit]
+            group = [(changes, f) for changes, f in taken if f.set_running_or_notify_cancel()]
             if group:
                 self._commit(group)
 
