@@ -16,7 +16,7 @@ output field from both inputs, and the ``sql`` and ``nominalTime`` facets (about
   ``--quick``), into the embedded store. Target: no slowdown as history grows.
 - **HTTP**: a ``lineagegraph serve`` process over a store file (every acknowledged
   event committed with ``synchronous=FULL``) receives each event as its own ``POST
-  /api/v1/lineage`` from 8 concurrent producers (target >= 500 events/s); the
+  /api/v1/lineage`` from 8 concurrent producer processes (target >= 500 events/s); the
   batch endpoint is measured too. Baseline: the same events applied one by one in
   process, without HTTP.
 """
@@ -24,14 +24,15 @@ output field from both inputs, and the ``sql`` and ``nominalTime`` facets (about
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -276,24 +277,56 @@ def _server(url: str) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def _post_all(base: str, events: list[dict[str, Any]]) -> float:
-    """Post every event on its own from ``PRODUCERS`` threads; seconds taken."""
-    bodies = [json.dumps(e).encode() for e in events]
-    shares = [bodies[i::PRODUCERS] for i in range(PRODUCERS)]
-
-    def produce(share: list[bytes]) -> None:
+def _produce(base: str, bodies: list[bytes], ready: Any, done: Any) -> None:
+    """One producer process: connects, waits for the start, posts its events one by one."""
+    try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            for body in share:
+            client.get("/readyz")  # the connection is open before the clock starts
+            ready.wait()
+            for body in bodies:
                 response = client.post(
                     "/api/v1/lineage", content=body, headers={"Content-Type": "application/json"}
                 )
                 if response.status_code != 201:
                     raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+    except Exception as error:
+        ready.abort()  # a producer that never got to the start stops the others too
+        done.put(f"{type(error).__name__}: {error}")
+    else:
+        done.put("")
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(PRODUCERS) as pool:
-        list(pool.map(produce, shares))
-    return time.perf_counter() - started
+
+def _post_all(base: str, events: list[dict[str, Any]]) -> float:
+    """Post every event on its own from ``PRODUCERS`` processes; seconds taken.
+
+    Producers are processes, as the Airflow workers and Spark drivers that send
+    OpenLineage events are: threads of one interpreter would take turns at its lock.
+    """
+    bodies = [json.dumps(e).encode() for e in events]
+    context = multiprocessing.get_context("spawn")
+    ready, done = context.Barrier(PRODUCERS + 1), context.Queue()
+    producers = [
+        context.Process(target=_produce, args=(base, bodies[i::PRODUCERS], ready, done))
+        for i in range(PRODUCERS)
+    ]
+    for producer in producers:
+        producer.start()
+    try:
+        try:
+            ready.wait(timeout=120)
+        except threading.BrokenBarrierError:
+            raise RuntimeError(f"a producer failed: {done.get(timeout=10)}") from None
+        started = time.perf_counter()
+        errors = [error for error in (done.get(timeout=600) for _ in producers) if error]
+        elapsed = time.perf_counter() - started
+    finally:
+        for producer in producers:
+            producer.join(timeout=60)
+            if producer.is_alive():
+                producer.kill()
+    if errors:
+        raise RuntimeError(f"a producer failed: {errors[0]}")
+    return elapsed
 
 
 def _post_batches(base: str, events: list[dict[str, Any]]) -> float:
