@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import threading
+import tracemalloc
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from lineagegraph.ingest.batching import (
     read_documents,
     read_path,
     scan_path,
+    split_lines,
 )
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import ChangeSet, Dataset, Edge, EdgeKind, JobSnapshot, Origin
@@ -163,6 +166,59 @@ def test_scan_path_counts_what_read_path_yields(tmp_path: Path) -> None:
         (d.source, d.value, d.error) for d in read_path(tmp_path)
     ]
     assert [d.value for d in scanned if d.error is None] == [{"n": n} for n in range(5)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary().map(lambda b: b.translate(bytes.maketrans(b"\x00\x01\x02", b"\r\n "))),
+    st.integers(min_value=1, max_value=9),
+)
+def test_split_lines_reads_the_lines_that_splitlines_finds(data: bytes, chunk_size: int) -> None:
+    lines = list(split_lines(io.BytesIO(data), chunk_size))
+    assert lines == data.splitlines(keepends=True)
+
+
+def test_a_json_lines_file_is_streamed_not_held(tmp_path: Path) -> None:
+    padding = "x" * 1000
+    with (tmp_path / "big.jsonl").open("w") as out:
+        for n in range(8000):  # about 8 MB
+            out.write(json.dumps({"n": n, "padding": padding}) + "\n")
+    tracemalloc.start()
+    try:
+        count, documents = scan_path(tmp_path / "big.jsonl")
+        seen = sum(1 for d in documents if d.error is None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == seen == 8000
+    assert peak < 5_000_000  # a chunk and its lines at a time, not the file
+
+
+def test_json_lines_files_stream_as_they_were_read_whole(tmp_path: Path) -> None:
+    text = '{"n": 0}\r\n\n{"n": oops}\r{"n": 2}\n  \n{"n": 3}'
+    (tmp_path / "a.jsonl").write_text(text, newline="")
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "c.jsonl").write_text('{"n": oops}\n{"n": 1}\n')  # the first line is bad
+    (tmp_path / "d.jsonl").write_bytes(b'{"n": 0}\n{"n": "\xff"}\n')  # not UTF-8
+    count, documents = scan_path(tmp_path)
+    found = [(Path(d.source).name, d.value, d.error) for d in documents]
+    assert count == len(found) == 11
+    bad = "not valid JSON: Expecting value at line 1 column 7"
+    for name in ("a.jsonl", "b.jsonl.gz"):
+        expected = [
+            (f"{name}:1", {"n": 0}, None),
+            (f"{name}:3", None, bad),
+            (f"{name}:4", {"n": 2}, None),
+            (f"{name}:6", {"n": 3}, None),
+        ]
+        assert [f for f in found if f[0].startswith(name)] == expected
+        assert [(d.source, d.value, d.error) for d in read_documents(text, name)] == expected
+    assert [f for f in found if f[0].startswith("c.jsonl")] == [
+        ("c.jsonl:1", None, bad),
+        ("c.jsonl:2", {"n": 1}, None),
+    ]
+    refused = [f for f in found if f[0].startswith("d.jsonl")]
+    assert len(refused) == 1 and refused[0][2].startswith("cannot read the file: 'utf-8' codec")
 
 
 def snapshot_changeset(job: str, inputs: tuple[str, ...]) -> ChangeSet:

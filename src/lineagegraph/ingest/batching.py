@@ -13,10 +13,13 @@ that applies a changeset (``LineageService.apply``).
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import io
 import json
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -45,6 +48,7 @@ __all__ = [
     "read_documents",
     "read_path",
     "scan_path",
+    "split_lines",
 ]
 
 T = TypeVar("T")
@@ -239,7 +243,7 @@ def _scan(text: str | bytes, source: str) -> tuple[int, Iterator[Document]]:
     return 1, iter([Document(source, value)])
 
 
-def _decode_lines(lines: list[tuple[int, bytes]], source: str) -> Iterator[Document]:
+def _decode_lines(lines: Iterable[tuple[int, bytes]], source: str) -> Iterator[Document]:
     for number, line in lines:
         where = f"{source}:{number}"
         try:
@@ -265,8 +269,10 @@ def read_path(path: Path) -> Iterator[Document]:
 def scan_path(path: Path) -> tuple[int, Iterator[Document]]:
     """How many documents :func:`read_path` yields, and those documents.
 
-    The files are read up front, but JSON lines are only counted, not decoded, until
-    the documents are consumed.
+    Every file is read once up front to count its documents. A file of JSON lines is
+    then read again, a chunk at a time, as its documents are consumed: it is never held
+    whole, and its lines are decoded one by one. Any other file (one document, or an
+    array of them) is held from the count on.
     """
     scanned = list(_scan_files(path))
     return sum(count for count, _ in scanned), chain.from_iterable(d for _, d in scanned)
@@ -276,14 +282,90 @@ def _scan_files(path: Path) -> Iterator[tuple[int, Iterator[Document]]]:
     files = event_files(path) if path.is_dir() else [path]
     for file in files:
         try:
-            raw = file.read_bytes()
-            if file.name.endswith(".gz"):
-                raw = gzip.decompress(raw)
-            raw.decode("utf-8")  # the whole file is UTF-8 text, or it is refused whole
-        except (OSError, EOFError, UnicodeDecodeError) as error:
+            yield _scan_file(file)
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
             yield 1, iter([Document(str(file), error=f"cannot read the file: {error}")])
-            continue
-        yield _scan(raw, str(file))
+
+
+def _scan_file(file: Path) -> tuple[int, Iterator[Document]]:
+    """A file's document count and documents, as :func:`_scan` finds them in its bytes.
+
+    A file whose first non-empty line is a JSON value of its own, followed by more
+    non-empty lines, can only be JSON lines: it is counted here and read again as its
+    documents are consumed. The whole file must be UTF-8 (or it is refused whole, raising
+    ``UnicodeDecodeError``), so that is checked while counting.
+    """
+    lines = 0
+    first: bytes | None = None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for line in _file_lines(file):
+        decoder.decode(line)
+        if line.strip():
+            lines += 1
+            if first is None:
+                first = line
+    decoder.decode(b"", final=True)
+    if lines < 2 or first is None or not _is_json(first):
+        return _scan(_read(file), str(file))
+    return lines, _stream_lines(file)
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        decode_json(line)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _open(file: Path) -> io.BufferedIOBase:
+    return gzip.open(file, "rb") if file.name.endswith(".gz") else file.open("rb")
+
+
+def _read(file: Path) -> bytes:
+    with _open(file) as stream:
+        return stream.read()
+
+
+def _file_lines(file: Path) -> Iterator[bytes]:
+    with _open(file) as stream:
+        yield from split_lines(stream)
+
+
+def split_lines(stream: io.BufferedIOBase, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a byte stream, read a chunk at a time, with their ends.
+
+    The same lines as ``bytes.splitlines(keepends=True)`` of the whole stream: a line
+    ends at CR, LF or CRLF, including a CRLF that falls across two chunks, and a line
+    longer than a chunk is joined once, not once per chunk.
+    """
+    pending: list[bytes] = []  # the start of a line not ended yet, or one that ends at CR
+    while chunk := stream.read(chunk_size):
+        if pending and pending[-1].endswith(b"\r"):  # ended, unless an LF follows
+            if chunk.startswith(b"\n"):
+                pending.append(b"\n")
+                chunk = chunk[1:]
+            yield b"".join(pending)
+            pending = []
+            if not chunk:
+                continue
+        lines = chunk.splitlines(keepends=True)
+        tail = None if lines[-1].endswith(b"\n") else lines.pop()
+        if lines:
+            if pending:
+                lines[0] = b"".join([*pending, lines[0]])
+                pending = []
+            yield from lines
+        if tail is not None:
+            pending.append(tail)
+    if pending:
+        yield b"".join(pending)
+
+
+def _stream_lines(file: Path) -> Iterator[Document]:
+    """The documents of a JSON lines file, read again and decoded a line at a time."""
+    numbered = enumerate(_file_lines(file), start=1)
+    return _decode_lines(((n, line) for n, line in numbered if line.strip()), str(file))
 
 
 def _plain(changes: Changes) -> ChangeSet:
