@@ -20,6 +20,7 @@ from lineagegraph.errors import InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import (
     MAX_DEPTH,
+    Document,
     GroupCommit,
     apply_in_batches,
     decode_json,
@@ -292,6 +293,30 @@ def test_ingest_documents_reports_in_document_order() -> None:
     assert report.ok == 2
     assert sum(progress) == 4
     assert service.stats().nodes_by_kind["JOB"] == 2
+
+
+def test_ingest_documents_reports_reading_before_each_batch_is_applied() -> None:
+    service = LineageService(open_store("memory://"))
+    documents = [Document(f"e:{n}", run_event(f"job{n}", "a")) for n in range(1200)]
+    seen: list[tuple[str, int]] = []
+    ingest_documents(
+        documents,
+        translate_event,
+        service.apply,
+        max_events=700,
+        on_progress=lambda n: seen.append(("applied", n)),
+        on_read=lambda n: seen.append(("read", n)),
+    )
+    # a batch of 700 is read (in steps of 250), then applied; then the other 500
+    assert seen == [
+        ("read", 250),
+        ("read", 250),
+        ("read", 200),
+        ("applied", 700),
+        ("read", 250),
+        ("read", 250),
+        ("applied", 500),
+    ]
 
 
 def test_batched_ingestion_equals_one_by_one_for_changing_lineage() -> None:

@@ -10,12 +10,14 @@ ways build the same graph. The exit code is 1 when any event or file failed.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -137,10 +139,11 @@ def _message(response: httpx.Response) -> str:
 
 
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr for large inputs; yields the function that advances it."""
+def _progress(total: int, *labels: str) -> Iterator[list[Callable[[int], None]]]:
+    """Progress bars on stderr for large inputs, one per label, each out of ``total``;
+    yields the functions that advance them."""
     if total < PROGRESS_THRESHOLD:
-        yield lambda _: None
+        yield [lambda _: None for _ in labels]
         return
     columns = (
         TextColumn("{task.description}"),
@@ -149,8 +152,8 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done: bar.advance(task, done)
+        tasks = [bar.add_task(label, total=total) for label in labels]
+        yield [functools.partial(bar.advance, task) for task in tasks]
 
 
 # --- summaries --------------------------------------------------------------------------------
@@ -252,19 +255,20 @@ def openlineage_command(
     store_url, server = target_of(store_url, server, "server")
     count, documents = _documents(path)
     if server:
-        report = _send_events(list(documents), server, token, batch_size or SERVER_BATCH_EVENTS)
+        report = _send_events(documents, count, server, token, batch_size or SERVER_BATCH_EVENTS)
         _print_summary(path, report, as_json, server, counted=False)
         _exit(report)
         return
     service = open_service(store_url)
     try:
-        with _progress(count, "ingesting") as advance:
+        with _progress(count, "translated", "applied") as (read, applied):
             report = ingest_documents(
                 documents,
                 EventTranslator().grouped,
                 service.apply,
                 max_events=batch_size or service.store.batch_events,
-                on_progress=advance,
+                on_progress=applied,
+                on_read=read,
             )
         totals = service.stats()
     except LineageError as error:
@@ -276,41 +280,42 @@ def openlineage_command(
 
 
 def _send_events(
-    documents: list[Document], server: str, token: str | None, batch_size: int
+    documents: Iterable[Document], total: int, server: str, token: str | None, batch_size: int
 ) -> IngestReport:
-    """POST decodable documents to the batch endpoint; merge the per-event answers."""
+    """POST the decodable documents to the batch endpoint, ``batch_size`` documents at a
+    time as they are read; merge the per-event answers, in document order."""
     report = IngestReport()
-    outcomes: dict[int, Outcome] = {}
-    pending = []
-    for index, document in enumerate(documents):
-        if document.error is not None:
-            outcomes[index] = Outcome(document.source, document.error)
-        else:
-            pending.append(index)
+    iterator = iter(documents)
     client = _Client(server, token)
     try:
-        with _progress(len(pending), "sending") as advance:
-            for start in range(0, len(pending), batch_size):
-                chunk = pending[start : start + batch_size]
-                response = client.post(
-                    "/api/v1/lineage/batch",
-                    [documents[i].value for i in chunk],
-                    too_large="; or send fewer events per request with --batch-size",
-                )
-                payload = response.json()
-                if not isinstance(payload, dict) or "results" not in payload:
-                    message = _message(response)
-                    for i in chunk:
-                        outcomes[i] = Outcome(documents[i].source, message)
-                else:
-                    for entry in payload["results"]:
-                        i = chunk[int(entry["index"])]
-                        outcomes[i] = Outcome(documents[i].source, entry.get("error"))
+        with _progress(total, "sent") as (advance,):
+            while chunk := list(islice(iterator, batch_size)):
+                report.outcomes.extend(_send_chunk(client, chunk))
                 advance(len(chunk))
     finally:
         client.close()
-    report.outcomes = [outcomes[i] for i in sorted(outcomes)]
     return report
+
+
+def _send_chunk(client: _Client, chunk: list[Document]) -> list[Outcome]:
+    """Send one chunk's decodable documents in one request; every document's outcome."""
+    outcomes = {i: Outcome(d.source, d.error) for i, d in enumerate(chunk) if d.error is not None}
+    sent = [i for i, d in enumerate(chunk) if d.error is None]
+    if sent:
+        response = client.post(
+            "/api/v1/lineage/batch",
+            [chunk[i].value for i in sent],
+            too_large="; or send fewer events per request with --batch-size",
+        )
+        payload = response.json()
+        if not isinstance(payload, dict) or "results" not in payload:
+            message = _message(response)
+            outcomes.update((i, Outcome(chunk[i].source, message)) for i in sent)
+        else:
+            for entry in payload["results"]:
+                i = sent[int(entry["index"])]
+                outcomes[i] = Outcome(chunk[i].source, entry.get("error"))
+    return [outcomes[i] for i in range(len(chunk))]
 
 
 # --- dbt and Great Expectations ---------------------------------------------------------------

@@ -464,19 +464,22 @@ def ingest_documents(
     *,
     max_events: int = BATCH_EVENTS,
     on_progress: Callable[[int], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Translate every document and apply the ones that translate, in batches.
 
     Documents are consumed ``max_events`` at a time, so however long the input, only
     one batch is held translated. Outcomes come back in document order; a document
     that does not decode or translate fails alone with its reason and changes nothing.
+    ``on_progress`` is called with how many documents are done (applied, or failed),
+    ``on_read`` with how many were read and translated, every few hundred.
     """
     report = IngestReport()
     iterator = iter(documents)
     while True:
         with collector_paused():
             part = _ingest_chunk(
-                islice(iterator, max_events), translate, apply, max_events, on_progress
+                islice(iterator, max_events), translate, apply, max_events, on_progress, on_read
             )
         if not part.outcomes:
             break
@@ -486,12 +489,17 @@ def ingest_documents(
     return report
 
 
+# ingest_documents reports documents read in steps of this many.
+_READ_STEP = 250
+
+
 def _ingest_chunk(
     documents: Iterable[Document],
     translate: Callable[[Any], Changes],
     apply: Callable[[ChangeSet], Any],
     max_events: int,
     on_progress: Callable[[int], None] | None,
+    on_read: Callable[[int], None] | None,
 ) -> IngestReport:
     # Each document is translated as it is read and dropped once translated: only the
     # (much smaller) changesets of a chunk are held, and nothing of the chunk is alive
@@ -500,7 +508,10 @@ def _ingest_chunk(
     outcomes: dict[int, Outcome] = {}
     translated: list[tuple[str, Changes]] = []
     positions: list[int] = []
+    index = -1
     for index, document in enumerate(documents):
+        if on_read is not None and index % _READ_STEP == 0 and index:
+            on_read(_READ_STEP)
         if document.error is not None:
             outcomes[index] = Outcome(document.source, document.error)
             if on_progress is not None:
@@ -515,6 +526,8 @@ def _ingest_chunk(
             continue
         translated.append((document.source, changeset))
         positions.append(index)
+    if on_read is not None and index >= 0:
+        on_read(index % _READ_STEP + 1)
     report = apply_in_batches(translated, apply, max_events=max_events, on_progress=on_progress)
     for position, outcome in zip(positions, report.outcomes, strict=True):
         outcomes[position] = outcome
