@@ -220,6 +220,12 @@ def test_json_lines_files_stream_as_they_were_read_whole(tmp_path: Path) -> None
     ]
     refused = [f for f in found if f[0].startswith("d.jsonl")]
     assert len(refused) == 1 and refused[0][2].startswith("cannot read the file: 'utf-8' codec")
+    # a file deleted between its count and its reading ends with a document saying so
+    count, documents = scan_path(tmp_path / "a.jsonl")
+    (tmp_path / "a.jsonl").unlink()
+    gone = list(documents)
+    assert count == 4 and len(gone) == 1
+    assert gone[0].error is not None and gone[0].error.startswith("cannot read the file")
 
 
 def snapshot_changeset(job: str, inputs: tuple[str, ...]) -> ChangeSet:

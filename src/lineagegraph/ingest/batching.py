@@ -278,12 +278,16 @@ def scan_path(path: Path) -> tuple[int, Iterator[Document]]:
     return sum(count for count, _ in scanned), chain.from_iterable(d for _, d in scanned)
 
 
+# What reading an event file (or a gzipped one) may raise.
+_UNREADABLE = (OSError, EOFError, zlib.error)
+
+
 def _scan_files(path: Path) -> Iterator[tuple[int, Iterator[Document]]]:
     files = event_files(path) if path.is_dir() else [path]
     for file in files:
         try:
             yield _scan_file(file)
-        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+        except (*_UNREADABLE, UnicodeDecodeError) as error:
             yield 1, iter([Document(str(file), error=f"cannot read the file: {error}")])
 
 
@@ -363,9 +367,13 @@ def split_lines(stream: io.BufferedIOBase, chunk_size: int = 1 << 20) -> Iterato
 
 
 def _stream_lines(file: Path) -> Iterator[Document]:
-    """The documents of a JSON lines file, read again and decoded a line at a time."""
+    """The documents of a JSON lines file, read again and decoded a line at a time; if it
+    can no longer be read (deleted since it was counted, say), a document says so."""
     numbered = enumerate(_file_lines(file), start=1)
-    return _decode_lines(((n, line) for n, line in numbered if line.strip()), str(file))
+    try:
+        yield from _decode_lines(((n, line) for n, line in numbered if line.strip()), str(file))
+    except _UNREADABLE as error:
+        yield Document(str(file), error=f"cannot read the file: {error}")
 
 
 def _plain(changes: Changes) -> ChangeSet:
