@@ -394,6 +394,17 @@ def held_group_commit() -> tuple[LineageService, HeldApply, GroupCommit[ChangeSe
     return service, apply, commit, first
 
 
+def held_event_commit() -> tuple[LineageService, HeldApply, GroupCommit[Any], Future[Any]]:
+    """A group commit that translates events, over a fresh store, whose first event is
+    held inside its apply."""
+    service = LineageService(open_store("memory://"))
+    apply = HeldApply(service)
+    commit: GroupCommit[Any] = GroupCommit(translate_event, apply)
+    first = commit.submit(run_event("first", "a"))
+    assert apply.entered.wait(10)
+    return service, apply, commit, first
+
+
 def test_group_commit_applies_what_queues_meanwhile_in_one_transaction() -> None:
     service, apply, commit, first = held_group_commit()
     queued = [commit.submit(dataset_changeset(f"t{n}")) for n in range(5)]
@@ -426,11 +437,7 @@ def test_group_commit_answers_a_bad_changeset_alone() -> None:
 
 
 def test_group_commit_prepares_arrivals_while_a_group_is_applied() -> None:
-    service = LineageService(open_store("memory://"))
-    apply = HeldApply(service)
-    commit: GroupCommit[Any] = GroupCommit(translate_event, apply)
-    first = commit.submit(run_event("first", "a"))
-    assert apply.entered.wait(10)
+    service, apply, commit, first = held_event_commit()
     # the first group is still inside apply, and the next events are prepared meanwhile
     bad = commit.submit({**run_event("bad", "c"), "run": {}})
     assert isinstance(bad.exception(timeout=10), InvalidInput)
@@ -460,11 +467,7 @@ def test_group_commit_leaves_out_cancelled_changesets_and_refuses_after_close() 
 
 
 def test_group_commit_prepares_items_and_a_bad_one_fails_alone() -> None:
-    service = LineageService(open_store("memory://"))
-    apply = HeldApply(service)
-    commit: GroupCommit[Any] = GroupCommit(translate_event, apply)
-    first = commit.submit(run_event("first", "a"))
-    assert apply.entered.wait(10)
+    service, apply, commit, first = held_event_commit()
     good = commit.submit(run_event("good", "b"))
     bad = commit.submit({**run_event("bad", "c"), "run": {}})
     also_good = commit.submit(run_event("also_good", "d"))
