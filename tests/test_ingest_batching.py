@@ -196,14 +196,14 @@ def test_a_json_lines_file_is_streamed_not_held(tmp_path: Path) -> None:
 
 
 def test_json_lines_files_stream_as_they_were_read_whole(tmp_path: Path) -> None:
-    text = '{"n": 0}\r\n\n{"n": oops}\r{"n": 2}\n  \n{"n": 3}'
+    text = '{"n": 0}\r\n\n{"n": oops}\r{"n": 2}\n  \n{"n": 3}\n{"n": \r\n'
     (tmp_path / "a.jsonl").write_text(text, newline="")
     (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(text.encode()))
     (tmp_path / "c.jsonl").write_text('{"n": oops}\n{"n": 1}\n')  # the first line is bad
     (tmp_path / "d.jsonl").write_bytes(b'{"n": 0}\n{"n": "\xff"}\n')  # not UTF-8
     count, documents = scan_path(tmp_path)
     found = [(Path(d.source).name, d.value, d.error) for d in documents]
-    assert count == len(found) == 11
+    assert count == len(found) == 13
     bad = "not valid JSON: Expecting value at line 1 column 7"
     for name in ("a.jsonl", "b.jsonl.gz"):
         expected = [
@@ -211,6 +211,7 @@ def test_json_lines_files_stream_as_they_were_read_whole(tmp_path: Path) -> None
             (f"{name}:3", None, bad),
             (f"{name}:4", {"n": 2}, None),
             (f"{name}:6", {"n": 3}, None),
+            (f"{name}:7", None, "not valid JSON: Expecting value at line 1 column 7"),
         ]
         assert [f for f in found if f[0].startswith(name)] == expected
         assert [(d.source, d.value, d.error) for d in read_documents(text, name)] == expected
@@ -224,7 +225,7 @@ def test_json_lines_files_stream_as_they_were_read_whole(tmp_path: Path) -> None
     count, documents = scan_path(tmp_path / "a.jsonl")
     (tmp_path / "a.jsonl").unlink()
     gone = list(documents)
-    assert count == 4 and len(gone) == 1
+    assert count == 5 and len(gone) == 1
     assert gone[0].error is not None and gone[0].error.startswith("cannot read the file")
 
 

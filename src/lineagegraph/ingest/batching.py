@@ -369,7 +369,8 @@ def split_lines(stream: io.BufferedIOBase, chunk_size: int = 1 << 20) -> Iterato
 def _stream_lines(file: Path) -> Iterator[Document]:
     """The documents of a JSON lines file, read again and decoded a line at a time; if it
     can no longer be read (deleted since it was counted, say), a document says so."""
-    numbered = enumerate(_file_lines(file), start=1)
+    # Each line holds one line end (CR, LF or CRLF), which a decoding error must not count.
+    numbered = ((n, line.rstrip(b"\r\n")) for n, line in enumerate(_file_lines(file), start=1))
     try:
         yield from _decode_lines(((n, line) for n, line in numbered if line.strip()), str(file))
     except _UNREADABLE as error:
