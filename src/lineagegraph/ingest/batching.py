@@ -278,6 +278,8 @@ def scan_path(path: Path) -> tuple[int, Iterator[Document]]:
     return sum(count for count, _ in scanned), chain.from_iterable(d for _, d in scanned)
 
 
+# Event files are read this many bytes at a time.
+_CHUNK_BYTES = 1 << 20
 # What reading an event file (or a gzipped one) may raise.
 _UNREADABLE = (OSError, EOFError, zlib.error)
 
@@ -302,15 +304,24 @@ def _scan_file(file: Path) -> tuple[int, Iterator[Document]]:
     lines = 0
     first: bytes | None = None
     decoder = codecs.getincrementaldecoder("utf-8")()
+    # A file of up to a chunk is kept as it is counted, so a small one is read once.
+    kept: list[bytes] | None = []
+    size = 0
     for line in _file_lines(file):
         decoder.decode(line)
+        if kept is not None:
+            size += len(line)
+            if size > _CHUNK_BYTES:
+                kept = None
+            else:
+                kept.append(line)
         if line.strip():
             lines += 1
             if first is None:
                 first = line
     decoder.decode(b"", final=True)
     if lines < 2 or first is None or not _is_json(first):
-        return _scan(_read(file), str(file))
+        return _scan(b"".join(kept) if kept is not None else _read(file), str(file))
     return lines, _stream_lines(file)
 
 
@@ -336,7 +347,7 @@ def _file_lines(file: Path) -> Iterator[bytes]:
         yield from split_lines(stream)
 
 
-def split_lines(stream: io.BufferedIOBase, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+def split_lines(stream: io.BufferedIOBase, chunk_size: int = _CHUNK_BYTES) -> Iterator[bytes]:
     """The lines of a byte stream, read a chunk at a time, with their ends.
 
     The same lines as ``bytes.splitlines(keepends=True)`` of the whole stream: a line
