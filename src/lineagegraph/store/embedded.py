@@ -22,7 +22,7 @@ import sqlite3
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -1233,13 +1233,13 @@ class EmbeddedStore:
             rest = wanted - history
             if direction in (Direction.DOWNSTREAM, Direction.BOTH):
                 if rest:
-                    self._hops(self._graph._succ, frontier, rest, stamp, hops)
+                    self._graph_hops(self._graph._succ, frontier, rest, stamp, hops)
                 if history:
                     ends = _history_ends(history, downstream=True)
                     self._hops(self._history_succ, _ending(frontier, ends), history, stamp, hops)
             if direction in (Direction.UPSTREAM, Direction.BOTH):
                 if rest:
-                    self._hops(self._graph._pred, frontier, rest, stamp, hops)
+                    self._graph_hops(self._graph._pred, frontier, rest, stamp, hops)
                 if history:
                     ends = _history_ends(history, downstream=False)
                     self._hops(self._history_pred, _ending(frontier, ends), history, stamp, hops)
@@ -1385,9 +1385,34 @@ class EmbeddedStore:
         cyclic.update(ahead.seen & behind.seen)
         return budget
 
+    @classmethod
+    def _graph_hops(
+        cls,
+        adjacency: Mapping[str, Mapping[str, _EdgeData]],
+        frontier: Sequence[str],
+        wanted: frozenset[EdgeKind],
+        stamp: str | None,
+        hops: list[Hop],
+    ) -> None:
+        """:meth:`_hops` over the graph's own adjacency, whose entries know which of
+        their edges are current: a hop of one kind over current edges (the usual one)
+        tests one bit per neighbour."""
+        if stamp is not None or len(wanted) != 1:
+            cls._hops(adjacency, frontier, wanted, stamp, hops)
+            return
+        (kind,) = wanted
+        bit = _BIT[kind]
+        append = hops.append
+        for node in frontier:
+            neighbours = adjacency.get(node)
+            if neighbours:
+                for other, data in neighbours.items():
+                    if data.current & bit:
+                        append(_new_tuple(Hop, (node, kind, other)))
+
     @staticmethod
     def _hops(
-        adjacency: Adjacency,
+        adjacency: Mapping[str, Mapping[str, Mapping[EdgeKind, tuple[str, str | None]]]],
         frontier: Sequence[str],
         wanted: frozenset[EdgeKind],
         stamp: str | None,
