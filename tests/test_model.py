@@ -90,6 +90,19 @@ def test_validate_shape_rejects_wrong_kinds_and_missing_ends() -> None:
         wrong.validate_shape({"dataset|n|a": Kind.DATASET, "dataset|n|b": Kind.DATASET})
 
 
+def test_validate_shape_checks_every_node_object_whose_id_it_has_not_checked() -> None:
+    good = Node.trusted("dataset|n|a", Kind.DATASET, "n", "a", (), {})
+    ChangeSet(nodes=[good]).validate_shape({})
+    ChangeSet(nodes=[good]).validate_shape({})  # the same object again: still valid
+    # Another object with the same id (a translator's bug, say) is checked on its own.
+    forged = Node.trusted("dataset|n|a", Kind.DATASET, "n", "b", (), {})
+    with pytest.raises(InvalidInput, match="does not match its key"):
+        ChangeSet(nodes=[forged]).validate_shape({})
+    with pytest.raises(InvalidInput, match="does not match its key"):
+        ChangeSet(nodes=[good, forged]).validate_shape({})
+    ChangeSet(nodes=[good]).validate_shape({})
+
+
 def test_parse_time_accepts_z_and_offsets() -> None:
     assert parse_time("2026-05-01T02:00:00+02:00") == T0
     assert parse_time("2026-05-01T00:00:00Z") == T0

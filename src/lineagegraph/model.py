@@ -920,10 +920,17 @@ class ChangeSet(BaseModel):
         Raises :class:`InvalidInput` naming the first offending item.
         """
         kinds: dict[str, Kind] = dict(known_kinds)
+        checked = _CHECKED_NODES
         for node in self.nodes:
-            if node.id != _plain_id(node) and parse_id(node.id) != node.key:
-                raise InvalidInput(f"node id {node.id!r} does not match its key")
-            kinds[node.id] = node.kind
+            node_id = node.id
+            # Translators report the same (immutable) node object event after event.
+            if checked.get(node_id) is not node:
+                if node_id != _plain_id(node) and parse_id(node_id) != node.key:
+                    raise InvalidInput(f"node id {node_id!r} does not match its key")
+                if len(checked) >= _CHECKED_NODES_KEPT:
+                    checked.clear()
+                checked[node_id] = node
+            kinds[node_id] = node.kind
         deleted = set(self.deletes)
         kind_of = kinds.get
         for edge in self.edges:
@@ -1262,6 +1269,12 @@ def _refuse_edge(edge: Edge, kinds: Mapping[str, Kind], deleted: Collection[str]
             )
     if edge.first_seen > edge.last_seen:
         raise InvalidInput(f"edge {edge.key}: first_seen is after last_seen")
+
+
+# The last node object seen with each id whose id was found to match its key, so that
+# ChangeSet.validate_shape checks each object once (up to this many are kept).
+_CHECKED_NODES: dict[str, Node] = {}
+_CHECKED_NODES_KEPT = 100_000
 
 
 def _plain_id(node: Node) -> str | None:
