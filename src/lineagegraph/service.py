@@ -149,8 +149,9 @@ class LineageService:
             rank = _STATE_RANK.get(str(stored.attrs.get("state")))
             if rank is not None:
                 best[run_id] = (rank, str(stored.attrs.get("state_at", "")))
-        nodes: list[Node] = []
-        for node in changeset.nodes:
+        nodes = list(changeset.nodes)
+        kept = True
+        for index, node in enumerate(nodes):
             if node.kind is Kind.RUN and "state" in node.attrs:
                 reported = (
                     _STATE_RANK.get(str(node.attrs["state"]), -1),
@@ -160,11 +161,11 @@ class LineageService:
                 if current is not None and reported < current:
                     dropped = ("state", "state_at", "ended_at")
                     attrs = {k: v for k, v in node.attrs.items() if k not in dropped}
-                    node = node.model_copy(update={"attrs": attrs})
+                    nodes[index] = node.model_copy(update={"attrs": attrs})
+                    kept = False
                 else:
                     best[node.id] = reported
-            nodes.append(node)
-        return changeset.model_copy(update={"nodes": nodes})
+        return changeset if kept else changeset.model_copy(update={"nodes": nodes})
 
     def resolve_reads(self, changeset: ChangeSet) -> ChangeSet:
         """Link runs to the versions of their inputs that the producer did not name.
