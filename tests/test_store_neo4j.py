@@ -577,6 +577,46 @@ def test_a_replica_that_hangs_holding_the_writer_lock_loses_it_at_its_limit(
 
 
 @pytest.mark.neo4j
+def test_the_writer_lock_holder_reads_in_its_transaction_and_sees_committed_writes(
+    neo4j_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[str] = []  # the threads that opened a transaction to read
+    execute_query = neo4j_store._driver.execute_query
+
+    def counted(*args: object, **kwargs: object) -> object:
+        transactions.append(threading.current_thread().name)
+        return execute_query(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(neo4j_store._driver, "execute_query", counted)
+    orders = Dataset(namespace=NS, name="raw.orders")
+    with neo4j_store.writer():
+        assert neo4j_store.get([orders.key.id]) == {}
+        neo4j_store.apply(ChangeSet().add(orders))
+        assert set(neo4j_store.get([orders.key.id])) == {orders.key.id}  # committed: seen
+        assert transactions == []
+        # another thread (a query served meanwhile) reads on its own
+        other = threading.Thread(target=neo4j_store.get, args=([orders.key.id],), name="query")
+        other.start()
+        other.join(30)
+        assert transactions == ["query"]
+    assert set(neo4j_store.get([orders.key.id])) == {orders.key.id}
+    assert transactions == ["query", threading.current_thread().name]
+
+
+@pytest.mark.neo4j
+def test_a_writer_lock_holder_still_reads_once_neo4j_ended_its_transaction() -> None:
+    store = Neo4jStore.from_url(neo4j_uri(), Settings(neo4j_write_lock_seconds=1))
+    try:
+        store.apply(ChangeSet().add(Dataset(namespace=NS, name="raw.orders")))
+        with store.writer():
+            time.sleep(2.5)  # past the limit: Neo4j ends the lock's transaction
+            assert set(store.get([ds("raw.orders")])) == {ds("raw.orders")}
+            assert set(store.get([ds("raw.orders")])) == {ds("raw.orders")}
+    finally:
+        store.close()
+
+
+@pytest.mark.neo4j
 def test_neo4j_never_reports_settled_health(neo4j_store: Neo4jStore) -> None:
     # Replicas share the database: one replica's clean close says nothing of another's
     # crash, so every service over Neo4j recomputes health at start.
