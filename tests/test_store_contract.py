@@ -206,6 +206,27 @@ def test_edges_carry_provenance(store: Store) -> None:
     assert upstream.key == (ds("public.orders"), EdgeKind.READS, job("clean_orders"))
 
 
+def _odd_dataset(attrs: dict[str, Any]) -> ChangeSet:
+    change = ChangeSet().add(Dataset(namespace=NS, name="public.odd"))
+    change.nodes[0] = change.nodes[0].model_copy(update={"attrs": {**attrs}})
+    change.add(Field(namespace=NS, name="public.odd", path="id"))
+    change.link(ds("public.odd"), EdgeKind.HAS_FIELD, fld("public.odd", "id"), T0, attrs=attrs)
+    return change
+
+
+def test_attributes_past_what_orjson_writes_round_trip_and_reapply_as_no_change(
+    store: Store,
+) -> None:
+    odd = {"rows": 2**70, "ratio": 1e16, "inf": float("inf"), "nested": {"b": 1, "a": [2]}}
+    store.apply(_odd_dataset(odd))
+    assert store.get([ds("public.odd")])[ds("public.odd")].attrs == odd
+    (edge,) = store.edges([ds("public.odd")], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+    assert edge.attrs == odd
+    again = store.apply(_odd_dataset(odd))
+    assert again.changes is None or (not again.changes.nodes and not again.changes.edges)
+    assert store.get([ds("public.odd")])[ds("public.odd")].attrs == odd
+
+
 def test_an_edge_read_then_reported_again_reads_with_its_new_times(store: Store) -> None:
     """Reads after a write see the write, also where only an edge's times changed."""
     store.apply(pipeline())

@@ -8,11 +8,15 @@ returns domain objects (:class:`Node`, :class:`Edge`, :class:`HealthRecord`,
 from __future__ import annotations
 
 import base64
+import json
+import math
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import orjson
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind
@@ -298,6 +302,36 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and files."""
         ...
+
+
+_json_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON: keys sorted, no spaces, text unescaped. Stores keep attributes in
+    this form, so equal texts mean equal attributes.
+
+    orjson writes it several times faster than :mod:`json`. What orjson cannot write
+    (integers past 64 bits, lone surrogates) or writes otherwise (``NaN`` and
+    ``Infinity``, which it turns into ``null``) goes through :mod:`json`.
+    """
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError included
+        return _json_dumps(value)
+    if b"null" in text and _has_nonfinite(value):
+        return _json_dumps(value)
+    return text.decode()
+
+
+def _has_nonfinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_nonfinite(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nonfinite(v) for v in value)
+    return False
 
 
 def targets_of_hops(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import os
 import sqlite3
 import sys
@@ -30,7 +29,6 @@ from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
 import networkx as nx
-import orjson
 
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
@@ -63,6 +61,7 @@ from lineagegraph.store.base import (
     SearchFilter,
     StoreStats,
     VersionRequest,
+    canonical_json,
     check_history_request,
     check_page_size,
     decode_cursor,
@@ -170,36 +169,6 @@ _KIND_RANK = (
 
 _WAL_CHECKPOINT_PAGES = 10_000
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024
-
-_json_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-
-
-def _dumps(value: Any) -> str:
-    """Canonical JSON: keys sorted, no spaces, text unescaped. Stored attributes are in this
-    form, so equal texts mean equal attributes.
-
-    orjson writes it several times faster than :mod:`json`. What orjson cannot write
-    (integers past 64 bits, lone surrogates) or writes otherwise (``NaN`` and
-    ``Infinity``, which it turns into ``null``) goes through :mod:`json`, as before.
-    """
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # orjson.JSONEncodeError included
-        return _json_dumps(value)
-    if b"null" in text and _has_nonfinite(value):
-        return _json_dumps(value)
-    return text.decode()
-
-
-def _has_nonfinite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_nonfinite(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_nonfinite(v) for v in value)
-    return False
-
 
 _EDGE_KINDS = {kind.value: kind for kind in EdgeKind}
 # Enum member -> its value: a dict lookup costs a tenth of the ``.value`` property, and
@@ -339,7 +308,7 @@ def _merge_edge_row(old: EdgeRow | None, edge: Edge) -> EdgeRow:
     Attributes are compared as canonical JSON, so the common report of an edge
     with the attributes it has (or none) never decodes the stored ones.
     """
-    new_attrs = _dumps(edge.attrs) if edge.attrs else "{}"
+    new_attrs = canonical_json(edge.attrs) if edge.attrs else "{}"
     if old is None:
         return (
             edge.source_id,
@@ -358,7 +327,7 @@ def _merge_edge_row(old: EdgeRow | None, edge: Edge) -> EdgeRow:
     if new_attrs != attrs and new_attrs != "{}":
         stored = json.loads(attrs)
         merged = {**stored, **edge.attrs} if newer else {**edge.attrs, **stored}
-        attrs = _dumps(merged)
+        attrs = canonical_json(merged)
     return (
         old[0],
         old[1],
@@ -809,8 +778,8 @@ class EmbeddedStore:
                     node.kind.value,
                     node.namespace,
                     node.name,
-                    _dumps(list(node.parts)),
-                    _dumps(node.attrs),
+                    canonical_json(list(node.parts)),
+                    canonical_json(node.attrs),
                 )
             )
             written.append(node)
@@ -948,7 +917,7 @@ class EmbeddedStore:
                         r.id,
                         r.kind.value,
                         r.status.value,
-                        _dumps([reason.model_dump(mode="json") for reason in r.reasons]),
+                        canonical_json([reason.model_dump(mode="json") for reason in r.reasons]),
                     )
                     for r in cs.health
                 ],
@@ -1613,9 +1582,9 @@ class EmbeddedStore:
         wanted = set(result_ids)
         if not wanted:
             return {}
-        # Candidates hold a result id as _dumps writes it into the stored reasons; the
+        # Candidates hold a result id as canonical_json writes it into the stored reasons; the
         # decoded reasons then decide.
-        needles = json.dumps(sorted(_dumps(r) for r in wanted))
+        needles = json.dumps(sorted(canonical_json(r) for r in wanted))
         sql = (
             "SELECT id, kind, status, reasons FROM health WHERE EXISTS "
             "(SELECT 1 FROM json_each(?) AS needle WHERE instr(health.reasons, needle.value))"

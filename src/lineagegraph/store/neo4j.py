@@ -77,6 +77,7 @@ from lineagegraph.store.base import (
     SearchFilter,
     StoreStats,
     VersionRequest,
+    canonical_json,
     check_history_request,
     check_page_size,
     decode_cursor,
@@ -569,10 +570,6 @@ def _search_plan(query: str) -> tuple[str, list[str]] | None:
 # --- conversions --------------------------------------------------------------------------------
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _strings(value: Any) -> list[str] | None:
     """The values an owner or tag filter matches: like SQLite's json_each over the attribute."""
     if isinstance(value, str):
@@ -592,7 +589,7 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
         "namespace": node.namespace,
         "name": node.name,
         "parts": list(node.parts),
-        "attrs": _dumps(attrs),
+        "attrs": canonical_json(attrs),
         "title": search_title(node),
         "owners": _strings(attrs.get("owners")),
         "tags": _strings(attrs.get("tags")),
@@ -619,7 +616,7 @@ def _edge_props(edge: Edge) -> dict[str, Any]:
         "origin": edge.origin.value,
         "first_seen": edge.first_seen,
         "last_seen": edge.last_seen,
-        "attrs": _dumps(edge.attrs),
+        "attrs": canonical_json(edge.attrs),
     }
     if edge.ended_at is not None:
         props["ended_at"] = edge.ended_at
@@ -1284,7 +1281,8 @@ class Neo4jStore:
             return self._empty({})
         # json.dumps escapes a string as reasons_to_json does (and as records written
         # before it did), so the needle is the result id as stored.
-        (record,) = self._read(_HEALTH_NAMING, needles=sorted(_dumps(r) for r in wanted))
+        needles = sorted(json.dumps(r, ensure_ascii=False) for r in wanted)
+        (record,) = self._read(_HEALTH_NAMING, needles=needles)
         found: dict[str, HealthRecord] = {}
         for health in _health_records(record["records"]):
             if any(reason.result_id in wanted for reason in health.reasons):
