@@ -152,6 +152,29 @@ def test_malformed_bodies(
     assert service.stats().nodes == 0
 
 
+def test_an_event_with_a_lone_surrogate_is_refused_alone(
+    client: TestClient, service: LineageService
+) -> None:
+    # Valid JSON syntax ("\\ud800"), but no Unicode text: no store can keep it.
+    bad = valid_event(run="8e2b1c4a-1d0e-4d2b-9f3a-5b6c7d8e9f00", job="custom")
+    # A field of a known facet is validated where it is ("job.name: must be a valid
+    # string"); a facet of the producer's own is kept as it is sent, and refused by the store.
+    bad["job"]["facets"] = {"acme_notes": {"_producer": "p", "_schemaURL": "s", "note": "\ud800"}}
+    body = json.dumps(bad).encode()
+    assert b"\\ud800" in body
+    response = client.post(LINEAGE, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not valid Unicode: it holds a lone surrogate" in response.json()["message"]
+    assert service.stats().nodes == 0
+    batch = json.dumps([valid_event(), bad]).encode()
+    response = client.post(BATCH, content=batch, headers={"Content-Type": "application/json"})
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["ok", "failed"]
+    assert "lone surrogate" in results[1]["error"]
+    assert service.node(make_id(Kind.RUN, "etl", "load_orders", RUN)).attrs["state"] == "COMPLETE"
+
+
 def test_batch_reports_each_event(client: TestClient, service: LineageService) -> None:
     broken = valid_event(job="broken")
     del broken["run"]["runId"]

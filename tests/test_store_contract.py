@@ -227,6 +227,24 @@ def test_attributes_past_what_orjson_writes_round_trip_and_reapply_as_no_change(
     assert store.get([ds("public.odd")])[ds("public.odd")].attrs == odd
 
 
+@pytest.mark.parametrize("where", ["attrs", "name"])
+def test_text_with_a_lone_surrogate_is_refused_and_changes_nothing(
+    store: Store, where: str
+) -> None:
+    # JSON may escape a lone surrogate ("\\ud800"), which no store can keep as UTF-8.
+    store.apply(pipeline())
+    before = store.stats()
+    if where == "attrs":
+        change = _odd_dataset({"note": "bad \ud800 text"})
+    else:
+        change = ChangeSet().add(Dataset(namespace=NS, name="public.bad\ud800"))
+    change.add(Dataset(namespace=NS, name="public.fine"))
+    with pytest.raises(InvalidInput, match="not valid Unicode: it holds a lone surrogate"):
+        store.apply(change)
+    assert store.stats() == before
+    assert store.get([ds("public.fine"), ds("public.odd")]) == {}
+
+
 def test_an_edge_read_then_reported_again_reads_with_its_new_times(store: Store) -> None:
     """Reads after a write see the write, also where only an edge's times changed."""
     store.apply(pipeline())

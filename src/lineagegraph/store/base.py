@@ -334,6 +334,15 @@ def _has_nonfinite(value: Any) -> bool:
     return False
 
 
+def not_unicode(error: UnicodeEncodeError) -> InvalidInput:
+    """The refusal of text that no store can keep: a lone surrogate (``"\\ud800"`` in
+    JSON) is no Unicode character, so it has no UTF-8 form."""
+    text = str(error.object)
+    start = max(0, error.start - 30)
+    excerpt = ("…" if start else "") + text[start : error.start + 30]
+    return InvalidInput(f"text {excerpt!r} is not valid Unicode: it holds a lone surrogate")
+
+
 def targets_of_hops(
     hops: Iterable[Hop], seen: Collection[str], same_level: Collection[EdgeKind]
 ) -> tuple[list[str], list[str]]:

@@ -66,6 +66,7 @@ from lineagegraph.store.base import (
     check_page_size,
     decode_cursor,
     encode_cursor,
+    not_unicode,
     search_terms,
     targets_of_hops,
 )
@@ -686,9 +687,11 @@ class EmbeddedStore:
                 self._write_health(cs)
                 self._refresh_search(written_nodes, new_nodes, new_fields + cs.deletes, cs.deletes)
                 con.execute("COMMIT")
-            except BaseException:
+            except BaseException as error:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
+                if isinstance(error, UnicodeEncodeError):
+                    raise not_unicode(error) from None
                 raise
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes, refreshed)
             self._remember_reports(cs.nodes, cs.deletes)

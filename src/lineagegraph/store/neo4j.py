@@ -82,6 +82,7 @@ from lineagegraph.store.base import (
     check_page_size,
     decode_cursor,
     encode_cursor,
+    not_unicode,
     search_terms,
     targets_of_hops,
 )
@@ -867,6 +868,8 @@ class Neo4jStore:
                 try:
                     self._write(lambda tx: self._apply(tx, cs))
                     break
+                except UnicodeEncodeError as error:
+                    raise not_unicode(error) from None
                 except (neo4j_errors.ConstraintError, neo4j_errors.ResultFailedError) as error:
                     # Another writer created a node or health record this changeset creates:
                     # apply again. A later query of the failed transaction reports the
