@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,13 @@ def test_validate_shape_checks_every_node_object_whose_id_it_has_not_checked() -
     with pytest.raises(InvalidInput, match="does not match its key"):
         ChangeSet(nodes=[good, forged]).validate_shape({})
     ChangeSet(nodes=[good]).validate_shape({})
+    # Checking keeps no node alive: a long-lived server sees millions of runs once each.
+    gone = Node.trusted("dataset|n|gone", Kind.DATASET, "n", "gone", (), {"sql": "x" * 1000})
+    ChangeSet(nodes=[gone]).validate_shape({})
+    watch = weakref.ref(gone)
+    del gone
+    gc.collect()
+    assert watch() is None
 
 
 def test_parse_time_accepts_z_and_offsets() -> None:

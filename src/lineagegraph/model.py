@@ -8,6 +8,7 @@ follows edges forward (ARCHITECTURE §3).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -927,8 +928,6 @@ class ChangeSet(BaseModel):
             if checked.get(node_id) is not node:
                 if node_id != _plain_id(node) and parse_id(node_id) != node.key:
                     raise InvalidInput(f"node id {node_id!r} does not match its key")
-                if len(checked) >= _CHECKED_NODES_KEPT:
-                    checked.clear()
                 checked[node_id] = node
             kinds[node_id] = node.kind
         deleted = set(self.deletes)
@@ -1271,10 +1270,9 @@ def _refuse_edge(edge: Edge, kinds: Mapping[str, Kind], deleted: Collection[str]
         raise InvalidInput(f"edge {edge.key}: first_seen is after last_seen")
 
 
-# The last node object seen with each id whose id was found to match its key, so that
-# ChangeSet.validate_shape checks each object once (up to this many are kept).
-_CHECKED_NODES: dict[str, Node] = {}
-_CHECKED_NODES_KEPT = 100_000
+# The last node object seen with each id whose id was found to match its key, while it
+# lives, so that ChangeSet.validate_shape checks each object once.
+_CHECKED_NODES: weakref.WeakValueDictionary[str, Node] = weakref.WeakValueDictionary()
 
 
 def _plain_id(node: Node) -> str | None:
