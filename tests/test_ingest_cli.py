@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -326,6 +328,42 @@ def test_a_body_over_the_server_limit_says_what_to_change(
         assert "LINEAGEGRAPH_MAX_BODY_BYTES" in manifest.output
         assert "--batch-size" not in manifest.output
     assert service.stats().nodes == 0
+
+
+def test_a_dbt_manifest_goes_to_a_server_without_what_the_translation_never_reads(
+    store_url: str, service: LineageService
+) -> None:
+    build = Path(__file__).parent / "data" / "dbt" / "shop_duckdb" / "build1"
+    manifest, results = build / "manifest.json.gz", build / "run_results.json"
+    arguments = ["ingest", "dbt", "--manifest", str(manifest), "--run-results", str(results)]
+    local = run(*arguments, "--store", store_url, "--json")
+    assert local.exit_code == 0, local.output
+    # Most of the manifest is macros: the whole of it gzipped is about 90 KB, what the
+    # translation reads about 10 KB.
+    settings = Settings(store="memory://", max_body_bytes=40_000)
+    whole = {
+        "manifest": json.loads(gzip.decompress(manifest.read_bytes())),
+        "run_results": json.loads(results.read_text()),
+    }
+    with running_server(service, settings) as server:
+        refused = httpx.post(
+            f"{server.url}/api/v1/ingest/dbt",
+            content=gzip.compress(json.dumps(whole).encode(), compresslevel=3),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        assert refused.status_code == 413
+        sent = run(*arguments, "--server", server.url, "--json")
+        assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.stdout)["warnings"] == json.loads(local.stdout)["warnings"] == []
+    assert service.stats().nodes_by_kind == stored_kinds(store_url)
+
+
+def stored_kinds(url: str) -> dict[str, int]:
+    service = stored(url)
+    try:
+        return service.stats().nodes_by_kind
+    finally:
+        service.close()
 
 
 def test_ingest_dbt_source_freshness_locally_and_to_a_server(

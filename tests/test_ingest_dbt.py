@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
-from lineagegraph.ingest.dbt import translate_dbt
+from lineagegraph.ingest.dbt import slim_manifest, translate_dbt
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.service import LineageService
@@ -605,6 +606,43 @@ def test_older_dbt_versions_give_the_same_first_build(
     }
     stats = service.stats()
     assert (stats.nodes_by_kind["DATASET"], stats.nodes_by_kind["CHECK"]) == (9, 16)
+
+
+def uncounted(warning: str) -> str:
+    return re.sub(r" \(\d+ problems?\)", "", warning)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        "jaffle_shop_postgres_run",  # v7
+        "jaffle_shop_snowflake_test",  # claims v12 with v7 fields: read leniently, warned
+        "dbt-1.5",  # v9
+        "dbt-1.7",  # v11
+        "build2",  # v12
+    ],
+)
+def test_a_slim_manifest_translates_the_same_at_a_fraction_of_the_size(
+    shared_data: Path, manifest: str
+) -> None:
+    shared = shared_data / "openlineage" / "dbt" / manifest / "manifest.json"
+    if shared.exists():
+        full = load(shared)
+        run_results = load(shared.with_name("run_results.json"))
+    else:
+        full = json.loads(gzip.decompress((SHOP / manifest / "manifest.json.gz").read_bytes()))
+        run_results = load(SHOP / manifest / "run_results.json")
+    slim = slim_manifest(full)
+    assert "macros" in full and slim["macros"] == {} and slim["docs"] == {}
+    assert slim["nodes"] == full["nodes"] and slim["metadata"] == full["metadata"]
+    # macros are most of a small project's manifest
+    assert len(json.dumps(slim)) < len(json.dumps(full)) / 3
+    whole, sliced = translate_dbt(full, run_results), translate_dbt(slim, run_results)
+    # the same warnings, though the emptied sections' own schema problems are not counted
+    assert [uncounted(w) for w in sliced.warnings] == [uncounted(w) for w in whole.warnings]
+    assert sliced.changeset == whole.changeset
+    assert len(whole.changeset.nodes) > 50
+    assert slim_manifest([1]) == [1]  # not a manifest: left for the translation to refuse
 
 
 def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:

@@ -37,7 +37,7 @@ from lineagegraph.ingest.batching import (
     read_documents,
     scan_path,
 )
-from lineagegraph.ingest.dbt import translate_dbt
+from lineagegraph.ingest.dbt import slim_manifest, translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.model import ChangeSet
@@ -437,7 +437,9 @@ def dbt_command(
         "sources": _load(sources, "--sources"),
     }
     options = {"dataset_namespace": dataset_namespace, "job_namespace": job_namespace}
-    body = {k: v for k, v in {**documents, **options}.items() if v is not None}
+    # the server gets only what the translation reads of the manifest
+    sent = {**documents, "manifest": slim_manifest(documents["manifest"]), **options}
+    body = {k: v for k, v in sent.items() if v is not None}
 
     def translate() -> Any:
         return translate_dbt(

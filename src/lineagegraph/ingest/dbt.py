@@ -67,7 +67,7 @@ from lineagegraph.model import (
     parse_time,
 )
 
-__all__ = ["Translation", "translate_dbt"]
+__all__ = ["Translation", "slim_manifest", "translate_dbt"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -78,6 +78,22 @@ SUPPORTED_RUN_RESULTS = range(4, 7)
 SUPPORTED_SOURCES = range(1, 4)
 # The check that source freshness results belong to, on each source's dataset.
 FRESHNESS_CHECK = "freshness"
+# Top-level manifest sections that the translation never reads, each with the value
+# that keeps a manifest valid for its dbt schema: v7 to v12 require the mappings (an
+# empty one will do) and allow null for the others. Macros alone are most of a small
+# project's manifest.
+_UNREAD_SECTIONS: dict[str, dict[str, Any] | None] = {
+    "macros": {},
+    "docs": {},
+    "selectors": {},
+    "metrics": {},
+    "semantic_models": {},
+    "saved_queries": {},
+    "disabled": None,
+    "parent_map": None,
+    "child_map": None,
+    "group_map": None,
+}
 
 
 class _Lenient(BaseModel):
@@ -305,6 +321,23 @@ def _owners(node: _Node) -> list[str] | None:
     if isinstance(owner, list):
         return [str(o) for o in owner]
     return None
+
+
+def slim_manifest(manifest: Any) -> Any:
+    """The manifest with the sections :func:`translate_dbt` never reads emptied.
+
+    It translates to the same changeset with the same warnings, since it still matches
+    its dbt schema (one that does not may count fewer problems); ``ingest dbt --server``
+    sends it instead of the whole file. Anything
+    but a JSON object is returned as it is, for the translation to refuse.
+    """
+    if not isinstance(manifest, Mapping):
+        return manifest
+    slim = dict(manifest)
+    for section, empty in _UNREAD_SECTIONS.items():
+        if section in slim:
+            slim[section] = None if empty is None else {}
+    return slim
 
 
 def translate_dbt(
