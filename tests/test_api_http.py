@@ -201,7 +201,26 @@ def test_malformed_requests_are_400_never_500(server: RunningServer) -> None:
             "/graphql", content=b"{", headers={"content-type": "application/json"}
         )
         assert not_json.status_code == 400
-        assert not_json.json()["errors"][0]["message"] == "Unable to parse request body as JSON"
+        assert not_json.json()["errors"][0]["message"].startswith("not valid JSON: Expecting")
+        # What the OpenLineage routes refuse, /graphql refuses too (it was a 500)
+        nested = b'{"query": "{ kinds }", "variables": ' + b"[" * 1500 + b"]" * 1500 + b"}"
+        too_deep = client.post(
+            "/graphql", content=nested, headers={"content-type": "application/json"}
+        )
+        assert too_deep.status_code == 400
+        assert too_deep.json()["errors"][0]["message"] == "JSON nested deeper than 100 levels"
+        event = b'{"run": {"facets": {"mine": {"\\ud800": 1}}}}'
+        body = b'{"query": "mutation($e: JSON!) { ingestOpenLineage(event: $e) { __typename } }", '
+        surrogate = client.post(
+            "/graphql",
+            content=body + b'"variables": {"e": ' + event + b"}}",
+            headers={"content-type": "application/json"},
+        )
+        assert surrogate.status_code == 400
+        assert surrogate.json()["errors"][0]["message"] == (
+            "variables.e.run.facets.mine: key '\\ud800': "
+            "text is not valid Unicode: it holds a lone surrogate"
+        )
         no_query = client.post("/graphql", json={"variables": {}})
         assert no_query.status_code == 400
         wrong_type = client.post("/graphql", content=b"x", headers={"content-type": "text/plain"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import threading
 import tracemalloc
 from concurrent.futures import Future
@@ -93,7 +94,7 @@ def test_decode_json_keeps_what_the_json_module_decodes() -> None:
     document = '{"big": 123456789012345678901234567890, "small": -9223372036854775809, "x": 1.5}'
     for data in (document, document.encode(), document.encode("utf-16")):
         assert decode_json(data) == json.loads(document)
-    assert decode_json(b'{"a": "\\ud800", "b": 1e400}') == {"a": "\ud800", "b": float("inf")}
+    assert decode_json(b'["\\ud83d\\ude00", 1e308]') == ["\U0001f600", 1e308]  # a pair is text
     with pytest.raises(InvalidInput, match="NaN is not valid JSON"):
         decode_json(b'{"a": NaN}')
     with pytest.raises(InvalidInput, match="nested deeper than 100 levels"):
@@ -134,6 +135,21 @@ def test_decode_json_measures_nesting_as_the_decoded_value_has_it(
         decode_json(over.encode())
     with pytest.raises(InvalidInput, match="nested deeper than 100 levels"):
         decode_json(over)
+
+
+def test_decode_json_refuses_what_no_store_could_keep() -> None:
+    # The json module decodes a lone surrogate, which is no Unicode, and 1e400 as infinity.
+    refusals = {
+        b'{"run": {"facets": {"mine": {"\\ud800": 1}}}}': "run.facets.mine: key '\\ud800'",
+        b'{"a": [1, {"b": "x \\udc00 y"}]}': "a[1].b: text is not valid Unicode",
+        '"\udfff"': "document: text is not valid Unicode",
+        b'{"a": 1, "long": 12345678901234567890, "s": "\\ud800"}': "s: text is not",
+        b'{"a": 1e400}': "not valid JSON: number 1e400 is out of range",
+        b"[-1E+999]": "number -1E+999 is out of range",
+    }
+    for data, message in refusals.items():
+        with pytest.raises(InvalidInput, match=re.escape(message)):
+            decode_json(data)
 
 
 def test_decode_json_errors() -> None:

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from lineagegraph.api.app import create_app
 from lineagegraph.config import Settings
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.batching import read_path
 from lineagegraph.model import Direction
 from lineagegraph.service import LineageService
 
@@ -173,6 +174,32 @@ def test_an_event_with_a_lone_surrogate_is_refused_alone(
     assert [r["status"] for r in results] == ["ok", "failed"]
     assert "lone surrogate" in results[1]["error"]
     assert service.node(make_id(Kind.RUN, "etl", "load_orders", RUN)).attrs["state"] == "COMPLETE"
+
+
+def test_a_lone_surrogate_in_a_key_is_refused_naming_where_it_is(
+    client: TestClient, service: LineageService, tmp_path: Path
+) -> None:
+    # In a key it failed the translation itself: a 500, and a traceback from the CLI.
+    bad = valid_event(run="8e2b1c4a-1d0e-4d2b-9f3a-5b6c7d8e9f01", job="custom")
+    bad["run"]["facets"] = {"acme": {"_producer": "p", "_schemaURL": "s", "\ud800": 1}}
+    body = json.dumps(bad).encode()
+    response = client.post(LINEAGE, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "body: run.facets.acme: key '\\ud800': text is not valid Unicode: it holds a lone surrogate"
+    )
+    assert service.stats().nodes == 0
+    batch = json.dumps([bad, valid_event()]).encode()
+    response = client.post(BATCH, content=batch, headers={"Content-Type": "application/json"})
+    assert response.status_code == 207
+    assert [r["status"] for r in response.json()["results"]] == ["failed", "ok"]
+    assert response.json()["results"][0]["error"].startswith("run.facets.acme: key")
+    # The same array as a file: that event fails alone there too.
+    path = tmp_path / "events.json"
+    path.write_bytes(batch)
+    documents = list(read_path(path))
+    assert documents[0].error is not None and "lone surrogate" in documents[0].error
+    assert documents[0].source == f"{path}[0]" and documents[1].value == valid_event()
 
 
 def test_batch_reports_each_event(client: TestClient, service: LineageService) -> None:

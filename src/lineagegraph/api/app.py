@@ -53,6 +53,7 @@ from lineagegraph.api.schema import build_schema
 from lineagegraph.collector import collector_tuned_for_serving
 from lineagegraph.config import Settings
 from lineagegraph.errors import Forbidden, LineageError, StoreUnavailable, Unauthorized
+from lineagegraph.ingest.batching import decode_json
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
 
@@ -98,6 +99,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.auth = auth
         self.metrics = metrics
         self.limiter = store_limiter(service)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Decode a request body (or the ``variables`` of a GET) as the OpenLineage routes
+        do: nesting past 100 levels, ``NaN`` and text that is no Unicode are refused (400)."""
+        return decode_json(data)
 
     def encode_json(self, data: object) -> bytes:
         """Serialize a response with orjson (several times faster than the json module);

@@ -59,7 +59,14 @@ from lineagegraph.api.limits import error_code
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ingest._build import Translation
-from lineagegraph.ingest.batching import Document, GroupCommit, decode_json, ingest_documents
+from lineagegraph.ingest.batching import (
+    Document,
+    GroupCommit,
+    LoneSurrogate,
+    array_documents,
+    decode_json,
+    ingest_documents,
+)
 from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
@@ -157,8 +164,12 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
     raise InvalidInput(f"body: not valid {encoding} data")
 
 
-async def _read_json(request: Request) -> tuple[Any, Response | None]:
-    """The decoded JSON body, or the response that refuses it (400, 413)."""
+async def _read_json(request: Request, *, items: bool = False) -> tuple[Any, Response | None]:
+    """The decoded JSON body, or the response that refuses it (400, 413).
+
+    ``items``: a JSON array comes back as its documents (``[i]``), and an element
+    holding a lone surrogate fails alone instead of the whole body.
+    """
     settings = _settings(request)
     body = await request.body()
     encoding = request.headers.get("content-encoding", "").strip().lower()
@@ -173,9 +184,17 @@ async def _read_json(request: Request) -> tuple[Any, Response | None]:
     if not data.strip():
         raise InvalidInput("body: empty; send an OpenLineage event as JSON")
     try:
-        return decode_json(data), None
+        value = decode_json(data)
+    except LoneSurrogate as error:
+        value = decode_json(data, check_text=False)
+        if not (items and isinstance(value, list)):
+            raise InvalidInput(f"body: {error}") from None
+        return array_documents(value, ""), None
     except InvalidInput as error:
         raise InvalidInput(f"body: {error}") from None
+    if items and isinstance(value, list):
+        return [Document(f"[{i}]", item) for i, item in enumerate(value)], None
+    return value, None
 
 
 def _record(request: Request, count: int) -> None:
@@ -202,17 +221,16 @@ async def post_lineage_batch(request: Request) -> Response:
     """Accept a JSON array of events; answer each event's outcome (200, 207 or 400)."""
     try:
         require_scope(request, "write")
-        events, refusal = await _read_json(request)
+        documents, refusal = await _read_json(request, items=True)
         if refusal is not None:
             return refusal
-        if not isinstance(events, list):
+        if not isinstance(documents, list):
             raise InvalidInput("body: must be a JSON array of OpenLineage events")
-        if len(events) > MAX_BATCH_EVENTS:
+        if len(documents) > MAX_BATCH_EVENTS:
             raise InvalidInput(
-                f"body: {len(events)} events; send at most {MAX_BATCH_EVENTS} per batch"
+                f"body: {len(documents)} events; send at most {MAX_BATCH_EVENTS} per batch"
             )
         service = _service(request)
-        documents = [Document(f"[{i}]", event) for i, event in enumerate(events)]
         report = await run_in_threadpool(
             functools.partial(ingest_documents, max_events=service.store.batch_events),
             documents,
@@ -232,7 +250,7 @@ async def post_lineage_batch(request: Request) -> Response:
     status = 200 if not failed else (207 if report.ok else 400)
     return JSONResponse(
         {
-            "received": len(events),
+            "received": len(documents),
             "succeeded": report.ok,
             "failed": failed,
             "results": results,

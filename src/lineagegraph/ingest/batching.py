@@ -17,6 +17,7 @@ import codecs
 import gzip
 import io
 import json
+import re
 import threading
 import time
 import zlib
@@ -39,11 +40,14 @@ __all__ = [
     "Document",
     "GroupCommit",
     "IngestReport",
+    "LoneSurrogate",
     "Outcome",
     "apply_in_batches",
+    "array_documents",
     "decode_json",
     "ingest_documents",
     "iter_documents",
+    "lone_surrogate",
     "plan_batches",
     "read_documents",
     "read_path",
@@ -121,6 +125,41 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (_INFINITY, -_INFINITY):
+        raise ValueError(f"number {text} is out of range: no 64-bit float holds it")
+    return value
+
+
+_INFINITY = float("inf")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path to the first key or string in a decoded value that holds a lone surrogate.
+
+    JSON may escape one (``"\\ud800"``), and the json module keeps it, but it is no
+    Unicode character: no UTF-8 text, and so no store, can hold it.
+    """
+    if type(value) is str:
+        return (path or "document") if _SURROGATE.search(value) else None
+    if type(value) is dict:
+        for key, child in value.items():
+            where = f"{path}.{key}" if path else key
+            if _SURROGATE.search(key):
+                return f"{path or 'document'}: key {key!r}"
+            found = _lone_surrogate(child, where)
+            if found:
+                return found
+    elif type(value) is list:
+        for index, child in enumerate(value):
+            found = _lone_surrogate(child, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
 def _deeper_than(value: dict[str, Any] | list[Any], levels: int) -> bool:
     """Whether a container nests more than ``levels`` levels (itself counts as one)."""
     if levels < 1:
@@ -163,11 +202,18 @@ def _has_long_number(data: bytes | str) -> bool:
     return "\0" * _LONG_RUN in data.translate(_LONG_TEXT)
 
 
-def decode_json(data: bytes | str) -> Any:
+class LoneSurrogate(InvalidInput):
+    """Valid JSON holding text that is no Unicode: a lone surrogate."""
+
+
+def decode_json(data: bytes | str, *, check_text: bool = True) -> Any:
     """Decode one JSON document; raises :class:`InvalidInput` naming the line and column.
 
-    ``NaN`` and ``Infinity`` (which Python's decoder would accept) are refused, and so
-    is nesting deeper than :data:`MAX_DEPTH` levels.
+    ``NaN``, ``Infinity`` and numbers past a 64-bit float (``1e400``), which Python's
+    decoder would accept, are refused, and so is nesting deeper than :data:`MAX_DEPTH`
+    levels. So is a lone surrogate (:class:`LoneSurrogate`, naming where it is), unless
+    ``check_text`` is off: the caller then checks the parts it takes one by one, with
+    :func:`lone_surrogate`.
     """
     # orjson decodes strict JSON several times faster; whatever it refuses (errors, UTF-16
     # text) gets the standard decoder's verdict, and so does a document with a number of
@@ -186,12 +232,25 @@ def decode_json(data: bytes | str) -> Any:
             return value
     if (type(value) is dict or type(value) is list) and _deeper_than(value, MAX_DEPTH):
         raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    # orjson refuses lone surrogates, so only what the json module decoded can hold one
+    refusal = lone_surrogate(value) if check_text else None
+    if refusal is not None:
+        raise LoneSurrogate(refusal)
     return value
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """Why a decoded JSON value cannot be kept, if a key or string in it holds a lone
+    surrogate (the path to it, then the reason); ``None`` if none does."""
+    where = _lone_surrogate(value)
+    if where is None:
+        return None
+    return f"{where}: text is not valid Unicode: it holds a lone surrogate"
 
 
 def _decode_strictly(data: bytes | str) -> Any:
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
@@ -233,6 +292,11 @@ def _scan(text: str | bytes, source: str) -> tuple[int, Iterator[Document]]:
         return 0, iter(())
     try:
         value = decode_json(stripped)
+    except LoneSurrogate as whole:
+        value = decode_json(stripped, check_text=False)
+        if not isinstance(value, list):
+            return 1, iter([Document(source, error=str(whole))])
+        return len(value), iter(array_documents(value, source))
     except InvalidInput as whole:
         lines = [(n, line) for n, line in enumerate(data.splitlines(), start=1) if line.strip()]
         if len(lines) < 2:
@@ -241,6 +305,17 @@ def _scan(text: str | bytes, source: str) -> tuple[int, Iterator[Document]]:
     if isinstance(value, list):
         return len(value), (Document(f"{source}[{i}]", item) for i, item in enumerate(value))
     return 1, iter([Document(source, value)])
+
+
+def array_documents(values: list[Any], source: str) -> list[Document]:
+    """The elements of a JSON array decoded with ``check_text`` off, as documents
+    (``source[i]``): one holding a lone surrogate is refused alone."""
+    documents = []
+    for index, value in enumerate(values):
+        refusal = lone_surrogate(value)
+        where = f"{source}[{index}]"
+        documents.append(Document(where, error=refusal) if refusal else Document(where, value))
+    return documents
 
 
 def _decode_lines(lines: Iterable[tuple[int, bytes]], source: str) -> Iterator[Document]:
