@@ -228,6 +228,19 @@ def test_malformed_requests_are_400_never_500(server: RunningServer) -> None:
         bad_variable = post(client, LINEAGE, {"id": {"not": "an id"}})
         assert bad_variable.status_code == 200
         assert bad_variable.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        # Every error has a code, a document that does not parse too
+        syntax = post(client, "{ kinds", {})
+        assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        # Several operations need an operationName (strawberry would run the first)
+        two = post(client, "query A { kinds } query B { __typename }", {})
+        assert two.json()["data"] is None
+        assert two.json()["errors"][0]["message"].startswith("Must provide operationName")
+        assert two.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        chosen = client.post(
+            "/graphql",
+            json={"query": "query A { kinds } query B { __typename }", "operationName": "B"},
+        )
+        assert chosen.json() == {"data": {"__typename": "Query"}}
         bad_time = post(
             client,
             "query($id: ID!, $t: DateTime) { lineage(id: $id, asOf: $t) { totalCount } }",

@@ -275,3 +275,16 @@ def test_a_typed_store_wins_over_the_server_from_the_environment(store_url: str)
     both = invoke("search", "--store", store_url, "--server", "http://127.0.0.1:9")
     assert both.exit_code == 2
     assert "give --store or --server, not both" in both.output
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [("http://[::1", "'http://[::1' is not a URL"), ("127.0.0.1:8000", "is not an http(s) URL")],
+)
+def test_a_malformed_server_url_is_a_usage_error(server: str, message: str) -> None:
+    # It ended in a traceback (httpx.InvalidURL) for the query and ingest commands alike.
+    for arguments in (["health", "churn-production"], ["ingest", "openlineage", "-"]):
+        result = CliRunner().invoke(main, [*arguments, "--server", server], input="{}")
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for --server: " in result.output and message in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -366,6 +366,20 @@ def stored_kinds(url: str) -> dict[str, int]:
         service.close()
 
 
+def test_impact_says_where_it_falls_back_to_dataset_level(store_url: str) -> None:
+    build = Path(__file__).parent / "data" / "dbt" / "shop_duckdb" / "build1"
+    files = ("--manifest", "manifest.json.gz", "--catalog", "catalog.json")
+    arguments = [str(build / f) if f.endswith((".gz", ".json")) else f for f in files]
+    assert run("ingest", "dbt", *arguments, "--store", store_url).exit_code == 0
+    table = run("impact", "shop.main.stg_payments", "--drop", "amount", "--store", store_url)
+    assert table.exit_code == 0, table.output
+    # The table said DATASET precision without saying why (--markdown and --json did)
+    assert (
+        "#1: job|dbt://shop|shop.main.shop.orders reads dataset|duckdb://shop|"
+        "shop.main.stg_payments without column lineage from it"
+    ) in " ".join(table.output.split())
+
+
 def test_ingest_dbt_source_freshness_locally_and_to_a_server(
     store_url: str, service: LineageService
 ) -> None:

@@ -149,6 +149,12 @@ def test_window_bounds_which_events_are_suspects(service: LineageService) -> Non
     report = service.root_cause(mv(2), since=before(72), until=before(2))
     assert [s.kind for s in report.suspects] == [SuspectKind.FAILED_CHECK]
     assert report.suspects[0].breakdown.hours_before == 38.0
+    # A time without an offset is UTC, as asOf is (it failed comparing it)
+    naive = service.root_cause(
+        mv(2), since=before(72).replace(tzinfo=None), until=before(2).replace(tzinfo=None)
+    )
+    assert naive == report
+    assert naive.since == before(72)
 
 
 def test_failed_runs_and_volume_shifts_are_suspects(service: LineageService) -> None:

@@ -40,6 +40,7 @@ from lineagegraph.model import (
     Node,
     Origin,
     Page,
+    as_utc,
     format_time,
     parse_time,
 )
@@ -510,9 +511,12 @@ class LineageService:
     ) -> RootCauseReport:
         """Ranked, explained suspects for a regressed model version or deployment.
 
-        The window defaults to the previous version's creation up to this version's.
+        The window defaults to the previous version's creation up to this version's;
+        a time without an offset is UTC, as everywhere else.
         """
-        return rootcause_analysis.root_cause(self.store, entity_id, since, until)
+        start = None if since is None else as_utc(since)
+        end = None if until is None else as_utc(until)
+        return rootcause_analysis.root_cause(self.store, entity_id, start, end)
 
     def _reconcile_if_dirty(self) -> None:
         if self._health_dirty:

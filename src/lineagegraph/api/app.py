@@ -159,6 +159,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         """Serialize the result; set 503/403/401 when such an error happened."""
         data = await super().process_result(request, result)
+        for error in data.get("errors") or ():
+            # a document that does not parse fails before the schema's error policy runs
+            if isinstance(error, dict):
+                error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
         context: Context | None = getattr(request.state, "graphql_context", None)
         if context is None or context.response is None or not context.status_errors:
             return data

@@ -76,16 +76,43 @@ def error_code(error: BaseException) -> str:
 
 
 class ErrorPolicy(SchemaExtension):
-    """Codes every GraphQL error, masks unexpected ones, and notes status-deciding errors."""
+    """Codes every GraphQL error, masks unexpected ones, and notes status-deciding errors.
+
+    It also holds to the GraphQL spec where strawberry does not: a document of several
+    operations needs an ``operationName`` (strawberry would run the first one).
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        """Refuse a document of several operations sent without an operation name."""
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        # strawberry reports the first operation's name when none was sent
+        named = getattr(ctx, "_provided_operation_name", None) is not None
+        if document is not None and not named and not ctx.pre_execution_errors:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                ctx.pre_execution_errors = [
+                    GraphQLError(
+                        "Must provide operationName if the document contains several operations.",
+                        nodes=operations,
+                    )
+                ]
+        yield
 
     def on_operation(self) -> Iterator[None]:
         """After the operation, rewrite its errors."""
         yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
+        ctx = self.execution_context
+        context = ctx.context
+        result = ctx.result
+        if result is None:
+            # The document did not parse or validate: those errors are answered as they
+            # are, so they get their code in place.
+            for error in ctx.pre_execution_errors or ():
+                self._process(error, context)
             return
-        context = self.execution_context.context
-        result.errors = [self._process(e, context) for e in result.errors]
+        if result.errors:
+            result.errors = [self._process(e, context) for e in result.errors]
 
     def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
         original = error.original_error

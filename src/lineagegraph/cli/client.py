@@ -56,7 +56,22 @@ def target_of(
             raise click.UsageError("give --store or --server, not both")
         if typed("store_url"):
             return store_url, None
-    return (None, server_url) if server_url else (store_url, None)
+    return (None, _checked_server(server_url)) if server_url else (store_url, None)
+
+
+def _checked_server(server_url: str) -> str:
+    """The server URL, or a usage error saying what is wrong with it."""
+    try:
+        url = httpx.URL(server_url)
+    except httpx.InvalidURL as error:
+        message = f"{server_url!r} is not a URL: {error}"
+        raise click.BadParameter(message, param_hint="--server") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise click.BadParameter(
+            f"{server_url!r} is not an http(s) URL such as http://127.0.0.1:8000",
+            param_hint="--server",
+        )
+    return server_url
 
 
 def open_service(store_url: str | None) -> LineageService:

@@ -373,6 +373,8 @@ def impact(
                 [c["index"], c["description"], c["compatibility"], c["reason"], c["precision"]]
                 for c in report["changes"]
             ],
+            # why a change falls back to dataset level, as --markdown and --json say
+            [f"#{c['index']}: {note}" for c in report["changes"] for note in c["notes"] or ()],
         ),
         Section(
             "affected consumers",
