@@ -20,6 +20,7 @@ from lineagegraph.ingest.openlineage import EventTranslator, parse_event, transl
 from lineagegraph.model import ChangeSet, Direction, Edge, EdgeKind, Node
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
+from tests.api_helpers import gql
 
 PRODUCER = "https://example.com/producer"
 RUN_A = "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
@@ -1111,6 +1112,64 @@ def test_runs_read_the_latest_version_before_they_started(service: LineageServic
     service.apply(translate_event(complete))
     read = service.store.expand([run], Direction.UPSTREAM, [EdgeKind.READ_BY])
     assert [h.target for h in read] == [make_id(Kind.DATASET_VERSION, "pg", "raw", second)]
+
+
+def test_runs_known_only_from_their_end_are_ordered_by_time_not_by_run_id(
+    service: LineageService,
+) -> None:
+    # Producers that send COMPLETE alone (no START) give runs without started_at: they
+    # were ordered by runId, so health and latestRun took whichever id sorts last.
+    def check(success: bool) -> dict[str, Any]:
+        assertion = {"assertion": "not_null", "column": "id", "success": success}
+        return {"dataQualityAssertions": {"assertions": [assertion]}}
+
+    src, dst = dataset("pg", "src"), dataset("pg", "dst")
+    bad, good = dataset("pg", "src", **check(False)), dataset("pg", "src", **check(True))
+    late_id, early_id = (
+        "00000000-0000-4000-8000-000000000004",
+        "ffffffff-0000-4000-8000-000000000002",
+    )
+    events = [
+        event(time="2024-05-01T01:00:00Z", run_id=RUN_A, job=("etl", "producer"), outputs=[bad]),
+        event(
+            time="2024-05-01T02:00:00Z",
+            run_id=early_id,
+            job=("etl", "use"),
+            inputs=[src],
+            outputs=[dst],
+        ),
+        event(time="2024-05-01T03:00:00Z", run_id=RUN_B, job=("etl", "producer"), outputs=[good]),
+        event(
+            time="2024-05-01T04:00:00Z",
+            run_id=late_id,
+            job=("etl", "use"),
+            inputs=[src],
+            outputs=[dst],
+        ),
+    ]
+    for document in events:
+        service.apply(translate_event(document))
+    job = make_id(Kind.JOB, "etl", "use")
+    late = make_id(Kind.RUN, "etl", "use", late_id)
+    assert service.store.latest_history([job]) == {job: late}
+    # the latest run read the clean version, so nothing downstream is at risk any more
+    health = service.health_of([job, make_id(Kind.DATASET, "pg", "dst")])
+    assert {i: r.status.value for i, r in health.items()} == {
+        job: "OK",
+        make_id(Kind.DATASET, "pg", "dst"): "OK",
+    }
+    repair = service.recompute_health()  # what was stored is what recomputing finds
+    assert (repair.written, repair.removed) == ((), ())
+    runs = gql(
+        service,
+        '{ node(id: "job|etl|use") { ... on Job { latestRun { id } '
+        "runs { edges { node { id } } } } } }",
+    )["node"]
+    assert runs["latestRun"]["id"] == late
+    assert [e["node"]["id"] for e in runs["runs"]["edges"]] == [
+        late,
+        make_id(Kind.RUN, "etl", "use", early_id),
+    ]
 
 
 def test_a_run_never_reads_the_version_it_writes(service: LineageService) -> None:

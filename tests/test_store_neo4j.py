@@ -196,6 +196,31 @@ def test_versions_and_runs_carry_their_time_stamp_and_older_nodes_without_it_sti
 
 
 @pytest.mark.neo4j
+def test_runs_stamped_before_runs_were_placed_by_their_end_are_reordered_at_open(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    # A run known only from its end (no START) was stamped "", so ordered by its id.
+    early = make_id(Kind.RUN, ETL, "j", "ffffffff-0000-4000-8000-000000000001")
+    late = make_id(Kind.RUN, ETL, "j", "00000000-0000-4000-8000-000000000002")
+    cs = ChangeSet()
+    cs.add(Job(namespace=ETL, name="j"))
+    for run, ended in ((early, "2026-03-01T01:00:00Z"), (late, "2026-03-01T02:00:00Z")):
+        cs.nodes.append(Node.from_key(parse_id(run), {"state": "COMPLETE", "ended_at": ended}))
+        cs.link(job("j"), EdgeKind.HAS_RUN, run, T0)
+    neo4j_store.apply(cs)
+    assert neo4j_store.latest_history([job("j")]) == {job("j"): late}
+    # a database written before: runs stamped ""
+    cypher(raw, "MATCH (r:Run) SET r.stamp = ''")
+    assert neo4j_store.latest_history([job("j")]) == {job("j"): early}
+    again = Neo4jStore.from_url(neo4j_store.url)
+    try:
+        assert again.latest_history([job("j")]) == {job("j"): late}
+    finally:
+        again.close()
+    assert cypher(raw, "MATCH (r:Run) WHERE r.stamp IS NULL RETURN count(r)") == [[2]]
+
+
+@pytest.mark.neo4j
 def test_schema_is_created_once_and_opening_again_is_harmless(
     neo4j_store: Neo4jStore, raw: neo4j.Driver
 ) -> None:

@@ -106,7 +106,7 @@ def time_stamp(value: object) -> str:
     """A stored time attribute as a fixed-width UTC string ("" when missing or malformed).
 
     Stamps compare as the times they stand for; "" sorts before every time. This is
-    how the health rules order versions (``created_at``) and runs (``started_at``).
+    how the health rules order versions and runs (:func:`member_stamp`).
     """
     if not isinstance(value, str | datetime) or value == "":
         return ""
@@ -178,20 +178,29 @@ EDGE_RULES: dict[EdgeKind, tuple[frozenset[Kind], frozenset[Kind]]] = {
 }
 
 # The history whose latest member Store.latest_history answers, by the owner's kind:
-# (edge kind, member kind, the member's time attribute that orders it, then its id).
-HISTORY_ORDER: dict[Kind, tuple[EdgeKind, Kind, str]] = {
-    Kind.DATASET: (EdgeKind.HAS_VERSION, Kind.DATASET_VERSION, "created_at"),
-    Kind.JOB: (EdgeKind.HAS_RUN, Kind.RUN, "started_at"),
+# (edge kind, member kind, the member's time attributes that order it, the first one it
+# has counting, then its id). A run known only from its end (producers that send no
+# START) is placed by its end, then by the time its state was reported.
+HISTORY_ORDER: dict[Kind, tuple[EdgeKind, Kind, tuple[str, ...]]] = {
+    Kind.DATASET: (EdgeKind.HAS_VERSION, Kind.DATASET_VERSION, ("created_at",)),
+    Kind.JOB: (EdgeKind.HAS_RUN, Kind.RUN, ("started_at", "ended_at", "state_at")),
 }
-# member kind -> the attribute whose time stamp orders it in its owner's history
-_MEMBER_TIME = {member: attr for _, member, attr in HISTORY_ORDER.values()}
+# member kind -> the attributes whose time stamp orders it in its owner's history
+_MEMBER_TIME = {member: attrs for _, member, attrs in HISTORY_ORDER.values()}
 
 
 def member_stamp(kind: Kind, attrs: Mapping[str, Any]) -> str | None:
     """The time stamp that orders a dataset version or a run in its dataset's or job's
-    history (see :data:`HISTORY_ORDER`); ``None`` for nodes of other kinds."""
-    attr = _MEMBER_TIME.get(kind)
-    return None if attr is None else time_stamp(attrs.get(attr))
+    history (see :data:`HISTORY_ORDER`): "" when it has none of those times, ``None``
+    for nodes of other kinds."""
+    names = _MEMBER_TIME.get(kind)
+    if names is None:
+        return None
+    for name in names:
+        stamp = time_stamp(attrs.get(name))
+        if stamp:
+            return stamp
+    return ""
 
 
 class Direction(StrEnum):

@@ -21,7 +21,7 @@ and wrote:
   is every version it WROTE (a training run's model version included).
 - *Catalog.* A dataset is at risk while its latest version (by ``created_at``,
   then id) is tainted, and then so are all its fields and the features computed
-  from it or them; a job while its latest run (by ``started_at``) is tainted; a
+  from it or them; a job while its latest run (by start, else end) is tainted; a
   deployment while it currently SERVES a tainted model version. Tainted dataset
   versions and model versions are recorded too (they stay tainted: a model
   version trained on bad data remains at risk after the data is fixed, while a
@@ -368,7 +368,7 @@ class _Facts:
         return job in self._latest
 
     def latest_run(self, job: str) -> str | None:
-        """The latest run of a job (by ``started_at``, then id), if any."""
+        """The latest run of a job (by its time stamp, ``model.member_stamp``, then id)."""
         self.latest([job])
         return self._latest.get(job)
 

@@ -73,6 +73,7 @@ from lineagegraph.model import (
     EdgeKind,
     Node,
     format_time,
+    member_stamp,
     parse_time,
     utcnow,
 )
@@ -554,14 +555,19 @@ class _Context:
         code_diff = {c.job_id for c in self.diff.code_changes} if self.diff else set()
         suspects = []
         for job in self.jobs:
+            # in history order: by start, else by end or state time (member_stamp)
             runs = sorted(
-                ((_time(nodes[r].attrs.get("started_at")), r) for r in runs_of[job] if r in nodes),
+                (
+                    (_time(member_stamp(Kind.RUN, nodes[r].attrs)), r)
+                    for r in runs_of[job]
+                    if r in nodes
+                ),
                 key=lambda item: ("" if item[0] is None else format_time(item[0]), item[1]),
             )
             previous: Node | None = None
-            for started, run_id in runs:
+            for at, run_id in runs:
                 node = nodes[run_id]
-                if started is not None and started in self.window:
+                if at is not None and at in self.window:
                     state = str(node.attrs.get("state", ""))
                     if state in _FAILED_STATES:
                         error = node.attrs.get("error_message")
@@ -572,7 +578,7 @@ class _Context:
                                 run_id,
                                 job,
                                 [run_id],
-                                started,
+                                at,
                                 f"run of {_label(job)} ended {state}{detail}",
                                 SEVERITY[SuspectKind.FAILED_RUN],
                                 None,
@@ -588,7 +594,7 @@ class _Context:
                                 run_id,
                                 job,
                                 [previous.id, run_id],
-                                started,
+                                at,
                                 f"{_label(job)} ran code {new_code} (was {old_code})",
                                 SEVERITY[SuspectKind.CODE_CHANGE],
                                 None,

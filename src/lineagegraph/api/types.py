@@ -225,6 +225,13 @@ def _sort_newest(nodes: list[m.Node], key: str) -> list[m.Node]:
     return sorted(by_id, key=lambda n: _sortable(n.attrs.get(key)), reverse=True)
 
 
+def _runs_newest(nodes: list[m.Node]) -> list[m.Node]:
+    """Runs newest first, in the order health takes them: by start, else by end or
+    state time (a producer may send no START); ties by id."""
+    by_id = sorted(nodes, key=lambda n: n.id)
+    return sorted(by_id, key=lambda n: m.member_stamp(Kind.RUN, n.attrs) or "", reverse=True)
+
+
 def _sortable(value: Any) -> str:
     moment = _time(value)
     return "" if moment is None else m.format_time(moment)
@@ -455,13 +462,13 @@ class Job(Node):
     @resolver(description="Runs of this job, newest first.")
     async def runs(self, info: Info, first: First = None, after: After = None) -> Connection[Run]:
         nodes = await info.context.neighbours(self.id, Direction.DOWNSTREAM, EdgeKind.HAS_RUN)
-        ordered = _sort_newest(nodes, "started_at")
+        ordered = _runs_newest(nodes)
         return paginate([Run.build(n) for n in ordered], first, after)
 
     @resolver(description="The newest run, if any.")
     async def latest_run(self, info: Info) -> Run | None:
         nodes = await info.context.neighbours(self.id, Direction.DOWNSTREAM, EdgeKind.HAS_RUN)
-        ordered = _sort_newest(nodes, "started_at")
+        ordered = _runs_newest(nodes)
         return Run.build(ordered[0]) if ordered else None
 
     @classmethod

@@ -216,10 +216,11 @@ class Store(Protocol):
         A dataset's versions are the dataset versions that its current ``HAS_VERSION``
         edges lead to, ordered by the :func:`~lineagegraph.model.time_stamp` of their
         ``created_at`` attribute and then by id; a job's runs are the runs of its
-        current ``HAS_RUN`` edges, ordered by ``started_at`` the same way (see
-        :data:`~lineagegraph.model.HISTORY_ORDER`). An id maps to its latest member,
-        or to ``None`` when its current edges of that kind lead to no member of that
-        kind (a dataset with only model versions); it is absent when it has no current
+        current ``HAS_RUN`` edges, ordered by ``started_at`` (else ``ended_at``, else
+        ``state_at``) the same way (see :data:`~lineagegraph.model.HISTORY_ORDER`).
+        An id maps to its latest member, or to ``None`` when its current edges of that
+        kind lead to no member of that kind (a dataset with only model versions); it
+        is absent when it has no current
         edge of that kind at all, or is not a dataset or job that exists. A dataset or
         job can have thousands of versions or runs: only the latest comes back, and
         no node is read back to answer.

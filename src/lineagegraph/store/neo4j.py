@@ -67,7 +67,6 @@ from lineagegraph.model import (
     merge_edge,
     reasons_from_json,
     reasons_to_json,
-    time_stamp,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
@@ -119,6 +118,14 @@ _SCHEMA: Final[tuple[str, ...]] = (
     "DROP INDEX lineagegraph_entity_search IF EXISTS",
     f"CREATE FULLTEXT INDEX {SEARCH_INDEX} IF NOT EXISTS FOR (n:Entity) "
     "ON EACH [n.title, n.search] OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}",
+)
+
+# Data written by earlier versions, brought up to date at every start (each statement
+# finds nothing to do once done).
+_MIGRATIONS: Final[tuple[str, ...]] = (
+    # Runs without started_at were stamped "", and so ordered by id; unstamped, they are
+    # ordered by their end or state time (model.member_stamp) until they are rewritten.
+    "MATCH (r:Run) WHERE r.stamp = '' SET r.stamp = NULL",
 )
 
 # Fails unless the full-text index exists (a read any user may run).
@@ -814,6 +821,8 @@ class Neo4jStore:
                             if "AlreadyExists" not in (error.code or ""):
                                 raise
                     session.run("CALL db.awaitIndexes(300)").consume()
+                    for migration in _MIGRATIONS:
+                        session.run(migration).consume()
                 except neo4j_errors.Forbidden as error:
                     # A user without schema rights can work once an administrator (or an
                     # earlier start with more rights) created the schema.
@@ -1211,8 +1220,8 @@ class Neo4jStore:
             if not unstamped:
                 answers[owner] = latest or None
                 continue
-            attr = HISTORY_ORDER[kind_of(owner)][2]
-            candidates = [(time_stamp(json.loads(a).get(attr)), m) for m, a in unstamped]
+            member = HISTORY_ORDER[kind_of(owner)][1]
+            candidates = [(member_stamp(member, json.loads(a)) or "", m) for m, a in unstamped]
             if latest:
                 candidates.append((stamp, latest))
             answers[owner] = max(candidates)[1]
