@@ -265,6 +265,24 @@ def test_feature_model_deployment_and_check_upserts(service: LineageService) -> 
     assert missing == {"__typename": "NotFoundError", "id": f"field|{NS}|t|nope"}
 
 
+def test_row_and_byte_counts_past_32_bits_are_longs(service: LineageService) -> None:
+    # A warehouse table has more than 2**31 - 1 rows; GraphQL's Int refused them.
+    big = {"namespace": NS, "name": "events", "version": "v1", "rowCount": 5_000_000_000}
+    query = """mutation($input: DatasetVersionInput!) { upsertDatasetVersion(input: $input) {
+        __typename ... on EntityPayload { node { ... on DatasetVersion { rowCount byteCount } } }
+        } }"""
+    stored = gql(service, query, {"input": {**big, "byteCount": 2**62}})["upsertDatasetVersion"]
+    assert stored["node"] == {"rowCount": 5_000_000_000, "byteCount": 2**62}
+    literal = with_ns("""mutation { upsertDatasetVersion(input: {namespace: "@NS",
+        name: "events", version: "v2", rowCount: 3000000000}) {
+        ... on EntityPayload { node { ... on DatasetVersion { rowCount } } } } }""")
+    assert gql(service, literal)["upsertDatasetVersion"]["node"] == {"rowCount": 3_000_000_000}
+    for wrong, why in ((2**63, "does not fit 64 bits"), (1.5, "not an integer"), ("7", "not")):
+        data, errors = run_graphql(service, query, {"input": {**big, "rowCount": wrong}})
+        assert data is None and why in errors[0]["message"], errors
+    assert service.stats().nodes_by_kind["DATASET_VERSION"] == 2
+
+
 def test_record_run_reads_latest_versions_writes_new_ones_and_ends_old_edges(
     service: LineageService,
 ) -> None:

@@ -26,6 +26,7 @@ from lineagegraph.api.types import (
     EntityKind,
     First,
     Info,
+    Long,
     Node,
     PageInfo,
     arg,
@@ -516,7 +517,7 @@ class ProvenanceVersion:
     version: str = strawberry.field(description="The version identifier.")
     created_at: datetime | None = strawberry.field(description="When it was written.")
     written_by: strawberry.ID | None = strawberry.field(description="The run that wrote it.")
-    row_count: int | None = strawberry.field(description="Rows, when reported.")
+    row_count: Long | None = strawberry.field(description="Rows, when reported.")
     schema_fields: JSON = strawberry.field(description="Its schema snapshot.")
     depth: int = strawberry.field(description="Runs between it and the subject.")
 
@@ -530,7 +531,7 @@ class ProvenanceVersion:
             version=item.version,
             created_at=item.created_at,
             written_by=None if item.written_by is None else strawberry.ID(item.written_by),
-            row_count=item.row_count,
+            row_count=None if item.row_count is None else Long(item.row_count),
             schema_fields=_json([dict(f) for f in item.schema_fields]),
             depth=item.depth,
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import strawberry
 
-from lineagegraph.api.types import EntityKind, RunStateEnum
+from lineagegraph.api.types import EntityKind, Long, RunStateEnum
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import KEY_PARTS, Kind, make_id, parse_id
 from lineagegraph.ingest import mutations as mx
@@ -341,8 +341,8 @@ class DatasetVersionInput:
     schema: list[FieldInput] | None = strawberry.field(
         default=None, description="The schema it was written with."
     )
-    row_count: int | None = strawberry.field(default=None, description="Rows in it.")
-    byte_count: int | None = strawberry.field(default=None, description="Bytes in it.")
+    row_count: Long | None = strawberry.field(default=None, description="Rows in it.")
+    byte_count: Long | None = strawberry.field(default=None, description="Bytes in it.")
 
     def to_spec(self) -> mx.DatasetVersionSpec:
         """The plain spec."""
@@ -371,7 +371,7 @@ class RunIOInput:
     schema: list[FieldInput] | None = strawberry.field(
         default=None, description="The schema an output was written with."
     )
-    row_count: int | None = strawberry.field(default=None, description="Rows written.")
+    row_count: Long | None = strawberry.field(default=None, description="Rows written.")
 
     def to_spec(self, field: str) -> mx.RunIO:
         """The plain spec."""

@@ -7,13 +7,14 @@ import sys
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from lineagegraph.api.analysis import AnalysisQuery
 from lineagegraph.api.limits import graphql_extensions
 from lineagegraph.api.mutations import Mutation
 from lineagegraph.api.queries import CatalogQuery
-from lineagegraph.api.types import NODE_TYPES
+from lineagegraph.api.types import NODE_TYPES, SCALARS
 from lineagegraph.config import Settings
 
 __all__ = ["LineageSchema", "Query", "build_schema", "sdl"]
@@ -44,6 +45,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         types=list(NODE_TYPES),
         extensions=graphql_extensions(settings),
+        config=StrawberryConfig(scalar_map=SCALARS),
     )
 
 

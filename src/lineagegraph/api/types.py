@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, NewType, TypeVar, cast
 
 import strawberry
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.scalars import JSON
+from strawberry.types.scalar import ScalarDefinition
 
 from lineagegraph import model as m
 from lineagegraph.api.context import Context
@@ -44,6 +45,33 @@ def mutation(
         "Callable[[F], F]", strawberry.mutation(description=description, extensions=extensions)
     )
 
+
+_LONG_LIMIT = 2**63
+
+
+def _long(value: object) -> int:
+    """A Long from a variable or literal: an integer that fits 64 bits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"Long cannot represent {value!r}: not an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"Long cannot represent {value!r}: not an integer")
+    number = int(value)
+    if not -_LONG_LIMIT <= number < _LONG_LIMIT:
+        raise ValueError(f"Long cannot represent {value!r}: it does not fit 64 bits")
+    return number
+
+
+# GraphQL's Int stops at 2**31 - 1; a warehouse table has more rows than that. The
+# schema maps the type to its scalar (SCALARS).
+Long = NewType("Long", int)
+SCALARS: dict[object, ScalarDefinition] = {
+    Long: strawberry.scalar(
+        name="Long",
+        description="A 64-bit integer, such as a row or byte count, written as a JSON number.",
+        serialize=_long,
+        parse_value=_long,
+    )
+}
 
 # The domain enums are the GraphQL enums (strawberry.enum registers them in place).
 strawberry.enum(Kind, name="EntityKind", description="The kinds of entity in the graph.")
@@ -217,6 +245,14 @@ def _time(value: Any) -> datetime | None:
 def stored_time(value: str | None) -> datetime | None:
     """A stored edge timestamp as a datetime."""
     return None if value is None else parse_time(value)
+
+
+def _count(value: object) -> Long | None:
+    """A stored count as a Long: whole numbers within 64 bits, else nothing."""
+    try:
+        return Long(_long(value))
+    except ValueError:
+        return None
 
 
 def _sort_newest(nodes: list[m.Node], key: str) -> list[m.Node]:
@@ -552,14 +588,12 @@ class DatasetVersion(Node):
         return _time(self.source.attrs.get("created_at"))
 
     @resolver(description="Rows in this version, when reported.")
-    def row_count(self) -> int | None:
-        value = self.source.attrs.get("row_count")
-        return value if isinstance(value, int) else None
+    def row_count(self) -> Long | None:
+        return _count(self.source.attrs.get("row_count"))
 
     @resolver(description="Bytes in this version, when reported.")
-    def byte_count(self) -> float | None:
-        value = self.source.attrs.get("byte_count")
-        return float(value) if isinstance(value, int | float) else None
+    def byte_count(self) -> Long | None:
+        return _count(self.source.attrs.get("byte_count"))
 
     @resolver(description="The schema this version was written with.")
     def schema(self) -> list[SchemaField]:
