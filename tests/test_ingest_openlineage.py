@@ -256,6 +256,31 @@ def test_apples_count_every_run_versus_the_latest_runs(
     assert stats.nodes_by_kind["DATASET"] == 9
 
 
+def test_apples_arriving_newest_first_give_the_same_current_lineage(
+    service: LineageService, shared_data: Path
+) -> None:
+    # An older event arriving late made what only it reported current again:
+    # gather_apples read red.delicious once more, beside crab.apples.
+    files = sorted((shared_data / "marquez" / "apples").glob("*.json"))
+    apply_all(service, [load(f) for f in reversed(files)])
+    _, edges = service.store.export()
+    flow = {
+        (e.source_id, e.target_id): e for e in edges if e.kind in (EdgeKind.READS, EdgeKind.WRITES)
+    }
+    assert len(flow) == 14
+    assert len([e for e in flow.values() if e.current]) == 13
+    gather = make_id(Kind.JOB, KITCHEN, "gather_apples")
+    red = flow[(ds("laurents-orchard", "red.delicious"), gather)]
+    # it ends when the later run reported the job's lineage, as in file order
+    assert (red.first_seen, red.ended_at) == (
+        "2020-08-29T23:00:00.000000Z",
+        "2020-10-15T03:00:00.000000Z",
+    )
+    pie = ds(KITCHEN, "apple.pie")
+    earlier = service.lineage(pie, Direction.UPSTREAM, as_of=datetime(2020, 10, 1, tzinfo=UTC))
+    assert (red.source_id, gather) in {(e.source_id, e.target_id) for e in earlier.edges}
+
+
 def test_apples_batched_and_sequential_ingestion_agree(shared_data: Path) -> None:
     folder = shared_data / "marquez" / "apples"
     sequential = LineageService(open_store("memory://"))
@@ -866,6 +891,26 @@ def test_column_edges_a_job_stops_reporting_stop_being_current(service: LineageS
         [total], Direction.UPSTREAM, [EdgeKind.DERIVES], as_of=datetime(2024, 5, 1, 12, tzinfo=UTC)
     )
     assert sorted(h.target for h in then) == [fld("pg", "a", "x"), fld("pg", "a", "y")]
+
+
+def test_a_late_older_event_leaves_the_later_column_lineage_current(
+    service: LineageService,
+) -> None:
+    def run(time: str, run_id: str, source: str) -> dict[str, Any]:
+        field = {"inputFields": [{"namespace": "pg", "name": "a", "field": source}]}
+        facet = {"fields": {"total": field}}
+        out = dataset("pg", "out", columnLineage=facet)
+        return event(time=time, run_id=run_id, inputs=[dataset("pg", "a")], outputs=[out])
+
+    service.apply(translate_event(run("2024-05-02T10:00:00Z", RUN_B, "x")))
+    service.apply(translate_event(run("2024-05-01T10:00:00Z", RUN_A, "y")))  # late
+    total = fld("pg", "out", "total")
+    now = service.store.expand([total], Direction.UPSTREAM, [EdgeKind.DERIVES])
+    assert [h.target for h in now] == [fld("pg", "a", "x")]
+    then = service.store.expand(
+        [total], Direction.UPSTREAM, [EdgeKind.DERIVES], as_of=datetime(2024, 5, 1, 12, tzinfo=UTC)
+    )
+    assert [h.target for h in then] == [fld("pg", "a", "y")]
 
 
 def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:

@@ -978,12 +978,21 @@ def expected_latest(store: Store) -> dict[str, str | None]:
     edges = list(exported)
     answers: dict[str, str | None] = {}
     for owner, member_kind in HISTORY_OWNERS.items():
-        edge_kind, _, attr = HISTORY_ORDER[parse_id(owner).kind]
+        edge_kind, _, names = HISTORY_ORDER[parse_id(owner).kind]
         targets = [e.target_id for e in edges if e.key[:2] == (owner, edge_kind) and e.current]
         if not targets:
             continue
         members = [t for t in targets if parse_id(t).kind is member_kind]
-        ranked = [(time_stamp(attrs[m].get(attr)), m) for m in members]
+        # the first of the member's times it has (a run without a start: its end)
+        ranked = [
+            (
+                next(
+                    (time_stamp(attrs[m].get(n)) for n in names if time_stamp(attrs[m].get(n))), ""
+                ),
+                m,
+            )
+            for m in members
+        ]
         answers[owner] = max(ranked)[1] if ranked else None
     return answers
 

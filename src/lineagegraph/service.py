@@ -287,7 +287,7 @@ class LineageService:
             )
             distinct.setdefault(signature, snapshot)
             timed.append((signature, snapshot.at))
-        unreported = self._unreported_edges(distinct)
+        unreported, added, latest = self._compare_snapshots(distinct)
         endings: list[EdgeEnding] = list(changeset.endings)
         for signature, at in timed:
             endings.extend(
@@ -295,16 +295,33 @@ class LineageService:
                 for e in unreported[signature]
                 if e.last_seen < at
             )
+            # A later run of the job reported its lineage already (an event that arrives
+            # late): what only this earlier run reports was no longer there by then.
+            newer = latest.get(signature[0])
+            if newer is not None and newer > at:
+                endings.extend(
+                    EdgeEnding(source_id=source, kind=kind, target_id=target, at=newer)
+                    for source, kind, target in added.get(signature, ())
+                )
         return changeset.model_copy(update={"snapshots": [], "endings": endings})
 
-    def _unreported_edges(
+    def _compare_snapshots(
         self, snapshots: Mapping[tuple[Any, ...], JobSnapshot]
-    ) -> dict[tuple[Any, ...], list[Edge]]:
-        """For each snapshot, the current edges of its job it does not report, in key order.
+    ) -> tuple[
+        dict[tuple[Any, ...], list[Edge]],
+        dict[tuple[Any, ...], list[tuple[str, EdgeKind, str]]],
+        dict[str, str],
+    ]:
+        """Each snapshot against its job's current lineage.
 
-        Hops (cheap) find the unreported edges, for all snapshots at once: one store
-        call per kind of hop, however many jobs. Only those edges are read in full,
-        since a job usually reports the same inputs and outputs run after run.
+        Returns, for each snapshot, the current edges of its job it does not report (in
+        key order) and the keys of the edges it reports that are not current; and, for
+        the jobs of snapshots that report such edges or leave current ones out, the
+        latest time the job's current lineage was reported.
+
+        Hops (cheap) compare them, for all snapshots at once: one store call per kind of
+        hop, however many jobs. Edges are read in full only for jobs whose lineage
+        changed, since a job usually reports the same inputs and outputs run after run.
         """
         store = self.store
         jobs = sorted({s.job_id for s in snapshots.values()})
@@ -325,13 +342,16 @@ class LineageService:
         for hop in store.expand(all_fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
             sources[hop.source].append(hop.target)
         stale: dict[tuple[Any, ...], set[tuple[str, EdgeKind, str]]] = {}
-        stale_jobs: set[str] = set()
+        added: dict[tuple[Any, ...], list[tuple[str, EdgeKind, str]]] = {}
+        changed_jobs: set[str] = set()
         column_owners: set[str] = set()
         for signature, snapshot in snapshots.items():
             job = snapshot.job_id
             inputs, outs = set(snapshot.inputs), set(snapshot.outputs)
             keys = {(i, EdgeKind.READS, job) for i in read[job] if i not in inputs}
             keys.update((job, EdgeKind.WRITES, o) for o in written[job] if o not in outs)
+            new = {(i, EdgeKind.READS, job) for i in inputs.difference(read[job])}
+            new.update((job, EdgeKind.WRITES, o) for o in outs.difference(written[job]))
             if snapshot.column_edges is not None:
                 reported = set(snapshot.column_edges)
                 for field in (f for output in sorted(outs) for f in fields[output]):
@@ -339,15 +359,28 @@ class LineageService:
                         if (source, field) not in reported:
                             keys.add((source, EdgeKind.DERIVES, field))
                             column_owners.add(field)
+                new.update(
+                    (source, EdgeKind.DERIVES, field)
+                    for source, field in reported
+                    if source not in sources.get(field, ())
+                )
             if keys:
                 stale[signature] = keys
-                stale_jobs.add(job)
+            if new:
+                added[signature] = sorted(new)
+            if keys or new:
+                changed_jobs.add(job)
         edges: dict[tuple[str, EdgeKind, str], Edge] = {}
-        if stale:
-            for edge in (
-                *store.edges(sorted(stale_jobs), Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES]),
-                *store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]),
-            ):
+        latest: dict[str, str] = {}
+        if changed_jobs:
+            flow = [EdgeKind.READS, EdgeKind.WRITES]
+            for edge in store.edges(sorted(changed_jobs), Direction.BOTH, flow):
+                edges[edge.key] = edge
+                if edge.current:
+                    job = edge.target_id if edge.kind is EdgeKind.READS else edge.source_id
+                    latest[job] = max(latest.get(job, ""), edge.last_seen)
+        if column_owners:
+            for edge in store.edges(sorted(column_owners), Direction.UPSTREAM, [EdgeKind.DERIVES]):
                 edges[edge.key] = edge
         unreported: dict[tuple[Any, ...], list[Edge]] = {}
         for signature, snapshot in snapshots.items():
@@ -359,7 +392,7 @@ class LineageService:
                 and (e.kind is not EdgeKind.DERIVES or e.attrs.get("job") == snapshot.job_id)
             ]
             unreported[signature] = sorted(found, key=lambda e: (e.source_id, e.kind, e.target_id))
-        return unreported
+        return unreported, added, latest
 
     # --- reads --------------------------------------------------------------------------------
 
