@@ -23,7 +23,7 @@ die() {
 # Without Node the committed vendor files serve as they are; Node is needed only to
 # refresh them from the lockfile.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    for file in cytoscape.esm.min.js cytoscape-dagre.esm.min.js VENDOR.md; do
+    for file in cytoscape.esm.min.js cytoscape-dagre.esm.min.js graphiql.min.js VENDOR.md; do
         [ -f "$vendor/$file" ] || die "missing $vendor/$file and no node/npm to build it; install Node.js 18+ with npm (Debian: apt-get install nodejs npm)"
     done
     echo "build-ui: node/npm not found; using the committed vendor files (see VENDOR.md)"
@@ -55,6 +55,15 @@ install_if_changed() {
 files=(
     "cytoscape|dist/cytoscape.esm.min.mjs|cytoscape.esm.min.js|graph rendering, pan and zoom (ES module build)"
     "cytoscape-dagre|dist/cytoscape-dagre.min.mjs|cytoscape-dagre.esm.min.js|layered left-to-right layout; bundles @dagrejs/dagre and @dagrejs/graphlib (MIT)"
+    # GraphiQL at /graphql, as strawberry's page loads it (the same files, so its
+    # integrity hashes hold), served from here instead of unpkg.com
+    "react|umd/react.production.min.js|react.production.min.js|GraphiQL: React"
+    "react-dom|umd/react-dom.production.min.js|react-dom.production.min.js|GraphiQL: React DOM"
+    "js-cookie|dist/js.cookie.min.js|js.cookie.min.js|GraphiQL page: reads a CSRF cookie"
+    "graphiql|graphiql.min.js|graphiql.min.js|GraphiQL: the IDE (bundles its editor and GraphQL libraries)"
+    "graphiql|graphiql.min.css|graphiql.min.css|GraphiQL: its styles"
+    "@graphiql/plugin-explorer|dist/index.umd.js|graphiql-plugin-explorer.umd.js|GraphiQL: the query explorer"
+    "@graphiql/plugin-explorer|dist/style.css|graphiql-plugin-explorer.css|GraphiQL: the query explorer's styles"
 )
 
 manifest="$(mktemp)"
@@ -77,8 +86,17 @@ for entry in "${files[@]}"; do
     version="$(node -p "require(process.argv[1]).version" "$dir/package.json")"
     licence="$(node -p "require(process.argv[1]).license" "$dir/package.json")"
     install_if_changed "$dir/$source" "$vendor/$target"
-    install_if_changed "$dir/LICENSE" "$vendor/$package.LICENSE.txt"
-    echo "| \`$target\` | $package | $version | $licence (\`$package.LICENSE.txt\`) | \`$source\` | $purpose |" >>"$manifest"
+    notice="${package//\//-}.LICENSE.txt"
+    notice="${notice#@}"
+    if [ -f "$dir/LICENSE" ]; then
+        install_if_changed "$dir/LICENSE" "$vendor/$notice"
+    else  # the package ships no licence file: its package.json names the licence
+        printf '%s %s is licensed %s (its package.json; the package ships no licence file).\n' \
+            "$package" "$version" "$licence" >"$manifest.notice"
+        install_if_changed "$manifest.notice" "$vendor/$notice"
+        rm -f "$manifest.notice"
+    fi
+    echo "| \`$target\` | $package | $version | $licence (\`$notice\`) | \`$source\` | $purpose |" >>"$manifest"
 done
 install_if_changed "$manifest" "$vendor/VENDOR.md"
 

@@ -87,6 +87,11 @@ def test_graphiql_in_a_browser(server: RunningServer) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "graphiql" in page.text.lower()
+    # served from here, not unpkg.com (the browser tests run it with no internet)
+    assert "unpkg.com" not in page.text and "/vendor/graphiql.min.js" in page.text
+    with server.client() as client:
+        script = client.get("/vendor/graphiql.min.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
 
 
 def test_probes_ui_and_unknown_routes(server: RunningServer) -> None:

@@ -145,6 +145,22 @@ def node_list_labels(tab: Page) -> list[str]:
 # --- tests ------------------------------------------------------------------------------------
 
 
+def test_graphiql_runs_from_this_server_alone(page: tuple[Page, Watch], server: str) -> None:
+    # Its scripts came from unpkg.com: where the internet is out of reach, a blank page.
+    tab, watch = page
+    tab.goto(server + "/graphql")
+    editor = tab.locator(".graphiql-query-editor .CodeMirror")
+    expect(editor).to_be_visible(timeout=20_000)
+    tab.evaluate(
+        "() => document.querySelector('.graphiql-query-editor .CodeMirror')"
+        ".CodeMirror.setValue('{ kinds }')"
+    )
+    tab.locator(".graphiql-execute-button").click()
+    expect(tab.locator(".graphiql-response")).to_contain_text("MODEL_VERSION", timeout=20_000)
+    shoot(tab, "graphiql")
+    watch.check()
+
+
 def test_search_opens_the_entity_page(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     expect(tab.locator("h1")).to_have_text("Search the catalog")

@@ -38,6 +38,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -81,6 +82,29 @@ def error_response(error: LineageError, graphql: bool = False) -> JSONResponse:
     return JSONResponse(payload, status_code=error.status, headers=headers)
 
 
+def _graphiql_html() -> str:
+    """strawberry's GraphiQL page with the files it takes from unpkg.com served from
+    ``/vendor/`` (``scripts/build-ui.sh`` copies the same releases, so the page's
+    integrity hashes still hold), so GraphiQL works where the internet is out of reach."""
+    html = get_graphql_ide_html(graphql_ide="graphiql")
+    for published, local in _GRAPHIQL_FILES.items():
+        html = html.replace(f'"https://unpkg.com/{published}"', f'"/vendor/{local}"')
+    return html
+
+
+# unpkg.com path -> file under static/vendor/
+_GRAPHIQL_FILES = {
+    "react@18.2.0/umd/react.production.min.js": "react.production.min.js",
+    "react-dom@18.2.0/umd/react-dom.production.min.js": "react-dom.production.min.js",
+    "js-cookie@3.0.5/dist/js.cookie.min.js": "js.cookie.min.js",
+    "graphiql@3.8.3/graphiql.min.css": "graphiql.min.css",
+    "graphiql@3.8.3/graphiql.min.js": "graphiql.min.js",
+    "@graphiql/plugin-explorer@1.0.2/dist/style.css": "graphiql-plugin-explorer.css",
+    "@graphiql/plugin-explorer@1.0.2/dist/index.umd.js": "graphiql-plugin-explorer.umd.js",
+}
+_GRAPHIQL_HTML = _graphiql_html()
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, auth, error statuses and JSON errors."""
 
@@ -99,6 +123,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.auth = auth
         self.metrics = metrics
         self.limiter = store_limiter(service)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """strawberry's GraphiQL page, loading its scripts and styles from this server."""
+        return _GRAPHIQL_HTML
 
     def decode_json(self, data: str | bytes) -> object:
         """Decode a request body (or the ``variables`` of a GET) as the OpenLineage routes
