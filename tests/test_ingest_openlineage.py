@@ -1170,27 +1170,14 @@ def test_runs_known_only_from_their_end_are_ordered_by_time_not_by_run_id(
 
     src, dst = dataset("pg", "src"), dataset("pg", "dst")
     bad, good = dataset("pg", "src", **check(False)), dataset("pg", "src", **check(True))
-    late_id, early_id = (
-        "00000000-0000-4000-8000-000000000004",
-        "ffffffff-0000-4000-8000-000000000002",
-    )
+    late_id = "00000000-0000-4000-8000-000000000004"
+    early_id = "ffffffff-0000-4000-8000-000000000002"
+    producer, use = ("etl", "producer"), ("etl", "use")
     events = [
-        event(time="2024-05-01T01:00:00Z", run_id=RUN_A, job=("etl", "producer"), outputs=[bad]),
-        event(
-            time="2024-05-01T02:00:00Z",
-            run_id=early_id,
-            job=("etl", "use"),
-            inputs=[src],
-            outputs=[dst],
-        ),
-        event(time="2024-05-01T03:00:00Z", run_id=RUN_B, job=("etl", "producer"), outputs=[good]),
-        event(
-            time="2024-05-01T04:00:00Z",
-            run_id=late_id,
-            job=("etl", "use"),
-            inputs=[src],
-            outputs=[dst],
-        ),
+        event(time="2024-05-01T01:00:00Z", run_id=RUN_A, job=producer, outputs=[bad]),
+        event(time="2024-05-01T02:00:00Z", run_id=early_id, job=use, inputs=[src], outputs=[dst]),
+        event(time="2024-05-01T03:00:00Z", run_id=RUN_B, job=producer, outputs=[good]),
+        event(time="2024-05-01T04:00:00Z", run_id=late_id, job=use, inputs=[src], outputs=[dst]),
     ]
     for document in events:
         service.apply(translate_event(document))
