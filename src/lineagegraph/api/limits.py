@@ -102,17 +102,11 @@ class ErrorPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         """After the operation, rewrite its errors."""
         yield
-        ctx = self.execution_context
-        context = ctx.context
-        result = ctx.result
-        if result is None:
-            # The document did not parse or validate: those errors are answered as they
-            # are, so they get their code in place.
-            for error in ctx.pre_execution_errors or ():
-                self._process(error, context)
+        result = self.execution_context.result
+        if result is None or not result.errors:
             return
-        if result.errors:
-            result.errors = [self._process(e, context) for e in result.errors]
+        context = self.execution_context.context
+        result.errors = [self._process(e, context) for e in result.errors]
 
     def _process(self, error: GraphQLError, context: Any) -> GraphQLError:
         original = error.original_error
