@@ -651,6 +651,9 @@ def test_lineage_as_of_follows_the_column_that_existed_then(shop: LineageService
         "field|postgres://prod-db:5432|shop.public.payments|amount"
     ]
     assert then["edges"] == [{"current": False}]
+    # a time without an offset is UTC, and answered as such (it came back without one)
+    naive = gql(shop, query, {"id": field, "at": "2026-10-02T12:00:00"})["lineage"]
+    assert naive == then
 
 
 def test_lineage_pages_and_errors(shop: LineageService) -> None:

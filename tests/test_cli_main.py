@@ -39,6 +39,9 @@ def test_demo_stats_and_export(tmp_path: Path) -> None:
     out = tmp_path / "graph.json"
     runner.invoke(main, ["export", "--format", "json", "-o", str(out), "--store", store])
     graph = json.loads(out.read_text())
+    # "-o -" is stdout, as for other tools (it wrote a file named "-")
+    piped = runner.invoke(main, ["export", "-o", "-", "--store", store])
+    assert json.loads(piped.output) == graph
     assert len(graph["nodes"]) == 179
     assert len(graph["edges"]) == 340
     ended = [e for e in graph["edges"] if e["ended_at"] is not None]

@@ -322,6 +322,10 @@ def test_dbt_and_gx_uploads(client: TestClient, service: LineageService, shared_
     assert named.status_code == 201
     assert service.stats().nodes_by_kind["RESULT"] == 51
     assert client.post("/api/v1/ingest/dbt", json={}).json()["message"] == "body.manifest: missing"
+    # an empty body is told what it should have held
+    for route, expected in (("dbt", "dbt artifacts"), ("gx", "Great Expectations results")):
+        empty = client.post(f"/api/v1/ingest/{route}", content=b"")
+        assert empty.json()["message"] == f"body: empty; send {expected} as JSON"
 
 
 # --- generated malformed payloads ---------------------------------------------------------------

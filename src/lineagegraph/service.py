@@ -463,7 +463,8 @@ class LineageService:
         """One page of an entity's lineage, within the server's traversal node cap and timeout.
 
         See :func:`lineagegraph.algorithms.lineage.lineage`; raises :class:`NotFound`
-        for an unknown id and :class:`InvalidInput` for bad bounds or cursors.
+        for an unknown id and :class:`InvalidInput` for bad bounds or cursors. A time
+        without an offset is UTC.
         """
         return lineage_analysis.lineage(
             self.store,
@@ -472,7 +473,7 @@ class LineageService:
             depth=depth,
             kinds=kinds,
             column_level=column_level,
-            as_of=as_of,
+            as_of=None if as_of is None else as_utc(as_of),
             first=first,
             after=after,
             max_nodes=self.settings.max_traversal_nodes,

@@ -164,8 +164,11 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
     raise InvalidInput(f"body: not valid {encoding} data")
 
 
-async def _read_json(request: Request, *, items: bool = False) -> tuple[Any, Response | None]:
-    """The decoded JSON body, or the response that refuses it (400, 413).
+async def _read_json(
+    request: Request, *, items: bool = False, expected: str = "an OpenLineage event"
+) -> tuple[Any, Response | None]:
+    """The decoded JSON body, or the response that refuses it (400, 413); ``expected``
+    names what an empty body should have held.
 
     ``items``: a JSON array comes back as its documents (``[i]``), and an element
     holding a lone surrogate fails alone instead of the whole body.
@@ -182,7 +185,7 @@ async def _read_json(request: Request, *, items: bool = False) -> tuple[Any, Res
             status_code=413,
         )
     if not data.strip():
-        raise InvalidInput("body: empty; send an OpenLineage event as JSON")
+        raise InvalidInput(f"body: empty; send {expected} as JSON")
     try:
         value = decode_json(data)
     except LoneSurrogate as error:
@@ -221,7 +224,7 @@ async def post_lineage_batch(request: Request) -> Response:
     """Accept a JSON array of events; answer each event's outcome (200, 207 or 400)."""
     try:
         require_scope(request, "write")
-        documents, refusal = await _read_json(request, items=True)
+        documents, refusal = await _read_json(request, items=True, expected="an array of events")
         if refusal is not None:
             return refusal
         if not isinstance(documents, list):
@@ -281,7 +284,8 @@ async def _apply_translation(
     """Read a JSON body, translate it and apply the changes; 201 with what was written."""
     try:
         require_scope(request, "write")
-        body, refusal = await _read_json(request)
+        expected = "dbt artifacts" if source == "dbt" else "Great Expectations results"
+        body, refusal = await _read_json(request, expected=expected)
         if refusal is not None:
             return refusal
         service = _service(request)

@@ -54,7 +54,10 @@ def demo(store_url: str | None) -> None:
     help="json: {nodes, edges} as stored; graphml: for Gephi, yEd or networkx.",
 )
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), help="File to write (default: stdout)."
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="File to write (default, or -: stdout).",
 )
 def export(store_url: str | None, fmt: str, output: str | None) -> None:
     """Export the whole graph."""
@@ -71,7 +74,7 @@ def export(store_url: str | None, fmt: str, output: str | None) -> None:
             text = "\n".join(graphml_lines(nodes, edges))
     finally:
         service.close()
-    if output:
+    if output and output != "-":
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
     else:

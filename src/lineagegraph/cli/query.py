@@ -237,7 +237,7 @@ def lineage(
             "cycles: " + "; ".join(" ↔ ".join(_short(i) for i in c) for c in data["cycles"])
         )
     nodes = Section(
-        f"{data['direction'].lower()} lineage of {data['root']['name']}",
+        f"{data['direction'].lower()} lineage of {_short(data['root']['id'])}",
         ["depth", "side", "kind", "entity"],
         [
             [
