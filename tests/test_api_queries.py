@@ -516,6 +516,24 @@ def test_search_with_filters_and_cursor_pagination(shop: LineageService) -> None
     assert rest["pageInfo"]["hasNextPage"] is False
 
 
+def test_searching_an_entitys_whole_id_finds_it(shop: LineageService) -> None:
+    # Ids are shown everywhere; pasted into search they found nothing ("dataset" and the
+    # separators are no words of the index).
+    query = """query($q: String!, $kinds: [EntityKind!], $tag: String) {
+      search(query: $q, kinds: $kinds, tag: $tag) {
+        totalCount pageInfo { hasNextPage } edges { node { id } } } }"""
+    customers = "dataset|postgres://prod-db:5432|shop.public.customers"
+    found = gql(shop, query, {"q": f"  {customers} "})["search"]
+    assert found["edges"] == [{"node": {"id": customers}}]
+    assert (found["totalCount"], found["pageInfo"]["hasNextPage"]) == (1, False)
+    assert gql(shop, query, {"q": customers, "tag": "pii"})["search"]["totalCount"] == 1
+    # filters still apply, and an id of nothing is searched as words
+    assert gql(shop, query, {"q": customers, "kinds": ["JOB"]})["search"]["edges"] == []
+    assert gql(shop, query, {"q": customers, "tag": "finance"})["search"]["edges"] == []
+    missing = gql(shop, query, {"q": "dataset|postgres://prod-db:5432|nothing"})["search"]
+    assert missing["edges"] == []
+
+
 def test_search_rejects_bad_page_sizes_and_cursors(shop: LineageService) -> None:
     _, errors = run_graphql(shop, "{ search(first: 5000) { edges { cursor } } }")
     assert errors[0]["message"] == "first must be between 0 and 1000, got 5000"

@@ -27,7 +27,7 @@ from lineagegraph.algorithms.provenance import Provenance, ProvenanceDiff
 from lineagegraph.algorithms.rootcause import RootCauseReport
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, NotFound, StoreUnavailable
-from lineagegraph.ids import Kind, dataset_of, kind_of, make_id
+from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
 from lineagegraph.model import (
     ChangeSet,
     Direction,
@@ -52,6 +52,7 @@ from lineagegraph.store.base import (
     Store,
     StoreStats,
     VersionRequest,
+    encode_cursor,
 )
 
 # How far along a run each state is (see LineageService.keep_run_states).
@@ -60,6 +61,25 @@ _STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
 # Called after a changeset was applied, with the service and what it changed (see
 # LineageService.apply); derived state (health) hooks in here.
 AfterApply = Callable[["LineageService", ChangeSet], None]
+
+
+def _is_id(text: str) -> bool:
+    try:
+        parse_id(text)
+    except InvalidInput:
+        return False
+    return True
+
+
+def _passes(node: Node, filters: SearchFilter) -> bool:
+    """Whether a node passes search filters, as the stores apply them."""
+    attrs = node.attrs
+    return (
+        (not filters.kinds or node.kind in filters.kinds)
+        and (not filters.namespace or node.namespace == filters.namespace)
+        and (not filters.owner or filters.owner in (attrs.get("owners") or ()))
+        and (not filters.tag or filters.tag in (attrs.get("tags") or ()))
+    )
 
 
 class LineageService:
@@ -419,7 +439,13 @@ class LineageService:
         first: int = 20,
         after: str | None = None,
     ) -> Page[Node]:
-        """Full-text search over the catalog."""
+        """Full-text search over the catalog; a query that is an entity's whole id (pasted
+        from anywhere ids are shown) finds that entity, when it passes the filters."""
+        pasted = query.strip()
+        if "|" in pasted and after is None and first > 0:
+            node = self.store.get([pasted]).get(pasted) if _is_id(pasted) else None
+            if node is not None and _passes(node, filters):
+                return Page(items=[node], end_cursor=encode_cursor(1), total=1)
         return self.store.search(query, filters, first, after)
 
     def health_of(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
