@@ -165,7 +165,7 @@ def test_a_body_over_the_limit_is_413_by_length_and_by_stream(server: RunningSer
         )
         assert declared.status_code == 413
         assert declared.json() == {
-            "error": "payload too large",
+            "error": "PAYLOAD_TOO_LARGE",  # as the expansion limit of /api/v1/lineage says
             "message": "request bodies are limited to 4096 bytes "
             "(the server's LINEAGEGRAPH_MAX_BODY_BYTES)",
         }

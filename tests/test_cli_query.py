@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,6 +188,17 @@ def test_search_with_filters(store_url: str) -> None:
     ]
     table = invoke("search", "--kind", "MODEL", "--store", store_url)
     assert "churn_classifier" in table.output and "ltv_regressor" in table.output
+    # past the first page: the table names the cursor, and --after takes it
+    everything = json.loads(
+        invoke("search", "--first", "1000", "--json", "--store", store_url).output
+    )
+    first = invoke("search", "--first", "3", "--store", store_url).output
+    cursor = re.search(r"--after (\S+)\)", " ".join(first.split()))
+    assert cursor is not None, first
+    rest = invoke(
+        "search", "--after", cursor.group(1), "--first", "1000", "--json", "--store", store_url
+    )
+    assert [n["id"] for n in json.loads(rest.output)] == [n["id"] for n in everything][3:]
 
 
 def test_markdown_sections(store_url: str) -> None:

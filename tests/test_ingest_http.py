@@ -153,6 +153,16 @@ def test_malformed_bodies(
     assert service.stats().nodes == 0
 
 
+def test_other_methods_on_the_ingest_routes_are_405(client: TestClient) -> None:
+    # A GET reached the UI's static files and was told 404.
+    for path in (LINEAGE, BATCH, "/api/v1/ingest/dbt", "/api/v1/ingest/gx"):
+        for method in ("GET", "PUT", "DELETE"):
+            response = client.request(method, path)
+            assert response.status_code == 405, (method, path)
+            assert response.headers["allow"] == "POST"
+            assert response.json()["error"] == "METHOD_NOT_ALLOWED"
+
+
 def test_an_event_with_a_lone_surrogate_is_refused_alone(
     client: TestClient, service: LineageService
 ) -> None:

@@ -259,7 +259,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         too_large = {
-            "error": "payload too large",
+            "error": "PAYLOAD_TOO_LARGE",
             "message": f"request bodies are limited to {self.max_bytes} bytes "
             "(the server's LINEAGEGRAPH_MAX_BODY_BYTES)",
         }

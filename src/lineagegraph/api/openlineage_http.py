@@ -96,7 +96,26 @@ def openlineage_routes() -> list[Route]:
         ),
         Route("/api/v1/ingest/dbt", post_dbt, methods=["POST"], name="ingest_dbt"),
         Route("/api/v1/ingest/gx", post_gx, methods=["POST"], name="ingest_gx"),
+        # Other methods answer 405 with Allow: POST (a GET reached the static files: 404).
+        *(
+            Route(path, _post_only, methods=["GET", "PUT", "PATCH", "DELETE"])
+            for path in (
+                "/api/v1/lineage",
+                "/api/v1/lineage/batch",
+                "/api/v1/ingest/dbt",
+                "/api/v1/ingest/gx",
+            )
+        ),
     ]
+
+
+async def _post_only(request: Request) -> Response:
+    """405 for any other method on a route that takes only POST."""
+    return JSONResponse(
+        {"error": "METHOD_NOT_ALLOWED", "message": f"{request.url.path} takes POST only"},
+        status_code=405,
+        headers={"Allow": "POST"},
+    )
 
 
 def _error(error: LineageError) -> JSONResponse:

@@ -739,9 +739,9 @@ def root_cause(
 # --- search -----------------------------------------------------------------------------------
 
 SEARCH = """query($query: String!, $kinds: [EntityKind!], $namespace: String, $owner: String,
-                 $tag: String, $first: Int) {
+                 $tag: String, $first: Int, $after: String) {
   search(query: $query, kinds: $kinds, namespace: $namespace, owner: $owner, tag: $tag,
-         first: $first) {
+         first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
     edges { node { id kind namespace name label } }
   }
@@ -755,6 +755,7 @@ SEARCH = """query($query: String!, $kinds: [EntityKind!], $namespace: String, $o
 @click.option("--owner", default=None, help="Only entities with this owner.")
 @click.option("--tag", default=None, help="Only entities with this tag.")
 @click.option("--first", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client
 def search(
@@ -766,6 +767,7 @@ def search(
     owner: str | None,
     tag: str | None,
     first: int,
+    after: str | None,
 ) -> None:
     """Search names, descriptions, tags, owners and field names."""
     data = client.execute(
@@ -777,10 +779,16 @@ def search(
             "owner": owner,
             "tag": tag,
             "first": first,
+            "after": after,
         },
     )["search"]
     nodes = [e["node"] for e in data["edges"]]
-    notes = ["more results follow (use --first)"] if data["pageInfo"]["hasNextPage"] else []
+    page = data["pageInfo"]
+    notes = (
+        [f"more results follow (use --first, or --after {page['endCursor']})"]
+        if page["hasNextPage"]
+        else []
+    )
     emit(
         fmt,
         nodes,
