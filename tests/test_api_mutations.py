@@ -538,9 +538,18 @@ def test_ingest_open_lineage_event(service: LineageService, shared_data: Path) -
     no_run_id = json.loads(
         (shared_data / "openlineage/proxy_fluentd/event_no_run_id.json").read_text()
     )
+    query = query.replace("{ message }", "{ message field }")
     refused = gql(service, query, {"event": no_run_id})["ingestOpenLineage"]
     assert refused["__typename"] == "InvalidInputError"
     assert "runId" in refused["message"]
+    assert refused["field"] == "run.runId"  # it was always null
+    # the path is the event's own, keys as sent (not made GraphQL names)
+    metrics = {"rowCount": 1, "columnMetrics": {"order_id": {"nullCount": "none"}}}
+    event["inputs"][0]["inputFacets"] = {"dataQualityMetrics": metrics}
+    bad = gql(service, query, {"event": event})["ingestOpenLineage"]
+    assert bad["field"] == (
+        "inputs[0].inputFacets.dataQualityMetrics.columnMetrics.order_id.nullCount"
+    ), bad
 
 
 def test_delete_entity_with_what_it_contains(service: LineageService) -> None:

@@ -15,6 +15,14 @@ class InvalidInput(LineageError):
     status = 400
 
 
+class InvalidField(InvalidInput):
+    """Invalid input that names the input field at fault (a dotted path)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class NotFound(LineageError):
     """A referenced entity does not exist (HTTP 404)."""
 

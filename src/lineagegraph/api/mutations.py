@@ -546,7 +546,9 @@ class Mutation:
         try:
             nodes, edges, ids = await info.context.call(run)
         except InvalidInput as error:
-            return _invalid(error)
+            # the field is a path in the event as sent (its keys are not GraphQL names)
+            field = getattr(error, "field", None)
+            return InvalidInputError(message=str(error), field=field)
         if info.context.metrics is not None:
             info.context.metrics.record_ingest("openlineage")
         return IngestPayload(nodes=nodes, edges=edges, ids=[strawberry.ID(i) for i in ids])

@@ -33,7 +33,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidField, InvalidInput
 from lineagegraph.model import parse_time
 
 __all__ = [
@@ -612,6 +612,12 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 def describe_error(error: ValidationError, prefix: str = "") -> str:
     """One readable line for a validation error: ``path: what is wrong`` (first error first)."""
+    path, message = _first_error(error, prefix)
+    return f"{path}: {message}"
+
+
+def _first_error(error: ValidationError, prefix: str = "") -> tuple[str, str]:
+    """The path of a validation error's first problem, and what is wrong there."""
     errors = error.errors(include_url=False)
     first = errors[0]
     kind = first["type"]
@@ -624,7 +630,7 @@ def describe_error(error: ValidationError, prefix: str = "") -> str:
     if prefix:
         path = prefix if path == "event" else f"{prefix}{'' if path.startswith('[') else '.'}{path}"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return f"{path}: {message}{more if len(errors) > 1 else ''}"
+    return path, f"{message}{more if len(errors) > 1 else ''}"
 
 
 def event_kind(document: Any) -> str:
@@ -661,7 +667,8 @@ def parse_event(document: Any) -> OpenLineageEvent:
     try:
         validated = _ADAPTERS[kind].validate_python(document)
     except ValidationError as error:
-        raise InvalidInput(describe_error(error)) from None
+        path, message = _first_error(error)
+        raise InvalidField(path, f"{path}: {message}") from None
     except RecursionError:
         raise InvalidInput("event: nested too deeply") from None
     return _WRAPPERS[kind](validated)

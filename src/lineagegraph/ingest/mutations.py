@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidField, InvalidInput
 from lineagegraph.ids import Kind, make_id, parse_id
 from lineagegraph.model import (
     ChangeSet,
@@ -80,14 +80,6 @@ __all__ = [
     "upsert_job",
     "upsert_model",
 ]
-
-
-class InvalidField(InvalidInput):
-    """Invalid input that names the input field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _require(value: str | None, field_name: str, what: str) -> str:
