@@ -985,12 +985,7 @@ def expected_latest(store: Store) -> dict[str, str | None]:
         members = [t for t in targets if parse_id(t).kind is member_kind]
         # the first of the member's times it has (a run without a start: its end)
         ranked = [
-            (
-                next(
-                    (time_stamp(attrs[m].get(n)) for n in names if time_stamp(attrs[m].get(n))), ""
-                ),
-                m,
-            )
+            (next(filter(None, (time_stamp(attrs[m].get(n)) for n in names)), ""), m)
             for m in members
         ]
         answers[owner] = max(ranked)[1] if ranked else None

@@ -255,22 +255,21 @@ def _count(value: object) -> Long | None:
         return None
 
 
+def _newest_first(nodes: list[m.Node], stamp: Callable[[m.Node], str]) -> list[m.Node]:
+    """Newest first by a time stamp (``model.time_stamp``; "" last); ties by id."""
+    by_id = sorted(nodes, key=lambda n: n.id)
+    return sorted(by_id, key=stamp, reverse=True)
+
+
 def _sort_newest(nodes: list[m.Node], key: str) -> list[m.Node]:
     """Newest first by a time attribute; nodes without it last; ties by id."""
-    by_id = sorted(nodes, key=lambda n: n.id)
-    return sorted(by_id, key=lambda n: _sortable(n.attrs.get(key)), reverse=True)
+    return _newest_first(nodes, lambda n: m.time_stamp(n.attrs.get(key)))
 
 
 def _runs_newest(nodes: list[m.Node]) -> list[m.Node]:
     """Runs newest first, in the order health takes them: by start, else by end or
     state time (a producer may send no START); ties by id."""
-    by_id = sorted(nodes, key=lambda n: n.id)
-    return sorted(by_id, key=lambda n: m.member_stamp(Kind.RUN, n.attrs) or "", reverse=True)
-
-
-def _sortable(value: Any) -> str:
-    moment = _time(value)
-    return "" if moment is None else m.format_time(moment)
+    return _newest_first(nodes, lambda n: m.member_stamp(Kind.RUN, n.attrs) or "")
 
 
 # --- the Node interface -----------------------------------------------------------------------
