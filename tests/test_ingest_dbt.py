@@ -200,10 +200,20 @@ def test_dbt_artifacts_and_openlineage_events_meet_on_the_same_checks(
     assert stats.nodes_by_kind["DATASET"] == 8
 
 
-def test_catalog_adds_types_order_and_undocumented_columns(
-    service: LineageService, postgres: Path
-) -> None:
-    catalog = {
+def stg_orders_catalog(*dropped: str) -> dict[str, Any]:
+    """A catalog of the jaffle_shop postgres run: stg_orders with 4 columns, less ``dropped``."""
+    columns = {
+        "order_id": {"type": "integer", "index": 1, "name": "order_id", "comment": None},
+        "customer_id": {
+            "type": "integer",
+            "index": 2,
+            "name": "customer_id",
+            "comment": "who ordered",
+        },
+        "order_date": {"type": "date", "index": 3, "name": "order_date", "comment": None},
+        "status": {"type": "text", "index": 4, "name": "status", "comment": None},
+    }
+    return {
         "metadata": {
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/catalog/v1.json",
             "dbt_version": "1.3.1",
@@ -221,27 +231,7 @@ def test_catalog_adds_types_order_and_undocumented_columns(
                     "comment": None,
                     "owner": "postgres",
                 },
-                "columns": {
-                    "order_id": {
-                        "type": "integer",
-                        "index": 1,
-                        "name": "order_id",
-                        "comment": None,
-                    },
-                    "customer_id": {
-                        "type": "integer",
-                        "index": 2,
-                        "name": "customer_id",
-                        "comment": "who ordered",
-                    },
-                    "order_date": {
-                        "type": "date",
-                        "index": 3,
-                        "name": "order_date",
-                        "comment": None,
-                    },
-                    "status": {"type": "text", "index": 4, "name": "status", "comment": None},
-                },
+                "columns": {k: v for k, v in columns.items() if k not in dropped},
                 "stats": {},
                 "unique_id": "model.jaffle_shop.stg_orders",
             }
@@ -249,6 +239,12 @@ def test_catalog_adds_types_order_and_undocumented_columns(
         "sources": {},
         "errors": None,
     }
+
+
+def test_catalog_adds_types_order_and_undocumented_columns(
+    service: LineageService, postgres: Path
+) -> None:
+    catalog = stg_orders_catalog()
     translation = translate_dbt(load(postgres / "manifest.json"), catalog=catalog)
     assert translation.warnings == ()
     service.apply(translation.changeset)
@@ -264,6 +260,29 @@ def test_catalog_adds_types_order_and_undocumented_columns(
     }
     fields = service.store.expand([pg("stg_orders")], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
     assert len(fields) == 4
+
+
+def test_a_column_the_catalog_no_longer_lists_stops_being_current(
+    service: LineageService, postgres: Path
+) -> None:
+    # The catalog is the warehouse's schema: a column dropped there stayed current.
+    manifest = load(postgres / "manifest.json")
+    service.apply(translate_dbt(manifest, catalog=stg_orders_catalog()).changeset)
+    later = copy.deepcopy(manifest)
+    later["metadata"]["generated_at"] = "2022-12-15T21:28:16.748601Z"
+    # status is gone from the warehouse but still documented: the manifest reports it
+    service.apply(
+        translate_dbt(later, catalog=stg_orders_catalog("customer_id", "status")).changeset
+    )
+    fields = service.store.expand([pg("stg_orders")], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+    table = "postgres.public.stg_orders"
+    assert sorted(h.target for h in fields) == [
+        make_id(Kind.FIELD, PG, table, p) for p in ("order_date", "order_id", "status")
+    ]
+    # without a catalog the manifest's columns are not the whole schema: nothing ends
+    service.apply(translate_dbt(later).changeset)
+    again = service.store.expand([pg("stg_orders")], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+    assert len(again) == 3
 
 
 def test_a_removed_dependency_stops_being_current(service: LineageService, postgres: Path) -> None:

@@ -913,6 +913,145 @@ def test_a_late_older_event_leaves_the_later_column_lineage_current(
     assert [h.target for h in then] == [fld("pg", "a", "y")]
 
 
+# --- schema snapshots: fields a dataset's schema no longer lists ------------------------------
+
+
+def schema(*fields: str | tuple[str, list[Any]]) -> dict[str, Any]:
+    """A schema facet: names, or (name, nested fields) pairs."""
+
+    def field(f: str | tuple[str, list[Any]]) -> dict[str, Any]:
+        if isinstance(f, str):
+            return {"name": f, "type": "STRING"}
+        return {"name": f[0], "type": "STRUCT", "fields": [field(c) for c in f[1]]}
+
+    return {"fields": [field(f) for f in fields]}
+
+
+def current_fields(
+    service: LineageService, dataset_id: str, as_of: datetime | None = None
+) -> set[str]:
+    """Paths of a dataset's fields (nested ones too), now or ``as_of``."""
+    paths: set[str] = set()
+    frontier = [dataset_id]
+    while frontier:
+        hops = service.store.expand(
+            frontier, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD], as_of=as_of
+        )
+        frontier = [h.target for h in hops]
+        paths.update(f.rsplit("|", 1)[1] for f in frontier)
+    return paths
+
+
+def write(time: str, run_id: str, facet: dict[str, Any], event_type: str = "COMPLETE") -> Any:
+    """A run of ``etl.load_orders`` writing ``pg.out`` with this schema facet."""
+    out = dataset("pg", "out", schema=facet)
+    return event(event_type, time=time, run_id=run_id, inputs=[dataset("pg", "a")], outputs=[out])
+
+
+def test_fields_an_output_schema_no_longer_lists_stop_being_current(
+    service: LineageService,
+) -> None:
+    # Each field the producer ever reported stayed current: a dropped column was still
+    # in the dataset's schema, in impact analysis and in the UI, forever.
+    out = ds("pg", "out")
+    address = ("address", ["street", "city"])
+    service.apply(
+        translate_event(write("2024-05-01T10:00:00Z", RUN_A, schema("id", "name", address)))
+    )
+    service.apply(translate_event(write("2024-05-02T10:00:00Z", RUN_B, schema("id", "name"))))
+    assert current_fields(service, out) == {"id", "name"}
+    # the dropped ones are kept, as they were before the drop
+    day_one = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert current_fields(service, out, day_one) == {
+        "id",
+        "name",
+        "address",
+        "address.street",
+        "address.city",
+    }
+    _, edges = service.store.export()
+    ended = {
+        e.target_id: e.ended_at for e in edges if e.kind is EdgeKind.HAS_FIELD and not e.current
+    }
+    assert ended == dict.fromkeys(
+        [fld("pg", "out", p) for p in ("address", "address.street", "address.city")],
+        "2024-05-02T10:00:00.000000Z",
+    )
+    query = "query($id: ID!) { node(id: $id) { ... on Dataset { schema { path } } } }"
+    found = gql(service, query, {"id": out})["node"]["schema"]
+    assert sorted(f["path"] for f in found) == ["id", "name"]
+    # a column that comes back is current again, and only it
+    third = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+    partial = ("address", ["street"])
+    service.apply(translate_event(write("2024-05-03T10:00:00Z", third, schema("id", partial))))
+    assert current_fields(service, out) == {"id", "address", "address.street"}
+
+
+def test_a_late_older_schema_neither_ends_nor_revives_fields(service: LineageService) -> None:
+    out = ds("pg", "out")
+    service.apply(translate_event(write("2024-05-02T10:00:00Z", RUN_B, schema("id", "name"))))
+    service.apply(translate_event(write("2024-05-01T10:00:00Z", RUN_A, schema("id", "legacy"))))
+    # name was reported after the late schema was true; legacy was gone by then
+    assert current_fields(service, out) == {"id", "name"}
+    day_one = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert "legacy" in current_fields(service, out, day_one)
+    _, edges = service.store.export()
+    legacy = next(e for e in edges if e.target_id == fld("pg", "out", "legacy"))
+    assert (legacy.first_seen, legacy.ended_at) == (
+        "2024-05-01T10:00:00.000000Z",
+        "2024-05-02T10:00:00.000000Z",
+    )
+
+
+def test_only_a_whole_schema_ends_fields(service: LineageService) -> None:
+    # Readers may report the columns they read; a RUNNING event, an empty field list
+    # or an event without a schema says nothing of the fields left out.
+    out = ds("pg", "out")
+    service.apply(translate_event(write("2024-05-01T10:00:00Z", RUN_A, schema("id", "name"))))
+    reader = event(
+        time="2024-05-02T10:00:00Z",
+        run_id=RUN_B,
+        job=("etl", "report"),
+        inputs=[dataset("pg", "out", schema=schema("id"))],
+    )
+    service.apply(translate_event(reader))
+    service.apply(translate_event(write("2024-05-03T10:00:00Z", RUN_A, schema("id"), "RUNNING")))
+    service.apply(translate_event(write("2024-05-04T10:00:00Z", RUN_A, {"fields": []})))
+    assert current_fields(service, out) == {"id", "name"}
+
+
+def test_a_dataset_event_schema_ends_the_fields_it_leaves_out(service: LineageService) -> None:
+    def dataset_event(time: str, facet: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "eventTime": time,
+            "producer": PRODUCER,
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            "dataset": dataset("pg", "static", schema=facet),
+        }
+
+    service.apply(translate_event(dataset_event("2024-05-01T10:00:00Z", schema("a", "b"))))
+    service.apply(translate_event(dataset_event("2024-05-02T10:00:00Z", schema("a", "c"))))
+    assert current_fields(service, ds("pg", "static")) == {"a", "c"}
+
+
+def test_schema_changes_batched_and_one_by_one_agree() -> None:
+    # Snapshots are resolved against the store before their batch: two schemas of one
+    # dataset in a batch would each miss the other's fields.
+    facets = [schema("id", "name"), schema("id"), schema("id", "name", "email"), schema("id")]
+    runs = [str(uuid.UUID(int=i + 1)) for i in range(len(facets))]
+    documents = [write(f"2024-05-0{i + 1}T10:00:00Z", runs[i], f) for i, f in enumerate(facets)]
+    sequential = LineageService(open_store("memory://"))
+    apply_all(sequential, documents)
+    batched = LineageService(open_store("memory://"))
+    items = [Document(f"[{i}]", d) for i, d in enumerate(documents)]
+    assert ingest_documents(items, translate_event, batched.apply).ok == 4
+    assert current_fields(batched, ds("pg", "out")) == {"id"}
+    nodes_a, edges_a = sequential.store.export()
+    nodes_b, edges_b = batched.store.export()
+    assert [n.model_dump() for n in nodes_a] == [n.model_dump() for n in nodes_b]
+    assert [e.model_dump() for e in edges_a] == [e.model_dump() for e in edges_b]
+
+
 def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:
     def job_event(time: str, source: str) -> dict[str, Any]:
         return {

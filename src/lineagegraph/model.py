@@ -60,6 +60,7 @@ __all__ = [
     "Result",
     "Run",
     "RunState",
+    "SchemaSnapshot",
     "format_time",
     "member_stamp",
     "parse_time",
@@ -843,6 +844,21 @@ class JobSnapshot(BaseModel):
     column_edges: tuple[tuple[str, str], ...] | None = None
 
 
+class SchemaSnapshot(BaseModel):
+    """The whole schema of a dataset as one report gave it at ``at``: its field ids,
+    nested ones included.
+
+    The service turns it into endings of the dataset's ``HAS_FIELD`` edges (at every
+    level) to fields it does not list that were last seen before ``at``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset_id: str
+    at: str
+    fields: tuple[str, ...]
+
+
 class ChangeSet(BaseModel):
     """Nodes and edges to upsert, edges to end, entities to delete, health to store.
 
@@ -855,6 +871,7 @@ class ChangeSet(BaseModel):
     edges: list[Edge] = PydanticField(default_factory=list)
     endings: list[EdgeEnding] = PydanticField(default_factory=list)
     snapshots: list[JobSnapshot] = PydanticField(default_factory=list)
+    schemas: list[SchemaSnapshot] = PydanticField(default_factory=list)
     deletes: list[str] = PydanticField(default_factory=list)
     health: list[HealthRecord] = PydanticField(default_factory=list)
     health_removals: list[str] = PydanticField(default_factory=list)
@@ -888,6 +905,7 @@ class ChangeSet(BaseModel):
         self.edges.extend(other.edges)
         self.endings.extend(other.endings)
         self.snapshots.extend(other.snapshots)
+        self.schemas.extend(other.schemas)
         self.deletes.extend(other.deletes)
         self.health.extend(other.health)
         self.health_removals.extend(other.health_removals)
@@ -907,7 +925,7 @@ class ChangeSet(BaseModel):
 
     def is_empty(self) -> bool:
         """Whether applying it would change nothing."""
-        return self.size == 0 and not self.snapshots
+        return self.size == 0 and not self.snapshots and not self.schemas
 
     def normalized(self) -> ChangeSet:
         """Merge duplicate nodes and edges so each id or edge key appears once, in order.
@@ -1094,6 +1112,7 @@ class ChangeFold:
         rest = self._rest
         rest.endings.extend(changeset.endings)
         rest.snapshots.extend(changeset.snapshots)
+        rest.schemas.extend(changeset.schemas)
         rest.deletes.extend(changeset.deletes)
         rest.health.extend(changeset.health)
         rest.health_removals.extend(changeset.health_removals)

@@ -40,6 +40,7 @@ from lineagegraph.model import (
     Node,
     Origin,
     Page,
+    SchemaSnapshot,
     as_utc,
     format_time,
     parse_time,
@@ -294,6 +295,8 @@ class LineageService:
         Snapshots that report the same lineage for the same job (a batch of a job's
         runs) look the store up once; only their times differ.
         """
+        if changeset.schemas:
+            changeset = self.resolve_schemas(changeset)
         if not changeset.snapshots:
             return changeset
         distinct: dict[tuple[Any, ...], JobSnapshot] = {}
@@ -324,6 +327,71 @@ class LineageService:
                     for source, kind, target in added.get(signature, ())
                 )
         return changeset.model_copy(update={"snapshots": [], "endings": endings})
+
+    def resolve_schemas(self, changeset: ChangeSet) -> ChangeSet:
+        """Turn each schema snapshot into endings of the ``HAS_FIELD`` edges it leaves out.
+
+        A dataset's current fields are walked level by level (a field left out takes
+        its nested fields with it); an edge ends at the snapshot's time unless it was
+        seen at or after it, so a late report of an older schema ends nothing. Such a
+        report does not make the fields only it lists current either: they are kept,
+        ended when the dataset's fields were last reported. Fields are compared by hops
+        (cheap); edges are read only for datasets whose fields changed.
+        """
+        store = self.store
+        tree: dict[str, list[tuple[str, str]]] = {}  # dataset -> its HAS_FIELD hops
+        owner = {s.dataset_id: s.dataset_id for s in changeset.schemas}
+        frontier = sorted(owner)
+        while frontier:
+            children: list[str] = []
+            for hop in store.expand(frontier, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]):
+                if hop.target not in owner:  # a containment cycle ends the walk
+                    owner[hop.target] = owner[hop.source]
+                    children.append(hop.target)
+                    tree.setdefault(owner[hop.source], []).append((hop.source, hop.target))
+            frontier = children
+        changed: list[tuple[SchemaSnapshot, set[tuple[str, str]], list[str]]] = []
+        for schema in changeset.schemas:
+            pairs = tree.get(schema.dataset_id, [])
+            current = {target for _, target in pairs}
+            left_out = {pair for pair in pairs if pair[1] not in schema.fields}
+            added = [f for f in schema.fields if f not in current]
+            if left_out or added:
+                changed.append((schema, left_out, added))
+        if not changed:
+            return changeset.model_copy(update={"schemas": []})
+        sources = sorted(
+            {s for schema, _, _ in changed for s, _ in tree.get(schema.dataset_id, [])}
+        )
+        sources.extend(sorted({schema.dataset_id for schema, _, _ in changed} - set(sources)))
+        stored = {
+            (e.source_id, e.target_id): e
+            for e in store.edges(sources, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+            if e.current
+        }
+        latest: dict[str, str] = {}
+        for (source, _), edge in stored.items():
+            dataset = owner[source]
+            latest[dataset] = max(latest.get(dataset, ""), edge.last_seen)
+        endings: list[EdgeEnding] = list(changeset.endings)
+        for schema, left_out, added in changed:
+            at = schema.at
+            endings.extend(
+                EdgeEnding(source_id=source, kind=EdgeKind.HAS_FIELD, target_id=target, at=at)
+                for source, target in sorted(left_out)
+                if (source, target) in stored and stored[(source, target)].last_seen < at
+            )
+            # The dataset's fields were reported later already (an event that arrives
+            # late): what only this earlier schema lists was gone by then.
+            newer = latest.get(schema.dataset_id)
+            if newer is not None and newer > at and added:
+                new = set(added)
+                endings.extend(
+                    EdgeEnding(source_id=e.source_id, kind=e.kind, target_id=e.target_id, at=newer)
+                    for e in changeset.edges
+                    if e.kind is EdgeKind.HAS_FIELD and e.target_id in new
+                )
+        return changeset.model_copy(update={"schemas": [], "endings": endings})
 
     def _compare_snapshots(
         self, snapshots: Mapping[tuple[Any, ...], JobSnapshot]

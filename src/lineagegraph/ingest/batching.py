@@ -2,10 +2,11 @@
 
 Applying events one by one costs one transaction (and one fsync) each. Events
 whose changesets are combined into one apply give the same graph as applying
-them in order, with one exception: a job snapshot is resolved against the store
-as it was before the batch, so two snapshots of the same job that report
-different inputs or outputs must not share a batch (the later one must see the
-earlier one's edges). :func:`plan_batches` starts a new batch there.
+them in order, with one exception: a job or schema snapshot is resolved against
+the store as it was before the batch, so two snapshots of the same job (or
+dataset) that report different inputs, outputs or fields must not share a batch
+(the later one must see the earlier one's edges). :func:`plan_batches` starts a
+new batch there.
 
 Nothing here touches a store: :func:`apply_in_batches` is handed the function
 that applies a changeset (``LineageService.apply``).
@@ -472,8 +473,9 @@ def _expanded(changes: Changes) -> ChangeSet:
     return changes.expanded() if isinstance(changes, GroupedChangeSet) else changes
 
 
-def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
-    return {
+def _signature(changeset: ChangeSet) -> dict[str, Any]:
+    """What each snapshot of a changeset reports, by job or dataset id."""
+    signature: dict[str, Any] = {
         s.job_id: (
             frozenset(s.inputs),
             frozenset(s.outputs),
@@ -481,6 +483,8 @@ def _signature(changeset: ChangeSet) -> dict[str, tuple[Any, ...]]:
         )
         for s in changeset.snapshots
     }
+    signature.update((s.dataset_id, s.fields) for s in changeset.schemas)  # sorted ids
+    return signature
 
 
 def plan_batches(
@@ -488,13 +492,13 @@ def plan_batches(
 ) -> list[list[int]]:
     """Group consecutive changesets (by index) that can be applied as one.
 
-    A group ends before a changeset whose job snapshot disagrees with an earlier
-    snapshot of the same job in the group, before one that deletes entities, and
+    A group ends before a changeset whose job or schema snapshot disagrees with an
+    earlier snapshot of the same job or dataset in the group, before one that deletes entities, and
     at ``max_events`` changesets or ``max_items`` nodes and edges.
     """
     groups: list[list[int]] = []
     current: list[int] = []
-    seen: dict[str, tuple[Any, ...]] = {}
+    seen: dict[str, Any] = {}
     items = 0
     for index, changes in enumerate(changesets):
         changeset = _plain(changes)

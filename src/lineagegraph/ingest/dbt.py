@@ -3,7 +3,8 @@
 - Models, seeds, snapshots and sources become datasets in the namespace
   ``<adapter>://<database>`` (or ``dataset_namespace``), named
   ``<database>.<schema>.<alias>`` the way OpenLineage names warehouse tables;
-  their columns come from the manifest and, with types and order, the catalog.
+  their columns come from the manifest and, with types and order, the catalog;
+  a dataset in the catalog adds a :class:`SchemaSnapshot`, so dropped columns end.
 - Each model and snapshot is a job in ``dbt://<project>`` (or
   ``job_namespace``) named ``<database>.<schema>.<package>.<name>``, as the
   OpenLineage dbt integration names it; its parents ``READS`` it and it
@@ -63,6 +64,7 @@ from lineagegraph.model import (
     Result,
     Run,
     RunState,
+    SchemaSnapshot,
     format_time,
     parse_time,
 )
@@ -469,14 +471,18 @@ class _DbtTranslation:
             elif node.resource_type == "exposure":
                 self.exposure(node)
 
+    def cataloged(self, node: _Node) -> _CatalogNode | None:
+        """The catalog's entry for a node (its columns as the warehouse has them), if any."""
+        if self.catalog is None:
+            return None
+        listed = self.catalog.sources if node.resource_type == "source" else self.catalog.nodes
+        return listed.get(node.unique_id)
+
     def columns(
         self, node: _Node
     ) -> list[tuple[str, str | None, str | None, int | None, list[str]]]:
         """(name, type, description, ordinal, tags) of a node's columns, catalog order first."""
-        found = None
-        if self.catalog is not None:
-            listed = self.catalog.sources if node.resource_type == "source" else self.catalog.nodes
-            found = listed.get(node.unique_id)
+        found = self.cataloged(node)
         documented = {
             (column.name or key).lower(): (column.name or key, column)
             for key, column in node.columns.items()
@@ -519,6 +525,7 @@ class _DbtTranslation:
                 "materialized": node.config.get("materialized"),
             },
         )
+        fields: list[str] = []
         for path, type_, description, ordinal, tags in self.columns(node):
             field_id = self.b.entity(
                 Field(
@@ -532,6 +539,11 @@ class _DbtTranslation:
                 )
             )
             self.b.link(dataset_id, EdgeKind.HAS_FIELD, field_id)
+            fields.append(field_id)
+        if self.cataloged(node) is not None:  # the whole schema: columns dropped end
+            self.b.cs.schemas.append(
+                SchemaSnapshot(dataset_id=dataset_id, at=self.b.stamp, fields=tuple(sorted(fields)))
+            )
         return dataset_id
 
     def parents(self, node: _Node) -> list[_Node]:

@@ -15,7 +15,9 @@ lineage" documents the mapping facet by facet. In short:
 - ``dataQualityAssertions`` become checks and results, ``dataQualityMetrics``
   and ``outputStatistics`` row and byte counts;
 - a run event that reports inputs or outputs adds a :class:`JobSnapshot`, so
-  edges the job's latest run no longer reports stop being current.
+  edges the job's latest run no longer reports stop being current; an output's (or
+  a DatasetEvent's) ``schema`` adds a :class:`SchemaSnapshot`, so fields the
+  dataset's latest schema no longer lists stop being current.
 
 Datasets in a feature-store namespace (``feast://``, ``featurestore://``) or
 with ``datasetType`` FEATURE become features; in a model-registry namespace
@@ -32,7 +34,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from lineagegraph.ids import Kind
+from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest import _olspec as spec
 from lineagegraph.ingest._build import (
     FEATURE_SCHEMES,
@@ -61,6 +63,7 @@ from lineagegraph.model import (
     Result,
     Run,
     RunState,
+    SchemaSnapshot,
 )
 
 __all__ = [
@@ -139,6 +142,12 @@ class _Described:
     def version_schema(self) -> list[dict[str, Any]] | None:
         """The schema a version of the dataset written with these facets records."""
         return _version_schema(_fields_of(self.facets or spec._DatasetFacets()))
+
+    @cached_property
+    def schema_field_ids(self) -> tuple[str, ...] | None:
+        """The field ids a schema snapshot of these facets lists (see ``_schema_field_ids``)."""
+        key = parse_id(self.dataset_id)
+        return _schema_field_ids(key.namespace, key.name, self.facets or spec._DatasetFacets())
 
 
 @dataclass(frozen=True)
@@ -249,6 +258,24 @@ def _schema_fields(dataset: spec.Dataset) -> list[spec.SchemaField]:
 def _fields_of(facets: spec._DatasetFacets) -> list[spec.SchemaField]:
     schema = facets.get("schema")
     return (schema.get("fields") or []) if schema else []
+
+
+def _schema_field_ids(
+    namespace: str, name: str, facets: spec._DatasetFacets
+) -> tuple[str, ...] | None:
+    """What a schema snapshot lists: the ids of the fields a ``schema`` facet lists,
+    nested ones included, and of those the column lineage names (with their parents).
+    ``None`` when the facet lists no fields."""
+    fields = _fields_of(facets)
+    if not fields:
+        return None
+    paths = {path for _, path, _, _ in _schema_rows(fields)}
+    lineage = facets.get("columnLineage")
+    for path in (lineage.get("fields") or {}) if lineage else ():
+        while path and path not in paths:
+            paths.add(path)
+            path = path.rpartition(".")[0]
+    return tuple(sorted(entity_id(Kind.FIELD, namespace, name, p) for p in paths))
 
 
 def _lineage_fields(dataset: spec.Dataset) -> dict[str, spec.ColumnLineageEntry]:
@@ -723,6 +750,23 @@ class _Translation:
             )
         )
 
+    def schema_snapshot(self, dataset: spec.Dataset) -> None:
+        """Add the schema snapshot of a dataset described by this event, if its
+        ``schema`` facet lists fields."""
+        ns, name = dataset["namespace"], dataset["name"]
+        described = self.described.get((ns, name))
+        if described is not None:
+            fields = described.schema_field_ids
+        else:
+            fields = _schema_field_ids(ns, name, _facets(dataset))
+        if fields is not None:  # built from valid ids: constructed without validation
+            dataset_id = entity_id(Kind.DATASET, ns, name)
+            self.b.cs.schemas.append(
+                SchemaSnapshot.model_construct(
+                    dataset_id=dataset_id, at=self.b.stamp, fields=fields
+                )
+            )
+
     def snapshot(
         self,
         job_id: str,
@@ -901,6 +945,8 @@ class _RunTranslation(_Translation):
         if kind is Kind.MODEL:
             return [self.model_output(dataset, version, read, listed)], None
         dataset_id = self.describe_dataset(dataset)
+        if self.event.get("eventType") != "RUNNING":
+            self.schema_snapshot(dataset)
         self.b.link(self.job_id, EdgeKind.WRITES, dataset_id)
         stats = dataset.get("outputFacets", {}).get("outputStatistics") or {}
         facets = _facets(dataset)
@@ -1043,6 +1089,7 @@ class _DatasetTranslation(_Translation):
                 self.b.link(model_id, EdgeKind.HAS_VERSION, mv)
             return
         self.describe_dataset(dataset)
+        self.schema_snapshot(dataset)
         facets = _facets(dataset)
         quality = facets.get("dataQualityMetrics")
         version_id = None

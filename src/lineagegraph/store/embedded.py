@@ -670,8 +670,8 @@ class EmbeddedStore:
         Only what changes is written: nodes whose merged attributes equal the stored
         ones and edges whose merged row equals the stored row are skipped.
         """
-        if changeset.snapshots:
-            raise InvalidInput("job snapshots must be resolved by the service before apply")
+        if changeset.snapshots or changeset.schemas:
+            raise InvalidInput("snapshots must be resolved by the service before apply")
         cs = changeset.normalized()
         with self._lock:
             self._check_open()

@@ -867,8 +867,8 @@ class Neo4jStore:
 
     def apply(self, changeset: ChangeSet) -> ApplyResult:
         """Apply a changeset atomically and idempotently in one transaction (see ``Store``)."""
-        if changeset.snapshots:
-            raise InvalidInput("job snapshots must be resolved by the service before apply")
+        if changeset.snapshots or changeset.schemas:
+            raise InvalidInput("snapshots must be resolved by the service before apply")
         cs = changeset.normalized()
         if self._closed:
             raise StoreUnavailable(f"store {self.url} is closed")
