@@ -124,7 +124,8 @@ def test_impact_gates_ci_on_breaking_changes(store_url: str) -> None:
         "--store",
         store_url,
     )
-    assert breaking.exit_code == EXIT_BREAKING == 2
+    # apart from errors (1) and usage errors (2), which a gate must not take for breaking
+    assert breaking.exit_code == EXIT_BREAKING == 3
     assert breaking.output.startswith("## Schema change impact:")
     assert "| 1 | rename amount -> amount_usd | BREAKING |" in breaking.output
     widening = invoke(
@@ -171,7 +172,7 @@ def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> Non
         "--store",
         store_url,
     )
-    assert result.exit_code == 2
+    assert result.exit_code == EXIT_BREAKING
     report = json.loads(result.output)
     assert [c["description"] for c in report["changes"]] == ["drop amount"]
     neither = invoke("impact", "analytics.staging.stg_payments", "--store", store_url)

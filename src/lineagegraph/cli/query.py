@@ -8,8 +8,8 @@ in a shell) or as ``[kind:]name`` (``dataset:analytics.staging.stg_orders``,
 ``churn-production``), resolved by an exact name match.
 
 Exit codes: 0 done; 1 an error (bad input, not found, store or server
-unavailable); 2 ``impact --fail-on breaking`` found a breaking change (click's
-own usage errors also exit 2).
+unavailable); 2 a usage error (click's); 3 ``impact --fail-on breaking`` found a
+breaking change, so a CI gate tells a breaking change from a broken invocation.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from lineagegraph.ids import Kind, parse_id
 
 __all__ = ["COMMANDS", "EXIT_BREAKING", "resolve_reference"]
 
-EXIT_BREAKING = 2
+# not 1 (errors) nor 2 (click's usage errors): a gate tells them apart
+EXIT_BREAKING = 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -324,7 +325,7 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
     type=click.Choice(["breaking", "never"]),
     default="never",
     show_default=True,
-    help="Exit 2 when a change is breaking (for CI gates).",
+    help="Exit 3 when a change is breaking (for CI gates; 1 is an error, 2 a usage error).",
 )
 @common_options
 @run_with_client
