@@ -749,7 +749,18 @@ def test_impact_input_errors_are_clear(shop: LineageService) -> None:
         {"id": STG_ORDERS},
     )
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "give either changes or proposed_schema" in errors[0]["message"]
+    assert errors[0]["message"] == (
+        "invalid schema change: give either changes or proposedSchema, not both or neither"
+    )
+    # named as the API names them, without pydantic's "Value error," or Python names
+    _, errors = run_graphql(
+        shop,
+        """query($id: ID!) { impact(change: {dataset: {id: $id},
+             changes: [{action: DROP_FIELD, path: "status"},
+                       {action: RENAME_FIELD, path: "status"}]}) { breaking } }""",
+        {"id": STG_ORDERS},
+    )
+    assert errors[0]["message"] == "invalid schema change: changes[1]: RENAME_FIELD needs newName"
     _, errors = run_graphql(
         shop,
         """{ impact(change: {dataset: {id: "dataset|s3://x|nope"},

@@ -672,8 +672,16 @@ def _maintain_health(service: LineageService, applied: ChangeSet) -> None:
 
 
 def _first_error(error: ValidationError) -> str:
-    """The first validation problem as ``location: message``."""
+    """The first validation problem as ``location: message``, named as in GraphQL
+    (``changes[0].newName``)."""
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first.get("loc", ()))
-    message = str(first.get("msg", "invalid"))
+    where = ""
+    for part in first.get("loc", ()):
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            head, *rest = str(part).split("_")
+            where += ("." if where else "") + head + "".join(w.capitalize() for w in rest)
+    # pydantic prefixes what a validator raised: the message alone says it
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

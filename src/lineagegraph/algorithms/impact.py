@@ -128,19 +128,19 @@ class FieldChange(BaseModel):
             raise ValueError(f"{action.value} needs the path of a field")
         if action is ChangeAction.RENAME_FIELD:
             if not self.new_name:
-                raise ValueError("RENAME_FIELD needs new_name")
+                raise ValueError("RENAME_FIELD needs newName")
             if self.new_name == self.path:
-                raise ValueError("RENAME_FIELD needs a new_name different from path")
+                raise ValueError("RENAME_FIELD needs a newName different from path")
         elif self.new_name is not None:
-            raise ValueError(f"{action.value} takes no new_name")
+            raise ValueError(f"{action.value} takes no newName")
         if action is ChangeAction.CHANGE_TYPE and self.new_type is None and self.nullable is None:
-            raise ValueError("CHANGE_TYPE needs new_type or nullable")
+            raise ValueError("CHANGE_TYPE needs newType or nullable")
         if action in (ChangeAction.DROP_FIELD, ChangeAction.RENAME_FIELD) and (
             self.new_type is not None or self.nullable is not None
         ):
             raise ValueError(f"{action.value} takes no type or nullability")
         if self.new_type is not None and not self.new_type.strip():
-            raise ValueError("new_type must not be empty")
+            raise ValueError("newType must not be empty")
         return self
 
     @classmethod
@@ -212,7 +212,7 @@ class SchemaChange(BaseModel):
     @model_validator(mode="after")
     def _one_of(self) -> Self:
         if (self.changes is None) == (self.proposed_schema is None):
-            raise ValueError("give either changes or proposed_schema, not both or neither")
+            raise ValueError("give either changes or proposedSchema, not both or neither")
         if self.changes is not None and not self.changes:
             raise ValueError("changes must not be empty")
         if self.proposed_schema is not None:
@@ -220,7 +220,7 @@ class SchemaChange(BaseModel):
             if any(not p for p in paths):
                 raise ValueError("every proposed field needs a path")
             if len(set(paths)) != len(paths):
-                raise ValueError("proposed_schema names a path twice")
+                raise ValueError("proposedSchema names a path twice")
         return self
 
 
