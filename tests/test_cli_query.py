@@ -270,6 +270,15 @@ def test_provenance_diff_and_root_cause(store_url: str) -> None:
     provenance = invoke("provenance", "churn_classifier@3", "--json", "--store", store_url)
     assert provenance.exit_code == 0, provenance.output
     assert json.loads(provenance.output)["roots"] == [demo.CHURN.version_id(3)]
+    # the table: nearest first, with the code each job ran and the features used
+    table = invoke("provenance", "churn_classifier@3", "--markdown", "--store", store_url)
+    assert table.exit_code == 0, table.output
+    versions = re.findall(r"^\| (\d) \| (?:DATASET|MODEL)_VERSION \|", table.output, re.M)
+    assert versions == sorted(versions) and versions[0] == "0"
+    assert "| stg_payments | v2 | git@github.com:acme/analytics.git#models/stg_payments.sql |" in (
+        table.output
+    )
+    assert "| customer_features:order_count_90d | churn_classifier@3 |" in table.output
     diff = invoke(
         "diff", "churn_classifier@2", "churn_classifier@3", "--markdown", "--store", store_url
     )

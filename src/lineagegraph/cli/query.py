@@ -552,6 +552,10 @@ PROVENANCE = """query($id: ID!) {
 def provenance(client: GraphQLClient, fmt: Format, reference: str) -> None:
     """Which exact data, code and checks produced a model version, deployment or dataset version."""
     data = client.execute(PROVENANCE, {"id": resolve_reference(client, reference)})["provenance"]
+
+    def nearest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(items, key=lambda item: (item["depth"], item["id"]))
+
     emit(
         fmt,
         data,
@@ -561,7 +565,7 @@ def provenance(client: GraphQLClient, fmt: Format, reference: str) -> None:
                 ["depth", "kind", "version", "created", "rows"],
                 [
                     [v["depth"], v["kind"], _short(v["id"]), v["createdAt"], v["rowCount"]]
-                    for v in data["versions"]
+                    for v in nearest_first(data["versions"])
                 ],
             ),
             Section(
@@ -569,8 +573,30 @@ def provenance(client: GraphQLClient, fmt: Format, reference: str) -> None:
                 ["depth", "run", "state", "started", "code"],
                 [
                     [r["depth"], _short(r["id"]), r["state"], r["startedAt"], r["codeVersion"]]
-                    for r in data["runs"]
+                    for r in nearest_first(data["runs"])
                 ],
+            ),
+            Section(
+                "code",
+                ["job", "code versions", "location"],
+                [
+                    [_short(j["id"]), ", ".join(j["codeVersions"]), j["codeLocation"]]
+                    for j in data["jobs"]
+                ],
+                empty="none",
+            ),
+            Section(
+                "features",
+                ["feature", "model version", "computed from"],
+                [
+                    [
+                        _short(f["id"]),
+                        _short(f["modelVersionId"]),
+                        ", ".join(_short(c) for c in f["computedFrom"]),
+                    ]
+                    for f in data["features"]
+                ],
+                empty="none",
             ),
             Section(
                 "checks",
