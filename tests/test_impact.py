@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -520,6 +521,34 @@ def test_bad_input_is_rejected_and_nothing_changes(
             crm_store,
             SchemaChange(dataset_id=CUSTOMERS, changes=[FieldChange.rename_field("spend", "id")]),
         )
+    # change lists that contradict themselves were classified change by change
+    contradictions = {
+        "changes[1]: 'spend' is changed by changes[0] already": [
+            FieldChange.drop_field("spend"),
+            FieldChange.rename_field("spend", "total"),
+        ],
+        "changes[1]: 'total' is taken by changes[0] already": [
+            FieldChange.rename_field("spend", "total"),
+            FieldChange.rename_field("segment", "total"),
+        ],
+        "changes[1]: 'tier' is taken by changes[0] already": [
+            FieldChange.add_field("tier", "varchar"),
+            FieldChange.add_field("tier", "int"),
+        ],
+        "changes[0]: no field 'address' to add 'address.zip' under": [
+            FieldChange.add_field("address.zip", "varchar"),
+        ],
+        "DROP_DATASET drops every field: give it alone": [
+            FieldChange.drop_dataset(),
+            FieldChange.drop_field("spend"),
+        ],
+    }
+    for message, changes in contradictions.items():
+        with pytest.raises(InvalidInput, match=re.escape(message)):
+            impact(crm_store, SchemaChange(dataset_id=CUSTOMERS, changes=changes))
+    # a nested field under a field renamed or added in the same list is fine
+    nested = [FieldChange.add_field("address", "struct"), FieldChange.add_field("address.zip")]
+    assert not impact(crm_store, SchemaChange(dataset_id=CUSTOMERS, changes=nested)).breaking
     with pytest.raises(ValidationError):
         FieldChange(action=ChangeAction.RENAME_FIELD, path="spend")
     with pytest.raises(ValidationError):

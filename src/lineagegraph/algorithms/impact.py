@@ -541,19 +541,46 @@ def _current_schema(store: Store, dataset: Node) -> dict[str, Node]:
 
 
 def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node) -> None:
-    for item in changes:
+    """Refuse changes to fields that do not exist (or, to add or rename to, do), and
+    change lists that contradict themselves: each field changes once, a name is taken
+    once, a nested field is added under a field that exists, a dropped dataset alone."""
+    if len(changes) > 1 and any(c.action is ChangeAction.DROP_DATASET for c in changes):
+        raise InvalidInput("DROP_DATASET drops every field: give it alone")
+    changed: dict[str, int] = {}  # path -> index of the change that names it
+    taken: dict[str, int] = {}  # a name added or renamed to -> index of that change
+    for index, item in enumerate(changes):
         if item.action is ChangeAction.DROP_DATASET:
             continue
         assert item.path is not None
+        where = f"changes[{index}]"
         exists = item.path in schema
+        if item.path in changed:
+            earlier = changed[item.path]
+            raise InvalidInput(f"{where}: {item.path!r} is changed by changes[{earlier}] already")
+        if item.path in taken:
+            earlier = taken[item.path]
+            raise InvalidInput(f"{where}: {item.path!r} is taken by changes[{earlier}] already")
         if item.action is ChangeAction.ADD_FIELD:
             if exists:
                 raise InvalidInput(f"{dataset.id} already has a field {item.path!r}")
+            parent, dot, _ = item.path.rpartition(".")
+            if dot and parent not in schema and parent not in taken:
+                raise InvalidInput(f"{where}: no field {parent!r} to add {item.path!r} under")
+            taken[item.path] = index
             continue
         if not exists:
             raise InvalidInput(f"{dataset.id} has no field {item.path!r}")
-        if item.action is ChangeAction.RENAME_FIELD and item.new_name in schema:
-            raise InvalidInput(f"{dataset.id} already has a field {item.new_name!r}")
+        changed[item.path] = index
+        if item.action is ChangeAction.RENAME_FIELD:
+            assert item.new_name is not None
+            if item.new_name in schema:
+                raise InvalidInput(f"{dataset.id} already has a field {item.new_name!r}")
+            if item.new_name in taken:
+                raise InvalidInput(
+                    f"{where}: {item.new_name!r} is taken by changes[{taken[item.new_name]}] "
+                    "already"
+                )
+            taken[item.new_name] = index
 
 
 def _diff(schema: dict[str, Node], proposed: Sequence[ProposedField]) -> list[FieldChange]:
