@@ -674,6 +674,26 @@ def test_lineage_as_of_follows_the_column_that_existed_then(shop: LineageService
     assert naive == then
 
 
+@pytest.mark.parametrize(
+    "at",
+    [
+        "0001-01-01T00:00:00+05:00",  # overflowed converting to UTC: INTERNAL_SERVER_ERROR
+        "9999-12-31T23:59:59-05:00",
+        "0999-01-01T00:00:00Z",  # was stored as "999-…", sorting after every later time
+        "yesterday",
+    ],
+)
+def test_times_a_store_cannot_hold_are_refused(shop: LineageService, at: str) -> None:
+    query = "query($id: ID!, $at: DateTime) { lineage(id: $id, asOf: $at) { totalCount } }"
+    _, errors = run_graphql(shop, query, {"id": STG_ORDERS, "at": at})
+    assert errors and errors[0]["extensions"]["code"] != "INTERNAL_SERVER_ERROR"
+    assert f"DateTime cannot represent {at!r}" in errors[0]["message"]
+    literal = 'query($id: ID!) { rootCause(id: $id, since: "' + at + '") { subjectId } }'
+    _, errors = run_graphql(shop, literal, {"id": demo.CHURN.version_id(3)})
+    assert errors and errors[0]["extensions"]["code"] != "INTERNAL_SERVER_ERROR"
+    assert "DateTime cannot represent" in errors[0]["message"]
+
+
 def test_lineage_pages_and_errors(shop: LineageService) -> None:
     query = """query($id: ID!, $after: String) { lineage(id: $id, first: 3, after: $after) {
         nodes { node { id } } pageInfo { hasNextPage endCursor } totalCount } }"""

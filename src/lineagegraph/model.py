@@ -73,8 +73,6 @@ __all__ = [
 
 # --- time -------------------------------------------------------------------------------------
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
@@ -89,8 +87,9 @@ def as_utc(value: datetime) -> datetime:
 
 
 def format_time(value: datetime) -> str:
-    """A fixed-width UTC timestamp; stored times compare correctly as strings."""
-    return as_utc(value).strftime(_TIME_FORMAT)
+    """A fixed-width UTC timestamp; stored times compare correctly as strings (the year
+    has four digits, zero-padded, which strftime's ``%Y`` does not give before 1000)."""
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(value: str | datetime) -> datetime:

@@ -61,6 +61,26 @@ def _long(value: object) -> int:
     return number
 
 
+def _date_time(value: object) -> datetime:
+    """Parse a DateTime argument; refuse years a stored time cannot hold (as OpenLineage
+    does), which otherwise overflowed converting to UTC or sorted among later times."""
+    if not isinstance(value, str):
+        raise ValueError(f"DateTime cannot represent {value!r}: not an ISO-8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"DateTime cannot represent {value!r}: not ISO 8601") from None
+    try:
+        year = m.as_utc(parsed).year
+    except OverflowError:
+        year = 0
+    if not 1000 <= year <= 9998:
+        raise ValueError(
+            f"DateTime cannot represent {value!r}: not between the years 1000 and 9998"
+        )
+    return parsed
+
+
 # GraphQL's Int stops at 2**31 - 1; a warehouse table has more rows than that. The
 # schema maps the type to its scalar (SCALARS).
 Long = NewType("Long", int)
@@ -70,7 +90,14 @@ SCALARS: dict[object, ScalarDefinition] = {
         description="A 64-bit integer, such as a row or byte count, written as a JSON number.",
         serialize=_long,
         parse_value=_long,
-    )
+    ),
+    datetime: strawberry.scalar(
+        name="DateTime",
+        description="A date with time in ISO 8601 (without an offset it is UTC), between the "
+        "years 1000 and 9998.",
+        serialize=datetime.isoformat,
+        parse_value=_date_time,
+    ),
 }
 
 # The domain enums are the GraphQL enums (strawberry.enum registers them in place).
