@@ -15,6 +15,7 @@ from lineagegraph.algorithms import cascade as cascade_module
 from lineagegraph.algorithms.cascade import compute_health, stored_health
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id, parse_id
+from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
     ChangeSet,
     Check,
@@ -561,6 +562,75 @@ def test_a_pass_on_an_older_version_clears_every_later_version_that_inherited_th
     ]
     assert at_risk == [2]
     assert status(service, ds("orders")) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+# --- a table that reads what it writes (incremental and merge models) ------------------------
+
+
+def merge_day(day: int, passed: bool, *, raw_passed: bool = True) -> list[dict[str, object]]:
+    """Day ``day`` in OpenLineage: ``load`` writes a checked raw partition, ``merge``
+    reads it and the events table it merges into, ``report`` reads the events table.
+    Each check is a dataQualityAssertions facet on the output."""
+
+    def assertion(ok: bool) -> dict[str, object]:
+        return {"assertions": [{"assertion": "not_null", "column": "v", "success": ok}]}
+
+    def run(
+        job: str, hour: int, inputs: list[str], output: str, ok: bool | None
+    ) -> dict[str, object]:
+        facets = {"dataQualityAssertions": assertion(ok)} if ok is not None else {}
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2024-05-{day:02d}T{hour:02d}:00:00Z",
+            "producer": "https://example.com/scheduler",
+            "run": {"runId": f"00000000-0000-4000-8000-{day:04d}{hour:08d}"},
+            "job": {"namespace": "sched", "name": job},
+            "inputs": [{"namespace": "pg://inc", "name": name} for name in inputs],
+            "outputs": [{"namespace": "pg://inc", "name": output, "facets": facets}],
+        }
+
+    return [
+        run("load", 1, [], "raw", raw_passed),
+        run("merge", 2, ["raw", "events"], "events", passed),
+        run("report", 3, ["events"], "report", None),
+    ]
+
+
+def incremental(service: LineageService, days: list[dict[str, object]]) -> None:
+    for event in days:
+        service.apply(translate_event(event))
+
+
+def test_a_table_that_merges_into_itself_recovers_when_its_check_passes_again(
+    service: LineageService,
+) -> None:
+    # Each version of events was written by a run that read the version before: a
+    # failure once in it was carried from version to version forever.
+    events, report = (
+        make_id(Kind.DATASET, "pg://inc", "events"),
+        make_id(Kind.DATASET, "pg://inc", "report"),
+    )
+    incremental(service, merge_day(1, True) + merge_day(2, False))
+    assert status(service, events) is HealthStatus.FAILING
+    assert status(service, report) is HealthStatus.AT_RISK
+    incremental(service, merge_day(3, True))
+    assert status(service, events) is HealthStatus.OK
+    assert status(service, report) is HealthStatus.OK
+    incremental(service, merge_day(4, True))
+    assert status(service, report) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def test_a_merge_table_recovers_when_its_upstream_does(service: LineageService) -> None:
+    events = make_id(Kind.DATASET, "pg://inc", "events")
+    report = make_id(Kind.DATASET, "pg://inc", "report")
+    incremental(service, merge_day(1, True) + merge_day(2, True, raw_passed=False))
+    assert status(service, events) is HealthStatus.AT_RISK
+    assert status(service, report) is HealthStatus.AT_RISK
+    incremental(service, merge_day(3, True))
+    assert status(service, events) is HealthStatus.OK
+    assert status(service, report) is HealthStatus.OK
     assert_consistent(service.store)
 
 

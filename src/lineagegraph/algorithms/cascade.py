@@ -18,7 +18,10 @@ and wrote:
   the failure taints the version it ran on and later versions until a result
   passes on a newer one.
 - *Runs.* A run that READ a tainted dataset or model version is tainted, and so
-  is every version it WROTE (a training run's model version included).
+  is every version it WROTE (a training run's model version included), except a
+  version of a dataset whose tainted versions are all it read that was tainted (an
+  incremental model reading its own table): that dataset's verdicts carry its own
+  failures, so it recovers when its check passes again or its upstream does.
 - *Catalog.* A dataset is at risk while its latest version (by ``created_at``,
   then id) is tainted, and then so are all its fields and the features computed
   from it or them; a job while its latest run (by start, else end) is tainted; a
@@ -610,8 +613,10 @@ class _Rules:
         so only their design-lineage hops are new.
         """
 
+        tainted_reads: dict[str, set[str]] = {}  # run -> datasets of the tainted versions it read
+
         def expand(frontier: Sequence[str]) -> list[Hop]:
-            return self._hops(frontier, design, whole, partial, explored)
+            return self._hops(frontier, design, whole, partial, explored, tainted_reads)
 
         return expand
 
@@ -622,6 +627,7 @@ class _Rules:
         whole: str | None,
         partial: str | None,
         explored: Collection[str],
+        tainted_reads: dict[str, set[str]],
     ) -> list[Hop]:
         facts = self.facts
         kinds = _DESIGN_KINDS | _VERSION_KINDS if design else _VERSION_KINDS
@@ -677,10 +683,23 @@ class _Rules:
             elif hop.kind is EdgeKind.COMPUTED_FROM:
                 if source_kind in (Kind.DATASET, Kind.FIELD):
                     hops.append(hop)
-            elif hop.kind is EdgeKind.SERVES or hop.kind is EdgeKind.WROTE:
-                hops.append(hop)  # deployments serving it now; versions a tainted run wrote
+            elif hop.kind is EdgeKind.WROTE:
+                # A run that writes the dataset it read (an incremental or merge model)
+                # passes no taint from that read to the version it writes: the dataset's
+                # own verdicts carry a failure from version to version until a result
+                # passes, and taint from upstream comes in through the run's other reads.
+                # Otherwise a failure, once in such a table, went on from each version to
+                # the next forever. The run itself, and so its job, is still at risk.
+                written = _dataset(hop.target) if _kind(hop.target) is Kind.DATASET_VERSION else ""
+                if tainted_reads.get(hop.source) != {written}:
+                    hops.append(hop)  # versions a tainted run wrote
+            elif hop.kind is EdgeKind.SERVES:
+                hops.append(hop)  # deployments serving it now
             elif hop.kind is EdgeKind.READ_BY:
                 hops.append(hop)  # runs that read a tainted version
+                source = hop.source  # a model version read (a warm start) passes taint on
+                read = _dataset(source) if source in owners else source
+                tainted_reads.setdefault(hop.target, set()).add(read)
         # A version that is its dataset's latest puts the dataset at risk (a dataset that
         # does not exist has no versions).
         for version, dataset in owners.items():
