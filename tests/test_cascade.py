@@ -634,6 +634,109 @@ def test_a_merge_table_recovers_when_its_upstream_does(service: LineageService) 
     assert_consistent(service.store)
 
 
+# --- feature store outputs over OpenLineage --------------------------------------------------
+
+
+def feature_day(day: int, raw_passed: bool, *, train: bool) -> list[dict[str, object]]:
+    """Day ``day``: ``ingest`` writes a checked raw table, ``build_features`` a Feast view
+    from it, and maybe ``train`` a model version (the day's number) on the view."""
+
+    def event(
+        job: str, hour: int, inputs: list[dict[str, object]], output: dict[str, object]
+    ) -> dict[str, object]:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2024-05-{day:02d}T{hour:02d}:00:00Z",
+            "producer": "https://example.com/scheduler",
+            "run": {"runId": f"00000000-0000-4000-8000-{day:04d}{hour:08d}"},
+            "job": {"namespace": "ml", "name": job},
+            "inputs": inputs,
+            "outputs": [output],
+        }
+
+    schema = {"fields": [{"name": "amount_avg", "type": "double"}]}
+    raw = {"namespace": "postgres://db:5432", "name": "public.raw"}
+    view = {"namespace": "feast://repo", "name": "fv", "facets": {"schema": schema}}
+    assertion = {"assertion": "not_null", "column": "amount", "success": raw_passed}
+    events = [
+        event(
+            "ingest",
+            1,
+            [],
+            {**raw, "facets": {"dataQualityAssertions": {"assertions": [assertion]}}},
+        ),
+        event("build_features", 2, [raw], view),
+    ]
+    if train:
+        model = {
+            "namespace": "mlflow://registry",
+            "name": "mdl",
+            "facets": {"version": {"datasetVersion": str(day)}},
+        }
+        events.append(event("train", 3, [view], model))
+    return events
+
+
+def test_models_trained_on_features_built_from_bad_data_are_at_risk(
+    service: LineageService,
+) -> None:
+    # A feature has no versions, and one computed from a versioned table stopped the
+    # cascade: model versions trained on it and the deployments serving them stayed OK,
+    # and their provenance ended at the features.
+    def version(number: int) -> str:
+        return make_id(Kind.MODEL_VERSION, "mlflow://registry", "mdl", str(number))
+
+    prod = make_id(Kind.DEPLOYMENT, "k8s://serving", "prod")
+
+    def serve(number: int, day: int) -> ChangeSet:
+        cs = ChangeSet().add(Deployment(namespace="k8s://serving", name="prod"))
+        cs.link(version(number), EdgeKind.SERVES, prod, at(day, 5))
+        if number > 1:
+            cs.endings.append(
+                EdgeEnding(
+                    source_id=version(number - 1),
+                    kind=EdgeKind.SERVES,
+                    target_id=prod,
+                    at=format_time(at(day, 5)),
+                )
+            )
+        return cs
+
+    for event in feature_day(1, True, train=True):
+        service.apply(translate_event(event))
+    service.apply(serve(1, 1))
+    for event in feature_day(2, False, train=True):
+        service.apply(translate_event(event))
+    service.apply(serve(2, 2))
+    feature = make_id(Kind.FEATURE, "feast://repo", "fv:amount_avg")
+    assert status(service, feature) is HealthStatus.AT_RISK
+    # the training run read the view, built from the raw version current when it started
+    record = service.health(version(2))
+    assert record.status is HealthStatus.AT_RISK
+    assert record.reasons[0].precision is Precision.CONFIRMED
+    assert make_id(Kind.RUN, "ml", "train", "00000000-0000-4000-8000-000200000003") in (
+        record.reasons[0].path
+    )
+    assert status(service, prod) is HealthStatus.AT_RISK
+    # its provenance reaches the raw data through the view, and the failed check on it
+    provenance = service.provenance(version(2))
+    raw = make_id(Kind.DATASET, "postgres://db:5432", "public.raw")
+    assert raw in {v.entity_id for v in provenance.versions}
+    assert [c.passed for c in provenance.checks] == [False]
+    # trained on day 1, before the bad data came: not at risk
+    assert status(service, version(1)) is HealthStatus.OK
+    # the data recovers and a retrain on it is deployed: prod recovers, v2 stays at risk
+    for event in feature_day(3, True, train=True):
+        service.apply(translate_event(event))
+    assert status(service, feature) is HealthStatus.OK
+    assert status(service, prod) is HealthStatus.AT_RISK
+    service.apply(serve(3, 3))
+    assert status(service, prod) is HealthStatus.OK
+    assert status(service, version(3)) is HealthStatus.OK
+    assert status(service, version(2)) is HealthStatus.AT_RISK
+    assert_consistent(service.store)
+
+
 def test_cascade_terminates_on_cycles(service: LineageService) -> None:
     # dedupe reads and writes the same table (design and runs), and a <-> b read each other.
     cs = ChangeSet()

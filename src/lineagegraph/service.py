@@ -199,7 +199,9 @@ class LineageService:
         unknown, before its state was reported), other than a version the run wrote
         itself; that ``READ_BY`` edge is added with origin ``inferred``. This is what
         lets the version-aware cascade and provenance follow producers that send no
-        ``version`` facet. Replaying an event finds the edge stored and adds nothing.
+        ``version`` facet. A listed feature (which has no versions) stands for the
+        datasets it is computed from, read the same way (the edge's ``through`` names
+        the feature). Replaying an event finds the edge stored and adds nothing.
         """
         runs = {n.id: n for n in changeset.nodes if n.kind is Kind.RUN and n.attrs.get("inputs")}
         if not runs:
@@ -218,15 +220,24 @@ class LineageService:
                 versions.setdefault(edge.source_id, []).append((edge.first_seen, edge.target_id))
         for hop in self.store.expand(sorted(runs), Direction.UPSTREAM, [EdgeKind.READ_BY]):
             named.add((dataset_of(hop.target), hop.source))
-        wanted = {
-            run_id: [
-                i
-                for i in dict.fromkeys(node.attrs["inputs"])
-                if isinstance(i, str) and i.startswith("dataset|") and (i, run_id) not in named
-            ]
+        listed = {
+            run_id: [i for i in dict.fromkeys(node.attrs["inputs"]) if isinstance(i, str)]
             for run_id, node in runs.items()
         }
-        wanted = {run_id: inputs for run_id, inputs in wanted.items() if inputs}
+        computed_from = self._feature_sources(changeset, listed)
+        # run -> dataset read -> the feature it was read through (None: read itself)
+        wanted: dict[str, dict[str, str | None]] = {}
+        for run_id, inputs in listed.items():
+            reads: dict[str, str | None] = {}
+            for i in inputs:
+                if i.startswith("dataset|"):
+                    reads[i] = None
+            for i in inputs:
+                for dataset_id in computed_from.get(i, ()):
+                    reads.setdefault(dataset_id, i)
+            reads = {d: via for d, via in reads.items() if (d, run_id) not in named}
+            if reads:
+                wanted[run_id] = reads
         if not wanted:
             return changeset
         starts = self._run_starts({r: runs[r] for r in wanted})
@@ -250,7 +261,7 @@ class LineageService:
             if start is None:
                 continue
             own = wrote.get(run_id, set())
-            for dataset_id in wanted[run_id]:
+            for dataset_id, through in wanted[run_id].items():
                 candidates = [
                     (seen, version)
                     for seen, version in versions.get(dataset_id, ())
@@ -268,9 +279,38 @@ class LineageService:
                             origin=Origin.INFERRED,
                             first_seen=start,
                             last_seen=start,
+                            attrs={"through": through} if through else {},
                         )
                     )
         return changeset.model_copy(update={"edges": edges})
+
+    def _feature_sources(
+        self, changeset: ChangeSet, listed: Mapping[str, Sequence[str]]
+    ) -> dict[str, list[str]]:
+        """The datasets each feature among the listed inputs is computed from (from its
+        own fields or the dataset itself), as the changeset and the store say."""
+        features = sorted(
+            {i for inputs in listed.values() for i in inputs if i.startswith("feature|")}
+        )
+        if not features:
+            return {}
+        wanted = set(features)
+        sources: dict[str, list[str]] = {f: [] for f in features}
+        for edge in changeset.edges:
+            if edge.kind is EdgeKind.COMPUTED_FROM and edge.target_id in wanted:
+                sources[edge.target_id].append(edge.source_id)
+        for hop in self.store.expand(features, Direction.UPSTREAM, [EdgeKind.COMPUTED_FROM]):
+            sources[hop.source].append(hop.target)
+        datasets: dict[str, list[str]] = {}
+        for feature, found in sources.items():
+            kinds = (Kind.DATASET, Kind.FIELD)
+            ids = [
+                s if kind_of(s) is Kind.DATASET else dataset_of(s)
+                for s in found
+                if kind_of(s) in kinds
+            ]
+            datasets[feature] = sorted(set(ids))
+        return datasets
 
     def _run_starts(self, runs: Mapping[str, Node]) -> dict[str, str]:
         """When each run started, as a stored timestamp: its ``started_at`` (here or
