@@ -41,6 +41,55 @@ def test_deploy_ends_what_served_before_and_closes_its_interval() -> None:
     assert by_source[MV2].first_seen == "2026-05-01T12:00:00.000000Z"
 
 
+def test_deploy_of_a_version_served_before_adds_an_interval() -> None:
+    # A rollback replaced the version's intervals with the new one alone.
+    before = Edge.seen(
+        MV1,
+        EdgeKind.SERVES,
+        DEP,
+        datetime(2026, 4, 1, tzinfo=UTC),
+        Origin.API,
+        {
+            "intervals": [
+                {"from": "2026-04-01T00:00:00+00:00", "until": "2026-04-15T00:00:00+00:00"}
+            ]
+        },
+    ).model_copy(update={"ended_at": "2026-04-15T00:00:00.000000Z"})
+    now = Edge.seen(
+        MV2,
+        EdgeKind.SERVES,
+        DEP,
+        datetime(2026, 4, 15, tzinfo=UTC),
+        Origin.API,
+        {"intervals": [{"from": "2026-04-15T00:00:00+00:00", "until": None}], "traffic": 100},
+    )
+    cs = mx.deploy(mx.DeploySpec(MV1, "k8s://c", "m-prod"), AT, [before, now])
+    by_source = {e.source_id: e for e in cs.edges}
+    assert by_source[MV1].attrs["intervals"] == [
+        {"from": "2026-04-01T00:00:00+00:00", "until": "2026-04-15T00:00:00+00:00"},
+        {"from": "2026-05-01T12:00:00+00:00", "until": None},
+    ]
+    assert by_source[MV2].attrs["intervals"] == [
+        {"from": "2026-04-15T00:00:00+00:00", "until": "2026-05-01T12:00:00+00:00"}
+    ]
+    assert [e.source_id for e in cs.endings] == [MV2]
+    # a rollback cannot start before its earlier serving ended
+    early = mx.DeploySpec(MV1, "k8s://c", "m-prod", since=datetime(2026, 4, 10, tzinfo=UTC))
+    with pytest.raises(mx.InvalidField, match=r"served deployment.* until 2026-04-15"):
+        mx.deploy(early, AT, [before])
+
+
+def test_deploy_refuses_a_start_in_the_future() -> None:
+    # It took effect at once: the deployment left the version it still served.
+    later = mx.DeploySpec(MV2, "k8s://c", "m-prod", since=datetime(2026, 5, 8, tzinfo=UTC))
+    with pytest.raises(mx.InvalidField) as caught:
+        mx.deploy(later, AT)
+    assert caught.value.field == "from"
+    assert "in the future" in str(caught.value)
+    skewed = mx.DeploySpec(MV2, "k8s://c", "m-prod", since=datetime(2026, 5, 1, 12, 2, tzinfo=UTC))
+    assert mx.deploy(skewed, AT).edges  # a clock a little ahead is fine
+
+
 def test_deploy_rejects_bad_traffic_and_a_model_as_version() -> None:
     with pytest.raises(mx.InvalidField) as caught:
         mx.deploy(mx.DeploySpec(MV2, "k8s://c", "m-prod", traffic=101), AT)

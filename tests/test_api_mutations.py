@@ -517,7 +517,45 @@ def test_register_model_version_and_deploy_it(service: LineageService) -> None:
         },
     )["deploy"]
     assert early["__typename"] == "InvalidInputError"
-    assert early["field"] == "since"
+    assert early["field"] == "from"  # the input field it names
+
+
+def test_a_rollback_serves_again_without_rewriting_the_past(service: LineageService) -> None:
+    # Deploying a version served before replaced its intervals with the new one, and
+    # its one edge made it serve through the pause: at 10-06 both v2 and v3 served.
+    load_demo(service)
+    deploy = """mutation($input: DeployInput!) { deploy(input: $input) {
+        ... on InvalidInputError { field message } ... on EntityPayload { node { id } } } }"""
+    rollback = {
+        "modelVersion": {"id": demo.CHURN.version_id(2)},
+        "namespace": demo.SERVING,
+        "name": "churn-production",
+        "from": "2026-10-07T00:00:00Z",
+    }
+    gql(service, deploy, {"input": rollback})
+    query = """query($id: ID!) { node(id: $id) { ... on Deployment {
+        now: servedVersions { modelVersionId }
+        paused: servedVersions(at: "2026-10-06T12:00:00Z") { modelVersionId }
+        servingHistory { modelVersionId current intervals { from until } } } } }"""
+    data = gql(service, query, {"id": demo.deployment_id("churn-production")})["node"]
+    assert data["now"] == [{"modelVersionId": demo.CHURN.version_id(2)}]
+    assert data["paused"] == [{"modelVersionId": demo.CHURN.version_id(3)}]
+    v2 = next(s for s in data["servingHistory"] if s["modelVersionId"] == demo.CHURN.version_id(2))
+    assert v2["current"] is True
+    assert v2["intervals"] == [
+        {"from": "2026-10-03T12:00:00+00:00", "until": "2026-10-05T12:00:00+00:00"},
+        {"from": "2026-10-07T00:00:00+00:00", "until": None},
+    ]
+    # and one that starts in the future is refused, changing nothing
+    later = {
+        **rollback,
+        "modelVersion": {"id": demo.CHURN.version_id(3)},
+        "from": "2999-01-01T00:00:00Z",
+    }
+    refused = gql(service, deploy, {"input": later})["deploy"]
+    assert refused["field"] == "from" and "in the future" in refused["message"]
+    again = gql(service, query, {"id": demo.deployment_id("churn-production")})["node"]
+    assert again == data
 
 
 def test_ingest_open_lineage_event(service: LineageService, shared_data: Path) -> None:

@@ -515,8 +515,10 @@ class Mutation:
         def build(service: LineageService) -> tuple[ChangeSet, str]:
             _require(service, [spec.model_version])
             deployment_id = make_id(Kind.DEPLOYMENT, spec.namespace, spec.name)
-            current = service.store.edges([deployment_id], Direction.UPSTREAM, [EdgeKind.SERVES])
-            return mx.deploy(spec, now, current), deployment_id
+            servings = service.store.edges(
+                [deployment_id], Direction.UPSTREAM, [EdgeKind.SERVES], include_ended=True
+            )
+            return mx.deploy(spec, now, servings), deployment_id
 
         return await _write(info, build)
 

@@ -742,6 +742,24 @@ class Serving:
         node = await info.context.node(self.deployment_id)
         return None if node is None else Deployment.build(node)
 
+    def served_at(self, at: datetime) -> bool:
+        """Whether one of its intervals holds ``at`` (true when none was reported)."""
+        when = m.as_utc(at)
+        if not self.intervals:
+            return True
+        return any(
+            m.as_utc(i.since) <= when and (i.until is None or when < m.as_utc(i.until))
+            for i in self.intervals
+        )
+
+    @classmethod
+    def of(cls, edges: Sequence[m.Edge], at: datetime | None) -> list[Serving]:
+        """The servings of SERVES edges current now (or ``as_of`` at). A version served
+        again after a pause (a rollback) has one edge over both servings: at a time in
+        the pause, its intervals say it was not serving."""
+        servings = [cls.from_domain(e) for e in edges]
+        return servings if at is None else [s for s in servings if s.served_at(at)]
+
     @classmethod
     def from_domain(cls, edge: m.Edge) -> Serving:
         """A serving from a SERVES edge."""
@@ -815,7 +833,7 @@ class ModelVersion(Node):
     @resolver(description="Deployments serving this version now (or at `at`).")
     async def deployments(self, info: Info, at: At = None) -> list[Serving]:
         edges = await info.context.edges(self.id, Direction.DOWNSTREAM, EdgeKind.SERVES, as_of=at)
-        return [Serving.from_domain(e) for e in edges]
+        return Serving.of(edges, at)
 
     @classmethod
     def build(cls, node: m.Node) -> ModelVersion:
@@ -848,7 +866,7 @@ class Deployment(Node):
     @resolver(description="Model versions served now (or at `at`), with their serving intervals.")
     async def served_versions(self, info: Info, at: At = None) -> list[Serving]:
         edges = await info.context.edges(self.id, Direction.UPSTREAM, EdgeKind.SERVES, as_of=at)
-        return [Serving.from_domain(e) for e in edges]
+        return Serving.of(edges, at)
 
     @resolver(
         description="Every model version this deployment has served, ended servings too: "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lineagegraph.errors import InvalidField, InvalidInput
@@ -804,12 +804,19 @@ class DeploySpec:
     environment: str | None = None
 
 
-def deploy(spec: DeploySpec, at: datetime, current: Sequence[Edge] = ()) -> ChangeSet:
+# How far ahead of the server's clock a deployment's start may be (clocks differ a little).
+DEPLOY_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def deploy(spec: DeploySpec, at: datetime, servings: Sequence[Edge] = ()) -> ChangeSet:
     """Serve a model version from a deployment, ending whatever it served until then.
 
-    ``current`` are the deployment's current SERVES edges. Each one from another
-    model version ends at ``since``, and its last interval gets that end time.
-    Deploying the version that already serves changes nothing but the traffic.
+    ``servings`` are the deployment's SERVES edges, ended ones too. Each current one
+    from another model version ends at ``since``, and its last interval gets that end
+    time. Deploying the version that already serves changes nothing but the traffic;
+    deploying one that served before (a rollback) adds an interval to its serving. A
+    start in the future (past the clock skew allowed) is refused: a deployment serves
+    what it serves now, so deploy when it starts.
     """
     _kind_of(spec.model_version, "model_version", (Kind.MODEL_VERSION,))
     _require(spec.namespace, "namespace", "namespace")
@@ -817,20 +824,26 @@ def deploy(spec: DeploySpec, at: datetime, current: Sequence[Edge] = ()) -> Chan
     if spec.traffic is not None and not 0 <= spec.traffic <= 100:
         raise InvalidField("traffic", "traffic is a percentage between 0 and 100")
     since = as_utc(spec.since or at)
+    if since > as_utc(at) + DEPLOY_CLOCK_SKEW:
+        raise InvalidField(
+            "from", f"{since.isoformat()} is in the future: deploy when the serving starts"
+        )
     stamp = format_time(since)
     deployment_id = _id(Kind.DEPLOYMENT, spec.namespace, spec.name, field_name="name")
     cs = ChangeSet(origin=Origin.API)
     cs.add(Deployment(namespace=spec.namespace, name=spec.name, environment=spec.environment))
+    mine = [e for e in servings if e.target_id == deployment_id]
+    current = [e for e in mine if e.current]
     already = next((e for e in current if e.source_id == spec.model_version), None)
     for edge in current:
-        if edge.source_id == spec.model_version or edge.target_id != deployment_id:
+        if edge.source_id == spec.model_version:
             continue
         if edge.first_seen > stamp:
             raise InvalidField(
-                "since",
+                "from",
                 f"{edge.source_id} has served since {edge.first_seen}, after the requested start",
             )
-        intervals = [dict(i) for i in edge.attrs.get("intervals") or [] if isinstance(i, dict)]
+        intervals = _intervals(edge)
         for interval in intervals:
             if interval.get("until") is None:
                 interval["until"] = since.isoformat()
@@ -845,13 +858,35 @@ def deploy(spec: DeploySpec, at: datetime, current: Sequence[Edge] = ()) -> Chan
         if spec.traffic is not None:
             attrs["traffic"] = spec.traffic
         cs.edges.append(already.model_copy(update={"attrs": attrs}))
-    else:
-        attrs = {
-            "intervals": [{"from": since.isoformat(), "until": None}],
-            "traffic": 100.0 if spec.traffic is None else spec.traffic,
-        }
+        return cs
+    traffic = 100.0 if spec.traffic is None else spec.traffic
+    before = next((e for e in mine if e.source_id == spec.model_version), None)
+    if before is None:
+        attrs = {"intervals": [{"from": since.isoformat(), "until": None}], "traffic": traffic}
         cs.link(spec.model_version, EdgeKind.SERVES, deployment_id, since, attrs)
+        return cs
+    # A rollback: the version served before, until its serving ended.
+    assert before.ended_at is not None
+    if before.ended_at > stamp:
+        raise InvalidField(
+            "from",
+            f"{spec.model_version} served {deployment_id} until {before.ended_at}, after the "
+            "requested start",
+        )
+    intervals = [*_intervals(before), {"from": since.isoformat(), "until": None}]
+    cs.link(
+        spec.model_version,
+        EdgeKind.SERVES,
+        deployment_id,
+        since,
+        {**before.attrs, "intervals": intervals, "traffic": traffic},
+    )
     return cs
+
+
+def _intervals(edge: Edge) -> list[dict[str, Any]]:
+    """A SERVES edge's intervals, as copies."""
+    return [dict(i) for i in edge.attrs.get("intervals") or [] if isinstance(i, dict)]
 
 
 # --- deletes ----------------------------------------------------------------------------------
