@@ -10,6 +10,7 @@ from lineagegraph import demo
 from lineagegraph.algorithms.rootcause import SuspectKind
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
     ChangeSet,
     Check,
@@ -155,6 +156,55 @@ def test_window_bounds_which_events_are_suspects(service: LineageService) -> Non
     )
     assert naive == report
     assert naive.since == before(72)
+
+
+def training(day: int, version: int) -> dict[str, object]:
+    """An OpenLineage run of ``train`` reading ``public.raw`` and writing model ``version``."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": f"2024-05-{day:02d}T10:00:00Z",
+        "producer": "https://example.com/scheduler",
+        "run": {"runId": f"00000000-0000-4000-8000-{day:012d}"},
+        "job": {"namespace": "ml", "name": "train"},
+        "inputs": [{"namespace": "postgres://db:5432", "name": "public.raw"}],
+        "outputs": [
+            {
+                "namespace": "mlflow://registry",
+                "name": "mdl",
+                "facets": {"version": {"datasetVersion": str(version)}},
+            }
+        ],
+    }
+
+
+def test_what_came_with_the_baseline_is_no_change(service: LineageService) -> None:
+    # The READS edge the baseline's own training event created, at the baseline's
+    # creation, was the only suspect of a retrain on unchanged lineage.
+    for day, version in ((1, 1), (8, 2)):
+        service.apply(translate_event(training(day, version)))
+    second = make_id(Kind.MODEL_VERSION, "mlflow://registry", "mdl", "2")
+    assert service.root_cause(second).suspects == ()
+    # a first version looks at the week before it, not at all of history
+    for day, job in ((10, "load_old"), (25, "load_new")):  # jobs that write the raw table
+        load = training(day, 0)
+        load["job"] = {"namespace": "ml", "name": job}
+        load["inputs"], load["outputs"] = [], load["inputs"]
+        service.apply(translate_event(load))
+    first = make_id(Kind.MODEL_VERSION, "mlflow://registry", "other", "1")
+    event = training(30, 1)
+    event["outputs"] = [
+        {
+            "namespace": "mlflow://registry",
+            "name": "other",
+            "facets": {"version": {"datasetVersion": "1"}},
+        }
+    ]
+    event["run"] = {"runId": "00000000-0000-4000-8000-0000000000ff"}
+    service.apply(translate_event(event))
+    report = service.root_cause(first)
+    assert report.since == datetime(2024, 5, 23, 10, tzinfo=UTC)
+    assert [s.kind for s in report.suspects] == [SuspectKind.LINEAGE_CHANGE]
+    assert "load_new" in report.suspects[0].summary
 
 
 def test_failed_runs_and_volume_shifts_are_suspects(service: LineageService) -> None:

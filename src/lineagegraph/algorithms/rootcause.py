@@ -2,8 +2,9 @@
 
 For a regressed model version (or the one a deployment serves now) and a time
 window — by default from the creation of the model's previous version, the
-baseline, to this version's creation — every upstream event in the window is a
-suspect:
+baseline, to this version's creation (for a first version, the week before it);
+what happened with the baseline, at its creation, is not in it — every upstream
+event in the window is a suspect:
 
 - ``FAILED_CHECK``: a failing result of a check on an upstream dataset or field;
 - ``SCHEMA_CHANGE``: fields added, removed or retyped between two consecutive
@@ -48,7 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
@@ -81,6 +82,7 @@ from lineagegraph.store.base import Store
 
 __all__ = [
     "CHECK_SEVERITY",
+    "FIRST_VERSION_LOOKBACK",
     "SEVERITY",
     "VOLUME_SHIFT_THRESHOLD",
     "RootCauseReport",
@@ -172,6 +174,8 @@ CHECK_SEVERITY: dict[str, float] = {
 }
 NON_BREAKING_SEVERITY = 0.3
 VOLUME_SHIFT_THRESHOLD = 0.2  # |new - old| / old of row_count between consecutive versions
+# The window of a model's first version (no baseline): the week before its creation.
+FIRST_VERSION_LOOKBACK = timedelta(days=7)
 COLUMN_FACTOR: dict[bool | None, float] = {True: 1.0, False: 0.5, None: 0.75}
 DIFF_FACTOR: dict[bool, float] = {True: 1.0, False: 0.6}
 
@@ -289,6 +293,8 @@ def root_cause(
         created = describe_version(target, store.get([target]).get(target)).created_at
     end = until if until is not None else created if created is not None else utcnow()
     start = since if since is not None else baseline.created_at if baseline else None
+    if start is None:  # a first version: what happened in the time before it
+        start = end - FIRST_VERSION_LOOKBACK
     if start is not None and start > end:
         raise InvalidInput("the window's start (since) is after its end (until)")
     prov = provenance(store, target)
@@ -298,7 +304,7 @@ def root_cause(
     # was created (its own inputs exist from then on).
     times = sorted({t for t in (start, end, created) if t is not None})
     scope = _Upstream(store, target, times, prov)
-    window = _Window(start, end)
+    window = _Window(start, end, open_start=since is None)
     context = _Context(store, scope, window, prov, diff, baseline_prov)
     suspects = [
         *context.failed_checks(),
@@ -347,11 +353,15 @@ def _model_versions(store: Store, version_id: str) -> list[ProvenanceVersion]:
 class _Window:
     start: datetime | None
     end: datetime
+    # a window from the baseline's creation leaves out what happened with the baseline
+    open_start: bool = False
 
     def __contains__(self, when: datetime | None) -> bool:
-        if when is None:
+        if when is None or when > self.end:
             return False
-        return (self.start is None or when >= self.start) and when <= self.end
+        if self.start is None:
+            return True
+        return when > self.start if self.open_start else when >= self.start
 
     def hours_before(self, when: datetime) -> float:
         return max(0.0, (self.end - when).total_seconds() / 3600)
