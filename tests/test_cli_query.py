@@ -253,7 +253,10 @@ def test_at_risk_health_and_cascade(store_url: str) -> None:
     ]
     health = invoke("health", "churn_classifier@2", "--store", store_url)
     assert health.exit_code == 0
-    assert "churn_classifier@2: OK" in health.output
+    assert "model version churn_classifier@2: OK" in health.output
+    # a job named like a table's last part says it is the job
+    job = invoke("health", "stg_orders", "--store", store_url)
+    assert "job stg_orders: " in job.output
     failing = invoke(
         "health", "analytics.staging.stg_orders.customer_id", "--json", "--store", store_url
     )

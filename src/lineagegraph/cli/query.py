@@ -527,7 +527,8 @@ def health(client: GraphQLClient, fmt: Format, reference: str) -> None:
                 empty="none",
             )
         ],
-        heading=f"{_short(data['id'])}: {data['status']}",
+        # the kind too: a name can be a job's as well as a table's (stg_orders)
+        heading=f"{data['kind'].lower().replace('_', ' ')} {_short(data['id'])}: {data['status']}",
     )
 
 
