@@ -416,6 +416,22 @@ def test_malformed_manifests_are_rejected(manifest: Any, message: str) -> None:
     assert str(raised.value) == message
 
 
+def test_an_artifact_of_another_kind_is_refused(postgres: Path) -> None:
+    # run_results.json as the manifest ingested nothing and exited 0; a catalog as run
+    # results made a bogus invocation run.
+    manifest, results = load(postgres / "manifest.json"), load(postgres / "run_results.json")
+    with pytest.raises(InvalidInput) as raised:
+        translate_dbt(results)
+    assert str(raised.value) == (
+        "manifest: this is dbt's run_results.json (its dbt_schema_version says so), "
+        "not manifest.json"
+    )
+    with pytest.raises(InvalidInput, match=r"run_results: this is dbt.s manifest\.json"):
+        translate_dbt(manifest, manifest)
+    with pytest.raises(InvalidInput, match=r"catalog: this is dbt.s run_results\.json"):
+        translate_dbt(manifest, catalog=results)
+
+
 def test_run_results_need_an_invocation(postgres: Path) -> None:
     results = load(postgres / "run_results.json")
     del results["metadata"]["invocation_id"]

@@ -282,6 +282,11 @@ def _checked(
     match = _VERSION.search(schema) if isinstance(schema, str) else None
     if match is None:
         raise InvalidInput(f"{what}: metadata.dbt_schema_version is missing or not a dbt schema")
+    kind = match.group(1).replace("-", "_")
+    if kind != what:  # a run_results.json given as the manifest, say
+        raise InvalidInput(
+            f"{what}: this is dbt's {kind}.json (its dbt_schema_version says so), not {what}.json"
+        )
     version = int(match.group(2))
     if supported is not None and version not in supported:
         warnings.append(
