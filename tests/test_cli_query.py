@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from lineagegraph import demo
 from lineagegraph.cli.main import main
-from lineagegraph.cli.query import EXIT_BREAKING
+from lineagegraph.cli.query import EXIT_BREAKING, _proposed_fields
 from lineagegraph.config import Settings
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
@@ -148,6 +148,39 @@ def test_impact_gates_ci_on_breaking_changes(store_url: str) -> None:
     )
     assert report_only.exit_code == 0
     assert "BREAKING" in report_only.output and "owners to notify" in report_only.output
+
+
+def test_proposed_schema_files_in_dbt_and_openlineage_shapes(
+    store_url: str, tmp_path: Path
+) -> None:
+    # dbt's data_type was ignored, so a narrowing retype passed the gate; nested
+    # OpenLineage fields were dropped, so an unchanged nested schema "broke".
+    columns = [
+        {"name": "payment_id", "data_type": "number", "constraints": [{"type": "not_null"}]},
+        {"name": "order_id", "data_type": "number", "constraints": [{"type": "not_null"}]},
+        {"name": "payment_method", "data_type": "varchar", "description": "card or cash"},
+        {"name": "amount", "data_type": "number(8,2)", "constraints": [{"type": "not_null"}]},
+    ]
+    proposed = tmp_path / "contract.json"
+    proposed.write_text(json.dumps(columns))
+    result = invoke(
+        "impact", "analytics.staging.stg_payments", "--schema", str(proposed), "--json",
+        "--fail-on", "breaking", "--store", store_url,
+    )  # fmt: skip
+    assert result.exit_code == EXIT_BREAKING, result.output
+    descriptions = [c["description"] for c in json.loads(result.output)["changes"]]
+    assert descriptions == ["change amount (type number(8,2))"]  # nullable unsaid: unchanged
+    proposed.write_text(json.dumps([{"name": "amount", "datatype": "number"}]))
+    refused = invoke(
+        "impact", "analytics.staging.stg_payments", "--schema", str(proposed), "--store", store_url
+    )
+    assert refused.exit_code == 2
+    assert "field 0: unknown key 'datatype'" in refused.output
+    nested = {"fields": [{"name": "address", "type": "struct", "fields": [{"name": "zip"}]}]}
+    assert _proposed_fields(nested["fields"], "") == [
+        {"path": "address", "type": "struct", "nullable": None},
+        {"path": "address.zip", "type": None, "nullable": None},
+    ]
 
 
 def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> None:

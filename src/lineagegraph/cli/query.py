@@ -300,10 +300,49 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
             'the schema file is a JSON list of {path, type, nullable} (or {"fields": [...]})',
             param_hint="--schema",
         )
-    out = []
-    for item in fields:
-        path_value = item.get("path", item.get("name"))
-        out.append({"path": path_value, "type": item.get("type"), "nullable": item.get("nullable")})
+    return _proposed_fields(fields, "")
+
+
+# Keys of a proposed field read as what they say: its path (or name), its type (or dbt's
+# data_type), nullability (or dbt's not_null constraint) and nested fields (as OpenLineage
+# schema facets nest them); keys that describe it and change nothing are let through.
+_FIELD_KEYS = {"path", "name", "type", "data_type", "nullable", "constraints", "fields"}
+_DESCRIPTIVE_KEYS = {
+    "description", "comment", "ordinal_position", "index", "tags", "meta", "tests",
+    "data_tests", "quote", "policy_tags", "granularity",
+}  # fmt: skip
+
+
+def _proposed_fields(fields: list[Any], prefix: str) -> list[dict[str, Any]]:
+    """The proposed schema's fields as ``{path, type, nullable}``, nested ones as ``a.b``;
+    a key it cannot read is refused (``data_type`` ignored passed every retype)."""
+    out: list[dict[str, Any]] = []
+    for index, item in enumerate(fields):
+        where = f"{prefix}fields[{index}]" if prefix else f"field {index}"
+        if not isinstance(item, dict):
+            raise click.BadParameter(f"{where} is not an object", param_hint="--schema")
+        unknown = sorted(set(item) - _FIELD_KEYS - _DESCRIPTIVE_KEYS)
+        if unknown:
+            raise click.BadParameter(
+                f"{where}: unknown key {unknown[0]!r}; a field has path (or name), type "
+                "(or data_type), nullable and nested fields",
+                param_hint="--schema",
+            )
+        name = item.get("path", item.get("name"))
+        if not isinstance(name, str) or not name:
+            raise click.BadParameter(f"{where} has no path or name", param_hint="--schema")
+        path = f"{prefix}{name}"
+        constraints = item.get("constraints") or []
+        not_null = any(isinstance(c, dict) and c.get("type") == "not_null" for c in constraints)
+        nullable = item.get("nullable", False if not_null else None)
+        out.append(
+            {"path": path, "type": item.get("type", item.get("data_type")), "nullable": nullable}
+        )
+        children = item.get("fields")
+        if children:
+            if not isinstance(children, list):
+                raise click.BadParameter(f"{where}.fields is not a list", param_hint="--schema")
+            out.extend(_proposed_fields(children, f"{path}."))
     return out
 
 
@@ -318,7 +357,9 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
     "--schema",
     "schema_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A complete proposed schema (JSON list of {path, type, nullable}) to diff.",
+    help="A complete proposed schema to diff: a JSON list of {path, type, nullable}, or "
+    "dbt contract columns ({name, data_type, constraints}), or an OpenLineage schema facet "
+    "({fields: [{name, type, fields}]}).",
 )
 @click.option(
     "--fail-on",
