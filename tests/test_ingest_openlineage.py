@@ -980,6 +980,10 @@ def test_fields_an_output_schema_no_longer_lists_stop_being_current(
     query = "query($id: ID!) { node(id: $id) { ... on Dataset { schema { path } } } }"
     found = gql(service, query, {"id": out})["node"]["schema"]
     assert sorted(f["path"] for f in found) == ["id", "name"]
+    deleted = "query($id: ID!) { node(id: $id) { ... on Field { deleted } } }"
+    for path, dropped in (("address.city", True), ("name", False)):
+        field = gql(service, deleted, {"id": fld("pg", "out", path)})["node"]
+        assert field == {"deleted": dropped}
     # a column that comes back is current again, and only it
     third = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
     partial = ("address", ["street"])

@@ -448,9 +448,16 @@ class Field(Node):
     def tags(self) -> list[str]:
         return _str_list(self.source.attrs.get("tags"))
 
-    @resolver(description="Whether the field was dropped from its dataset.")
-    def deleted(self) -> bool:
-        return bool(self.source.attrs.get("deleted"))
+    @resolver(
+        description="Whether the field was dropped from its dataset: reported deleted, or "
+        "no longer in its dataset's schema (nothing holds it now)."
+    )
+    async def deleted(self, info: Info) -> bool:
+        if self.source.attrs.get("deleted"):
+            return True
+        # a schema that leaves a field out ends the edge that holds it, and marks nothing
+        held = await info.context.edges(self.id, Direction.UPSTREAM, EdgeKind.HAS_FIELD)
+        return not held
 
     @resolver(description="The dataset this field belongs to.")
     async def dataset(self, info: Info) -> Dataset | None:
