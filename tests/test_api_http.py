@@ -78,7 +78,10 @@ def test_mutations_are_refused_over_get(server: RunningServer) -> None:
             },
         )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["message"] == ("mutations are not allowed when using GET")
+    assert response.json()["errors"][0] == {
+        "message": "mutations are not allowed when using GET",
+        "extensions": {"code": "BAD_REQUEST"},
+    }
 
 
 def test_graphiql_in_a_browser(server: RunningServer) -> None:
@@ -108,8 +111,13 @@ def test_probes_ui_and_unknown_routes(server: RunningServer) -> None:
 def test_metrics_count_requests_operations_and_traversals(server: RunningServer) -> None:
     with server.client() as client:
         post(client, LINEAGE, {"id": demo.STG_ORDERS.id})
+        client.get("/no/such/page")
+        client.put("/graphql", json={"query": "{ kinds }"})
         text = client.get("/metrics").text
     assert 'lineagegraph_http_requests_total{method="POST",route="/graphql",status="200"}' in text
+    # what the UI's mount at / refuses matched no route (it was counted as the UI's)
+    assert 'lineagegraph_http_requests_total{method="GET",route="unmatched",status="404"}' in text
+    assert 'lineagegraph_http_requests_total{method="PUT",route="unmatched",status="405"}' in text
     assert (
         'lineagegraph_graphql_operations_total{operation="lineage",outcome="ok",type="query"}'
         in text
@@ -230,6 +238,12 @@ def test_malformed_requests_are_400_never_500(server: RunningServer) -> None:
         assert no_query.status_code == 400
         wrong_type = client.post("/graphql", content=b"x", headers={"content-type": "text/plain"})
         assert wrong_type.status_code == 400
+        batch = client.post("/graphql", json=[{"query": "{ kinds }"}])
+        unknown = client.post("/graphql", json={"query": "query A { kinds }", "operationName": "B"})
+        # what the HTTP layer refuses before running a document had no code
+        for refused in (no_query, wrong_type, batch, unknown):
+            assert refused.status_code == 400
+            assert refused.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
         bad_variable = post(client, LINEAGE, {"id": {"not": "an id"}})
         assert bad_variable.status_code == 200
         assert bad_variable.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

@@ -148,9 +148,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         response: Response
         try:
             response = await self.run(request)
-        except StrawberryHTTPException as error:
+        except StrawberryHTTPException as error:  # no document to run, or none that may run
+            code = _HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
             response = JSONResponse(
-                {"data": None, "errors": [{"message": error.reason}]},
+                {"data": None, "errors": [{"message": error.reason, "extensions": {"code": code}}]},
                 status_code=error.status_code,
             )
         except LineageError as error:
@@ -207,6 +208,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return data
 
 
+# The codes of the errors the HTTP layer answers before any document runs (every error
+# has a code, as the README says); other statuses are BAD_REQUEST.
+_HTTP_ERROR_CODES = {
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
 def _wants_ide(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return (
@@ -242,6 +252,10 @@ class HttpMetrics:
         finally:
             route = scope.get("route")
             label = "unmatched" if route is None else (getattr(route, "path", "") or "/")
+            # The UI's mount at / takes every path no route has: what it refuses (a
+            # missing page, PUT /graphql) matched nothing the server serves.
+            if getattr(route, "name", None) == "ui" and status >= 400:
+                label = "unmatched"
             method = str(scope.get("method", ""))
             self.metrics.http_requests.labels(label, method, str(status)).inc()
             self.metrics.http_latency.labels(label, method).observe(time.perf_counter() - started)
