@@ -1056,6 +1056,37 @@ def test_schema_changes_batched_and_one_by_one_agree() -> None:
     assert [e.model_dump() for e in edges_a] == [e.model_dump() for e in edges_b]
 
 
+def test_lineage_over_time_does_not_depend_on_arrival_order() -> None:
+    # A late event showed the output written then, but an edge that a later event had
+    # ended kept that later end: asOf between them listed both outputs.
+    def write(time: str, run_id: str, output: str) -> dict[str, Any]:
+        return event(
+            time=time, run_id=run_id, inputs=[dataset("pg", "in")], outputs=[dataset("pg", output)]
+        )
+
+    events = [
+        write("2024-06-01T10:00:00Z", RUN_A, "a"),
+        write("2024-06-01T15:00:00Z", "c3f0a1de-1111-4a2b-9c3d-5e6f7a8b9c0d", "c"),
+        write("2024-06-01T20:00:00Z", RUN_B, "b"),
+    ]
+
+    def flow(order: list[int]) -> list[tuple[str, str, str | None]]:
+        service = LineageService(open_store("memory://"))
+        apply_all(service, [events[i] for i in order])
+        _, edges = service.store.export()
+        return sorted(
+            (e.target_id, e.first_seen, e.ended_at) for e in edges if e.kind is EdgeKind.WRITES
+        )
+
+    in_order = flow([0, 1, 2])
+    assert in_order == [
+        (ds("pg", "a"), "2024-06-01T10:00:00.000000Z", "2024-06-01T15:00:00.000000Z"),
+        (ds("pg", "b"), "2024-06-01T20:00:00.000000Z", None),
+        (ds("pg", "c"), "2024-06-01T15:00:00.000000Z", "2024-06-01T20:00:00.000000Z"),
+    ]
+    assert flow([0, 2, 1]) == in_order
+
+
 def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:
     def job_event(time: str, source: str) -> dict[str, Any]:
         return {

@@ -500,8 +500,8 @@ class LineageService:
                 changed_jobs.add(job)
         edges: dict[tuple[str, EdgeKind, str], Edge] = {}
         latest: dict[str, str] = {}
+        flow = [EdgeKind.READS, EdgeKind.WRITES]
         if changed_jobs:
-            flow = [EdgeKind.READS, EdgeKind.WRITES]
             for edge in store.edges(sorted(changed_jobs), Direction.BOTH, flow):
                 edges[edge.key] = edge
                 if edge.current:
@@ -520,6 +520,28 @@ class LineageService:
                 and (e.kind is not EdgeKind.DERIVES or e.attrs.get("job") == snapshot.job_id)
             ]
             unreported[signature] = sorted(found, key=lambda e: (e.source_id, e.kind, e.target_id))
+        # A late snapshot (its job reported lineage after it already) also says what was
+        # gone by its time: an edge a later report ended, last seen before this one, ends
+        # at this one's time instead, as it would have in time order.
+        late = {
+            signature: snapshot
+            for signature, snapshot in snapshots.items()
+            if latest.get(snapshot.job_id, "") > snapshot.at
+        }
+        if late:
+            jobs = sorted({s.job_id for s in late.values()})
+            ended = store.edges(jobs, Direction.BOTH, flow, include_ended=True)
+            for signature, snapshot in late.items():
+                listed = {(i, EdgeKind.READS, snapshot.job_id) for i in snapshot.inputs}
+                listed.update((snapshot.job_id, EdgeKind.WRITES, o) for o in snapshot.outputs)
+                unreported[signature].extend(
+                    e
+                    for e in ended
+                    if e.ended_at is not None
+                    and e.last_seen < snapshot.at < e.ended_at
+                    and snapshot.job_id in (e.source_id, e.target_id)
+                    and e.key not in listed
+                )
         return unreported, added, latest
 
     # --- reads --------------------------------------------------------------------------------
