@@ -1087,6 +1087,44 @@ def test_lineage_over_time_does_not_depend_on_arrival_order() -> None:
     assert flow([0, 2, 1]) == in_order
 
 
+def test_a_late_older_event_does_not_overwrite_newer_attributes(service: LineageService) -> None:
+    # The last event to arrive set the attributes: a retried old event turned a bigint
+    # column back into an int, and impact analysis then passed a narrowing to int.
+    def described(time: str, type_: str, description: str, **more: Any) -> dict[str, Any]:
+        facets = {
+            "schema": {"fields": [{"name": "c", "type": type_}]},
+            "documentation": {"description": description},
+            **more,
+        }
+        return {
+            "eventTime": time,
+            "producer": PRODUCER,
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            "dataset": dataset("test://iso", "a", **facets),
+        }
+
+    newer = described("2024-05-10T00:00:00Z", "bigint", "current")
+    owners = {"ownership": {"owners": [{"name": "team:data"}]}}
+    late = described("2024-05-05T00:00:00Z", "int", "stale", **owners)
+    service.apply(translate_event(newer))
+    service.apply(translate_event(late))
+    field = service.node(fld("test://iso", "a", "c"))
+    assert field.attrs["type"] == "bigint"
+    table = service.node(ds("test://iso", "a"))
+    assert table.attrs["description"] == "current"
+    assert table.attrs["owners"] == ["team:data"]  # what only the late event says fills in
+    # in one batch (a file, the server's group commit) the same
+    batched = LineageService(open_store("memory://"))
+    items = [Document("[0]", newer), Document("[1]", late)]
+    assert ingest_documents(items, translate_event, batched.apply).ok == 2
+    assert batched.node(fld("test://iso", "a", "c")).attrs["type"] == "bigint"
+    assert batched.node(ds("test://iso", "a")).attrs["description"] == "current"
+    # and a newer report still wins
+    service.apply(translate_event(described("2024-05-12T00:00:00Z", "decimal(20,0)", "widened")))
+    assert service.node(fld("test://iso", "a", "c")).attrs["type"] == "decimal(20,0)"
+    assert service.node(ds("test://iso", "a")).attrs["description"] == "widened"
+
+
 def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:
     def job_event(time: str, source: str) -> dict[str, Any]:
         return {

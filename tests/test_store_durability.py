@@ -224,6 +224,35 @@ def test_a_file_whose_search_index_has_other_columns_gets_it_rebuilt_at_open(
         reopened.close()
 
 
+def test_a_file_without_report_times_gets_the_column_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "lineage.db"
+    store = open_store(f"sqlite:///{path}")
+    store.apply(pipeline())
+    before = store.export()
+    store.close()
+    # The layout of an older version: no time of each node's report.
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE nodes DROP COLUMN seen")
+    con.commit()
+    con.close()
+
+    reopened = open_store(f"sqlite:///{path}")
+    try:
+        assert [list(part) for part in reopened.export()] == [list(part) for part in before]
+        late = ChangeSet(reported_at="2000-01-01T00:00:00.000000Z")
+        late.add(Dataset(namespace=NS, name="public.orders", description="old words"))
+        reopened.apply(late)  # a node whose time is unknown takes the report
+        assert reopened.get([ds("public.orders")])[ds("public.orders")].attrs["description"] == (
+            "old words"
+        )
+    finally:
+        reopened.close()
+    con = sqlite3.connect(path)
+    seen = con.execute("SELECT seen FROM nodes WHERE id = ?", (ds("public.orders"),)).fetchone()
+    con.close()
+    assert seen == ("2000-01-01T00:00:00.000000Z",)
+
+
 def test_readers_see_a_changeset_whole_or_not_at_all(store: Store) -> None:
     rounds = 40
     width = 25

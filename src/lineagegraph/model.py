@@ -763,6 +763,25 @@ def merge_attrs(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
+def merge_reported(
+    old: Mapping[str, Any], old_at: str | None, new: Mapping[str, Any], new_at: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """Merge a report of a node's attributes made at ``new_at`` into the attributes it
+    holds from a report made at ``old_at``; returns the attributes and their time.
+
+    The newer report wins (:func:`merge_attrs`); an older one (an event that arrives
+    late) only adds what the node lacks. A report without a time (a mutation: now) wins
+    and leaves the time as it was.
+    """
+    if new_at is None or old_at is None or new_at >= old_at:
+        return merge_attrs(old, new), new_at if new_at is not None else old_at
+    merged = dict(old)
+    for key, value in new.items():
+        if value is not None and key not in merged:
+            merged[key] = value
+    return merged, old_at
+
+
 # --- health -----------------------------------------------------------------------------------
 
 
@@ -871,6 +890,11 @@ class ChangeSet(BaseModel):
     endings: list[EdgeEnding] = PydanticField(default_factory=list)
     snapshots: list[JobSnapshot] = PydanticField(default_factory=list)
     schemas: list[SchemaSnapshot] = PydanticField(default_factory=list)
+    # When its nodes' attributes were reported (a stored time: an event's time), so that
+    # a late report of older attributes does not overwrite newer ones; node_times holds
+    # the nodes reported at other times (a fold of several events). None: now.
+    reported_at: str | None = None
+    node_times: dict[str, str] = PydanticField(default_factory=dict)
     deletes: list[str] = PydanticField(default_factory=list)
     health: list[HealthRecord] = PydanticField(default_factory=list)
     health_removals: list[str] = PydanticField(default_factory=list)
@@ -898,8 +922,17 @@ class ChangeSet(BaseModel):
         self.edges.append(Edge.seen(source_id, kind, target_id, at, self.origin, attrs))
         return self
 
+    def time_of(self, node_id: str) -> str | None:
+        """When the attributes reported for a node were reported (``None``: now)."""
+        return self.node_times.get(node_id, self.reported_at)
+
     def extend(self, other: ChangeSet) -> Self:
         """Append everything of another changeset."""
+        if other.reported_at != self.reported_at or other.node_times:
+            for node in other.nodes:
+                at = other.time_of(node.id)
+                if at is not None:
+                    self.node_times[node.id] = at
         self.nodes.extend(other.nodes)
         self.edges.extend(other.edges)
         self.endings.extend(other.endings)
@@ -934,7 +967,7 @@ class ChangeSet(BaseModel):
         repeats.
         """
         fold = ChangeFold(self.origin)
-        fold.fold_nodes(self.nodes)
+        fold.fold_nodes(self.nodes, self.reported_at, self.node_times)
         fold.fold_edges(self.edges)
         if not fold.repeated:
             return self
@@ -1064,8 +1097,10 @@ class ChangeFold:
     """Changesets folded, in order, into one: what :meth:`ChangeSet.normalized` gives for
     their concatenation.
 
-    A repeated node keeps its last report, with the attributes of every report merged
-    in order (``None`` never overwrites); a repeated edge keeps its earliest
+    A repeated node keeps its newest report (by :meth:`ChangeSet.time_of`; the last of
+    equally new ones), with the attributes of every report merged in that order
+    (:func:`merge_reported`: ``None`` never overwrites, an older report only fills gaps);
+    a repeated edge keeps its earliest
     ``first_seen`` and latest ``last_seen``, is current again when seen at or after it
     ended, and takes the origin and (over older ones) the attributes of its latest
     report. A batch of events names the same datasets, fields and edges over and over:
@@ -1082,6 +1117,7 @@ class ChangeFold:
         self._rest = ChangeSet(origin=origin)
         self._nodes: dict[str, Node] = {}
         self._node_attrs: dict[str, dict[str, Any]] = {}  # merged attributes of repeats
+        self._node_times: dict[str, str] = {}  # when the kept report of a node was made
         self._edges: dict[tuple[str, EdgeKind, str], Edge] = {}
         # edge key -> [first_seen, last_seen, ended_at, origin, attrs] of repeated edges
         self._folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
@@ -1103,11 +1139,12 @@ class ChangeFold:
         if isinstance(changes, ChangeSet):
             changes = GroupedChangeSet(changes)
         changeset = changes.changeset
+        at, times = changeset.reported_at, changeset.node_times
         for own_nodes, own_edges, group, seen in changes.parts():
-            self.fold_nodes(own_nodes)
+            self.fold_nodes(own_nodes, at, times)
             self.fold_edges(own_edges)
             if group is not None:
-                self.fold_group(group, changeset.origin, seen)
+                self.fold_group(group, changeset.origin, seen, at)
         rest = self._rest
         rest.endings.extend(changeset.endings)
         rest.snapshots.extend(changeset.snapshots)
@@ -1116,11 +1153,14 @@ class ChangeFold:
         rest.health.extend(changeset.health)
         rest.health_removals.extend(changeset.health_removals)
 
-    def fold_group(self, group: ReportGroup, origin: Origin, seen: str) -> None:
-        """Fold in a group's nodes, and its edges seen at ``seen`` with ``origin``."""
+    def fold_group(
+        self, group: ReportGroup, origin: Origin, seen: str, at: str | None = None
+    ) -> None:
+        """Fold in a group's nodes (reported at ``at``), and its edges seen at ``seen``
+        with ``origin``."""
         state = self._sole.get(group)
         if state is not None:
-            if state[0] is origin:
+            if state[0] is origin and state[3] == (at is None):
                 self._repeats = True
                 if seen < state[1]:
                     state[1] = seen
@@ -1132,14 +1172,16 @@ class ChangeFold:
             first = self._once.pop(group, None)
             if first is None:  # its first report: folded item by item, as most are once
                 self._once[group] = (origin, seen)
-            elif first[0] is origin and self._claim(group, origin, first[1], seen):
+            elif first[0] is origin and self._claim(group, origin, first[1], seen, at):
                 return
             else:
                 self._shared.add(group)
-        self.fold_nodes(group.nodes)
+        self.fold_nodes(group.nodes, at)
         self.fold_links(group.links, origin, seen)
 
-    def _claim(self, group: ReportGroup, origin: Origin, first: str, seen: str) -> bool:
+    def _claim(
+        self, group: ReportGroup, origin: Origin, first: str, seen: str, at: str | None
+    ) -> bool:
         """Make a group sole at its second report (``seen``), if its first report
         (``first``) is still the last report of each of its nodes and the only report of
         each of its edges."""
@@ -1153,15 +1195,21 @@ class ChangeFold:
         owner = self._owner
         owner.update(dict.fromkeys(group.ids, group))
         owner.update(dict.fromkeys(group.keys, group))
-        self._sole[group] = [origin, min(first, seen), max(first, seen)]
+        # its nodes' reports are timed as its edges are seen (an event's time), or not
+        self._sole[group] = [origin, min(first, seen), max(first, seen), at is None]
         self._repeats = True
         return True
 
     def _share(self, group: ReportGroup) -> None:
         """Fold a sole group's repeats so far into its edges; it is folded item by item
         from now on."""
-        origin, first, last = self._sole.pop(group)
+        origin, first, last, untimed = self._sole.pop(group)
         self._shared.add(group)
+        if not untimed:  # its nodes were last reported when its edges were last seen
+            times = self._node_times
+            for node_id in group.ids:
+                if times.get(node_id, "") < last:
+                    times[node_id] = last
         owner = self._owner
         for item in group.ids:
             del owner[item]
@@ -1173,24 +1221,41 @@ class ChangeFold:
             for key, link in zip(group.keys, group.links, strict=True)
         )
 
-    def fold_nodes(self, reports: Iterable[Node]) -> None:
-        """Fold in node reports."""
+    def fold_nodes(
+        self, reports: Iterable[Node], at: str | None = None, times: Mapping[str, str] = {}
+    ) -> None:
+        """Fold in node reports made at ``at`` (``times`` by node, where they differ)."""
         nodes, node_attrs, owner = self._nodes, self._node_attrs, self._owner
+        node_times = self._node_times
         for node in reports:
             node_id = node.id
             if owner and node_id in owner:
                 self._share(owner[node_id])
+            when = times.get(node_id, at) if times else at
             seen = nodes.get(node_id)
-            nodes[node_id] = node  # the last report of a node is the one kept
             if seen is None:
+                nodes[node_id] = node
+                if when is not None:
+                    node_times[node_id] = when
                 continue
             self._repeats = True
+            kept = node_times.get(node_id)
+            older = when is not None and kept is not None and when < kept
+            if not older:
+                nodes[node_id] = node  # the newest report of a node is the one kept
+                if when is not None:
+                    node_times[node_id] = when
             if seen is node:  # merging what was merged last changes nothing
                 continue
             attrs = node_attrs.get(node_id)
             if attrs is None:
                 attrs = node_attrs[node_id] = dict(seen.attrs)
-            attrs.update((k, v) for k, v in node.attrs.items() if v is not None)
+            if older:  # an event that arrived late: its attributes only fill gaps
+                for key, value in node.attrs.items():
+                    if value is not None and key not in attrs:
+                        attrs[key] = value
+            else:
+                attrs.update((k, v) for k, v in node.attrs.items() if v is not None)
 
     def fold_edges(self, reports: Iterable[Edge]) -> None:
         """Fold in edge reports."""
@@ -1242,7 +1307,8 @@ class ChangeFold:
     def result(self) -> ChangeSet:
         """One changeset holding everything folded in."""
         nodes, edges = self.merged()
-        return self._rest.model_copy(update={"nodes": nodes, "edges": edges})
+        update = {"nodes": nodes, "edges": edges, "node_times": self._node_times}
+        return self._rest.model_copy(update=update)
 
 
 def _running(edge: Edge) -> list[Any]:

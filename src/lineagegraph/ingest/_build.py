@@ -108,6 +108,9 @@ class GraphBuilder:
         self.cs = changeset
         self.at = at
         self.stamp = format_time(at)
+        # what the document says of its nodes, it says as of its time
+        if changeset.reported_at is None:
+            changeset.reported_at = self.stamp
         self._ids: set[str] = set()
         self._groups: list[tuple[int, int, ReportGroup, str]] = []
 

@@ -50,7 +50,7 @@ from lineagegraph.model import (
     edge_valid,
     format_time,
     member_stamp,
-    merge_attrs,
+    merge_reported,
     reasons_from_json,
 )
 from lineagegraph.store.base import (
@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS nodes (
     namespace TEXT NOT NULL,
     name TEXT NOT NULL,
     parts TEXT NOT NULL,
-    attrs TEXT NOT NULL
+    attrs TEXT NOT NULL,
+    seen TEXT
 );
 CREATE INDEX IF NOT EXISTS nodes_by_key ON nodes(kind, namespace, name);
 CREATE TABLE IF NOT EXISTS edges (
@@ -567,6 +568,7 @@ class EmbeddedStore:
         # edge and node tables, and re-reading their pages cost a third of each write.
         self._con.execute("PRAGMA cache_size=-65536")
         self._con.executescript(_SCHEMA)
+        self._ensure_report_times()
         self._ensure_search_index()
         self._load()
         self._health_ids = {row[0] for row in self._con.execute("SELECT id FROM health")}
@@ -593,6 +595,13 @@ class EmbeddedStore:
         if row is not None:
             self._con.execute("DELETE FROM meta WHERE key = ?", (_SETTLED_HEALTH,))
             self._settled_health = str(row[0])
+
+    def _ensure_report_times(self) -> None:
+        """Give a file written by an older version the column of when each node's
+        attributes were reported (unknown for the nodes it holds: the next report wins)."""
+        columns = {row[1] for row in self._con.execute("PRAGMA table_info(nodes)")}
+        if "seen" not in columns:
+            self._con.execute("ALTER TABLE nodes ADD COLUMN seen TEXT")
 
     def _ensure_search_index(self) -> None:
         """Create the search index, or rebuild it from the nodes when its columns differ."""
@@ -680,7 +689,7 @@ class EmbeddedStore:
             try:
                 con.execute("BEGIN IMMEDIATE")
                 cs.validate_shape(self._known_kinds(cs))
-                written_nodes, new_nodes = self._write_nodes(cs.nodes)
+                written_nodes, new_nodes = self._write_nodes(cs)
                 new_fields = [i for i in new_nodes if i.startswith("field|")]
                 written_edges, refreshed, changed_edges, edge_reports = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
@@ -738,18 +747,20 @@ class EmbeddedStore:
         wanted = [i for i in cs.referenced_ids() if i not in new_ids]
         return self._kinds_in_graph(wanted)
 
-    def _write_nodes(self, nodes: list[Node]) -> tuple[list[Node], set[str]]:
+    def _write_nodes(self, cs: ChangeSet) -> tuple[list[Node], set[str]]:
         """Write new and changed nodes; returns them as merged and the ids of the new ones.
 
         A stored node is unchanged when it is reported without attributes (a bare
         reference) or with the attributes it was last reported with (translators repeat
         descriptions; they share the very object, checked first, within a process):
         merging the same attributes again changes nothing. Only the other stored nodes
-        are read back.
+        are read back, with when their attributes were reported: an older report
+        (:func:`merge_reported`) only fills gaps.
         """
+        nodes = cs.nodes
         graph_nodes = self._graph._node
         reported = self._reported
-        stored = self._fetch_attrs(
+        stored = self._fetch_reported(
             [
                 n.id
                 for n in nodes
@@ -762,13 +773,16 @@ class EmbeddedStore:
         rows = []
         written = []
         new = set()
+        time_of = cs.time_of
         for node in nodes:
+            at = time_of(node.id)
             if node.id in graph_nodes:
-                old = stored.get(node.id)
-                if old is None:  # a bare reference to a stored node
+                found = stored.get(node.id)
+                if found is None:  # a bare reference to a stored node
                     continue
-                attrs = merge_attrs(old, node.attrs)
-                if attrs == old:
+                old, old_at = found
+                attrs, at = merge_reported(old, old_at, node.attrs, at)
+                if attrs == old and at == old_at:
                     continue
                 node = Node.trusted(
                     node.id, node.kind, node.namespace, node.name, node.parts, attrs
@@ -783,12 +797,13 @@ class EmbeddedStore:
                     node.name,
                     canonical_json(list(node.parts)),
                     canonical_json(node.attrs),
+                    at,
                 )
             )
             written.append(node)
         self._con.executemany(
-            f"INSERT INTO nodes ({_NODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET attrs = excluded.attrs",
+            f"INSERT INTO nodes ({_NODE_COLUMNS}, seen) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET attrs = excluded.attrs, seen = excluded.seen",
             rows,
         )
         return written, new
@@ -1092,8 +1107,8 @@ class EmbeddedStore:
     def _member_stamps(self, ids: Sequence[str]) -> dict[str, str]:
         """The time stamps of these stored versions and runs (by their own attribute)."""
         kinds = self._kinds_in_graph(ids)
-        attrs = self._fetch_attrs(sorted(set(ids)))
-        return {i: member_stamp(kinds[i], a) or "" for i, a in attrs.items()}
+        attrs = self._fetch_reported(sorted(set(ids)))
+        return {i: member_stamp(kinds[i], a) or "" for i, (a, _) in attrs.items()}
 
     def _build_histories(self, owners: Sequence[str]) -> None:
         """Read the current versions or runs of these datasets or jobs, with their times."""
@@ -1157,9 +1172,10 @@ class EmbeddedStore:
     def _fetch_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
         return {row[0]: _node_from_row(row) for row in self._by_id(_NODE_COLUMNS, "nodes", ids)}
 
-    def _fetch_attrs(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The stored attributes of these nodes."""
-        return {i: json.loads(attrs) for i, attrs in self._by_id("id, attrs", "nodes", ids)}
+    def _fetch_reported(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str | None]]:
+        """The stored attributes of these nodes, with when they were reported."""
+        rows = self._by_id("id, attrs, seen", "nodes", ids)
+        return {i: (json.loads(attrs), seen) for i, attrs, seen in rows}
 
     def _fetch_edges(
         self, keys: Sequence[tuple[str, EdgeKind, str]]

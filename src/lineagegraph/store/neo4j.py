@@ -63,8 +63,8 @@ from lineagegraph.model import (
     end_edge,
     format_time,
     member_stamp,
-    merge_attrs,
     merge_edge,
+    merge_reported,
     reasons_from_json,
     reasons_to_json,
 )
@@ -141,7 +141,7 @@ _LOCK_AND_READ = """
 UNWIND $rows AS row
 MATCH (n:Entity {id: row.id})
 FOREACH (_ IN CASE WHEN row.lock THEN [1] ELSE [] END | SET n.kind = n.kind)
-RETURN n.id AS id, CASE WHEN row.attrs THEN n.attrs END AS attrs
+RETURN n.id AS id, CASE WHEN row.attrs THEN n.attrs END AS attrs, n.seen AS seen
 """
 
 _CREATE_NODES: Final[dict[Kind, str]] = {
@@ -153,7 +153,7 @@ _UPDATE_NODES = """
 UNWIND $rows AS row
 MATCH (n:Entity {id: row.id})
 SET n.attrs = row.attrs, n.title = row.title, n.owners = row.owners, n.tags = row.tags,
-    n.search = row.search, n.stamp = row.stamp
+    n.search = row.search, n.stamp = row.stamp, n.seen = row.seen
 """
 
 _READ_EDGES = """
@@ -911,11 +911,11 @@ class Neo4jStore:
         wanted = sorted(locked | {r.id for r in cs.health if r.id in deleted})
         rows = [{"id": i, "lock": i in locked, "attrs": i in node_ids} for i in wanted]
         existing: set[str] = set()
-        stored_attrs: dict[str, dict[str, Any]] = {}
+        stored_attrs: dict[str, tuple[dict[str, Any], str | None]] = {}
         for record in tx.run(_LOCK_AND_READ, rows=rows):
             existing.add(record["id"])
             if record["attrs"] is not None:
-                stored_attrs[record["id"]] = json.loads(record["attrs"])
+                stored_attrs[record["id"]] = (json.loads(record["attrs"]), record["seen"])
 
         datasets, new_fields = self._write_nodes(tx, cs, stored_attrs)
         existing.update(self._write_edges(tx, cs))
@@ -971,9 +971,13 @@ class Neo4jStore:
             tx.run(_UPDATE_HEALTH, rows=updated).consume()
 
     def _write_nodes(
-        self, tx: neo4j.ManagedTransaction, cs: ChangeSet, stored: dict[str, dict[str, Any]]
+        self,
+        tx: neo4j.ManagedTransaction,
+        cs: ChangeSet,
+        stored: dict[str, tuple[dict[str, Any], str | None]],
     ) -> tuple[list[str], list[str]]:
-        """Create new nodes and update changed ones (an unchanged node is not written).
+        """Create new nodes and update changed ones (an unchanged node is not written);
+        a report older than the one a node holds (:func:`merge_reported`) only fills gaps.
 
         Returns the ids of the datasets written and of the fields created: their search
         text needs the dataset's fields, so it is written after all nodes.
@@ -983,21 +987,24 @@ class Neo4jStore:
         datasets: list[str] = []
         new_fields: list[str] = []
         for node in cs.nodes:
-            old = stored.get(node.id)
-            if old is None:
+            found = stored.get(node.id)
+            at = cs.time_of(node.id)
+            if found is None:
                 attrs = node.attrs
                 if node.kind is Kind.FIELD:
                     new_fields.append(node.id)
             else:
-                attrs = merge_attrs(old, node.attrs)
-                if attrs == old:
+                old, old_at = found
+                attrs, at = merge_reported(old, old_at, node.attrs, at)
+                if attrs == old and at == old_at:
                     continue
             if node.kind is Kind.DATASET:
                 datasets.append(node.id)
             merged = node.model_copy(update={"attrs": attrs})
             text = None if node.kind is Kind.DATASET else search_text(merged)
             props = _node_props(node, attrs, text)
-            if old is None:
+            props["seen"] = at
+            if found is None:
                 created.setdefault(node.kind, []).append(props)
             else:
                 updated.append(props)
