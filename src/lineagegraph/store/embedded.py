@@ -775,19 +775,19 @@ class EmbeddedStore:
         new = set()
         time_of = cs.time_of
         for node in nodes:
-            at = time_of(node.id)
             if node.id in graph_nodes:
                 found = stored.get(node.id)
                 if found is None:  # a bare reference to a stored node
                     continue
                 old, old_at = found
-                attrs, at = merge_reported(old, old_at, node.attrs, at)
+                attrs, at = merge_reported(old, old_at, node.attrs, time_of(node.id))
                 if attrs == old and at == old_at:
                     continue
                 node = Node.trusted(
                     node.id, node.kind, node.namespace, node.name, node.parts, attrs
                 )
             else:
+                at = time_of(node.id)
                 new.add(node.id)
             rows.append(
                 (
