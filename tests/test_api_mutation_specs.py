@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from lineagegraph.ingest import mutations as mx
-from lineagegraph.model import Edge, EdgeEnding, EdgeKind, Origin, RunState
+from lineagegraph.model import Edge, EdgeEnding, EdgeKind, Origin, RunState, format_time
 
 AT = datetime(2026, 5, 1, 12, tzinfo=UTC)
 MV1 = "model_version|mlflow://r|m|1"
@@ -15,16 +15,20 @@ MV2 = "model_version|mlflow://r|m|2"
 DEP = "deployment|k8s://c|m-prod"
 
 
-def test_deploy_ends_what_served_before_and_closes_its_interval() -> None:
-    serving = Edge.seen(
-        MV1,
-        EdgeKind.SERVES,
-        DEP,
-        datetime(2026, 4, 1, tzinfo=UTC),
-        Origin.API,
-        {"intervals": [{"from": "2026-04-01T00:00:00+00:00", "until": None}], "traffic": 100},
+def serving(version: str, start: datetime, until: datetime | None = None) -> Edge:
+    """The SERVES edge of a version deployed at ``start`` (ended at ``until``)."""
+    interval = {"from": start.isoformat(), "until": until.isoformat() if until else None}
+    edge = Edge.seen(
+        version, EdgeKind.SERVES, DEP, start, Origin.API, {"intervals": [interval], "traffic": 100}
     )
-    cs = mx.deploy(mx.DeploySpec(MV2, "k8s://c", "m-prod", since=AT), AT, [serving])
+    if until is None:
+        return edge
+    return edge.model_copy(update={"ended_at": format_time(until)})
+
+
+def test_deploy_ends_what_served_before_and_closes_its_interval() -> None:
+    serving_ = serving(MV1, datetime(2026, 4, 1, tzinfo=UTC))
+    cs = mx.deploy(mx.DeploySpec(MV2, "k8s://c", "m-prod", since=AT), AT, [serving_])
     assert cs.endings == [
         EdgeEnding(
             source_id=MV1, kind=EdgeKind.SERVES, target_id=DEP, at="2026-05-01T12:00:00.000000Z"
@@ -43,26 +47,8 @@ def test_deploy_ends_what_served_before_and_closes_its_interval() -> None:
 
 def test_deploy_of_a_version_served_before_adds_an_interval() -> None:
     # A rollback replaced the version's intervals with the new one alone.
-    before = Edge.seen(
-        MV1,
-        EdgeKind.SERVES,
-        DEP,
-        datetime(2026, 4, 1, tzinfo=UTC),
-        Origin.API,
-        {
-            "intervals": [
-                {"from": "2026-04-01T00:00:00+00:00", "until": "2026-04-15T00:00:00+00:00"}
-            ]
-        },
-    ).model_copy(update={"ended_at": "2026-04-15T00:00:00.000000Z"})
-    now = Edge.seen(
-        MV2,
-        EdgeKind.SERVES,
-        DEP,
-        datetime(2026, 4, 15, tzinfo=UTC),
-        Origin.API,
-        {"intervals": [{"from": "2026-04-15T00:00:00+00:00", "until": None}], "traffic": 100},
-    )
+    before = serving(MV1, datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 15, tzinfo=UTC))
+    now = serving(MV2, datetime(2026, 4, 15, tzinfo=UTC))
     cs = mx.deploy(mx.DeploySpec(MV1, "k8s://c", "m-prod"), AT, [before, now])
     by_source = {e.source_id: e for e in cs.edges}
     assert by_source[MV1].attrs["intervals"] == [

@@ -568,6 +568,25 @@ def test_a_pass_on_an_older_version_clears_every_later_version_that_inherited_th
 # --- a table that reads what it writes (incremental and merge models) ------------------------
 
 
+def completed(
+    job: tuple[str, str],
+    day: int,
+    hour: int,
+    inputs: list[dict[str, object]],
+    outputs: list[dict[str, object]],
+) -> dict[str, object]:
+    """A COMPLETE OpenLineage RunEvent of ``job`` on 2024-05-``day`` at ``hour``."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": f"2024-05-{day:02d}T{hour:02d}:00:00Z",
+        "producer": "https://example.com/scheduler",
+        "run": {"runId": f"00000000-0000-4000-8000-{day:04d}{hour:08d}"},
+        "job": {"namespace": job[0], "name": job[1]},
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+
+
 def merge_day(day: int, passed: bool, *, raw_passed: bool = True) -> list[dict[str, object]]:
     """Day ``day`` in OpenLineage: ``load`` writes a checked raw partition, ``merge``
     reads it and the events table it merges into, ``report`` reads the events table.
@@ -580,15 +599,9 @@ def merge_day(day: int, passed: bool, *, raw_passed: bool = True) -> list[dict[s
         job: str, hour: int, inputs: list[str], output: str, ok: bool | None
     ) -> dict[str, object]:
         facets = {"dataQualityAssertions": assertion(ok)} if ok is not None else {}
-        return {
-            "eventType": "COMPLETE",
-            "eventTime": f"2024-05-{day:02d}T{hour:02d}:00:00Z",
-            "producer": "https://example.com/scheduler",
-            "run": {"runId": f"00000000-0000-4000-8000-{day:04d}{hour:08d}"},
-            "job": {"namespace": "sched", "name": job},
-            "inputs": [{"namespace": "pg://inc", "name": name} for name in inputs],
-            "outputs": [{"namespace": "pg://inc", "name": output, "facets": facets}],
-        }
+        read = [{"namespace": "pg://inc", "name": name} for name in inputs]
+        written = [{"namespace": "pg://inc", "name": output, "facets": facets}]
+        return completed(("sched", job), day, hour, read, written)
 
     return [
         run("load", 1, [], "raw", raw_passed),
@@ -644,15 +657,7 @@ def feature_day(day: int, raw_passed: bool, *, train: bool) -> list[dict[str, ob
     def event(
         job: str, hour: int, inputs: list[dict[str, object]], output: dict[str, object]
     ) -> dict[str, object]:
-        return {
-            "eventType": "COMPLETE",
-            "eventTime": f"2024-05-{day:02d}T{hour:02d}:00:00Z",
-            "producer": "https://example.com/scheduler",
-            "run": {"runId": f"00000000-0000-4000-8000-{day:04d}{hour:08d}"},
-            "job": {"namespace": "ml", "name": job},
-            "inputs": inputs,
-            "outputs": [output],
-        }
+        return completed(("ml", job), day, hour, inputs, [output])
 
     schema = {"fields": [{"name": "amount_avg", "type": "double"}]}
     raw = {"namespace": "postgres://db:5432", "name": "public.raw"}
