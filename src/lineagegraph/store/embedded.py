@@ -689,7 +689,7 @@ class EmbeddedStore:
             try:
                 con.execute("BEGIN IMMEDIATE")
                 cs.validate_shape(self._known_kinds(cs))
-                written_nodes, new_nodes = self._write_nodes(cs)
+                written_nodes, new_nodes, late_nodes = self._write_nodes(cs)
                 new_fields = [i for i in new_nodes if i.startswith("field|")]
                 written_edges, refreshed, changed_edges, edge_reports = self._write_edges(cs)
                 removed_edges = self._delete(cs.deletes)
@@ -703,7 +703,7 @@ class EmbeddedStore:
                     raise not_unicode(error) from None
                 raise
             self._update_graph(written_nodes, written_edges, removed_edges, cs.deletes, refreshed)
-            self._remember_reports(cs.nodes, cs.deletes)
+            self._remember_reports(cs.nodes, cs.deletes, late_nodes)
             _remember(self._reported_edges, edge_reports)
             self._note_health(cs)
         changes = ChangeSet(
@@ -732,11 +732,15 @@ class EmbeddedStore:
         ids.update(r.id for r in cs.health)
         ids.difference_update(cs.health_removals)
 
-    def _remember_reports(self, nodes: list[Node], deleted: list[str]) -> None:
-        """Remember the attributes each committed node was last reported with."""
+    def _remember_reports(self, nodes: list[Node], deleted: list[str], late: set[str]) -> None:
+        """Remember the attributes each committed node was last reported with, unless
+        the report was older than the node's (``late``): it only filled gaps, so the
+        same attributes reported anew must be merged, not skipped."""
         reported = self._reported
         for node in nodes:
-            if node.attrs:
+            if node.id in late:
+                reported.pop(node.id, None)
+            elif node.attrs:
                 reported[node.id] = node.attrs
         for node_id in deleted:
             reported.pop(node_id, None)
@@ -747,8 +751,9 @@ class EmbeddedStore:
         wanted = [i for i in cs.referenced_ids() if i not in new_ids]
         return self._kinds_in_graph(wanted)
 
-    def _write_nodes(self, cs: ChangeSet) -> tuple[list[Node], set[str]]:
-        """Write new and changed nodes; returns them as merged and the ids of the new ones.
+    def _write_nodes(self, cs: ChangeSet) -> tuple[list[Node], set[str], set[str]]:
+        """Write new and changed nodes; returns them as merged, the ids of the new ones and
+        of those reported late (an older report than the one they hold).
 
         A stored node is unchanged when it is reported without attributes (a bare
         reference) or with the attributes it was last reported with (translators repeat
@@ -774,13 +779,17 @@ class EmbeddedStore:
         written = []
         new = set()
         time_of = cs.time_of
+        late: set[str] = set()
         for node in nodes:
             if node.id in graph_nodes:
                 found = stored.get(node.id)
                 if found is None:  # a bare reference to a stored node
                     continue
                 old, old_at = found
-                attrs, at = merge_reported(old, old_at, node.attrs, time_of(node.id))
+                when = time_of(node.id)
+                if when is not None and old_at is not None and when < old_at:
+                    late.add(node.id)
+                attrs, at = merge_reported(old, old_at, node.attrs, when)
                 if attrs == old and at == old_at:
                     continue
                 node = Node.trusted(
@@ -806,7 +815,7 @@ class EmbeddedStore:
             "ON CONFLICT(id) DO UPDATE SET attrs = excluded.attrs, seen = excluded.seen",
             rows,
         )
-        return written, new
+        return written, new, late
 
     def _write_edges(
         self, cs: ChangeSet
