@@ -536,12 +536,22 @@ def test_a_rollback_serves_again_without_rewriting_the_past(service: LineageServ
     query = """query($id: ID!) { node(id: $id) { ... on Deployment {
         now: servedVersions { modelVersionId }
         paused: servedVersions(at: "2026-10-06T12:00:00Z") { modelVersionId }
-        servingHistory { modelVersionId current intervals { from until } } } } }"""
+        first: servedVersions(at: "2026-10-04T00:00:00Z") { modelVersionId since until }
+        servingHistory { modelVersionId current since until intervals { from until } } } } }"""
     data = gql(service, query, {"id": demo.deployment_id("churn-production")})["node"]
     assert data["now"] == [{"modelVersionId": demo.CHURN.version_id(2)}]
     assert data["paused"] == [{"modelVersionId": demo.CHURN.version_id(3)}]
     v2 = next(s for s in data["servingHistory"] if s["modelVersionId"] == demo.CHURN.version_id(2))
     assert v2["current"] is True
+    # since and until are those of the serving meant: now the rollback's, then the first
+    assert (v2["since"], v2["until"]) == ("2026-10-07T00:00:00+00:00", None)
+    assert data["first"] == [
+        {
+            "modelVersionId": demo.CHURN.version_id(2),
+            "since": "2026-10-03T12:00:00+00:00",
+            "until": "2026-10-05T12:00:00+00:00",
+        }
+    ]
     assert v2["intervals"] == [
         {"from": "2026-10-03T12:00:00+00:00", "until": "2026-10-05T12:00:00+00:00"},
         {"from": "2026-10-07T00:00:00+00:00", "until": None},

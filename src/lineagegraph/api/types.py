@@ -248,6 +248,11 @@ class Interval:
     since: datetime = strawberry.field(name="from", description="When it began.")
     until: datetime | None = strawberry.field(description="When it ended; null while ongoing.")
 
+    def holds(self, at: datetime) -> bool:
+        """Whether ``at`` falls in it."""
+        when = m.as_utc(at)
+        return m.as_utc(self.since) <= when and (self.until is None or when < m.as_utc(self.until))
+
 
 # --- helpers reading node attributes ----------------------------------------------------------
 
@@ -751,13 +756,7 @@ class Serving:
 
     def served_at(self, at: datetime) -> bool:
         """Whether one of its intervals holds ``at`` (true when none was reported)."""
-        when = m.as_utc(at)
-        if not self.intervals:
-            return True
-        return any(
-            m.as_utc(i.since) <= when and (i.until is None or when < m.as_utc(i.until))
-            for i in self.intervals
-        )
+        return not self.intervals or any(i.holds(at) for i in self.intervals)
 
     @classmethod
     def of(cls, edges: Sequence[m.Edge], at: datetime | None) -> list[Serving]:
@@ -765,7 +764,18 @@ class Serving:
         again after a pause (a rollback) has one edge over both servings: at a time in
         the pause, its intervals say it was not serving."""
         servings = [cls.from_domain(e) for e in edges]
-        return servings if at is None else [s for s in servings if s.served_at(at)]
+        if at is None:
+            return servings
+        return [s.within(at) for s in servings if s.served_at(at)]
+
+    def within(self, at: datetime) -> Serving:
+        """This serving as of ``at``: since and until those of the interval holding it
+        (after a rollback the edge's times span every interval)."""
+        for interval in self.intervals:
+            if interval.holds(at):
+                self.since, self.until = interval.since, interval.until
+                break
+        return self
 
     @classmethod
     def from_domain(cls, edge: m.Edge) -> Serving:
@@ -778,9 +788,11 @@ class Serving:
             if since is not None:
                 intervals.append(Interval(since=since, until=_time(item.get("until"))))
         traffic = edge.attrs.get("traffic")
+        # the serving now (or the last one): after a rollback, its latest interval
+        last = intervals[-1] if intervals else None
         return cls(
-            since=stored_time(edge.first_seen),
-            until=stored_time(edge.ended_at),
+            since=last.since if last is not None else stored_time(edge.first_seen),
+            until=last.until if last is not None else stored_time(edge.ended_at),
             current=edge.current,
             traffic=float(traffic) if isinstance(traffic, int | float) else None,
             intervals=intervals,
