@@ -176,6 +176,23 @@ def test_proposed_schema_files_in_dbt_and_openlineage_shapes(
     )
     assert refused.exit_code == 2
     assert "field 0: unknown key 'datatype'" in refused.output
+    # a usage error too, not a GraphQL one (exit 1) nor a drop of everything (exit 3)
+    for content, message in (
+        ([{"name": "amount", "data_type": 8}], "field 0: the type is not text"),
+        ([{"name": "amount", "nullable": "yes"}], "field 0: nullable is not true or false"),
+        ([{"name": "amount", "constraints": "not_null"}], "field 0.constraints is not a list"),
+        ([], "the proposed schema lists no fields"),
+    ):
+        proposed.write_text(json.dumps(content))
+        bad = invoke(
+            "impact",
+            "analytics.staging.stg_payments",
+            "--schema",
+            str(proposed),
+            "--store",
+            store_url,
+        )
+        assert bad.exit_code == 2 and message in bad.output, bad.output
     nested = {"fields": [{"name": "address", "type": "struct", "fields": [{"name": "zip"}]}]}
     assert _proposed_fields(nested["fields"], "") == [
         {"path": "address", "type": "struct", "nullable": None},

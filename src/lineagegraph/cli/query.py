@@ -300,6 +300,11 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
             'the schema file is a JSON list of {path, type, nullable} (or {"fields": [...]})',
             param_hint="--schema",
         )
+    if not fields:
+        raise click.BadParameter(
+            "the proposed schema lists no fields (to drop the table, --drop-dataset)",
+            param_hint="--schema",
+        )
     return _proposed_fields(fields, "")
 
 
@@ -333,11 +338,18 @@ def _proposed_fields(fields: list[Any], prefix: str) -> list[dict[str, Any]]:
             raise click.BadParameter(f"{where} has no path or name", param_hint="--schema")
         path = f"{prefix}{name}"
         constraints = item.get("constraints") or []
+        if not isinstance(constraints, list):
+            raise click.BadParameter(f"{where}.constraints is not a list", param_hint="--schema")
         not_null = any(isinstance(c, dict) and c.get("type") == "not_null" for c in constraints)
         nullable = item.get("nullable", False if not_null else None)
-        out.append(
-            {"path": path, "type": item.get("type", item.get("data_type")), "nullable": nullable}
-        )
+        type_ = item.get("type", item.get("data_type"))
+        if type_ is not None and not isinstance(type_, str):
+            raise click.BadParameter(f"{where}: the type is not text", param_hint="--schema")
+        if nullable is not None and not isinstance(nullable, bool):
+            raise click.BadParameter(
+                f"{where}: nullable is not true or false", param_hint="--schema"
+            )
+        out.append({"path": path, "type": type_, "nullable": nullable})
         children = item.get("fields")
         if children:
             if not isinstance(children, list):
