@@ -59,6 +59,16 @@ def test_deploy_of_a_version_served_before_adds_an_interval() -> None:
         {"from": "2026-04-15T00:00:00+00:00", "until": "2026-05-01T12:00:00+00:00"}
     ]
     assert [e.source_id for e in cs.endings] == [MV2]
+    # what serves since a rollback cannot be replaced from before the rollback
+    rolled_back = serving(MV1, datetime(2026, 4, 1, tzinfo=UTC)).model_copy(
+        update={"last_seen": "2026-04-20T00:00:00.000000Z"}
+    )
+    with pytest.raises(mx.InvalidField, match="has served since 2026-04-20"):
+        mx.deploy(
+            mx.DeploySpec(MV2, "k8s://c", "m-prod", since=datetime(2026, 4, 18, tzinfo=UTC)),
+            AT,
+            [rolled_back],
+        )
     # a rollback cannot start before its earlier serving ended
     early = mx.DeploySpec(MV1, "k8s://c", "m-prod", since=datetime(2026, 4, 10, tzinfo=UTC))
     with pytest.raises(mx.InvalidField, match=r"served deployment.* until 2026-04-15"):

@@ -568,6 +568,32 @@ def test_a_rollback_serves_again_without_rewriting_the_past(service: LineageServ
     assert again == data
 
 
+def test_a_mutation_is_not_undone_by_an_older_event_that_arrives_after_it(
+    service: LineageService,
+) -> None:
+    # A mutation kept the time of the event before it, so a retried event older than
+    # the mutation but newer than that event overwrote what the mutation said.
+    def described(time: str, words: str) -> dict[str, Any]:
+        return {
+            "eventTime": time,
+            "producer": "https://example.com/producer",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+            "dataset": {
+                "namespace": "pg",
+                "name": "t",
+                "facets": {"documentation": {"description": words}},
+            },
+        }
+
+    ingest = """mutation($e: JSON!) { ingestOpenLineage(event: $e) { __typename } }"""
+    gql(service, ingest, {"e": described("2024-05-01T10:00:00Z", "from the event")})
+    upsert = """mutation { upsertDataset(input: {namespace: "pg", name: "t",
+        description: "said by hand"}) { __typename } }"""
+    gql(service, upsert)
+    gql(service, ingest, {"e": described("2024-05-01T11:00:00Z", "a retried event")})
+    assert service.node(make_id(Kind.DATASET, "pg", "t")).attrs["description"] == "said by hand"
+
+
 def test_ingest_open_lineage_event(service: LineageService, shared_data: Path) -> None:
     event = json.loads((shared_data / "marquez/open_lineage/event_simple.json").read_text())
     query = """mutation($event: JSON!) { ingestOpenLineage(event: $event) {

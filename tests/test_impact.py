@@ -538,6 +538,10 @@ def test_bad_input_is_rejected_and_nothing_changes(
         "changes[0]: no field 'address' to add 'address.zip' under": [
             FieldChange.add_field("address.zip", "varchar"),
         ],
+        "changes[1]: 'spend' is dropped or renamed by changes[0] already": [
+            FieldChange.rename_field("spend", "total"),
+            FieldChange.add_field("spend.cents", "int"),
+        ],
         "DROP_DATASET drops every field: give it alone": [
             FieldChange.drop_dataset(),
             FieldChange.drop_field("spend"),

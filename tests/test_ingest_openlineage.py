@@ -1131,6 +1131,25 @@ def test_a_late_older_event_does_not_overwrite_newer_attributes(service: Lineage
     assert service.node(ds("test://iso", "a")).attrs["description"] == "stale"
 
 
+def test_a_bare_reference_does_not_date_a_nodes_attributes(service: LineageService) -> None:
+    # A reader naming the table (no facets) moved its time on one store, so the writer's
+    # description that came after it, though newer than the one held, was taken as late.
+    def writer(time: str, run_id: str, words: str) -> dict[str, Any]:
+        out = dataset("pg", "d", documentation={"description": words})
+        return event(time=time, run_id=run_id, outputs=[out])
+
+    service.apply(translate_event(writer("2024-05-01T00:00:00Z", RUN_A, "old")))
+    reader = event(
+        time="2024-05-03T00:00:00Z",
+        run_id="0f6c2c1e-5a1b-4c3d-8e9f-0a1b2c3d4e5f",
+        job=("etl", "report"),
+        inputs=[dataset("pg", "d")],
+    )
+    service.apply(translate_event(reader))
+    service.apply(translate_event(writer("2024-05-02T00:00:00Z", RUN_B, "new")))
+    assert service.node(ds("pg", "d")).attrs["description"] == "new"
+
+
 def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:
     def job_event(time: str, source: str) -> dict[str, Any]:
         return {

@@ -769,12 +769,16 @@ def merge_reported(
     """Merge a report of a node's attributes made at ``new_at`` into the attributes it
     holds from a report made at ``old_at``; returns the attributes and their time.
 
-    The newer report wins (:func:`merge_attrs`); an older one (an event that arrives
-    late) only adds what the node lacks. A report without a time (a mutation: now) wins
-    and leaves the time as it was.
+    The newer report wins (:func:`merge_attrs`) and its time becomes the attributes'
+    time when it changes them; an older one (an event that arrives late) only adds what
+    the node lacks. A report without a time wins and leaves the time as it was.
     """
     if new_at is None or old_at is None or new_at >= old_at:
-        return merge_attrs(old, new), new_at if new_at is not None else old_at
+        merged = merge_attrs(old, new)
+        # the time moves with what changes: a report that changes nothing leaves it
+        if merged == old or new_at is None:
+            return merged, old_at
+        return merged, new_at
     merged = dict(old)
     for key, value in new.items():
         if value is not None and key not in merged:
@@ -1122,7 +1126,8 @@ class ChangeFold:
         # edge key -> [first_seen, last_seen, ended_at, origin, attrs] of repeated edges
         self._folded: dict[tuple[str, EdgeKind, str], list[Any]] = {}
         self._repeats = False  # whether a node or a sole group was reported again
-        # sole groups -> [origin, earliest seen, latest seen], and who owns each of their
+        # sole groups -> [origin, earliest seen, latest seen, whether its nodes' reports
+        # have no time], and who owns each of their
         # node ids and edge keys; groups that are not sole (any more)
         self._sole: dict[ReportGroup, list[Any]] = {}
         self._owner: dict[Hashable, ReportGroup] = {}
@@ -1235,7 +1240,7 @@ class ChangeFold:
             seen = nodes.get(node_id)
             if seen is None:
                 nodes[node_id] = node
-                if when is not None:
+                if when is not None and node.attrs:
                     node_times[node_id] = when
                 continue
             self._repeats = True
@@ -1243,7 +1248,7 @@ class ChangeFold:
             older = when is not None and kept is not None and when < kept
             if not older:
                 nodes[node_id] = node  # the newest report of a node is the one kept
-                if when is not None:
+                if when is not None and node.attrs:  # a bare reference says nothing new
                     node_times[node_id] = when
             if seen is node:  # merging what was merged last changes nothing
                 continue

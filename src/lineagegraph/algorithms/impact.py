@@ -540,6 +540,10 @@ def _current_schema(store: Store, dataset: Node) -> dict[str, Node]:
     return schema
 
 
+# What leaves a path: nothing can be added under it in the same change list.
+_GONE = (ChangeAction.DROP_FIELD, ChangeAction.RENAME_FIELD)
+
+
 def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node) -> None:
     """Refuse changes to fields that do not exist (or, to add or rename to, do), and
     change lists that contradict themselves: each field changes once, a name is taken
@@ -564,6 +568,11 @@ def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node
             if exists:
                 raise InvalidInput(f"{dataset.id} already has a field {item.path!r}")
             parent, dot, _ = item.path.rpartition(".")
+            if dot and parent in changed and changes[changed[parent]].action in _GONE:
+                earlier = changed[parent]
+                raise InvalidInput(
+                    f"{where}: {parent!r} is dropped or renamed by changes[{earlier}] already"
+                )
             if dot and parent not in schema and parent not in taken:
                 raise InvalidInput(f"{where}: no field {parent!r} to add {item.path!r} under")
             taken[item.path] = index

@@ -55,6 +55,7 @@ from lineagegraph.model import (
     ChangeSet,
     Direction,
     EdgeKind,
+    format_time,
     parse_time,
     utcnow,
 )
@@ -224,6 +225,8 @@ async def _write(info: Info, build: Build, source: str = "graphql") -> EntityRes
     def run() -> DomainNode | None:
         with _lock_for(service):
             changeset, main_id = build(service)
+            if changeset.reported_at is None:  # what a mutation says, it says now
+                changeset.reported_at = format_time(utcnow())
             service.apply(changeset)
         return service.get([main_id]).get(main_id)
 

@@ -838,10 +838,10 @@ def deploy(spec: DeploySpec, at: datetime, servings: Sequence[Edge] = ()) -> Cha
     for edge in current:
         if edge.source_id == spec.model_version:
             continue
-        if edge.first_seen > stamp:
+        if edge.last_seen > stamp:  # since its latest deploy (a rollback's, say)
             raise InvalidField(
                 "from",
-                f"{edge.source_id} has served since {edge.first_seen}, after the requested start",
+                f"{edge.source_id} has served since {edge.last_seen}, after the requested start",
             )
         intervals = _intervals(edge)
         for interval in intervals:
