@@ -647,6 +647,52 @@ def test_a_merge_table_recovers_when_its_upstream_does(service: LineageService) 
     assert_consistent(service.store)
 
 
+def test_a_merge_run_passes_on_taint_that_reaches_it_later_through_another_input(
+    service: LineageService,
+) -> None:
+    # x@1 fails. d@1 is two hops from it, u@1 four. The merge run reads both and writes
+    # d@2: it was expanded when only its own table's taint had reached it, and the
+    # taint u brought later never reached d@2.
+    cs = ChangeSet()
+    check = Check(namespace=NS, name="x", check="unique(id)")
+    cs.add(check)
+    cs.link(ds("x"), EdgeKind.HAS_CHECK, check.id, at(1))
+    hour = 0
+
+    def run(job: str, reads: list[tuple[str, str]], writes: tuple[str, str]) -> None:
+        nonlocal hour
+        hour += 1
+        r = Run(namespace=NS, name=job, run_id=f"{job}1", started_at=at(1, hour))
+        version = DatasetVersion(
+            namespace=NS, name=writes[0], version=writes[1], created_at=at(1, hour)
+        )
+        cs.add(Job(namespace=NS, name=job), Dataset(namespace=NS, name=writes[0]), r, version)
+        cs.link(jb(job), EdgeKind.HAS_RUN, r.id, at(1, hour))
+        for name, read in reads:
+            cs.link(dv(name, read), EdgeKind.READ_BY, r.id, at(1, hour))
+        cs.link(r.id, EdgeKind.WROTE, version.id, at(1, hour))
+        cs.link(ds(writes[0]), EdgeKind.HAS_VERSION, version.id, at(1, hour))
+
+    first = DatasetVersion(namespace=NS, name="x", version="1", created_at=at(1))
+    cs.add(Dataset(namespace=NS, name="x"), first)
+    cs.link(ds("x"), EdgeKind.HAS_VERSION, first.id, at(1))
+    run("load_d", [("x", "1")], ("d", "1"))
+    run("load_y", [("x", "1")], ("y", "1"))
+    run("load_u", [("y", "1")], ("u", "1"))
+    run("merge", [("d", "1"), ("u", "1")], ("d", "2"))
+    service.apply(cs)
+    bad = failing_result("x", "unique(id)", "r1", at(2))
+    bad.link(result_id("x", "unique(id)", "r1"), EdgeKind.EVALUATED, dv("x", "1"), at(2))
+    service.apply(bad)
+    assert status(service, dv("d", "2")) is HealthStatus.AT_RISK
+    assert status(service, ds("d")) is HealthStatus.AT_RISK
+    assert service.health(dv("d", "2")).reasons[0].path[-2:] == (
+        rn("merge", "merge1"),
+        dv("d", "2"),
+    )
+    assert_consistent(service.store)
+
+
 # --- feature store outputs over OpenLineage --------------------------------------------------
 
 

@@ -614,9 +614,10 @@ class _Rules:
         """
 
         tainted_reads: dict[str, set[str]] = {}  # run -> datasets of the tainted versions it read
+        held_back: dict[str, list[Hop]] = {}  # run -> the WROTE hops its own table held back
 
         def expand(frontier: Sequence[str]) -> list[Hop]:
-            return self._hops(frontier, design, whole, partial, explored, tainted_reads)
+            return self._hops(frontier, design, whole, partial, explored, tainted_reads, held_back)
 
         return expand
 
@@ -628,6 +629,7 @@ class _Rules:
         partial: str | None,
         explored: Collection[str],
         tainted_reads: dict[str, set[str]],
+        held_back: dict[str, list[Hop]],
     ) -> list[Hop]:
         facts = self.facts
         kinds = _DESIGN_KINDS | _VERSION_KINDS if design else _VERSION_KINDS
@@ -693,13 +695,19 @@ class _Rules:
                 written = _dataset(hop.target) if _kind(hop.target) is Kind.DATASET_VERSION else ""
                 if tainted_reads.get(hop.source) != {written}:
                     hops.append(hop)  # versions a tainted run wrote
+                else:  # until taint reaches the run through another read
+                    held_back.setdefault(hop.source, []).append(hop)
             elif hop.kind is EdgeKind.SERVES:
                 hops.append(hop)  # deployments serving it now
             elif hop.kind is EdgeKind.READ_BY:
                 hops.append(hop)  # runs that read a tainted version
                 source = hop.source  # a model version read (a warm start) passes taint on
                 read = _dataset(source) if source in owners else source
-                tainted_reads.setdefault(hop.target, set()).add(read)
+                reads = tainted_reads.setdefault(hop.target, set())
+                reads.add(read)
+                if hop.target in held_back and len(reads) > 1:
+                    # the run was expanded already, with only its own table tainted
+                    hops.extend(held_back.pop(hop.target))
         # A version that is its dataset's latest puts the dataset at risk (a dataset that
         # does not exist has no versions).
         for version, dataset in owners.items():
