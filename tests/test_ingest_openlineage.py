@@ -1007,6 +1007,28 @@ def test_a_late_older_schema_neither_ends_nor_revives_fields(service: LineageSer
     )
 
 
+def test_a_readers_reference_does_not_date_a_late_writers_schema(
+    service: LineageService,
+) -> None:
+    # A reader naming out.id in its column lineage moved the fields' last report, so the
+    # writer's schema that came after it (though older) ended the column it added.
+    out = ds("pg", "out")
+    service.apply(translate_event(write("2024-05-01T10:00:00Z", RUN_A, schema("id"))))
+    lineage = {
+        "fields": {"id": {"inputFields": [{"namespace": "pg", "name": "out", "field": "id"}]}}
+    }
+    reader = event(
+        time="2024-05-03T10:00:00Z",
+        run_id="5b1d0e8a-3c4f-4a6b-9d2e-7f8a9b0c1d2e",
+        job=("etl", "report"),
+        inputs=[dataset("pg", "out")],
+        outputs=[dataset("pg", "report", columnLineage=lineage)],
+    )
+    service.apply(translate_event(reader))
+    service.apply(translate_event(write("2024-05-02T10:00:00Z", RUN_B, schema("id", "email"))))
+    assert current_fields(service, out) == {"id", "email"}
+
+
 def test_only_a_whole_schema_ends_fields(service: LineageService) -> None:
     # Readers may report the columns they read; a RUNNING event, an empty field list
     # or an event without a schema says nothing of the fields left out.

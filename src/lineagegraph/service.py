@@ -64,6 +64,10 @@ _STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
 AfterApply = Callable[["LineageService", ChangeSet], None]
 
 
+# Later than any stored time (they end before the year 9999): "the latest there is".
+_END_OF_TIME = "9999-12-31T23:59:59.999999Z"
+
+
 def _is_id(text: str) -> bool:
     try:
         parse_id(text)
@@ -409,10 +413,17 @@ class LineageService:
             for e in store.edges(sources, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
             if e.current
         }
+        # When the dataset's whole schema was last reported: its latest version's time
+        # (writers report one with each schema), else its fields' last report (which a
+        # reader naming a field in column lineage also moves).
         latest: dict[str, str] = {}
         for (source, _), edge in stored.items():
             dataset = owner[source]
             latest[dataset] = max(latest.get(dataset, ""), edge.last_seen)
+        late_added = sorted({s.dataset_id for s, _, added in changed if added})
+        if late_added:
+            found = store.latest_versions([VersionRequest(d, _END_OF_TIME) for d in late_added])
+            latest.update((d, v[0]) for d, v in zip(late_added, found, strict=True) if v)
         endings: list[EdgeEnding] = list(changeset.endings)
         for schema, left_out, added in changed:
             at = schema.at
