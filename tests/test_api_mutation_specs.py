@@ -75,6 +75,16 @@ def test_deploy_of_a_version_served_before_adds_an_interval() -> None:
         mx.deploy(early, AT, [before])
 
 
+def test_deploy_refuses_to_move_back_what_serves() -> None:
+    # It answered as if it had, and changed nothing.
+    now = serving(MV2, datetime(2026, 4, 15, tzinfo=UTC))
+    earlier = mx.DeploySpec(MV2, "k8s://c", "m-prod", since=datetime(2026, 4, 13, tzinfo=UTC))
+    with pytest.raises(mx.InvalidField, match="serves since 2026-04-15"):
+        mx.deploy(earlier, AT, [now])
+    traffic = mx.deploy(mx.DeploySpec(MV2, "k8s://c", "m-prod", traffic=50), AT, [now])
+    assert traffic.edges[0].attrs["traffic"] == 50
+
+
 def test_deploy_refuses_a_start_in_the_future() -> None:
     # It took effect at once: the deployment left the version it still served.
     later = mx.DeploySpec(MV2, "k8s://c", "m-prod", since=datetime(2026, 5, 8, tzinfo=UTC))

@@ -854,6 +854,12 @@ def deploy(spec: DeploySpec, at: datetime, servings: Sequence[Edge] = ()) -> Cha
             )
         )
     if already is not None:
+        if spec.since is not None and stamp < already.last_seen:
+            raise InvalidField(
+                "from",
+                f"{spec.model_version} serves since {already.last_seen} already; a serving "
+                "cannot be moved back",
+            )
         attrs: dict[str, Any] = dict(already.attrs)
         if spec.traffic is not None:
             attrs["traffic"] = spec.traffic
