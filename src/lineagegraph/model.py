@@ -780,10 +780,15 @@ def merge_reported(
             return merged, old_at
         return merged, new_at
     merged = dict(old)
-    for key, value in new.items():
-        if value is not None and key not in merged:
-            merged[key] = value
+    fill_gaps(merged, new)
     return merged, old_at
+
+
+def fill_gaps(attrs: dict[str, Any], older: Mapping[str, Any]) -> None:
+    """Add to ``attrs`` what an older report says that they lack (``None`` says nothing)."""
+    for key, value in older.items():
+        if value is not None and key not in attrs:
+            attrs[key] = value
 
 
 # --- health -----------------------------------------------------------------------------------
@@ -1256,9 +1261,7 @@ class ChangeFold:
             if attrs is None:
                 attrs = node_attrs[node_id] = dict(seen.attrs)
             if older:  # an event that arrived late: its attributes only fill gaps
-                for key, value in node.attrs.items():
-                    if value is not None and key not in attrs:
-                        attrs[key] = value
+                fill_gaps(attrs, node.attrs)
             else:
                 attrs.update((k, v) for k, v in node.attrs.items() if v is not None)
 

@@ -416,11 +416,13 @@ class LineageService:
         # When the dataset's whole schema was last reported: its latest version's time
         # (writers report one with each schema), else its fields' last report (which a
         # reader naming a field in column lineage also moves).
+        late_added_set = {s.dataset_id for s, _, added in changed if added}
+        late_added = sorted(late_added_set)
         latest: dict[str, str] = {}
         for (source, _), edge in stored.items():
             dataset = owner[source]
-            latest[dataset] = max(latest.get(dataset, ""), edge.last_seen)
-        late_added = sorted({s.dataset_id for s, _, added in changed if added})
+            if dataset in late_added_set:
+                latest[dataset] = max(latest.get(dataset, ""), edge.last_seen)
         if late_added:
             found = store.latest_versions([VersionRequest(d, _END_OF_TIME) for d in late_added])
             latest.update((d, v[0]) for d, v in zip(late_added, found, strict=True) if v)

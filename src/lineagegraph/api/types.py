@@ -754,28 +754,23 @@ class Serving:
         node = await info.context.node(self.deployment_id)
         return None if node is None else Deployment.build(node)
 
-    def served_at(self, at: datetime) -> bool:
-        """Whether one of its intervals holds ``at`` (true when none was reported)."""
-        return not self.intervals or any(i.holds(at) for i in self.intervals)
-
     @classmethod
     def of(cls, edges: Sequence[m.Edge], at: datetime | None) -> list[Serving]:
         """The servings of SERVES edges current now (or ``as_of`` at). A version served
         again after a pause (a rollback) has one edge over both servings: at a time in
-        the pause, its intervals say it was not serving."""
+        the pause, its intervals say it was not serving; in one of them, since and until
+        are that interval's."""
         servings = [cls.from_domain(e) for e in edges]
         if at is None:
             return servings
-        return [s.within(at) for s in servings if s.served_at(at)]
-
-    def within(self, at: datetime) -> Serving:
-        """This serving as of ``at``: since and until those of the interval holding it
-        (after a rollback the edge's times span every interval)."""
-        for interval in self.intervals:
-            if interval.holds(at):
-                self.since, self.until = interval.since, interval.until
-                break
-        return self
+        held = []
+        for serving in servings:
+            interval = next((i for i in serving.intervals if i.holds(at)), None)
+            if interval is not None:
+                serving.since, serving.until = interval.since, interval.until
+            if interval is not None or not serving.intervals:
+                held.append(serving)
+        return held
 
     @classmethod
     def from_domain(cls, edge: m.Edge) -> Serving:
