@@ -66,8 +66,9 @@ def test_neo4j_is_community_526_lts(neo4j: dict[str, Any]) -> None:
     assert neo4j["image"] == "neo4j:5.26-community"
 
 
-def test_neo4j_ports(neo4j: dict[str, Any]) -> None:
-    assert {"7474:7474", "7687:7687"} <= {str(port) for port in neo4j["ports"]}
+def test_neo4j_ports_are_published_on_loopback_only(neo4j: dict[str, Any]) -> None:
+    # Neo4j's default password is in this file: the ports must not reach the network.
+    assert {str(port) for port in neo4j["ports"]} == {"127.0.0.1:7474:7474", "127.0.0.1:7687:7687"}
 
 
 def test_neo4j_auth_defaults_and_follows_the_password_variable(neo4j: dict[str, Any]) -> None:
@@ -117,7 +118,11 @@ def test_app_waits_for_a_healthy_neo4j(app: dict[str, Any]) -> None:
 
 
 def test_app_port_and_healthcheck(app: dict[str, Any]) -> None:
-    assert "8000:8000" in {str(port) for port in app["ports"]}
+    # Published on loopback unless LINEAGEGRAPH_BIND says otherwise: without tokens anyone
+    # reaching the port may write.
+    assert [interpolate(str(port), None) for port in app["ports"]] == ["127.0.0.1:8000:8000"]
+    chosen = [interpolate(str(port), {"LINEAGEGRAPH_BIND": "0.0.0.0"}) for port in app["ports"]]
+    assert chosen == ["0.0.0.0:8000:8000"]
     assert "http://localhost:8000/healthz" in healthcheck_command(app)
 
 
