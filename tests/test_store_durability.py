@@ -17,6 +17,7 @@ import pytest
 from lineagegraph.algorithms import cascade as cascade_analysis
 from lineagegraph.algorithms.cascade import compute_health, stored_health
 from lineagegraph.demo import scenario as demo_scenario
+from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import (
     FLOW_KINDS,
@@ -119,9 +120,9 @@ def test_a_store_file_is_owned_by_one_process_at_a_time(tmp_path: Path) -> None:
     # also goes with a killed owner: the SIGKILL test above reopens after every kill.)
     url = f"sqlite:///{tmp_path / 'lineage.db'}"
 
-    def open_elsewhere() -> subprocess.CompletedProcess[str]:
+    def open_elsewhere(where: str = url) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-c", OPENER, url], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", OPENER, where], capture_output=True, text=True, timeout=60
         )
 
     store = open_store(url)
@@ -130,6 +131,11 @@ def test_a_store_file_is_owned_by_one_process_at_a_time(tmp_path: Path) -> None:
         assert refused.returncode == 3, refused.stderr
         assert f"is in use by process {os.getpid()}" in refused.stdout
         assert "--server" in refused.stdout
+        # A symlink names the same file, and so the same owner.
+        (tmp_path / "link.db").symlink_to(tmp_path / "lineage.db")
+        through_link = open_elsewhere(f"sqlite:///{tmp_path / 'link.db'}")
+        assert through_link.returncode == 3, through_link.stdout
+        assert f"is in use by process {os.getpid()}" in through_link.stdout
         store.apply(ChangeSet().add(Dataset(namespace=NS, name="still.mine")))
     finally:
         store.close()
@@ -357,3 +363,23 @@ def test_a_service_trusts_health_only_after_a_clean_close_under_the_same_rules(
     fourth = LineageService(EmbeddedStore(path))
     assert calls == [1, 1, 1]  # settled under other rules: recomputed
     fourth.close()
+
+
+@pytest.mark.parametrize("mode", ["OFF", "bogus", ""])
+def test_a_synchronous_mode_that_could_lose_commits_or_is_unknown_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    # OFF would acknowledge writes a crash can lose; before, anything but NORMAL was FULL.
+    monkeypatch.setenv("LINEAGEGRAPH_SQLITE_SYNCHRONOUS", mode)
+    with pytest.raises(InvalidInput, match="use one of FULL, NORMAL, EXTRA"):
+        open_store(f"sqlite:///{tmp_path / 'lineage.db'}")
+    assert not (tmp_path / "lineage.db").exists()
+
+
+def test_extra_synchronous_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINEAGEGRAPH_SQLITE_SYNCHRONOUS", "extra")
+    store = open_store(f"sqlite:///{tmp_path / 'lineage.db'}")
+    try:
+        assert store._con.execute("PRAGMA synchronous").fetchone() == (3,)  # EXTRA
+    finally:
+        store.close()

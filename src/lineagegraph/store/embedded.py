@@ -458,7 +458,8 @@ class _FileOwner:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path.with_name(path.name + ".lock")
+        real = path.resolve()  # a symlink to the file takes the file's own lock
+        self.path = real.with_name(real.name + ".lock")
         handle: IO[str] = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held open)
         try:
             _lock_exclusively(handle)
@@ -469,7 +470,7 @@ class _FileOwner:
             raise StoreUnavailable(
                 f"store file {path} is in use by {holder}: one process owns a store file "
                 "at a time. Stop it, or query and ingest through it with --server "
-                "(LINEAGEGRAPH_SERVER)."
+                "(LINEAGEGRAPH_SERVER); demo and export need the file to themselves."
             ) from None
         except BaseException:
             handle.close()
@@ -483,6 +484,20 @@ class _FileOwner:
     def release(self) -> None:
         """Give the file up (closing the lock file releases the lock)."""
         self._handle.close()
+
+
+# SQLite's synchronous modes that keep every acknowledged commit through a process crash
+# (OFF does not: it would answer writes before SQLite handed them to the operating system).
+SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+
+
+def _synchronous(mode: str) -> str:
+    """The ``PRAGMA synchronous`` value for a setting; raises :class:`InvalidInput`."""
+    if mode.upper() not in SYNCHRONOUS_MODES:
+        raise InvalidInput(
+            f"LINEAGEGRAPH_SQLITE_SYNCHRONOUS={mode!r}: use one of {', '.join(SYNCHRONOUS_MODES)}"
+        )
+    return mode.upper()
 
 
 def _lock_exclusively(handle: IO[str]) -> None:
@@ -542,6 +557,7 @@ class EmbeddedStore:
             self._con = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
             self._open()
             return
+        durability = _synchronous(synchronous)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with ExitStack() as undo:  # what was taken is given back if opening fails
             self._owner = _FileOwner(Path(path))
@@ -549,8 +565,7 @@ class EmbeddedStore:
             self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             undo.callback(self._con.close)
             self._con.execute("PRAGMA journal_mode=WAL")
-            mode = "NORMAL" if synchronous == "NORMAL" else "FULL"
-            self._con.execute(f"PRAGMA synchronous={mode}")
+            self._con.execute(f"PRAGMA synchronous={durability}")
             # Checkpoint every 10,000 pages (40 MB of WAL) instead of SQLite's 1,000: small
             # commits (a server's single events) bump the same edge pages over and over,
             # and a checkpoint writes each page once however often it changed since the
