@@ -76,3 +76,22 @@ def test_commands_on_a_store_file_another_process_owns_say_so(tmp_path: Path) ->
     finally:
         owner.close()
     assert CliRunner().invoke(main, ["stats", "--store", f"sqlite:///{path}"]).exit_code == 0
+
+
+def test_a_setting_that_does_not_parse_is_an_error_line_not_a_traceback(tmp_path: Path) -> None:
+    runner = CliRunner()
+    store = f"sqlite:///{tmp_path / 'lineage.db'}"
+    cases = {
+        "LINEAGEGRAPH_MAX_TRAVERSAL_NODES": ("lots", "valid integer"),
+        "LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS": ("0", "greater than 0"),
+        "LINEAGEGRAPH_SQLITE_SYNCHRONOUS": ("off", "use one of FULL, NORMAL, EXTRA"),
+    }
+    for name, (value, reason) in cases.items():
+        result = runner.invoke(main, ["stats", "--store", store], env={name: value})
+        assert result.exit_code == 1, (name, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), name
+        assert f"Error: {name}={value!r}: " in result.output, result.output
+        assert reason in result.output
+    served = runner.invoke(main, ["serve", "--store", store], env={"LINEAGEGRAPH_PORT": "x"})
+    assert served.exit_code == 1
+    assert "Error: LINEAGEGRAPH_PORT='x': Input should be a valid integer" in served.output

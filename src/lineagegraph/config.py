@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,3 +45,15 @@ class Settings(BaseSettings):
         10.0, description="seconds a traversal may take before it is truncated"
     )
     max_body_bytes: int = Field(10 * 1024 * 1024, description="largest request body (413 past it)")
+
+
+def invalid_settings(error: ValidationError) -> str | None:
+    """What is wrong with the settings, one line per bad value, when ``error`` is about
+    :class:`Settings`; ``None`` for another model's error."""
+    if error.title != Settings.__name__:
+        return None
+    lines = []
+    for problem in error.errors():
+        name = "LINEAGEGRAPH_" + "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"{name}={problem.get('input')!r}: {problem['msg']}")
+    return "\n".join(lines)

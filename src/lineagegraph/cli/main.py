@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from lineagegraph import __version__
 from lineagegraph.cli.client import open_service
+from lineagegraph.config import invalid_settings
 from lineagegraph.store.graphml import graphml_lines
 
 store_option = click.option(
@@ -21,7 +24,21 @@ store_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: a setting that does not parse ends a command with what is wrong."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; a bad ``LINEAGEGRAPH_*`` value is an error, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except ValidationError as error:
+            message = invalid_settings(error)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="lineagegraph")
 def main() -> None:
     """Lineage and impact analysis for data and ML teams."""
