@@ -124,7 +124,9 @@ def test_legacy_operator_result_with_two_validations(
 
 
 def test_a_result_that_names_no_dataset_asks_for_one(profiler: Any, operator_result: Any) -> None:
-    with pytest.raises(InvalidInput, match="--dataset ID or --namespace NS --name NAME"):
+    with pytest.raises(
+        InvalidInput, match="give the namespace and name of the dataset it validated"
+    ):
         translate_gx(profiler)
     with pytest.raises(InvalidInput, match=r"run_results\['ValidationResultIdentifier::basic"):
         translate_gx(operator_result)

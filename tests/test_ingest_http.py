@@ -325,6 +325,7 @@ def test_dbt_and_gx_uploads(client: TestClient, service: LineageService, shared_
     unnamed = client.post("/api/v1/ingest/gx", json={"result": profile})
     assert unnamed.status_code == 400
     assert "does not name its dataset" in unnamed.json()["message"]
+    assert "--" not in unnamed.json()["message"]  # it named CLI flags to HTTP clients
     named = client.post(
         "/api/v1/ingest/gx",
         json={"result": profile, "namespace": "file", "name": "/data/titanic.csv"},

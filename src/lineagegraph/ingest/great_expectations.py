@@ -203,7 +203,7 @@ def _translate_one(
     if dataset is None:
         raise InvalidInput(
             f"{where}: the result does not name its dataset (no data asset, path or table "
-            "in meta); name it with --dataset ID or --namespace NS --name NAME"
+            "in meta): give the namespace and name of the dataset it validated"
         )
     run_id = meta.get("run_id")
     run_name = run_id.get("run_name") if isinstance(run_id, Mapping) else None
