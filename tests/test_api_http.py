@@ -215,6 +215,8 @@ def test_malformed_requests_are_400_never_500(server: RunningServer) -> None:
         )
         assert not_json.status_code == 400
         assert not_json.json()["errors"][0]["message"].startswith("not valid JSON: Expecting")
+        # like the other requests without a document to run (it was BAD_USER_INPUT)
+        assert not_json.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
         # What the OpenLineage routes refuse, /graphql refuses too (it was a 500)
         nested = b'{"query": "{ kinds }", "variables": ' + b"[" * 1500 + b"]" * 1500 + b"}"
         too_deep = client.post(
@@ -346,6 +348,11 @@ def test_a_closed_store_is_503_with_a_clear_message() -> None:
             ),
         )
         assert ingest.status_code == 503
+        assert ingest.headers["retry-after"] == "5"
+        assert ingest.json()["error"] == "STORE_UNAVAILABLE"
+        batch = client.post("/api/v1/lineage/batch", content=b"[" + ingest.request.content + b"]")
+        assert batch.status_code == 503
+        assert batch.headers["retry-after"] == "5"
 
 
 def test_neo4j_at_a_closed_port_is_503() -> None:

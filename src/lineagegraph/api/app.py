@@ -46,14 +46,20 @@ from strawberry.types.unset import UNSET
 from lineagegraph import __version__
 from lineagegraph.api.auth import OPEN_ACCESS, TokenAuth
 from lineagegraph.api.context import Context, make_context, store_limiter
-from lineagegraph.api.limits import BodySizeLimit, error_code
+from lineagegraph.api.limits import RETRY_AFTER_SECONDS, BodySizeLimit, error_response
 from lineagegraph.api.metrics import CONTENT_TYPE_LATEST, Metrics
 from lineagegraph.api.openlineage_http import close_ingestion, openlineage_routes
 from lineagegraph.api.queries import public_url
 from lineagegraph.api.schema import build_schema
 from lineagegraph.collector import collector_tuned_for_serving
 from lineagegraph.config import Settings
-from lineagegraph.errors import Forbidden, LineageError, StoreUnavailable, Unauthorized
+from lineagegraph.errors import (
+    Forbidden,
+    InvalidInput,
+    LineageError,
+    StoreUnavailable,
+    Unauthorized,
+)
 from lineagegraph.ingest.batching import decode_json
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
@@ -63,23 +69,6 @@ __all__ = ["STATIC_DIR", "create_app"]
 logger = logging.getLogger("lineagegraph.api")
 
 STATIC_DIR = Path(__file__).parent / "static"
-RETRY_AFTER_SECONDS = "5"
-
-
-def error_response(error: LineageError, graphql: bool = False) -> JSONResponse:
-    """A JSON response for an error: ``{error, message}``, or GraphQL-shaped for /graphql."""
-    code = error_code(error)
-    payload: dict[str, Any]
-    if graphql:
-        payload = {"data": None, "errors": [{"message": str(error), "extensions": {"code": code}}]}
-    else:
-        payload = {"error": code, "message": str(error)}
-    headers: dict[str, str] = {}
-    if isinstance(error, Unauthorized):
-        headers["WWW-Authenticate"] = 'Bearer realm="lineagegraph"'
-    if isinstance(error, StoreUnavailable):
-        headers["Retry-After"] = RETRY_AFTER_SECONDS
-    return JSONResponse(payload, status_code=error.status, headers=headers)
 
 
 def _graphiql_html() -> str:
@@ -131,8 +120,12 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         """Decode a request body (or the ``variables`` of a GET) as the OpenLineage routes
-        do: nesting past 100 levels, ``NaN`` and text that is no Unicode are refused (400)."""
-        return decode_json(data)
+        do: nesting past 100 levels, ``NaN`` and text that is no Unicode are refused (400,
+        ``BAD_REQUEST`` like the other requests that carry no document to run)."""
+        try:
+            return decode_json(data)
+        except InvalidInput as error:
+            raise StrawberryHTTPException(400, str(error)) from None
 
     def encode_json(self, data: object) -> bytes:
         """Serialize a response with orjson (several times faster than the json module);

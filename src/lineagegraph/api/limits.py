@@ -24,6 +24,7 @@ from typing import Any
 from graphql import GraphQLError, OperationDefinitionNode
 from graphql.language import FieldNode
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import (
     AddValidationRules,
@@ -50,6 +51,7 @@ __all__ = [
     "ErrorPolicy",
     "OperationMetrics",
     "error_code",
+    "error_response",
     "graphql_extensions",
 ]
 
@@ -73,6 +75,25 @@ def error_code(error: BaseException) -> str:
         if isinstance(error, cls):
             return code
     return "INTERNAL_SERVER_ERROR"
+
+
+RETRY_AFTER_SECONDS = "5"
+
+
+def error_response(error: LineageError, graphql: bool = False) -> JSONResponse:
+    """A JSON response for an error: ``{error, message}``, or GraphQL-shaped for /graphql."""
+    code = error_code(error)
+    payload: dict[str, Any]
+    if graphql:
+        payload = {"data": None, "errors": [{"message": str(error), "extensions": {"code": code}}]}
+    else:
+        payload = {"error": code, "message": str(error)}
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="lineagegraph"'
+    if isinstance(error, StoreUnavailable):
+        headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return JSONResponse(payload, status_code=error.status, headers=headers)
 
 
 class ErrorPolicy(SchemaExtension):

@@ -55,7 +55,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lineagegraph.api.auth import require_scope
-from lineagegraph.api.limits import error_code
+from lineagegraph.api.limits import error_response
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ingest._build import Translation
@@ -115,15 +115,6 @@ async def _post_only(request: Request) -> Response:
         {"error": "METHOD_NOT_ALLOWED", "message": f"{request.url.path} takes POST only"},
         status_code=405,
         headers={"Allow": "POST"},
-    )
-
-
-def _error(error: LineageError) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="lineagegraph"'} if error.status == 401 else {}
-    return JSONResponse(
-        {"error": error_code(error), "message": str(error)},
-        status_code=error.status,
-        headers=headers,
     )
 
 
@@ -234,7 +225,7 @@ async def post_lineage(request: Request) -> Response:
             return refusal
         await asyncio.wrap_future(_ingestion(request).commit.submit(event))
     except LineageError as error:
-        return _error(error)
+        return error_response(error)
     _record(request, 1)
     return Response(status_code=201)
 
@@ -260,7 +251,7 @@ async def post_lineage_batch(request: Request) -> Response:
             service.apply,
         )
     except LineageError as error:
-        return _error(error)
+        return error_response(error)
     results: list[dict[str, Any]] = []
     for index, outcome in enumerate(report.outcomes):
         entry: dict[str, Any] = {"index": index, "status": "ok" if outcome.ok else "failed"}
@@ -315,7 +306,7 @@ async def _apply_translation(
 
         translation, applied = await run_in_threadpool(run)
     except LineageError as error:
-        return _error(error)
+        return error_response(error)
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.record_ingest(source)
