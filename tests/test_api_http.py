@@ -113,6 +113,10 @@ def test_metrics_count_requests_operations_and_traversals(server: RunningServer)
         post(client, LINEAGE, {"id": demo.STG_ORDERS.id})
         client.get("/no/such/page")
         client.put("/graphql", json={"query": "{ kinds }"})
+        # Root fields the schema lacks make no series of their own (each made-up name
+        # made one: /metrics and memory grew without bound).
+        for made_up in ("{ a0 }", "{ kinds zz1 }", "mutation { kinds }"):
+            assert post(client, made_up).json()["errors"]
         text = client.get("/metrics").text
     assert 'lineagegraph_http_requests_total{method="POST",route="/graphql",status="200"}' in text
     # what the UI's mount at / refuses matched no route (it was counted as the UI's)
@@ -122,6 +126,10 @@ def test_metrics_count_requests_operations_and_traversals(server: RunningServer)
         'lineagegraph_graphql_operations_total{operation="lineage",outcome="ok",type="query"}'
         in text
     )
+    assert "a0" not in text and "zz1" not in text
+    invalid = 'lineagegraph_graphql_operations_total{operation="invalid",outcome="error",'
+    assert f'{invalid}type="query"}} 2.0' in text
+    assert f'{invalid}type="mutation"}} 1.0' in text
     assert 'lineagegraph_traversal_nodes_count{query="lineage"}' in text
     assert "lineagegraph_http_request_seconds_bucket" in text
 

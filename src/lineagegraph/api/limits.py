@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode
 from graphql.language import FieldNode
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
@@ -181,8 +181,11 @@ def _pydantic_message(error: ValidationError) -> str:
     return f"invalid value for {where or 'input'}: {first['msg']}"
 
 
-def root_fields(document: Any, operation_name: str | None) -> str:
-    """The operation's root field names, sorted: a bounded label for metrics."""
+def root_fields(document: Any, operation_name: str | None, schema: GraphQLSchema) -> str:
+    """The operation's root field names, sorted: a bounded label for metrics.
+
+    Only names the schema's root type has count (a client's made-up names would make a
+    new series each); a document naming another is ``invalid``."""
     if document is None:
         return "invalid"
     names: set[str] = set()
@@ -191,8 +194,11 @@ def root_fields(document: Any, operation_name: str | None) -> str:
             continue
         if operation_name and (definition.name is None or definition.name.value != operation_name):
             continue
+        root = schema.get_root_type(definition.operation)
         for selection in definition.selection_set.selections:
             if isinstance(selection, FieldNode) and selection.name.value != "__typename":
+                if root is None or selection.name.value not in root.fields:
+                    return "invalid"
                 names.add(selection.name.value)
         break
     if not names:
@@ -216,7 +222,7 @@ class OperationMetrics(SchemaExtension):
             kind = ctx.operation_type.value
         except Exception:  # no parsable document or no such operation
             kind = "invalid"
-        label = root_fields(ctx.graphql_document, ctx.operation_name)
+        label = root_fields(ctx.graphql_document, ctx.operation_name, ctx.schema._schema)
         outcome = "error" if ctx.result is not None and ctx.result.errors else "ok"
         metrics.operations.labels(label, kind, outcome).inc()
         metrics.operation_latency.labels(label, kind).observe(time.perf_counter() - started)
