@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -130,3 +132,22 @@ def test_serve_loads_the_demo_once_and_prints_the_urls(tmp_path: Path) -> None:
         assert "store is not empty: demo scenario not loaded again" in text
     finally:
         _stop(again)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_server_closes_its_store_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    # `docker stop` sends SIGTERM, after which uvicorn re-raises the signal and the process
+    # ended before the store was closed: every stop counted as a crash, and the next start
+    # recomputed all health.
+    path = tmp_path / "lineage.db"
+    port = free_port()
+    process = _serve(f"sqlite:///{path}", port)
+    try:
+        _wait_ready(process, port)
+        process.send_signal(sig)
+        process.wait(timeout=30)
+    finally:
+        _stop(process)
+    with sqlite3.connect(path) as con:
+        keys = {key for (key,) in con.execute("SELECT key FROM meta")}
+    assert "settled_health" in keys

@@ -97,6 +97,7 @@ class LineageService:
         self.settings = settings if settings is not None else Settings()
         self._write_lock = threading.RLock()
         self._writers = 0  # how deep this process's writer holds the store's writer lock
+        self._closed = False
         self._after_apply: list[AfterApply] = []
         # Health is derived state, kept up to date by a hook after every write (§4.3).
         # A crash between a write and its health update would leave health stale, so a
@@ -131,8 +132,12 @@ class LineageService:
 
     def close(self) -> None:
         """Close the store; when stored health is known to be up to date, say so to the
-        store first, so the next service over it need not recompute it."""
+        store first, so the next service over it need not recompute it. Closing again
+        does nothing."""
         with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
             if not self._health_dirty:
                 with contextlib.suppress(StoreUnavailable):
                     self.store.settle_health(cascade_analysis.health_rules_fingerprint())

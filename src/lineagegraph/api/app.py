@@ -268,9 +268,12 @@ async def _http_error(request: Request, error: Exception) -> Response:
     )
 
 
-def create_app(settings: Settings, service: LineageService | None = None) -> Starlette:
-    """The app over ``service`` (or a service over ``settings.store``, closed on shutdown)."""
-    owned = service is None
+def create_app(
+    settings: Settings, service: LineageService | None = None, *, close_service: bool = False
+) -> Starlette:
+    """The app over ``service`` (or a service over ``settings.store``), closed on shutdown
+    when the app opened it or ``close_service`` says so."""
+    owned = service is None or close_service
     svc = service if service is not None else LineageService(open_store(settings.store), settings)
     auth = TokenAuth(settings.tokens)
     metrics = Metrics()

@@ -144,7 +144,9 @@ def serve(
                 if loaded
                 else "store is not empty: demo scenario not loaded again"
             )
-        app = create_app(settings, service)
+        # Closed by the app's shutdown, which a SIGTERM runs too: uvicorn then re-raises
+        # the signal, which ends the process before the finally below.
+        app = create_app(settings, service, close_service=True)
         links = urls(settings.host, settings.port)
         click.echo(f"lineagegraph serving {public_store(service.store.url)}")
         click.echo(f"  web UI:      {links['ui']}")
