@@ -1303,6 +1303,20 @@ def test_negative_examples_are_rejected_naming_the_field(name: str, shared_data:
     assert str(raised.value) == NEGATIVE[name]
 
 
+def test_a_count_past_64_bits_is_refused(shared_data: Path) -> None:
+    # It was stored, and then served as null: GraphQL's Long holds 64 bits.
+    document = load(shared_data / "openlineage" / "proxy_fluentd" / "event_full.json")
+    statistics = {"_producer": "p", "_schemaURL": "s", "rowCount": 10**30}
+    document["outputs"][0]["outputFacets"] = {"outputStatistics": statistics}
+    with pytest.raises(InvalidInput) as raised:
+        translate_event(document)
+    assert str(raised.value) == (
+        "outputs[0].outputFacets.outputStatistics.rowCount: must fit in 64 bits"
+    )
+    statistics["rowCount"] = 2**63 - 1
+    assert translate_event(document).nodes
+
+
 def test_the_proxys_full_event_is_accepted(shared_data: Path) -> None:
     changeset = translate_event(
         load(shared_data / "openlineage" / "proxy_fluentd" / "event_full.json")

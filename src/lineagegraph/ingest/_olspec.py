@@ -74,7 +74,8 @@ def _date_time(value: Any) -> datetime:
 
 Text = Annotated[str, Strict()]
 Name = Annotated[str, StringConstraints(strict=True, min_length=1)]
-Count = Annotated[int, Strict(), Field(ge=0)]
+# Counts are served as GraphQL Longs: 64-bit integers.
+Count = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)]
 Number = Annotated[float, Strict()]
 Flag = Annotated[bool, Strict()]
 RunId = Annotated[str, Strict(), AfterValidator(_uuid)]
@@ -589,6 +590,7 @@ _MESSAGES = {
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",
     "greater_than_equal": "must not be negative",
+    "less_than_equal": "must fit in 64 bits",
     "float_type": "must be a number",
     "bool_type": "must be true or false",
     "dict_type": "must be an object",
