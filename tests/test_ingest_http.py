@@ -78,6 +78,13 @@ def test_compressed_bodies(client: TestClient, service: LineageService) -> None:
     )
     assert deflated.status_code == 201
     assert service.stats().nodes_by_kind["JOB"] == 2
+    # Several gzip members are one stream (RFC 1952), as gzip and Python read them; only
+    # the first member was read, and its half of the event refused.
+    third = json.dumps(valid_event(job="third")).encode()
+    members = gzip.compress(third[:20]) + gzip.compress(third[20:]) + b"\0\0"
+    concatenated = client.post(LINEAGE, content=members, headers={"Content-Encoding": "gzip"})
+    assert concatenated.status_code == 201, concatenated.text
+    assert service.stats().nodes_by_kind["JOB"] == 3
 
 
 def test_posting_the_same_event_twice_changes_nothing(
@@ -133,6 +140,21 @@ def test_negative_examples_are_refused_and_nothing_is_stored(
             gzip.compress(b'{"a": 1}')[:-6],
             {"Content-Encoding": "gzip"},
             "body: the gzip stream is truncated",
+        ),
+        (  # was stored, the junk ignored
+            gzip.compress(b'{"a": 1}') + b"junk",
+            {"Content-Encoding": "gzip"},
+            "body: data follows the end of the gzip stream",
+        ),
+        (
+            gzip.compress(b'{"a": 1}') + b"\x1f\x8bjunk",
+            {"Content-Encoding": "gzip"},
+            "body: data after the gzip stream is not valid",
+        ),
+        (
+            zlib.compress(b'{"a": 1}') + zlib.compress(b"{}"),
+            {"Content-Encoding": "deflate"},
+            "body: data follows the end of the deflate stream",
         ),
         (
             b"{}",

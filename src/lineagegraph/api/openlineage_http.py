@@ -161,17 +161,39 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
         raise InvalidInput(f"unsupported Content-Encoding {encoding!r}: use gzip or deflate")
     # wbits 47 reads gzip or zlib headers; raw deflate (what some clients send) is tried next.
     for wbits in (47,) if encoding != "deflate" else (47, -15):
-        inflater = zlib.decompressobj(wbits)
         try:
-            data = inflater.decompress(body, limit + 1)
+            return _inflate(body, wbits, encoding, limit)
         except zlib.error:
             continue
-        if len(data) > limit or inflater.unconsumed_tail:
+    raise InvalidInput(f"body: not valid {encoding} data")
+
+
+def _inflate(body: bytes, wbits: int, encoding: str, limit: int) -> bytes:
+    """Inflate a whole body: several gzip members one after the other (RFC 1952), and
+    no data after the stream but NUL padding; raises ``zlib.error`` for data that does
+    not start as the stream ``wbits`` reads."""
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            part = inflater.decompress(rest, limit - size + 1)
+        except zlib.error:
+            if not parts:
+                raise
+            raise InvalidInput(f"body: data after the {encoding} stream is not valid") from None
+        size += len(part)
+        parts.append(part)
+        if size > limit or inflater.unconsumed_tail:
             raise _TooLarge
         if not inflater.eof:
             raise InvalidInput(f"body: the {encoding} stream is truncated")
-        return data
-    raise InvalidInput(f"body: not valid {encoding} data")
+        rest = inflater.unused_data
+        if not rest.strip(b"\0"):
+            return b"".join(parts)
+        if wbits != 47 or rest[:2] != b"\x1f\x8b":  # only gzip members may follow
+            raise InvalidInput(f"body: data follows the end of the {encoding} stream")
 
 
 async def _read_json(
