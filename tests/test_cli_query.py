@@ -200,6 +200,20 @@ def test_proposed_schema_files_in_dbt_and_openlineage_shapes(
     ]
 
 
+def test_a_change_option_without_its_value_shows_its_own_form(store_url: str) -> None:
+    # Every option was told FIELD=VALUE, though --help says FIELD=TYPE and FIELD=NEW.
+    for option, form in (
+        ("--retype", "FIELD=TYPE"),
+        ("--add", "FIELD=TYPE"),
+        ("--rename", "FIELD=NEW"),
+    ):
+        result = CliRunner().invoke(
+            main, ["impact", "stg_payments", option, "amount", "--store", store_url]
+        )
+        assert result.exit_code == 2
+        assert f"write {option} {form}, got 'amount'" in result.output
+
+
 def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> None:
     proposed = tmp_path / "schema.json"
     proposed.write_text(

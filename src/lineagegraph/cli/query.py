@@ -285,7 +285,8 @@ IMPACT = """query($change: SchemaChangeInput!) {
 def _pair(value: str, option: str) -> tuple[str, str]:
     path, sep, other = value.partition("=")
     if not sep or not path or not other:
-        raise click.BadParameter(f"write {option} FIELD=VALUE, got {value!r}", param_hint=option)
+        shown = "FIELD=NEW" if option == "--rename" else "FIELD=TYPE"
+        raise click.BadParameter(f"write {option} {shown}, got {value!r}", param_hint=option)
     return path, other
 
 
