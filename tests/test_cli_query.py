@@ -247,7 +247,7 @@ def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> Non
 def test_search_with_filters(store_url: str) -> None:
     result = invoke("search", "--tag", "pii", "--json", "--store", store_url)
     assert result.exit_code == 0
-    assert [n["name"] for n in json.loads(result.output)] == [
+    assert [e["node"]["name"] for e in json.loads(result.output)["edges"]] == [
         "shop.public.customers",
         "analytics.staging.stg_customers",
     ]
@@ -256,14 +256,18 @@ def test_search_with_filters(store_url: str) -> None:
     # past the first page: the table names the cursor, and --after takes it
     everything = json.loads(
         invoke("search", "--first", "1000", "--json", "--store", store_url).output
-    )
+    )["edges"]
     first = invoke("search", "--first", "3", "--store", store_url).output
     cursor = re.search(r"--after (\S+)\)", " ".join(first.split()))
     assert cursor is not None, first
     rest = invoke(
         "search", "--after", cursor.group(1), "--first", "1000", "--json", "--store", store_url
     )
-    assert [n["id"] for n in json.loads(rest.output)] == [n["id"] for n in everything][3:]
+    ids = [e["node"]["id"] for e in everything]
+    assert [e["node"]["id"] for e in json.loads(rest.output)["edges"]] == ids[3:]
+    # --json is the GraphQL answer, with the cursor a program pages on (it was a bare list)
+    page = json.loads(invoke("search", "--first", "3", "--json", "--store", store_url).output)
+    assert page["pageInfo"] == {"hasNextPage": True, "endCursor": cursor.group(1)}
 
 
 def test_markdown_sections(store_url: str) -> None:
@@ -310,11 +314,29 @@ def test_against_a_server_with_a_token(server: RunningServer) -> None:
 def test_at_risk_health_and_cascade(store_url: str) -> None:
     at_risk = invoke("at-risk", "--kind", "DEPLOYMENT", "--json", "--store", store_url)
     assert at_risk.exit_code == 0, at_risk.output
-    assert [r["id"] for r in json.loads(at_risk.output)] == [
+    deployments = [
         demo.deployment_id("churn-production"),
         demo.deployment_id("churn-staging"),
         demo.deployment_id("ltv-staging"),
     ]
+    assert [e["node"]["id"] for e in json.loads(at_risk.output)["edges"]] == deployments
+    # pages: at-risk had no --after, so past 1000 entities the rest were out of reach
+    first = invoke("at-risk", "--kind", "DEPLOYMENT", "--first", "2", "--store", store_url)
+    cursor = re.search(r"--after (\S+)\)", " ".join(first.output.split()))
+    assert cursor is not None, first.output
+    rest = invoke(
+        "at-risk",
+        "--kind",
+        "DEPLOYMENT",
+        "--after",
+        cursor.group(1),
+        "--json",
+        "--store",
+        store_url,
+    )
+    answer = json.loads(rest.output)
+    assert [e["node"]["id"] for e in answer["edges"]] == deployments[2:]
+    assert answer["pageInfo"]["hasNextPage"] is False
     health = invoke("health", "churn_classifier@2", "--store", store_url)
     assert health.exit_code == 0
     assert "model version churn_classifier@2: OK" in health.output

@@ -511,6 +511,13 @@ def cascade(client: GraphQLClient, fmt: Format, result: str) -> None:
     )
 
 
+def _more(page: dict[str, Any], what: str) -> list[str]:
+    """The note under a page that others follow: how to ask for the next one."""
+    if not page["hasNextPage"]:
+        return []
+    return [f"more {what} follow (use --first, or --after {page['endCursor']})"]
+
+
 AT_RISK = """query($kinds: [EntityKind!], $first: Int, $after: String) {
   atRisk(kinds: $kinds, first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
@@ -522,18 +529,19 @@ AT_RISK = """query($kinds: [EntityKind!], $first: Int, $after: String) {
 @click.command("at-risk")
 @click.option("--kind", "kinds", multiple=True, type=KIND_CHOICE, help="Only these kinds.")
 @click.option("--first", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client
-def at_risk(client: GraphQLClient, fmt: Format, kinds: tuple[str, ...], first: int) -> None:
+def at_risk(
+    client: GraphQLClient, fmt: Format, kinds: tuple[str, ...], first: int, after: str | None
+) -> None:
     """Entities that are not OK now (AT_RISK or FAILING), e.g. --kind DEPLOYMENT."""
-    data = client.execute(AT_RISK, {"kinds": [k.upper() for k in kinds] or None, "first": first})[
-        "atRisk"
-    ]
+    variables = {"kinds": [k.upper() for k in kinds] or None, "first": first, "after": after}
+    data = client.execute(AT_RISK, variables)["atRisk"]
     records = [e["node"] for e in data["edges"]]
-    notes = ["more entities follow (use --first)"] if data["pageInfo"]["hasNextPage"] else []
     emit(
         fmt,
-        records,
+        data,
         [
             Section(
                 "not OK",
@@ -547,7 +555,7 @@ def at_risk(client: GraphQLClient, fmt: Format, kinds: tuple[str, ...], first: i
                     ]
                     for r in records
                 ],
-                notes,
+                _more(data["pageInfo"], "entities"),
                 empty="everything is OK",
             )
         ],
@@ -865,15 +873,10 @@ def search(
         },
     )["search"]
     nodes = [e["node"] for e in data["edges"]]
-    page = data["pageInfo"]
-    notes = (
-        [f"more results follow (use --first, or --after {page['endCursor']})"]
-        if page["hasNextPage"]
-        else []
-    )
+    notes = _more(data["pageInfo"], "results")
     emit(
         fmt,
-        nodes,
+        data,
         [
             Section(
                 f"search {query!r}" if query else "search",
