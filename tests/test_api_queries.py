@@ -5,6 +5,7 @@ Expected answers are written out from the demo's description (src/lineagegraph/d
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
@@ -540,6 +541,19 @@ def test_search_rejects_bad_page_sizes_and_cursors(shop: LineageService) -> None
     assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     _, errors = run_graphql(shop, '{ search(after: "!!") { edges { cursor } } }')
     assert errors[0]["message"] == "invalid cursor: '!!'"
+    # Offsets near 2**63 were internal errors (SQLite and Neo4j overflowed), differently
+    # on each store.
+    for offset in (2**63, 2**63 - 1, 2**53 + 1):
+        cursor = base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+        for field in ("search", "atRisk"):
+            _, errors = run_graphql(
+                shop, f'{{ {field}(after: "{cursor}") {{ edges {{ cursor }} }} }}'
+            )
+            assert errors[0]["message"] == f"invalid cursor: {cursor!r}", (field, offset)
+            assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    last = base64.urlsafe_b64encode(f"o:{2**53}".encode()).decode()
+    page = gql(shop, f'{{ search(after: "{last}") {{ edges {{ cursor }} }} }}')["search"]
+    assert page["edges"] == []
 
 
 def test_stats_and_kinds(shop: LineageService) -> None:

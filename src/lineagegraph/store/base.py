@@ -361,6 +361,12 @@ def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
+# The largest offset a cursor may hold: past any store's size, and far enough below
+# 2**63 that no store overflows adding a page to it (SQLite and Neo4j refused such
+# numbers with internal errors).
+MAX_CURSOR_OFFSET = 2**53
+
+
 def decode_cursor(cursor: str | None) -> int:
     """The offset a cursor stands for; ``None`` is the start."""
     if cursor is None or cursor == "":
@@ -371,7 +377,7 @@ def decode_cursor(cursor: str | None) -> int:
         offset = int(value)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(f"invalid cursor: {cursor!r}") from None
-    if tag != "o" or offset < 0:
+    if tag != "o" or not 0 <= offset <= MAX_CURSOR_OFFSET:
         raise InvalidInput(f"invalid cursor: {cursor!r}")
     return offset
 
