@@ -1477,6 +1477,49 @@ def test_runs_known_only_from_their_end_are_ordered_by_time_not_by_run_id(
     ]
 
 
+def test_a_chain_posted_out_of_order_cascades_as_in_order(service: LineageService) -> None:
+    # job{k} reads ds{k} and writes ds{k+1}, an hour apart; a check fails on ds2. Posted
+    # downstream first (concurrent producers, a replay), each run came before the version
+    # it read, was linked to none, and the failure stopped at ds2 (the stores' servers
+    # answered differently, by the order events reached each).
+    failing = {"assertion": "not_null", "column": "id", "success": False}
+    chain = [
+        event(
+            time=f"2024-05-01T{hour:02d}:00:00Z",
+            run_id=f"00000000-0000-4000-8000-00000000000{hour}",
+            job=("etl", f"job{hour}"),
+            inputs=[dataset("pg", f"ds{hour}")],
+            outputs=[
+                dataset("pg", "ds2", dataQualityAssertions={"assertions": [failing]})
+                if hour == 1
+                else dataset("pg", f"ds{hour + 1}")
+            ],
+        )
+        for hour in range(1, 5)
+    ]
+    for document in reversed(chain):
+        service.apply(translate_event(document))
+    ids = [make_id(Kind.DATASET, "pg", f"ds{k}") for k in range(3, 6)]
+    ids += [make_id(Kind.JOB, "etl", f"job{k}") for k in range(2, 5)]
+    health = service.health_of(ids)
+    assert {i: r.status.value for i, r in health.items()} == dict.fromkeys(ids, "AT_RISK")
+    last = make_id(Kind.RUN, "etl", "job4", "00000000-0000-4000-8000-000000000004")
+    read = service.store.edges([last], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [(e.source_id, e.origin.value) for e in read] == [
+        (
+            make_id(Kind.DATASET_VERSION, "pg", "ds4", "00000000-0000-4000-8000-000000000003"),
+            "inferred",
+        )
+    ]
+    repair = service.recompute_health()  # what was stored is what recomputing finds
+    assert (repair.written, repair.removed) == ((), ())
+    # replaying links nothing again
+    before = service.store.stats()
+    for document in chain:
+        service.apply(translate_event(document))
+    assert service.store.stats() == before
+
+
 def test_a_run_never_reads_the_version_it_writes(service: LineageService) -> None:
     table = dataset("pg", "counts")
     service.apply(translate_event(event(inputs=[table], outputs=[table])))

@@ -212,6 +212,7 @@ class LineageService:
         datasets it is computed from, read the same way (the edge's ``through`` names
         the feature). Replaying an event finds the edge stored and adds nothing.
         """
+        changeset = self._link_latest_readers(changeset)
         runs = {n.id: n for n in changeset.nodes if n.kind is Kind.RUN and n.attrs.get("inputs")}
         if not runs:
             return changeset
@@ -291,6 +292,77 @@ class LineageService:
                             attrs={"through": through} if through else {},
                         )
                     )
+        return changeset.model_copy(update={"edges": edges})
+
+    def _link_latest_readers(self, changeset: ChangeSet) -> ChangeSet:
+        """Link the latest run of each job reading a dataset to a version of it that
+        arrives late: one created at or before the run started, when the run is linked
+        to no version of that dataset (none had arrived when the run was applied).
+
+        Producers posting concurrently, or a replay out of order, can deliver a
+        downstream run before the upstream run that wrote what it read; without this,
+        a failure of that version never reached the downstream run. Only the latest
+        run of each reader is linked (what health goes by); a stored link to another
+        version is kept.
+        """
+        created: dict[str, list[tuple[str, str]]] = {}
+        for edge in changeset.edges:
+            if edge.kind is EdgeKind.HAS_VERSION and kind_of(edge.target_id) is (
+                Kind.DATASET_VERSION
+            ):
+                created.setdefault(edge.source_id, []).append((edge.first_seen, edge.target_id))
+        if not created:
+            return changeset
+        in_changeset = {n.id for n in changeset.nodes if n.kind is Kind.RUN}
+        readers: dict[str, list[str]] = {}  # job -> datasets with new versions it reads
+        for hop in self.store.expand(sorted(created), Direction.DOWNSTREAM, [EdgeKind.READS]):
+            if kind_of(hop.target) is Kind.JOB:
+                readers.setdefault(hop.target, []).append(hop.source)
+        latest = self.store.latest_history(sorted(readers))
+        runs = {
+            run: readers[job]
+            for job, run in latest.items()
+            if run is not None and run not in in_changeset
+        }
+        if not runs:
+            return changeset
+        linked = {
+            (dataset_of(hop.target), hop.source)
+            for hop in self.store.expand(sorted(runs), Direction.UPSTREAM, [EdgeKind.READ_BY])
+        }
+        stored = self.store.get(sorted(runs))
+        starts = self._run_starts({r: stored[r] for r in runs if r in stored})
+        wrote = {
+            (hop.source, hop.target)
+            for hop in self.store.expand(sorted(starts), Direction.DOWNSTREAM, [EdgeKind.WROTE])
+        }
+        edges = list(changeset.edges)
+        for run_id in sorted(starts):
+            listed = stored[run_id].attrs.get("inputs")
+            start = starts[run_id]
+            for dataset_id in sorted(set(runs[run_id])):
+                if (dataset_id, run_id) in linked or not isinstance(listed, list):
+                    continue
+                if dataset_id not in listed:
+                    continue
+                candidates = [
+                    (seen, version)
+                    for seen, version in created[dataset_id]
+                    if seen <= start and (run_id, version) not in wrote
+                ]
+                if candidates:
+                    edges.append(
+                        Edge(
+                            source_id=max(candidates)[1],
+                            kind=EdgeKind.READ_BY,
+                            target_id=run_id,
+                            origin=Origin.INFERRED,
+                            first_seen=start,
+                            last_seen=start,
+                        )
+                    )
+        if len(edges) == len(changeset.edges):
+            return changeset
         return changeset.model_copy(update={"edges": edges})
 
     def _feature_sources(
