@@ -690,6 +690,41 @@ def test_search_ranks_own_name_matches_first_then_catalog_kinds(store: Store) ->
     assert hits[:2] == [fld("public.orders", "amount"), fld("public.orders_clean", "amount_usd")]
 
 
+def test_search_orders_whole_words_and_shorter_names_first_on_every_store(store: Store) -> None:
+    # The stores ordered within a kind by their engines' scores (FTS5's bm25, Lucene's),
+    # so their pages held different entities; the embedded store put raw_orders before
+    # public.orders for "orders".
+    names = [
+        "shop.public.orders",
+        "public.raw_orders",
+        "public.orders",
+        "public.ordersummary",
+        "orders",
+        "staging.stg_orders",
+    ]
+    store.apply(
+        ChangeSet().add(
+            *(Dataset(namespace=NS, name=n, description="orders " * 3) for n in names),
+            Dataset(namespace=NS, name="public.payments", description="orders of payments"),
+        )
+    )
+    hits = [n.name for n in store.search("orders").items]
+    assert hits == [
+        "orders",
+        "public.orders",
+        "public.raw_orders",  # whole words: raw, orders
+        "shop.public.orders",  # as long as the next one: by id
+        "staging.stg_orders",
+        "public.ordersummary",  # "orders" only starts its word
+        "public.payments",  # in its description, not its name
+    ]
+    assert [n.name for n in store.search("public orders", first=3).items] == [
+        "public.orders",
+        "public.raw_orders",
+        "shop.public.orders",
+    ]
+
+
 def test_edges_with_the_ended_ones_give_the_whole_history(store: Store) -> None:
     store.apply(pipeline())
     source, target = fld("public.orders", "id"), fld("public.orders_clean", "order_id")

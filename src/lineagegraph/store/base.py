@@ -236,8 +236,10 @@ class Store(Protocol):
     ) -> Page[Node]:
         """Full-text search over names, descriptions, tags, owners and field names.
 
-        Hits are ordered by relevance, where a match in the entity's own name or key
-        part counts most, then by :data:`SEARCH_KIND_ORDER`, then by id. An empty
+        Hits are ordered best match first, the same way on every store: those whose
+        own name or key part (their title) holds every term; then by
+        :data:`SEARCH_KIND_ORDER`; then those whose title holds every term as whole
+        words, not only as the start of one; then shorter titles; then by id. An empty
         query lists every node that passes the filters, by id.
         """
         ...

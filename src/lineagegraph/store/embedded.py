@@ -1577,19 +1577,16 @@ class EmbeddedStore:
         columns = ", ".join(f"n.{c.strip()}" for c in _NODE_COLUMNS.split(","))
         if terms:
             match = " AND ".join(f'"{t}"*' for t in terms)
-            # Tiers: every term in the entity's own name first; then catalog kinds before
-            # runtime records; then relevance; then id.
-            title_tier = (
-                "CASE WHEN search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) "
-                "THEN 0 ELSE 1 END"
-            )
+            words = " AND ".join(f'"{t}"' for t in terms)
+            # The order Store.search gives, the same on every store.
+            tier = "CASE WHEN search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) "
             sql = (
                 f"SELECT {columns} FROM search JOIN nodes n ON n.rowid = search.rowid "
                 f"WHERE search MATCH ? {''.join(' AND ' + w for w in where)} "
-                f"ORDER BY {title_tier}, {_KIND_RANK}, bm25(search, 10.0, 1.0), n.id "
-                "LIMIT ? OFFSET ?"
+                f"ORDER BY {tier}THEN 0 ELSE 1 END, {_KIND_RANK}, {tier}THEN 0 ELSE 1 END, "
+                "length(search.title), n.id LIMIT ? OFFSET ?"
             )
-            params = [match, *params, f"title : ({match})"]
+            params = [match, *params, f"title : ({match})", f"title : ({words})"]
         else:
             clause = f"WHERE {' AND '.join(where)}" if where else ""
             sql = f"SELECT {columns} FROM nodes n {clause} ORDER BY n.id LIMIT ? OFFSET ?"

@@ -19,11 +19,11 @@ is applied entirely or not at all. The semantics are those of
 :class:`~lineagegraph.store.embedded.EmbeddedStore`; node attributes and edges merge with
 the same functions of :mod:`lineagegraph.model`.
 
-Search uses a Lucene full-text index to find and score candidates and then applies exactly
+Search uses a Lucene full-text index to find candidates and then applies exactly
 the term rules of the embedded store's SQLite FTS5 index: the text is split into the tokens
 that the ``unicode61`` tokenizer produces, each query term (see :func:`search_terms`) is a
 phrase of its tokens whose last token matches as a prefix, and all terms must match. Hits
-are ordered like the embedded store's: own-name matches, then kind, relevance and id.
+are ordered as ``Store.search`` says, without Lucene's scores, so both stores agree.
 """
 
 from __future__ import annotations
@@ -284,16 +284,20 @@ _KIND_RANK = (
     + " END"
 )
 
-# Lucene finds candidates and scores them; the phrases decide what matches, exactly as
-# FTS5 would. Order: every term in the entity's own name (its title) first, then catalog
-# kinds before runtime records, then relevance, then id.
+# Lucene finds candidates; the phrases decide what matches, exactly as FTS5 would. The
+# order is the one Store.search gives, as in the embedded store; the title's length is that
+# of the words it was made of (Node.search_title), not of its stored tokens.
 _SEARCH = f"""
-CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $lucene) YIELD node AS n, score
+CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $lucene) YIELD node AS n
 WHERE all(phrase IN $phrases WHERE n.search CONTAINS phrase) AND {_FILTERS}
-WITH n, score,
-     CASE WHEN all(phrase IN $phrases WHERE n.title CONTAINS phrase) THEN 0 ELSE 1 END AS tier
+WITH n,
+     CASE WHEN all(phrase IN $phrases WHERE n.title CONTAINS phrase) THEN 0 ELSE 1 END AS tier,
+     CASE WHEN all(phrase IN $phrases WHERE n.title CONTAINS phrase + ' ') THEN 0 ELSE 1 END
+         AS words,
+     CASE WHEN size(n.parts) = 0 THEN size(n.name)
+          ELSE reduce(total = -1, part IN n.parts | total + size(part) + 1) END AS length
 RETURN {_NODE_FIELDS}
-ORDER BY tier, {_KIND_RANK}, score DESC, n.id
+ORDER BY tier, {_KIND_RANK}, words, length, n.id
 SKIP $offset LIMIT $limit
 """
 
@@ -553,8 +557,7 @@ def _search_plan(query: str) -> tuple[str, list[str]] | None:
 
     A term's tokens must occur one after the other with the last one as a prefix: in the
     stored text that is the substring ``" tok1 tok2 tok3"``. Lucene looks for every token
-    (the last as a word or a prefix, so whole words score higher) in the text, and scores
-    a match in the title ten times higher, like the embedded store's bm25 weights.
+    (the last as a word or a prefix) in the title or the text.
     """
     clauses: list[str] = []
     phrases: list[str] = []
@@ -1256,9 +1259,7 @@ class Neo4jStore:
     ) -> Page[Node]:
         """Full-text search with filters and cursors (see ``Store``).
 
-        With terms, hits whose own name matches every term come first, then by kind
-        (catalog before runtime records), relevance (Lucene's score) and id; an empty query
-        lists nodes by id.
+        Ordered as ``Store.search`` says; an empty query lists nodes by id.
         """
         check_page_size(first)
         offset = decode_cursor(after)
