@@ -297,6 +297,22 @@ def test_against_a_server_with_a_token(server: RunningServer) -> None:
     refused = invoke("search", "--server", server.url, "--token", "wrong")
     assert refused.exit_code == 1
     assert "unknown bearer token" in refused.output
+    assert "(give the token with --token or LINEAGEGRAPH_TOKEN)" in refused.output
+    missing = invoke("search", "--server", server.url)
+    assert missing.exit_code == 1
+    assert "needs a bearer token" in missing.output and "--token" in missing.output
+    both = invoke(
+        "lineage",
+        "stg_orders",
+        "--both",
+        "--depth",
+        "1",
+        "--server",
+        server.url,
+        "--token",
+        "cli-reader",
+    )
+    assert "lineage up and downstream of" in both.output  # it said "both lineage of"
     unreachable = invoke("search", "--server", "http://127.0.0.1:9")
     assert unreachable.exit_code == 1
     assert "cannot reach http://127.0.0.1:9/graphql" in unreachable.output

@@ -220,6 +220,7 @@ def test_send_to_a_running_server(service: LineageService, shared_data: Path) ->
         refused = run("ingest", "openlineage", str(folder), "--server", server.url)
         assert refused.exit_code == 1
         assert "answered 401" in refused.output
+        assert "--token or LINEAGEGRAPH_TOKEN" in refused.output
         env = {"LINEAGEGRAPH_TOKEN": "cli-secret"}
         sent = run(
             "ingest",

@@ -106,11 +106,15 @@ class GraphQLClient(Protocol):
         ...
 
 
+# What a command adds when the server wants a token it was not given, or refuses it.
+TOKEN_HINT = " (give the token with --token or LINEAGEGRAPH_TOKEN)"
+
+
 def _raise_errors(errors: list[dict[str, Any]]) -> None:
     first = errors[0]
     code = (first.get("extensions") or {}).get("code")
     messages = "; ".join(str(e.get("message", "error")) for e in errors)
-    raise QueryFailed(messages, code)
+    raise QueryFailed(messages + (TOKEN_HINT if code == "UNAUTHENTICATED" else ""), code)
 
 
 class LocalClient:

@@ -26,7 +26,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lineagegraph.cli.client import open_service, target_of
+from lineagegraph.cli.client import TOKEN_HINT, open_service, target_of
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
@@ -117,7 +117,7 @@ class _Client:
         except httpx.HTTPError as error:
             raise click.ClickException(f"cannot reach {self.base}: {error}") from None
         if response.status_code in (401, 403, 404, 413) or response.status_code >= 500:
-            hint = too_large if response.status_code == 413 else ""
+            hint = {413: too_large, 401: TOKEN_HINT}.get(response.status_code, "")
             raise click.ClickException(
                 f"{self.base}{path} answered {response.status_code}: {_message(response)}{hint}"
             )

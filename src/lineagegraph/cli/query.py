@@ -238,7 +238,7 @@ def lineage(
             "cycles: " + "; ".join(" ↔ ".join(_short(i) for i in c) for c in data["cycles"])
         )
     nodes = Section(
-        f"{data['direction'].lower()} lineage of {_short(data['root']['id'])}",
+        f"{_DIRECTION_TITLES[data['direction']]} of {_short(data['root']['id'])}",
         ["depth", "side", "kind", "entity"],
         [
             [
@@ -280,6 +280,13 @@ IMPACT = """query($change: SchemaChangeInput!) {
     owners { owner breaking owns }
   }
 }"""
+
+
+_DIRECTION_TITLES = {
+    "UPSTREAM": "upstream lineage",
+    "DOWNSTREAM": "downstream lineage",
+    "BOTH": "lineage up and downstream",
+}
 
 
 def _pair(value: str, option: str) -> tuple[str, str]:
