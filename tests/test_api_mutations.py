@@ -104,6 +104,14 @@ def test_upsert_dataset_rejects_bad_input_with_the_field_named(service: LineageS
         service, {"namespace": NS, "name": "t", "fields": [{"path": "a", "ordinal": -1}]}
     )
     assert negative["field"] == "fields[0].ordinal"
+    # a nested path with an empty part made a field whose parent is named "" (it was taken)
+    for path in ("a..b", ".a", "a."):
+        hollow = upsert_dataset(service, {"namespace": NS, "name": "t", "fields": [{"path": path}]})
+        assert hollow == {
+            "__typename": "InvalidInputError",
+            "message": f"field path {path!r} has an empty part: write nested fields as a.b",
+            "field": "fields[0].path",
+        }
     assert gql(service, "{ stats { nodes { key count } } }")["stats"]["nodes"] == []
 
 

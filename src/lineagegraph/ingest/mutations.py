@@ -88,6 +88,16 @@ def _require(value: str | None, field_name: str, what: str) -> str:
     return value
 
 
+def _field_path(value: str | None, field_name: str) -> str:
+    """A field path to define: not empty, and no empty part between its dots."""
+    path = _require(value, field_name, "a field path")
+    if any(not part.strip() for part in path.split(".")):
+        raise InvalidField(
+            field_name, f"field path {path!r} has an empty part: write nested fields as a.b"
+        )
+    return path
+
+
 def _id(kind: Kind, namespace: str, name: str, *parts: str, field_name: str) -> str:
     try:
         return make_id(kind, namespace, name, *parts)
@@ -175,7 +185,7 @@ class DatasetSpec:
 
 
 def _field_entity(namespace: str, name: str, spec: FieldSpec, prefix: str) -> Field:
-    _require(spec.path, f"{prefix}.path", "a field path")
+    _field_path(spec.path, f"{prefix}.path")
     if spec.ordinal is not None and spec.ordinal < 0:
         raise InvalidField(f"{prefix}.ordinal", "ordinal must not be negative")
     return Field(
@@ -495,7 +505,7 @@ def _schema_snapshot(
         return None
     snapshot: list[dict[str, Any]] = []
     for index, spec in enumerate(fields):
-        _require(spec.path, f"{prefix}[{index}].path", "a field path")
+        _field_path(spec.path, f"{prefix}[{index}].path")
         entry = {
             "path": spec.path,
             "type": spec.type,
