@@ -41,6 +41,17 @@ def test_ingest_a_file_of_events(store_url: str, shared_data: Path) -> None:
     service = stored(store_url)
     try:
         assert service.stats().nodes_by_kind["JOB"] == 13
+        before = service.stats()
+    finally:
+        service.close()
+    # A replay reports the same nodes again (it said "upserts", as if it wrote them anew)
+    # and changes nothing.
+    again = run("ingest", "openlineage", str(path), "--store", store_url)
+    assert "(merged into what the store holds; a replay adds nothing)" in again.output
+    assert "upserts" not in again.output
+    service = stored(store_url)
+    try:
+        assert service.stats() == before
     finally:
         service.close()
 

@@ -197,7 +197,10 @@ def _print_summary(
     if kinds:
         console.print("written: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
     if counted:
-        console.print(f"upserts: {report.nodes} nodes, {report.edges} edges")
+        console.print(
+            f"reported: {report.nodes} nodes, {report.edges} edges "
+            "(merged into what the store holds; a replay adds nothing)"
+        )
     if totals is not None:
         console.print(f"store now holds {totals.nodes} nodes, {totals.edges} edges")
     for warning in warnings:
