@@ -51,7 +51,7 @@ def test_lineage_table_names_the_nodes_and_the_bound(store_url: str) -> None:
         "lineage", "analytics.staging.stg_payments.amount", "--both", "--store", store_url
     )
     assert field.exit_code == 0, field.output
-    assert "both lineage of analytics.staging.stg_payments.amount" in field.output
+    assert "lineage up and downstream of analytics.staging.stg_payments.amount" in field.output
     for name in ("customer_ltv", "customer_orders", "analytics.marts.customer_ltv"):
         assert name in out
     assert "truncated: the traversal hit the depth bound" in out
