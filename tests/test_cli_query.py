@@ -363,6 +363,13 @@ def test_at_risk_health_and_cascade(store_url: str) -> None:
         "health", "analytics.staging.stg_orders.customer_id", "--json", "--store", store_url
     )
     assert json.loads(failing.output)["status"] == "FAILING"
+    # a field is named as references write it (table.column); it was table@column, like
+    # a version
+    table = invoke("health", "analytics.staging.stg_orders", "--json", "--store", store_url)
+    assert [r["message"] for r in json.loads(table.output)["reasons"]] == [
+        "not_null(customer_id) on field analytics.staging.stg_orders.customer_id failed "
+        "(412 null values)"
+    ]
     result = "analytics.staging.stg_orders@not_null(customer_id)@day5"
     cascade = invoke("cascade", result, "--json", "--store", store_url)
     assert cascade.exit_code == 0, cascade.output

@@ -968,8 +968,11 @@ def _paths(
 
 
 def _label(entity_id: str) -> str:
-    """A short readable name for an id: its name plus its field path or version."""
+    """A short readable name for an id: its name plus its field path (``table.column``,
+    as command-line references write it) or its version (``table@version``)."""
     key = parse_id(entity_id)
+    if key.kind is Kind.FIELD:
+        return ".".join([key.name, *key.parts])
     return "@".join([key.name, *key.parts]) if key.parts else key.name
 
 
