@@ -87,6 +87,19 @@ def _passes(node: Node, filters: SearchFilter) -> bool:
     )
 
 
+def _start_of(attrs: Mapping[str, Any]) -> str | None:
+    """When a run started, as a stored timestamp: its ``started_at``, else the time its
+    state was reported, else its end; ``None`` when it has none that parses."""
+    for key in ("started_at", "state_at", "ended_at"):
+        value = attrs.get(key)
+        if isinstance(value, str):
+            try:
+                return format_time(parse_time(value))
+            except (InvalidInput, OverflowError):
+                continue
+    return None
+
+
 class LineageService:
     """Applies changes and answers questions over one store."""
 
@@ -311,6 +324,18 @@ class LineageService:
                 Kind.DATASET_VERSION
             ):
                 created.setdefault(edge.source_id, []).append((edge.first_seen, edge.target_id))
+        # A reader that started after a version the store already held when the new one
+        # came was linked to that one (when it was applied, or when that one came): only
+        # datasets without an older stored version can have unlinked readers. In order,
+        # that is a dataset's first version, and the readers are not read at all.
+        ordered = sorted(created)
+        earlier = self.store.latest_versions(
+            [
+                VersionRequest(d, min(created[d])[0], frozenset(v for _, v in created[d]))
+                for d in ordered
+            ]
+        )
+        created = {d: created[d] for d, found in zip(ordered, earlier, strict=True) if not found}
         if not created:
             return changeset
         in_changeset = {n.id for n in changeset.nodes if n.kind is Kind.RUN}
@@ -324,36 +349,38 @@ class LineageService:
             for job, run in latest.items()
             if run is not None and run not in in_changeset
         }
-        if not runs:
-            return changeset
-        linked = {
-            (dataset_of(hop.target), hop.source)
-            for hop in self.store.expand(sorted(runs), Direction.UPSTREAM, [EdgeKind.READ_BY])
-        }
         stored = self.store.get(sorted(runs))
-        starts = self._run_starts({r: stored[r] for r in runs if r in stored})
-        wrote = {
-            (hop.source, hop.target)
-            for hop in self.store.expand(sorted(starts), Direction.DOWNSTREAM, [EdgeKind.WROTE])
-        }
-        edges = list(changeset.edges)
-        for run_id in sorted(starts):
-            listed = stored[run_id].attrs.get("inputs")
-            start = starts[run_id]
-            for dataset_id in sorted(set(runs[run_id])):
-                if (dataset_id, run_id) in linked or not isinstance(listed, list):
-                    continue
-                if dataset_id not in listed:
-                    continue
+        wrote = {(e.source_id, e.target_id) for e in changeset.edges if e.kind is EdgeKind.WROTE}
+        # run -> dataset -> the newest new version created by the run's start. In order,
+        # readers started before the new versions, and nothing more is asked of the store.
+        wanted: dict[str, dict[str, tuple[str, str]]] = {}
+        for run_id in sorted(runs):
+            node = stored.get(run_id)
+            listed = node.attrs.get("inputs") if node is not None else None
+            start = _start_of(node.attrs) if node is not None else None
+            if start is None or not isinstance(listed, list):
+                continue
+            for dataset_id in sorted(set(runs[run_id]) & set(listed)):
                 candidates = [
                     (seen, version)
                     for seen, version in created[dataset_id]
                     if seen <= start and (run_id, version) not in wrote
                 ]
                 if candidates:
+                    wanted.setdefault(run_id, {})[dataset_id] = (start, max(candidates)[1])
+        if not wanted:
+            return changeset
+        linked = {
+            (dataset_of(hop.target), hop.source)
+            for hop in self.store.expand(sorted(wanted), Direction.UPSTREAM, [EdgeKind.READ_BY])
+        }
+        edges = list(changeset.edges)
+        for run_id, reads in wanted.items():
+            for dataset_id, (start, version) in reads.items():
+                if (dataset_id, run_id) not in linked:
                     edges.append(
                         Edge(
-                            source_id=max(candidates)[1],
+                            source_id=version,
                             kind=EdgeKind.READ_BY,
                             target_id=run_id,
                             origin=Origin.INFERRED,
@@ -400,14 +427,9 @@ class LineageService:
         starts: dict[str, str] = {}
         for run_id, node in runs.items():
             attrs = {**stored[run_id].attrs, **node.attrs} if run_id in stored else node.attrs
-            for key in ("started_at", "state_at", "ended_at"):
-                value = attrs.get(key)
-                if isinstance(value, str):
-                    try:
-                        starts[run_id] = format_time(parse_time(value))
-                    except (InvalidInput, OverflowError):
-                        continue
-                    break
+            start = _start_of(attrs)
+            if start is not None:
+                starts[run_id] = start
         return starts
 
     def resolve_snapshots(self, changeset: ChangeSet) -> ChangeSet:
