@@ -76,6 +76,9 @@ __all__ = ["MAX_BATCH_EVENTS", "MAX_EXPANSION", "close_ingestion", "openlineage_
 
 # A decompressed body may be this many times the configured body limit.
 MAX_EXPANSION = 10
+# The most gzip members one body may hold (each is inflated apart, with what follows it
+# copied again: thousands of tiny members would take minutes).
+MAX_MEMBERS = 16
 # The most events one batch request may carry.
 MAX_BATCH_EVENTS = 10_000
 
@@ -175,7 +178,7 @@ def _inflate(body: bytes, wbits: int, encoding: str, limit: int) -> bytes:
     parts: list[bytes] = []
     size = 0
     rest = body
-    while True:
+    while len(parts) < MAX_MEMBERS:
         inflater = zlib.decompressobj(wbits)
         try:
             part = inflater.decompress(rest, limit - size + 1)
@@ -190,10 +193,11 @@ def _inflate(body: bytes, wbits: int, encoding: str, limit: int) -> bytes:
         if not inflater.eof:
             raise InvalidInput(f"body: the {encoding} stream is truncated")
         rest = inflater.unused_data
-        if not rest.strip(b"\0"):
+        if not rest or (rest[:1] == b"\0" and not rest.strip(b"\0")):
             return b"".join(parts)
         if wbits != 47 or rest[:2] != b"\x1f\x8b":  # only gzip members may follow
             raise InvalidInput(f"body: data follows the end of the {encoding} stream")
+    raise InvalidInput(f"body: more than {MAX_MEMBERS} gzip members; send one stream")
 
 
 async def _read_json(
@@ -208,10 +212,13 @@ async def _read_json(
     settings = _settings(request)
     body = await request.body()
     encoding = request.headers.get("content-encoding", "").strip().lower()
+    limit = settings.max_body_bytes * MAX_EXPANSION
     try:
-        data = _decompress(body, encoding, settings.max_body_bytes * MAX_EXPANSION)
+        if encoding in ("", "identity"):
+            data = body
+        else:  # inflating up to the limit takes a while: not on the event loop
+            data = await run_in_threadpool(_decompress, body, encoding, limit)
     except _TooLarge:
-        limit = settings.max_body_bytes * MAX_EXPANSION
         return None, JSONResponse(
             {"error": "PAYLOAD_TOO_LARGE", "message": f"body expands past {limit} bytes"},
             status_code=413,
