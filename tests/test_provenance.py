@@ -17,6 +17,7 @@ from lineagegraph.algorithms.provenance import (
 )
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
     ChangeSet,
     Dataset,
@@ -296,3 +297,51 @@ def test_provenance_diff_shows_inputs_and_edges_that_changed(service: LineageSer
     assert diff.code_changes == (CodeChange(train, ("g1",), ("g2",)),)
     assert diff.edge_changes == (EdgeChange(a, EdgeKind.READS, train, ChangeKind.REMOVED),)
     assert diff.check_changes == ()
+
+
+def test_openlineage_runs_keep_the_code_version_they_ran(service: LineageService) -> None:
+    # The sourceCodeLocation version only went to the job, which keeps its latest: both
+    # model versions' training showed the new code, and the diff found no code change.
+    def training(run: int, code: str) -> dict[str, object]:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2025-06-0{run}T06:00:00Z",
+            "producer": "https://example.com/trainer",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": f"00000000-0000-4000-8000-00000000000{run}"},
+            "job": {
+                "namespace": NS,
+                "name": "train",
+                "facets": {
+                    "sourceCodeLocation": {
+                        "_producer": "p",
+                        "_schemaURL": "s",
+                        "type": "git",
+                        "url": "https://git.example.com/ml",
+                        "version": code,
+                    }
+                },
+            },
+            "inputs": [{"namespace": NS, "name": "features"}],
+            "outputs": [
+                {
+                    "namespace": NS,
+                    "name": "fraud",
+                    "facets": {
+                        "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"}
+                    },
+                }
+            ],
+        }
+
+    for run, code in ((1, "a1b2c3d"), (2, "e4f5a6b")):
+        service.apply(translate_event(training(run, code)))
+    versions = [
+        make_id(Kind.MODEL_VERSION, NS, "fraud", f"00000000-0000-4000-8000-00000000000{n}")
+        for n in (1, 2)
+    ]
+    first = service.provenance(versions[0])
+    assert [r.code_version for r in first.runs] == ["a1b2c3d"]
+    diff = service.provenance_diff(*versions)
+    train = make_id(Kind.JOB, NS, "train")
+    assert diff.code_changes == (CodeChange(train, ("a1b2c3d",), ("e4f5a6b",)),)

@@ -852,6 +852,9 @@ class _RunTranslation(_Translation):
                 )
         nominal = facets.get("nominalTime")
         error = facets.get("errorMessage")
+        # The code this run ran: the job's facet as this event reports it (the job keeps
+        # only its latest, so provenance of an older run needs its own).
+        code = (job.get("facets") or {}).get("sourceCodeLocation")
         self.b.entity(
             Run(
                 namespace=job["namespace"],
@@ -863,6 +866,7 @@ class _RunTranslation(_Translation):
                 nominal_time=nominal["nominalStartTime"] if nominal else None,
                 error_message=error["message"] if error else None,
                 parent_run=parent_run,
+                code_version=code.get("version") if code else None,
                 facets=spec.unknown_facets(facets, "run") or None,
             ),
             {
