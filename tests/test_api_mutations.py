@@ -289,6 +289,21 @@ def test_row_and_byte_counts_past_32_bits_are_longs(service: LineageService) -> 
         data, errors = run_graphql(service, query, {"input": {**big, "rowCount": wrong}})
         assert data is None and why in errors[0]["message"], errors
     assert service.stats().nodes_by_kind["DATASET_VERSION"] == 2
+    # counts sent later keep when the version was created (it moved to now)
+    created = """mutation($input: DatasetVersionInput!) { upsertDatasetVersion(input: $input) {
+        ... on EntityPayload { node { ... on DatasetVersion { createdAt rowCount } } } } }"""
+    first = {
+        "namespace": NS,
+        "name": "events",
+        "version": "v3",
+        "createdAt": "2025-01-02T03:04:05Z",
+    }
+    gql(service, created, {"input": first})
+    later = {"namespace": NS, "name": "events", "version": "v3", "rowCount": 12}
+    assert gql(service, created, {"input": later})["upsertDatasetVersion"]["node"] == {
+        "createdAt": "2025-01-02T03:04:05+00:00",
+        "rowCount": 12,
+    }
 
 
 def test_record_run_reads_latest_versions_writes_new_ones_and_ends_old_edges(
@@ -465,6 +480,24 @@ def test_register_model_version_and_deploy_it(service: LineageService) -> None:
         "trainedOn": [{"id": demo.feature_id("order_count_90d")}],
         "model": {"name": "churn_classifier"},
     }
+    # Metrics sent later keep the version's creation time (it moved to now, which took
+    # the version's training out of root cause's window).
+    updated = gql(
+        service,
+        """mutation($input: ModelVersionInput!) { registerModelVersion(input: $input) {
+            ... on EntityPayload { node { ... on ModelVersion { createdAt metrics { name } } } }
+        } }""",
+        {
+            "input": {
+                "namespace": demo.MLFLOW,
+                "name": "churn_classifier",
+                "version": "4",
+                "metrics": [{"name": "precision", "value": 0.8}],
+            }
+        },
+    )["registerModelVersion"]["node"]
+    assert updated["createdAt"] == "2026-10-06T07:00:00+00:00"
+    assert [m["name"] for m in updated["metrics"]] == ["precision"]
     deploy = """mutation($input: DeployInput!) { deploy(input: $input) {
         __typename
         ... on EntityPayload { node { ... on Deployment { servedVersions {

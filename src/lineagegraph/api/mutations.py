@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -141,6 +142,18 @@ def _lock_for(service: LineageService) -> threading.Lock:
         if lock is None:
             lock = _locks[service] = threading.Lock()
         return lock
+
+
+def _created_at(
+    service: LineageService, version_id: str, given: datetime | None
+) -> datetime | None:
+    """When a version was created: as given, else as stored for a version that exists
+    (updating its metrics or schema must not move its creation to now), else ``None``."""
+    if given is not None:
+        return given
+    stored = service.store.get([version_id]).get(version_id)
+    created = stored.attrs.get("created_at") if stored is not None else None
+    return parse_time(created) if isinstance(created, str) else None
 
 
 def _require(service: LineageService, ids: Sequence[str]) -> None:
@@ -400,10 +413,11 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
-            cs = mx.upsert_dataset_version(spec, now)
+            version_id = make_id(Kind.DATASET_VERSION, spec.namespace, spec.name, spec.version)
+            created = _created_at(service, version_id, spec.created_at)
+            cs = mx.upsert_dataset_version(replace(spec, created_at=created), now)
             if spec.run is not None:
                 _require(service, [spec.run])
-            version_id = make_id(Kind.DATASET_VERSION, spec.namespace, spec.name, spec.version)
             return cs, version_id
 
         return await _write(info, build)
@@ -493,12 +507,14 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
-            cs = mx.register_model_version(spec, now)
+            version_id = make_id(Kind.MODEL_VERSION, spec.namespace, spec.name, spec.version)
+            created = _created_at(service, version_id, spec.created_at)
+            cs = mx.register_model_version(replace(spec, created_at=created), now)
             needed = list(spec.trained_on)
             if spec.training_run is not None:
                 needed.append(spec.training_run)
             _require(service, needed)
-            return cs, make_id(Kind.MODEL_VERSION, spec.namespace, spec.name, spec.version)
+            return cs, version_id
 
         return await _write(info, build)
 
