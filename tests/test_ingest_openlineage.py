@@ -1311,10 +1311,22 @@ def test_a_count_past_64_bits_is_refused(shared_data: Path) -> None:
     with pytest.raises(InvalidInput) as raised:
         translate_event(document)
     assert str(raised.value) == (
-        "outputs[0].outputFacets.outputStatistics.rowCount: must fit in 64 bits"
+        "outputs[0].outputFacets.outputStatistics.rowCount: is too large (at most 2**63 - 1)"
     )
     statistics["rowCount"] = 2**63 - 1
     assert translate_event(document).nodes
+    # an ordinal is a GraphQL Int: 32 bits (it was stored, and served as null)
+    schema = {
+        "_producer": "p",
+        "_schemaURL": "s",
+        "fields": [{"name": "id", "ordinal_position": 2**40}],
+    }
+    document["outputs"][0]["facets"] = {"schema": schema}
+    with pytest.raises(InvalidInput) as raised:
+        translate_event(document)
+    assert str(raised.value) == (
+        "outputs[0].facets.schema.fields[0].ordinal_position: is too large (at most 2**31 - 1)"
+    )
 
 
 def test_the_proxys_full_event_is_accepted(shared_data: Path) -> None:

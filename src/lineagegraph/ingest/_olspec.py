@@ -76,6 +76,8 @@ Text = Annotated[str, Strict()]
 Name = Annotated[str, StringConstraints(strict=True, min_length=1)]
 # Counts are served as GraphQL Longs: 64-bit integers.
 Count = Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)]
+# Ordinals are served as GraphQL Ints: 32-bit integers.
+Ordinal = Annotated[int, Strict(), Field(ge=0, le=2**31 - 1)]
 Number = Annotated[float, Strict()]
 Flag = Annotated[bool, Strict()]
 RunId = Annotated[str, Strict(), AfterValidator(_uuid)]
@@ -94,7 +96,7 @@ class SchemaField(TypedDict, total=False):
     name: Required[Name]
     type: Text | None
     description: Text | None
-    ordinal_position: Count | None
+    ordinal_position: Ordinal | None
     fields: list[SchemaField] | None
 
 
@@ -590,7 +592,7 @@ _MESSAGES = {
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",
     "greater_than_equal": "must not be negative",
-    "less_than_equal": "must fit in 64 bits",
+    "less_than_equal": "is too large",
     "float_type": "must be a number",
     "bool_type": "must be true or false",
     "dict_type": "must be an object",
@@ -624,6 +626,11 @@ def _first_error(error: ValidationError, prefix: str = "") -> tuple[str, str]:
     first = errors[0]
     kind = first["type"]
     message = _MESSAGES.get(kind)
+    if kind == "less_than_equal":
+        bound = first.get("ctx", {}).get("le")
+        powers = {2**63 - 1: "2**63 - 1", 2**31 - 1: "2**31 - 1"}
+        power = powers.get(bound, str(bound)) if isinstance(bound, int) else str(bound)
+        message = f"{message} (at most {power})"
     if message is None:
         message = str(first["msg"])
         message = message.removeprefix("Value error, ").replace("Input should be", "must be")
