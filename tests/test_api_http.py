@@ -117,6 +117,7 @@ def test_metrics_count_requests_operations_and_traversals(server: RunningServer)
         # made one: /metrics and memory grew without bound).
         for made_up in ("{ a0 }", "{ kinds zz1 }", "mutation { kinds }"):
             assert post(client, made_up).json()["errors"]
+        assert post(client, "{ __schema { queryType { name } } }").status_code == 200
         text = client.get("/metrics").text
     assert 'lineagegraph_http_requests_total{method="POST",route="/graphql",status="200"}' in text
     # what the UI's mount at / refuses matched no route (it was counted as the UI's)
@@ -130,6 +131,8 @@ def test_metrics_count_requests_operations_and_traversals(server: RunningServer)
     invalid = 'lineagegraph_graphql_operations_total{operation="invalid",outcome="error",'
     assert f'{invalid}type="query"}} 2.0' in text
     assert f'{invalid}type="mutation"}} 1.0' in text
+    # GraphiQL's schema fetch is introspection, not an invalid document
+    assert 'operations_total{operation="__schema",outcome="ok",type="query"}' in text
     assert 'lineagegraph_traversal_nodes_count{query="lineage"}' in text
     assert "lineagegraph_http_request_seconds_bucket" in text
 

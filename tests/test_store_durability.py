@@ -365,7 +365,7 @@ def test_a_service_trusts_health_only_after_a_clean_close_under_the_same_rules(
     fourth.close()
 
 
-@pytest.mark.parametrize("mode", ["OFF", "bogus", ""])
+@pytest.mark.parametrize("mode", ["OFF", "bogus"])
 def test_a_synchronous_mode_that_could_lose_commits_or_is_unknown_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
@@ -376,10 +376,13 @@ def test_a_synchronous_mode_that_could_lose_commits_or_is_unknown_is_refused(
     assert not (tmp_path / "lineage.db").exists()
 
 
-def test_extra_synchronous_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LINEAGEGRAPH_SQLITE_SYNCHRONOUS", "extra")
+@pytest.mark.parametrize(("mode", "pragma"), [("extra", 3), ("", 2)])
+def test_extra_synchronous_is_taken_and_empty_is_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, pragma: int
+) -> None:
+    monkeypatch.setenv("LINEAGEGRAPH_SQLITE_SYNCHRONOUS", mode)
     store = open_store(f"sqlite:///{tmp_path / 'lineage.db'}")
     try:
-        assert store._con.execute("PRAGMA synchronous").fetchone() == (3,)  # EXTRA
+        assert store._con.execute("PRAGMA synchronous").fetchone() == (pragma,)
     finally:
         store.close()

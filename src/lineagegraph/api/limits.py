@@ -181,6 +181,10 @@ def _pydantic_message(error: ValidationError) -> str:
     return f"invalid value for {where or 'input'}: {first['msg']}"
 
 
+# Root fields every schema answers on the query type, though not among its own fields.
+_INTROSPECTION = frozenset({"__schema", "__type"})
+
+
 def root_fields(document: Any, operation_name: str | None, schema: GraphQLSchema) -> str:
     """The operation's root field names, sorted: a bounded label for metrics.
 
@@ -197,7 +201,9 @@ def root_fields(document: Any, operation_name: str | None, schema: GraphQLSchema
         root = schema.get_root_type(definition.operation)
         for selection in definition.selection_set.selections:
             if isinstance(selection, FieldNode) and selection.name.value != "__typename":
-                if root is None or selection.name.value not in root.fields:
+                name = selection.name.value
+                introspection = definition.operation.value == "query" and name in _INTROSPECTION
+                if root is None or (name not in root.fields and not introspection):
                     return "invalid"
                 names.add(selection.name.value)
         break

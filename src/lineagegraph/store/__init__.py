@@ -34,7 +34,7 @@ def open_store(url: str) -> Store:
         path = url[len("sqlite://") :]
         if not path:
             raise InvalidInput("a sqlite URL needs a path: sqlite:///path/to/lineage.db")
-        synchronous = os.environ.get("LINEAGEGRAPH_SQLITE_SYNCHRONOUS", "FULL")
+        synchronous = os.environ.get("LINEAGEGRAPH_SQLITE_SYNCHRONOUS") or "FULL"
         return EmbeddedStore(path, synchronous=synchronous)
     if scheme in NEO4J_SCHEMES:
         from lineagegraph.store.neo4j import Neo4jStore
