@@ -208,6 +208,34 @@ def test_a_deployment_page_shows_every_model_version_it_served(page: tuple[Page,
     watch.check()
 
 
+def test_a_failing_check_shows_its_outcome_not_a_health_of_ok(page: tuple[Page, Watch]) -> None:
+    # A check's health is never set (its dataset's is), so a failing check showed "OK".
+    tab, watch = page
+    open_route(tab, route("entity", NOT_NULL_CHECK))
+    expect(tab.locator("h1")).to_contain_text("not_null(customer_id)")
+    expect(tab.locator(".subtitle .badge").nth(1)).to_have_text("failed")
+    expect(tab.locator("#health")).to_have_count(0)
+    latest = tab.locator('table[aria-label="Results"] tbody tr').first
+    expect(latest).to_contain_text("failed")
+    latest.locator("a").first.click()
+    expect(tab.locator(".subtitle .badge").nth(1)).to_have_text("failed")
+    # in search too, where the hit said OK
+    open_route(tab, route("search", None, "q=not_null%20customer_id"))
+    hit = tab.locator(f'#results a.result[data-id="{NOT_NULL_CHECK}"]')
+    expect(hit.locator(".side .badge").nth(1)).to_have_text("failed")
+    watch.check()
+
+
+def test_the_catalog_count_says_more_follow(page: tuple[Page, Watch]) -> None:
+    # It showed the first page's size as the whole catalog's ("25 entities").
+    tab, watch = page
+    count = tab.locator("#results .result-count")
+    expect(count).to_have_text("25+ entities in the catalog")
+    tab.locator("#results .more button").click()
+    expect(count).to_have_text("50+ entities in the catalog")
+    watch.check()
+
+
 def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("lineage", STG_PAYMENTS, "direction=DOWNSTREAM&depth=1"))

@@ -1,7 +1,7 @@
 // Building blocks shared by the views: entity links, tables, health reasons, evidence paths.
 
 import { h } from "./dom.js";
-import { formatTime, healthBadge, kindBadge, kindFromId, kindIcon, labelFromId } from "./format.js";
+import { formatTime, kindBadge, kindFromId, kindIcon, labelFromId, statusBadge } from "./format.js";
 import { link } from "./router.js";
 
 /** A link to an entity page, with the kind's icon; `node` is {id, kind?, label?} or an id. */
@@ -117,7 +117,7 @@ export function pageTitle(node, subtitle = null) {
       "div",
       { class: "subtitle" },
       kindBadge(node.kind),
-      node.health ? healthBadge(node.health.status) : null,
+      statusBadge(node),
       h("span", { class: "mono" }, node.namespace),
       subtitle,
     ),

@@ -89,6 +89,14 @@ export function healthBadge(status) {
 }
 
 /** A pass/fail badge for a check result. */
+/** The badge that says how an entity is: a check by its latest result, a check result by
+ * its outcome (health, OK for both, told nothing), anything else by its health. */
+export function statusBadge(node) {
+  if (node.kind === "CHECK") return resultBadge(node.latestResult ? node.latestResult.passed : null);
+  if (node.kind === "RESULT") return resultBadge(node.passed);
+  return node.health ? healthBadge(node.health.status) : null;
+}
+
 export function resultBadge(passed) {
   if (passed === null || passed === undefined) return h("span", { class: "badge muted" }, "no result");
   return passed

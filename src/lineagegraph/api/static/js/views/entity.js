@@ -63,7 +63,7 @@ const SELECTIONS = {
     servingHistory { since until current traffic modelVersion { ${REF} version createdAt metrics { name value } health { status } } }
   }`,
   CHECK: `... on Check {
-    check checkType field severity description system
+    check checkType field severity description system latestResult { passed }
     target { ${REF} }
     results(first: 30) { totalCount nodes { ${REF} passed observedAt observed expected message datasetVersion { ${REF} } } }
   }`,
@@ -173,7 +173,8 @@ function checksPanel(checks) {
 function body(node) {
   const kind = node.kind;
   const left = [overview(node)];
-  const right = [healthPanel(node)];
+  // a check or a result is told by its outcome (in the title), not by health
+  const right = kind === "CHECK" || kind === "RESULT" ? [] : [healthPanel(node)];
   const wide = [];
   if (kind === "DATASET") {
     wide.push(

@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { displayLabel } from "../components.js";
 import { h, replace } from "../dom.js";
-import { KINDS, healthBadge, kindBadge, kindIcon } from "../format.js";
+import { KINDS, kindBadge, kindIcon, statusBadge } from "../format.js";
 import { go, link } from "../router.js";
 
 const PAGE = 25;
@@ -24,7 +24,7 @@ export const SEARCH_QUERY = `query Search($query: String!, $kinds: [EntityKind!]
       ... on Model { description owners }
       ... on ModelVersion { stage }
       ... on Deployment { description owners environment }
-      ... on Check { checkType severity }
+      ... on Check { checkType severity latestResult { passed } }
     }
   }
 }`;
@@ -75,9 +75,9 @@ async function loadPage(results, query, kinds, after, ctx) {
   if (!ctx.isCurrent()) return;
   const page = data.search;
   if (!after) {
-    const total = page.totalCount ?? page.nodes.length;
-    replace(results, h("div", { class: "result-count", role: "status" }, query ? `${total} result${total === 1 ? "" : "s"} for “${query}”` : `${total} entities in the catalog`));
+    replace(results, h("div", { class: "result-count", role: "status" }));
     if (!page.nodes.length) {
+      countResults(results, query, page, 0);
       results.append(h("p", { class: "empty" }, "Nothing matches. Try fewer words or other kinds."));
       return;
     }
@@ -85,6 +85,7 @@ async function loadPage(results, query, kinds, after, ctx) {
   }
   const list = results.querySelector("ul.results");
   for (const node of page.nodes) list.append(h("li", {}, resultRow(node)));
+  countResults(results, query, page, list.children.length);
   results.querySelector(".more")?.remove();
   if (page.pageInfo.hasNextPage) {
     const more = h("div", { class: "more", style: "padding:10px 16px" }, h("button", { type: "button" }, "Show more"));
@@ -94,6 +95,15 @@ async function loadPage(results, query, kinds, after, ctx) {
     });
     results.append(more);
   }
+}
+
+// The count above the hits: the total when the server gives one, else how many are shown
+// with a "+" while more pages follow (the first page's size was shown as the total).
+function countResults(results, query, page, shown) {
+  const total = page.totalCount ?? shown;
+  const more = page.totalCount == null && page.pageInfo.hasNextPage ? "+" : "";
+  const noun = query ? `result${total === 1 && !more ? "" : "s"} for “${query}”` : `${total === 1 && !more ? "entity" : "entities"} in the catalog`;
+  results.querySelector(".result-count").textContent = `${total}${more} ${noun}`;
 }
 
 function resultRow(node) {
@@ -110,7 +120,7 @@ function resultRow(node) {
     { class: "result", href: link("entity", node.id), dataset: { id: node.id } },
     kindIcon(node.kind),
     h("span", { class: "name" }, displayLabel(node), node.description ? h("span", { class: "muted", style: "font-weight:400" }, ` — ${node.description}`) : null),
-    h("span", { class: "side" }, kindBadge(node.kind), node.health ? healthBadge(node.health.status) : null),
+    h("span", { class: "side" }, kindBadge(node.kind), statusBadge(node)),
     h("span", { class: "meta" }, meta),
   );
 }
