@@ -270,6 +270,24 @@ def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     watch.check()
 
 
+def test_depth_all_is_chosen_from_the_menu_and_kept(page: tuple[Page, Watch]) -> None:
+    # "All" wrote an empty depth, which links leave out: the view fell back to 2 hops.
+    tab, watch = page
+    open_route(tab, route("lineage", STG_PAYMENTS, "direction=DOWNSTREAM&depth=1"))
+    expect(tab.locator("ul.node-list li")).to_have_count(3)
+    tab.select_option("#lineage-depth", label="All")
+    expect(tab).to_have_url(re.compile(r"depth=all"))
+    expect(tab.locator("#lineage-depth")).to_have_value("")
+    expect(tab.locator("ul.node-list button", has_text="churn-production")).to_be_visible()
+    everything = tab.locator("ul.node-list li").count()
+    assert everything > 7, everything
+    # another setting keeps it
+    tab.locator('[aria-label="Direction"] button', has_text="Both").click()
+    expect(tab).to_have_url(re.compile(r"depth=all"))
+    expect(tab.locator("#lineage-depth")).to_have_value("")
+    watch.check()
+
+
 def test_lineage_at_column_level_and_as_of_a_past_time(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("lineage", STG_PAYMENTS, "direction=UPSTREAM&depth=1"))

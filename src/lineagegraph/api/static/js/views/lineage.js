@@ -33,7 +33,8 @@ export function settingsFrom(params) {
   const depthText = params.has("depth") ? params.get("depth") : "2";
   return {
     direction: DIRECTIONS.some(([d]) => d === direction) ? direction : "BOTH",
-    depth: depthText === "" ? null : Math.max(0, Number.parseInt(depthText, 10) || 0),
+    // "all" (or empty): no bound
+    depth: depthText === "" || depthText === "all" ? null : Math.max(0, Number.parseInt(depthText, 10) || 0),
     columnLevel: params.get("columns") === "1",
     asOf: params.get("asOf") || null,
   };
@@ -170,7 +171,8 @@ export async function render(root, route, ctx) {
 function toParams(settings) {
   return {
     direction: settings.direction,
-    depth: settings.depth === null ? "" : String(settings.depth),
+    // an empty value is left out of links, which then meant the default of 2 hops
+    depth: settings.depth === null ? "all" : String(settings.depth),
     columns: settings.columnLevel,
     asOf: settings.asOf,
   };
