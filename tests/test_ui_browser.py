@@ -217,12 +217,27 @@ def test_a_failing_check_shows_its_outcome_not_a_health_of_ok(page: tuple[Page, 
     expect(tab.locator("#health")).to_have_count(0)
     latest = tab.locator('table[aria-label="Results"] tbody tr').first
     expect(latest).to_contain_text("failed")
+    # a check is not drawn as lineage: no button that led to "Lineage is drawn for …"
+    expect(tab.locator(".page-head .actions a", has_text="Lineage")).to_have_count(0)
     latest.locator("a").first.click()
     expect(tab.locator(".subtitle .badge").nth(1)).to_have_text("failed")
     # in search too, where the hit said OK
     open_route(tab, route("search", None, "q=not_null%20customer_id"))
     hit = tab.locator(f'#results a.result[data-id="{NOT_NULL_CHECK}"]')
     expect(hit.locator(".side .badge").nth(1)).to_have_text("failed")
+    watch.check()
+
+
+def test_a_query_without_words_is_answered_beside_the_search_box(
+    page: tuple[Page, Watch],
+) -> None:
+    # The refusal replaced the whole page, search box included.
+    tab, watch = page
+    open_route(tab, route("search", None, "q=%22(*"))
+    expect(tab.locator("#results [role=alert]")).to_have_text(
+        "the search query has no words to look for"
+    )
+    expect(tab.locator("#search-input")).to_have_value('"(*')
     watch.check()
 
 

@@ -5,6 +5,7 @@ import { displayLabel, emptyState, entityLink, healthReasons, pageTitle, panel, 
 import { h, replace } from "../dom.js";
 import { chips, formatNumber, formatTime, healthBadge, kindFromId, resultBadge, stateBadge } from "../format.js";
 import { link } from "../router.js";
+import { LINEAGE_KINDS } from "./lineage.js";
 
 const HEALTH = `health { status reasons { resultId checkId checkedId path hops precision message result { observedAt observed } } }`;
 const REF = `id kind label namespace name`;
@@ -100,7 +101,8 @@ export async function render(root, route, ctx) {
 }
 
 function header(node) {
-  const actions = [h("a", { class: "button primary", href: link("lineage", node.id) }, "Lineage")];
+  // runs, versions, checks and results are not drawn as lineage: no button that leads nowhere
+  const actions = LINEAGE_KINDS.includes(node.kind) ? [h("a", { class: "button primary", href: link("lineage", node.id) }, "Lineage")] : [];
   if (node.kind === "DATASET") actions.push(h("a", { class: "button", href: link("impact", node.id) }, "Impact of a change"));
   if (node.kind === "MODEL_VERSION" || node.kind === "DEPLOYMENT") {
     actions.push(h("a", { class: "button", href: link("root-cause", node.id) }, "Root cause"));

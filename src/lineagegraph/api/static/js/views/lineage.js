@@ -11,7 +11,7 @@ import { pickEntity } from "../picker.js";
 
 const DEPTHS = [["1", "1 hop"], ["2", "2 hops"], ["3", "3 hops"], ["5", "5 hops"], ["10", "10 hops"], ["", "All"]];
 const DIRECTIONS = [["UPSTREAM", "Upstream"], ["BOTH", "Both"], ["DOWNSTREAM", "Downstream"]];
-const LINEAGE_KINDS = ["DATASET", "FIELD", "JOB", "FEATURE", "MODEL", "MODEL_VERSION", "DEPLOYMENT"];
+export const LINEAGE_KINDS = ["DATASET", "FIELD", "JOB", "FEATURE", "MODEL", "MODEL_VERSION", "DEPLOYMENT"];
 
 const DETAIL_QUERY = `query NodeDetail($id: ID!) {
   node(id: $id) {

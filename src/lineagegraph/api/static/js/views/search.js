@@ -1,6 +1,6 @@
 // Search across the catalog, with kind filters; each hit opens the entity page.
 
-import { gql } from "../api.js";
+import { ApiError, gql } from "../api.js";
 import { displayLabel } from "../components.js";
 import { h, replace } from "../dom.js";
 import { KINDS, kindBadge, kindIcon, statusBadge } from "../format.js";
@@ -64,7 +64,15 @@ export async function render(root, route, ctx) {
     go(link("search", null, { q: input.value.trim(), kind: chosen }));
   }
 
-  await loadPage(results, query, kinds, null, ctx);
+  try {
+    await loadPage(results, query, kinds, null, ctx);
+  } catch (err) {
+    // a query the server refuses (one without words) is answered beside the search box,
+    // which stays to fix it in; other failures are the page's
+    const refused = err instanceof ApiError && err.details.some((e) => e.extensions && e.extensions.code === "BAD_USER_INPUT");
+    if (!refused) throw err;
+    replace(results, h("p", { class: "empty", role: "alert" }, err.message));
+  }
 }
 
 async function loadPage(results, query, kinds, after, ctx) {
