@@ -197,6 +197,7 @@ def test_ingest_gx_results(store_url: str, shared_data: Path) -> None:
     unnamed = run("ingest", "gx", path, "--store", store_url)
     assert unnamed.exit_code == 1
     assert "does not name its dataset" in unnamed.output
+    assert "(--dataset ID, or --namespace NS with --name NAME)" in unnamed.output
     wrong = run("ingest", "gx", path, "--store", store_url, "--dataset", "job|etl|x")
     assert wrong.exit_code == 2
     assert "not a dataset id" in wrong.output
@@ -262,6 +263,7 @@ def test_send_to_a_running_server(service: LineageService, shared_data: Path) ->
         failed = run("ingest", "gx", gx, "--server", server.url, "--token", "cli-secret")
         assert failed.exit_code == 1
         assert "does not name its dataset" in failed.output
+        assert "(--dataset ID, or --namespace NS with --name NAME)" in failed.output
     stats = service.stats()
     assert stats.nodes_by_kind["RUN"] == 8
     assert stats.nodes_by_kind["CHECK"] == 20

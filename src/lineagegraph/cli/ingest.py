@@ -351,9 +351,18 @@ def _apply_artifact(
     server: str | None,
     token: str | None,
     as_json: bool,
+    advice: tuple[str, str] = ("", ""),
 ) -> None:
-    """Translate and apply locally, or upload to the server; print the summary."""
+    """Translate and apply locally, or upload to the server; print the summary.
+
+    ``advice`` is (words, hint): an error that holds the words gets the hint appended
+    (how to fix it with this command's options)."""
     store_url, server = target_of(store_url, server, "server")
+
+    def advised(error: str) -> str:
+        words, hint = advice
+        return f"{error}{hint}" if words and words in error else error
+
     report = IngestReport()
     if server:
         client = _Client(server, token)
@@ -362,7 +371,7 @@ def _apply_artifact(
         finally:
             client.close()
         payload = response.json() if response.status_code < 300 else {}
-        error = None if response.status_code < 300 else _message(response)
+        error = None if response.status_code < 300 else advised(_message(response))
         report.outcomes.append(Outcome(what, error))
         report.nodes = int(payload.get("nodes", 0))
         report.edges = int(payload.get("edges", 0))
@@ -373,7 +382,7 @@ def _apply_artifact(
     try:
         translation = translate()
     except InvalidInput as error:
-        report.outcomes.append(Outcome(what, str(error)))
+        report.outcomes.append(Outcome(what, advised(str(error))))
         _print_summary(what, report, as_json, store_url or "default store", unit="file")
         _exit(report)
         return
@@ -514,4 +523,5 @@ def gx_command(
         server,
         token,
         as_json,
+        ("does not name its dataset", " (--dataset ID, or --namespace NS with --name NAME)"),
     )
