@@ -718,3 +718,53 @@ def test_mutations_need_the_write_scope(service: LineageService) -> None:
     assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
     allowed, errors = run_graphql(service, "{ kinds }", principal=reader)
     assert errors == [] and allowed is not None
+
+
+def test_a_run_recorded_reading_a_feature_reads_the_data_behind_it(
+    service: LineageService,
+) -> None:
+    # recordRun linked a feature read to nothing: a model trained on a feature view of bad
+    # data stayed OK, and its provenance listed no data (OpenLineage runs were linked).
+    run = """mutation($i: RunInput!) { recordRun(input: $i) { __typename } }"""
+    gql(
+        service,
+        """mutation { upsertDataset(input: {namespace: "pg://db", name: "raw.events",
+            fields: [{path: "a", type: "int"}]}) { __typename } }""",
+    )
+    gql(
+        service,
+        """mutation { upsertFeature(input: {namespace: "feast://fs", name: "view:fa",
+            computedFrom: [{kind: FIELD, namespace: "pg://db", name: "raw.events", path: "a"}]})
+            { __typename } }""",
+    )
+    feature = {"kind": "FEATURE", "namespace": "feast://fs", "name": "view:fa"}
+    raw = {"kind": "DATASET", "namespace": "pg://db", "name": "raw.events"}
+    ingest = {"namespace": "af", "name": "ingest", "runId": "ing-1", "state": "COMPLETE"}
+    ingest |= {"startedAt": "2025-05-01T01:00:00Z", "endedAt": "2025-05-01T01:10:00Z"}
+    ingest["outputs"] = [{"entity": raw, "version": "r1"}]
+    gql(service, run, {"i": ingest})
+    model = {"kind": "MODEL_VERSION", "namespace": "mlflow://r", "name": "m", "version": "1"}
+    gql(
+        service,
+        """mutation($i: ModelVersionInput!) { registerModelVersion(input: $i) { __typename } }""",
+        {"i": {"namespace": "mlflow://r", "name": "m", "version": "1", "trainedOn": [feature]}},
+    )
+    train = {"namespace": "af", "name": "train", "runId": "tr-1", "state": "COMPLETE"}
+    train |= {"startedAt": "2025-05-01T03:00:00Z", "endedAt": "2025-05-01T04:00:00Z"}
+    train |= {"inputs": [{"entity": feature}], "outputs": [{"entity": model}]}
+    assert gql(service, run, {"i": train})["recordRun"]["__typename"] == "EntityPayload"
+    version = make_id(Kind.MODEL_VERSION, "mlflow://r", "m", "1")
+    raw_r1 = make_id(Kind.DATASET_VERSION, "pg://db", "raw.events", "r1")
+    query = f'{{ provenance(id: "{version}") {{ versions {{ id }} }} }}'
+    assert {"id": raw_r1} in gql(service, query)["provenance"]["versions"]
+    failed = gql(
+        service,
+        """mutation { recordQualityResult(input: {namespace: "pg://db", name: "raw.events",
+            check: "not_null(a)", field: "a", passed: false, severity: "error",
+            observedAt: "2025-05-01T01:20:00Z", datasetVersion: "r1", resultKey: "d1"})
+            { __typename } }""",
+    )
+    assert failed["recordQualityResult"]["__typename"] == "EntityPayload"
+    health = gql(service, f'{{ health(id: "{version}") {{ status reasons {{ precision }} }} }}')
+    assert health["health"]["status"] == "AT_RISK"
+    assert {r["precision"] for r in health["health"]["reasons"]} == {"CONFIRMED"}

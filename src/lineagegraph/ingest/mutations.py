@@ -611,7 +611,14 @@ def record_run(
     start = spec.started_at or at
     end = spec.ended_at or at
     cs = ChangeSet(origin=Origin.API)
-    cs.add(Job(namespace=spec.namespace, name=spec.name, code_version=spec.code_version), run)
+    # Like an OpenLineage run, it lists what it read: the service links a feature read to
+    # the versions of the data the feature is computed from (it was linked to nothing, so
+    # a model trained on a feature view of bad data stayed OK).
+    listed = [item.id for item in spec.inputs if item.id.startswith(("dataset|", "feature|"))]
+    node = run.to_node()
+    if listed:
+        node = node.model_copy(update={"attrs": {**node.attrs, "inputs": listed}})
+    cs.add(Job(namespace=spec.namespace, name=spec.name, code_version=spec.code_version), node)
     cs.link(job_id, EdgeKind.HAS_RUN, run.id, start)
     if spec.parent_run is not None:
         parent = _kind_of(spec.parent_run, "parent_run", (Kind.RUN,))
