@@ -330,6 +330,25 @@ def test_lineage_at_column_level_and_as_of_a_past_time(page: tuple[Page, Watch])
     watch.check()
 
 
+def test_the_impact_editor_shows_an_unknown_nullability_as_unknown(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # A column reported without nullability showed "no" in the editor (and blank on its
+    # entity page).
+    tab, watch = page
+    upsert = """mutation { upsertDataset(input: {namespace: "ui://probe", name: "nullability",
+        fields: [{path: "known", type: "int", nullable: true}, {path: "unsaid", type: "int"}]})
+        { __typename } }"""
+    answer = tab.request.post(server + "/graphql", data={"query": upsert})
+    assert answer.json()["data"]["upsertDataset"]["__typename"] == "EntityPayload"
+    open_route(tab, route("impact", "dataset|ui://probe|nullability"))
+    unsaid = tab.locator("tr", has=tab.locator("code", has_text="unsaid"))
+    expect(unsaid.locator("td").nth(2)).to_have_text("unknown")
+    known = tab.locator("tr", has=tab.locator("code", has_text="known"))
+    expect(known.first.locator("td").nth(2)).to_have_text("yes")
+    watch.check()
+
+
 def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("impact", STG_PAYMENTS))

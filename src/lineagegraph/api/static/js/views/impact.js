@@ -325,7 +325,7 @@ function changeEditor(dataset, planned) {
       row.classList.toggle("lit", action.value !== "KEEP");
     };
     action.addEventListener("change", sync);
-    const row = h("tr", {}, h("td", {}, h("code", {}, field.path)), h("td", {}, h("code", {}, field.type || "")), h("td", {}, field.nullable ? "yes" : "no"), h("td", {}, action), h("td", {}, value));
+    const row = h("tr", {}, h("td", {}, h("code", {}, field.path)), h("td", {}, h("code", {}, field.type || "")), h("td", {}, field.nullable === null || field.nullable === undefined ? h("span", { class: "muted" }, "unknown") : field.nullable ? "yes" : "no"), h("td", {}, action), h("td", {}, value));
     sync();
     return { field, action, value, row };
   });
