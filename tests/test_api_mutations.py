@@ -503,17 +503,29 @@ def test_register_model_version_and_deploy_it(service: LineageService) -> None:
         ... on EntityPayload { node { ... on Deployment { servedVersions {
               modelVersionId since current traffic intervals { from until } } } } }
         ... on InvalidInputError { field message } } }"""
+    v4 = {
+        "kind": "MODEL_VERSION",
+        "namespace": demo.MLFLOW,
+        "name": "churn_classifier",
+        "version": "4",
+    }
+    # not before the version existed (it was taken, and rewrote what served then)
+    early = {"modelVersion": v4, "namespace": demo.SERVING, "name": "churn-production"}
+    early["from"] = "2026-10-06T06:00:00Z"
+    refused = gql(service, deploy, {"input": early})["deploy"]
+    assert refused == {
+        "__typename": "InvalidInputError",
+        "field": "from",
+        "message": "2026-10-06T06:00:00+00:00 is before "
+        "model_version|mlflow://registry|churn_classifier|4 was created "
+        "(2026-10-06T07:00:00+00:00): it cannot have served then",
+    }
     served = gql(
         service,
         deploy,
         {
             "input": {
-                "modelVersion": {
-                    "kind": "MODEL_VERSION",
-                    "namespace": demo.MLFLOW,
-                    "name": "churn_classifier",
-                    "version": "4",
-                },
+                "modelVersion": v4,
                 "namespace": demo.SERVING,
                 "name": "churn-production",
                 "from": "2026-10-06T12:00:00Z",

@@ -537,7 +537,8 @@ class Mutation:
             servings = service.store.edges(
                 [deployment_id], Direction.UPSTREAM, [EdgeKind.SERVES], include_ended=True
             )
-            return mx.deploy(spec, now, servings), deployment_id
+            created = _created_at(service, spec.model_version, None)
+            return mx.deploy(spec, now, servings, created), deployment_id
 
         return await _write(info, build)
 

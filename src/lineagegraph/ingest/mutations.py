@@ -825,7 +825,12 @@ class DeploySpec:
 DEPLOY_CLOCK_SKEW = timedelta(minutes=5)
 
 
-def deploy(spec: DeploySpec, at: datetime, servings: Sequence[Edge] = ()) -> ChangeSet:
+def deploy(
+    spec: DeploySpec,
+    at: datetime,
+    servings: Sequence[Edge] = (),
+    created: datetime | None = None,
+) -> ChangeSet:
     """Serve a model version from a deployment, ending whatever it served until then.
 
     ``servings`` are the deployment's SERVES edges, ended ones too. Each current one
@@ -833,7 +838,8 @@ def deploy(spec: DeploySpec, at: datetime, servings: Sequence[Edge] = ()) -> Cha
     time. Deploying the version that already serves changes nothing but the traffic;
     deploying one that served before (a rollback) adds an interval to its serving. A
     start in the future (past the clock skew allowed) is refused: a deployment serves
-    what it serves now, so deploy when it starts.
+    what it serves now, so deploy when it starts. So is a start before the model version
+    was ``created``.
     """
     _kind_of(spec.model_version, "model_version", (Kind.MODEL_VERSION,))
     _require(spec.namespace, "namespace", "namespace")
@@ -844,6 +850,12 @@ def deploy(spec: DeploySpec, at: datetime, servings: Sequence[Edge] = ()) -> Cha
     if since > as_utc(at) + DEPLOY_CLOCK_SKEW:
         raise InvalidField(
             "from", f"{since.isoformat()} is in the future: deploy when the serving starts"
+        )
+    if created is not None and since < as_utc(created):
+        raise InvalidField(
+            "from",
+            f"{since.isoformat()} is before {spec.model_version} was created "
+            f"({as_utc(created).isoformat()}): it cannot have served then",
         )
     stamp = format_time(since)
     deployment_id = _id(Kind.DEPLOYMENT, spec.namespace, spec.name, field_name="name")
