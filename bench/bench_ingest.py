@@ -14,6 +14,10 @@ output field from both inputs, and the ``sql`` and ``nominalTime`` facets (about
   each run read) and a raw table, with a failing check on job 0's raw table: one apply
   per event, early (about 50 runs per job) against late (1,000 runs per job; 200 with
   ``--quick``), into the embedded store. Target: no slowdown as history grows.
+- **growth**: events from 50 jobs whose every run writes a table of its own, so the
+  graph grows by a dataset, its fields and a version per event: one apply per event,
+  the first 500 against the last 500 of 10,000 (2,000 with ``--quick``). Target: no
+  slowdown as the graph grows.
 - **HTTP**: a ``lineagegraph serve`` process over a store file (every acknowledged
   event committed with ``synchronous=FULL``) receives each event as its own ``POST
   /api/v1/lineage`` from 8 concurrent producer processes (target >= 500 events/s); the
@@ -139,6 +143,7 @@ def run(ctx: BenchContext) -> None:
     for label, url in stores:
         _files(ctx, label, url, path, count, translate_rate)
     _history(ctx)
+    _growth(ctx)
     http_stores: list[tuple[str, str]] = [("embedded", f"sqlite:///{ctx.workdir / 'http.db'}")]
     if ctx.neo4j_uri:
         http_stores.append(("neo4j", ctx.neo4j_uri))
@@ -230,6 +235,51 @@ def _history(ctx: BenchContext) -> None:
         baseline=rates[0],
         baseline_name="the same at 50 runs per job",
         target="no slowdown as history grows (about 1x)",
+        size=total,
+        store="embedded",
+    )
+
+
+GROWTH_JOBS = 50
+GROWTH_WINDOW = 500
+
+
+def _growth(ctx: BenchContext) -> None:
+    """One apply per event as the graph grows: each run writes a table of its own (a
+    partition, a snapshot), so every event adds a dataset, its fields and a version."""
+    total = 2000 if ctx.quick else 10_000
+    service = _fresh(f"sqlite:///{ctx.workdir / 'growth.db'}")
+    translate = EventTranslator()
+
+    def events(start: int, count: int) -> list[dict[str, Any]]:
+        batch = make_events(count, start, GROWTH_JOBS)
+        for offset, event in enumerate(batch):
+            event["outputs"][0]["name"] = f"mart.snapshot_{start + offset}"
+        return batch
+
+    try:
+        rates: list[float] = []
+        done = 0
+        for start in (0, total - GROWTH_WINDOW):
+            if start > done:  # the events in between, untimed
+                for event in events(done, start - done):
+                    service.apply(translate(event))
+            window = events(start, GROWTH_WINDOW)
+            started = time.perf_counter()
+            for event in window:
+                service.apply(translate(event))
+            rates.append(GROWTH_WINDOW / (time.perf_counter() - started))
+            done = start + GROWTH_WINDOW
+        nodes = service.stats().nodes
+    finally:
+        service.close()
+    ctx.report(
+        f"one apply per event at {nodes:,} nodes (a new table per run)",
+        rates[1],
+        "events/s",
+        baseline=rates[0],
+        baseline_name=f"the same in the first {GROWTH_WINDOW} events",
+        target="no slowdown as the graph grows (about 1x)",
         size=total,
         store="embedded",
     )

@@ -386,3 +386,19 @@ def test_extra_synchronous_is_taken_and_empty_is_full(
         assert store._con.execute("PRAGMA synchronous").fetchone() == (pragma,)
     finally:
         store.close()
+
+
+def test_the_cache_of_last_reports_keeps_the_newest_within_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It dropped the oldest entry one at a time, each drop scanning every slot deleted
+    # before: writes slowed as the graph outgrew the cache (see bench_ingest's growth).
+    from lineagegraph.store import embedded
+
+    monkeypatch.setattr(embedded, "_REPORTS_KEPT", 8)
+    reports: dict[str, dict[str, int]] = {}
+    for n in range(100):
+        embedded._remember(reports, [(f"k{n}", {"n": n})])
+        assert len(reports) <= 10  # the bound and a quarter more
+    assert list(reports)[-1] == "k99"
+    assert all(int(k[1:]) >= 100 - 10 for k in reports)  # the newest are kept

@@ -294,10 +294,17 @@ def _edge_from_row(row: Sequence[Any]) -> Edge:
 def _remember(
     reports: dict[_K, dict[str, Any]], items: Iterable[tuple[_K, dict[str, Any]]]
 ) -> None:
-    """Remember attributes last reported, keeping the newest :data:`_REPORTS_KEPT`."""
+    """Remember attributes last reported, keeping the newest :data:`_REPORTS_KEPT`.
+
+    Past a quarter more, the oldest are dropped together. Dropping them one by one from
+    the front of the dict cost a scan over every slot deleted before (a dict compacts
+    only when it grows), so once the graph outgrew the cache each write grew slower.
+    """
     reports.update(items)
-    while len(reports) > _REPORTS_KEPT:
-        del reports[next(iter(reports))]
+    if len(reports) > _REPORTS_KEPT + _REPORTS_KEPT // 4:
+        kept = list(reports.items())[-_REPORTS_KEPT:]
+        reports.clear()
+        reports.update(kept)
 
 
 def _edge_key(edge: Edge | EdgeEnding) -> EdgeKey:
