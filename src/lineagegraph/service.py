@@ -100,6 +100,20 @@ def _start_of(attrs: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _inferred_read(version: str, run: str, start: str, through: str | None = None) -> Edge:
+    """The ``READ_BY`` edge of a read the service worked out: the run read this version
+    when it started (``through`` names the feature it was read through)."""
+    return Edge(
+        source_id=version,
+        kind=EdgeKind.READ_BY,
+        target_id=run,
+        origin=Origin.INFERRED,
+        first_seen=start,
+        last_seen=start,
+        attrs={"through": through} if through else {},
+    )
+
+
 class LineageService:
     """Applies changes and answers questions over one store."""
 
@@ -294,17 +308,7 @@ class LineageService:
                 if found is not None:
                     candidates.append(found)
                 if candidates:
-                    edges.append(
-                        Edge(
-                            source_id=max(candidates)[1],
-                            kind=EdgeKind.READ_BY,
-                            target_id=run_id,
-                            origin=Origin.INFERRED,
-                            first_seen=start,
-                            last_seen=start,
-                            attrs={"through": through} if through else {},
-                        )
-                    )
+                    edges.append(_inferred_read(max(candidates)[1], run_id, start, through))
         return changeset.model_copy(update={"edges": edges})
 
     def _link_latest_readers(self, changeset: ChangeSet) -> ChangeSet:
@@ -378,16 +382,7 @@ class LineageService:
         for run_id, reads in wanted.items():
             for dataset_id, (start, version) in reads.items():
                 if (dataset_id, run_id) not in linked:
-                    edges.append(
-                        Edge(
-                            source_id=version,
-                            kind=EdgeKind.READ_BY,
-                            target_id=run_id,
-                            origin=Origin.INFERRED,
-                            first_seen=start,
-                            last_seen=start,
-                        )
-                    )
+                    edges.append(_inferred_read(version, run_id, start))
         if len(edges) == len(changeset.edges):
             return changeset
         return changeset.model_copy(update={"edges": edges})

@@ -1586,12 +1586,15 @@ class EmbeddedStore:
             match = " AND ".join(f'"{t}"*' for t in terms)
             words = " AND ".join(f'"{t}"' for t in terms)
             # The order Store.search gives, the same on every store.
-            tier = "CASE WHEN search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) "
+            in_title = (
+                "(CASE WHEN search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) "
+                "THEN 0 ELSE 1 END)"
+            )
             sql = (
                 f"SELECT {columns} FROM search JOIN nodes n ON n.rowid = search.rowid "
                 f"WHERE search MATCH ? {''.join(' AND ' + w for w in where)} "
-                f"ORDER BY {tier}THEN 0 ELSE 1 END, {_KIND_RANK}, {tier}THEN 0 ELSE 1 END, "
-                "length(search.title), n.id LIMIT ? OFFSET ?"
+                f"ORDER BY {in_title}, {_KIND_RANK}, {in_title}, length(search.title), n.id "
+                "LIMIT ? OFFSET ?"
             )
             params = [match, *params, f"title : ({match})", f"title : ({words})"]
         else:
