@@ -1532,6 +1532,73 @@ def test_a_chain_posted_out_of_order_cascades_as_in_order(service: LineageServic
     assert service.store.stats() == before
 
 
+def test_a_version_arriving_late_takes_over_the_reads_inferred_before_it(
+    service: LineageService,
+) -> None:
+    # "load" writes orders daily, "report" reads it an hour later. The second day's load
+    # event arrives after the report's (concurrent producers): the report was linked to
+    # the first day's version, and the second day's failing check never reached it. An
+    # audit that named the version it read keeps its link.
+    run = "00000000-0000-4000-8000-0000000000{:02d}".format
+    failing = {"assertion": "not_null", "column": "id", "success": False}
+    loads = [
+        event(
+            time=f"2024-05-0{day}T01:00:00Z",
+            run_id=run(day),
+            job=("etl", "load"),
+            outputs=[
+                dataset("pg", "orders", dataQualityAssertions={"assertions": [failing]})
+                if day == 2
+                else dataset("pg", "orders")
+            ],
+        )
+        for day in (1, 2)
+    ]
+    report = event(
+        time="2024-05-02T02:00:00Z",
+        run_id=run(12),
+        job=("etl", "report"),
+        inputs=[dataset("pg", "orders")],
+        outputs=[dataset("pg", "daily")],
+    )
+    audit = event(
+        time="2024-05-02T03:00:00Z",
+        run_id=run(13),
+        job=("etl", "audit"),
+        inputs=[dataset("pg", "orders", version={"datasetVersion": run(1)})],
+        outputs=[dataset("pg", "audited")],
+    )
+    for document in (loads[0], report, audit, loads[1]):
+        service.apply(translate_event(document))
+    first, second = (make_id(Kind.DATASET_VERSION, "pg", "orders", run(d)) for d in (1, 2))
+    report_run = make_id(Kind.RUN, "etl", "report", run(12))
+    audit_run = make_id(Kind.RUN, "etl", "audit", run(13))
+    reads = service.store.edges([report_run, audit_run], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert sorted((e.source_id, e.target_id, e.origin.value) for e in reads) == [
+        (first, audit_run, "openlineage"),
+        (second, report_run, "inferred"),
+    ]
+    # The first link never was current: not even as of the report's start.
+    at_start = datetime(2024, 5, 2, 2, tzinfo=UTC)
+    assert [
+        e.source_id
+        for e in service.store.edges([report_run], Direction.UPSTREAM, [EdgeKind.READ_BY], at_start)
+    ] == [second]
+    health = service.health_of([ds("pg", "daily"), ds("pg", "audited")])
+    assert {i: r.status.value for i, r in health.items()} == {
+        ds("pg", "daily"): "AT_RISK",
+        ds("pg", "audited"): "OK",
+    }
+    repair = service.recompute_health()  # what was stored is what recomputing finds
+    assert (repair.written, repair.removed) == ((), ())
+    before = service.store.stats()
+    for document in (*loads, report, audit):
+        service.apply(translate_event(document))
+    assert service.store.stats() == before
+    reads = service.store.edges([report_run], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [e.source_id for e in reads] == [second]
+
+
 def test_a_run_never_reads_the_version_it_writes(service: LineageService) -> None:
     table = dataset("pg", "counts")
     service.apply(translate_event(event(inputs=[table], outputs=[table])))

@@ -819,7 +819,8 @@ MERGE_NODES = [ds("public.a"), ds("public.b"), job("j")]
 
 @st.composite
 def reports(draw: st.DrawFn) -> ChangeSet:
-    """A changeset re-reporting the same few nodes and edges, with endings."""
+    """A changeset re-reporting the same few nodes and edges (some inferred), with endings
+    (some retracting)."""
     cs = ChangeSet(origin=draw(st.sampled_from([Origin.OPENLINEAGE, Origin.API])))
     for node_id in MERGE_NODES:
         node = Node.from_key(parse_id(node_id))
@@ -830,7 +831,7 @@ def reports(draw: st.DrawFn) -> ChangeSet:
             source_id=draw(st.sampled_from(MERGE_NODES[:2])),
             kind=EdgeKind.READS,
             target_id=job("j"),
-            origin=cs.origin,
+            origin=draw(st.sampled_from([cs.origin, Origin.INFERRED])),
             first_seen=first,
             last_seen=max(first, draw(st.sampled_from(STAMPS))),
         )
@@ -843,6 +844,7 @@ def reports(draw: st.DrawFn) -> ChangeSet:
                 kind=EdgeKind.READS,
                 target_id=job("j"),
                 at=draw(st.sampled_from(STAMPS)),
+                retract=draw(st.booleans()),
             )
         )
     return cs
@@ -863,7 +865,7 @@ def folded(changesets: list[ChangeSet]) -> tuple[dict[str, Any], dict[Any, Edge]
         for ending in changeset.endings:
             key = (ending.source_id, ending.kind, ending.target_id)
             if key in edges:
-                edges[key] = end_edge(edges[key], ending.at)
+                edges[key] = end_edge(edges[key], ending.at, retract=ending.retract)
     return nodes, edges
 
 

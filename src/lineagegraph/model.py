@@ -747,13 +747,24 @@ def merge_edge(old: Edge | None, new: Edge) -> Edge:
     )
 
 
-def end_edge(edge: Edge, at: str) -> Edge:
-    """Mark an edge as no longer current from ``at`` unless it was seen at or after ``at``."""
-    if edge.last_seen >= at:
-        return edge
-    if edge.ended_at is not None and edge.ended_at <= at:
+def end_edge(edge: Edge, at: str, *, retract: bool = False) -> Edge:
+    """Mark an edge as no longer current from ``at`` unless it was seen at or after ``at``.
+
+    ``retract`` (an :class:`EdgeEnding`'s) ends an inferred edge last seen at ``at``
+    there too: one seen only when it was inferred, never since.
+    """
+    if not ends(edge.origin.value, edge.last_seen, edge.ended_at, at, retract=retract):
         return edge
     return edge.model_copy(update={"ended_at": at})
+
+
+def ends(origin: str, last_seen: str, ended_at: str | None, at: str, *, retract: bool) -> bool:
+    """Whether an ending at ``at`` moves an edge's end (:func:`end_edge` on stored values)."""
+    if ended_at is not None and ended_at <= at:
+        return False
+    if retract:
+        return origin == Origin.INFERRED.value and last_seen <= at
+    return last_seen < at
 
 
 def merge_attrs(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -845,7 +856,11 @@ def reasons_from_json(text: str | bytes) -> tuple[HealthReason, ...]:
 
 
 class EdgeEnding(BaseModel):
-    """An instruction to stop treating an edge as current from ``at`` on."""
+    """An instruction to stop treating an edge as current from ``at`` on.
+
+    ``retract`` takes back an edge the service inferred (``at`` is its ``first_seen``):
+    it never was current, unless it has been seen since or reported by its producer.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -853,6 +868,7 @@ class EdgeEnding(BaseModel):
     kind: EdgeKind
     target_id: str
     at: str
+    retract: bool = False
 
 
 class JobSnapshot(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -85,6 +85,9 @@ def _passes(node: Node, filters: SearchFilter) -> bool:
         and (not filters.owner or filters.owner in (attrs.get("owners") or ()))
         and (not filters.tag or filters.tag in (attrs.get("tags") or ()))
     )
+
+
+_READ = (EdgeKind.READ_BY,)
 
 
 def _start_of(attrs: Mapping[str, Any]) -> str | None:
@@ -319,8 +322,10 @@ class LineageService:
         Producers posting concurrently, or a replay out of order, can deliver a
         downstream run before the upstream run that wrote what it read; without this,
         a failure of that version never reached the downstream run. Only the latest
-        run of each reader is linked (what health goes by); a stored link to another
-        version is kept.
+        run of each reader is linked (what health goes by). A run linked by inference
+        to an older version, because this one had not arrived when the run was applied,
+        is linked to this one instead (:meth:`_relink_readers`); a link its producer
+        reported is kept.
         """
         created: dict[str, list[tuple[str, str]]] = {}
         for edge in changeset.edges:
@@ -332,14 +337,17 @@ class LineageService:
         # came was linked to that one (when it was applied, or when that one came): only
         # datasets without an older stored version can have unlinked readers. In order,
         # that is a dataset's first version, and the readers are not read at all.
-        ordered = sorted(created)
+        asked = [(d, seen, version) for d in sorted(created) for seen, version in created[d]]
         earlier = self.store.latest_versions(
-            [
-                VersionRequest(d, min(created[d])[0], frozenset(v for _, v in created[d]))
-                for d in ordered
-            ]
+            [VersionRequest(d, seen, frozenset(v for _, v in created[d])) for d, seen, _ in asked]
         )
-        created = {d: created[d] for d, found in zip(ordered, earlier, strict=True) if not found}
+        before: dict[str, tuple[str, str]] = {}  # a new version -> the stored one before it
+        for (_, _, version), found in zip(asked, earlier, strict=True):
+            if found is not None:
+                before[version] = found
+        if before:
+            changeset = self._relink_readers(changeset, created, before)
+        created = {d: v for d, v in created.items() if min(v)[1] not in before}
         if not created:
             return changeset
         in_changeset = {n.id for n in changeset.nodes if n.kind is Kind.RUN}
@@ -386,6 +394,84 @@ class LineageService:
         if len(edges) == len(changeset.edges):
             return changeset
         return changeset.model_copy(update={"edges": edges})
+
+    def _relink_readers(
+        self,
+        changeset: ChangeSet,
+        created: Mapping[str, Sequence[tuple[str, str]]],
+        before: Mapping[str, tuple[str, str]],
+    ) -> ChangeSet:
+        """Move inferred reads to the versions that arrive late.
+
+        ``created`` holds each dataset's new versions (``(first_seen, id)``), ``before``
+        the stored version just before each of them. A run applied before a version
+        of its input arrived was linked to the one stored before it. When the late
+        version was created at or before the run started (and the run did not write
+        it), it is what the run read: the inferred edge is taken back (an ending that
+        retracts it, so it never was current) and the run is linked to the newest
+        such version, through the same feature. Edges a producer reported, and runs
+        whose reads of the dataset this changeset reports, are left alone.
+        """
+        order = {found[1]: found for found in before.values()}  # stored: (first_seen, id)
+        # Only reads that started at or after the earliest late version can move: the
+        # links current just before it are passed over by their hops alone, so a version
+        # read by a thousand runs before it reads none of their edges.
+        stale = sorted(order)
+        since = min(seen for versions in created.values() for seen, v in versions if v in before)
+        hops = self.store.expand(stale, Direction.DOWNSTREAM, _READ)
+        pairs = {(h.source, h.target) for h in hops}
+        with contextlib.suppress(OverflowError):  # nothing can have started before year 1
+            earlier = parse_time(since) - timedelta(microseconds=1)
+            pairs -= {
+                (h.source, h.target)
+                for h in self.store.expand(stale, Direction.DOWNSTREAM, _READ, earlier)
+            }
+        if not pairs:
+            return changeset
+        reads = [
+            edge
+            for edge in self.store.edges(
+                sorted({run for _, run in pairs}), Direction.UPSTREAM, _READ
+            )
+            if (edge.source_id, edge.target_id) in pairs and edge.origin is Origin.INFERRED
+        ]
+        wrote = {(e.source_id, e.target_id) for e in changeset.edges if e.kind is EdgeKind.WROTE}
+        reported = {
+            (dataset_of(e.source_id), e.target_id)
+            for e in changeset.edges
+            if e.kind is EdgeKind.READ_BY
+        }
+        edges = list(changeset.edges)
+        endings = list(changeset.endings)
+        for edge in reads:
+            dataset_id, run_id, start = dataset_of(edge.source_id), edge.target_id, edge.first_seen
+            if (dataset_id, run_id) in reported:
+                continue
+            candidates = [
+                (seen, version)
+                for seen, version in created.get(dataset_id, ())
+                if order[edge.source_id] < (seen, version)
+                and seen <= start
+                and (run_id, version) not in wrote
+            ]
+            if not candidates:
+                continue
+            endings.append(
+                EdgeEnding(
+                    source_id=edge.source_id,
+                    kind=EdgeKind.READ_BY,
+                    target_id=run_id,
+                    at=start,
+                    retract=True,
+                )
+            )
+            through = edge.attrs.get("through")
+            edges.append(
+                _inferred_read(
+                    max(candidates)[1], run_id, start, through if isinstance(through, str) else None
+                )
+            )
+        return changeset.model_copy(update={"edges": edges, "endings": endings})
 
     def _feature_sources(
         self, changeset: ChangeSet, listed: Mapping[str, Sequence[str]]

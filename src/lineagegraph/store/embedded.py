@@ -48,6 +48,7 @@ from lineagegraph.model import (
     Origin,
     Page,
     edge_valid,
+    ends,
     format_time,
     member_stamp,
     merge_reported,
@@ -349,10 +350,9 @@ def _merge_edge_row(old: EdgeRow | None, edge: Edge) -> EdgeRow:
     )
 
 
-def _end_edge_row(row: EdgeRow, at: str) -> EdgeRow:
+def _end_edge_row(row: EdgeRow, at: str, retract: bool) -> EdgeRow:
     """:func:`end_edge` on a stored row."""
-    ended = row[6]
-    if row[5] >= at or (ended is not None and ended <= at):
+    if not ends(row[3], row[5], row[6], at, retract=retract):
         return row
     return (*row[:6], at, row[7])
 
@@ -906,7 +906,7 @@ class EmbeddedStore:
             for key, ending in zip(keys, cs.endings, strict=True):
                 current = rows.get(key) or stored.get(key)
                 if current is not None:
-                    ended_row = _end_edge_row(current, ending.at)
+                    ended_row = _end_edge_row(current, ending.at, ending.retract)
                     if ended_row is not current:
                         rows[key] = ended_row
         con = self._con

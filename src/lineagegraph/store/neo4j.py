@@ -54,6 +54,7 @@ from lineagegraph.model import (
     ChangeSet,
     Direction,
     Edge,
+    EdgeEnding,
     EdgeKind,
     HealthRecord,
     HealthStatus,
@@ -1023,14 +1024,14 @@ class Neo4jStore:
         Edges merge with stored ones like :func:`merge_edge`; endings then apply to the
         merged edge like :func:`end_edge`.
         """
-        endings: dict[EdgeKey, list[str]] = {}
+        endings: dict[EdgeKey, list[EdgeEnding]] = {}
         for ending in cs.endings:
             key = (ending.source_id, ending.kind, ending.target_id)
-            endings.setdefault(key, []).append(ending.at)
+            endings.setdefault(key, []).append(ending)
 
         def finish(edge: Edge) -> Edge:
-            for at in endings.get(edge.key, ()):
-                edge = end_edge(edge, at)
+            for ending in endings.get(edge.key, ()):
+                edge = end_edge(edge, ending.at, retract=ending.retract)
             return edge
 
         by_kind: dict[EdgeKind, list[Edge]] = {}
