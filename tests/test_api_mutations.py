@@ -732,6 +732,61 @@ def test_mutations_need_the_write_scope(service: LineageService) -> None:
     assert errors == [] and allowed is not None
 
 
+def test_a_training_run_creates_the_model_version_it_outputs(service: LineageService) -> None:
+    # Naming a model version that was not registered yet as a run's output was refused
+    # (NotFound), and registering it with its training run first was refused too.
+    run = """mutation($i: RunInput!) { recordRun(input: $i) { __typename
+        ... on EntityPayload { node { ... on Run { outputs { id ... on ModelVersion {
+            createdAt trainingRun { id } model { id } } } } } }
+        ... on InvalidInputError { message field } } }"""
+    version = {"kind": "MODEL_VERSION", "namespace": "mlflow://r", "name": "m", "version": "1"}
+    train = {"namespace": "af", "name": "train", "runId": "tr-1", "outputs": [{"entity": version}]}
+    train |= {"startedAt": "2025-05-01T03:00:00Z"}
+    started = gql(service, run, {"i": {**train, "state": "START"}})["recordRun"]
+    assert started["__typename"] == "InvalidInputError"
+    assert started["field"] == "outputs[0].id"
+    assert "a COMPLETE run creates the model versions it outputs" in started["message"]
+    assert "registerModelVersion" in started["message"]
+    done = {**train, "state": "COMPLETE", "endedAt": "2025-05-01T04:00:00Z"}
+    written = gql(service, run, {"i": done})["recordRun"]["node"]
+    assert written["outputs"] == [
+        {
+            "id": "model_version|mlflow://r|m|1",
+            "createdAt": "2025-05-01T04:00:00+00:00",
+            "trainingRun": {"id": "run|af|train|tr-1"},
+            "model": {"id": "model|mlflow://r|m"},
+        }
+    ]
+    # Metrics registered after the run keep the version's creation and training run.
+    register = """mutation($i: ModelVersionInput!) { registerModelVersion(input: $i) {
+        __typename ... on EntityPayload { node { ... on ModelVersion { createdAt
+            trainingRun { id } metrics { name } } } }
+        ... on InvalidInputError { message field } } }"""
+    metrics = {"namespace": "mlflow://r", "name": "m", "version": "1"}
+    metrics |= {"metrics": [{"name": "auc", "value": 0.8}]}
+    assert gql(service, register, {"i": metrics})["registerModelVersion"]["node"] == {
+        "createdAt": "2025-05-01T04:00:00+00:00",
+        "trainingRun": {"id": "run|af|train|tr-1"},
+        "metrics": [{"name": "auc"}],
+    }
+    # A version registered before its run: naming a run not recorded yet says what to do.
+    early = {"namespace": "mlflow://r", "name": "m", "version": "2"}
+    early |= {"trainingRun": {"kind": "RUN", "namespace": "af", "name": "train", "runId": "tr-2"}}
+    refused = gql(service, register, {"i": early})["registerModelVersion"]
+    assert refused["__typename"] == "InvalidInputError"
+    assert refused["field"] == "trainingRun"
+    assert "record the training run first with recordRun" in refused["message"]
+    # Registered without it, the run recorded after links them.
+    del early["trainingRun"]
+    assert gql(service, register, {"i": early})["registerModelVersion"]["__typename"] == (
+        "EntityPayload"
+    )
+    second = {**done, "runId": "tr-2", "outputs": [{"entity": {**version, "version": "2"}}]}
+    second |= {"startedAt": "2025-05-02T03:00:00Z", "endedAt": "2025-05-02T04:00:00Z"}
+    linked = gql(service, run, {"i": second})["recordRun"]["node"]["outputs"][0]
+    assert linked["trainingRun"] == {"id": "run|af|train|tr-2"}
+
+
 def test_a_run_recorded_reading_a_feature_reads_the_data_behind_it(
     service: LineageService,
 ) -> None:
