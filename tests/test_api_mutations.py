@@ -609,6 +609,24 @@ def test_a_rollback_serves_again_without_rewriting_the_past(service: LineageServ
         {"from": "2026-10-03T12:00:00+00:00", "until": "2026-10-05T12:00:00+00:00"},
         {"from": "2026-10-07T00:00:00+00:00", "until": None},
     ]
+    # Lineage as of the pause agrees with servedVersions: v2's one edge was valid then,
+    # so lineage listed both v2 and v3 as serving.
+    lineage = """query($id: ID!, $at: DateTime, $way: Direction!) {
+        lineage(id: $id, direction: $way, depth: 1, asOf: $at) {
+            nodes { node { id } } edges { from to kind } } }"""
+    model = make_id(Kind.MODEL, demo.MLFLOW, "churn_classifier")
+    deployment = demo.deployment_id("churn-production")
+    for at, served in [
+        ("2026-10-06T12:00:00Z", demo.CHURN.version_id(3)),
+        ("2026-10-04T00:00:00Z", demo.CHURN.version_id(2)),
+        (None, demo.CHURN.version_id(2)),
+    ]:
+        up = gql(service, lineage, {"id": deployment, "at": at, "way": "UPSTREAM"})["lineage"]
+        assert [n["node"]["id"] for n in up["nodes"]] == [served], at
+        assert up["edges"] == [{"from": served, "to": deployment, "kind": "SERVES"}], at
+        down = gql(service, lineage, {"id": model, "at": at, "way": "DOWNSTREAM"})["lineage"]
+        serving = [e for e in down["edges"] if e["to"] == deployment]
+        assert serving == [{"from": served, "to": deployment, "kind": "SERVES"}], at
     # and one that starts in the future is refused, changing nothing
     later = {
         **rollback,
