@@ -609,6 +609,24 @@ def test_a_rollback_serves_again_without_rewriting_the_past(service: LineageServ
         {"from": "2026-10-03T12:00:00+00:00", "until": "2026-10-05T12:00:00+00:00"},
         {"from": "2026-10-07T00:00:00+00:00", "until": None},
     ]
+    # Lineage as of the pause agrees with servedVersions: v2's one edge was valid then,
+    # so lineage listed both v2 and v3 as serving.
+    lineage = """query($id: ID!, $at: DateTime, $way: Direction!) {
+        lineage(id: $id, direction: $way, depth: 1, asOf: $at) {
+            nodes { node { id } } edges { from to kind } } }"""
+    model = make_id(Kind.MODEL, demo.MLFLOW, "churn_classifier")
+    deployment = demo.deployment_id("churn-production")
+    for at, served in [
+        ("2026-10-06T12:00:00Z", demo.CHURN.version_id(3)),
+        ("2026-10-04T00:00:00Z", demo.CHURN.version_id(2)),
+        (None, demo.CHURN.version_id(2)),
+    ]:
+        up = gql(service, lineage, {"id": deployment, "at": at, "way": "UPSTREAM"})["lineage"]
+        assert [n["node"]["id"] for n in up["nodes"]] == [served], at
+        assert up["edges"] == [{"from": served, "to": deployment, "kind": "SERVES"}], at
+        down = gql(service, lineage, {"id": model, "at": at, "way": "DOWNSTREAM"})["lineage"]
+        serving = [e for e in down["edges"] if e["to"] == deployment]
+        assert serving == [{"from": served, "to": deployment, "kind": "SERVES"}], at
     # and one that starts in the future is refused, changing nothing
     later = {
         **rollback,
@@ -730,6 +748,61 @@ def test_mutations_need_the_write_scope(service: LineageService) -> None:
     assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
     allowed, errors = run_graphql(service, "{ kinds }", principal=reader)
     assert errors == [] and allowed is not None
+
+
+def test_a_training_run_creates_the_model_version_it_outputs(service: LineageService) -> None:
+    # Naming a model version that was not registered yet as a run's output was refused
+    # (NotFound), and registering it with its training run first was refused too.
+    run = """mutation($i: RunInput!) { recordRun(input: $i) { __typename
+        ... on EntityPayload { node { ... on Run { outputs { id ... on ModelVersion {
+            createdAt trainingRun { id } model { id } } } } } }
+        ... on InvalidInputError { message field } } }"""
+    version = {"kind": "MODEL_VERSION", "namespace": "mlflow://r", "name": "m", "version": "1"}
+    train = {"namespace": "af", "name": "train", "runId": "tr-1", "outputs": [{"entity": version}]}
+    train |= {"startedAt": "2025-05-01T03:00:00Z"}
+    started = gql(service, run, {"i": {**train, "state": "START"}})["recordRun"]
+    assert started["__typename"] == "InvalidInputError"
+    assert started["field"] == "outputs[0].id"
+    assert "a COMPLETE run creates the model versions it outputs" in started["message"]
+    assert "registerModelVersion" in started["message"]
+    done = {**train, "state": "COMPLETE", "endedAt": "2025-05-01T04:00:00Z"}
+    written = gql(service, run, {"i": done})["recordRun"]["node"]
+    assert written["outputs"] == [
+        {
+            "id": "model_version|mlflow://r|m|1",
+            "createdAt": "2025-05-01T04:00:00+00:00",
+            "trainingRun": {"id": "run|af|train|tr-1"},
+            "model": {"id": "model|mlflow://r|m"},
+        }
+    ]
+    # Metrics registered after the run keep the version's creation and training run.
+    register = """mutation($i: ModelVersionInput!) { registerModelVersion(input: $i) {
+        __typename ... on EntityPayload { node { ... on ModelVersion { createdAt
+            trainingRun { id } metrics { name } } } }
+        ... on InvalidInputError { message field } } }"""
+    metrics = {"namespace": "mlflow://r", "name": "m", "version": "1"}
+    metrics |= {"metrics": [{"name": "auc", "value": 0.8}]}
+    assert gql(service, register, {"i": metrics})["registerModelVersion"]["node"] == {
+        "createdAt": "2025-05-01T04:00:00+00:00",
+        "trainingRun": {"id": "run|af|train|tr-1"},
+        "metrics": [{"name": "auc"}],
+    }
+    # A version registered before its run: naming a run not recorded yet says what to do.
+    early = {"namespace": "mlflow://r", "name": "m", "version": "2"}
+    early |= {"trainingRun": {"kind": "RUN", "namespace": "af", "name": "train", "runId": "tr-2"}}
+    refused = gql(service, register, {"i": early})["registerModelVersion"]
+    assert refused["__typename"] == "InvalidInputError"
+    assert refused["field"] == "trainingRun"
+    assert "record the training run first with recordRun" in refused["message"]
+    # Registered without it, the run recorded after links them.
+    del early["trainingRun"]
+    assert gql(service, register, {"i": early})["registerModelVersion"]["__typename"] == (
+        "EntityPayload"
+    )
+    second = {**done, "runId": "tr-2", "outputs": [{"entity": {**version, "version": "2"}}]}
+    second |= {"startedAt": "2025-05-02T03:00:00Z", "endedAt": "2025-05-02T04:00:00Z"}
+    linked = gql(service, run, {"i": second})["recordRun"]["node"]["outputs"][0]
+    assert linked["trainingRun"] == {"id": "run|af|train|tr-2"}
 
 
 def test_a_run_recorded_reading_a_feature_reads_the_data_behind_it(

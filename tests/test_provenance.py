@@ -17,6 +17,7 @@ from lineagegraph.algorithms.provenance import (
 )
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest import mutations as mx
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
     ChangeSet,
@@ -345,3 +346,85 @@ def test_openlineage_runs_keep_the_code_version_they_ran(service: LineageService
     diff = service.provenance_diff(*versions)
     train = make_id(Kind.JOB, NS, "train")
     assert diff.code_changes == (CodeChange(train, ("a1b2c3d",), ("e4f5a6b",)),)
+
+
+# --- a feature pipeline between the data and the model -------------------------------------
+
+FS, PG, REGISTRY = "feast://fs", "postgres://db", "mlflow://r"
+FEATURE = make_id(Kind.FEATURE, FS, "customer:total")
+ORDERS = make_id(Kind.DATASET, PG, "public.orders")
+
+
+def pipeline_at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 4, 1, hour, minute, tzinfo=UTC)
+
+
+def model_version_of(version: str) -> str:
+    return make_id(Kind.MODEL_VERSION, REGISTRY, "churn", version)
+
+
+def build_feature_pipeline(service: LineageService) -> None:
+    """orders -> build_features (f1, then f2 after v1 was trained) -> a feature -> train
+    (t1 -> v1, t2 -> v2), as recorded through the mutations' translators."""
+    at = pipeline_at(0)
+    service.apply(
+        mx.upsert_dataset(
+            mx.DatasetSpec(PG, "public.orders", fields=[mx.FieldSpec("amount", "int")]), at
+        )
+    )
+    amount = make_id(Kind.FIELD, PG, "public.orders", "amount")
+    service.apply(
+        mx.upsert_feature(mx.FeatureSpec(FS, "customer:total", computed_from=[amount]), at)
+    )
+
+    def run(job: str, run_id: str, hour: int, code: str, inputs: list[str], outputs: list[str]):
+        spec = mx.RunSpec(
+            "airflow",
+            job,
+            run_id,
+            RunState.COMPLETE,
+            started_at=pipeline_at(hour),
+            ended_at=pipeline_at(hour, 10),
+            code_version=code,
+            inputs=[mx.RunIO(i) for i in inputs],
+            outputs=[mx.RunIO(o) for o in outputs],
+        )
+        new = {o for o in outputs if o.startswith("model_version|")}
+        service.apply(mx.record_run(spec, pipeline_at(hour, 10), None, new))
+
+    run("load_orders", "r1", 1, "load-v1", [], [ORDERS])
+    run("build_features", "f1", 2, "feat-v1", [ORDERS], [FEATURE])
+    run("train", "t1", 3, "train-v1", [FEATURE], [model_version_of("1")])
+    run("build_features", "f2", 6, "feat-v2", [ORDERS], [FEATURE])
+    run("train", "t2", 7, "train-v1", [FEATURE], [model_version_of("2")])
+
+
+def test_provenance_reaches_the_run_that_computed_the_features(service: LineageService) -> None:
+    # The training run read a feature: provenance listed the data behind it but not the
+    # feature pipeline's run and code.
+    build_feature_pipeline(service)
+    f1 = make_id(Kind.RUN, "airflow", "build_features", "f1")
+    t1 = make_id(Kind.RUN, "airflow", "train", "t1")
+    r1 = make_id(Kind.RUN, "airflow", "load_orders", "r1")
+    orders_r1 = make_id(Kind.DATASET_VERSION, PG, "public.orders", "r1")
+    prov = service.provenance(model_version_of("1"))
+    assert {r.id: (r.code_version, r.depth) for r in prov.runs} == {
+        t1: ("train-v1", 1),
+        f1: ("feat-v1", 2),  # not f2: it ran after v1 was trained
+        r1: ("load-v1", 2),
+    }
+    jobs = {j.id: j.code_versions for j in prov.jobs}
+    assert jobs[make_id(Kind.JOB, "airflow", "build_features")] == ("feat-v1",)
+    assert {v.id: v.depth for v in prov.versions} == {model_version_of("1"): 0, orders_r1: 1}
+    assert {
+        (FEATURE, EdgeKind.READ_BY, t1),
+        (f1, EdgeKind.WROTE, FEATURE),
+        (orders_r1, EdgeKind.READ_BY, f1),
+        (orders_r1, EdgeKind.COMPUTED_FROM, FEATURE),
+    } <= set(prov.edges)
+    # v2 was trained on the features f2 computed, with other code
+    diff = service.provenance_diff(model_version_of("1"), model_version_of("2"))
+    assert (
+        CodeChange(make_id(Kind.JOB, "airflow", "build_features"), ("feat-v1",), ("feat-v2",))
+        in diff.code_changes
+    )

@@ -10,6 +10,7 @@ from lineagegraph import demo
 from lineagegraph.algorithms.rootcause import SuspectKind
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest import mutations as mx
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
     ChangeSet,
@@ -27,6 +28,7 @@ from lineagegraph.model import (
     RunState,
 )
 from lineagegraph.service import LineageService
+from tests.test_provenance import PG, build_feature_pipeline, model_version_of, pipeline_at
 
 NS = "s3://lake"
 REGRESSION = datetime(2026, 6, 10, 12, tzinfo=UTC)
@@ -330,3 +332,26 @@ def test_root_cause_rejects_bad_questions(service: LineageService) -> None:
     service.apply(idle)
     with pytest.raises(InvalidInput):
         service.root_cause(make_id(Kind.DEPLOYMENT, demo.SERVING, "idle"))
+
+
+def test_a_table_and_its_column_count_the_same_hops_through_a_feature(
+    service: LineageService,
+) -> None:
+    # The training run is linked to the table behind its feature directly, so a failure
+    # on the table counted one hop and one on the column the feature is computed from
+    # two (column, feature), with or without design lineage at the window's times.
+    build_feature_pipeline(service)
+    for name, column in (("row_count", None), ("not_null(amount)", "amount")):
+        check = mx.CheckSpec(PG, "public.orders", name, field=column, severity="error")
+        result = mx.QualityResultSpec(check, passed=False, observed_at=pipeline_at(2, 30))
+        service.apply(mx.record_quality_result(result))
+    table = make_id(Kind.DATASET, PG, "public.orders")
+    column = make_id(Kind.FIELD, PG, "public.orders", "amount")
+    for until in (None, pipeline_at(12)):  # the window to v1's creation, and a later end
+        report = service.root_cause(model_version_of("1"), until=until)
+        hops = {
+            s.entity_id: s.breakdown.hops
+            for s in report.suspects
+            if s.kind is SuspectKind.FAILED_CHECK
+        }
+        assert hops == {table: 2, column: 2}, until

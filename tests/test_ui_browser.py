@@ -228,6 +228,21 @@ def test_a_failing_check_shows_its_outcome_not_a_health_of_ok(page: tuple[Page, 
     watch.check()
 
 
+def test_a_model_page_shows_the_health_of_its_versions(page: tuple[Page, Watch]) -> None:
+    # A model's own health is OK (failures reach its versions): its page said "No
+    # failing check reaches this entity" while the version it serves was at risk.
+    tab, watch = page
+    open_route(tab, route("entity", "model|mlflow://registry|churn_classifier"))
+    expect(tab.locator("h1")).to_have_text("churn_classifier")
+    panel = tab.locator("#health")
+    expect(panel).not_to_contain_text("No failing check reaches this entity")
+    v3 = panel.locator('table[aria-label="Versions not OK"] tbody tr', has_text="v3")
+    expect(v3).to_contain_text("at risk", ignore_case=True)
+    expect(v3).to_contain_text("churn-production")
+    shoot(tab, "model-versions-health")
+    watch.check()
+
+
 def test_a_query_without_words_is_answered_beside_the_search_box(
     page: tuple[Page, Watch],
 ) -> None:

@@ -709,6 +709,31 @@ class Edge(BaseModel):
             return self.ended_at is None
         return self.first_seen <= as_of and (self.ended_at is None or self.ended_at > as_of)
 
+    def serving_at(self, at: datetime) -> bool:
+        """Whether a SERVES edge valid at ``at`` served then. A version served again after
+        a pause (a rollback) keeps one edge over both servings: in the pause, its
+        ``intervals`` say it was not serving. Other edges, and a serving without
+        intervals, serve while valid."""
+        intervals = self.attrs.get("intervals")
+        if self.kind is not EdgeKind.SERVES or not isinstance(intervals, list):
+            return True
+        when = as_utc(at)
+        readable = False
+        for interval in intervals:
+            since = interval.get("from") if isinstance(interval, dict) else None
+            if not isinstance(since, str):
+                continue
+            until = interval.get("until")
+            try:
+                if parse_time(since) <= when and (
+                    not isinstance(until, str) or when < parse_time(until)
+                ):
+                    return True
+            except InvalidInput:
+                continue
+            readable = True
+        return not readable
+
 
 _EDGE_FIELDS = frozenset(Edge.model_fields)
 

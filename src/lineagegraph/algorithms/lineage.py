@@ -24,8 +24,10 @@ are listed at depth 0 (HAS_VERSION is containment, like a dataset's fields).
 
 ``depth`` counts data-flow edges from the root; containment adds no depth.
 ``as_of=None`` follows current edges only; a past time gives the lineage as it
-was then. ``kinds`` filters what is returned, not what is traversed: a job that
-is filtered out still connects the datasets on either side of it.
+was then (a SERVES edge within its serving intervals: after a rollback, the
+version served then, as a deployment's served versions say). ``kinds`` filters
+what is returned, not what is traversed: a job that is filtered out still
+connects the datasets on either side of it.
 
 Output order: nodes upstream of the root first, then nodes on both sides of it
 (cycles through the root, and in ``BOTH`` lineage the root's own members), then
@@ -523,6 +525,24 @@ class _Walk:
 
     def expander(self, direction: Direction) -> Callable[[Sequence[str]], list[Hop]] | None:
         """The hop function for one direction, or ``None`` for plain ``Store.expand``."""
+        hops_of = self._expander(direction)
+        as_of = self.as_of
+        if as_of is None:
+            return hops_of
+        store = self.store
+        kinds = self.traversed
+
+        def served_then(frontier: Sequence[str]) -> list[Hop]:
+            hops = (
+                store.expand(frontier, direction, kinds, as_of)
+                if hops_of is None
+                else hops_of(frontier)
+            )
+            return _served_then(store, hops, direction, as_of)
+
+        return served_then
+
+    def _expander(self, direction: Direction) -> Callable[[Sequence[str]], list[Hop]] | None:
         store, as_of = self.store, self.as_of
         downstream = direction is Direction.DOWNSTREAM
         has_field = EdgeKind.HAS_FIELD
@@ -538,6 +558,26 @@ class _Walk:
 
             return upstream_with_fields
         return dataset_level_expander(store, direction, as_of)
+
+
+def _served_then(store: Store, hops: list[Hop], direction: Direction, as_of: datetime) -> list[Hop]:
+    """The hops without the SERVES edges that were valid at ``as_of`` but not serving then
+    (a version rolled back from, served again later: see :meth:`Edge.serving_at`)."""
+    serving = sorted({h.source for h in hops if h.kind is EdgeKind.SERVES})
+    if not serving:
+        return hops
+    edges = store.edges(serving, direction, [EdgeKind.SERVES], as_of)
+    idle = {e.key for e in edges if not e.serving_at(as_of)}
+    if not idle:
+        return hops
+    downstream = direction is Direction.DOWNSTREAM
+    return [
+        h
+        for h in hops
+        if h.kind is not EdgeKind.SERVES
+        or ((h.source, h.kind, h.target) if downstream else (h.target, h.kind, h.source))
+        not in idle
+    ]
 
 
 # (depth, direction, partial) of a node before paging.
@@ -721,7 +761,7 @@ def _page_edges(
     if targets:
         wanted_kinds = {key[1] for key in needed}
         for edge in store.edges(targets, Direction.UPSTREAM, wanted_kinds, walk.as_of):
-            if edge.key in needed:
+            if edge.key in needed and (walk.as_of is None or edge.serving_at(walk.as_of)):
                 stored[edge.key] = edge
     result: list[LineageEdge] = []
     for (source, target, via), keys in found.items():

@@ -21,8 +21,8 @@ from lineagegraph.algorithms.traversal import bfs
 from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
-from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time
-from lineagegraph.store.base import Store
+from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time, time_stamp
+from lineagegraph.store.base import Hop, Store
 
 __all__ = [
     "ChangeKind",
@@ -216,12 +216,19 @@ def provenance(
 
     The closure follows WROTE back to the run that wrote a version and READ_BY
     back to the versions that run read, recursively; a deployment starts from the
-    model versions it serves now. Each run brings its job and code version (the
-    run's own, else the job's); each model version the features it was TRAINED_ON
-    when it was created and what they are COMPUTED_FROM; each dataset version the
-    outcome of every check on its dataset or fields: the latest result that ran on
-    that version, else the latest result observed before the first run in the
-    closure read it. ``truncated`` says ``max_nodes`` stopped the closure.
+    model versions it serves now. A feature has no versions, so it stands in the
+    closure as one would: a run that read it (listed it among its inputs, or was
+    linked through it to the data it is computed from) READ_BY the feature, the
+    feature is COMPUTED_FROM the versions read through it, and the run that
+    computed it — the latest COMPLETE run of a job that writes it, ended by the
+    time the reader started — WROTE it; a model version without a recorded
+    training run reads its TRAINED_ON features at its creation. Each run brings
+    its job and code version (the run's own, else the job's); each model version
+    the features it was TRAINED_ON when it was created and what they are
+    COMPUTED_FROM; each dataset version the outcome of every check on its dataset
+    or fields: the latest result that ran on that version, else the latest result
+    observed before the first run in the closure read it. ``truncated`` says
+    ``max_nodes`` stopped the closure.
 
     Raises :class:`InvalidInput` for another kind of id and :class:`NotFound` for
     an entity that does not exist.
@@ -236,7 +243,14 @@ def provenance(
         roots = sorted({h.target for h in store.expand([entity_id], _UP, [EdgeKind.SERVES])})
     else:
         roots = [entity_id]
-    closure = bfs(store, roots, _UP, [EdgeKind.WROTE, EdgeKind.READ_BY], max_nodes=max_nodes)
+    closure = bfs(
+        store,
+        roots,
+        _UP,
+        [EdgeKind.WROTE, EdgeKind.READ_BY],
+        max_nodes=max_nodes,
+        expand=_Upstream(store),
+    )
     version_ids = sorted(
         i for i in closure.reached if kind_of(i) in (Kind.DATASET_VERSION, Kind.MODEL_VERSION)
     )
@@ -299,6 +313,117 @@ def provenance(
         edges=tuple(sorted(edges)),
         truncated=closure.truncated,
     )
+
+
+class _Upstream:
+    """One upstream step of a provenance closure for a whole frontier (a bfs expander).
+
+    Versions step to the runs that wrote them, runs to the versions and features they
+    read, features to the versions read through them and to the runs that computed
+    them. The runs that computed a feature depend on when it was read, so they are
+    found as its readers are expanded and kept until the feature is.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.computed_by: dict[str, set[str]] = defaultdict(set)  # feature -> runs
+        self.read_through: dict[str, set[str]] = defaultdict(set)  # feature -> versions
+
+    def __call__(self, frontier: Sequence[str]) -> list[Hop]:
+        store = self.store
+        versions = [i for i in frontier if kind_of(i) in (Kind.DATASET_VERSION, Kind.MODEL_VERSION)]
+        runs = [i for i in frontier if kind_of(i) is Kind.RUN]
+        hops = store.expand(versions, _UP, [EdgeKind.WROTE]) if versions else []
+        # reader (a run, or a model version without one) -> features read, when it read
+        features: dict[str, set[str]] = defaultdict(set)
+        if runs:
+            for edge in store.edges(runs, _UP, [EdgeKind.READ_BY]):
+                through = edge.attrs.get("through")
+                if isinstance(through, str) and through.startswith("feature|"):
+                    features[edge.target_id].add(through)
+                    self.read_through[through].add(edge.source_id)
+                else:
+                    hops.append(Hop(edge.target_id, EdgeKind.READ_BY, edge.source_id))
+        written = {h.source for h in hops}
+        untrained = [v for v in versions if kind_of(v) is Kind.MODEL_VERSION and v not in written]
+        nodes = store.get([*runs, *untrained])
+        read_at: dict[str, str] = {}
+        for run_id in runs:
+            attrs = nodes[run_id].attrs if run_id in nodes else {}
+            listed = attrs.get("inputs")
+            if isinstance(listed, list):
+                features[run_id].update(
+                    i for i in listed if isinstance(i, str) and i.startswith("feature|")
+                )
+            read_at[run_id] = time_stamp(attrs.get("started_at")) or time_stamp(
+                attrs.get("ended_at")
+            )
+        for version_id in untrained:
+            created = nodes[version_id].attrs.get("created_at") if version_id in nodes else None
+            as_of = _time(created)
+            for hop in store.expand([version_id], _UP, [EdgeKind.TRAINED_ON], as_of):
+                if kind_of(hop.target) is Kind.FEATURE:
+                    features[version_id].add(hop.target)
+            read_at[version_id] = time_stamp(created)
+        for reader in sorted(features):
+            kind = EdgeKind.READ_BY if kind_of(reader) is Kind.RUN else EdgeKind.TRAINED_ON
+            hops.extend(Hop(reader, kind, f) for f in sorted(features[reader]))
+        wanted = [(f, read_at[r]) for r in sorted(features) for f in sorted(features[r])]
+        for feature, run_id in _computing_runs(store, wanted):
+            self.computed_by[feature].add(run_id)
+        for feature in (i for i in frontier if kind_of(i) is Kind.FEATURE):
+            hops.extend(Hop(feature, EdgeKind.WROTE, r) for r in sorted(self.computed_by[feature]))
+            hops.extend(
+                Hop(feature, EdgeKind.COMPUTED_FROM, v) for v in sorted(self.read_through[feature])
+            )
+        return hops
+
+
+_RUN_BATCH = 50  # runs read at a time while looking for the one that computed a feature
+
+
+def _computing_runs(store: Store, wanted: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """For each (feature, time it was read), the run that computed what was read: the
+    latest COMPLETE run, by its end, of a job that writes (or wrote) the feature that
+    started and ended by then. A read at an unknown time ("") takes the latest."""
+    if not wanted:
+        return []
+    features = sorted({f for f, _ in wanted})
+    writers: dict[str, set[str]] = defaultdict(set)
+    for edge in store.edges(features, _UP, [EdgeKind.WRITES], include_ended=True):
+        if kind_of(edge.source_id) is Kind.JOB:
+            writers[edge.target_id].add(edge.source_id)
+    jobs = sorted({j for js in writers.values() for j in js})
+    runs_of: dict[str, list[tuple[str, str]]] = defaultdict(list)  # job -> (first seen, run)
+    if jobs:
+        for edge in store.edges(jobs, _DOWN, [EdgeKind.HAS_RUN], include_ended=True):
+            runs_of[edge.source_id].append((edge.first_seen, edge.target_id))
+    found: list[tuple[str, str]] = []
+    nodes: dict[str, Node] = {}
+    for feature, at in sorted(set(wanted)):
+        candidates = sorted(
+            {c for job in writers[feature] for c in runs_of[job] if not at or c[0] <= at},
+            reverse=True,
+        )
+        best: tuple[str, str] | None = None
+        for start in range(0, len(candidates), _RUN_BATCH):
+            batch = [run_id for _, run_id in candidates[start : start + _RUN_BATCH]]
+            missing = [r for r in batch if r not in nodes]
+            nodes.update(store.get(missing) if missing else {})
+            for run_id in batch:
+                node = nodes.get(run_id)
+                if node is None or node.attrs.get("state") != "COMPLETE":
+                    continue
+                ended = time_stamp(node.attrs.get("ended_at")) or time_stamp(
+                    node.attrs.get("started_at")
+                )
+                if (not at or ended <= at) and (best is None or (ended, run_id) > best):
+                    best = (ended, run_id)
+            if best is not None:
+                break  # runs start in order: a later batch started before this one
+        if best is not None:
+            found.append((feature, best[1]))
+    return found
 
 
 def _neighbours(

@@ -31,7 +31,8 @@ in (0, 1], all shown in the suspect's breakdown::
   shifts by size;
 - proximity = 1 / (1 + hops), where hops counts the datasets, fields and
   features between the event and the model version (jobs and runs are not
-  counted; the fewest over design lineage and provenance);
+  counted; the fewest over design lineage and provenance; a field counts as
+  its dataset, and a dataset read through a feature lies behind that feature);
 - recency = 1 / (1 + hours before the end of the window / 24);
 - column factor: 1.0 when the event is on a field that lies on a column path to
   what the model version was trained on (its features' columns and their
@@ -47,6 +48,7 @@ always gives the same order.
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -221,11 +223,8 @@ class _Upstream:
             self._add(flow)
             columns = bfs(store, [target], _UP, _COLUMN_KINDS, as_of=when)
             self.columns.update(i for i in columns.reached if kind_of(i) is Kind.FIELD)
-        for version in prov.versions:
-            if version.id != target:
-                self._offer(version.entity_id, version.depth, (version.entity_id, target))
-        for run in prov.runs:
-            self._offer(run.job_id, max(0, run.depth - 1), (run.job_id, target))
+        for entity, hops in _provenance_hops(prov, target).items():
+            self._offer(entity, hops, (entity, target))
         # A field counts from its dataset when it was not reached itself, and the other
         # way round; a dataset is as close as its closest field.
         for entity, hops in list(self.hops.items()):
@@ -259,6 +258,50 @@ class _Upstream:
             return self.hops[dataset], (entity, *self.paths[dataset])
         # Not upstream by lineage or provenance: farther than anything that is.
         return max(self.hops.values(), default=0) + 1, (entity, self.target)
+
+
+_COUNTED = frozenset({Kind.DATASET_VERSION, Kind.MODEL_VERSION, Kind.FEATURE})
+
+
+def _provenance_hops(prov: Provenance, target: str) -> dict[str, int]:
+    """The hops from each table, model, feature and job of the provenance to the target,
+    counted as over design lineage: every version (as its table or model) and feature
+    on the way counts, the entity itself included; runs do not, so a job counts what lies
+    between. A table read through a feature is one hop behind that feature, as its
+    columns the feature is computed from are."""
+    upstream: dict[str, list[str]] = defaultdict(list)
+    for source, _, later in prov.edges:
+        if source != later and (kind_of(source) in _COUNTED or kind_of(source) is Kind.RUN):
+            upstream[later].append(source)
+    best = {target: 0}
+    queue = deque([target])
+    while queue:  # 0-1 breadth-first: runs cost nothing, so they go to the front
+        node = queue.popleft()
+        for source in sorted(upstream[node]):
+            cost = 0 if kind_of(source) is Kind.RUN else 1
+            hops = best[node] + cost
+            if source in best and best[source] <= hops:
+                continue
+            best[source] = hops
+            if cost:
+                queue.append(source)
+            else:
+                queue.appendleft(source)
+    job_of = {r.id: r.job_id for r in prov.runs}
+    found: dict[str, int] = {}
+    for node, hops in best.items():
+        if node == target:
+            continue
+        kind = kind_of(node)
+        if kind is Kind.RUN:
+            entity = job_of.get(node)
+        elif kind is Kind.FEATURE:
+            entity = node
+        else:
+            entity = describe_version(node, None).entity_id
+        if entity is not None and (entity not in found or hops < found[entity]):
+            found[entity] = hops
+    return found
 
 
 # --- entry point ------------------------------------------------------------------------------

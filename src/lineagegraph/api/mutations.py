@@ -426,7 +426,8 @@ class Mutation:
         description="Record a run of a job (created if new): its state and times, the versions "
         "it read (default: each input's latest version) and wrote, and its code version. A "
         "COMPLETE run reports the job's full inputs and outputs: edges it no longer reports "
-        "stop being current.",
+        "stop being current. A model version among the outputs of a COMPLETE run is created "
+        "by it when it is not registered yet.",
         extensions=_writes(),
     )
     async def record_run(
@@ -443,14 +444,15 @@ class Mutation:
                 for x in spec.inputs
                 if x.version is None and parse_id(x.id).kind is Kind.DATASET
             ]
-            others = [
-                x.id
-                for x in [*spec.inputs, *spec.outputs]
-                if parse_id(x.id).kind is Kind.MODEL_VERSION
-            ]
+            read = [x.id for x in spec.inputs if parse_id(x.id).kind is Kind.MODEL_VERSION]
+            trained = [x.id for x in spec.outputs if parse_id(x.id).kind is Kind.MODEL_VERSION]
+            known = service.store.kinds(trained)
             current = _latest_versions(service, datasets, spec.started_at or now)
-            cs = mx.record_run(spec, now, current)
-            _require(service, others)
+            # A training run produces the model versions it outputs: one not registered
+            # yet is created by the run.
+            new_versions = {v for v in trained if v not in known}
+            cs = mx.record_run(spec, now, current, new_versions)
+            _require(service, read)
             return cs, make_id(Kind.RUN, spec.namespace, spec.name, spec.run_id)
 
         return await _write(info, build, source="graphql_run")
@@ -510,10 +512,15 @@ class Mutation:
             version_id = make_id(Kind.MODEL_VERSION, spec.namespace, spec.name, spec.version)
             created = _created_at(service, version_id, spec.created_at)
             cs = mx.register_model_version(replace(spec, created_at=created), now)
-            needed = list(spec.trained_on)
-            if spec.training_run is not None:
-                needed.append(spec.training_run)
-            _require(service, needed)
+            if spec.training_run is not None and not service.store.kinds([spec.training_run]):
+                raise InvalidField(
+                    "training_run",
+                    f"{spec.training_run} is not recorded: record the training run first with "
+                    "recordRun (a COMPLETE run that names this version among its outputs "
+                    "creates it and is its training run), or register the version without "
+                    "trainingRun and record the run after",
+                )
+            _require(service, list(spec.trained_on))
             return cs, version_id
 
         return await _write(info, build)

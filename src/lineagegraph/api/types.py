@@ -700,7 +700,10 @@ class Feature(Node):
         return cls(**_base(node))
 
 
-@strawberry.type(description="A registered model.")
+@strawberry.type(
+    description="A registered model. Failing checks reach its versions, which carry health "
+    "(versions { health }), not the model: its own health stays OK."
+)
 class Model(Node):
     @resolver(description="What the model predicts.")
     def description(self) -> str | None:

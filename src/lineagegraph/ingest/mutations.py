@@ -18,7 +18,7 @@ Invalid input raises :class:`InvalidField`, naming the offending input field
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -580,7 +580,10 @@ _TERMINAL = frozenset({RunState.COMPLETE, RunState.FAIL, RunState.ABORT})
 
 
 def record_run(
-    spec: RunSpec, at: datetime, current_versions: Mapping[str, str] | None = None
+    spec: RunSpec,
+    at: datetime,
+    current_versions: Mapping[str, str] | None = None,
+    new_model_versions: Collection[str] = (),
 ) -> ChangeSet:
     """Record a run: the run and its job, READS/WRITES edges, and the versions it read and wrote.
 
@@ -589,6 +592,12 @@ def record_run(
     one. A COMPLETE run writes a new version of each output dataset (named by
     ``version`` or else by the run id) and reports the job's full inputs and
     outputs, so edges its job no longer reports stop being current.
+
+    An output model version among ``new_model_versions`` (those the caller found
+    missing) is created by a COMPLETE run, as a training run's output is: created
+    when the run ended, with the run as its training run (its model is created bare
+    if new). A run in another state has produced nothing yet, so naming a model
+    version that does not exist is refused.
     """
     _require(spec.namespace, "namespace", "namespace")
     _require(spec.name, "name", "name")
@@ -648,6 +657,8 @@ def record_run(
         output_ids.append(item.id)
         if key.kind is Kind.DATASET:
             cs.add(_bare(key))
+        if key.kind is Kind.MODEL_VERSION and item.id in new_model_versions:
+            _new_model_version(cs, key, spec, run.id, end, f"outputs[{index}].id")
         cs.link(job_id, EdgeKind.WRITES, item.id, end)
         if key.kind is Kind.MODEL_VERSION and spec.state is RunState.COMPLETE:
             cs.link(run.id, EdgeKind.WROTE, item.id, end)
@@ -674,6 +685,30 @@ def record_run(
             )
         )
     return cs
+
+
+def _new_model_version(
+    cs: ChangeSet, key: Key, spec: RunSpec, run_id: str, end: datetime, field_name: str
+) -> None:
+    """The model version a COMPLETE training run outputs, created by that run."""
+    if spec.state is not RunState.COMPLETE:
+        state = spec.state.value if spec.state is not None else "without a state"
+        raise InvalidField(
+            field_name,
+            f"{key.id} does not exist and a run {state} has not produced it: a COMPLETE run "
+            "creates the model versions it outputs (name it when the run completes), or "
+            "register it first with registerModelVersion",
+        )
+    model = Key(Kind.MODEL, key.namespace, key.name)
+    version = ModelVersion(
+        namespace=key.namespace,
+        name=key.name,
+        version=key.parts[0],
+        created_at=end,
+        training_run=run_id,
+    )
+    cs.add(_bare(model), version)
+    cs.link(model.id, EdgeKind.HAS_VERSION, version.id, end)
 
 
 def _input_version(

@@ -149,9 +149,34 @@ function overview(node) {
 }
 
 function healthPanel(node) {
+  if (node.kind === "MODEL") return modelHealthPanel(node);
   return panel(
     "Health",
     [h("p", {}, healthBadge(node.health.status)), healthReasons(node.health)],
+    { id: "health" },
+  );
+}
+
+// Failing checks reach a model's versions (what was trained on the data), not the model:
+// its own health said OK with "no failing check reaches this entity" while the version
+// it serves was at risk. The panel shows the versions' health instead.
+function modelHealthPanel(node) {
+  const versions = node.versions ? node.versions.nodes : [];
+  const notOk = versions.filter((v) => v.health && v.health.status !== "OK");
+  const body = notOk.length
+    ? table(
+        ["Version", "Health", "Serving now"],
+        notOk.map((v) => [
+          entityLink(v, { text: `v${v.version}` }),
+          healthBadge(v.health.status),
+          list(v.deployments.filter((s) => s.current).map((s) => s.deployment).filter(Boolean), "—"),
+        ]),
+        { label: "Versions not OK" },
+      )
+    : h("p", { class: "muted" }, "No failing check reaches its versions.");
+  return panel(
+    "Health",
+    [h("p", { class: "muted" }, "Failing checks reach a model's versions, which carry health:"), body],
     { id: "health" },
   );
 }
