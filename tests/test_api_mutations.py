@@ -448,6 +448,45 @@ def test_record_quality_result_on_the_latest_version(service: LineageService) ->
     }
 
 
+def test_results_at_the_same_time_latest_result_is_the_one_health_goes_by(
+    service: LineageService,
+) -> None:
+    # Two runs of a check stamped with the same time (a dbt run_results copied with its
+    # timings, a clock of one-second resolution): the check showed the passing one as its
+    # latest result while the dataset's health went by the failing one.
+    load_demo(service)
+    record = """mutation($input: QualityResultInput!) { recordQualityResult(input: $input) {
+        __typename ... on NotFoundError { id } } }"""
+    for key, passed in (("run-b", False), ("run-a", True)):
+        data = gql(
+            service,
+            record,
+            {
+                "input": {
+                    "namespace": demo.RAW_PAYMENTS.namespace,
+                    "name": demo.RAW_PAYMENTS.name,
+                    "check": "row_count_min",
+                    "passed": passed,
+                    "observedAt": "2026-10-06T06:00:00Z",
+                    "resultKey": key,
+                }
+            },
+        )
+        assert data["recordQualityResult"] == {"__typename": "EntityPayload"}
+    answer = gql(
+        service,
+        """query($id: ID!) { node(id: $id) { ... on Dataset {
+            health { status }
+            checks { check latestResult { passed }
+                     results(first: 2) { edges { node { passed } } } } } } }""",
+        {"id": demo.RAW_PAYMENTS.id},
+    )["node"]
+    (check,) = [c for c in answer["checks"] if c["check"] == "row_count_min"]
+    assert answer["health"]["status"] == "FAILING"
+    assert check["latestResult"] == {"passed": False}
+    assert [e["node"]["passed"] for e in check["results"]["edges"]] == [False, True]
+
+
 def test_register_model_version_and_deploy_it(service: LineageService) -> None:
     load_demo(service)
     run_id = make_id(

@@ -288,9 +288,9 @@ def _count(value: object) -> Long | None:
 
 
 def _newest_first(nodes: list[m.Node], stamp: Callable[[m.Node], str]) -> list[m.Node]:
-    """Newest first by a time stamp (``model.time_stamp``; "" last); ties by id."""
-    by_id = sorted(nodes, key=lambda n: n.id)
-    return sorted(by_id, key=stamp, reverse=True)
+    """Newest first by a time stamp (``model.time_stamp``; "" last); of equal stamps the
+    greatest id first, the one health takes as the latest."""
+    return sorted(nodes, key=lambda n: (stamp(n), n.id), reverse=True)
 
 
 def _sort_newest(nodes: list[m.Node], key: str) -> list[m.Node]:
