@@ -418,6 +418,27 @@ def test_a_typed_store_wins_over_the_server_from_the_environment(store_url: str)
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ["at-risk", "--server", ""],
+        ["impact", "orders", "--drop", "id", "--server", " "],
+        ["search", "orders", "--store", ""],
+        ["stats", "--store", ""],
+        ["ingest", "openlineage", "-", "--server", ""],
+        ["serve", "--store", ""],
+    ],
+)
+def test_an_empty_store_or_server_on_the_command_line_is_refused(args: list[str]) -> None:
+    # A CI job passing an unset secret (--server "$LINEAGE_URL") was answered from the
+    # default local store: "everything is OK", or "nothing is named ...", about a graph
+    # that was not the one asked. Nothing is created either.
+    option = "--server" if "--server" in args else "--store"
+    result = CliRunner().invoke(main, args, env={"LINEAGEGRAPH_SERVER": "http://127.0.0.1:9"})
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': is empty (a variable that is not set?)" in result.output
+
+
+@pytest.mark.parametrize(
     ("server", "message"),
     [("http://[::1", "'http://[::1' is not a URL"), ("127.0.0.1:8000", "is not an http(s) URL")],
 )

@@ -31,10 +31,22 @@ __all__ = [
     "LocalClient",
     "QueryFailed",
     "RemoteClient",
+    "not_empty",
     "open_client",
     "open_service",
     "target_of",
 ]
+
+
+def not_empty(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--store``/``--server`` callback: an empty value typed on the command line is a
+    variable that was not set (a CI secret), not a request for the default store."""
+    typed = context.get_parameter_source(param.name or "") is ParameterSource.COMMANDLINE
+    if value is not None and not value.strip() and typed:
+        raise click.BadParameter(
+            "is empty (a variable that is not set?); give a URL or leave the option out"
+        )
+    return value
 
 
 def target_of(

@@ -26,7 +26,7 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lineagegraph.cli.client import TOKEN_HINT, open_service, target_of
+from lineagegraph.cli.client import TOKEN_HINT, not_empty, open_service, target_of
 from lineagegraph.errors import InvalidInput, LineageError
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest.batching import (
@@ -70,6 +70,7 @@ def _target(function: Callable[..., Any]) -> Callable[..., Any]:
         "--server",
         envvar="LINEAGEGRAPH_SERVER",
         default=None,
+        callback=not_empty,
         metavar="URL",
         help="Send to a running lineagegraph server (e.g. http://127.0.0.1:8000) "
         "instead of writing to a store (env LINEAGEGRAPH_SERVER; --store given on the "
@@ -83,6 +84,7 @@ def _target(function: Callable[..., Any]) -> Callable[..., Any]:
         "store_url",
         envvar="LINEAGEGRAPH_STORE",
         default=None,
+        callback=not_empty,
         help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
         "(default: the embedded file under the user's data directory).",
     )(function)

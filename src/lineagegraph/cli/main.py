@@ -10,7 +10,7 @@ import click
 from pydantic import ValidationError
 
 from lineagegraph import __version__
-from lineagegraph.cli.client import open_service
+from lineagegraph.cli.client import not_empty, open_service
 from lineagegraph.config import invalid_settings
 from lineagegraph.store.graphml import graphml_lines
 
@@ -19,6 +19,7 @@ store_option = click.option(
     "store_url",
     envvar="LINEAGEGRAPH_STORE",
     default=None,
+    callback=not_empty,
     help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
     "(default: the embedded file under the user's data directory).",
 )

@@ -23,7 +23,13 @@ from typing import Any, TypeVar
 
 import click
 
-from lineagegraph.cli.client import GraphQLClient, QueryFailed, open_client, target_of
+from lineagegraph.cli.client import (
+    GraphQLClient,
+    QueryFailed,
+    not_empty,
+    open_client,
+    target_of,
+)
 from lineagegraph.cli.output import Format, Section, emit
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, parse_id
@@ -46,6 +52,7 @@ def common_options(fn: F) -> F:
             "store_url",
             envvar="LINEAGEGRAPH_STORE",
             default=None,
+            callback=not_empty,
             help="Local store URL (default: the embedded file) [env LINEAGEGRAPH_STORE].",
         ),
         click.option(
@@ -53,6 +60,7 @@ def common_options(fn: F) -> F:
             "server_url",
             envvar="LINEAGEGRAPH_SERVER",
             default=None,
+            callback=not_empty,
             help="Ask a running server instead, e.g. http://127.0.0.1:8000 "
             "[env LINEAGEGRAPH_SERVER].",
         ),

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from lineagegraph.cli.client import not_empty
 from lineagegraph.config import Settings
 from lineagegraph.errors import LineageError
 
@@ -50,6 +51,7 @@ def urls(host: str, port: int) -> dict[str, str]:
     "--store",
     "store_url",
     default=None,
+    callback=not_empty,
     help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
     "[env LINEAGEGRAPH_STORE; the embedded file under the user's data directory].",
 )
