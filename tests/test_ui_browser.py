@@ -503,3 +503,128 @@ def test_large_lineage_is_folded_and_expands_on_demand(
     expect(tab.locator("ul.node-list li")).to_have_count(drawn - 1 + opened + still_folded)
     shoot(tab, "lineage-large-folded")
     assert errors == []
+
+
+# The canvas's cytoscape instance, as cytoscape registers it on its container.
+CY = "document.querySelector('#graph')._cyreg.cy"
+PASSING_CHECK = "check|snowflake://acme|analytics.staging.stg_customers|not_null(email)"
+
+
+def post(tab: Page, server: str, mutation: str) -> None:
+    """Write to the live server through its GraphQL API."""
+    answer = tab.request.post(server + "/graphql", data={"query": mutation}).json()
+    assert "errors" not in answer, answer
+
+
+def test_a_failing_check_is_not_drawn_with_the_passing_icon(page: tuple[Page, Watch]) -> None:
+    # A check's icon, a green shield with a tick, stood beside "failed" wherever checks showed.
+    tab, watch = page
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("search", None, "q=not_null"))
+    failing_hit = tab.locator(f'#results a.result[data-id="{NOT_NULL_CHECK}"]')
+    passing_hit = tab.locator(f'#results a.result[data-id="{PASSING_CHECK}"]')
+    expect(failing_hit.locator("svg.icon").first).to_have_class(failed_icon)
+    expect(failing_hit.locator(".badge.kind svg")).to_have_class(failed_icon)
+    expect(passing_hit.locator("svg.icon").first).not_to_have_class(failed_icon)
+
+    open_route(tab, route("entity", NOT_NULL_CHECK))
+    expect(tab.locator(".title-row svg.entity-icon")).to_have_class(failed_icon)
+    failed_result = tab.locator('table[aria-label="Results"] tbody tr').first
+    expect(failed_result.locator("a.entity-link svg").first).to_have_class(failed_icon)
+
+    open_route(tab, route("entity", STG_ORDERS))
+    checks = tab.locator('table[aria-label="Checks"]')
+    expect(
+        checks.locator("tr", has_text="not_null(customer_id)").locator("a.entity-link svg")
+    ).to_have_class(failed_icon)
+    expect(
+        checks.locator("tr", has_text="unique(order_id)").locator("a.entity-link svg")
+    ).not_to_have_class(failed_icon)
+    # the check named by the health reason failed
+    expect(tab.locator(f'#health a.entity-link[data-id="{NOT_NULL_CHECK}"] svg')).to_have_class(
+        failed_icon
+    )
+
+    # and the check's node on the at-risk overlay
+    open_route(tab, route("at-risk"))
+    listed = tab.locator(f'ul.node-list button[data-id="{NOT_NULL_CHECK}"]')
+    expect(listed.locator("svg")).to_have_class(failed_icon)
+    assert tab.evaluate(f"id => {CY}.getElementById(id).data('failed')", NOT_NULL_CHECK)
+    shoot(tab, "failing-check-icons")
+    watch.check()
+
+
+def test_counts_of_one_are_singular(page: tuple[Page, Watch], server: str) -> None:
+    # "1 nodes, 0 edges", "1 columns affected".
+    tab, watch = page
+    post(
+        tab,
+        server,
+        'mutation { upsertDataset(input: {namespace: "ui://probe", name: "alone"})'
+        " { __typename } }",
+    )
+    open_route(tab, route("lineage", "dataset|ui://probe|alone"))
+    expect(tab.locator(".graph-status")).to_have_text("1 node, 0 edges")
+
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=payment_method"))
+    cards = tab.locator("#impact-summary .card")
+    expect(cards.filter(has_text="breaking change")).to_contain_text("1breaking change")
+    expect(cards.filter(has_text="affected").nth(0)).to_have_text("1column affected")
+    expect(cards.filter(has_text="affected").nth(1)).to_have_text("1feature affected")
+    expect(cards.filter(has_text="affected").nth(2)).to_have_text("3model versions affected")
+    watch.check()
+
+
+def test_a_schema_without_positions_has_no_position_column(page: tuple[Page, Watch]) -> None:
+    # A version's schema is recorded without ordinal positions: its "#" column was empty.
+    tab, watch = page
+    open_route(
+        tab, route("entity", "dataset_version|snowflake://acme|analytics.staging.stg_orders|day5")
+    )
+    schema = tab.locator('table[aria-label="Schema"]')
+    expect(schema.locator("tbody tr")).to_have_count(4)
+    expect(schema.locator("thead th")).to_have_text(["Column", "Type", "Nullable"])
+    # the dataset's own columns have positions, and keep the column
+    open_route(tab, route("entity", STG_ORDERS))
+    schema = tab.locator('table[aria-label="Schema"]')
+    expect(schema.locator("thead th").first).to_have_text("#")
+    expect(schema.locator("tbody tr").first.locator("td").first).to_have_text("1")
+    watch.check()
+
+
+def test_the_same_name_in_two_namespaces_is_told_apart(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # A table copied between databases was drawn as two identical "public.orders" boxes.
+    tab, watch = page
+    post(
+        tab,
+        server,
+        """mutation { upsertJob(input: {namespace: "airflow://prod", name: "copy_orders",
+        inputs: [{kind: DATASET, namespace: "postgres://prod-db", name: "public.orders"}],
+        outputs: [{kind: DATASET, namespace: "postgres://replica-db", name: "public.orders"}]})
+        { __typename } }""",
+    )
+    source = "dataset|postgres://prod-db|public.orders"
+    copy = "dataset|postgres://replica-db|public.orders"
+    open_route(tab, route("lineage", source, "direction=DOWNSTREAM"))
+    listed = tab.locator("ul.node-list button", has_text="public.orders")
+    expect(listed).to_have_count(2)
+    expect(tab.locator(f'ul.node-list button[data-id="{source}"]')).to_contain_text(
+        "postgres://prod-db"
+    )
+    expect(tab.locator(f'ul.node-list button[data-id="{copy}"]')).to_contain_text(
+        "postgres://replica-db"
+    )
+    labels = tab.evaluate(
+        f"ids => ids.map(id => {CY}.getElementById(id).data('label'))", [source, copy]
+    )
+    assert labels[0] != labels[1], labels
+    assert "postgres://replica-db" in labels[1]
+    # a name drawn once stays bare
+    assert (
+        tab.evaluate(f"() => {CY}.getElementById('job|airflow://prod|copy_orders').data('label')")
+        == "copy_orders"
+    )
+    shoot(tab, "same-name-two-namespaces")
+    watch.check()

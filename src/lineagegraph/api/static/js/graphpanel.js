@@ -73,8 +73,10 @@ export function nodeList(nodes, onPick, markNames = MARK_NAMES) {
         h(
           "button",
           { type: "button", dataset: { id: node.id }, onclick: () => onPick(node.id) },
-          kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind),
+          kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind, "icon", node.failed),
           h("span", { class: "node-name", title: name(node) }, name(node)),
+          // the same name drawn twice: where each one is
+          node.qualified ? h("span", { class: "node-namespace mono", title: node.namespace }, node.namespace) : null,
           Object.entries(markNames)
             .filter(([cls]) => node.marks.includes(cls))
             .slice(0, 1)

@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { emptyState, entityLink, panel, table } from "../components.js";
 import { copyText, h, replace } from "../dom.js";
-import { chips, healthBadge, kindBadge, kindName } from "../format.js";
+import { chips, healthBadge, kindBadge, kindName, noun } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -168,11 +168,11 @@ export async function render(root, route, ctx) {
         "div",
         { class: "summary-cards", id: "impact-summary" },
         card(report.breaking ? "BREAKING" : "Non-breaking", "verdict", report.breaking ? "alert" : ""),
-        card(breaking, `breaking change${breaking === 1 ? "" : "s"}`, breaking ? "alert" : ""),
-        card(count("FIELD"), "columns affected"),
-        card(count("FEATURE"), "features affected", count("FEATURE") ? "warn" : ""),
-        card(count("MODEL_VERSION"), "model versions affected", count("MODEL_VERSION") ? "warn" : ""),
-        card(count("DEPLOYMENT"), "deployments affected", count("DEPLOYMENT") ? "alert" : ""),
+        card(breaking, noun(breaking, "breaking change"), breaking ? "alert" : ""),
+        card(count("FIELD"), `${noun(count("FIELD"), "column")} affected`),
+        card(count("FEATURE"), `${noun(count("FEATURE"), "feature")} affected`, count("FEATURE") ? "warn" : ""),
+        card(count("MODEL_VERSION"), `${noun(count("MODEL_VERSION"), "model version")} affected`, count("MODEL_VERSION") ? "warn" : ""),
+        card(count("DEPLOYMENT"), `${noun(count("DEPLOYMENT"), "deployment")} affected`, count("DEPLOYMENT") ? "alert" : ""),
       ),
       panel(
         "Changes",

@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { emptyState, entityLink, healthReasons, panel, props } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatTime, healthBadge, kindBadge, kindFromId, kindIcon } from "../format.js";
+import { formatTime, healthBadge, kindBadge, kindFromId, kindIcon, plural } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { go, link } from "../router.js";
@@ -102,10 +102,10 @@ export async function render(root, route, ctx) {
   graph.select(route.id, { center: false });
 
   function describe(res) {
-    const parts = [`${graph.nodes.size} nodes, ${graph.edges.size} edges`];
+    const parts = [`${plural(graph.nodes.size, "node")}, ${plural(graph.edges.size, "edge")}`];
     if (graph.cy.nodes(".group").length) parts.push("some folded: click a dashed box to open it");
     if (res && res.truncated) parts.push(`cut at a bound (${res.truncation})`);
-    if (res && res.cycles && res.cycles.length) parts.push(`${res.cycles.length} cycle${res.cycles.length === 1 ? "" : "s"}`);
+    if (res && res.cycles && res.cycles.length) parts.push(plural(res.cycles.length, "cycle"));
     status.textContent = parts.join(" · ");
   }
 

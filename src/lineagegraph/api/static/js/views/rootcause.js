@@ -4,7 +4,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, table } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatNumber, formatTime, healthBadge, kindBadge, kindFromId, labelFromId, resultBadge } from "../format.js";
+import { formatNumber, formatTime, healthBadge, kindBadge, kindFromId, labelFromId, plural, resultBadge } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -112,7 +112,7 @@ export async function render(root, route, ctx) {
   const topPlace = top ? place(top.entityId) : null;
   graph.mark("affected", rest.map((s) => place(s.entityId)).filter((id) => id && id !== topPlace));
   graph.render();
-  status.textContent = `${model.nodes.length} upstream entities`;
+  status.textContent = plural(model.nodes.length, "upstream entity", "upstream entities");
 }
 
 function context(subject, report) {
