@@ -628,3 +628,33 @@ def test_the_same_name_in_two_namespaces_is_told_apart(
     )
     shoot(tab, "same-name-two-namespaces")
     watch.check()
+
+
+def test_a_pasted_schema_is_the_analysis_the_address_names(page: tuple[Page, Watch]) -> None:
+    # The address kept the ?rename= of the analysis before: a reload analysed that instead.
+    tab, watch = page
+    open_route(tab, route("impact", STG_PAYMENTS, "rename=amount:amount_usd"))
+    summary = tab.locator("#impact-summary")
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("amount_usd")
+    tab.locator("button", has_text="Paste proposed schema").click()
+    without_method = tab.evaluate(
+        """() => JSON.stringify(JSON.parse(document.querySelector('#proposed-schema').value)
+             .filter(f => f.path !== 'payment_method'))"""
+    )
+    tab.fill("#proposed-schema", without_method)
+    tab.click("#analyze")
+    changes = tab.locator('table[aria-label="Changes"]')
+    expect(changes).to_contain_text("payment_method")
+    expect(changes).not_to_contain_text("amount_usd")
+    shown = summary.text_content()
+    address = tab.evaluate("() => location.hash")
+    assert "rename=" not in address
+    assert "mode=json" in address
+    # a reload (or the link, shared) gives the analysis that was shown
+    tab.reload()
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("payment_method")
+    expect(tab.locator('table[aria-label="Changes"]')).not_to_contain_text("amount_usd")
+    expect(summary).to_have_text(shown)
+    expect(tab.locator("#proposed-schema")).to_be_visible()
+    assert tab.evaluate("() => location.hash") == address
+    watch.check()
