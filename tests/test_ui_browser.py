@@ -658,3 +658,37 @@ def test_a_pasted_schema_is_the_analysis_the_address_names(page: tuple[Page, Wat
     expect(tab.locator("#proposed-schema")).to_be_visible()
     assert tab.evaluate("() => location.hash") == address
     watch.check()
+
+
+def test_settings_the_address_gets_wrong_are_said_and_put_right(
+    page: tuple[Page, Watch],
+) -> None:
+    # A bad depth was read as 0 hops (one node drawn, the menu saying "1 hop") and a bad
+    # direction as both, while the address kept them.
+    tab, watch = page
+    open_route(tab, route("lineage", STG_PAYMENTS, "direction=SIDEWAYS&depth=abc"))
+    note = tab.locator("#lineage-ignored")
+    expect(note).to_contain_text("direction “SIDEWAYS”")
+    expect(note).to_contain_text("depth “abc”")
+    expect(tab).to_have_url(re.compile(r"direction=BOTH&depth=2$"))
+    expect(tab.locator("#lineage-depth")).to_have_value("2")
+    expect(tab.locator('[aria-label="Direction"] button[aria-pressed="true"]')).to_have_text("Both")
+    expect(tab.locator("ul.node-list li")).to_have_count(7)
+    # a depth the menu does not list is still the one shown and kept; case is forgiven
+    open_route(tab, route("lineage", STG_PAYMENTS, "direction=downstream&depth=4"))
+    expect(tab.locator("#lineage-depth")).to_have_value("4")
+    expect(tab.locator("#lineage-depth option:checked")).to_have_text("4 hops")
+    expect(tab).to_have_url(re.compile(r"direction=DOWNSTREAM&depth=4$"))
+    expect(tab.locator("#lineage-ignored")).to_have_count(0)
+    # a time that is not one
+    open_route(tab, route("lineage", STG_PAYMENTS, "asOf=yesterday"))
+    expect(tab.locator("#lineage-ignored")).to_contain_text("as of “yesterday”")
+    expect(tab.locator(".toolbar")).to_contain_text("Current lineage")
+    assert "asOf" not in tab.evaluate("() => location.hash")
+    # the at-risk list's filter
+    open_route(tab, route("at-risk", None, "show=EVERYTHING"))
+    expect(tab.locator("#risk-ignored")).to_contain_text("show “EVERYTHING”")
+    expect(tab.locator("#risk-show")).to_have_value("key")
+    expect(tab.locator("#evidence article").first).to_be_visible()
+    expect(tab).to_have_url(re.compile(r"show=key$"))
+    watch.check()

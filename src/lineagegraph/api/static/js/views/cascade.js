@@ -62,7 +62,7 @@ export function entityPath(reason) {
 /** Render #/at-risk?show=key|all|<KIND>&focus=<id> */
 export async function render(root, route, ctx) {
   document.title = "At risk · lineagegraph";
-  const show = route.params.get("show") || "key";
+  let show = route.params.get("show") || "key";
   const focus = route.params.get("focus");
   const head = h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", {}, "At risk now"), h("span", { class: "muted" }, "Failed checks and everything downstream they put at risk, with the evidence")));
   replace(root, head, h("p", { class: "muted" }, "Loading…"));
@@ -99,6 +99,14 @@ export async function render(root, route, ctx) {
   });
 
   const kinds = ORDER.filter((k) => records.some((r) => r.kind === k));
+  // a choice the menu does not offer showed an empty list under "Failing, deployments…":
+  // the default is shown instead, said, and put in the address
+  let ignoredNote = null;
+  if (show !== "key" && show !== "all" && !kinds.includes(show)) {
+    ignoredNote = h("p", { class: "notice", role: "status", id: "risk-ignored" }, `Not understood in the address, so ignored: show “${show}” (key, all or a kind at risk now).`);
+    show = "key";
+    go(link("at-risk", null, { show, focus }), { replace: true });
+  }
   const showSelect = h(
     "select",
     { id: "risk-show", onchange: (e) => go(link("at-risk", null, { show: e.target.value, focus })) },
@@ -116,6 +124,7 @@ export async function render(root, route, ctx) {
     head,
     cards,
     complete ? null : h("p", { class: "hint" }, "Showing the first records only: the at-risk set is larger than this page loads."),
+    ignoredNote,
     h("div", { class: "split wide-side" }, graphEl, h("div", { class: "stack" }, panel("Selected", selected, { id: "selected" }), panel("In view", listBox))),
     panel(`Evidence (${shown.length} of ${records.length})`, evidence, { actions: h("label", { class: "field", for: "risk-show" }, "Show", showSelect), id: "evidence-panel" }),
   );
