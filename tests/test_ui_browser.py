@@ -692,3 +692,36 @@ def test_settings_the_address_gets_wrong_are_said_and_put_right(
     expect(tab.locator("#evidence article").first).to_be_visible()
     expect(tab).to_have_url(re.compile(r"show=key$"))
     watch.check()
+
+
+def test_opening_a_folded_group_from_the_keyboard_keeps_the_focus(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # The list beside the graph is redrawn when a group opens: focus fell to the page.
+    tab, watch = page
+    outputs = ", ".join(
+        f'{{kind: DATASET, namespace: "ui://fan", name: "out_{i:03}"}}' for i in range(180)
+    ) + "".join(f', {{kind: DATASET, namespace: "ui://few", name: "few_{i}"}}' for i in range(3))
+    post(
+        tab,
+        server,
+        f"""mutation {{ upsertJob(input: {{namespace: "ui://fan", name: "fan_out",
+        inputs: [{{kind: DATASET, namespace: "ui://fan", name: "source"}}],
+        outputs: [{outputs}]}}) {{ __typename }} }}""",
+    )
+    open_route(tab, route("lineage", "dataset|ui://fan|source", "direction=DOWNSTREAM&depth=all"))
+    group = tab.locator("ul.node-list button", has_text="180 more datasets")
+    expect(group).to_be_visible()
+    group.focus()
+    tab.keyboard.press("Enter")
+    # 25 drawn, 155 still folded: the keyboard stays on the group
+    regrouped = tab.locator("ul.node-list button", has_text="155 more datasets")
+    expect(regrouped).to_be_focused()
+    tab.keyboard.press(" ")
+    expect(tab.locator("ul.node-list button", has_text="130 more datasets")).to_be_focused()
+    assert tab.evaluate("() => document.activeElement.closest('ul.node-list') !== null")
+    # a group opened whole is gone: the keyboard moves to the first member it showed
+    tab.locator("ul.node-list button", has_text="3 more datasets").focus()
+    tab.keyboard.press("Enter")
+    expect(tab.locator('ul.node-list button[data-id="dataset|ui://few|few_0"]')).to_be_focused()
+    watch.check()
