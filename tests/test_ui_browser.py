@@ -725,3 +725,34 @@ def test_opening_a_folded_group_from_the_keyboard_keeps_the_focus(
     tab.keyboard.press("Enter")
     expect(tab.locator('ul.node-list button[data-id="dataset|ui://few|few_0"]')).to_be_focused()
     watch.check()
+
+
+def test_no_view_scrolls_sideways_at_a_phone_width(browser: Browser, server: str) -> None:
+    # At 390 px the top bar (its views and the quick search on one line) and the at-risk
+    # list's filter were wider than the screen: the whole page scrolled sideways.
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = phone.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.goto(server + "/")
+    views = {
+        route("search", None, "q=orders"): "#results a.result",
+        route("entity", STG_ORDERS): 'table[aria-label="Schema"]',
+        route("lineage", STG_PAYMENTS): "ul.node-list",
+        route("impact", STG_PAYMENTS, "drop=payment_method"): "#affected",
+        route("at-risk"): "#evidence article",
+        route("root-cause", CHURN_V3): 'table[aria-label="Ranked suspects"]',
+    }
+    for hash_, ready in views.items():
+        open_route(tab, hash_)
+        expect(tab.locator(ready).first).to_be_visible()
+        widths = tab.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], (hash_, widths)
+    # the views stay reachable, the quick search too
+    expect(tab.locator(".topbar nav a", has_text="Root cause")).to_be_visible()
+    expect(tab.locator("#quick-search-input")).to_be_visible()
+    shoot(tab, "phone-width")
+    phone.close()
+    assert errors == []
