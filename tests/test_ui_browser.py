@@ -756,3 +756,39 @@ def test_no_view_scrolls_sideways_at_a_phone_width(browser: Browser, server: str
     shoot(tab, "phone-width")
     phone.close()
     assert errors == []
+
+
+# Pairs of drawn boxes (a dataset's name above its box included) that intersect, read from
+# the canvas; a column and the dataset box it sits in are not a pair.
+OVERLAPS = f"""() => {{
+  const cy = {CY};
+  const boxes = cy.nodes().map((n) => [n, n.boundingBox({{
+    includeLabels: true, includeOverlays: false, includeUnderlays: false }})]);
+  const found = [];
+  boxes.forEach(([a, A], i) => boxes.slice(i + 1).forEach(([b, B]) => {{
+    if (a.ancestors().contains(b) || b.ancestors().contains(a)) return;
+    const across = Math.min(A.x2, B.x2) - Math.max(A.x1, B.x1);
+    const down = Math.min(A.y2, B.y2) - Math.max(A.y1, B.y1);
+    if (across > 0 && down > 0) found.push(`${{a.id()}} / ${{b.id()}}`);
+  }}));
+  return [cy.nodes().length, found];
+}}"""
+
+
+def test_column_level_boxes_do_not_overlap(page: tuple[Page, Watch]) -> None:
+    # A dataset's name (above its box) lay over the box above it, and its padding over the
+    # columns of the next: dagre is told neither.
+    tab, watch = page
+    for hash_, ready in (
+        (route("impact", STG_ORDERS, "drop=customer_id"), "#affected"),
+        (route("lineage", STG_ORDERS, "direction=BOTH&depth=all&columns=1"), "ul.node-list"),
+        (route("lineage", STG_PAYMENTS, "direction=BOTH&depth=all&columns=1"), "ul.node-list"),
+    ):
+        open_route(tab, hash_)
+        expect(tab.locator(ready)).to_be_visible()
+        expect(tab.locator("ul.node-list li").first).to_be_visible()
+        drawn, overlaps = tab.evaluate(OVERLAPS)
+        assert drawn > 20, (hash_, drawn)
+        assert overlaps == [], (hash_, overlaps)
+    shoot(tab, "column-boxes-apart")
+    watch.check()

@@ -187,6 +187,47 @@ function ambiguity(drawn) {
   return qualifiers;
 }
 
+// Room kept between boxes pushed apart after the layout.
+const GAP = 8;
+
+/**
+ * Push overlapping boxes apart, downwards. dagre is told each box's size but not what
+ * cytoscape adds around a dataset's columns (its padding, its name above the box), so a
+ * dataset's box could cover the box above it, its name the columns of another. The
+ * columns inside each dataset are kept apart first, then the boxes among themselves: taken
+ * top to bottom, each moves below any box already placed that it overlaps.
+ */
+function separate(units) {
+  units.forEach((unit) => {
+    if (unit.isParent()) separate(unit.children());
+  });
+  const bounds = (unit) => unit.boundingBox({ includeLabels: true, includeOverlays: false, includeUnderlays: false });
+  const placed = [];
+  const sorted = units.toArray().map((unit) => ({ unit, box: bounds(unit) })).sort((a, b) => a.box.y1 - b.box.y1);
+  for (const { unit, box } of sorted) {
+    let dy = 0;
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const other of placed) {
+        const across = box.x1 < other.x2 + GAP && box.x2 > other.x1 - GAP;
+        const down = box.y1 + dy < other.y2 + GAP && box.y2 + dy > other.y1 - GAP;
+        if (across && down) {
+          dy = other.y2 + GAP - box.y1;
+          moved = true;
+        }
+      }
+    }
+    if (dy > 0) {
+      const leaves = unit.isParent() ? unit.descendants().filter((n) => !n.isParent()) : unit;
+      leaves.forEach((n) => {
+        const at = n.position();
+        n.position({ x: at.x, y: at.y + dy });
+      });
+    }
+    placed.push({ x1: box.x1, x2: box.x2, y1: box.y1 + dy, y2: box.y2 + dy });
+  }
+}
+
 function groupKey(node) {
   return `group|${node.kind}|${node.namespace || ""}`;
 }
@@ -291,6 +332,8 @@ export class LineageGraph {
       sort: (a, b) => String(a.data("sortKey")).localeCompare(String(b.data("sortKey"))),
     });
     layout.run();
+    separate(this.cy.nodes().orphans());
+    if (fit) this.cy.fit(undefined, 32);
     if (fit && this.cy.zoom() > 1.25) {
       this.cy.zoom(1.25);
       this.cy.center();
