@@ -550,6 +550,15 @@ def test_a_failing_check_is_not_drawn_with_the_passing_icon(page: tuple[Page, Wa
     listed = tab.locator(f'ul.node-list button[data-id="{NOT_NULL_CHECK}"]')
     expect(listed.locator("svg")).to_have_class(failed_icon)
     assert tab.evaluate(f"id => {CY}.getElementById(id).data('failed')", NOT_NULL_CHECK)
+    # and as the top suspect of a regression, and in the check outcomes that changed
+    open_route(tab, route("root-cause", CHURN_V3))
+    top = tab.locator('table[aria-label="Ranked suspects"] tbody tr').first
+    expect(top).to_contain_text("failed check")
+    expect(top.locator(f'a.entity-link[data-id="{NOT_NULL_CHECK}"] svg').first).to_have_class(
+        failed_icon
+    )
+    changed = tab.locator('table[aria-label="Check changes"] tr', has_text="not_null(customer_id)")
+    expect(changed.locator("a.entity-link svg")).to_have_class(failed_icon)
     shoot(tab, "failing-check-icons")
     watch.check()
 
