@@ -518,3 +518,301 @@ def test_large_lineage_is_folded_and_expands_on_demand(
     expect(tab.locator("ul.node-list li")).to_have_count(drawn - 1 + opened + still_folded)
     shoot(tab, "lineage-large-folded")
     assert errors == []
+
+
+# The canvas's cytoscape instance, as cytoscape registers it on its container.
+CY = "document.querySelector('#graph')._cyreg.cy"
+PASSING_CHECK = "check|snowflake://acme|analytics.staging.stg_customers|not_null(email)"
+
+
+def post(tab: Page, server: str, mutation: str) -> None:
+    """Write to the live server through its GraphQL API."""
+    answer = tab.request.post(server + "/graphql", data={"query": mutation}).json()
+    assert "errors" not in answer, answer
+
+
+def test_a_failing_check_is_not_drawn_with_the_passing_icon(page: tuple[Page, Watch]) -> None:
+    # A check's icon, a green shield with a tick, stood beside "failed" wherever checks showed.
+    tab, watch = page
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("search", None, "q=not_null"))
+    failing_hit = tab.locator(f'#results a.result[data-id="{NOT_NULL_CHECK}"]')
+    passing_hit = tab.locator(f'#results a.result[data-id="{PASSING_CHECK}"]')
+    expect(failing_hit.locator("svg.icon").first).to_have_class(failed_icon)
+    expect(failing_hit.locator(".badge.kind svg")).to_have_class(failed_icon)
+    expect(passing_hit.locator("svg.icon").first).not_to_have_class(failed_icon)
+
+    open_route(tab, route("entity", NOT_NULL_CHECK))
+    expect(tab.locator(".title-row svg.entity-icon")).to_have_class(failed_icon)
+    failed_result = tab.locator('table[aria-label="Results"] tbody tr').first
+    expect(failed_result.locator("a.entity-link svg").first).to_have_class(failed_icon)
+
+    open_route(tab, route("entity", STG_ORDERS))
+    checks = tab.locator('table[aria-label="Checks"]')
+    expect(
+        checks.locator("tr", has_text="not_null(customer_id)").locator("a.entity-link svg")
+    ).to_have_class(failed_icon)
+    expect(
+        checks.locator("tr", has_text="unique(order_id)").locator("a.entity-link svg")
+    ).not_to_have_class(failed_icon)
+    # the check named by the health reason failed
+    expect(tab.locator(f'#health a.entity-link[data-id="{NOT_NULL_CHECK}"] svg')).to_have_class(
+        failed_icon
+    )
+
+    # and the check's node on the at-risk overlay
+    open_route(tab, route("at-risk"))
+    listed = tab.locator(f'ul.node-list button[data-id="{NOT_NULL_CHECK}"]')
+    expect(listed.locator("svg")).to_have_class(failed_icon)
+    assert tab.evaluate(f"id => {CY}.getElementById(id).data('failed')", NOT_NULL_CHECK)
+    # and as the top suspect of a regression, and in the check outcomes that changed
+    open_route(tab, route("root-cause", CHURN_V3))
+    top = tab.locator('table[aria-label="Ranked suspects"] tbody tr').first
+    expect(top).to_contain_text("failed check")
+    expect(top.locator(f'a.entity-link[data-id="{NOT_NULL_CHECK}"] svg').first).to_have_class(
+        failed_icon
+    )
+    changed = tab.locator('table[aria-label="Check changes"] tr', has_text="not_null(customer_id)")
+    expect(changed.locator("a.entity-link svg")).to_have_class(failed_icon)
+    shoot(tab, "failing-check-icons")
+    watch.check()
+
+
+def test_counts_of_one_are_singular(page: tuple[Page, Watch], server: str) -> None:
+    # "1 nodes, 0 edges", "1 columns affected".
+    tab, watch = page
+    post(
+        tab,
+        server,
+        'mutation { upsertDataset(input: {namespace: "ui://probe", name: "alone"})'
+        " { __typename } }",
+    )
+    open_route(tab, route("lineage", "dataset|ui://probe|alone"))
+    expect(tab.locator(".graph-status")).to_have_text("1 node, 0 edges")
+
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=payment_method"))
+    cards = tab.locator("#impact-summary .card")
+    expect(cards.filter(has_text="breaking change")).to_contain_text("1breaking change")
+    expect(cards.filter(has_text="affected").nth(0)).to_have_text("1column affected")
+    expect(cards.filter(has_text="affected").nth(1)).to_have_text("1feature affected")
+    expect(cards.filter(has_text="affected").nth(2)).to_have_text("3model versions affected")
+    watch.check()
+
+
+def test_a_schema_without_positions_has_no_position_column(page: tuple[Page, Watch]) -> None:
+    # A version's schema is recorded without ordinal positions: its "#" column was empty.
+    tab, watch = page
+    open_route(
+        tab, route("entity", "dataset_version|snowflake://acme|analytics.staging.stg_orders|day5")
+    )
+    schema = tab.locator('table[aria-label="Schema"]')
+    expect(schema.locator("tbody tr")).to_have_count(4)
+    expect(schema.locator("thead th")).to_have_text(["Column", "Type", "Nullable"])
+    # the dataset's own columns have positions, and keep the column
+    open_route(tab, route("entity", STG_ORDERS))
+    schema = tab.locator('table[aria-label="Schema"]')
+    expect(schema.locator("thead th").first).to_have_text("#")
+    expect(schema.locator("tbody tr").first.locator("td").first).to_have_text("1")
+    watch.check()
+
+
+def test_the_same_name_in_two_namespaces_is_told_apart(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # A table copied between databases was drawn as two identical "public.orders" boxes.
+    tab, watch = page
+    post(
+        tab,
+        server,
+        """mutation { upsertJob(input: {namespace: "airflow://prod", name: "copy_orders",
+        inputs: [{kind: DATASET, namespace: "postgres://prod-db", name: "public.orders"}],
+        outputs: [{kind: DATASET, namespace: "postgres://replica-db", name: "public.orders"}]})
+        { __typename } }""",
+    )
+    source = "dataset|postgres://prod-db|public.orders"
+    copy = "dataset|postgres://replica-db|public.orders"
+    open_route(tab, route("lineage", source, "direction=DOWNSTREAM"))
+    listed = tab.locator("ul.node-list button", has_text="public.orders")
+    expect(listed).to_have_count(2)
+    expect(tab.locator(f'ul.node-list button[data-id="{source}"]')).to_contain_text(
+        "postgres://prod-db"
+    )
+    expect(tab.locator(f'ul.node-list button[data-id="{copy}"]')).to_contain_text(
+        "postgres://replica-db"
+    )
+    labels = tab.evaluate(
+        f"ids => ids.map(id => {CY}.getElementById(id).data('label'))", [source, copy]
+    )
+    assert labels[0] != labels[1], labels
+    assert "postgres://replica-db" in labels[1]
+    # a name drawn once stays bare
+    assert (
+        tab.evaluate(f"() => {CY}.getElementById('job|airflow://prod|copy_orders').data('label')")
+        == "copy_orders"
+    )
+    shoot(tab, "same-name-two-namespaces")
+    watch.check()
+
+
+def test_a_pasted_schema_is_the_analysis_the_address_names(page: tuple[Page, Watch]) -> None:
+    # The address kept the ?rename= of the analysis before: a reload analysed that instead.
+    tab, watch = page
+    open_route(tab, route("impact", STG_PAYMENTS, "rename=amount:amount_usd"))
+    summary = tab.locator("#impact-summary")
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("amount_usd")
+    tab.locator("button", has_text="Paste proposed schema").click()
+    without_method = tab.evaluate(
+        """() => JSON.stringify(JSON.parse(document.querySelector('#proposed-schema').value)
+             .filter(f => f.path !== 'payment_method'))"""
+    )
+    tab.fill("#proposed-schema", without_method)
+    tab.click("#analyze")
+    changes = tab.locator('table[aria-label="Changes"]')
+    expect(changes).to_contain_text("payment_method")
+    expect(changes).not_to_contain_text("amount_usd")
+    shown = summary.text_content()
+    address = tab.evaluate("() => location.hash")
+    assert "rename=" not in address
+    assert "mode=json" in address
+    # a reload (or the link, shared) gives the analysis that was shown
+    tab.reload()
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("payment_method")
+    expect(tab.locator('table[aria-label="Changes"]')).not_to_contain_text("amount_usd")
+    expect(summary).to_have_text(shown)
+    expect(tab.locator("#proposed-schema")).to_be_visible()
+    assert tab.evaluate("() => location.hash") == address
+    watch.check()
+
+
+def test_settings_the_address_gets_wrong_are_said_and_put_right(
+    page: tuple[Page, Watch],
+) -> None:
+    # A bad depth was read as 0 hops (one node drawn, the menu saying "1 hop") and a bad
+    # direction as both, while the address kept them.
+    tab, watch = page
+    open_route(tab, route("lineage", STG_PAYMENTS, "direction=SIDEWAYS&depth=abc"))
+    note = tab.locator("#lineage-ignored")
+    expect(note).to_contain_text("direction “SIDEWAYS”")
+    expect(note).to_contain_text("depth “abc”")
+    expect(tab).to_have_url(re.compile(r"direction=BOTH&depth=2$"))
+    expect(tab.locator("#lineage-depth")).to_have_value("2")
+    expect(tab.locator('[aria-label="Direction"] button[aria-pressed="true"]')).to_have_text("Both")
+    expect(tab.locator("ul.node-list li")).to_have_count(7)
+    # a depth the menu does not list is still the one shown and kept; case is forgiven
+    open_route(tab, route("lineage", STG_PAYMENTS, "direction=downstream&depth=4"))
+    expect(tab.locator("#lineage-depth")).to_have_value("4")
+    expect(tab.locator("#lineage-depth option:checked")).to_have_text("4 hops")
+    expect(tab).to_have_url(re.compile(r"direction=DOWNSTREAM&depth=4$"))
+    expect(tab.locator("#lineage-ignored")).to_have_count(0)
+    # a time that is not one
+    open_route(tab, route("lineage", STG_PAYMENTS, "asOf=yesterday"))
+    expect(tab.locator("#lineage-ignored")).to_contain_text("as of “yesterday”")
+    expect(tab.locator(".toolbar")).to_contain_text("Current lineage")
+    assert "asOf" not in tab.evaluate("() => location.hash")
+    # the at-risk list's filter
+    open_route(tab, route("at-risk", None, "show=EVERYTHING"))
+    expect(tab.locator("#risk-ignored")).to_contain_text("show “EVERYTHING”")
+    expect(tab.locator("#risk-show")).to_have_value("key")
+    expect(tab.locator("#evidence article").first).to_be_visible()
+    expect(tab).to_have_url(re.compile(r"show=key$"))
+    watch.check()
+
+
+def test_opening_a_folded_group_from_the_keyboard_keeps_the_focus(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # The list beside the graph is redrawn when a group opens: focus fell to the page.
+    tab, watch = page
+    outputs = ", ".join(
+        f'{{kind: DATASET, namespace: "ui://fan", name: "out_{i:03}"}}' for i in range(180)
+    ) + "".join(f', {{kind: DATASET, namespace: "ui://few", name: "few_{i}"}}' for i in range(3))
+    post(
+        tab,
+        server,
+        f"""mutation {{ upsertJob(input: {{namespace: "ui://fan", name: "fan_out",
+        inputs: [{{kind: DATASET, namespace: "ui://fan", name: "source"}}],
+        outputs: [{outputs}]}}) {{ __typename }} }}""",
+    )
+    open_route(tab, route("lineage", "dataset|ui://fan|source", "direction=DOWNSTREAM&depth=all"))
+    group = tab.locator("ul.node-list button", has_text="180 more datasets")
+    expect(group).to_be_visible()
+    group.focus()
+    tab.keyboard.press("Enter")
+    # 25 drawn, 155 still folded: the keyboard stays on the group
+    regrouped = tab.locator("ul.node-list button", has_text="155 more datasets")
+    expect(regrouped).to_be_focused()
+    tab.keyboard.press(" ")
+    expect(tab.locator("ul.node-list button", has_text="130 more datasets")).to_be_focused()
+    assert tab.evaluate("() => document.activeElement.closest('ul.node-list') !== null")
+    # a group opened whole is gone: the keyboard moves to the first member it showed
+    tab.locator("ul.node-list button", has_text="3 more datasets").focus()
+    tab.keyboard.press("Enter")
+    expect(tab.locator('ul.node-list button[data-id="dataset|ui://few|few_0"]')).to_be_focused()
+    watch.check()
+
+
+def test_no_view_scrolls_sideways_at_a_phone_width(browser: Browser, server: str) -> None:
+    # At 390 px the top bar (its views and the quick search on one line) and the at-risk
+    # list's filter were wider than the screen: the whole page scrolled sideways.
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = phone.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.goto(server + "/")
+    views = {
+        route("search", None, "q=orders"): "#results a.result",
+        route("entity", STG_ORDERS): 'table[aria-label="Schema"]',
+        route("lineage", STG_PAYMENTS): "ul.node-list",
+        route("impact", STG_PAYMENTS, "drop=payment_method"): "#affected",
+        route("at-risk"): "#evidence article",
+        route("root-cause", CHURN_V3): 'table[aria-label="Ranked suspects"]',
+    }
+    for hash_, ready in views.items():
+        open_route(tab, hash_)
+        expect(tab.locator(ready).first).to_be_visible()
+        widths = tab.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], (hash_, widths)
+    # the views stay reachable, the quick search too
+    expect(tab.locator(".topbar nav a", has_text="Root cause")).to_be_visible()
+    expect(tab.locator("#quick-search-input")).to_be_visible()
+    shoot(tab, "phone-width")
+    phone.close()
+    assert errors == []
+
+
+# Pairs of drawn boxes (a dataset's name above its box included) that intersect, read from
+# the canvas; a column and the dataset box it sits in are not a pair.
+OVERLAPS = f"""() => {{
+  const cy = {CY};
+  const boxes = cy.nodes().map((n) => [n, n.boundingBox({{
+    includeLabels: true, includeOverlays: false, includeUnderlays: false }})]);
+  const found = [];
+  boxes.forEach(([a, A], i) => boxes.slice(i + 1).forEach(([b, B]) => {{
+    if (a.ancestors().contains(b) || b.ancestors().contains(a)) return;
+    const across = Math.min(A.x2, B.x2) - Math.max(A.x1, B.x1);
+    const down = Math.min(A.y2, B.y2) - Math.max(A.y1, B.y1);
+    if (across > 0 && down > 0) found.push(`${{a.id()}} / ${{b.id()}}`);
+  }}));
+  return [cy.nodes().length, found];
+}}"""
+
+
+def test_column_level_boxes_do_not_overlap(page: tuple[Page, Watch]) -> None:
+    # A dataset's name (above its box) lay over the box above it, and its padding over the
+    # columns of the next: dagre is told neither.
+    tab, watch = page
+    for hash_, ready in (
+        (route("impact", STG_ORDERS, "drop=customer_id"), "#affected"),
+        (route("lineage", STG_ORDERS, "direction=BOTH&depth=all&columns=1"), "ul.node-list"),
+        (route("lineage", STG_PAYMENTS, "direction=BOTH&depth=all&columns=1"), "ul.node-list"),
+    ):
+        open_route(tab, hash_)
+        expect(tab.locator(ready)).to_be_visible()
+        expect(tab.locator("ul.node-list li").first).to_be_visible()
+        drawn, overlaps = tab.evaluate(OVERLAPS)
+        assert drawn > 20, (hash_, drawn)
+        assert overlaps == [], (hash_, overlaps)
+    shoot(tab, "column-boxes-apart")
+    watch.check()

@@ -1,11 +1,15 @@
 // Building blocks shared by the views: entity links, tables, health reasons, evidence paths.
 
 import { h } from "./dom.js";
-import { formatTime, kindBadge, kindFromId, kindIcon, labelFromId, statusBadge } from "./format.js";
+import { failedOutcome, formatTime, kindBadge, kindFromId, kindIcon, labelFromId, statusBadge } from "./format.js";
 import { link } from "./router.js";
 
-/** A link to an entity page, with the kind's icon; `node` is {id, kind?, label?} or an id. */
-export function entityLink(node, { text = null, view = "entity" } = {}) {
+/**
+ * A link to an entity page, with the kind's icon; `node` is {id, kind?, label?} or an id.
+ * A check or result that failed gets the failed icon: told by the node's outcome, or by
+ * `failed` where the caller knows it (a health reason's check).
+ */
+export function entityLink(node, { text = null, view = "entity", failed = null } = {}) {
   if (!node) return h("span", { class: "muted" }, "—");
   const id = typeof node === "string" ? node : node.id;
   const kind = (typeof node === "object" && node.kind) || kindFromId(id);
@@ -13,7 +17,7 @@ export function entityLink(node, { text = null, view = "entity" } = {}) {
   return h(
     "a",
     { href: link(view, id), class: "entity-link", title: id, dataset: { id } },
-    kindIcon(kind),
+    kindIcon(kind, "icon", failed ?? failedOutcome(node)),
     " ",
     label,
   );
@@ -71,12 +75,13 @@ export function props(pairs) {
   return h("dl", { class: "props" }, shown.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
 }
 
-/** An evidence path: a chain of entity chips joined by arrows. */
-export function pathChips(ids) {
+/** An evidence path: a chain of entity chips joined by arrows; `failed` ids (the failed
+ * check and its result) get the failed icon. */
+export function pathChips(ids, { failed = [] } = {}) {
   const steps = [];
   ids.forEach((id, i) => {
     if (i) steps.push(h("span", { class: "arrow", "aria-hidden": "true" }, "→"));
-    steps.push(h("span", { class: "step" }, entityLink(id)));
+    steps.push(h("span", { class: "step" }, entityLink(id, { failed: failed.includes(id) })));
   });
   return h("div", { class: "path", role: "list", "aria-label": "Evidence path" }, steps.map((s) => (s.classList.contains("step") ? h("span", { role: "listitem" }, s) : s)));
 }
@@ -98,7 +103,7 @@ export function healthReasons(health) {
           "div",
           { class: "hint" },
           `${reason.precision === "CONFIRMED" ? "Confirmed through runs" : "Potential (design lineage)"} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"} · check `,
-          entityLink(reason.checkId),
+          entityLink(reason.checkId, { failed: true }),
           reason.result && reason.result.observedAt ? ` · failed ${formatTime(reason.result.observedAt)}` : "",
         ),
         reason.path && reason.path.length > 1 ? pathChips(reason.path) : null,
@@ -112,11 +117,11 @@ export function pageTitle(node, subtitle = null) {
   return h(
     "div",
     { class: "title" },
-    h("div", { class: "title-row" }, kindIcon(node.kind, "icon entity-icon"), h("h1", {}, displayLabel(node))),
+    h("div", { class: "title-row" }, kindIcon(node.kind, "icon entity-icon", failedOutcome(node)), h("h1", {}, displayLabel(node))),
     h(
       "div",
       { class: "subtitle" },
-      kindBadge(node.kind),
+      kindBadge(node.kind, failedOutcome(node)),
       statusBadge(node),
       h("span", { class: "mono" }, node.namespace),
       subtitle,

@@ -15,6 +15,9 @@ const ICONS = {
   DEPLOYMENT: ["M5 13l4 4L19 7", "M3 20h18"],
   CHECK: ["M9 12l2 2 4-4", "M12 3l7 3v6c0 4-3 7.5-7 9-4-1.5-7-5-7-9V6z"],
   RESULT: ["M4 4h16v16H4z", "M8 12l3 3 5-6"],
+  // a check or result that failed: the same outline with a cross for the tick
+  CHECK_FAILED: ["M9.5 9.5l5 5", "M14.5 9.5l-5 5", "M12 3l7 3v6c0 4-3 7.5-7 9-4-1.5-7-5-7-9V6z"],
+  RESULT_FAILED: ["M4 4h16v16H4z", "M9 9l6 6", "M15 9l-6 6"],
   GROUP: ["M4 4h7v7H4z", "M13 4h7v7h-7z", "M4 13h7v7H4z", "M13 13h7v7h-7z"],
 };
 
@@ -34,10 +37,15 @@ export const KIND_COLOURS = {
   GROUP: "#475467",
 };
 
-/** A kind's icon as an SVG data URI (for the graph's node images). */
-export function kindIconUri(kind) {
-  const colour = KIND_COLOURS[kind] || KIND_COLOURS.GROUP;
-  const paths = (ICONS[kind] || ICONS.GROUP).map((d) => `<path d="${d}"/>`).join("");
+// The colour of a failed check's or result's icon (the failing badge's red).
+const FAILED_COLOUR = "#b42318";
+
+/** A kind's icon as an SVG data URI (for the graph's node images); `failed` draws a
+ * check's or result's failed icon. */
+export function kindIconUri(kind, failed = false) {
+  const shown = failed && ICONS[`${kind}_FAILED`] ? `${kind}_FAILED` : kind;
+  const colour = shown === kind ? KIND_COLOURS[kind] || KIND_COLOURS.GROUP : FAILED_COLOUR;
+  const paths = (ICONS[shown] || ICONS.GROUP).map((d) => `<path d="${d}"/>`).join("");
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24" fill="none" ` +
     `stroke="${colour}" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${paths}</svg>`;
@@ -66,14 +74,35 @@ export function kindName(kind) {
   return KIND_NAMES[kind] || String(kind || "").toLowerCase();
 }
 
-/** The icon of a kind as an inline SVG. */
-export function kindIcon(kind, cls = "icon") {
-  return icon(ICONS[kind] || ICONS.GROUP, `${cls} kind-${String(kind || "group").toLowerCase()}`);
+/** The icon of a kind as an inline SVG; `failed` gives a check or result its failed icon. */
+export function kindIcon(kind, cls = "icon", failed = false) {
+  const kindClass = `kind-${String(kind || "group").toLowerCase()}`;
+  if (failed && ICONS[`${kind}_FAILED`]) return icon(ICONS[`${kind}_FAILED`], `${cls} ${kindClass} failed`);
+  return icon(ICONS[kind] || ICONS.GROUP, `${cls} ${kindClass}`);
 }
 
-/** A small badge naming a kind, with its icon. */
-export function kindBadge(kind) {
-  return h("span", { class: `badge kind kind-${String(kind).toLowerCase()}` }, kindIcon(kind), kindName(kind));
+/** A small badge naming a kind, with its icon (a failed check's or result's when `failed`). */
+export function kindBadge(kind, failed = false) {
+  return h("span", { class: `badge kind kind-${String(kind).toLowerCase()}` }, kindIcon(kind, "icon", failed), kindName(kind));
+}
+
+/** Whether an entity is a check whose latest result failed or a result that failed (the
+ * outcome, as the API gives it on the node: latestResult.passed or passed). */
+export function failedOutcome(node) {
+  if (!node || typeof node !== "object") return false;
+  if (node.kind === "CHECK") return Boolean(node.latestResult && node.latestResult.passed === false);
+  if (node.kind === "RESULT") return node.passed === false;
+  return false;
+}
+
+/** "1 node", "2 nodes"; `many` for an irregular plural ("entity", "entities"). */
+export function plural(count, one, many = `${one}s`) {
+  return `${formatNumber(count)} ${count === 1 ? one : many}`;
+}
+
+/** The noun alone, by count: "node" for 1, "nodes" otherwise. */
+export function noun(count, one, many = `${one}s`) {
+  return count === 1 ? one : many;
 }
 
 const HEALTH = {

@@ -52,7 +52,7 @@ function stylesheet() {
         "text-margin-x": 10,
         "text-wrap": "ellipsis",
         "text-max-width": (n) => `${n.data("width") - 38}px`,
-        "background-image": (n) => kindIconUri(n.data("kind")),
+        "background-image": (n) => kindIconUri(n.data("kind"), n.data("failed")),
         "background-width": 16,
         "background-height": 16,
         "background-position-x": 10,
@@ -60,6 +60,11 @@ function stylesheet() {
         "background-clip": "none",
         "background-image-containment": "over",
       },
+    },
+    {
+      // a name shared with another drawn node, over its namespace
+      selector: "node[?qualified]",
+      style: { "text-wrap": "wrap", "line-height": 1.2 },
     },
     {
       selector: 'node[kind = "FIELD"]',
@@ -143,10 +148,13 @@ function stylesheet() {
 }
 
 // Rough text width at 12px: keeps boxes sized to their labels without measuring the DOM.
+// A label of two lines (a name and its namespace) gets a taller box.
 function nodeSize(kind, label) {
   const perChar = kind === "FIELD" ? 6.2 : 6.8;
-  const width = Math.round(Math.min(230, Math.max(84, 40 + label.length * perChar)));
-  return { width, height: kind === "FIELD" ? 26 : 34 };
+  const lines = label.split("\n");
+  const longest = Math.max(...lines.map((line) => line.length));
+  const width = Math.round(Math.min(230, Math.max(84, 40 + longest * perChar)));
+  return { width, height: (kind === "FIELD" ? 26 : 34) + (lines.length - 1) * 14 };
 }
 
 // The text on a node: inside its dataset's box a column needs only its own name, and a
@@ -159,6 +167,65 @@ function canvasLabel(node, parent) {
     if (parts.length > 2) return parts.slice(-2).join(".");
   }
   return label;
+}
+
+// The namespace to show beside each drawn node whose kind and label another drawn node
+// shares; nodes nested in their dataset's box are told apart by the box.
+function ambiguity(drawn) {
+  const byName = new Map();
+  for (const entry of drawn) {
+    if (entry.parent) continue;
+    const key = `${entry.node.kind}|${entry.label}`;
+    if (!byName.has(key)) byName.set(key, []);
+    byName.get(key).push(entry.node);
+  }
+  const qualifiers = new Map();
+  for (const nodes of byName.values()) {
+    if (nodes.length < 2) continue;
+    for (const node of nodes) qualifiers.set(node.id, node.namespace || "");
+  }
+  return qualifiers;
+}
+
+// Room kept between boxes pushed apart after the layout.
+const GAP = 8;
+
+/**
+ * Push overlapping boxes apart, downwards. dagre is told each box's size but not what
+ * cytoscape adds around a dataset's columns (its padding, its name above the box), so a
+ * dataset's box could cover the box above it, its name the columns of another. The
+ * columns inside each dataset are kept apart first, then the boxes among themselves: taken
+ * top to bottom, each moves below any box already placed that it overlaps.
+ */
+function separate(units) {
+  units.forEach((unit) => {
+    if (unit.isParent()) separate(unit.children());
+  });
+  const bounds = (unit) => unit.boundingBox({ includeLabels: true, includeOverlays: false, includeUnderlays: false });
+  const placed = [];
+  const sorted = units.toArray().map((unit) => ({ unit, box: bounds(unit) })).sort((a, b) => a.box.y1 - b.box.y1);
+  for (const { unit, box } of sorted) {
+    let dy = 0;
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const other of placed) {
+        const across = box.x1 < other.x2 + GAP && box.x2 > other.x1 - GAP;
+        const down = box.y1 + dy < other.y2 + GAP && box.y2 + dy > other.y1 - GAP;
+        if (across && down) {
+          dy = other.y2 + GAP - box.y1;
+          moved = true;
+        }
+      }
+    }
+    if (dy > 0) {
+      const leaves = unit.isParent() ? unit.descendants().filter((n) => !n.isParent()) : unit;
+      leaves.forEach((n) => {
+        const at = n.position();
+        n.position({ x: at.x, y: at.y + dy });
+      });
+    }
+    placed.push({ x1: box.x1, x2: box.x2, y1: box.y1 + dy, y2: box.y2 + dy });
+  }
 }
 
 function groupKey(node) {
@@ -265,6 +332,8 @@ export class LineageGraph {
       sort: (a, b) => String(a.data("sortKey")).localeCompare(String(b.data("sortKey"))),
     });
     layout.run();
+    separate(this.cy.nodes().orphans());
+    if (fit) this.cy.fit(undefined, 32);
     if (fit && this.cy.zoom() > 1.25) {
       this.cy.zoom(1.25);
       this.cy.center();
@@ -421,13 +490,20 @@ export class LineageGraph {
   _elements() {
     const { shown, groups } = this._representatives();
     const elements = [];
+    const drawn = [];
     for (const node of this.nodes.values()) {
       if (shown.get(node.id) !== node.id) continue;
       const parent =
         this.nested && node.kind === "FIELD" && node.dataset && shown.get(node.dataset) === node.dataset
           ? node.dataset
           : undefined;
-      const label = canvasLabel(node, parent);
+      drawn.push({ node, parent, label: canvasLabel(node, parent) });
+    }
+    const qualifiers = ambiguity(drawn);
+    for (const { node, parent, label: plain } of drawn) {
+      // a name drawn more than once (the same table in two databases) says where each is
+      const namespace = qualifiers.get(node.id);
+      const label = namespace ? `${plain}\n${namespace}` : plain;
       elements.push({
         group: "nodes",
         data: {
@@ -435,7 +511,10 @@ export class LineageGraph {
           kind: node.kind,
           label,
           fullLabel: node.label || node.id,
+          namespace: namespace || undefined,
+          qualified: Boolean(namespace),
           health: node.health || "OK",
+          failed: Boolean(node.failed),
           parent,
           sortKey: `${node.kind === "FIELD" ? 1 : 0}${label}`,
           ...nodeSize(node.kind, label),

@@ -72,9 +72,11 @@ export function nodeList(nodes, onPick, markNames = MARK_NAMES) {
         { class: node.marks.length ? `lit ${node.marks.join(" ")}` : null },
         h(
           "button",
-          { type: "button", dataset: { id: node.id }, onclick: () => onPick(node.id) },
-          kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind),
+          { type: "button", dataset: { id: node.id }, onclick: (event) => pick(event.currentTarget, node, onPick) },
+          kindIcon(node.kind === "GROUP" ? node.memberKind : node.kind, "icon", node.failed),
           h("span", { class: "node-name", title: name(node) }, name(node)),
+          // the same name drawn twice: where each one is
+          node.qualified ? h("span", { class: "node-namespace mono", title: node.namespace }, node.namespace) : null,
           Object.entries(markNames)
             .filter(([cls]) => node.marks.includes(cls))
             .slice(0, 1)
@@ -84,6 +86,18 @@ export function nodeList(nodes, onPick, markNames = MARK_NAMES) {
       ),
     ),
   );
+}
+
+// Picking a node can redraw the list (opening a folded group does): the keyboard stays
+// on the group's button while some of it is still folded, else moves to the first member
+// it opened, where it fell to the page's start before.
+function pick(button, node, onPick) {
+  const holder = button.closest("ul").parentElement;
+  onPick(node.id);
+  if (button.isConnected || !holder) return;
+  const find = (id) => holder.querySelector(`ul.node-list button[data-id="${CSS.escape(id)}"]`);
+  const next = find(node.id) || (node.members || []).map(find).find(Boolean);
+  if (next) next.focus();
 }
 
 function name(node) {

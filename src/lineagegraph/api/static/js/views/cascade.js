@@ -4,7 +4,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, pathChips } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId } from "../format.js";
+import { formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { datasetIdOf } from "../lineagedata.js";
 import { go, link } from "../router.js";
@@ -62,7 +62,7 @@ export function entityPath(reason) {
 /** Render #/at-risk?show=key|all|<KIND>&focus=<id> */
 export async function render(root, route, ctx) {
   document.title = "At risk · lineagegraph";
-  const show = route.params.get("show") || "key";
+  let show = route.params.get("show") || "key";
   const focus = route.params.get("focus");
   const head = h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", {}, "At risk now"), h("span", { class: "muted" }, "Failed checks and everything downstream they put at risk, with the evidence")));
   replace(root, head, h("p", { class: "muted" }, "Loading…"));
@@ -77,9 +77,9 @@ export async function render(root, route, ctx) {
     { class: "summary-cards", id: "risk-summary" },
     card(failing.length, "failing", failing.length ? "alert" : ""),
     card(atRisk.length, "at risk", atRisk.length ? "warn" : ""),
-    card(count("DEPLOYMENT"), "deployments at risk", count("DEPLOYMENT") ? "alert" : ""),
-    card(count("MODEL_VERSION"), "model versions at risk", count("MODEL_VERSION") ? "warn" : ""),
-    card(count("FEATURE"), "features at risk", count("FEATURE") ? "warn" : ""),
+    card(count("DEPLOYMENT"), `${noun(count("DEPLOYMENT"), "deployment")} at risk`, count("DEPLOYMENT") ? "alert" : ""),
+    card(count("MODEL_VERSION"), `${noun(count("MODEL_VERSION"), "model version")} at risk`, count("MODEL_VERSION") ? "warn" : ""),
+    card(count("FEATURE"), `${noun(count("FEATURE"), "feature")} at risk`, count("FEATURE") ? "warn" : ""),
   );
   if (!records.length) {
     replace(root, head, cards, emptyState("Nothing is failing and nothing is at risk: every latest check result passed."));
@@ -99,6 +99,14 @@ export async function render(root, route, ctx) {
   });
 
   const kinds = ORDER.filter((k) => records.some((r) => r.kind === k));
+  // a choice the menu does not offer showed an empty list under "Failing, deployments…":
+  // the default is shown instead, said, and put in the address
+  let ignoredNote = null;
+  if (show !== "key" && show !== "all" && !kinds.includes(show)) {
+    ignoredNote = h("p", { class: "notice", role: "status", id: "risk-ignored" }, `Not understood in the address, so ignored: show “${show}” (key, all or a kind at risk now).`);
+    show = "key";
+    go(link("at-risk", null, { show, focus }), { replace: true });
+  }
   const showSelect = h(
     "select",
     { id: "risk-show", onchange: (e) => go(link("at-risk", null, { show: e.target.value, focus })) },
@@ -116,6 +124,7 @@ export async function render(root, route, ctx) {
     head,
     cards,
     complete ? null : h("p", { class: "hint" }, "Showing the first records only: the at-risk set is larger than this page loads."),
+    ignoredNote,
     h("div", { class: "split wide-side" }, graphEl, h("div", { class: "stack" }, panel("Selected", selected, { id: "selected" }), panel("In view", listBox))),
     panel(`Evidence (${shown.length} of ${records.length})`, evidence, { actions: h("label", { class: "field", for: "risk-show" }, "Show", showSelect), id: "evidence-panel" }),
   );
@@ -135,7 +144,7 @@ export async function render(root, route, ctx) {
     replace(
       selected,
       h("div", { class: "title-row" }, entityLink(node.id, { text: node.label })),
-      h("p", { class: "subtitle" }, kindBadge(node.kind), " ", healthBadge(own ? own.status : node.health)),
+      h("p", { class: "subtitle" }, kindBadge(node.kind, node.failed), " ", healthBadge(own ? own.status : node.health)),
       own ? reasonList(own) : null,
       here.length > (own ? 1 : 0) ? h("p", { class: "hint" }, `Also at risk here: ${here.filter((r) => r !== own).map((r) => displayLabel(r.node || r)).join(", ")}`) : null,
       !own && node.kind === "CHECK" ? h("p", {}, "The failing check this evidence starts from.") : null,
@@ -168,9 +177,9 @@ function reasonList(record) {
           reason.result && reason.result.observedAt ? ` · check failed ${formatTime(reason.result.observedAt)}` : "",
           reason.result && reason.result.observed ? ` (${reason.result.observed})` : "",
         ),
-        pathChips(entityPath(reason)),
+        pathChips(entityPath(reason), { failed: [reason.checkId] }),
         reason.path.length > 1
-          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path]))
+          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path], { failed: [reason.checkId, reason.resultId] }))
           : null,
       ),
     ),
@@ -211,6 +220,8 @@ function overlay(records) {
       name: node ? node.name : parts[2],
       label: node ? displayLabel(node) : labelFromId(id),
       health: status.get(id) || (kind === "CHECK" ? "FAILING" : "OK"),
+      // every check on an evidence path is one whose latest result failed
+      failed: kind === "CHECK",
       dataset: kind === "FIELD" ? datasetIdOf({ namespace: parts[1], name: parts[2] }) : undefined,
     });
   };

@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, healthReasons, pageTitle, panel, props, table } from "../components.js";
 import { h, replace } from "../dom.js";
-import { chips, formatNumber, formatTime, healthBadge, kindFromId, resultBadge, stateBadge } from "../format.js";
+import { chips, formatNumber, formatTime, healthBadge, kindFromId, plural, resultBadge, stateBadge } from "../format.js";
 import { link } from "../router.js";
 import { LINEAGE_KINDS } from "./lineage.js";
 
@@ -113,6 +113,14 @@ function header(node) {
   return h("div", { class: "page-head" }, pageTitle(node), h("div", { class: "actions" }, actions));
 }
 
+// A schema table's position column ("#") comes first, and only when some field has a
+// position: without one (versions are often recorded without) it was an empty column.
+// Given a field, `cells` are its row's cells; without one, the headers.
+function positioned(fields, cells, field = null) {
+  if (!fields.some((f) => f.ordinal !== null && f.ordinal !== undefined)) return cells;
+  return [field ? (field.ordinal ?? "") : "#", ...cells];
+}
+
 function list(nodes, empty = "none") {
   if (!nodes || !nodes.length) return h("span", { class: "muted" }, empty);
   return h("ul", { class: "plain-list" }, nodes.map((n) => h("li", {}, entityLink(n))));
@@ -206,17 +214,16 @@ function body(node) {
   if (kind === "DATASET") {
     wide.push(
       panel(
-        `Schema (${node.fields.length} columns)`,
+        `Schema (${plural(node.fields.length, "column")})`,
         table(
-          ["#", "Column", "Type", "Nullable", "Description", "Health"],
-          node.fields.map((f) => [
-            f.ordinal ?? "",
+          positioned(node.fields, ["Column", "Type", "Nullable", "Description", "Health"]),
+          node.fields.map((f) => positioned(node.fields, [
             entityLink(f, { text: f.path }),
             h("code", {}, f.type || ""),
             f.nullable === null ? "" : f.nullable ? "yes" : "no",
             f.description || "",
             f.health ? healthBadge(f.health.status) : "",
-          ]),
+          ], f)),
           { empty: "No schema recorded.", label: "Schema" },
         ),
         { id: "schema" },
@@ -257,7 +264,7 @@ function body(node) {
   } else if (kind === "DATASET_VERSION") {
     left.push(panel("Version", props([["Dataset", entityLink(node.dataset)], ["Version", node.version], ["Written", formatTime(node.createdAt)], ["Rows", node.rowCount === null ? null : formatNumber(node.rowCount)], ["Written by", node.run ? entityLink(node.run) : null], ["Read by", list(node.readBy)]])));
     wide.push(
-      panel("Schema at this version", table(["#", "Column", "Type", "Nullable"], node.schema.map((f) => [f.ordinal ?? "", h("code", {}, f.path), h("code", {}, f.type || ""), f.nullable === null ? "" : f.nullable ? "yes" : "no"]), { empty: "No schema recorded.", label: "Schema" })),
+      panel("Schema at this version", table(positioned(node.schema, ["Column", "Type", "Nullable"]), node.schema.map((f) => positioned(node.schema, [h("code", {}, f.path), h("code", {}, f.type || ""), f.nullable === null ? "" : f.nullable ? "yes" : "no"], f)), { empty: "No schema recorded.", label: "Schema" })),
       panel("Check results on this version", table(["Result", "Outcome", "Observed", "When"], node.results.map((r) => [entityLink(r), resultBadge(r.passed), r.observed || "", formatTime(r.observedAt)]), { empty: "No check ran on this version.", label: "Results" })),
     );
   } else if (kind === "FEATURE") {

@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { emptyState, entityLink, panel, table } from "../components.js";
 import { copyText, h, replace } from "../dom.js";
-import { chips, healthBadge, kindBadge, kindName } from "../format.js";
+import { chips, healthBadge, kindBadge, kindName, noun } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -35,7 +35,8 @@ const ACTIONS = [
   ["CHANGE_TYPE", "Change type"],
 ];
 
-/** Render #/impact/<dataset id>?drop=a&rename=b:c&retype=d:int&mode=json */
+/** Render #/impact/<dataset id>?drop=a&rename=b:c&retype=d:int, or ?mode=json&schema=<the
+ * pasted schema as JSON> */
 export async function render(root, route, ctx) {
   const head = (dataset) =>
     h(
@@ -64,7 +65,7 @@ export async function render(root, route, ctx) {
 
   const planned = plannedChanges(route.params);
   const editor = changeEditor(dataset, planned);
-  const jsonBox = h("textarea", { id: "proposed-schema", rows: 12, spellcheck: "false", "aria-label": "Proposed schema as JSON" }, JSON.stringify(dataset.fields.map((f) => ({ path: f.path, type: f.type, nullable: f.nullable })), null, 2));
+  const jsonBox = h("textarea", { id: "proposed-schema", rows: 12, spellcheck: "false", "aria-label": "Proposed schema as JSON" }, schemaText(route.params.get("schema")) ?? JSON.stringify(dataset.fields.map((f) => ({ path: f.path, type: f.type, nullable: f.nullable })), null, 2));
   const dropDataset = h("input", { type: "checkbox", id: "drop-dataset", checked: route.params.get("dropDataset") === "1" });
   let mode = route.params.get("mode") === "json" ? "json" : "edit";
   const modeButtons = h(
@@ -96,7 +97,8 @@ export async function render(root, route, ctx) {
   replace(root, head(dataset), form, results);
 
   let graphHandle = null;
-  if (planned.some((p) => p.action !== "KEEP") || route.params.get("dropDataset") === "1") await run();
+  const pasted = mode === "json" && route.params.has("schema");
+  if (planned.some((p) => p.action !== "KEEP") || route.params.get("dropDataset") === "1" || pasted) await run();
 
   async function run() {
     let variables;
@@ -119,7 +121,11 @@ export async function render(root, route, ctx) {
     analyze.disabled = true;
     replace(results, h("p", { class: "muted" }, "Analyzing…"));
     try {
-      if (mode === "edit") go(link("impact", dataset.id, editor.params(dropDataset.checked)), { replace: true });
+      // the address names the analysis shown (a pasted schema included), so a reload or a
+      // shared link gives this one and not one analysed before
+      const proposed = variables.change.proposedSchema;
+      const params = mode === "edit" ? editor.params(dropDataset.checked) : { mode: "json", schema: proposed ? JSON.stringify(proposed) : null, dropDataset: dropDataset.checked };
+      go(link("impact", dataset.id, params), { replace: true });
       const report = (await gql(IMPACT_QUERY, variables)).impact;
       if (!ctx.isCurrent()) return;
       await showReport(report);
@@ -168,11 +174,11 @@ export async function render(root, route, ctx) {
         "div",
         { class: "summary-cards", id: "impact-summary" },
         card(report.breaking ? "BREAKING" : "Non-breaking", "verdict", report.breaking ? "alert" : ""),
-        card(breaking, `breaking change${breaking === 1 ? "" : "s"}`, breaking ? "alert" : ""),
-        card(count("FIELD"), "columns affected"),
-        card(count("FEATURE"), "features affected", count("FEATURE") ? "warn" : ""),
-        card(count("MODEL_VERSION"), "model versions affected", count("MODEL_VERSION") ? "warn" : ""),
-        card(count("DEPLOYMENT"), "deployments affected", count("DEPLOYMENT") ? "alert" : ""),
+        card(breaking, noun(breaking, "breaking change"), breaking ? "alert" : ""),
+        card(count("FIELD"), `${noun(count("FIELD"), "column")} affected`),
+        card(count("FEATURE"), `${noun(count("FEATURE"), "feature")} affected`, count("FEATURE") ? "warn" : ""),
+        card(count("MODEL_VERSION"), `${noun(count("MODEL_VERSION"), "model version")} affected`, count("MODEL_VERSION") ? "warn" : ""),
+        card(count("DEPLOYMENT"), `${noun(count("DEPLOYMENT"), "deployment")} affected`, count("DEPLOYMENT") ? "alert" : ""),
       ),
       panel(
         "Changes",
@@ -281,6 +287,16 @@ function plannedChanges(params) {
     planned.push({ path: pair.slice(0, index), action: "CHANGE_TYPE", value: pair.slice(index + 1) });
   }
   return planned;
+}
+
+// The pasted schema an address carries, laid out for the editor (as given when not JSON).
+function schemaText(value) {
+  if (value === null) return null;
+  try {
+    return JSON.stringify(JSON.parse(value), null, 2);
+  } catch {
+    return value;
+  }
 }
 
 function parseSchema(text) {

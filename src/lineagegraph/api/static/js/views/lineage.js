@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { emptyState, entityLink, healthReasons, panel, props } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatTime, healthBadge, kindBadge, kindFromId, kindIcon } from "../format.js";
+import { formatTime, healthBadge, kindBadge, kindFromId, kindIcon, plural } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { go, link } from "../router.js";
@@ -27,17 +27,35 @@ const DETAIL_QUERY = `query NodeDetail($id: ID!) {
   }
 }`;
 
-/** The settings of a lineage view, read from the route (so views are linkable). */
+/**
+ * The settings of a lineage view, read from the route (so views are linkable), and
+ * `ignored`: what the address asked for that is not a setting, each said in words (the
+ * view then uses the default instead).
+ */
 export function settingsFrom(params) {
-  const direction = params.get("direction") || "BOTH";
-  const depthText = params.has("depth") ? params.get("depth") : "2";
-  return {
-    direction: DIRECTIONS.some(([d]) => d === direction) ? direction : "BOTH",
-    // "all" (or empty): no bound
-    depth: depthText === "" || depthText === "all" ? null : Math.max(0, Number.parseInt(depthText, 10) || 0),
-    columnLevel: params.get("columns") === "1",
-    asOf: params.get("asOf") || null,
-  };
+  const ignored = [];
+  const directionText = params.get("direction") || "BOTH";
+  let direction = directionText.toUpperCase();
+  if (!DIRECTIONS.some(([d]) => d === direction)) {
+    ignored.push(`direction “${directionText}” (upstream, downstream or both): showing both ways`);
+    direction = "BOTH";
+  }
+  const depthText = params.has("depth") ? params.get("depth").trim() : "2";
+  let depth;
+  if (depthText === "" || depthText.toLowerCase() === "all") depth = null; // no bound
+  else if (/^\d+$/.test(depthText)) depth = Number(depthText);
+  else {
+    ignored.push(`depth “${depthText}” (a number of hops, or all): showing 2 hops`);
+    depth = 2;
+  }
+  const columns = params.get("columns");
+  if (columns !== null && !["", "0", "1"].includes(columns)) ignored.push(`columns “${columns}” (1 or 0): showing dataset level`);
+  let asOf = params.get("asOf") || null;
+  if (asOf !== null && Number.isNaN(new Date(asOf).getTime())) {
+    ignored.push(`as of “${asOf}” (a time such as 2026-10-02T12:00:00Z): showing the current lineage`);
+    asOf = null;
+  }
+  return { direction, depth, columnLevel: columns === "1", asOf, ignored };
 }
 
 /** Render #/lineage/<id>?direction=BOTH&depth=2&columns=1&asOf=2026-10-02T00:00:00Z */
@@ -56,6 +74,15 @@ export async function render(root, route, ctx) {
   }
   const settings = settingsFrom(route.params);
   const update = (changes) => go(link("lineage", route.id, toParams({ ...settings, ...changes })));
+  // what the address asked for and the view cannot show is said, and the address is put
+  // right, so it names what is drawn (a reload or a shared link gives the same view)
+  const ignoredNote = settings.ignored.length
+    ? h("p", { class: "notice", role: "status", id: "lineage-ignored" }, `Not understood in the address, so ignored: ${settings.ignored.join("; ")}.`)
+    : null;
+  const shown = link("lineage", route.id, toParams(settings));
+  const used = new URLSearchParams(shown.split("?")[1] || "");
+  const differs = ["direction", "depth", "columns", "asOf"].some((key) => route.params.has(key) && route.params.get(key) !== (used.get(key) ?? ""));
+  if (settings.ignored.length || differs) go(shown, { replace: true });
 
   const side = h("div", { class: "stack", id: "lineage-side" });
   const status = h("span", { class: "graph-status", role: "status" }, "Loading…");
@@ -75,6 +102,7 @@ export async function render(root, route, ctx) {
     root,
     h("div", { class: "page-head" }, h("div", { class: "title", id: "lineage-title" }, h("h1", {}, "Lineage"), h("span", { class: "muted" }, "Loading…"))),
     toolbar(settings, update),
+    ignoredNote,
     h("div", { class: "split" }, graphEl, side),
   );
   replace(side, panel("Selected", selection, { id: "selected" }), panel("In view", listBox, { id: "in-view" }));
@@ -102,10 +130,10 @@ export async function render(root, route, ctx) {
   graph.select(route.id, { center: false });
 
   function describe(res) {
-    const parts = [`${graph.nodes.size} nodes, ${graph.edges.size} edges`];
+    const parts = [`${plural(graph.nodes.size, "node")}, ${plural(graph.edges.size, "edge")}`];
     if (graph.cy.nodes(".group").length) parts.push("some folded: click a dashed box to open it");
     if (res && res.truncated) parts.push(`cut at a bound (${res.truncation})`);
-    if (res && res.cycles && res.cycles.length) parts.push(`${res.cycles.length} cycle${res.cycles.length === 1 ? "" : "s"}`);
+    if (res && res.cycles && res.cycles.length) parts.push(plural(res.cycles.length, "cycle"));
     status.textContent = parts.join(" · ");
   }
 
@@ -178,6 +206,14 @@ function toParams(settings) {
   };
 }
 
+// The depth menu, with the depth in use when the address asked for one it does not list.
+function depthChoices(depth) {
+  const value = String(depth ?? "");
+  if (DEPTHS.some(([v]) => v === value)) return DEPTHS;
+  const extra = [value, `${value} hop${depth === 1 ? "" : "s"}`];
+  return [...DEPTHS.filter(([v]) => v !== "" && Number(v) < depth), extra, ...DEPTHS.filter(([v]) => v === "" || Number(v) > depth)];
+}
+
 function toolbar(settings, update) {
   const directions = h(
     "div",
@@ -189,7 +225,7 @@ function toolbar(settings, update) {
   const depth = h(
     "select",
     { id: "lineage-depth", onchange: (e) => update({ depth: e.target.value === "" ? null : Number(e.target.value) }) },
-    DEPTHS.map(([value, name]) => h("option", { value, selected: String(settings.depth ?? "") === value }, name)),
+    depthChoices(settings.depth).map(([value, name]) => h("option", { value, selected: String(settings.depth ?? "") === value }, name)),
   );
   const columns = h("input", { type: "checkbox", id: "lineage-columns", checked: settings.columnLevel, onchange: (e) => update({ columnLevel: e.target.checked }) });
   const asOf = h("input", {

@@ -4,7 +4,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, table } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatNumber, formatTime, healthBadge, kindBadge, kindFromId, labelFromId, resultBadge } from "../format.js";
+import { formatNumber, formatTime, healthBadge, kindBadge, kindFromId, labelFromId, plural, resultBadge } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -112,7 +112,7 @@ export async function render(root, route, ctx) {
   const topPlace = top ? place(top.entityId) : null;
   graph.mark("affected", rest.map((s) => place(s.entityId)).filter((id) => id && id !== topPlace));
   graph.render();
-  status.textContent = `${model.nodes.length} upstream entities`;
+  status.textContent = plural(model.nodes.length, "upstream entity", "upstream entities");
 }
 
 function context(subject, report) {
@@ -170,9 +170,9 @@ function suspectsTable(suspects) {
             h(
               "td",
               {},
-              h("div", {}, h("span", { class: `badge ${s.kind === "FAILED_CHECK" || s.kind === "FAILED_RUN" ? "health-failing" : "health-at-risk"}` }, String(s.kind).toLowerCase().replace(/_/g, " ")), " ", entityLink(s.entity || s.entityId)),
+              h("div", {}, h("span", { class: `badge ${s.kind === "FAILED_CHECK" || s.kind === "FAILED_RUN" ? "health-failing" : "health-at-risk"}` }, String(s.kind).toLowerCase().replace(/_/g, " ")), " ", entityLink(s.entity || s.entityId, { failed: s.kind === "FAILED_CHECK" })),
               h("div", { style: "margin-top:4px" }, s.summary),
-              s.relatedIds.length ? h("div", { class: "hint related" }, "Involves: ", s.relatedIds.map((id, k) => [k ? ", " : "", entityLink(id)])) : null,
+              s.relatedIds.length ? h("div", { class: "hint related" }, "Involves: ", s.relatedIds.map((id, k) => [k ? ", " : "", entityLink(id, { failed: s.kind === "FAILED_CHECK" })])) : null,
             ),
             h("td", {}, formatTime(s.at)),
             h("td", {}, h("strong", {}, formatNumber(s.score)), h("div", { class: "score-bar", title: `relative to the top suspect` }, h("span", { style: `width:${(100 * s.score) / top}%;background:${i === 0 ? "#7f56d9" : "#b692f6"}` }))),
@@ -194,7 +194,7 @@ function diffView(report) {
     ["Inputs read at other versions", table(["Input", `On ${labelFromId(diff.from)}`, `On ${labelFromId(diff.to)}`, "Change"], diff.inputs.map((x) => [entityLink(x.entityId), versions(x.fromVersions), versions(x.toVersions), change(x.change)]), { empty: "Same input versions.", label: "Input changes" })],
     ["Schema changes", table(["Dataset", "Column", "Change", "Before", "After", "Breaking"], diff.schemaChanges.map((x) => [entityLink(x.datasetId), h("code", {}, x.field), change(x.change), h("code", {}, x.fromType || ""), h("code", {}, x.toType || ""), x.breaking ? h("span", { class: "badge breaking" }, "breaking") : "no"]), { empty: "No schema changes.", label: "Schema changes" })],
     ["Code changes", table(["Job", "Before", "After"], diff.codeChanges.map((x) => [entityLink(x.jobId), x.fromCodeVersions.join(", "), x.toCodeVersions.join(", ")]), { empty: "No code changes.", label: "Code changes" })],
-    ["Check outcomes", table(["Check", "Change", "Before", "After"], diff.checkChanges.map((x) => [entityLink(x.checkId), change(x.change), outcome(x.fromPassed), outcome(x.toPassed)]), { empty: "No check outcome changed.", label: "Check changes" })],
+    ["Check outcomes", table(["Check", "Change", "Before", "After"], diff.checkChanges.map((x) => [entityLink(x.checkId, { failed: x.toPassed === false }), change(x.change), outcome(x.fromPassed), outcome(x.toPassed)]), { empty: "No check outcome changed.", label: "Check changes" })],
     ["Lineage", table(["From", "Edge", "To", "Change"], diff.edgeChanges.map((x) => [entityLink(x.from), x.kind, entityLink(x.to), change(x.change)]), { empty: "Same upstream edges.", label: "Lineage changes" })],
   ];
   return h("div", { class: "stack" }, sections.map(([title, body]) => h("div", {}, h("h3", {}, title), body)));

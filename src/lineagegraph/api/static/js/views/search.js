@@ -3,7 +3,7 @@
 import { ApiError, gql } from "../api.js";
 import { displayLabel } from "../components.js";
 import { h, replace } from "../dom.js";
-import { KINDS, kindBadge, kindIcon, statusBadge } from "../format.js";
+import { KINDS, failedOutcome, kindBadge, kindIcon, statusBadge } from "../format.js";
 import { go, link } from "../router.js";
 
 const PAGE = 25;
@@ -126,9 +126,9 @@ function resultRow(node) {
   return h(
     "a",
     { class: "result", href: link("entity", node.id), dataset: { id: node.id } },
-    kindIcon(node.kind),
+    kindIcon(node.kind, "icon", failedOutcome(node)),
     h("span", { class: "name" }, displayLabel(node), node.description ? h("span", { class: "muted", style: "font-weight:400" }, ` — ${node.description}`) : null),
-    h("span", { class: "side" }, kindBadge(node.kind), statusBadge(node)),
+    h("span", { class: "side" }, kindBadge(node.kind, failedOutcome(node)), statusBadge(node)),
     h("span", { class: "meta" }, meta),
   );
 }
