@@ -357,6 +357,46 @@ def test_a_proposed_schema_is_diffed_and_each_change_classified(crm_store: Store
     assert by_id[job("build_features")].changes == (5, 6)
 
 
+def test_names_in_other_case_name_the_stored_fields(service: LineageService) -> None:
+    # A Snowflake catalog spells columns in upper case; a dbt contract, a GX result or a
+    # person in lower case. "--drop amount" said there was no such field, and the table's
+    # own schema, proposed in lower case, was six breaking changes.
+    table = "analytics.payments"
+    cs = ChangeSet(origin=Origin.API).add(Dataset(namespace=NS, name=table))
+    for ordinal, (path, type_) in enumerate(
+        [("PAYMENT_ID", "NUMBER(38,0)"), ("AMOUNT", "NUMBER(38,2)"), ("order_id", "NUMBER")]
+    ):
+        cs.add(Field(namespace=NS, name=table, path=path, type=type_, ordinal=ordinal))
+    # a second spelling of a column, as a GX result naming it in other case leaves
+    cs.add(Field(namespace=NS, name=table, path="ORDER_ID"))
+    for path in ("PAYMENT_ID", "AMOUNT", "order_id", "ORDER_ID"):
+        cs.link(ds(table), EdgeKind.HAS_FIELD, fld(table, path), T0)
+    service.apply(cs)
+    dropped = service.impact(
+        SchemaChange(dataset_id=ds(table), changes=[FieldChange.drop_field("amount")])
+    )
+    assert [(c.field_id, c.change.describe()) for c in dropped.changes] == [
+        (fld(table, "AMOUNT"), "drop AMOUNT")
+    ]
+    same = [
+        ProposedField(path="payment_id", type="number(38,0)"),
+        ProposedField(path="amount", type="number(38,2)"),
+        ProposedField(path="order_id", type="number"),
+    ]
+    report = service.impact(SchemaChange(dataset_id=ds(table), proposed_schema=same))
+    assert (report.changes, report.breaking) == ([], False)
+    narrowed = [*same[:1], ProposedField(path="amount", type="number(10,2)"), same[2]]
+    report = service.impact(SchemaChange(dataset_id=ds(table), proposed_schema=narrowed))
+    assert [(c.change.describe(), c.compatibility.value) for c in report.changes] == [
+        ("change AMOUNT (type number(10,2))", "BREAKING")
+    ]
+    # A name two stored fields fit is left as given.
+    with pytest.raises(InvalidInput, match="has no field 'Order_Id'"):
+        service.impact(
+            SchemaChange(dataset_id=ds(table), changes=[FieldChange.drop_field("Order_Id")])
+        )
+
+
 def test_dropping_the_dataset_follows_dataset_level_lineage(crm_store: Store) -> None:
     report = impact(
         crm_store, SchemaChange(dataset_id=CUSTOMERS, changes=[FieldChange.drop_dataset()])

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from enum import StrEnum
 from typing import Any, Self
 
@@ -466,7 +466,7 @@ def impact(
         raise InvalidInput(f"impact analysis needs a DATASET; {dataset_id!r} is a {dataset.kind}")
     schema = _current_schema(store, dataset)
     if change.changes is not None:
-        explicit = list(change.changes)
+        explicit = [_stored_case(item, schema) for item in change.changes]
         _validate(explicit, schema, dataset)
     else:
         assert change.proposed_schema is not None
@@ -592,12 +592,43 @@ def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node
             taken[item.new_name] = index
 
 
+def _same_name(path: str, schema: Collection[str]) -> list[str]:
+    """The paths of the schema that name ``path`` when case does not count."""
+    folded = path.casefold()
+    return [p for p in schema if p.casefold() == folded]
+
+
+def _stored_case(item: FieldChange, schema: dict[str, Node]) -> FieldChange:
+    """A change naming an existing field in other case names it as stored.
+
+    Warehouses fold unquoted names (Snowflake to upper case, Postgres to lower case), and
+    catalogs, contracts and results spell the same column either way. A name that fits
+    several stored fields when case does not count is left as given.
+    """
+    if item.path is None or item.path in schema or item.action is ChangeAction.ADD_FIELD:
+        return item
+    found = _same_name(item.path, schema)
+    return item.model_copy(update={"path": found[0]}) if len(found) == 1 else item
+
+
 def _diff(schema: dict[str, Node], proposed: Sequence[ProposedField]) -> list[FieldChange]:
-    """The changes that turn the current schema into the proposed one, by path."""
+    """The changes that turn the current schema into the proposed one, by path.
+
+    A proposed field matches the stored one of its path, else the only stored one of
+    its name when case does not count (:func:`_stored_case`); a stored field that a
+    proposed name fits when case does not count is not dropped.
+    """
     wanted = {f.path: f for f in proposed}
+    for path in [p for p in wanted if p not in schema]:
+        found = [p for p in _same_name(path, schema) if p not in wanted]
+        if len(found) == 1:
+            wanted[found[0]] = wanted.pop(path)
+    kept = {p.casefold() for p in wanted}
     changes: list[FieldChange] = []
     for path in sorted(set(schema) | set(wanted)):
         old, new = schema.get(path), wanted.get(path)
+        if new is None and path.casefold() in kept:
+            continue
         if new is None:
             changes.append(FieldChange.drop_field(path))
         elif old is None:
