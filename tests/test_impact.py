@@ -20,7 +20,7 @@ from lineagegraph.algorithms.impact import (
     SchemaChange,
     impact,
 )
-from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
+from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import (
@@ -650,6 +650,33 @@ def test_bad_input_is_rejected_and_nothing_changes(
 )
 def test_the_type_compatibility_table(old: str, new: str, breaking: bool) -> None:
     assert compare_types(old, new).breaking is breaking
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "changed", "breaking"),
+    [
+        # Snowflake catalogs report the long forms of what a model or contract says short.
+        ("NUMBER(38,0)", "number", False, False),
+        ("VARCHAR(16777216)", "varchar", False, False),
+        ("TEXT", "VARCHAR(16777216)", False, False),
+        ("NUMBER(38,0)", "int", False, False),
+        ("BIGINT", "smallint", False, False),  # every integer is number(38,0)
+        ("FLOAT", "DOUBLE", False, False),  # every float is a double
+        ("BINARY", "BINARY(8388608)", False, False),
+        ("VARCHAR(16777216)", "varchar(100)", True, True),
+        ("NUMBER(38,2)", "number", True, True),  # scale 2 to 0
+        ("number", "NUMBER(10,0)", True, True),
+        ("varchar(100)", "string", True, False),
+    ],
+)
+def test_bare_types_read_as_snowflake_reads_them(
+    old: str, new: str, changed: bool, breaking: bool
+) -> None:
+    verdict = compare_types(old, new, dialect_of("snowflake://acme-prod"))
+    assert (verdict.changed, verdict.breaking) == (changed, breaking), verdict.reason
+    # Elsewhere a bare number is unbounded and a bare varchar has no length.
+    assert compare_types("NUMBER(38,0)", "number").breaking is False
+    assert compare_types("number", "NUMBER(38,0)", dialect_of("postgres://db:5432")).breaking
 
 
 def test_nullability_rules() -> None:

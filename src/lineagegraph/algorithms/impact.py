@@ -55,7 +55,7 @@ from lineagegraph.algorithms.lineage import (
     fields_of,
 )
 from lineagegraph.algorithms.traversal import Traversal, bfs
-from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
+from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
@@ -470,7 +470,7 @@ def impact(
         _validate(explicit, schema, dataset)
     else:
         assert change.proposed_schema is not None
-        explicit = _diff(schema, change.proposed_schema)
+        explicit = _diff(schema, change.proposed_schema, dialect_of(dataset.namespace))
     deadline = None if timeout is None else time.monotonic() + timeout
 
     classified: list[ClassifiedChange] = []
@@ -487,7 +487,7 @@ def impact(
                     notes.append(
                         f"{item.path} is added as required: {', '.join(writers)} must supply it"
                     )
-        elif item.action in _PROPAGATING and (verdict or _changes_something(item, old)):
+        elif item.action in _PROPAGATING and (verdict or _changes_something(item, old, dataset)):
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             search = _Search(store, dataset_id, max_nodes, remaining)
             if item.action is ChangeAction.DROP_DATASET:
@@ -611,7 +611,9 @@ def _stored_case(item: FieldChange, schema: dict[str, Node]) -> FieldChange:
     return item.model_copy(update={"path": found[0]}) if len(found) == 1 else item
 
 
-def _diff(schema: dict[str, Node], proposed: Sequence[ProposedField]) -> list[FieldChange]:
+def _diff(
+    schema: dict[str, Node], proposed: Sequence[ProposedField], dialect: str | None = None
+) -> list[FieldChange]:
     """The changes that turn the current schema into the proposed one, by path.
 
     A proposed field matches the stored one of its path, else the only stored one of
@@ -636,7 +638,7 @@ def _diff(schema: dict[str, Node], proposed: Sequence[ProposedField]) -> list[Fi
         else:
             old_type = old.attrs.get("type")
             new_type = new.type
-            if new_type is not None and not compare_types(old_type, new_type).changed:
+            if new_type is not None and not compare_types(old_type, new_type, dialect).changed:
                 new_type = None
             nullable = new.nullable
             if nullable is not None and nullable == old.attrs.get("nullable", True):
@@ -677,7 +679,9 @@ def _classify(
             old,
         )
     assert old is not None
-    type_verdict = compare_types(old.attrs.get("type"), item.new_type)
+    type_verdict = compare_types(
+        old.attrs.get("type"), item.new_type, dialect_of(dataset.namespace)
+    )
     null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
     reasons = [v.reason for v in (type_verdict, null_verdict) if v.changed]
     if not reasons:  # nothing changes: say why (an alias of the same type, say)
@@ -686,11 +690,12 @@ def _classify(
     return breaking, "; ".join(reasons), field_id, old
 
 
-def _changes_something(item: FieldChange, old: Node | None) -> bool:
+def _changes_something(item: FieldChange, old: Node | None, dataset: Node) -> bool:
     """Whether a non-breaking change still changes the field (so consumers are listed)."""
     if item.action is not ChangeAction.CHANGE_TYPE or old is None:
         return True
-    type_verdict = compare_types(old.attrs.get("type"), item.new_type)
+    dialect = dialect_of(dataset.namespace)
+    type_verdict = compare_types(old.attrs.get("type"), item.new_type, dialect)
     null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
     return type_verdict.changed or null_verdict.changed
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from lineagegraph.algorithms.traversal import bfs
-from lineagegraph.algorithms.types_compat import compare_nullability, compare_types
+from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
 from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time, time_stamp
@@ -662,6 +662,7 @@ def schema_differences(
     dataset_id: str, old: ProvenanceVersion, new: ProvenanceVersion
 ) -> list[SchemaDifference]:
     """Fields added, removed or retyped (type or nullability) between two versions."""
+    dialect = dialect_of(parse_id(dataset_id).namespace)
     before = {str(f.get("path") or f.get("name")): f for f in old.schema_fields}
     after = {str(f.get("path") or f.get("name")): f for f in new.schema_fields}
     changes = []
@@ -700,7 +701,7 @@ def schema_differences(
             null_changed = isinstance(new_null, bool) and new_null != old_null
             if not type_changed and not null_changed:
                 continue
-            breaking = (type_changed and compare_types(old_type, new_type).breaking) or (
+            breaking = (type_changed and compare_types(old_type, new_type, dialect).breaking) or (
                 null_changed
                 and compare_nullability(
                     old_null if isinstance(old_null, bool) else None,

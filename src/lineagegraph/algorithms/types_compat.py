@@ -43,6 +43,13 @@ decimal, ``datetime``/``timestamp_ntz`` → timestamp, ``timestamptz``/
 without precision is unbounded; ``number(p)`` has scale 0. A timestamp or time
 without precision has the standard precision 6.
 
+A dialect fills in what a bare type means where the standard leaves it open. In
+Snowflake (``dialect="snowflake"``, for datasets in a ``snowflake://`` namespace) every
+integer type and a bare ``number`` are ``number(38,0)``, a bare ``varchar``/``string``/
+``text`` is ``varchar(16777216)``, a bare ``binary`` is ``binary(8388608)`` and every
+float is a double, so ``int`` to ``number(38,0)`` or ``varchar`` to ``varchar(16777216)``
+changes nothing.
+
 Required → nullable is NON_BREAKING for the schema: every value the old column
 held is still valid, and readers still read it. Consumers that relied on the
 column never being null may still want to know, so impact analysis lists them.
@@ -58,6 +65,7 @@ __all__ = [
     "Verdict",
     "compare_nullability",
     "compare_types",
+    "dialect_of",
     "normalize_type",
     "parse_type",
 ]
@@ -189,8 +197,44 @@ def _ints(params: str | None) -> list[int] | None:
     return values
 
 
-def parse_type(text: str) -> SqlType:
-    """Parse a column type into a :class:`SqlType` (unknown or nested types get family other)."""
+# What a bare type means in a dialect: (decimal precision and scale, string length,
+# binary length, every float a double, every integer a decimal).
+@dataclass(frozen=True)
+class _Dialect:
+    decimal: tuple[int, int]
+    string: int
+    binary: int
+
+
+_DIALECTS = {"snowflake": _Dialect(decimal=(38, 0), string=16_777_216, binary=8_388_608)}
+
+
+def dialect_of(namespace: str) -> str | None:
+    """The SQL dialect of a dataset namespace whose types it changes, by its scheme."""
+    scheme = namespace.partition("://")[0].lower()
+    return scheme if scheme in _DIALECTS else None
+
+
+def parse_type(text: str, dialect: str | None = None) -> SqlType:
+    """Parse a column type into a :class:`SqlType` (unknown or nested types get family other);
+    a ``dialect`` fills in what its bare types mean (see the module docstring)."""
+    parsed = _parse_type(text)
+    rules = _DIALECTS.get(dialect or "")
+    if rules is None:
+        return parsed
+    if parsed.family == "integer" or (parsed.family == "decimal" and parsed.precision is None):
+        precision, scale = rules.decimal
+        return SqlType(parsed.text, "decimal", "decimal", precision=precision, scale=scale)
+    if parsed.family == "float":
+        return SqlType(parsed.text, "float", "double", bits=64)
+    if parsed.family == "string" and parsed.length is None:
+        return SqlType(parsed.text, "string", parsed.name, length=rules.string)
+    if parsed.family == "binary" and parsed.length is None:
+        return SqlType(parsed.text, "binary", parsed.name, length=rules.binary)
+    return parsed
+
+
+def _parse_type(text: str) -> SqlType:
     norm = normalize_type(text)
     base, raw_params, suffix = norm, None, ""
     if "(" in norm:
@@ -247,8 +291,9 @@ def _bounded(length: int | None) -> str:
     return "unbounded" if length is None else str(length)
 
 
-def compare_types(old: str | None, new: str | None) -> Verdict:
-    """Classify a change of column type from ``old`` to ``new`` (see the module table).
+def compare_types(old: str | None, new: str | None, dialect: str | None = None) -> Verdict:
+    """Classify a change of column type from ``old`` to ``new`` (see the module table),
+    with bare types read as ``dialect`` reads them.
 
     ``new=None`` means the type does not change; an unknown ``old`` type makes
     any new type BREAKING (nothing shows it is compatible).
@@ -257,7 +302,7 @@ def compare_types(old: str | None, new: str | None) -> Verdict:
         return Verdict(False, "type unchanged", changed=False)
     if old is None:
         return Verdict(True, f"the current type is unknown, so {new!r} may not be compatible")
-    a, b = parse_type(old), parse_type(new)
+    a, b = parse_type(old, dialect), parse_type(new, dialect)
     if a.text == b.text:
         return Verdict(False, f"type unchanged ({a.text})", changed=False)
     verdict = _compare(a, b)
