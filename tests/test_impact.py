@@ -468,6 +468,26 @@ def test_markdown_has_the_changes_consumers_and_owners_tables(crm_store: Store) 
     assert "### Owners to notify" in lines and "### Affected consumers" in lines
 
 
+def test_markdown_puts_owners_first_and_fits_a_pull_request_comment(crm_store: Store) -> None:
+    # On a graph of 3,000 models the report was 3.3 MB: GitHub refuses a comment past
+    # 65,536 characters, and the owners came last.
+    report = impact(
+        crm_store, SchemaChange(dataset_id=CUSTOMERS, changes=[FieldChange.drop_field("spend")])
+    )
+    full = report.to_markdown()
+    assert len(report.affected) == len(DROP_SPEND_ROWS) > 4
+    assert full.index("### Owners to notify") < full.index("### Affected consumers")
+    assert "not shown here" not in full
+    header = full[: full.index("### Owners to notify")]
+    small = report.to_markdown(limit=len(header) + 1_500)
+    assert len(small) <= len(header) + 1_500
+    shown = [line for line in small.splitlines() if line.startswith("| ") and "→" in line]
+    assert 0 < len(shown) < len(report.affected)
+    left = len(report.affected) - len(shown)
+    assert f"_{left:,} more consumers not shown here; the JSON answer lists all._" in small
+    assert "| sre | yes | `deployment\\|k8s://serving\\|spend-prod` |" in small
+
+
 def test_same_input_gives_the_same_report(crm_store: Store) -> None:
     change = SchemaChange(
         dataset_id=CUSTOMERS,

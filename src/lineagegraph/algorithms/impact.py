@@ -101,6 +101,10 @@ class ImpactPrecision(StrEnum):
     DATASET = "DATASET"
 
 
+# Characters a Markdown report stays within: a GitHub comment holds 65,536.
+MARKDOWN_LIMIT = 60_000
+
+
 class FieldChange(BaseModel):
     """One explicit change to a dataset's schema.
 
@@ -343,8 +347,13 @@ class ImpactReport(BaseModel):
         """Deployments serving an affected model version now."""
         return self.of_kind(Kind.DEPLOYMENT)
 
-    def to_markdown(self) -> str:
-        """The report as Markdown for a pull-request comment: changes, consumers, owners."""
+    def to_markdown(self, limit: int = MARKDOWN_LIMIT) -> str:
+        """The report as Markdown for a pull-request comment: changes, owners, consumers.
+
+        Owners come before consumers, and the consumer and owner tables stop where the
+        text would pass ``limit`` characters (a GitHub comment holds 65,536), saying how
+        many rows were left out; the JSON answer lists them all.
+        """
         verdict = "**BREAKING**" if self.breaking else "**NON-BREAKING**"
         lines = [
             # a heading is not a table: its code span needs no escaped "|"
@@ -366,33 +375,61 @@ class ImpactReport(BaseModel):
         if notes:
             lines += ["", "Notes:", ""]
             lines += [f"- {_cell(n)}" for n in notes]
+        owners = [
+            f"| {_cell(o.owner)} | {'yes' if o.breaking else 'no'} | "
+            + ", ".join(_code(i) for i in o.owns)
+            + " |"
+            for o in self.owners
+        ]
+        consumers = []
+        for a in self.affected:
+            kind = a.kind.value + (" (partial)" if a.partial else "")
+            path = " → ".join(_code(p) for p in a.path)
+            changes = ", ".join(str(i) for i in a.changes)
+            consumers.append(
+                f"| {kind} | {_code(a.id)} | {changes} | {'yes' if a.breaking else 'no'} | "
+                f"{'yes' if a.direct else 'no'} | {a.hops} | {a.precision.value} | {path} |"
+            )
+        tail = (
+            ["", "_The search for consumers hit a server bound; the list is incomplete._"]
+            if self.truncated
+            else []
+        )
+        # What is left for the two tables, with room for their headings and notes.
+        budget = [limit - sum(len(line) + 1 for line in lines + tail) - 600]
+        lines += ["", "### Owners to notify", ""]
+        lines += _table(
+            ["| Owner | Breaking | Owns |", "|---|---|---|"], owners, "owners", budget
+        ) or ["No owners recorded."]
         lines += ["", "### Affected consumers", ""]
-        if self.affected:
-            lines += [
+        lines += _table(
+            [
                 "| Kind | Entity | Changes | Breaking | Direct | Hops | Precision | Path |",
                 "|---|---|---|---|---|---|---|---|",
-            ]
-            for a in self.affected:
-                kind = a.kind.value + (" (partial)" if a.partial else "")
-                path = " → ".join(_code(p) for p in a.path)
-                changes = ", ".join(str(i) for i in a.changes)
-                lines.append(
-                    f"| {kind} | {_code(a.id)} | {changes} | {'yes' if a.breaking else 'no'} | "
-                    f"{'yes' if a.direct else 'no'} | {a.hops} | {a.precision.value} | {path} |"
-                )
-        else:
-            lines.append("No known consumers.")
-        lines += ["", "### Owners to notify", ""]
-        if self.owners:
-            lines += ["| Owner | Breaking | Owns |", "|---|---|---|"]
-            for o in self.owners:
-                owns = ", ".join(_code(i) for i in o.owns)
-                lines.append(f"| {_cell(o.owner)} | {'yes' if o.breaking else 'no'} | {owns} |")
-        else:
-            lines.append("No owners recorded.")
-        if self.truncated:
-            lines += ["", "_The search for consumers hit a server bound; the list is incomplete._"]
-        return "\n".join(lines) + "\n"
+            ],
+            consumers,
+            "consumers",
+            budget,
+        ) or ["No known consumers."]
+        return "\n".join(lines + tail) + "\n"
+
+
+def _table(header: list[str], rows: list[str], what: str, budget: list[int]) -> list[str]:
+    """A Markdown table of the rows that fit in ``budget[0]`` characters (spent from it),
+    and a line saying how many did not; empty when there are no rows."""
+    if not rows:
+        return []
+    kept = list(header)
+    budget[0] -= sum(len(line) + 1 for line in header)
+    for row in rows:
+        if len(row) + 1 > budget[0]:
+            break
+        kept.append(row)
+        budget[0] -= len(row) + 1
+    left = len(rows) - (len(kept) - len(header))
+    if left:
+        kept += ["", f"_{left:,} more {what} not shown here; the JSON answer lists all._"]
+    return kept
 
 
 def _cell(text: str) -> str:

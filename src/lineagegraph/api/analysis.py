@@ -410,7 +410,10 @@ class ImpactReport:
     breaking: bool = strawberry.field(description="Whether at least one change is BREAKING.")
     truncated: bool = strawberry.field(description="Whether a server bound cut the search.")
     summary: str = strawberry.field(description="One sentence for people.")
-    markdown: str = strawberry.field(description="The report as Markdown for a PR comment.")
+    markdown: str = strawberry.field(
+        description="The report as Markdown for a PR comment: changes, owners, then "
+        "consumers, within 60,000 characters (rows left out are counted)."
+    )
 
     @resolver(description="The changed dataset.")
     async def dataset(self, info: Info) -> Node | None:
