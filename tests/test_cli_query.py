@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from lineagegraph import demo
 from lineagegraph.cli.main import main
-from lineagegraph.cli.query import EXIT_BREAKING, _proposed_fields
+from lineagegraph.cli.query import EXIT_BREAKING, _fails, _proposed_fields
 from lineagegraph.config import Settings
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
@@ -148,6 +148,44 @@ def test_impact_gates_ci_on_breaking_changes(store_url: str) -> None:
     )
     assert report_only.exit_code == 0
     assert "BREAKING" in report_only.output and "owners to notify" in report_only.output
+
+
+def test_impact_gates_only_on_what_a_breaking_change_reaches(store_url: str) -> None:
+    # payment_id has no known consumers: "--fail-on breaking" fails the build all the same,
+    # and a team gating on what breaks downstream had no way to say so.
+    def gate(field: str, fail_on: str) -> int:
+        result = invoke(
+            "impact", "analytics.staging.stg_payments", "--drop", field,
+            "--fail-on", fail_on, "--json", "--store", store_url,
+        )  # fmt: skip
+        assert result.exit_code in (0, EXIT_BREAKING), result.output
+        return result.exit_code
+
+    assert [gate("payment_id", g) for g in ("breaking", "consumers", "deployments")] == [3, 0, 0]
+    assert [gate("amount", g) for g in ("breaking", "consumers", "deployments")] == [3, 3, 3]
+
+
+@pytest.mark.parametrize(
+    ("affected", "truncated", "expected"),
+    [
+        ([], False, {"breaking": True, "consumers": False, "deployments": False}),
+        ([("JOB", False)], False, {"breaking": True, "consumers": False, "deployments": False}),
+        ([("JOB", True)], False, {"breaking": True, "consumers": True, "deployments": False}),
+        ([("DEPLOYMENT", True)], False, {"breaking": True, "consumers": True, "deployments": True}),
+        ([], True, {"breaking": True, "consumers": True, "deployments": True}),
+    ],
+)
+def test_fail_on_reads_the_breaking_consumers_of_the_report(
+    affected: list[tuple[str, bool]], truncated: bool, expected: dict[str, bool]
+) -> None:
+    report = {
+        "breaking": True,
+        "truncated": truncated,
+        "affected": [{"kind": kind, "breaking": breaking} for kind, breaking in affected],
+    }
+    assert {gate: _fails(gate, report) for gate in expected} == expected
+    assert not _fails("never", report)
+    assert not any(_fails(gate, {**report, "breaking": False}) for gate in expected)
 
 
 def test_proposed_schema_files_in_dbt_and_openlineage_shapes(

@@ -391,10 +391,12 @@ def _proposed_fields(fields: list[Any], prefix: str) -> list[dict[str, Any]]:
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["breaking", "never"]),
+    type=click.Choice(["breaking", "consumers", "deployments", "never"]),
     default="never",
     show_default=True,
-    help="Exit 3 when a change is breaking (for CI gates; 1 is an error, 2 a usage error).",
+    help="Exit 3 (for CI gates; 1 is an error, 2 a usage error) when a change is breaking; "
+    "'consumers': when a breaking change reaches a known consumer; 'deployments': when it "
+    "reaches a deployment. A search cut short by a bound counts as reaching one.",
 )
 @common_options
 @run_with_client
@@ -480,8 +482,19 @@ def impact(
         heading=f"{verdict}: {report['summary']}",
         markdown=report["markdown"],
     )
-    if fail_on == "breaking" and report["breaking"]:
+    if _fails(fail_on, report):
         raise SystemExit(EXIT_BREAKING)
+
+
+def _fails(fail_on: str, report: dict[str, Any]) -> bool:
+    """Whether an impact report fails the gate ``--fail-on`` names."""
+    if fail_on == "never" or not report["breaking"]:
+        return False
+    if fail_on == "breaking" or report["truncated"]:  # an incomplete list proves nothing
+        return True
+    kinds = {"consumers": None, "deployments": "DEPLOYMENT"}
+    wanted = kinds[fail_on]
+    return any(a["breaking"] and wanted in (None, a["kind"]) for a in report["affected"])
 
 
 # --- cascade, at-risk, health ------------------------------------------------------------------
