@@ -107,6 +107,14 @@ def test_ambiguous_and_unknown_references_are_clear_errors(store_url: str) -> No
     missing = invoke("lineage", "no_such_table", "--store", store_url)
     assert missing.exit_code == 1
     assert "nothing is named 'no_such_table'" in missing.output
+    # A field where a dataset is asked for was "nothing is named ...", though it exists.
+    field = "analytics.staging.stg_payments.amount"
+    wrong_kind = invoke("impact", field, "--drop", "x", "--store", store_url)
+    assert wrong_kind.exit_code == 1
+    assert (
+        f"'{field}' names a field, not a dataset: "
+        "field|snowflake://acme|analytics.staging.stg_payments|amount"
+    ) in wrong_kind.output
     bad_time = invoke("lineage", "stg_orders", "--as-of", "noon", "--store", store_url)
     assert bad_time.exit_code == 2
     assert "not an ISO-8601 time: 'noon'" in bad_time.output

@@ -32,7 +32,7 @@ from lineagegraph.cli.client import (
 )
 from lineagegraph.cli.output import Format, Section, emit
 from lineagegraph.errors import InvalidInput
-from lineagegraph.ids import Kind, parse_id
+from lineagegraph.ids import Kind, kind_of, parse_id
 
 __all__ = ["COMMANDS", "EXIT_BREAKING", "resolve_reference"]
 
@@ -135,18 +135,27 @@ def resolve_reference(
         kind, name = KIND_NAMES[prefix.lower()], rest
     if not name.strip():
         raise InvalidInput(f"not an entity reference: {reference!r}")
-    matches: list[dict[str, Any]] = []
+    named: set[str] = set()
     after: str | None = None
     for _ in range(10):  # at most 2000 candidates
         page = client.execute(
             RESOLVE,
             {"query": name, "kinds": [kind.value] if kind else None, "after": after},
         )["search"]
-        matches.extend(e["node"] for e in page["edges"] if _short(e["node"]["id"]) == name)
+        named |= _named(page, name)
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    ids = sorted({str(m["id"]) for m in matches})
+    ids = sorted(named)
+    if not ids and kind is not None:
+        # Named right but of another kind (a field where a dataset is asked, say)?
+        page = client.execute(RESOLVE, {"query": name, "kinds": None, "after": None})["search"]
+        others = sorted(_named(page, name))
+        if others:
+            found = ", ".join(sorted({kind_of(i).value.lower() for i in others}))
+            raise InvalidInput(
+                f"{name!r} names a {found}, not a {kind.value.lower()}: " + ", ".join(others[:5])
+            )
     if not ids:
         raise InvalidInput(f"nothing is named {name!r}; give an id such as 'dataset|ns|name'")
     if len(ids) > 1:
@@ -155,6 +164,11 @@ def resolve_reference(
             f"{name!r} names {len(ids)} entities; give one of these ids:\n  {listed}"
         )
     return ids[0]
+
+
+def _named(page: dict[str, Any], name: str) -> set[str]:
+    """The ids of a search page's hits whose compact name is ``name``."""
+    return {str(e["node"]["id"]) for e in page["edges"] if _short(e["node"]["id"]) == name}
 
 
 def _time(value: str | None, option: str) -> str | None:
