@@ -23,6 +23,7 @@ from lineagegraph.algorithms.impact import (
 from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
     ChangeSet,
     Dataset,
@@ -395,6 +396,46 @@ def test_names_in_other_case_name_the_stored_fields(service: LineageService) -> 
         service.impact(
             SchemaChange(dataset_id=ds(table), changes=[FieldChange.drop_field("Order_Id")])
         )
+
+
+def test_a_passing_not_null_check_makes_a_column_required_safely(
+    service: LineageService,
+) -> None:
+    # A dbt contract adding not_null to a column whose not_null test passes was BREAKING:
+    # the catalog records no nullability, so nulls "may exist" — the test says none do.
+    def load(day: int, passed: bool) -> None:
+        assertion = {"assertion": "not_null", "column": "id", "success": passed}
+        schema = {"fields": [{"name": "id", "type": "bigint"}, {"name": "note", "type": "text"}]}
+        facets = {"schema": schema, "dataQualityAssertions": {"assertions": [assertion]}}
+        event = {
+            "eventType": "COMPLETE",
+            "eventTime": f"2026-04-0{day}T01:00:00Z",
+            "producer": "https://example.com/producer",
+            "run": {"runId": f"00000000-0000-4000-8000-00000000000{day}"},
+            "job": {"namespace": ETL, "name": "load_events"},
+            "outputs": [{"namespace": NS, "name": "crm.events", "facets": facets}],
+        }
+        service.apply(translate_event(event))
+
+    required = [FieldChange.change_type("id", nullable=False)]
+    change = SchemaChange(dataset_id=ds("crm.events"), changes=required)
+    load(1, passed=True)
+    (safe,) = service.impact(change).changes
+    assert safe.compatibility is Compatibility.NON_BREAKING
+    assert safe.reason == (
+        "nullable -> required: its check 'not_null(id)' passed on its latest run "
+        "(2026-04-01T01:00:00Z), so no stored value is null; writers that send nulls "
+        "will fail"
+    )
+    # No such check on note; and once the latest run of the check fails, nulls exist.
+    note = SchemaChange(
+        dataset_id=ds("crm.events"), changes=[FieldChange.change_type("note", nullable=False)]
+    )
+    assert service.impact(note).changes[0].compatibility is Compatibility.BREAKING
+    load(2, passed=False)
+    (unsafe,) = service.impact(change).changes
+    assert unsafe.compatibility is Compatibility.BREAKING
+    assert "nulls may exist" in unsafe.reason
 
 
 def test_dropping_the_dataset_follows_dataset_level_lineage(crm_store: Store) -> None:

@@ -55,11 +55,16 @@ from lineagegraph.algorithms.lineage import (
     fields_of,
 )
 from lineagegraph.algorithms.traversal import Traversal, bfs
-from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
+from lineagegraph.algorithms.types_compat import (
+    Verdict,
+    compare_nullability,
+    compare_types,
+    dialect_of,
+)
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
-from lineagegraph.model import DATASET_FLOW_KINDS, Direction, Edge, EdgeKind, Node
+from lineagegraph.model import DATASET_FLOW_KINDS, Direction, Edge, EdgeKind, Node, time_stamp
 from lineagegraph.store.base import Store
 
 __all__ = [
@@ -514,7 +519,7 @@ def impact(
     reaches: dict[str, dict[int, _Reach]] = defaultdict(dict)
     truncated = False
     for index, item in enumerate(explicit, start=1):
-        verdict, reason, field_id, old = _classify(item, schema, dataset)
+        verdict, reason, field_id, old = _classify(item, schema, dataset, store)
         notes: list[str] = []
         precision: ImpactPrecision | None = None
         if item.action is ChangeAction.ADD_FIELD:
@@ -686,7 +691,7 @@ def _diff(
 
 
 def _classify(
-    item: FieldChange, schema: dict[str, Node], dataset: Node
+    item: FieldChange, schema: dict[str, Node], dataset: Node, store: Store
 ) -> tuple[bool, str, str | None, Node | None]:
     """(breaking, reason, field id, current field) for one change."""
     action = item.action
@@ -720,11 +725,52 @@ def _classify(
         old.attrs.get("type"), item.new_type, dialect_of(dataset.namespace)
     )
     null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
+    if null_verdict.breaking:
+        proof = _checked_not_null(store, field_id)
+        if proof is not None:
+            null_verdict = Verdict(
+                False,
+                f"nullable -> required: {proof}, so no stored value is null; writers that "
+                "send nulls will fail",
+            )
     reasons = [v.reason for v in (type_verdict, null_verdict) if v.changed]
     if not reasons:  # nothing changes: say why (an alias of the same type, say)
         reasons = [type_verdict.reason if item.new_type is not None else null_verdict.reason]
     breaking = type_verdict.breaking or null_verdict.breaking
     return breaking, "; ".join(reasons), field_id, old
+
+
+# Check types that assert a column holds no nulls (dbt, Great Expectations, OpenLineage).
+_NOT_NULL_CHECKS = frozenset({"not_null", "expect_column_values_to_not_be_null"})
+
+
+def _checked_not_null(store: Store, field_id: str) -> str | None:
+    """Why the field holds no nulls now: a not-null check on it whose latest result
+    passed (``None`` when it has none, or the latest failed)."""
+    checks = [
+        h.target for h in store.expand([field_id], Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK])
+    ]
+    nodes = store.get(checks)
+    not_null = sorted(
+        c for c, node in nodes.items() if node.attrs.get("check_type") in _NOT_NULL_CHECKS
+    )
+    if not not_null:
+        return None
+    results = store.expand(not_null, Direction.DOWNSTREAM, [EdgeKind.HAS_RESULT])
+    outcomes = store.get([h.target for h in results])
+    for check_id in not_null:
+        mine = [
+            outcomes[h.target] for h in results if h.source == check_id and h.target in outcomes
+        ]
+        if not mine:
+            continue
+        latest = max(mine, key=lambda r: (time_stamp(r.attrs.get("observed_at")), r.id))
+        if latest.attrs.get("passed") is True:
+            return (
+                f"its check {nodes[check_id].parts[0]!r} passed on its latest run "
+                f"({latest.attrs.get('observed_at')})"
+            )
+    return None
 
 
 def _changes_something(item: FieldChange, old: Node | None, dataset: Node) -> bool:
