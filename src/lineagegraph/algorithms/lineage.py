@@ -308,7 +308,7 @@ def lineage(
         truncation=truncations[0].truncation if truncations else None,
         cycles=[list(group) for group in sorted(cycles)],
         page_info=PageInfo(
-            end_cursor=encode_cursor(end) if page else after,
+            end_cursor=encode_cursor(end),
             has_next_page=end < len(placed),
             total=len(placed),
         ),

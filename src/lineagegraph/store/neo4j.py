@@ -1283,7 +1283,7 @@ class Neo4jStore:
         items = [_node_from_record(r) for r in records[:first]]
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + len(items)) if items else after,
+            end_cursor=encode_cursor(offset + len(items)),
             has_next_page=len(records) > first,
         )
 
@@ -1329,7 +1329,7 @@ class Neo4jStore:
         items = _health_records(records[:first])
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + min(first, len(records))) if items else after,
+            end_cursor=encode_cursor(offset + min(first, len(records))),
             has_next_page=len(records) > first,
         )
 
