@@ -99,7 +99,7 @@ from pathlib import Path
 from lineagegraph.algorithms.traversal import Expander, Traversal, bfs
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, kind_of, make_id, parse_id
+from lineagegraph.ids import Kind, kind_of, make_id, parse_id, short_name
 from lineagegraph.model import (
     HISTORY_ORDER,
     ChangeSet,
@@ -854,7 +854,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
     if result.passed:
         return marks
     checked = check.checked_id
-    label = _label(checked)
+    label = short_name(checked)
     failing_now = check.fails_now(result.id)
     observed = f" ({result.observed})" if result.observed else ""
     partial = check.dataset_id if _kind(checked) is Kind.FIELD else None
@@ -865,8 +865,8 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
         prefix[version] = (checked, version)
         if inherited and result.version is not None:
             message = (
-                f"{check.name} failed on the earlier version {_label(result.version)}{observed} "
-                "and no newer result has passed"
+                f"{check.name} failed on the earlier version {short_name(result.version)}"
+                f"{observed} and no newer result has passed"
             )
         else:
             message = f"{check.name} failed on this version{observed}"
@@ -905,7 +905,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
                     (checked, dataset),
                     Precision.CONFIRMED,
                     True,
-                    f"{check.name} on field {_label(checked)} failed{observed}",
+                    f"{check.name} on field {short_name(checked)} failed{observed}",
                 )
         seeds[checked] = (checked,)
     fixed = set(seeds)
@@ -949,7 +949,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             path,
             Precision.POTENTIAL,
             False,
-            f"partially: field {_label(path[-2])} is downstream of {label} where "
+            f"partially: field {short_name(path[-2])} is downstream of {label} where "
             f"{check.name} failed (potential: by design lineage)",
         )
     marks.update(own)
@@ -965,15 +965,6 @@ def _paths(
         via = reached.via
         paths[node_id] = prefix[node_id] if via is None else (*paths[via.source], node_id)
     return paths
-
-
-def _label(entity_id: str) -> str:
-    """A short readable name for an id: its name plus its field path (``table.column``,
-    as command-line references write it) or its version (``table@version``)."""
-    key = parse_id(entity_id)
-    if key.kind is Kind.FIELD:
-        return ".".join([key.name, *key.parts])
-    return "@".join([key.name, *key.parts]) if key.parts else key.name
 
 
 # --- health records ---------------------------------------------------------------------------
