@@ -480,8 +480,7 @@ class _Context:
                         checked_entity,
                         [result_id, check],
                         at,
-                        f"check {parse_id(check).parts[0]} on {short_name(checked_entity)} "
-                        f"failed{detail}",
+                        f"check {short_name(check)} on {short_name(checked_entity)} failed{detail}",
                         severity,
                         on_path,
                         check in flagged,
