@@ -53,6 +53,19 @@ def test_without_tokens_everyone_may_read_and_write() -> None:
         ("alpha", "token #1: write tokens as 'TOKEN:read' or 'TOKEN:write', separated by commas"),
         (":read", "token #1: write tokens as 'TOKEN:read' or 'TOKEN:write', separated by commas"),
         ("a:read,b:admin", "token #2: unknown scope 'admin' (use read or write)"),
+        # A token listed twice took the last scope listed, whichever that was.
+        (
+            "alpha:read,beta:read,alpha:write",
+            "token #3 is token #1 again: list each token once, with one scope (write implies read)",
+        ),
+        (
+            "alpha:write, alpha:read",
+            "token #2 is token #1 again: list each token once, with one scope (write implies read)",
+        ),
+        (
+            "alpha:read,alpha:read",
+            "token #2 is token #1 again: list each token once, with one scope (write implies read)",
+        ),
     ],
 )
 def test_malformed_token_settings(spec: str, message: str) -> None:

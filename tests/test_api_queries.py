@@ -556,6 +556,43 @@ def test_search_rejects_bad_page_sizes_and_cursors(shop: LineageService) -> None
     assert page["edges"] == []
 
 
+def test_a_page_of_none_counts_and_leaves_a_cursor_to_page_on(shop: LineageService) -> None:
+    # `first: 0` answered hasNextPage true with endCursor null: nothing to continue after.
+    job = make_id(Kind.JOB, demo.DBT, "stg_payments")
+    fields = {
+        "search": 'search(query: "orders", first: $first, after: $after)',
+        "atRisk": "atRisk(first: $first, after: $after)",
+        "lineage": f'lineage(id: "{STG_ORDERS}", first: $first, after: $after)',
+        "runs": f'node(id: "{job}") {{ ... on Job {{ runs(first: $first, after: $after)',
+    }
+    for name, field in fields.items():
+        close = " } }" if name == "runs" else ""
+        items = "nodes { node { id } }" if name == "lineage" else "nodes { id }"
+        query = (
+            f"query($first: Int, $after: String) {{ {field} {{ {items} "
+            f"pageInfo {{ hasNextPage endCursor }} totalCount }}{close} }}"
+        )
+
+        def page(first: int, after: str | None, name: str = name, query: str = query) -> dict:
+            data = gql(shop, query, {"first": first, "after": after})
+            return data["node"]["runs"] if name == "runs" else data[name]
+
+        counted = page(0, None)
+        whole = page(1000, None)["nodes"]
+        assert counted["nodes"] == [] and len(whole) >= 3, name
+        assert counted["totalCount"] in (None, len(whole)), name
+        assert counted["pageInfo"]["hasNextPage"] is True, name
+        assert counted["pageInfo"]["endCursor"] is not None, name
+        # Paging on from a page of none starts where it stood, in the middle too.
+        assert page(2, counted["pageInfo"]["endCursor"])["nodes"] == whole[:2], name
+        two = page(2, None)
+        held = page(0, two["pageInfo"]["endCursor"])
+        assert held["pageInfo"]["hasNextPage"] is True, name
+        assert page(1000, held["pageInfo"]["endCursor"])["nodes"] == whole[2:], name
+        past = page(0, page(1000, None)["pageInfo"]["endCursor"])["pageInfo"]
+        assert past["hasNextPage"] is False and past["endCursor"] is not None, name
+
+
 def test_stats_and_kinds(shop: LineageService) -> None:
     data = gql(shop, "{ stats { nodes { key count } } kinds }")
     assert {c["key"]: c["count"] for c in data["stats"]["nodes"]} == {

@@ -81,6 +81,7 @@ def test_commands_on_a_store_file_another_process_owns_say_so(tmp_path: Path) ->
 def test_a_setting_that_does_not_parse_is_an_error_line_not_a_traceback(tmp_path: Path) -> None:
     runner = CliRunner()
     store = f"sqlite:///{tmp_path / 'lineage.db'}"
+    open_store(store).close()  # stats only reads a store that exists
     cases = {
         "LINEAGEGRAPH_MAX_TRAVERSAL_NODES": ("lots", "valid integer"),
         "LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS": ("0", "greater than 0"),
@@ -95,3 +96,40 @@ def test_a_setting_that_does_not_parse_is_an_error_line_not_a_traceback(tmp_path
     served = runner.invoke(main, ["serve", "--store", store], env={"LINEAGEGRAPH_PORT": "x"})
     assert served.exit_code == 1
     assert "Error: LINEAGEGRAPH_PORT='x': Input should be a valid integer" in served.output
+
+
+def test_commands_that_only_read_refuse_a_store_file_that_does_not_exist(tmp_path: Path) -> None:
+    # A mistyped --store made an empty store there and answered "not found".
+    missing = tmp_path / "typo" / "lineage.db"
+    runner = CliRunner()
+    for args in (
+        ["stats"],
+        ["export"],
+        ["search", "orders"],
+        ["at-risk"],
+        ["lineage", "dataset|s3://b|orders"],
+        ["health", "dataset|s3://b|orders"],
+        ["impact", "dataset|s3://b|orders", "--drop", "id"],
+    ):
+        result = runner.invoke(main, [*args, "--store", f"sqlite://{missing}"])
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output == (
+            f"Error: no store file {missing} (only writing makes one: check the store URL)\n"
+        ), args
+    # The default store, under the user's data directory, is no different.
+    data = tmp_path / "data"
+    result = runner.invoke(main, ["stats"], env={"XDG_DATA_HOME": str(data)})
+    assert result.exit_code == 1 and result.output.startswith("Error: no store file "), result
+    assert str(data / "lineagegraph" / "lineage.db") in result.output
+    assert not (tmp_path / "typo").exists() and not data.exists()
+    # Commands that write still make a new store.
+    assert runner.invoke(main, ["demo", "--store", f"sqlite://{missing}"]).exit_code == 0
+    assert runner.invoke(main, ["stats", "--store", f"sqlite://{missing}"]).exit_code == 0
+    events = tmp_path / "events.json"
+    events.write_text("[]")
+    fresh = tmp_path / "fresh" / "lineage.db"
+    ingested = runner.invoke(
+        main, ["ingest", "openlineage", str(events), "--store", f"sqlite://{fresh}"]
+    )
+    assert ingested.exit_code == 0, ingested.output
+    assert fresh.exists()

@@ -14,6 +14,7 @@ from lineagegraph import demo
 from lineagegraph.cli.main import main
 from lineagegraph.cli.query import EXIT_BREAKING, _fails, _proposed_fields
 from lineagegraph.config import Settings
+from lineagegraph.ids import short_name
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
 from tests.api_helpers import RunningServer, load_demo, running_server
@@ -410,12 +411,17 @@ def test_at_risk_health_and_cascade(store_url: str) -> None:
     )
     assert json.loads(failing.output)["status"] == "FAILING"
     # a field is named as references write it (table.column); it was table@column, like
-    # a version
+    # a version. The check is named as search lists it, so it can be looked up by that name.
     table = invoke("health", "analytics.staging.stg_orders", "--json", "--store", store_url)
+    check = "analytics.staging.stg_orders@not_null(customer_id)"
     assert [r["message"] for r in json.loads(table.output)["reasons"]] == [
-        "not_null(customer_id) on field analytics.staging.stg_orders.customer_id failed "
-        "(412 null values)"
+        f"{check} on field analytics.staging.stg_orders.customer_id failed (412 null values)"
     ]
+    found = invoke(
+        "search", "not_null customer_id", "--kind", "CHECK", "--json", "--store", store_url
+    )
+    assert [short_name(e["node"]["id"]) for e in json.loads(found.output)["edges"]] == [check]
+    assert invoke("health", check, "--store", store_url).output.startswith(f"check {check}: ")
     result = "analytics.staging.stg_orders@not_null(customer_id)@day5"
     cascade = invoke("cascade", result, "--json", "--store", store_url)
     assert cascade.exit_code == 0, cascade.output

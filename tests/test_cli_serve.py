@@ -39,6 +39,20 @@ def test_malformed_tokens_are_refused() -> None:
     assert "abc" not in result.output.replace("abc:admin", "")
 
 
+def test_a_token_listed_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # It took whichever scope was listed last, and the server started.
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    env = {**_unset(), "LINEAGEGRAPH_TOKENS": "abc:write,abc:read"}
+    result = CliRunner().invoke(main, ["serve", "--store", "memory://"], env=env)
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: token #2 is token #1 again: list each token once, with one scope "
+        "(write implies read)\n"
+    )
+
+
 def _unset() -> dict[str, str | None]:
     return {k: None for k in os.environ if k.startswith("LINEAGEGRAPH_")}
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lineagegraph.errors import InvalidInput
-from lineagegraph.ids import KEY_PARTS, Key, Kind, kind_of, make_id, parse_id
+from lineagegraph.ids import KEY_PARTS, Key, Kind, kind_of, make_id, parse_id, short_name
 
 NAMESPACES = ["s3://bucket", "postgres://host:5432", "snowflake://acct", "kafka://b1:9092,b2:9092"]
 TRICKY = st.lists(
@@ -69,3 +69,13 @@ def test_make_id_checks_parts() -> None:
         make_id(Kind.FIELD, "ns", "table")
     with pytest.raises(InvalidInput):
         make_id(Kind.DATASET, "", "table")
+
+
+def test_short_name_joins_a_field_path_with_dots_and_other_parts_with_at() -> None:
+    assert short_name(make_id(Kind.DATASET, "s3://b", "shop.orders")) == "shop.orders"
+    assert short_name(make_id(Kind.FIELD, "s3://b", "shop.orders", "customer.zip")) == (
+        "shop.orders.customer.zip"
+    )
+    assert short_name(make_id(Kind.MODEL_VERSION, "mlflow://r", "churn", "3")) == "churn@3"
+    result = make_id(Kind.RESULT, "s3://b", "shop.orders", "not_null(id)", "day5")
+    assert short_name(result) == "shop.orders@not_null(id)@day5"

@@ -85,6 +85,18 @@ def test_compressed_bodies(client: TestClient, service: LineageService) -> None:
     concatenated = client.post(LINEAGE, content=members, headers={"Content-Encoding": "gzip"})
     assert concatenated.status_code == 201, concatenated.text
     assert service.stats().nodes_by_kind["JOB"] == 3
+    # Members padded with NULs each, as tape-style writers pad every file to a block,
+    # then concatenated: the padding after the first member was refused.
+    fourth = json.dumps(valid_event(job="fourth")).encode()
+    block = 512
+    padded = b"".join(
+        member + b"\0" * (block - len(member) % block)
+        for member in (gzip.compress(fourth[:30]), gzip.compress(fourth[30:]))
+    )
+    assert gzip.decompress(padded) == fourth  # as Python's gzip module reads it
+    answer = client.post(LINEAGE, content=padded, headers={"Content-Encoding": "gzip"})
+    assert answer.status_code == 201, answer.text
+    assert service.stats().nodes_by_kind["JOB"] == 4
 
 
 def test_posting_the_same_event_twice_changes_nothing(
@@ -150,6 +162,26 @@ def test_negative_examples_are_refused_and_nothing_is_stored(
             gzip.compress(b'{"a": 1}') + b"\x1f\x8bjunk",
             {"Content-Encoding": "gzip"},
             "body: data after the gzip stream is not valid",
+        ),
+        (  # NUL padding is all that may sit between or after members
+            gzip.compress(b'{"a": 1}') + b"\0\0junk",
+            {"Content-Encoding": "gzip"},
+            "body: data follows the end of the gzip stream",
+        ),
+        (
+            gzip.compress(b'{"a": 1}') + b"\0" * 3 + gzip.compress(b"{}") + b"\0 ",
+            {"Content-Encoding": "gzip"},
+            "body: data follows the end of the gzip stream",
+        ),
+        (  # padding does not make a member, nor lift the limit
+            b"".join(gzip.compress(b" ") + b"\0" * 7 for _ in range(16)) + gzip.compress(b"{}"),
+            {"Content-Encoding": "gzip"},
+            "body: more than 16 gzip members; send one stream",
+        ),
+        (
+            zlib.compress(b'{"a": 1}') + b"\0\0" + zlib.compress(b"{}"),
+            {"Content-Encoding": "deflate"},
+            "body: data follows the end of the deflate stream",
         ),
         (  # each member is inflated apart: thousands of them took minutes
             b"".join(gzip.compress(b" ") for _ in range(16)) + gzip.compress(b"{}"),

@@ -31,6 +31,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.service import LineageService
 from lineagegraph.store import Store
+from lineagegraph.synthetic import SyntheticGraph
 
 NS = "postgres://db:5432"
 ETL = "airflow://etl"
@@ -454,6 +455,52 @@ def test_service_applies_the_configured_node_cap(store: Store) -> None:
     result = service.lineage(RAW)
     assert [n.id for n in result.nodes] == [CLEAN]
     assert result.truncated is True and result.truncation == "nodes"
+
+
+def every_page(store: Store, root: str, **options: Any) -> list[LineageResult]:
+    """Every page of a lineage, 1000 nodes at a time."""
+    pages = [lineage(store, root, first=1000, **options)]
+    while pages[-1].page_info.has_next_page:
+        pages.append(
+            lineage(store, root, first=1000, after=pages[-1].page_info.end_cursor, **options)
+        )
+    return pages
+
+
+def test_the_node_cap_bounds_the_whole_answer_at_column_level(store: Store) -> None:
+    # Column lineage from a dataset answered more nodes than the cap: the root's own
+    # fields and the datasets that reached fields bring along were never counted.
+    graph = SyntheticGraph(3000, seed=7)
+    for changeset in graph.changesets():
+        store.apply(changeset)
+    over = 0
+    for root in (graph.hub_id, graph.typical_id):
+        for direction in Direction:
+            for column_level in (True, False):
+                options: dict[str, Any] = {"direction": direction, "column_level": column_level}
+                whole = {n.id for page in every_page(store, root, **options) for n in page.nodes}
+                for cap in (3, 120):
+                    ask = (root, direction, column_level, cap)
+                    pages = every_page(store, root, max_nodes=cap, **options)
+                    capped = pages[0]
+                    over += len(whole) > cap and column_level
+                    assert capped.page_info.total <= cap, ask
+                    if capped.page_info.total < len(whole):
+                        assert (capped.truncated, capped.truncation) == (True, "nodes"), ask
+                    else:
+                        assert not capped.truncated, ask
+                    # The pages hold what the count says, each node once, all of the
+                    # lineage, and every connection and cycle joins nodes of the answer.
+                    ids = [n.id for page in pages for n in page.nodes]
+                    assert len(ids) == len(set(ids)) == capped.page_info.total, ask
+                    assert set(ids) <= whole, ask
+                    answer = {root, *ids}
+                    for page in pages:
+                        assert all(
+                            e.source_id in answer and e.target_id in answer for e in page.edges
+                        ), ask
+                        assert all(set(group) <= answer for group in page.cycles), ask
+    assert over >= 4  # the graph is large enough for the cap to matter
 
 
 def test_bad_requests_are_rejected_clearly(shop_store: Store) -> None:

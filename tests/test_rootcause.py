@@ -9,7 +9,7 @@ import pytest
 from lineagegraph import demo
 from lineagegraph.algorithms.rootcause import SuspectKind
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, make_id
+from lineagegraph.ids import Kind, make_id, short_name
 from lineagegraph.ingest import mutations as mx
 from lineagegraph.ingest.openlineage import translate_event
 from lineagegraph.model import (
@@ -277,6 +277,17 @@ def test_demo_churn_regression_points_at_the_failing_check(service: LineageServi
     # since v2, so it is in the provenance diff.
     b = first.breakdown
     assert (b.hops, b.hours_before, b.on_column_path, b.in_provenance_diff) == (3, 2.0, False, True)
+    # The check and its column are named as search results name them: the column was
+    # stg_orders@customer_id here, like a version, and the check its bare name, which
+    # neither search results nor references use.
+    column = short_name(first.entity_id)
+    assert column == "analytics.staging.stg_orders.customer_id"
+    check = "analytics.staging.stg_orders@not_null(customer_id)"
+    assert short_name(first.related_ids[1]) == check
+    assert first.summary == f"check {check} on {column} failed (412 null values)"
+    (reason,) = service.health(demo.STG_ORDERS.id).reasons
+    assert short_name(reason.check_id) == check
+    assert reason.message == f"{check} on field {column} failed (412 null values)"
     # The same question through the deployment that serves v3 gives the same answer.
     through_deployment = service.root_cause(demo.deployment_id("churn-production"))
     assert through_deployment.model_version_id == demo.CHURN.version_id(3)

@@ -123,6 +123,18 @@ def _kind(value: Kind | str) -> Kind:
         raise InvalidInput(f"unknown entity kind: {value!r}") from None
 
 
+def short_name(entity_id: str) -> str:
+    """The compact name of an entity, as references write it and as evidence and tables
+    show it: the name, with a field's path after ``.`` (``stg_orders.customer_id``) and any
+    other key part after ``@`` (``churn_classifier@3``, ``stg_orders@not_null(id)@day5``).
+    Raises :class:`InvalidInput` for a malformed id."""
+    key = parse_id(entity_id)
+    if not key.parts:
+        return key.name
+    joiner = "." if key.kind is Kind.FIELD else "@"
+    return key.name + joiner + joiner.join(key.parts)
+
+
 def dataset_of(field_or_version_id: str) -> str:
     """The dataset id that a field, dataset version, check or result id belongs to."""
     key = parse_id(field_or_version_id)

@@ -156,9 +156,9 @@ class LineageService:
                     self._writers -= 1
 
     @classmethod
-    def open(cls, url: str) -> LineageService:
+    def open(cls, url: str, *, create: bool = True) -> LineageService:
         """A service over the store that a URL names (see :func:`open_store`)."""
-        return cls(open_store(url))
+        return cls(open_store(url, create=create))
 
     def close(self) -> None:
         """Close the store; when stored health is known to be up to date, say so to the

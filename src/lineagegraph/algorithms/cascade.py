@@ -99,7 +99,7 @@ from pathlib import Path
 from lineagegraph.algorithms.traversal import Expander, Traversal, bfs
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, kind_of, make_id, parse_id
+from lineagegraph.ids import Kind, kind_of, make_id, parse_id, short_name
 from lineagegraph.model import (
     HISTORY_ORDER,
     ChangeSet,
@@ -133,7 +133,7 @@ __all__ = [
 @lru_cache(maxsize=1)
 def health_rules_fingerprint() -> str:
     """Names the health rules of this installation: a hash of the package version and
-    of the source of the algorithms and the model they compute over.
+    of the source of the algorithms, the model they compute over and the ids module.
 
     Stored health agrees with a recomputation only under the same rules, so the service
     trusts health that a clean close left behind (:meth:`Store.settled_health`) only when
@@ -143,7 +143,9 @@ def health_rules_fingerprint() -> str:
 
     package = Path(lineagegraph.__file__).parent
     digest = hashlib.sha256(lineagegraph.__version__.encode())
-    for source in [*sorted((package / "algorithms").glob("*.py")), package / "model.py"]:
+    # ids.py names the entities in the reasons' messages.
+    sources = [*sorted((package / "algorithms").glob("*.py")), package / "model.py"]
+    for source in [*sources, package / "ids.py"]:
         digest.update(source.name.encode())
         try:
             digest.update(source.read_bytes())
@@ -409,7 +411,7 @@ class _Check:
     """A check with its results and the verdict they give each version."""
 
     id: str
-    name: str
+    label: str  # its short name, as search results and references give it
     checked_id: str
     dataset_id: str
     results: dict[str, _Result]
@@ -501,7 +503,7 @@ def _load_checks(facts: _Facts, check_ids: Iterable[str]) -> dict[str, _Check]:
         latest = max(results.values(), key=lambda r: r.order, default=None)
         checks[check_id] = _Check(
             id=check_id,
-            name=nodes[check_id].parts[0],
+            label=short_name(check_id),
             checked_id=checked,
             dataset_id=dataset,
             results=results,
@@ -854,7 +856,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
     if result.passed:
         return marks
     checked = check.checked_id
-    label = _label(checked)
+    label = short_name(checked)
     failing_now = check.fails_now(result.id)
     observed = f" ({result.observed})" if result.observed else ""
     partial = check.dataset_id if _kind(checked) is Kind.FIELD else None
@@ -865,11 +867,11 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
         prefix[version] = (checked, version)
         if inherited and result.version is not None:
             message = (
-                f"{check.name} failed on the earlier version {_label(result.version)}{observed} "
-                "and no newer result has passed"
+                f"{check.label} failed on the earlier version {short_name(result.version)}"
+                f"{observed} and no newer result has passed"
             )
         else:
-            message = f"{check.name} failed on this version{observed}"
+            message = f"{check.label} failed on this version{observed}"
         marks[version] = _Mark((checked, version), Precision.CONFIRMED, False, message)
     confirmed = bfs(
         rules.store,
@@ -887,7 +889,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
                 path,
                 Precision.CONFIRMED,
                 False,
-                f"reads data where {check.name} on {label} failed, {hops} hops upstream "
+                f"reads data where {check.label} on {label} failed, {hops} hops upstream "
                 "(confirmed through recorded runs)",
             )
     # Design lineage: from the checked entity while its check fails now, and from
@@ -896,7 +898,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
     own: dict[str, _Mark] = {}
     if failing_now:
         own[checked] = _Mark(
-            (checked,), Precision.CONFIRMED, True, f"{check.name} failed{observed}"
+            (checked,), Precision.CONFIRMED, True, f"{check.label} failed{observed}"
         )
         if _kind(checked) is Kind.FIELD:
             dataset = check.dataset_id
@@ -905,7 +907,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
                     (checked, dataset),
                     Precision.CONFIRMED,
                     True,
-                    f"{check.name} on field {_label(checked)} failed{observed}",
+                    f"{check.label} on field {short_name(checked)} failed{observed}",
                 )
         seeds[checked] = (checked,)
     fixed = set(seeds)
@@ -928,7 +930,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             path,
             Precision.POTENTIAL,
             False,
-            f"downstream of {label} where {check.name} failed, {hops} hops "
+            f"downstream of {label} where {check.label} failed, {hops} hops "
             "(potential: by design lineage)",
         )
         if _kind(node_id) is Kind.FIELD and node_id not in seeds:
@@ -949,8 +951,8 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             path,
             Precision.POTENTIAL,
             False,
-            f"partially: field {_label(path[-2])} is downstream of {label} where "
-            f"{check.name} failed (potential: by design lineage)",
+            f"partially: field {short_name(path[-2])} is downstream of {label} where "
+            f"{check.label} failed (potential: by design lineage)",
         )
     marks.update(own)
     return marks
@@ -965,15 +967,6 @@ def _paths(
         via = reached.via
         paths[node_id] = prefix[node_id] if via is None else (*paths[via.source], node_id)
     return paths
-
-
-def _label(entity_id: str) -> str:
-    """A short readable name for an id: its name plus its field path (``table.column``,
-    as command-line references write it) or its version (``table@version``)."""
-    key = parse_id(entity_id)
-    if key.kind is Kind.FIELD:
-        return ".".join([key.name, *key.parts])
-    return "@".join([key.name, *key.parts]) if key.parts else key.name
 
 
 # --- health records ---------------------------------------------------------------------------

@@ -232,7 +232,7 @@ def lineage(
         [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH else [direction]
     )
     traversals: list[tuple[Direction, Traversal | Reach]] = []
-    used = 0
+    used = len(members)  # the root's own fields and versions are in the lineage too
     for side in sides:
         budget = None if max_nodes is None else max(0, max_nodes - used)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -269,6 +269,11 @@ def lineage(
         traversals.append((side, traversal))
 
     placed = _place(walk, root, members, traversals, direction)
+    # The datasets that column lineage brings along with their fields, the root's own
+    # members and the two sides of BOTH are counted here, where they come together.
+    capped = max_nodes is not None and len(placed) > max_nodes
+    if capped:
+        placed = _nearest(placed, max_nodes or 0)
     known = _Known(placed, root.id)  # everything in the lineage, before the kind filter
     if kinds is not None:
         wanted = frozenset(kinds)
@@ -285,13 +290,16 @@ def lineage(
 
     edges = _page_edges(store, walk, [i for i in page if i in nodes], order_key, known, max_nodes)
 
-    truncations = [t for _, t in traversals if t.truncated]
+    truncations = [t.truncation for _, t in traversals if t.truncated]
+    if capped and "nodes" not in truncations:
+        truncations.append("nodes")
     cycles: set[tuple[str, ...]] = set()
     for side, traversal in traversals:
         hops = (
             walk.hops_on_cycles(side, traversal) if isinstance(traversal, Reach) else traversal.hops
         )
-        cycles.update(tuple(group) for group in strongly_connected(hops, side))
+        groups = (tuple(group) for group in strongly_connected(hops, side))
+        cycles.update(g for g in groups if not capped or all(i in known for i in g))
     end = offset + len(page)
     return LineageResult(
         root=root,
@@ -307,10 +315,10 @@ def lineage(
         ],
         edges=edges,
         truncated=bool(truncations),
-        truncation=truncations[0].truncation if truncations else None,
+        truncation=truncations[0] if truncations else None,
         cycles=[list(group) for group in sorted(cycles)],
         page_info=PageInfo(
-            end_cursor=encode_cursor(end) if page else after,
+            end_cursor=encode_cursor(end),
             has_next_page=end < len(placed),
             total=len(placed),
         ),
@@ -621,6 +629,32 @@ def _place(
                 )
     merged.pop(root.id, None)
     return merged
+
+
+def _nearest(placed: dict[str, _Placed], limit: int) -> dict[str, _Placed]:
+    """The ``limit`` nodes nearest the root: by depth, then id, a partial dataset just
+    before the first of its fields at its depth, so that a node kept has what leads to
+    it kept too, and a partial dataset is kept only with a field of it."""
+    anchors: dict[str, str] = {}
+    for node_id, (depth, _, _) in placed.items():
+        if depth > 0 and node_id.startswith(_FIELD_PREFIX):
+            owner = dataset_of_field(node_id)
+            entry = placed.get(owner)
+            if (
+                entry is not None
+                and entry[2]
+                and entry[0] == depth
+                and (owner not in anchors or node_id < anchors[owner])
+            ):
+                anchors[owner] = node_id
+
+    def key(node_id: str) -> tuple[int, str, int]:
+        anchor = anchors.get(node_id)
+        depth = placed[node_id][0]
+        return (depth, node_id, 1) if anchor is None else (depth, anchor, 0)
+
+    kept = sorted(placed, key=key)[:limit]
+    return {node_id: placed[node_id] for node_id in kept}
 
 
 class _Known:

@@ -68,7 +68,7 @@ from lineagegraph.algorithms.provenance import (
 )
 from lineagegraph.algorithms.traversal import Traversal, bfs
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
+from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id, short_name
 from lineagegraph.model import (
     FLOW_KINDS,
     Direction,
@@ -523,8 +523,7 @@ class _Context:
                         checked_entity,
                         [result_id, check],
                         at,
-                        f"check {parse_id(check).parts[0]} on {_label(checked_entity)} "
-                        f"failed{detail}",
+                        f"check {short_name(check)} on {short_name(checked_entity)} failed{detail}",
                         severity,
                         on_path,
                         check in flagged,
@@ -573,7 +572,7 @@ class _Context:
                             [before.id, after.id, *touched],
                             after.created_at,
                             f"{'breaking' if breaking else 'non-breaking'} schema change of "
-                            f"{_label(dataset)}: {_describe(changes)}",
+                            f"{short_name(dataset)}: {_describe(changes)}",
                             SEVERITY[SuspectKind.SCHEMA_CHANGE]
                             if breaking
                             else NON_BREAKING_SEVERITY,
@@ -590,7 +589,7 @@ class _Context:
                             dataset,
                             [before.id, after.id],
                             after.created_at,
-                            f"row count of {_label(dataset)} went from {before.row_count:,} to "
+                            f"row count of {short_name(dataset)} went from {before.row_count:,} to "
                             f"{after.row_count:,} ({shift:+.0%})",
                             min(1.0, SEVERITY[SuspectKind.VOLUME_SHIFT] + abs(shift) / 2),
                             None,
@@ -632,7 +631,7 @@ class _Context:
                                 job,
                                 [run_id],
                                 at,
-                                f"run of {_label(job)} ended {state}{detail}",
+                                f"run of {short_name(job)} ended {state}{detail}",
                                 SEVERITY[SuspectKind.FAILED_RUN],
                                 None,
                                 run_id in self.new_runs,
@@ -648,7 +647,7 @@ class _Context:
                                 job,
                                 [previous.id, run_id],
                                 at,
-                                f"{_label(job)} ran code {new_code} (was {old_code})",
+                                f"{short_name(job)} ran code {new_code} (was {old_code})",
                                 SEVERITY[SuspectKind.CODE_CHANGE],
                                 None,
                                 job in code_diff,
@@ -692,8 +691,8 @@ class _Context:
                     edge.target_id,
                     [edge.source_id, edge.target_id],
                     at,
-                    f"{edge.kind.value} {_label(edge.source_id)} -> {_label(edge.target_id)} "
-                    f"{'started' if change == 'ADDED' else 'ended'}",
+                    f"{edge.kind.value} {short_name(edge.source_id)} -> "
+                    f"{short_name(edge.target_id)} {'started' if change == 'ADDED' else 'ended'}",
                     SEVERITY[SuspectKind.LINEAGE_CHANGE],
                     on_path,
                     edge.key in in_diff,
@@ -722,8 +721,3 @@ def _describe(changes: Sequence[SchemaDifference]) -> str:
     if len(removed) == 1 and len(added) == 1:
         parts.append(f"likely a rename of {removed[0].field} to {added[0].field}")
     return ", ".join(parts)
-
-
-def _label(entity_id: str) -> str:
-    key = parse_id(entity_id)
-    return "@".join([key.name, *key.parts]) if key.parts else key.name

@@ -1,7 +1,8 @@
 """Bearer-token auth with ``read`` and ``write`` scopes.
 
 Tokens come from ``Settings.tokens`` (``LINEAGEGRAPH_TOKENS``), written as
-``tokenA:read,tokenB:write``; ``write`` implies ``read``. Queries need
+``tokenA:read,tokenB:write``; ``write`` implies ``read``, and a token is listed
+once (twice is a configuration error). Queries need
 ``read``; mutations and ingestion need ``write``. Without tokens configured,
 every caller may read and write, and the server binds to loopback only unless
 it is told explicitly that it is open (see :func:`check_bind`).
@@ -107,6 +108,7 @@ class TokenAuth:
 
 def _parse(spec: str) -> list[_Token]:
     tokens: list[_Token] = []
+    positions: dict[bytes, int] = {}
     for position, item in enumerate((p.strip() for p in spec.split(",")), start=1):
         if not item:
             continue
@@ -122,8 +124,17 @@ def _parse(spec: str) -> list[_Token]:
             raise InvalidInput(
                 f"token #{position}: unknown scope {scope_name!r} (use read or write)"
             ) from None
+        digest = _digest(secret)
+        # A token listed twice took whichever scope came last; which one was meant is
+        # for the operator to say, so it is refused (write already implies read).
+        if digest in positions:
+            raise InvalidInput(
+                f"token #{position} is token #{positions[digest]} again: list each token "
+                "once, with one scope (write implies read)"
+            )
+        positions[digest] = position
         scopes = frozenset({Scope.READ, Scope.WRITE}) if scope is Scope.WRITE else {Scope.READ}
-        tokens.append(_Token(_digest(secret), Principal(f"token#{position}", frozenset(scopes))))
+        tokens.append(_Token(digest, Principal(f"token#{position}", frozenset(scopes))))
     return tokens
 
 

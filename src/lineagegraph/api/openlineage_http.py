@@ -172,9 +172,10 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
 
 
 def _inflate(body: bytes, wbits: int, encoding: str, limit: int) -> bytes:
-    """Inflate a whole body: several gzip members one after the other (RFC 1952), and
-    no data after the stream but NUL padding; raises ``zlib.error`` for data that does
-    not start as the stream ``wbits`` reads."""
+    """Inflate a whole body: several gzip members one after the other (RFC 1952), with
+    NUL padding after any of them (tape-style writers pad each file to a block) and no
+    other data after the stream; raises ``zlib.error`` for data that does not start as
+    the stream ``wbits`` reads."""
     parts: list[bytes] = []
     size = 0
     rest = body
@@ -192,8 +193,10 @@ def _inflate(body: bytes, wbits: int, encoding: str, limit: int) -> bytes:
             raise _TooLarge
         if not inflater.eof:
             raise InvalidInput(f"body: the {encoding} stream is truncated")
-        rest = inflater.unused_data
-        if not rest or (rest[:1] == b"\0" and not rest.strip(b"\0")):
+        # Padding between members was refused, though it only ever is zeros, as after
+        # the last member (Python's gzip module reads past it too).
+        rest = inflater.unused_data.lstrip(b"\0")
+        if not rest:
             return b"".join(parts)
         if wbits != 47 or rest[:2] != b"\x1f\x8b":  # only gzip members may follow
             raise InvalidInput(f"body: data follows the end of the {encoding} stream")

@@ -156,7 +156,10 @@ T = TypeVar("T")
 @strawberry.type(description="Where a page ends and whether there is more.")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether another page follows.")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` to get the next page.")
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` to get the next page; a page without items (`first: 0`, "
+        "or past the end) gives the place it was asked at."
+    )
 
 
 @strawberry.type(description="One item of a connection, with its cursor.")
@@ -196,7 +199,7 @@ def paginate(
         edges=edges,
         page_info=PageInfo(
             has_next_page=offset + size < len(items),
-            end_cursor=edges[-1].cursor if edges else after,
+            end_cursor=encode_cursor(offset + len(edges)),
         ),
         total_count=len(items) if total else None,
     )

@@ -86,14 +86,15 @@ def _checked_server(server_url: str) -> str:
     return server_url
 
 
-def open_service(store_url: str | None) -> LineageService:
+def open_service(store_url: str | None, *, create: bool = True) -> LineageService:
     """The service over ``--store``, or over the configured default store.
 
-    A store that cannot be opened (a file another process owns, Neo4j down) ends the
-    command with its reason instead of a traceback.
+    A store that cannot be opened (a file another process owns, Neo4j down, or with
+    ``create=False`` a store file that does not exist) ends the command with its reason
+    instead of a traceback.
     """
     try:
-        return LineageService.open(store_url or Settings().store)
+        return LineageService.open(store_url or Settings().store, create=create)
     except LineageError as error:
         raise click.ClickException(str(error)) from None
 
@@ -130,12 +131,13 @@ def _raise_errors(errors: list[dict[str, Any]]) -> None:
 
 
 class LocalClient:
-    """Executes the schema in-process over a store URL."""
+    """Executes the schema in-process over a store URL; it only reads, so a store file that
+    does not exist is an error, not a new empty store."""
 
     def __init__(self, store_url: str, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         try:
-            self.service = LineageService(open_store(store_url), self.settings)
+            self.service = LineageService(open_store(store_url, create=False), self.settings)
         except LineageError as error:
             raise QueryFailed(str(error), "STORE_UNAVAILABLE") from None
         self.schema = build_schema(self.settings)

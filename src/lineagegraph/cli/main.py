@@ -79,7 +79,7 @@ def demo(store_url: str | None) -> None:
 )
 def export(store_url: str | None, fmt: str, output: str | None) -> None:
     """Export the whole graph."""
-    service = open_service(store_url)
+    service = open_service(store_url, create=False)
     try:
         nodes, edges = service.store.export()
         if fmt == "json":

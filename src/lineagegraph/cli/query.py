@@ -32,7 +32,7 @@ from lineagegraph.cli.client import (
 )
 from lineagegraph.cli.output import Format, Section, emit
 from lineagegraph.errors import InvalidInput
-from lineagegraph.ids import Kind, kind_of, parse_id
+from lineagegraph.ids import Kind, kind_of, parse_id, short_name
 
 __all__ = ["COMMANDS", "EXIT_BREAKING", "resolve_reference"]
 
@@ -185,13 +185,9 @@ def _short(entity_id: str) -> str:
     """A compact name for a table cell: the name, with a field's path or a version
     (``stg_orders.customer_id``, ``churn_classifier@3``); JSON output keeps full ids."""
     try:
-        key = parse_id(entity_id)
+        return short_name(entity_id)
     except InvalidInput:
         return entity_id
-    if not key.parts:
-        return key.name
-    joiner = "." if key.kind is Kind.FIELD else "@"
-    return key.name + joiner + joiner.join(key.parts)
 
 
 KIND_CHOICE = click.Choice([k.value for k in Kind], case_sensitive=False)

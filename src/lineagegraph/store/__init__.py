@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.store.base import ApplyResult, Hop, SearchFilter, Store, StoreStats
 
 __all__ = ["ApplyResult", "Hop", "SearchFilter", "Store", "StoreStats", "open_store"]
@@ -19,8 +20,9 @@ __all__ = ["ApplyResult", "Hop", "SearchFilter", "Store", "StoreStats", "open_st
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
-def open_store(url: str) -> Store:
-    """Open the store that a URL names."""
+def open_store(url: str, *, create: bool = True) -> Store:
+    """Open the store that a URL names; with ``create=False`` a store file that does not
+    exist is :class:`NotFound` instead of a new, empty store (for commands that only read)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         from lineagegraph.store.embedded import EmbeddedStore
@@ -34,6 +36,8 @@ def open_store(url: str) -> Store:
         path = url[len("sqlite://") :]
         if not path:
             raise InvalidInput("a sqlite URL needs a path: sqlite:///path/to/lineage.db")
+        if not create and not Path(path).exists():
+            raise NotFound(f"no store file {path} (only writing makes one: check the store URL)")
         synchronous = os.environ.get("LINEAGEGRAPH_SQLITE_SYNCHRONOUS") or "FULL"
         return EmbeddedStore(path, synchronous=synchronous)
     if scheme in NEO4J_SCHEMES:

@@ -1607,7 +1607,7 @@ class EmbeddedStore:
         more = len(rows) > first
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + len(items)) if items else after,
+            end_cursor=encode_cursor(offset + len(items)),
             has_next_page=more,
         )
 
@@ -1661,7 +1661,7 @@ class EmbeddedStore:
         offset = decode_cursor(after)
         if not self._health_ids:  # everything is OK: no query (asked after every write)
             self._check_open()
-            return Page(items=[], end_cursor=after, has_next_page=False)
+            return Page(items=[], end_cursor=encode_cursor(offset), has_next_page=False)
         status_values = sorted(s.value for s in statuses)
         kind_values = sorted(k.value for k in kinds)
         marks = ",".join("?" * len(status_values))
@@ -1677,7 +1677,7 @@ class EmbeddedStore:
         items = [_health_from_row(r) for r in rows[:first]]
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + len(items)) if items else after,
+            end_cursor=encode_cursor(offset + len(items)),
             has_next_page=len(rows) > first,
         )
 

@@ -1284,7 +1284,7 @@ class Neo4jStore:
         items = [_node_from_record(r) for r in records[:first]]
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + len(items)) if items else after,
+            end_cursor=encode_cursor(offset + len(items)),
             has_next_page=len(records) > first,
         )
 
@@ -1330,7 +1330,7 @@ class Neo4jStore:
         items = _health_records(records[:first])
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + min(first, len(records))) if items else after,
+            end_cursor=encode_cursor(offset + min(first, len(records))),
             has_next_page=len(records) > first,
         )
 
