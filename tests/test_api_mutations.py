@@ -487,6 +487,20 @@ def test_results_at_the_same_time_latest_result_is_the_one_health_goes_by(
     assert [e["node"]["passed"] for e in check["results"]["edges"]] == [False, True]
 
 
+def test_a_run_naming_a_feature_that_does_not_exist_is_not_found(
+    service: LineageService,
+) -> None:
+    # It was an InvalidInputError quoting the store ("WRITES edge ... does not exist").
+    query = """mutation($input: RunInput!) { recordRun(input: $input) { __typename
+        ... on NotFoundError { id } } }"""
+    feature = "feature|feast://fs|customer:spend"
+    for side in ("inputs", "outputs"):
+        run = {"namespace": "etl", "name": "features", "runId": f"r-{side}", "state": "COMPLETE"}
+        data = gql(service, query, {"input": {**run, side: [{"entity": {"id": feature}}]}})
+        assert data["recordRun"] == {"__typename": "NotFoundError", "id": feature}
+    assert service.store.stats().nodes == 0  # nothing of the runs was written
+
+
 def test_register_model_version_and_deploy_it(service: LineageService) -> None:
     load_demo(service)
     run_id = make_id(

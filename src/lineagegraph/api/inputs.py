@@ -361,7 +361,8 @@ class DatasetVersionInput:
 @strawberry.input(description="A run's input or output.")
 class RunIOInput:
     entity: EntityRefInput = strawberry.field(
-        description="A dataset (created if new) or an existing model version."
+        description="A dataset (created if new), an existing feature, or a model version "
+        "(an output of a COMPLETE run is created if new; an input must exist)."
     )
     version: str | None = strawberry.field(
         default=None,

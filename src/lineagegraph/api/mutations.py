@@ -444,7 +444,6 @@ class Mutation:
                 for x in spec.inputs
                 if x.version is None and parse_id(x.id).kind is Kind.DATASET
             ]
-            read = [x.id for x in spec.inputs if parse_id(x.id).kind is Kind.MODEL_VERSION]
             trained = [x.id for x in spec.outputs if parse_id(x.id).kind is Kind.MODEL_VERSION]
             known = service.store.kinds(trained)
             current = _latest_versions(service, datasets, spec.started_at or now)
@@ -452,7 +451,9 @@ class Mutation:
             # yet is created by the run.
             new_versions = {v for v in trained if v not in known}
             cs = mx.record_run(spec, now, current, new_versions)
-            _require(service, read)
+            # What the run does not create (datasets and new model versions) must exist.
+            created = {n.id for n in cs.nodes}
+            _require(service, [x.id for x in (*spec.inputs, *spec.outputs) if x.id not in created])
             return cs, make_id(Kind.RUN, spec.namespace, spec.name, spec.run_id)
 
         return await _write(info, build, source="graphql_run")
