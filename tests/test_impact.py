@@ -597,6 +597,32 @@ def test_the_demo_lifetime_value_reaches_ltv_but_not_churn(service: LineageServi
     assert [a.id for a in report.jobs] == [demo.LTV.job_id]
 
 
+def test_the_checks_on_what_a_change_touches_are_affected(service: LineageService) -> None:
+    # A dbt test on a dropped column fails or errors on its next run; the report did not
+    # say so.
+    for cs in demo.scenario():
+        service.apply(cs)
+    not_null = make_id(Kind.CHECK, demo.SF, demo.STG_ORDERS.name, demo.NOT_NULL_CUSTOMER)
+    unique = make_id(Kind.CHECK, demo.SF, demo.STG_ORDERS.name, "unique(order_id)")
+    customer_id = make_id(Kind.FIELD, demo.SF, demo.STG_ORDERS.name, "customer_id")
+    dropped = service.impact(
+        SchemaChange(dataset_id=demo.STG_ORDERS.id, changes=[FieldChange.drop_field("customer_id")])
+    )
+    checks = dropped.of_kind(Kind.CHECK)
+    assert [(a.id, a.hops, a.direct, a.breaking, a.path) for a in checks] == [
+        (not_null, 1, True, True, (customer_id, not_null))
+    ]
+    assert "1 check" in dropped.summary
+    whole = service.impact(
+        SchemaChange(dataset_id=demo.STG_ORDERS.id, changes=[FieldChange.drop_dataset()])
+    )
+    assert [a.id for a in whole.of_kind(Kind.CHECK)] == [not_null, unique]
+    untested = service.impact(
+        SchemaChange(dataset_id=demo.STG_ORDERS.id, changes=[FieldChange.drop_field("status")])
+    )
+    assert untested.of_kind(Kind.CHECK) == []
+
+
 def test_bad_input_is_rejected_and_nothing_changes(
     crm_store: Store, service: LineageService
 ) -> None:

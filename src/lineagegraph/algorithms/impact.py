@@ -289,6 +289,7 @@ _KIND_ORDER = {
     Kind.FEATURE: 3,
     Kind.MODEL_VERSION: 4,
     Kind.DEPLOYMENT: 5,
+    Kind.CHECK: 6,
 }
 _KIND_WORDS = {
     Kind.FIELD: ("field", "fields"),
@@ -297,6 +298,7 @@ _KIND_WORDS = {
     Kind.FEATURE: ("feature", "features"),
     Kind.MODEL_VERSION: ("model version", "model versions"),
     Kind.DEPLOYMENT: ("deployment", "deployments"),
+    Kind.CHECK: ("check", "checks"),
 }
 
 
@@ -542,6 +544,8 @@ def impact(
             truncated = truncated or search.truncated
             for entity_id, reach in search.found.items():
                 reaches[entity_id][index] = reach
+            for check_id, reach in _checks_on(store, item, dataset_id, field_id, schema):
+                reaches[check_id][index] = reach
         classified.append(
             ClassifiedChange(
                 index=index,
@@ -738,6 +742,29 @@ def _classify(
         reasons = [type_verdict.reason if item.new_type is not None else null_verdict.reason]
     breaking = type_verdict.breaking or null_verdict.breaking
     return breaking, "; ".join(reasons), field_id, old
+
+
+def _checks_on(
+    store: Store, item: FieldChange, dataset_id: str, field_id: str | None, schema: dict[str, Node]
+) -> list[tuple[str, _Reach]]:
+    """The checks on what a change touches (a data test on a dropped column fails or
+    errors): those of the field, or for a dropped dataset its own and its fields'."""
+    if item.action is ChangeAction.DROP_DATASET:
+        targets = [dataset_id, *(node.id for node in schema.values())]
+    else:
+        assert field_id is not None
+        targets = [field_id]
+    return [
+        (
+            hop.target,
+            _Reach(
+                1,
+                (hop.source, hop.target),
+                ImpactPrecision.DATASET if hop.source == dataset_id else ImpactPrecision.COLUMN,
+            ),
+        )
+        for hop in store.expand(targets, Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK])
+    ]
 
 
 # Check types that assert a column holds no nulls (dbt, Great Expectations, OpenLineage).
