@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidField, InvalidInput
 from lineagegraph.ids import Kind, make_id
-from lineagegraph.ingest.great_expectations import check_name, translate_gx
+from lineagegraph.ingest.great_expectations import check_name, dataset_named, translate_gx
 from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.service import LineageService
 
@@ -375,3 +376,45 @@ def test_gx_0_18_and_1_24_results_of_the_same_suite_are_the_same_checks(
     )
     results = service.store.expand([amount], Direction.DOWNSTREAM, [EdgeKind.HAS_RESULT])
     assert len(results) == 2
+
+
+def test_a_dataset_given_for_validations_of_several_assets_is_refused(
+    two_asset_checkpoint: Any, operator_result: Any
+) -> None:
+    # it put the results of both assets on the one dataset given
+    with pytest.raises(InvalidInput, match="are of different datasets") as refused:
+        translate_gx(two_asset_checkpoint, namespace="duckdb://shop", name="shop.main.stg_orders")
+    assert "(dataset|gx://shop_files|customers, dataset|gx://shop_files|orders)" in str(
+        refused.value
+    )
+    # without one, each validation's results go on the asset it names
+    results = [
+        n for n in translate_gx(two_asset_checkpoint).changeset.nodes if n.kind is Kind.RESULT
+    ]
+    assert sorted(Counter(r.name for r in results).items()) == [("customers", 6), ("orders", 6)]
+    # validations that name no dataset may share the one given (the legacy operator
+    # result validates one in-memory batch twice); one naming its own and one naming none
+    # may not
+    assert translate_gx(operator_result, namespace="gx://getest", name="payroll").changeset.nodes
+    first = next(iter(operator_result["run_results"].values()))
+    first["validation_result"]["meta"]["batch_kwargs"]["table"] = "payroll"
+    with pytest.raises(
+        InvalidInput, match=r"\(dataset\|gx://getest\|payroll, \(one naming none\)\)"
+    ):
+        translate_gx(operator_result, namespace="gx://getest", name="payroll")
+
+
+def test_a_dataset_is_named_by_its_id_or_by_namespace_and_name() -> None:
+    assert dataset_named("dataset|pg://x|public.t", None, None) == ("pg://x", "public.t")
+    assert dataset_named(None, "pg://x", "public.t") == ("pg://x", "public.t")
+    assert dataset_named(None, None, None) == (None, None)
+    option = lambda key: f"--{key}"  # noqa: E731
+    with pytest.raises(
+        InvalidInput, match=r"^give --dataset or --namespace with --name, not both$"
+    ):
+        dataset_named("dataset|pg://x|t", "pg://x", None, option)
+    with pytest.raises(InvalidInput, match=r"^--namespace and --name go together$"):
+        dataset_named(None, None, "t", option)
+    with pytest.raises(InvalidField, match="is a JOB id, not a dataset id") as wrong:
+        dataset_named("job|etl|x", None, None)
+    assert wrong.value.field == "dataset"

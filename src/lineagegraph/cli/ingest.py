@@ -27,8 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lineagegraph.cli.client import TOKEN_HINT, open_service, target_of
-from lineagegraph.errors import InvalidInput, LineageError
-from lineagegraph.ids import Kind, parse_id
+from lineagegraph.errors import InvalidField, InvalidInput, LineageError
 from lineagegraph.ingest.batching import (
     Document,
     IngestReport,
@@ -38,7 +37,7 @@ from lineagegraph.ingest.batching import (
     scan_path,
 )
 from lineagegraph.ingest.dbt import slim_manifest, translate_dbt
-from lineagegraph.ingest.great_expectations import translate_gx
+from lineagegraph.ingest.great_expectations import dataset_named, translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.model import ChangeSet
 from lineagegraph.store.base import StoreStats
@@ -351,17 +350,16 @@ def _apply_artifact(
     server: str | None,
     token: str | None,
     as_json: bool,
-    advice: tuple[str, str] = ("", ""),
+    advice: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """Translate and apply locally, or upload to the server; print the summary.
 
-    ``advice`` is (words, hint): an error that holds the words gets the hint appended
-    (how to fix it with this command's options)."""
+    ``advice`` holds (words, hint) pairs: an error that holds the words gets the hint
+    appended (how to fix it with this command's options)."""
     store_url, server = target_of(store_url, server, "server")
 
     def advised(error: str) -> str:
-        words, hint = advice
-        return f"{error}{hint}" if words and words in error else error
+        return error + "".join(hint for words, hint in advice if words in error)
 
     report = IngestReport()
     if server:
@@ -471,21 +469,12 @@ def dbt_command(
 def _dataset_option(
     dataset: str | None, namespace: str | None, name: str | None
 ) -> tuple[str | None, str | None]:
-    if dataset and (namespace or name):
-        raise click.UsageError("give --dataset or --namespace with --name, not both")
-    if dataset:
-        try:
-            key = parse_id(dataset)
-        except InvalidInput as error:
-            raise click.BadParameter(str(error), param_hint="--dataset") from None
-        if key.kind is not Kind.DATASET:
-            raise click.BadParameter(
-                f"{dataset} is a {key.kind.value} id, not a dataset id", param_hint="--dataset"
-            )
-        return key.namespace, key.name
-    if (namespace is None) != (name is None):
-        raise click.UsageError("--namespace and --name go together")
-    return namespace, name
+    try:
+        return dataset_named(dataset, namespace, name, lambda key: f"--{key}")
+    except InvalidField as error:
+        raise click.BadParameter(str(error), param_hint=f"--{error.field}") from None
+    except InvalidInput as error:
+        raise click.UsageError(str(error)) from None
 
 
 @ingest.command("gx")
@@ -511,7 +500,8 @@ def gx_command(
 ) -> None:
     """Ingest a Great Expectations validation or checkpoint result (GX 1.x or legacy) as
     checks and results. Name the dataset when the file does not (--dataset or
-    --namespace with --name)."""
+    --namespace with --name); a file whose validations name different datasets is
+    refused with one given."""
     namespace, name = _dataset_option(dataset, namespace, name)
     result = _load(file, "FILE")
     body = {k: v for k, v in {"result": result, "namespace": namespace, "name": name}.items() if v}
@@ -523,5 +513,8 @@ def gx_command(
         server,
         token,
         as_json,
-        ("does not name its dataset", " (--dataset ID, or --namespace NS with --name NAME)"),
+        (
+            ("does not name its dataset", " (--dataset ID, or --namespace NS with --name NAME)"),
+            ("are of different datasets", " (leave out --dataset, or --namespace and --name)"),
+        ),
     )
