@@ -21,10 +21,13 @@ server translates exactly as ``lineagegraph ingest dbt|gx --store`` would (so a
 - ``POST /api/v1/ingest/dbt`` — ``{"manifest": {...}, "run_results": {...},
   "catalog": {...}, "sources": {...}, "dataset_namespace": "...", "job_namespace": "..."}``
   (all but ``manifest`` optional);
-- ``POST /api/v1/ingest/gx`` — ``{"result": {...}, "namespace": "...", "name": "..."}``
-  (the dataset name optional when the result names its dataset).
+- ``POST /api/v1/ingest/gx`` — ``{"result": {...}, "dataset": "dataset|ns|name"}`` or
+  ``{"result": {...}, "namespace": "...", "name": "..."}`` (the dataset optional when
+  the result names its dataset).
 
-Both answer 201 with ``{"nodes": n, "edges": m, "warnings": [...]}``.
+A key the route does not take is refused (400, naming it and the keys it takes), so
+a misspelt ``run_results`` loses nothing silently. Both answer 201 with
+``{"nodes": n, "edges": m, "warnings": [...]}``.
 
 Bodies may be gzip- or deflate-compressed (``Content-Encoding``); a compressed
 body may expand to :data:`MAX_EXPANSION` times the body limit. An invalid event
@@ -43,6 +46,7 @@ never failing the others.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import functools
 import zlib
 from collections.abc import Callable
@@ -57,7 +61,7 @@ from starlette.routing import Route
 from lineagegraph.api.auth import require_scope
 from lineagegraph.api.limits import error_response
 from lineagegraph.config import Settings
-from lineagegraph.errors import InvalidInput, LineageError
+from lineagegraph.errors import InvalidField, InvalidInput, LineageError
 from lineagegraph.ingest._build import Translation
 from lineagegraph.ingest.batching import (
     Document,
@@ -68,7 +72,7 @@ from lineagegraph.ingest.batching import (
     ingest_documents,
 )
 from lineagegraph.ingest.dbt import translate_dbt
-from lineagegraph.ingest.great_expectations import translate_gx
+from lineagegraph.ingest.great_expectations import dataset_named, translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.service import LineageService
 
@@ -301,6 +305,26 @@ async def post_lineage_batch(request: Request) -> Response:
     )
 
 
+_DBT_KEYS = ("manifest", "run_results", "catalog", "sources", "dataset_namespace", "job_namespace")
+_GX_KEYS = ("result", "dataset", "namespace", "name")
+
+
+def _only(body: Any, accepted: tuple[str, ...]) -> None:
+    """Refuse a body that is not an object, or holds a key the route does not take."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body: must be a JSON object")
+    unknown = [k for k in body if k not in accepted]
+    if not unknown:
+        return
+    taken = ", ".join(accepted)
+    if len(unknown) > 1:
+        keys = ", ".join(repr(k) for k in unknown)
+        raise InvalidInput(f"body: unknown keys {keys}; the keys it takes are {taken}")
+    close = difflib.get_close_matches(unknown[0], accepted, n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InvalidInput(f"body: unknown key {unknown[0]!r}{guess}; the keys it takes are {taken}")
+
+
 def _artifact(body: Any, key: str, *, required: bool = False) -> Any:
     if not isinstance(body, dict):
         raise InvalidInput("body: must be a JSON object")
@@ -353,6 +377,7 @@ async def post_dbt(request: Request) -> Response:
     """Translate and apply uploaded dbt artifacts (manifest, run results, catalog, sources)."""
 
     def translate(body: Any) -> Translation:
+        _only(body, _DBT_KEYS)
         return translate_dbt(
             _artifact(body, "manifest", required=True),
             _artifact(body, "run_results"),
@@ -369,10 +394,17 @@ async def post_gx(request: Request) -> Response:
     """Translate and apply an uploaded Great Expectations validation or checkpoint result."""
 
     def translate(body: Any) -> Translation:
-        return translate_gx(
-            _artifact(body, "result", required=True),
-            namespace=_text(body, "namespace"),
-            name=_text(body, "name"),
-        )
+        _only(body, _GX_KEYS)
+        result = _artifact(body, "result", required=True)
+        try:
+            namespace, name = dataset_named(
+                _text(body, "dataset"),
+                _text(body, "namespace"),
+                _text(body, "name"),
+                lambda key: f"body.{key}",
+            )
+        except InvalidField as error:
+            raise InvalidInput(f"body.{error.field}: {error}") from None
+        return translate_gx(result, namespace=namespace, name=name)
 
     return await _apply_translation(request, translate, "gx")
