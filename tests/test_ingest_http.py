@@ -522,6 +522,9 @@ def test_a_gx_upload_names_its_dataset_as_the_cli_does(
     titanic = "dataset|pg://x|brand_new_table"
     named = client.post(GX, json={"result": profile, "dataset": titanic})
     assert named.status_code == 201, named.text
+    answer = named.json()
+    assert answer["written"] == {"CHECK": 51, "DATASET": 1, "FIELD": 7, "RESULT": 51}
+    assert answer["store"] == {"nodes": 110, "edges": 109}
     on_age = service.store.expand(
         [make_id(Kind.FIELD, "pg://x", "brand_new_table", "Age")],
         Direction.DOWNSTREAM,

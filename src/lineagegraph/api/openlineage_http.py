@@ -27,7 +27,9 @@ server translates exactly as ``lineagegraph ingest dbt|gx --store`` would (so a
 
 A key the route does not take is refused (400, naming it and the keys it takes), so
 a misspelt ``run_results`` loses nothing silently. Both answer 201 with
-``{"nodes": n, "edges": m, "warnings": [...]}``.
+``{"nodes": n, "edges": m, "written": {kind: count}, "store": {"nodes": n, "edges": m},
+"warnings": [...]}``: what the translation wrote, what the store holds after, and
+warnings.
 
 Bodies may be gzip- or deflate-compressed (``Content-Encoding``); a compressed
 body may expand to :data:`MAX_EXPANSION` times the body limit. An invalid event
@@ -353,11 +355,13 @@ async def _apply_translation(
             return refusal
         service = _service(request)
 
-        def run() -> tuple[Translation, Any]:
+        def run() -> tuple[Translation, list[str], Any, Any]:
             translation = translate(body)
-            return translation, service.apply(translation.changeset)
+            warnings = list(translation.warnings)
+            applied = service.apply(translation.changeset)
+            return translation, warnings, applied, service.stats()
 
-        translation, applied = await run_in_threadpool(run)
+        translation, warnings, applied, totals = await run_in_threadpool(run)
     except LineageError as error:
         return error_response(error)
     metrics = getattr(request.app.state, "metrics", None)
@@ -367,7 +371,9 @@ async def _apply_translation(
         {
             "nodes": applied.nodes,
             "edges": applied.edges,
-            "warnings": list(translation.warnings),
+            "written": translation.kinds(),
+            "store": {"nodes": totals.nodes, "edges": totals.edges},
+            "warnings": warnings,
         },
         status_code=201,
     )

@@ -14,7 +14,6 @@ import functools
 import gzip
 import json
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -39,7 +38,6 @@ from lineagegraph.ingest.batching import (
 from lineagegraph.ingest.dbt import slim_manifest, translate_dbt
 from lineagegraph.ingest.great_expectations import dataset_named, translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
-from lineagegraph.model import ChangeSet
 from lineagegraph.store.base import StoreStats
 
 __all__ = ["ingest"]
@@ -163,13 +161,15 @@ def _print_summary(
     report: IngestReport,
     as_json: bool,
     where: str,
-    totals: StoreStats | None = None,
+    totals: StoreStats | tuple[int, int] | None = None,
     warnings: tuple[str, ...] = (),
     kinds: dict[str, int] | None = None,
     unit: str = "event",
     counted: bool = True,
 ) -> None:
     failed = report.failed
+    if isinstance(totals, StoreStats):
+        totals = (totals.nodes, totals.edges)
     if as_json:
         payload: dict[str, Any] = {
             "source": what,
@@ -185,7 +185,7 @@ def _print_summary(
         if kinds is not None:
             payload["written_by_kind"] = kinds
         if totals is not None:
-            payload["store"] = {"nodes": totals.nodes, "edges": totals.edges}
+            payload["store"] = {"nodes": totals[0], "edges": totals[1]}
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
         return
     console = Console(highlight=False, soft_wrap=True)
@@ -201,7 +201,7 @@ def _print_summary(
             "(merged into what the store holds; a replay adds nothing)"
         )
     if totals is not None:
-        console.print(f"store now holds {totals.nodes} nodes, {totals.edges} edges")
+        console.print(f"store now holds {totals[0]} nodes, {totals[1]} edges")
     for warning in warnings:
         console.print(f"[yellow]warning[/]: {warning}")
     for outcome in failed[:SHOWN_FAILURES]:
@@ -337,11 +337,6 @@ def _load(path: str | None, what: str) -> Any:
         raise click.BadParameter(f"{path} is not valid JSON: {error}", param_hint=what) from None
 
 
-def _kinds(changeset: ChangeSet) -> dict[str, int]:
-    normalized = changeset.normalized()
-    return dict(Counter(n.kind.value for n in normalized.nodes))
-
-
 def _apply_artifact(
     what: str,
     translate: Callable[[], Any],
@@ -355,7 +350,8 @@ def _apply_artifact(
     """Translate and apply locally, or upload to the server; print the summary.
 
     ``advice`` holds (words, hint) pairs: an error that holds the words gets the hint
-    appended (how to fix it with this command's options)."""
+    appended (how to fix it with this command's options). Both ways print the same
+    summary; a failed file, no counts."""
     store_url, server = target_of(store_url, server, "server")
 
     def advised(error: str) -> str:
@@ -374,20 +370,27 @@ def _apply_artifact(
         report.nodes = int(payload.get("nodes", 0))
         report.edges = int(payload.get("edges", 0))
         warnings = tuple(payload.get("warnings", ()))
-        _print_summary(what, report, as_json, server, warnings=warnings, unit="file")
+        stored = payload.get("store")
+        totals = (int(stored["nodes"]), int(stored["edges"])) if isinstance(stored, dict) else None
+        written = payload.get("written")
+        kinds = {str(k): int(n) for k, n in written.items()} if isinstance(written, dict) else None
+        _print_summary(
+            what, report, as_json, server, totals, warnings, kinds, "file", counted=not error
+        )
         _exit(report)
         return
     try:
         translation = translate()
     except InvalidInput as error:
         report.outcomes.append(Outcome(what, advised(str(error))))
-        _print_summary(what, report, as_json, store_url or "default store", unit="file")
+        where = store_url or "default store"
+        _print_summary(what, report, as_json, where, unit="file", counted=False)
         _exit(report)
         return
     service = open_service(store_url)
     try:
         applied = service.apply(translation.changeset)
-        totals = service.stats()
+        after = service.stats()
     except LineageError as error:
         raise click.ClickException(str(error)) from None
     finally:
@@ -399,9 +402,9 @@ def _apply_artifact(
         report,
         as_json,
         service.store.url,
-        totals,
+        after,
         translation.warnings,
-        _kinds(translation.changeset),
+        translation.kinds(),
         unit="file",
     )
 
