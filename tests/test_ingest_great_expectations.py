@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -11,11 +12,13 @@ import pytest
 
 from lineagegraph.errors import InvalidField, InvalidInput
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest.dbt import translate_dbt
 from lineagegraph.ingest.great_expectations import check_name, dataset_named, translate_gx
 from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.service import LineageService
 
 TITANIC = ("file", "/data/titanic.csv")
+SHOP = Path(__file__).parent / "data" / "dbt" / "shop_duckdb"
 
 
 def load(path: Path) -> Any:
@@ -418,3 +421,38 @@ def test_a_dataset_is_named_by_its_id_or_by_namespace_and_name() -> None:
     with pytest.raises(InvalidField, match="is a JOB id, not a dataset id") as wrong:
         dataset_named("job|etl|x", None, None)
     assert wrong.value.field == "dataset"
+
+
+def test_warns_of_checks_on_a_dataset_or_column_the_store_did_not_know(
+    service: LineageService,
+) -> None:
+    build = SHOP / "build1"
+    manifest = json.loads(gzip.decompress((build / "manifest.json.gz").read_bytes()))
+    catalog = json.loads((build / "catalog.json").read_text())
+    service.apply(translate_dbt(manifest, catalog=catalog).changeset)
+    legacy = json.loads((GX1.parent / "gx018_orders" / "checkpoint_result.json").read_text())
+
+    def ingested(name: str) -> list[str]:
+        changeset = translate_gx(legacy, namespace="duckdb://shop", name=name).changeset
+        warnings = service.unknown_check_targets(changeset)
+        service.apply(changeset)
+        return warnings
+
+    # a mistyped id made a new dataset without a word
+    assert ingested("shop.main.stg_paymnts") == [
+        "dataset|duckdb://shop|shop.main.stg_paymnts: no such dataset was stored; it was "
+        "created to hold these results (check its id if it should have existed)"
+    ]
+    # stg_orders has no amount (stg_payments has): the results add it as a field
+    orders = make_id(Kind.DATASET, "duckdb://shop", "shop.main.stg_orders")
+    columns = lambda: {  # noqa: E731
+        h.target for h in service.store.expand([orders], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+    }
+    assert make_id(Kind.FIELD, "duckdb://shop", "shop.main.stg_orders", "amount") not in columns()
+    assert ingested("shop.main.stg_orders") == [
+        f"{orders}: its current schema has no column amount; the results added it as a "
+        "field (check the dataset id and the column names)"
+    ]
+    assert make_id(Kind.FIELD, "duckdb://shop", "shop.main.stg_orders", "amount") in columns()
+    # a replay finds them all, and says nothing
+    assert ingested("shop.main.stg_paymnts") == ingested("shop.main.stg_orders") == []

@@ -525,6 +525,10 @@ def test_a_gx_upload_names_its_dataset_as_the_cli_does(
     answer = named.json()
     assert answer["written"] == {"CHECK": 51, "DATASET": 1, "FIELD": 7, "RESULT": 51}
     assert answer["store"] == {"nodes": 110, "edges": 109}
+    assert answer["warnings"] == [
+        f"{titanic}: no such dataset was stored; it was created to hold these results "
+        "(check its id if it should have existed)"
+    ]
     on_age = service.store.expand(
         [make_id(Kind.FIELD, "pg://x", "brand_new_table", "Age")],
         Direction.DOWNSTREAM,

@@ -29,7 +29,8 @@ A key the route does not take is refused (400, naming it and the keys it takes),
 a misspelt ``run_results`` loses nothing silently. Both answer 201 with
 ``{"nodes": n, "edges": m, "written": {kind: count}, "store": {"nodes": n, "edges": m},
 "warnings": [...]}``: what the translation wrote, what the store holds after, and
-warnings.
+warnings, which for GX results include a dataset that was not stored before and a
+column that the dataset's current schema does not list.
 
 Bodies may be gzip- or deflate-compressed (``Content-Encoding``); a compressed
 body may expand to :data:`MAX_EXPANSION` times the body limit. An invalid event
@@ -346,7 +347,10 @@ def _text(body: Any, key: str) -> str | None:
 async def _apply_translation(
     request: Request, translate: Callable[[Any], Translation], source: str
 ) -> Response:
-    """Read a JSON body, translate it and apply the changes; 201 with what was written."""
+    """Read a JSON body, translate it and apply the changes; 201 with what was written.
+
+    For GX results, the warnings also say where the checks land on what the store did
+    not know (:meth:`LineageService.unknown_check_targets`)."""
     try:
         require_scope(request, "write")
         expected = "dbt artifacts" if source == "dbt" else "Great Expectations results"
@@ -358,6 +362,8 @@ async def _apply_translation(
         def run() -> tuple[Translation, list[str], Any, Any]:
             translation = translate(body)
             warnings = list(translation.warnings)
+            if source == "gx":
+                warnings.extend(service.unknown_check_targets(translation.changeset))
             applied = service.apply(translation.changeset)
             return translation, warnings, applied, service.stats()
 

@@ -346,12 +346,14 @@ def _apply_artifact(
     token: str | None,
     as_json: bool,
     advice: tuple[tuple[str, str], ...] = (),
+    check_targets: bool = False,
 ) -> None:
     """Translate and apply locally, or upload to the server; print the summary.
 
     ``advice`` holds (words, hint) pairs: an error that holds the words gets the hint
-    appended (how to fix it with this command's options). Both ways print the same
-    summary; a failed file, no counts."""
+    appended (how to fix it with this command's options). ``check_targets`` warns of
+    checks put on a dataset or column the store did not know, as the server does for
+    GX results. Both ways print the same summary; a failed file, no counts."""
     store_url, server = target_of(store_url, server, "server")
 
     def advised(error: str) -> str:
@@ -389,6 +391,7 @@ def _apply_artifact(
         return
     service = open_service(store_url)
     try:
+        targets = service.unknown_check_targets(translation.changeset) if check_targets else []
         applied = service.apply(translation.changeset)
         after = service.stats()
     except LineageError as error:
@@ -403,7 +406,7 @@ def _apply_artifact(
         as_json,
         service.store.url,
         after,
-        translation.warnings,
+        (*translation.warnings, *targets),
         translation.kinds(),
         unit="file",
     )
@@ -504,7 +507,8 @@ def gx_command(
     """Ingest a Great Expectations validation or checkpoint result (GX 1.x or legacy) as
     checks and results. Name the dataset when the file does not (--dataset or
     --namespace with --name); a file whose validations name different datasets is
-    refused with one given."""
+    refused with one given. The summary warns of a dataset or column the store did not
+    know."""
     namespace, name = _dataset_option(dataset, namespace, name)
     result = _load(file, "FILE")
     body = {k: v for k, v in {"result": result, "namespace": namespace, "name": name}.items() if v}
@@ -520,4 +524,5 @@ def gx_command(
             ("does not name its dataset", " (--dataset ID, or --namespace NS with --name NAME)"),
             ("are of different datasets", " (leave out --dataset, or --namespace and --name)"),
         ),
+        check_targets=True,
     )
