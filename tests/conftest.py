@@ -7,9 +7,12 @@ missing or unreachable Neo4j fails those tests; otherwise they are skipped.
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +71,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"shared data folder missing: {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def two_asset_checkpoint() -> Any:
+    """The GX 0.18 checkpoint result on the asset ``orders`` with a second validation, of
+    the asset ``customers``: a checkpoint that validates two assets (6 results each)."""
+    folder = Path(__file__).parent / "data" / "great_expectations" / "gx018_orders"
+    document = json.loads((folder / "checkpoint_result.json").read_text(encoding="utf-8"))
+    ((key, value),) = document["run_results"].items()
+    other = copy.deepcopy(value)
+    meta = other["validation_result"]["meta"]
+    meta["active_batch_definition"]["data_asset_name"] = "customers"
+    meta["batch_spec"]["path"] = "customers.csv"
+    document["run_results"][key.replace("-orders", "-customers")] = other
+    return document

@@ -415,3 +415,58 @@ def test_ingest_dbt_source_freshness_locally_and_to_a_server(
         assert sent.exit_code == 0, sent.output
     stale = make_id(Kind.DATASET, "duckdb://shop", "shop.main_raw.raw_orders")
     assert service.health(stale).status.value == "FAILING"
+
+
+def test_a_server_and_a_store_get_the_same_summary(
+    store_url: str, service: LineageService, shared_data: Path
+) -> None:
+    snowflake = shared_data / "openlineage" / "dbt" / "jaffle_shop_snowflake_test"
+    gx = Path(__file__).parent / "data" / "great_expectations" / "gx018_orders"
+    commands = [
+        ["dbt", "--manifest", str(snowflake / "manifest.json")],
+        ["dbt", "--manifest", str(snowflake / "manifest.json")],  # a replay
+        ["gx", str(gx / "checkpoint_result.json"), "--dataset", "dataset|pg://x|orders"],
+    ]
+    summaries = []
+    with running_server(service, Settings(store="memory://")) as server:
+        for command in commands:
+            for as_json in (["--json"], []):
+                local = run("ingest", *command, *as_json, "--store", store_url)
+                sent = run("ingest", *command, *as_json, "--server", server.url)
+                assert local.exit_code == sent.exit_code == 0, local.output + sent.output
+                # --server left out what was written and what the store holds, and counted
+                # the manifest's schema problems apart
+                assert sent.stdout.replace(server.url, store_url) == local.stdout
+                summaries.append(sent.stdout)
+    dbt, _, _, replayed, gx_json, gx_text = summaries
+    assert "1686 problems" in json.loads(dbt)["warnings"][0]
+    assert "written: 20 CHECK, 8 DATASET, 21 FIELD, 5 JOB" in replayed
+    assert "store now holds" in replayed and "reported:" in replayed
+    assert json.loads(gx_json)["warnings"] == [
+        "dataset|pg://x|orders: no such dataset was stored; it was created to hold these "
+        "results (check its id if it should have existed)"
+    ]
+    stats = service.stats()
+    assert json.loads(gx_json)["store"] == {"nodes": stats.nodes, "edges": stats.edges}
+    assert "warning" not in gx_text  # the dataset is known now
+
+
+def test_a_failed_file_reports_no_counts(
+    store_url: str, service: LineageService, tmp_path: Path, two_asset_checkpoint: Any
+) -> None:
+    path = tmp_path / "checkpoint.json"
+    path.write_text(json.dumps(two_asset_checkpoint))
+    arguments = ["ingest", "gx", str(path), "--dataset", "dataset|duckdb://shop|stg_orders"]
+    with running_server(service, Settings(store="memory://")) as server:
+        for target in (["--store", store_url], ["--server", server.url]):
+            failed = run(*arguments, *target)
+            assert failed.exit_code == 1
+            assert "1 file, 0 ok, 1 failed" in failed.output
+            assert "are of different datasets" in failed.output
+            assert "(leave out --dataset, or --namespace and --name)" in failed.output
+            # a failure said "reported: 0 nodes, 0 edges (…; a replay adds nothing)"
+            assert "reported:" not in failed.output and "replay" not in failed.output
+            summary = json.loads(run(*arguments, *target, "--json").stdout)
+            assert "nodes_written" not in summary and summary["ok"] == 0
+    assert service.stats().nodes == 0
+    assert stored_kinds(store_url) == {}

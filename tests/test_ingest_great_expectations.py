@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidField, InvalidInput
 from lineagegraph.ids import Kind, make_id
-from lineagegraph.ingest.great_expectations import check_name, translate_gx
+from lineagegraph.ingest.dbt import translate_dbt
+from lineagegraph.ingest.great_expectations import check_name, dataset_named, translate_gx
 from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.service import LineageService
 
 TITANIC = ("file", "/data/titanic.csv")
+SHOP = Path(__file__).parent / "data" / "dbt" / "shop_duckdb"
 
 
 def load(path: Path) -> Any:
@@ -375,3 +379,80 @@ def test_gx_0_18_and_1_24_results_of_the_same_suite_are_the_same_checks(
     )
     results = service.store.expand([amount], Direction.DOWNSTREAM, [EdgeKind.HAS_RESULT])
     assert len(results) == 2
+
+
+def test_a_dataset_given_for_validations_of_several_assets_is_refused(
+    two_asset_checkpoint: Any, operator_result: Any
+) -> None:
+    # it put the results of both assets on the one dataset given
+    with pytest.raises(InvalidInput, match="are of different datasets") as refused:
+        translate_gx(two_asset_checkpoint, namespace="duckdb://shop", name="shop.main.stg_orders")
+    assert "(dataset|gx://shop_files|customers, dataset|gx://shop_files|orders)" in str(
+        refused.value
+    )
+    # without one, each validation's results go on the asset it names
+    results = [
+        n for n in translate_gx(two_asset_checkpoint).changeset.nodes if n.kind is Kind.RESULT
+    ]
+    assert sorted(Counter(r.name for r in results).items()) == [("customers", 6), ("orders", 6)]
+    # validations that name no dataset may share the one given (the legacy operator
+    # result validates one in-memory batch twice); one naming its own and one naming none
+    # may not
+    assert translate_gx(operator_result, namespace="gx://getest", name="payroll").changeset.nodes
+    first = next(iter(operator_result["run_results"].values()))
+    first["validation_result"]["meta"]["batch_kwargs"]["table"] = "payroll"
+    with pytest.raises(
+        InvalidInput, match=r"\(dataset\|gx://getest\|payroll, \(one naming none\)\)"
+    ):
+        translate_gx(operator_result, namespace="gx://getest", name="payroll")
+
+
+def test_a_dataset_is_named_by_its_id_or_by_namespace_and_name() -> None:
+    assert dataset_named("dataset|pg://x|public.t", None, None) == ("pg://x", "public.t")
+    assert dataset_named(None, "pg://x", "public.t") == ("pg://x", "public.t")
+    assert dataset_named(None, None, None) == (None, None)
+    option = lambda key: f"--{key}"  # noqa: E731
+    with pytest.raises(
+        InvalidInput, match=r"^give --dataset or --namespace with --name, not both$"
+    ):
+        dataset_named("dataset|pg://x|t", "pg://x", None, option)
+    with pytest.raises(InvalidInput, match=r"^--namespace and --name go together$"):
+        dataset_named(None, None, "t", option)
+    with pytest.raises(InvalidField, match="is a JOB id, not a dataset id") as wrong:
+        dataset_named("job|etl|x", None, None)
+    assert wrong.value.field == "dataset"
+
+
+def test_warns_of_checks_on_a_dataset_or_column_the_store_did_not_know(
+    service: LineageService,
+) -> None:
+    build = SHOP / "build1"
+    manifest = json.loads(gzip.decompress((build / "manifest.json.gz").read_bytes()))
+    catalog = json.loads((build / "catalog.json").read_text())
+    service.apply(translate_dbt(manifest, catalog=catalog).changeset)
+    legacy = json.loads((GX1.parent / "gx018_orders" / "checkpoint_result.json").read_text())
+
+    def ingested(name: str) -> list[str]:
+        changeset = translate_gx(legacy, namespace="duckdb://shop", name=name).changeset
+        warnings = service.unknown_check_targets(changeset)
+        service.apply(changeset)
+        return warnings
+
+    # a mistyped id made a new dataset without a word
+    assert ingested("shop.main.stg_paymnts") == [
+        "dataset|duckdb://shop|shop.main.stg_paymnts: no such dataset was stored; it was "
+        "created to hold these results (check its id if it should have existed)"
+    ]
+    # stg_orders has no amount (stg_payments has): the results add it as a field
+    orders = make_id(Kind.DATASET, "duckdb://shop", "shop.main.stg_orders")
+    columns = lambda: {  # noqa: E731
+        h.target for h in service.store.expand([orders], Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD])
+    }
+    assert make_id(Kind.FIELD, "duckdb://shop", "shop.main.stg_orders", "amount") not in columns()
+    assert ingested("shop.main.stg_orders") == [
+        f"{orders}: its current schema has no column amount; the results added it as a "
+        "field (check the dataset id and the column names)"
+    ]
+    assert make_id(Kind.FIELD, "duckdb://shop", "shop.main.stg_orders", "amount") in columns()
+    # a replay finds them all, and says nothing
+    assert ingested("shop.main.stg_paymnts") == ingested("shop.main.stg_orders") == []

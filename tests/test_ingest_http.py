@@ -18,11 +18,13 @@ from lineagegraph.api.app import create_app
 from lineagegraph.config import Settings
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import read_path
-from lineagegraph.model import Direction
+from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.service import LineageService
 
 LINEAGE = "/api/v1/lineage"
 BATCH = "/api/v1/lineage/batch"
+DBT = "/api/v1/ingest/dbt"
+GX = "/api/v1/ingest/gx"
 RUN = "3f5e83fa-3480-44ff-99c5-ff943904e5e8"
 
 
@@ -501,3 +503,77 @@ def test_generated_event_times_never_cause_a_server_error(
     assert response.status_code in (201, 400), response.text
     if response.status_code == 400:
         assert response.json()["message"].startswith("eventTime: must be")
+
+
+def test_an_upload_with_a_key_the_route_does_not_take_is_refused(
+    client: TestClient, service: LineageService, shared_data: Path
+) -> None:
+    folder = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    run_results = json.loads((folder / "run_results.json").read_text())
+    # the misspelt run results were dropped, and 201 said nothing of it
+    typo = client.post(DBT, json={"manifest": manifest, "runresults": run_results})
+    assert typo.status_code == 400
+    assert typo.json() == {
+        "error": "BAD_USER_INPUT",
+        "message": "body: unknown key 'runresults' (did you mean 'run_results'?); the keys it "
+        "takes are manifest, run_results, catalog, sources, dataset_namespace, job_namespace",
+    }
+    profile = json.loads(
+        (shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json").read_text()
+    )
+    several = client.post(GX, json={"result": profile, "table": "t", "suite": "s"})
+    assert several.status_code == 400
+    assert several.json()["message"] == (
+        "body: unknown keys 'table', 'suite'; "
+        "the keys it takes are result, dataset, namespace, name"
+    )
+    assert snapshot(service) == ([], [])
+
+
+def test_a_gx_upload_names_its_dataset_as_the_cli_does(
+    client: TestClient, service: LineageService, shared_data: Path, two_asset_checkpoint: Any
+) -> None:
+    profile = json.loads(
+        (shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json").read_text()
+    )
+    refusals = {
+        "job|etl|x": "body.dataset: job|etl|x is a JOB id, not a dataset id",
+        "titanic": "body.dataset: not an entity id: 'titanic'",
+    }
+    for dataset, message in refusals.items():
+        refused = client.post(GX, json={"result": profile, "dataset": dataset})
+        assert (refused.status_code, refused.json()["message"]) == (400, message)
+    both = client.post(
+        GX, json={"result": profile, "dataset": "dataset|pg://x|t", "namespace": "pg://x"}
+    )
+    assert both.json()["message"] == "give body.dataset or body.namespace with body.name, not both"
+    half = client.post(GX, json={"result": profile, "name": "t"})
+    assert half.json()["message"] == "body.namespace and body.name go together"
+    # the dataset was not to be named: the results went to the one the file names, if any
+    titanic = "dataset|pg://x|brand_new_table"
+    named = client.post(GX, json={"result": profile, "dataset": titanic})
+    assert named.status_code == 201, named.text
+    answer = named.json()
+    assert answer["written"] == {"CHECK": 51, "DATASET": 1, "FIELD": 7, "RESULT": 51}
+    assert answer["store"] == {"nodes": 110, "edges": 109}
+    assert answer["warnings"] == [
+        f"{titanic}: no such dataset was stored; it was created to hold these results "
+        "(check its id if it should have existed)"
+    ]
+    on_age = service.store.expand(
+        [make_id(Kind.FIELD, "pg://x", "brand_new_table", "Age")],
+        Direction.DOWNSTREAM,
+        [EdgeKind.HAS_CHECK],
+    )
+    ages = [
+        r for r in profile["results"] if r["expectation_config"]["kwargs"].get("column") == "Age"
+    ]
+    assert len(on_age) == len(ages) > 1
+    # a checkpoint of two assets cannot put both on the one dataset named
+    before = snapshot(service)
+    mixed = client.post(GX, json={"result": two_asset_checkpoint, "dataset": titanic})
+    assert mixed.status_code == 400
+    assert "are of different datasets" in mixed.json()["message"]
+    assert "--" not in mixed.json()["message"]
+    assert snapshot(service) == before

@@ -790,6 +790,54 @@ class LineageService:
             if entity_id not in known:
                 raise NotFound(f"no entity with id {entity_id!r}")
 
+    def unknown_check_targets(self, changeset: ChangeSet) -> list[str]:
+        """Warnings, before ``changeset`` is applied, for checks it puts on what the store
+        does not know: a dataset it does not hold (a mistyped id makes a new one), or a
+        column that the dataset's current schema, when it has one, does not list (applying
+        adds it as a field). One warning per dataset, in id order."""
+        columns: dict[str, set[str]] = {}  # dataset -> the field ids checked on it
+        for edge in changeset.edges:
+            if edge.kind is EdgeKind.HAS_CHECK:
+                kind = kind_of(edge.source_id)
+                if kind is Kind.DATASET:
+                    columns.setdefault(edge.source_id, set())
+                elif kind is Kind.FIELD:
+                    columns.setdefault(dataset_of(edge.source_id), set()).add(edge.source_id)
+        if not columns:
+            return []
+        known = self.store.kinds(sorted(columns))
+        # the current fields of the known datasets with checked columns, nested ones too
+        owner = {d: d for d in sorted(columns) if d in known and columns[d]}
+        current: dict[str, set[str]] = {}
+        frontier = sorted(owner)
+        while frontier:
+            children: list[str] = []
+            for hop in self.store.expand(frontier, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]):
+                if hop.target not in owner:
+                    owner[hop.target] = owner[hop.source]
+                    current.setdefault(owner[hop.source], set()).add(hop.target)
+                    children.append(hop.target)
+            frontier = children
+        warnings: list[str] = []
+        for dataset in sorted(columns):
+            if dataset not in known:
+                warnings.append(
+                    f"{dataset}: no such dataset was stored; it was created to hold these "
+                    "results (check its id if it should have existed)"
+                )
+                continue
+            schema = current.get(dataset)
+            missing = sorted(columns[dataset] - schema) if schema else []
+            if missing:
+                names = ", ".join(parse_id(f).parts[0] for f in missing)
+                warnings.append(
+                    f"{dataset}: its current schema has no column{'s' if len(missing) > 1 else ''}"
+                    f" {names}; the results added "
+                    f"{'them as fields' if len(missing) > 1 else 'it as a field'}"
+                    " (check the dataset id and the column names)"
+                )
+        return warnings
+
     @staticmethod
     def check_limit(value: int, name: str, limit: int) -> None:
         """Reject a non-positive or too large bound."""

@@ -21,10 +21,16 @@ server translates exactly as ``lineagegraph ingest dbt|gx --store`` would (so a
 - ``POST /api/v1/ingest/dbt`` — ``{"manifest": {...}, "run_results": {...},
   "catalog": {...}, "sources": {...}, "dataset_namespace": "...", "job_namespace": "..."}``
   (all but ``manifest`` optional);
-- ``POST /api/v1/ingest/gx`` — ``{"result": {...}, "namespace": "...", "name": "..."}``
-  (the dataset name optional when the result names its dataset).
+- ``POST /api/v1/ingest/gx`` — ``{"result": {...}, "dataset": "dataset|ns|name"}`` or
+  ``{"result": {...}, "namespace": "...", "name": "..."}`` (the dataset optional when
+  the result names its dataset).
 
-Both answer 201 with ``{"nodes": n, "edges": m, "warnings": [...]}``.
+A key the route does not take is refused (400, naming it and the keys it takes), so
+a misspelt ``run_results`` loses nothing silently. Both answer 201 with
+``{"nodes": n, "edges": m, "written": {kind: count}, "store": {"nodes": n, "edges": m},
+"warnings": [...]}``: what the translation wrote, what the store holds after, and
+warnings, which for GX results include a dataset that was not stored before and a
+column that the dataset's current schema does not list.
 
 Bodies may be gzip- or deflate-compressed (``Content-Encoding``); a compressed
 body may expand to :data:`MAX_EXPANSION` times the body limit. An invalid event
@@ -43,6 +49,7 @@ never failing the others.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import functools
 import zlib
 from collections.abc import Callable
@@ -57,7 +64,7 @@ from starlette.routing import Route
 from lineagegraph.api.auth import require_scope
 from lineagegraph.api.limits import error_response
 from lineagegraph.config import Settings
-from lineagegraph.errors import InvalidInput, LineageError
+from lineagegraph.errors import InvalidField, InvalidInput, LineageError
 from lineagegraph.ingest._build import Translation
 from lineagegraph.ingest.batching import (
     Document,
@@ -68,7 +75,7 @@ from lineagegraph.ingest.batching import (
     ingest_documents,
 )
 from lineagegraph.ingest.dbt import translate_dbt
-from lineagegraph.ingest.great_expectations import translate_gx
+from lineagegraph.ingest.great_expectations import dataset_named, translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
 from lineagegraph.service import LineageService
 
@@ -304,6 +311,26 @@ async def post_lineage_batch(request: Request) -> Response:
     )
 
 
+_DBT_KEYS = ("manifest", "run_results", "catalog", "sources", "dataset_namespace", "job_namespace")
+_GX_KEYS = ("result", "dataset", "namespace", "name")
+
+
+def _only(body: Any, accepted: tuple[str, ...]) -> None:
+    """Refuse a body that is not an object, or holds a key the route does not take."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body: must be a JSON object")
+    unknown = [k for k in body if k not in accepted]
+    if not unknown:
+        return
+    taken = ", ".join(accepted)
+    if len(unknown) > 1:
+        keys = ", ".join(repr(k) for k in unknown)
+        raise InvalidInput(f"body: unknown keys {keys}; the keys it takes are {taken}")
+    close = difflib.get_close_matches(unknown[0], accepted, n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InvalidInput(f"body: unknown key {unknown[0]!r}{guess}; the keys it takes are {taken}")
+
+
 def _artifact(body: Any, key: str, *, required: bool = False) -> Any:
     if not isinstance(body, dict):
         raise InvalidInput("body: must be a JSON object")
@@ -323,7 +350,10 @@ def _text(body: Any, key: str) -> str | None:
 async def _apply_translation(
     request: Request, translate: Callable[[Any], Translation], source: str
 ) -> Response:
-    """Read a JSON body, translate it and apply the changes; 201 with what was written."""
+    """Read a JSON body, translate it and apply the changes; 201 with what was written.
+
+    For GX results, the warnings also say where the checks land on what the store did
+    not know (:meth:`LineageService.unknown_check_targets`)."""
     try:
         require_scope(request, "write")
         expected = "dbt artifacts" if source == "dbt" else "Great Expectations results"
@@ -332,11 +362,15 @@ async def _apply_translation(
             return refusal
         service = _service(request)
 
-        def run() -> tuple[Translation, Any]:
+        def run() -> tuple[Translation, list[str], Any, Any]:
             translation = translate(body)
-            return translation, service.apply(translation.changeset)
+            warnings = list(translation.warnings)
+            if source == "gx":
+                warnings.extend(service.unknown_check_targets(translation.changeset))
+            applied = service.apply(translation.changeset)
+            return translation, warnings, applied, service.stats()
 
-        translation, applied = await run_in_threadpool(run)
+        translation, warnings, applied, totals = await run_in_threadpool(run)
     except LineageError as error:
         return error_response(error)
     metrics = getattr(request.app.state, "metrics", None)
@@ -346,7 +380,9 @@ async def _apply_translation(
         {
             "nodes": applied.nodes,
             "edges": applied.edges,
-            "warnings": list(translation.warnings),
+            "written": translation.kinds(),
+            "store": {"nodes": totals.nodes, "edges": totals.edges},
+            "warnings": warnings,
         },
         status_code=201,
     )
@@ -356,6 +392,7 @@ async def post_dbt(request: Request) -> Response:
     """Translate and apply uploaded dbt artifacts (manifest, run results, catalog, sources)."""
 
     def translate(body: Any) -> Translation:
+        _only(body, _DBT_KEYS)
         return translate_dbt(
             _artifact(body, "manifest", required=True),
             _artifact(body, "run_results"),
@@ -372,10 +409,17 @@ async def post_gx(request: Request) -> Response:
     """Translate and apply an uploaded Great Expectations validation or checkpoint result."""
 
     def translate(body: Any) -> Translation:
-        return translate_gx(
-            _artifact(body, "result", required=True),
-            namespace=_text(body, "namespace"),
-            name=_text(body, "name"),
-        )
+        _only(body, _GX_KEYS)
+        result = _artifact(body, "result", required=True)
+        try:
+            namespace, name = dataset_named(
+                _text(body, "dataset"),
+                _text(body, "namespace"),
+                _text(body, "name"),
+                lambda key: f"body.{key}",
+            )
+        except InvalidField as error:
+            raise InvalidInput(f"body.{error.field}: {error}") from None
+        return translate_gx(result, namespace=namespace, name=name)
 
     return await _apply_translation(request, translate, "gx")

@@ -14,7 +14,6 @@ import functools
 import gzip
 import json
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -27,8 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lineagegraph.cli.client import TOKEN_HINT, not_empty, open_service, target_of
-from lineagegraph.errors import InvalidInput, LineageError
-from lineagegraph.ids import Kind, parse_id
+from lineagegraph.errors import InvalidField, InvalidInput, LineageError
 from lineagegraph.ingest.batching import (
     Document,
     IngestReport,
@@ -38,9 +36,8 @@ from lineagegraph.ingest.batching import (
     scan_path,
 )
 from lineagegraph.ingest.dbt import slim_manifest, translate_dbt
-from lineagegraph.ingest.great_expectations import translate_gx
+from lineagegraph.ingest.great_expectations import dataset_named, translate_gx
 from lineagegraph.ingest.openlineage import EventTranslator
-from lineagegraph.model import ChangeSet
 from lineagegraph.store.base import StoreStats
 
 __all__ = ["ingest"]
@@ -166,13 +163,15 @@ def _print_summary(
     report: IngestReport,
     as_json: bool,
     where: str,
-    totals: StoreStats | None = None,
+    totals: StoreStats | tuple[int, int] | None = None,
     warnings: tuple[str, ...] = (),
     kinds: dict[str, int] | None = None,
     unit: str = "event",
     counted: bool = True,
 ) -> None:
     failed = report.failed
+    if isinstance(totals, StoreStats):
+        totals = (totals.nodes, totals.edges)
     if as_json:
         payload: dict[str, Any] = {
             "source": what,
@@ -188,7 +187,7 @@ def _print_summary(
         if kinds is not None:
             payload["written_by_kind"] = kinds
         if totals is not None:
-            payload["store"] = {"nodes": totals.nodes, "edges": totals.edges}
+            payload["store"] = {"nodes": totals[0], "edges": totals[1]}
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
         return
     console = Console(highlight=False, soft_wrap=True)
@@ -204,7 +203,7 @@ def _print_summary(
             "(merged into what the store holds; a replay adds nothing)"
         )
     if totals is not None:
-        console.print(f"store now holds {totals.nodes} nodes, {totals.edges} edges")
+        console.print(f"store now holds {totals[0]} nodes, {totals[1]} edges")
     for warning in warnings:
         console.print(f"[yellow]warning[/]: {warning}")
     for outcome in failed[:SHOWN_FAILURES]:
@@ -340,11 +339,6 @@ def _load(path: str | None, what: str) -> Any:
         raise click.BadParameter(f"{path} is not valid JSON: {error}", param_hint=what) from None
 
 
-def _kinds(changeset: ChangeSet) -> dict[str, int]:
-    normalized = changeset.normalized()
-    return dict(Counter(n.kind.value for n in normalized.nodes))
-
-
 def _apply_artifact(
     what: str,
     translate: Callable[[], Any],
@@ -353,17 +347,19 @@ def _apply_artifact(
     server: str | None,
     token: str | None,
     as_json: bool,
-    advice: tuple[str, str] = ("", ""),
+    advice: tuple[tuple[str, str], ...] = (),
+    check_targets: bool = False,
 ) -> None:
     """Translate and apply locally, or upload to the server; print the summary.
 
-    ``advice`` is (words, hint): an error that holds the words gets the hint appended
-    (how to fix it with this command's options)."""
+    ``advice`` holds (words, hint) pairs: an error that holds the words gets the hint
+    appended (how to fix it with this command's options). ``check_targets`` warns of
+    checks put on a dataset or column the store did not know, as the server does for
+    GX results. Both ways print the same summary; a failed file, no counts."""
     store_url, server = target_of(store_url, server, "server")
 
     def advised(error: str) -> str:
-        words, hint = advice
-        return f"{error}{hint}" if words and words in error else error
+        return error + "".join(hint for words, hint in advice if words in error)
 
     report = IngestReport()
     if server:
@@ -378,20 +374,28 @@ def _apply_artifact(
         report.nodes = int(payload.get("nodes", 0))
         report.edges = int(payload.get("edges", 0))
         warnings = tuple(payload.get("warnings", ()))
-        _print_summary(what, report, as_json, server, warnings=warnings, unit="file")
+        stored = payload.get("store")
+        totals = (int(stored["nodes"]), int(stored["edges"])) if isinstance(stored, dict) else None
+        written = payload.get("written")
+        kinds = {str(k): int(n) for k, n in written.items()} if isinstance(written, dict) else None
+        _print_summary(
+            what, report, as_json, server, totals, warnings, kinds, "file", counted=not error
+        )
         _exit(report)
         return
     try:
         translation = translate()
     except InvalidInput as error:
         report.outcomes.append(Outcome(what, advised(str(error))))
-        _print_summary(what, report, as_json, store_url or "default store", unit="file")
+        where = store_url or "default store"
+        _print_summary(what, report, as_json, where, unit="file", counted=False)
         _exit(report)
         return
     service = open_service(store_url)
     try:
+        targets = service.unknown_check_targets(translation.changeset) if check_targets else []
         applied = service.apply(translation.changeset)
-        totals = service.stats()
+        after = service.stats()
     except LineageError as error:
         raise click.ClickException(str(error)) from None
     finally:
@@ -403,9 +407,9 @@ def _apply_artifact(
         report,
         as_json,
         service.store.url,
-        totals,
-        translation.warnings,
-        _kinds(translation.changeset),
+        after,
+        (*translation.warnings, *targets),
+        translation.kinds(),
         unit="file",
     )
 
@@ -473,21 +477,12 @@ def dbt_command(
 def _dataset_option(
     dataset: str | None, namespace: str | None, name: str | None
 ) -> tuple[str | None, str | None]:
-    if dataset and (namespace or name):
-        raise click.UsageError("give --dataset or --namespace with --name, not both")
-    if dataset:
-        try:
-            key = parse_id(dataset)
-        except InvalidInput as error:
-            raise click.BadParameter(str(error), param_hint="--dataset") from None
-        if key.kind is not Kind.DATASET:
-            raise click.BadParameter(
-                f"{dataset} is a {key.kind.value} id, not a dataset id", param_hint="--dataset"
-            )
-        return key.namespace, key.name
-    if (namespace is None) != (name is None):
-        raise click.UsageError("--namespace and --name go together")
-    return namespace, name
+    try:
+        return dataset_named(dataset, namespace, name, lambda key: f"--{key}")
+    except InvalidField as error:
+        raise click.BadParameter(str(error), param_hint=f"--{error.field}") from None
+    except InvalidInput as error:
+        raise click.UsageError(str(error)) from None
 
 
 @ingest.command("gx")
@@ -513,7 +508,9 @@ def gx_command(
 ) -> None:
     """Ingest a Great Expectations validation or checkpoint result (GX 1.x or legacy) as
     checks and results. Name the dataset when the file does not (--dataset or
-    --namespace with --name)."""
+    --namespace with --name); a file whose validations name different datasets is
+    refused with one given. The summary warns of a dataset or column the store did not
+    know."""
     namespace, name = _dataset_option(dataset, namespace, name)
     result = _load(file, "FILE")
     body = {k: v for k, v in {"result": result, "namespace": namespace, "name": name}.items() if v}
@@ -525,5 +522,9 @@ def gx_command(
         server,
         token,
         as_json,
-        ("does not name its dataset", " (--dataset ID, or --namespace NS with --name NAME)"),
+        (
+            ("does not name its dataset", " (--dataset ID, or --namespace NS with --name NAME)"),
+            ("are of different datasets", " (leave out --dataset, or --namespace and --name)"),
+        ),
+        check_targets=True,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,12 @@ class Translation:
 
     changeset: ChangeSet
     warnings: tuple[str, ...] = ()
+
+    def kinds(self) -> dict[str, int]:
+        """How many nodes of each kind the changeset writes (repeats counted once), by kind."""
+        return dict(
+            sorted(Counter(n.kind.value for n in self.changeset.normalized().nodes).items())
+        )
 
 
 @lru_cache(maxsize=1 << 16)

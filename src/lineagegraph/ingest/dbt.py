@@ -274,7 +274,11 @@ def _checked(
     strict: Callable[[dict[str, Any]], Any],
     warnings: list[str],
 ) -> None:
-    """Check an artifact against dbt-artifacts-parser; a mismatch is a warning, not an error."""
+    """Check an artifact against dbt-artifacts-parser; a mismatch is a warning, not an error.
+
+    Only problems in what the translation reads are counted: a manifest's unread sections
+    (which :func:`slim_manifest` empties) do not change the translation, and counting
+    them would make ``ingest dbt --server`` warn of fewer problems than ``--store``."""
     if not isinstance(document, Mapping):
         raise InvalidInput(f"{what}: must be a JSON object")
     metadata = document.get("metadata")
@@ -297,7 +301,13 @@ def _checked(
     try:
         strict(dict(document))
     except (ValidationError, ValueError, TypeError, KeyError) as error:
-        count = len(error.errors()) if isinstance(error, ValidationError) else 1
+        if isinstance(error, ValidationError):
+            unread = _UNREAD_SECTIONS if what == "manifest" else {}
+            count = sum(1 for e in error.errors() if not (e["loc"] and e["loc"][0] in unread))
+        else:
+            count = 1
+        if not count:
+            return
         warnings.append(
             f"{what}: does not match the dbt v{version} schema exactly "
             f"({count} problem{'s' if count != 1 else ''}); read leniently"
@@ -334,7 +344,8 @@ def slim_manifest(manifest: Any) -> Any:
     """The manifest with the sections :func:`translate_dbt` never reads emptied.
 
     It translates to the same changeset with the same warnings, since it still matches
-    its dbt schema (one that does not may count fewer problems); ``ingest dbt --server``
+    its dbt schema where the whole manifest does (and schema problems are counted only in
+    the sections read); ``ingest dbt --server``
     sends it instead of the whole file. Anything
     but a JSON object is returned as it is, for the translation to refuse.
     """

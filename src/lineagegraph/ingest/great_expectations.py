@@ -22,20 +22,24 @@ metadata: ``meta.active_batch_definition`` (GX 1.x: namespace
 ``gx://<datasource_name>``, name ``<data_asset_name>``), or ``batch_spec`` /
 ``batch_kwargs`` naming a ``path`` (namespace ``file``) or a ``table``
 (namespace ``gx://<datasource>``, name ``[schema.]table``). A result that
-names no dataset is rejected, asking for one.
+names no dataset is rejected, asking for one. A dataset given by the caller
+takes every validation's results, so a document whose validations name
+different datasets is rejected when one is given, rather than putting the
+results of all of them on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lineagegraph.errors import InvalidInput
+from lineagegraph.errors import InvalidField, InvalidInput
+from lineagegraph.ids import Kind, make_id, parse_id
 from lineagegraph.ingest._build import GraphBuilder, Translation, short_text, stable_hash
 from lineagegraph.model import ChangeSet, Check, EdgeKind, Origin, Result, format_time, parse_time
 
-__all__ = ["Translation", "check_name", "translate_gx"]
+__all__ = ["Translation", "check_name", "dataset_named", "translate_gx"]
 
 # Arguments that say how to report, not what to check.
 _REPORTING = frozenset(
@@ -156,6 +160,55 @@ def _identifier_parts(identifier: str | None) -> tuple[str | None, str | None]:
     return parts[-2], parts[-1]
 
 
+def dataset_named(
+    dataset: str | None,
+    namespace: str | None,
+    name: str | None,
+    label: Callable[[str], str] = str,
+) -> tuple[str | None, str | None]:
+    """The (namespace, name) of the dataset a caller names for a result, by its id or by
+    its namespace and name, or (None, None) when it names none.
+
+    ``label`` spells an option in messages (``--dataset``, ``body.dataset``). Raises
+    :class:`InvalidField` (field ``dataset``) for an id that is no dataset id, and
+    :class:`InvalidInput` for a dataset named both ways or half named.
+    """
+    if dataset is not None and (namespace is not None or name is not None):
+        raise InvalidInput(
+            f"give {label('dataset')} or {label('namespace')} with {label('name')}, not both"
+        )
+    if dataset is not None:
+        try:
+            key = parse_id(dataset)
+        except InvalidInput as error:
+            raise InvalidField("dataset", str(error)) from None
+        if key.kind is not Kind.DATASET:
+            raise InvalidField("dataset", f"{dataset} is a {key.kind.value} id, not a dataset id")
+        return key.namespace, key.name
+    if (namespace is None) != (name is None):
+        raise InvalidInput(f"{label('namespace')} and {label('name')} go together")
+    return namespace, name
+
+
+def _one_dataset(found: list[tuple[str, str | None, Any]]) -> None:
+    """Refuse a dataset named by the caller for validations of different datasets."""
+    named: set[tuple[str, str] | None] = set()
+    for _, _, validation in found:
+        meta = validation.get("meta") if isinstance(validation, Mapping) else None
+        named.add(_dataset_from_meta(meta) if isinstance(meta, Mapping) else None)
+    if len(named) < 2:
+        return
+    shown = sorted(make_id(Kind.DATASET, *d) for d in named if d is not None)
+    if None in named:
+        shown.append("(one naming none)")
+    raise InvalidInput(
+        f"result: its {len(found)} validation results are of different datasets "
+        f"({', '.join(shown)}), and a dataset given for the file would take the results "
+        "of all of them: give no dataset, so that each validation's results go on the "
+        "dataset it names, or ingest each validation result on its own with its dataset"
+    )
+
+
 def translate_gx(
     document: Any,
     *,
@@ -165,14 +218,17 @@ def translate_gx(
     """Translate a decoded GX result into checks and results.
 
     ``namespace`` and ``name`` name the validated dataset (both or neither); they
-    override what the file says. Raises :class:`InvalidInput` for a document that
-    is not a GX result, or a result whose dataset is named nowhere.
+    override what the file says, and are refused when its validations name different
+    datasets. Raises :class:`InvalidInput` for a document that is not a GX result, or a
+    result whose dataset is named nowhere.
     """
     if (namespace is None) != (name is None) or namespace == "" or name == "":
         raise InvalidInput("name the dataset with both a namespace and a name")
     found = _validation_results(document, "result")
     if not found:
         raise InvalidInput("result: holds no validation results")
+    if namespace is not None:
+        _one_dataset(found)
     changesets: list[ChangeSet] = []
     warnings: list[str] = []
     for where, identifier, validation in found:
