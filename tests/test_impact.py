@@ -362,40 +362,60 @@ def test_names_in_other_case_name_the_stored_fields(service: LineageService) -> 
     # A Snowflake catalog spells columns in upper case; a dbt contract, a GX result or a
     # person in lower case. "--drop amount" said there was no such field, and the table's
     # own schema, proposed in lower case, was six breaking changes.
-    table = "analytics.payments"
-    cs = ChangeSet(origin=Origin.API).add(Dataset(namespace=NS, name=table))
-    for ordinal, (path, type_) in enumerate(
-        [("PAYMENT_ID", "NUMBER(38,0)"), ("AMOUNT", "NUMBER(38,2)"), ("order_id", "NUMBER")]
-    ):
-        cs.add(Field(namespace=NS, name=table, path=path, type=type_, ordinal=ordinal))
-    # a second spelling of a column, as a GX result naming it in other case leaves
-    cs.add(Field(namespace=NS, name=table, path="ORDER_ID"))
-    for path in ("PAYMENT_ID", "AMOUNT", "order_id", "ORDER_ID"):
-        cs.link(ds(table), EdgeKind.HAS_FIELD, fld(table, path), T0)
-    service.apply(cs)
+    snowflake, postgres = "snowflake://acme", NS
+
+    def table(namespace: str, columns: list[tuple[str, str | None]]) -> str:
+        cs = ChangeSet(origin=Origin.API).add(Dataset(namespace=namespace, name="payments"))
+        for ordinal, (path, type_) in enumerate(columns):
+            cs.add(
+                Field(namespace=namespace, name="payments", path=path, type=type_, ordinal=ordinal)
+            )
+            field = make_id(Kind.FIELD, namespace, "payments", path)
+            cs.link(make_id(Kind.DATASET, namespace, "payments"), EdgeKind.HAS_FIELD, field, T0)
+        service.apply(cs)
+        return make_id(Kind.DATASET, namespace, "payments")
+
+    # ORDER_ID twice: a GX result naming the column in other case leaves a second spelling
+    columns = [("PAYMENT_ID", "NUMBER(38,0)"), ("AMOUNT", "NUMBER(38,2)"), ("order_id", "NUMBER")]
+    sf = table(snowflake, [*columns, ("ORDER_ID", None)])
     dropped = service.impact(
-        SchemaChange(dataset_id=ds(table), changes=[FieldChange.drop_field("amount")])
+        SchemaChange(dataset_id=sf, changes=[FieldChange.drop_field("amount")])
     )
     assert [(c.field_id, c.change.describe()) for c in dropped.changes] == [
-        (fld(table, "AMOUNT"), "drop AMOUNT")
+        (make_id(Kind.FIELD, snowflake, "payments", "AMOUNT"), "drop AMOUNT")
     ]
     same = [
         ProposedField(path="payment_id", type="number(38,0)"),
         ProposedField(path="amount", type="number(38,2)"),
         ProposedField(path="order_id", type="number"),
     ]
-    report = service.impact(SchemaChange(dataset_id=ds(table), proposed_schema=same))
+    report = service.impact(SchemaChange(dataset_id=sf, proposed_schema=same))
     assert (report.changes, report.breaking) == ([], False)
     narrowed = [*same[:1], ProposedField(path="amount", type="number(10,2)"), same[2]]
-    report = service.impact(SchemaChange(dataset_id=ds(table), proposed_schema=narrowed))
+    report = service.impact(SchemaChange(dataset_id=sf, proposed_schema=narrowed))
     assert [(c.change.describe(), c.compatibility.value) for c in report.changes] == [
         ("change AMOUNT (type number(10,2))", "BREAKING")
     ]
     # A name two stored fields fit is left as given.
     with pytest.raises(InvalidInput, match="has no field 'Order_Id'"):
-        service.impact(
-            SchemaChange(dataset_id=ds(table), changes=[FieldChange.drop_field("Order_Id")])
-        )
+        service.impact(SchemaChange(dataset_id=sf, changes=[FieldChange.drop_field("Order_Id")]))
+    # Where case tells columns apart (quoted Postgres names, Parquet), a column the
+    # proposed schema leaves out is dropped though another differs from it only in case.
+    pg = table(postgres, [("id", "bigint"), ("ID", "bigint")])
+    report = service.impact(
+        SchemaChange(dataset_id=pg, proposed_schema=[ProposedField(path="id", type="bigint")])
+    )
+    assert [(c.change.describe(), c.compatibility.value) for c in report.changes] == [
+        ("drop ID", "BREAKING")
+    ]
+    report = service.impact(
+        SchemaChange(dataset_id=pg, proposed_schema=[ProposedField(path="Id", type="bigint")])
+    )
+    assert sorted(c.change.describe() for c in report.changes) == [
+        "add Id (type bigint)",
+        "drop ID",
+        "drop id",
+    ]
 
 
 def test_a_passing_not_null_check_makes_a_column_required_safely(

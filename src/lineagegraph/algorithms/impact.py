@@ -663,15 +663,16 @@ def _diff(
     """The changes that turn the current schema into the proposed one, by path.
 
     A proposed field matches the stored one of its path, else the only stored one of
-    its name when case does not count (:func:`_stored_case`); a stored field that a
-    proposed name fits when case does not count is not dropped.
+    its name when case does not count (:func:`_stored_case`). Where the warehouse folds
+    names (``dialect``: Snowflake), a stored field that a proposed name fits when case
+    does not count is the same column spelled twice, and is not dropped.
     """
     wanted = {f.path: f for f in proposed}
     for path in [p for p in wanted if p not in schema]:
         found = [p for p in _same_name(path, schema) if p not in wanted]
         if len(found) == 1:
             wanted[found[0]] = wanted.pop(path)
-    kept = {p.casefold() for p in wanted}
+    kept = {p.casefold() for p in wanted} if dialect is not None else set()
     changes: list[FieldChange] = []
     for path in sorted(set(schema) | set(wanted)):
         old, new = schema.get(path), wanted.get(path)
