@@ -549,6 +549,28 @@ def test_markdown_puts_owners_first_and_fits_a_pull_request_comment(crm_store: S
     assert "| sre | yes | `deployment\\|k8s://serving\\|spend-prod` |" in small
 
 
+def test_markdown_bounds_the_changes_too(crm_store: Store) -> None:
+    # A proposed schema retyping 1,500 columns made 206,229 characters: only the owner and
+    # consumer tables were bounded.
+    proposed = [
+        ProposedField(path="id", type="int", nullable=False),
+        ProposedField(path="email", type="varchar(10)"),
+        ProposedField(path="spend", type="numeric(8,2)"),
+        ProposedField(path="segment", type="char(2)"),
+        ProposedField(path="legacy_flag", type="int"),
+    ]
+    report = impact(crm_store, SchemaChange(dataset_id=CUSTOMERS, proposed_schema=proposed))
+    assert len(report.changes) == 5
+    full = report.to_markdown()
+    limit = full.index("### Changes") + 1_000
+    small = report.to_markdown(limit=limit)
+    assert len(small) <= limit < len(full)
+    shown = [line for line in small.splitlines() if re.match(r"\| \d+ \| ", line)]
+    assert 0 < len(shown) < 5
+    assert f"_{5 - len(shown)} more changes not shown here; the JSON answer lists all._" in small
+    assert "### Owners to notify" in small and "### Affected consumers" in small
+
+
 def test_same_input_gives_the_same_report(crm_store: Store) -> None:
     change = SchemaChange(
         dataset_id=CUSTOMERS,

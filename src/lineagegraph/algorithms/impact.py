@@ -357,9 +357,9 @@ class ImpactReport(BaseModel):
     def to_markdown(self, limit: int = MARKDOWN_LIMIT) -> str:
         """The report as Markdown for a pull-request comment: changes, owners, consumers.
 
-        Owners come before consumers, and the consumer and owner tables stop where the
-        text would pass ``limit`` characters (a GitHub comment holds 65,536), saying how
-        many rows were left out; the JSON answer lists them all.
+        Owners come before consumers, and each table (and the notes) stops where the text
+        would pass ``limit`` characters (a GitHub comment holds 65,536), saying how many
+        rows were left out; the JSON answer lists them all.
         """
         verdict = "**BREAKING**" if self.breaking else "**NON-BREAKING**"
         lines = [
@@ -370,18 +370,13 @@ class ImpactReport(BaseModel):
             "",
             "### Changes",
             "",
-            "| # | Change | Verdict | Reason | Precision |",
-            "|---|---|---|---|---|",
         ]
-        for c in self.changes:
-            lines.append(
-                f"| {c.index} | {_cell(c.change.describe())} | {c.compatibility.value} | "
-                f"{_cell(c.reason)} | {c.precision.value if c.precision else '-'} |"
-            )
-        notes = [n for c in self.changes for n in c.notes]
-        if notes:
-            lines += ["", "Notes:", ""]
-            lines += [f"- {_cell(n)}" for n in notes]
+        changes = [
+            f"| {c.index} | {_cell(c.change.describe())} | {c.compatibility.value} | "
+            f"{_cell(c.reason)} | {c.precision.value if c.precision else '-'} |"
+            for c in self.changes
+        ]
+        notes = [f"- {_cell(n)}" for c in self.changes for n in c.notes]
         owners = [
             f"| {_cell(o.owner)} | {'yes' if o.breaking else 'no'} | "
             + ", ".join(_code(i) for i in o.owns)
@@ -392,9 +387,9 @@ class ImpactReport(BaseModel):
         for a in self.affected:
             kind = a.kind.value + (" (partial)" if a.partial else "")
             path = " → ".join(_code(p) for p in a.path)
-            changes = ", ".join(str(i) for i in a.changes)
+            indices = ", ".join(str(i) for i in a.changes)
             consumers.append(
-                f"| {kind} | {_code(a.id)} | {changes} | {'yes' if a.breaking else 'no'} | "
+                f"| {kind} | {_code(a.id)} | {indices} | {'yes' if a.breaking else 'no'} | "
                 f"{'yes' if a.direct else 'no'} | {a.hops} | {a.precision.value} | {path} |"
             )
         tail = (
@@ -402,8 +397,17 @@ class ImpactReport(BaseModel):
             if self.truncated
             else []
         )
-        # What is left for the two tables, with room for their headings and notes.
+        # What is left for the tables, with room for their headings and notes.
         budget = [limit - sum(len(line) + 1 for line in lines + tail) - 600]
+        lines += _table(
+            ["| # | Change | Verdict | Reason | Precision |", "|---|---|---|---|---|"],
+            changes,
+            "changes",
+            budget,
+        ) or ["No changes."]
+        if notes:
+            lines += ["", "Notes:", ""]
+            lines += _table([], notes, "notes", budget)
         lines += ["", "### Owners to notify", ""]
         lines += _table(
             ["| Owner | Breaking | Owns |", "|---|---|---|"], owners, "owners", budget
