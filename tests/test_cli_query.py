@@ -490,6 +490,19 @@ def test_an_empty_store_or_server_on_the_command_line_is_refused(args: list[str]
     assert f"Invalid value for '{option}': is empty (a variable that is not set?)" in result.output
 
 
+def test_an_empty_server_variable_is_refused_unless_a_store_is_typed(store_url: str) -> None:
+    # env: LINEAGEGRAPH_SERVER: ${{ secrets.URL }} with the secret unset: Click reads an
+    # empty variable as none, and the command answered from the default local store.
+    empty = {"LINEAGEGRAPH_SERVER": ""}
+    for args in (["at-risk"], ["ingest", "openlineage", "-"]):
+        result = CliRunner().invoke(main, args, env=empty)
+        assert result.exit_code == 2, result.output
+        assert "LINEAGEGRAPH_SERVER is set but empty" in result.output
+    typed = CliRunner().invoke(main, ["search", "stg_orders", "--store", store_url], env=empty)
+    assert typed.exit_code == 0, typed.output
+    assert "stg_orders" in typed.output
+
+
 @pytest.mark.parametrize(
     ("server", "message"),
     [("http://[::1", "'http://[::1' is not a URL"), ("127.0.0.1:8000", "is not an http(s) URL")],

@@ -10,6 +10,7 @@ command behaves the same against either.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -63,6 +64,14 @@ def target_of(
     def typed(name: str) -> bool:
         return context.get_parameter_source(name) is ParameterSource.COMMANDLINE
 
+    unset = os.environ.get("LINEAGEGRAPH_SERVER")
+    if server_url is None and unset is not None and not unset.strip() and not typed("store_url"):
+        # Click takes an empty variable for none at all; a CI secret that is not set
+        # would then be answered from the default store.
+        raise click.UsageError(
+            "LINEAGEGRAPH_SERVER is set but empty (a variable that is not set?); give a URL, "
+            "or unset it (or pass --store) to use a local store"
+        )
     if store_url and server_url:
         if typed("store_url") and typed(server_param):
             raise click.UsageError("give --store or --server, not both")
