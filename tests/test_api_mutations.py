@@ -10,6 +10,7 @@ from typing import Any
 from lineagegraph import demo
 from lineagegraph.api.auth import Principal, Scope
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.model import Direction, EdgeKind
 from lineagegraph.service import LineageService
 from tests.api_helpers import gql, load_demo, run_graphql
 
@@ -499,6 +500,37 @@ def test_a_run_naming_a_feature_that_does_not_exist_is_not_found(
         data = gql(service, query, {"input": {**run, side: [{"entity": {"id": feature}}]}})
         assert data["recordRun"] == {"__typename": "NotFoundError", "id": feature}
     assert service.store.stats().nodes == 0  # nothing of the runs was written
+
+
+def test_a_run_recorded_before_the_version_it_read_arrives_is_linked_to_it(
+    service: LineageService,
+) -> None:
+    # recordRun linked an input without a version to the latest one stored, reported as
+    # the API's own: a version that arrived late (the day's load recorded after the
+    # report) never took it over, as it does for OpenLineage runs.
+    query = """mutation($input: RunInput!) { recordRun(input: $input) { __typename } }"""
+    orders, daily = "dataset|pg|orders", "dataset|pg|daily"
+
+    def record(name: str, run_id: str, day: int, hour: int, reads: list[str], writes: str) -> None:
+        run = {
+            "namespace": "etl",
+            "name": name,
+            "runId": run_id,
+            "state": "COMPLETE",
+            "startedAt": f"2024-05-0{day}T{hour:02d}:00:00Z",
+            "endedAt": f"2024-05-0{day}T{hour:02d}:10:00Z",
+            "inputs": [{"entity": {"id": i}} for i in reads],
+            "outputs": [{"entity": {"id": writes}}],
+        }
+        assert gql(service, query, {"input": run})["recordRun"] == {"__typename": "EntityPayload"}
+
+    record("load", "l1", 1, 1, [], orders)
+    record("report", "r2", 2, 2, [orders], daily)
+    record("load", "l2", 2, 1, [], orders)  # arrives late
+    reads = service.store.edges(["run|etl|report|r2"], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    assert [(e.source_id, e.origin.value) for e in reads] == [
+        ("dataset_version|pg|orders|l2", "inferred")
+    ]
 
 
 def test_register_model_version_and_deploy_it(service: LineageService) -> None:

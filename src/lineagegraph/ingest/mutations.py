@@ -649,7 +649,12 @@ def record_run(
             cs.link(item.id, EdgeKind.READ_BY, run.id, start)
         elif key.kind is Kind.DATASET:
             version_id = _input_version(cs, key, item, current_versions, start, index)
-            if version_id is not None:
+            if version_id is not None and item.version is None:
+                # The latest version at the start, worked out rather than reported: a
+                # version that arrives late takes it over (LineageService.resolve_reads).
+                origin = Origin.INFERRED
+                cs.edges.append(Edge.seen(version_id, EdgeKind.READ_BY, run.id, start, origin))
+            elif version_id is not None:
                 cs.link(version_id, EdgeKind.READ_BY, run.id, start)
     output_ids: list[str] = []
     for index, item in enumerate(spec.outputs):
