@@ -443,9 +443,8 @@ def test_a_passing_not_null_check_makes_a_column_required_safely(
     (safe,) = service.impact(change).changes
     assert safe.compatibility is Compatibility.NON_BREAKING
     assert safe.reason == (
-        "nullable -> required: its check 'not_null(id)' passed on its latest run "
-        "(2026-04-01T01:00:00Z), so no stored value is null; writers that send nulls "
-        "will fail"
+        "nullable -> required: its check crm.events@not_null(id) passes, so no stored "
+        "value is null; writers that send nulls will fail"
     )
     # No such check on note; and once the latest run of the check fails, nulls exist.
     note = SchemaChange(

@@ -122,6 +122,7 @@ __all__ = [
     "CascadeReport",
     "HealthRepair",
     "cascade",
+    "check_of_result",
     "compute_health",
     "health_rules_fingerprint",
     "health_update",
@@ -431,7 +432,8 @@ class _Check:
         return self.latest is not None and self.latest.id == result_id and not self.latest.passed
 
 
-def _check_of_result(result_id: str) -> str:
+def check_of_result(result_id: str) -> str:
+    """The id of the check a result belongs to."""
     key = parse_id(result_id)
     return make_id(Kind.CHECK, key.namespace, key.name, key.parts[0])
 
@@ -996,7 +998,7 @@ def _reasons_of(
     """The reasons that these results give each entity they reach."""
     reasons: dict[str, list[HealthReason]] = defaultdict(list)
     for result_id in sorted(set(result_ids)):
-        check = checks.get(_check_of_result(result_id))
+        check = checks.get(check_of_result(result_id))
         result = None if check is None else check.results.get(result_id)
         if check is None or result is None or result.passed:
             continue
@@ -1101,7 +1103,7 @@ class _Touched:
         """A node upsert: only attributes that the rules read matter."""
         kind = node.kind
         if kind is Kind.RESULT:
-            self._check(_check_of_result(node.id))
+            self._check(check_of_result(node.id))
         elif kind is Kind.CHECK:
             self._check(node.id)
         elif kind is Kind.DATASET_VERSION:
@@ -1116,7 +1118,7 @@ class _Touched:
         if kind is EdgeKind.HAS_RESULT:
             self._check(source)
         elif kind is EdgeKind.EVALUATED:
-            self._check(_check_of_result(source))
+            self._check(check_of_result(source))
             self._dataset(_dataset(target), versions_changed=True)
         elif kind is EdgeKind.HAS_CHECK:
             self._check(target)
@@ -1300,7 +1302,7 @@ def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     anchors = sorted(touched.anchors)
     stored: dict[str, HealthRecord] = store.health(anchors) if anything_stored else {}
     affected = {reason.result_id for record in stored.values() for reason in record.reasons}
-    checks = _load_checks(facts, touched.checks | {_check_of_result(r) for r in affected})
+    checks = _load_checks(facts, touched.checks | {check_of_result(r) for r in affected})
     for check_id in touched.checks:
         check = checks.get(check_id)
         if check is not None:
@@ -1454,7 +1456,7 @@ def _cascade(store: Store, result_id: str) -> CascadeReport:
     node = facts.nodes([result_id]).get(result_id)
     if node is None:
         raise NotFound(f"no result with id {result_id!r}")
-    check_id = _check_of_result(result_id)
+    check_id = check_of_result(result_id)
     checks = _load_checks(facts, [check_id])
     check = checks.get(check_id)
     result = None if check is None else check.results.get(result_id)

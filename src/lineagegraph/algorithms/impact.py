@@ -48,6 +48,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from lineagegraph.algorithms.cascade import check_of_result
 from lineagegraph.algorithms.lineage import (
     ML_FIELD_KINDS,
     dataset_level_expander,
@@ -63,8 +64,8 @@ from lineagegraph.algorithms.types_compat import (
 )
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, NotFound
-from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
-from lineagegraph.model import DATASET_FLOW_KINDS, Direction, Edge, EdgeKind, Node, time_stamp
+from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id, short_name
+from lineagegraph.model import DATASET_FLOW_KINDS, Direction, Edge, EdgeKind, Node
 from lineagegraph.store.base import Store
 
 __all__ = [
@@ -520,12 +521,13 @@ def impact(
         assert change.proposed_schema is not None
         explicit = _diff(schema, change.proposed_schema, dialect_of(dataset.namespace))
     deadline = None if timeout is None else time.monotonic() + timeout
+    proofs = _not_null_proofs(store, explicit, schema, dialect_of(dataset.namespace))
 
     classified: list[ClassifiedChange] = []
     reaches: dict[str, dict[int, _Reach]] = defaultdict(dict)
     truncated = False
     for index, item in enumerate(explicit, start=1):
-        verdict, reason, field_id, old = _classify(item, schema, dataset, store)
+        verdict, reason, field_id, old = _classify(item, schema, dataset, proofs)
         notes: list[str] = []
         precision: ImpactPrecision | None = None
         if item.action is ChangeAction.ADD_FIELD:
@@ -700,7 +702,7 @@ def _diff(
 
 
 def _classify(
-    item: FieldChange, schema: dict[str, Node], dataset: Node, store: Store
+    item: FieldChange, schema: dict[str, Node], dataset: Node, proofs: dict[str, str]
 ) -> tuple[bool, str, str | None, Node | None]:
     """(breaking, reason, field id, current field) for one change."""
     action = item.action
@@ -735,7 +737,7 @@ def _classify(
     )
     null_verdict = compare_nullability(old.attrs.get("nullable"), item.nullable)
     if null_verdict.breaking:
-        proof = _checked_not_null(store, field_id)
+        proof = proofs.get(item.path)
         if proof is not None:
             null_verdict = Verdict(
                 False,
@@ -776,33 +778,43 @@ def _checks_on(
 _NOT_NULL_CHECKS = frozenset({"not_null", "expect_column_values_to_not_be_null"})
 
 
-def _checked_not_null(store: Store, field_id: str) -> str | None:
-    """Why the field holds no nulls now: a not-null check on it whose latest result
-    passed (``None`` when it has none, or the latest failed)."""
-    checks = [
-        h.target for h in store.expand([field_id], Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK])
+def _not_null_proofs(
+    store: Store, changes: Sequence[FieldChange], schema: dict[str, Node], dialect: str | None
+) -> dict[str, str]:
+    """Why a field that the changes make required holds no nulls now, by path: a
+    not-null check on it (on any spelling of it where the warehouse folds names) that has
+    results, none of which fails now (its field's stored health holds no failure of it).
+    """
+    paths = [
+        c.path
+        for c in changes
+        if c.action is ChangeAction.CHANGE_TYPE and c.nullable is False and c.path in schema
     ]
-    nodes = store.get(checks)
-    not_null = sorted(
-        c for c, node in nodes.items() if node.attrs.get("check_type") in _NOT_NULL_CHECKS
-    )
-    if not not_null:
-        return None
-    results = store.expand(not_null, Direction.DOWNSTREAM, [EdgeKind.HAS_RESULT])
-    outcomes = store.get([h.target for h in results])
-    for check_id in not_null:
-        mine = [
-            outcomes[h.target] for h in results if h.source == check_id and h.target in outcomes
-        ]
-        if not mine:
-            continue
-        latest = max(mine, key=lambda r: (time_stamp(r.attrs.get("observed_at")), r.id))
-        if latest.attrs.get("passed") is True:
-            return (
-                f"its check {nodes[check_id].parts[0]!r} passed on its latest run "
-                f"({latest.attrs.get('observed_at')})"
-            )
-    return None
+    spelled = {
+        p: [schema[s].id for s in (_same_name(p, schema) if dialect else [p])] for p in paths
+    }
+    fields = sorted({i for ids in spelled.values() for i in ids})
+    if not fields:
+        return {}
+    hops = store.expand(fields, Direction.DOWNSTREAM, [EdgeKind.HAS_CHECK])
+    checks = store.get(sorted({h.target for h in hops}))
+    wanted = sorted(c for c, n in checks.items() if n.attrs.get("check_type") in _NOT_NULL_CHECKS)
+    if not wanted:
+        return {}
+    ran = {h.source for h in store.expand(wanted, Direction.DOWNSTREAM, [EdgeKind.HAS_RESULT])}
+    failing = {
+        check_of_result(reason.result_id)
+        for record in store.health(fields).values()
+        for reason in record.reasons
+        if reason.hops == 0
+    }
+    passing = {c for c in wanted if c in ran and c not in failing}
+    proofs: dict[str, str] = {}
+    for path, ids in spelled.items():
+        found = sorted(h.target for h in hops if h.source in ids and h.target in passing)
+        if found:
+            proofs[path] = f"its check {short_name(found[0])} passes"
+    return proofs
 
 
 def _changes_something(item: FieldChange, old: Node | None, dataset: Node) -> bool:
