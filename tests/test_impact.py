@@ -795,6 +795,9 @@ def test_the_type_compatibility_table(old: str, new: str, breaking: bool) -> Non
         ("NUMBER(38,2)", "number", True, True),  # scale 2 to 0
         ("number", "NUMBER(10,0)", True, True),
         ("varchar(100)", "string", True, False),
+        ("BINARY(8388608)", "varbinary", False, False),
+        ("VARCHAR(1)", "char", False, False),
+        ("VARCHAR(3)", "char(3)", False, False),  # no padding: the same type
     ],
 )
 def test_bare_types_read_as_snowflake_reads_them(

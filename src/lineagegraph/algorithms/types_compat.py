@@ -46,8 +46,9 @@ without precision has the standard precision 6.
 A dialect fills in what a bare type means where the standard leaves it open. In
 Snowflake (``dialect="snowflake"``, for datasets in a ``snowflake://`` namespace) every
 integer type and a bare ``number`` are ``number(38,0)``, a bare ``varchar``/``string``/
-``text`` is ``varchar(16777216)``, a bare ``binary`` is ``binary(8388608)`` and every
-float is a double, so ``int`` to ``number(38,0)`` or ``varchar`` to ``varchar(16777216)``
+``text`` is ``varchar(16777216)``, a bare ``binary`` is ``binary(8388608)``, ``char``
+is an unpadded ``varchar`` (of length 1 when bare) and ``varbinary`` is ``binary``, and
+every float is a double, so ``int`` to ``number(38,0)`` or ``varchar`` to ``varchar(16777216)``
 changes nothing.
 
 Required → nullable is NON_BREAKING for the schema: every value the old column
@@ -227,10 +228,11 @@ def parse_type(text: str, dialect: str | None = None) -> SqlType:
         return SqlType(parsed.text, "decimal", "decimal", precision=precision, scale=scale)
     if parsed.family == "float":
         return SqlType(parsed.text, "float", "double", bits=64)
-    if parsed.family == "string" and parsed.length is None:
-        return SqlType(parsed.text, "string", parsed.name, length=rules.string)
-    if parsed.family == "binary" and parsed.length is None:
-        return SqlType(parsed.text, "binary", parsed.name, length=rules.binary)
+    # char and varchar (varbinary and binary) are one type there, unpadded.
+    if parsed.family == "string":
+        return SqlType(parsed.text, "string", "varchar", length=parsed.length or rules.string)
+    if parsed.family == "binary":
+        return SqlType(parsed.text, "binary", "binary", length=parsed.length or rules.binary)
     return parsed
 
 
