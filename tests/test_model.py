@@ -371,3 +371,22 @@ def test_reasons_round_trip_through_json_and_are_validated() -> None:
     broken[1]["precision"] = "SURE"
     with pytest.raises(ValidationError):
         reasons_from_json(json.dumps(broken))
+
+
+def test_a_serving_with_an_unreadable_end_serves_from_its_start_on() -> None:
+    # Lineage as of a time read such an interval as not there at all (serving before its
+    # start), while servedVersions read it as open: the two answered differently.
+    from lineagegraph.api.types import Serving
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    edge = Edge.seen(
+        "model_version|mlflow://reg|churn|1",
+        EdgeKind.SERVES,
+        "deployment|k8s://prod|churn",
+        start - timedelta(days=30),
+        Origin.API,
+        {"intervals": [{"from": "2026-03-01T00:00:00Z", "until": "not a time"}]},
+    )
+    for at, serving in ((start - timedelta(days=1), False), (start + timedelta(days=1), True)):
+        assert edge.serving_at(at) is serving
+        assert len(Serving.of([edge], at)) == int(serving)

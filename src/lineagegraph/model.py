@@ -62,6 +62,7 @@ __all__ = [
     "RunState",
     "SchemaSnapshot",
     "format_time",
+    "lenient_time",
     "member_stamp",
     "parse_time",
     "reasons_from_json",
@@ -720,19 +721,27 @@ class Edge(BaseModel):
         when = as_utc(at)
         readable = False
         for interval in intervals:
-            since = interval.get("from") if isinstance(interval, dict) else None
-            if not isinstance(since, str):
+            if not isinstance(interval, dict):
                 continue
-            until = interval.get("until")
-            try:
-                if parse_time(since) <= when and (
-                    not isinstance(until, str) or when < parse_time(until)
-                ):
-                    return True
-            except InvalidInput:
+            since = lenient_time(interval.get("from"))
+            if since is None:
                 continue
             readable = True
+            until = lenient_time(interval.get("until"))  # unreadable: still serving
+            if since <= when and (until is None or when < until):
+                return True
         return not readable
+
+
+def lenient_time(value: Any) -> datetime | None:
+    """A stored or reported time as an aware datetime; ``None`` when it is none or does not
+    parse."""
+    if isinstance(value, str | datetime):
+        try:
+            return parse_time(value)
+        except InvalidInput:
+            return None
+    return None
 
 
 _EDGE_FIELDS = frozenset(Edge.model_fields)

@@ -18,7 +18,6 @@ from strawberry.types.scalar import ScalarDefinition
 
 from lineagegraph import model as m
 from lineagegraph.api.context import Context
-from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.model import Direction, EdgeKind, parse_time
 from lineagegraph.store.base import check_page_size, decode_cursor, encode_cursor
@@ -268,13 +267,7 @@ def _str_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _time(value: Any) -> datetime | None:
-    if isinstance(value, str | datetime):
-        try:
-            return parse_time(value)
-        except InvalidInput:
-            return None
-    return None
+_time = m.lenient_time
 
 
 def stored_time(value: str | None) -> datetime | None:
@@ -770,12 +763,13 @@ class Serving:
         if at is None:
             return servings
         held = []
-        for serving in servings:
+        for edge, serving in zip(edges, servings, strict=True):
+            if not edge.serving_at(at):
+                continue
             interval = next((i for i in serving.intervals if i.holds(at)), None)
             if interval is not None:
                 serving.since, serving.until = interval.since, interval.until
-            if interval is not None or not serving.intervals:
-                held.append(serving)
+            held.append(serving)
         return held
 
     @classmethod
