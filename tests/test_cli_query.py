@@ -6,15 +6,18 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner, Result
 
 from lineagegraph import demo
+from lineagegraph.cli.client import GraphQLClient
 from lineagegraph.cli.main import main
-from lineagegraph.cli.query import EXIT_BREAKING, _fails, _proposed_fields
+from lineagegraph.cli.query import EXIT_BREAKING, _fails, _proposed_fields, resolve_reference
 from lineagegraph.config import Settings
-from lineagegraph.ids import short_name
+from lineagegraph.errors import InvalidInput
+from lineagegraph.ids import Kind, short_name
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
 from tests.api_helpers import RunningServer, load_demo, running_server
@@ -119,6 +122,26 @@ def test_ambiguous_and_unknown_references_are_clear_errors(store_url: str) -> No
     bad_time = invoke("lineage", "stg_orders", "--as-of", "noon", "--store", store_url)
     assert bad_time.exit_code == 2
     assert "not an ISO-8601 time: 'noon'" in bad_time.output
+
+
+def test_a_name_of_another_kind_is_found_past_the_first_page() -> None:
+    # The hint looked at the first page of hits only: a field behind 200 datasets whose
+    # names hold the same words was "nothing is named ...".
+    field = "field|pg|t.amount|x"
+    datasets = [f"dataset|pg|t.amount.x{k}" for k in range(200)]
+
+    class Pages:
+        def execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+            hits = [] if variables["kinds"] else [*datasets, field]
+            start = int(variables["after"] or 0)
+            page = hits[start : start + 200]
+            edges = [{"node": {"id": i, "kind": "", "name": "", "label": ""}} for i in page]
+            more = start + 200 < len(hits)
+            info = {"hasNextPage": more, "endCursor": str(start + 200)}
+            return {"search": {"edges": edges, "pageInfo": info}}
+
+    with pytest.raises(InvalidInput, match=r"'t\.amount\.x' names a field, not a dataset"):
+        resolve_reference(cast(GraphQLClient, Pages()), "t.amount.x", Kind.DATASET)
 
 
 def test_impact_gates_ci_on_breaking_changes(store_url: str) -> None:

@@ -135,24 +135,12 @@ def resolve_reference(
         kind, name = KIND_NAMES[prefix.lower()], rest
     if not name.strip():
         raise InvalidInput(f"not an entity reference: {reference!r}")
-    named: set[str] = set()
-    after: str | None = None
-    for _ in range(10):  # at most 2000 candidates
-        page = client.execute(
-            RESOLVE,
-            {"query": name, "kinds": [kind.value] if kind else None, "after": after},
-        )["search"]
-        named |= _named(page, name)
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
-    ids = sorted(named)
+    ids = _named(client, name, kind)
     if not ids and kind is not None:
         # Named right but of another kind (a field where a dataset is asked, say)?
-        page = client.execute(RESOLVE, {"query": name, "kinds": None, "after": None})["search"]
-        others = sorted(_named(page, name))
+        others = _named(client, name, None)
         if others:
-            found = ", ".join(sorted({kind_of(i).value.lower() for i in others}))
+            found = " or ".join(sorted({kind_of(i).value.lower() for i in others}))
             raise InvalidInput(
                 f"{name!r} names a {found}, not a {kind.value.lower()}: " + ", ".join(others[:5])
             )
@@ -166,9 +154,20 @@ def resolve_reference(
     return ids[0]
 
 
-def _named(page: dict[str, Any], name: str) -> set[str]:
-    """The ids of a search page's hits whose compact name is ``name``."""
-    return {str(e["node"]["id"]) for e in page["edges"] if _short(e["node"]["id"]) == name}
+def _named(client: GraphQLClient, name: str, kind: Kind | None) -> list[str]:
+    """The ids of the entities (of ``kind``) whose compact name is ``name``, sorted; the
+    search is paged through, up to 2,000 hits."""
+    named: set[str] = set()
+    after: str | None = None
+    for _ in range(10):
+        page = client.execute(
+            RESOLVE, {"query": name, "kinds": [kind.value] if kind else None, "after": after}
+        )["search"]
+        named.update(str(e["node"]["id"]) for e in page["edges"] if _short(e["node"]["id"]) == name)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    return sorted(named)
 
 
 def _time(value: str | None, option: str) -> str | None:
