@@ -807,17 +807,10 @@ class LineageService:
             return []
         known = self.store.kinds(sorted(columns))
         # the current fields of the known datasets with checked columns, nested ones too
-        owner = {d: d for d in sorted(columns) if d in known and columns[d]}
+        checked = [d for d in sorted(columns) if d in known and columns[d]]
         current: dict[str, set[str]] = {}
-        frontier = sorted(owner)
-        while frontier:
-            children: list[str] = []
-            for hop in self.store.expand(frontier, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]):
-                if hop.target not in owner:
-                    owner[hop.target] = owner[hop.source]
-                    current.setdefault(owner[hop.source], set()).add(hop.target)
-                    children.append(hop.target)
-            frontier = children
+        for field_id in lineage_analysis.fields_of(self.store, checked):
+            current.setdefault(dataset_of(field_id), set()).add(field_id)
         warnings: list[str] = []
         for dataset in sorted(columns):
             if dataset not in known:

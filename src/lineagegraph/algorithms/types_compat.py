@@ -198,8 +198,9 @@ def _ints(params: str | None) -> list[int] | None:
     return values
 
 
-# What a bare type means in a dialect: (decimal precision and scale, string length,
-# binary length, every float a double, every integer a decimal).
+# What a bare type means in a dialect: its decimal precision and scale, string length and
+# binary length (parse_type also reads every integer as such a decimal, every float as a
+# double).
 @dataclass(frozen=True)
 class _Dialect:
     decimal: tuple[int, int]
