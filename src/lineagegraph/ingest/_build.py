@@ -140,6 +140,17 @@ class GraphBuilder:
         self._groups.append((len(self.cs.nodes), len(self.cs.edges), group, self.stamp))
         self._ids |= group.ids
 
+    def regroup(self, nodes_at: int, edges_at: int, group: ReportGroup) -> None:
+        """Report by reference what was added since these positions: ``group`` holds the
+        same nodes and edges (seen at this translation's time), so the expanded changeset
+        is unchanged, and a batch folds the group's first report as it folds its repeats."""
+        groups = self._groups
+        if groups and (groups[-1][0] > nodes_at or groups[-1][1] > edges_at):
+            raise ValueError("a group was reported after the positions to regroup")
+        del self.cs.nodes[nodes_at:]
+        del self.cs.edges[edges_at:]
+        self.report(group)
+
     def grouped(self) -> GroupedChangeSet:
         """What was added, groups by reference (:meth:`GroupedChangeSet.expanded` is plain)."""
         return GroupedChangeSet(self.cs, tuple(self._groups))

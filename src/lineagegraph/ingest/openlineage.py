@@ -445,6 +445,7 @@ class _Translation:
             # the latest two: a dataset that one job writes and others read is described
             # one way as an output and another as an input, over and over
             memo.remember(memo.described, key, (remembered, *known[:1]))
+            b.regroup(nodes, edges, group)
         return dataset_id
 
     def _describe_dataset(self, dataset: spec.Dataset) -> str:
@@ -644,6 +645,7 @@ class _Translation:
                 same_facet, schema, frozenset(named), ReportGroup((), links), tuple(pairs)
             )
             memo.remember(memo.derived, key, derived)
+            b.regroup(nodes, edges, derived.group)
         return pairs
 
     def _column_lineage(
