@@ -1303,6 +1303,57 @@ def test_negative_examples_are_rejected_naming_the_field(name: str, shared_data:
     assert str(raised.value) == NEGATIVE[name]
 
 
+@pytest.mark.parametrize(
+    ("valid", "invalid", "message"),
+    [
+        (1, 1.0, "inputs[0].facets.schema.fields[0].ordinal_position: must be an integer"),
+        (1, True, "inputs[0].facets.schema.fields[0].ordinal_position: must be an integer"),
+    ],
+)
+def test_a_dataset_validated_before_is_validated_again_when_its_json_differs(
+    valid: Any, invalid: Any, message: str
+) -> None:
+    # A dataset listed exactly as before is not validated again; 1, 1.0 and true are
+    # equal in Python, but not the same JSON, and only the first is an ordinal.
+    def with_ordinal(ordinal: Any) -> dict[str, Any]:
+        schema = {"fields": [{"name": "id", "type": "INT", "ordinal_position": ordinal}]}
+        return event(inputs=[dataset("pg", "orders", schema=schema)])
+
+    for _ in range(2):
+        assert parse_event(with_ordinal(valid))
+        with pytest.raises(InvalidInput) as raised:
+            parse_event(with_ordinal(invalid))
+        assert str(raised.value) == message
+
+
+def test_a_dataset_validated_before_is_validated_again_once_changed_in_place() -> None:
+    document = event(inputs=[dataset("pg", "orders", schema=schema_facet("id"))])
+    first = translate_event(document)
+    document["inputs"][0]["facets"]["schema"]["fields"][0]["type"] = "BIGINT"
+    changed = by_id(translate_event(document))[fld("pg", "orders", "id")]
+    assert (
+        changed.attrs["type"]
+        == "BIGINT"
+        != by_id(first)[fld("pg", "orders", "id")].attrs.get("type")
+    )
+    document["inputs"][0]["facets"]["schema"]["fields"][0]["name"] = ""
+    with pytest.raises(InvalidInput, match=r"inputs\[0\]\.facets\.schema\.fields\[0\]\.name"):
+        translate_event(document)
+
+
+def test_nan_is_not_taken_for_null_by_the_datasets_validated_before() -> None:
+    # orjson writes NaN as null; a dataset holding either is validated every time
+    def with_quantile(value: Any) -> dict[str, Any]:
+        metrics = {"rowCount": 1, "columnMetrics": {"id": {"quantiles": {"0.5": value}}}}
+        return event(
+            inputs=[{**dataset("pg", "orders"), "inputFacets": {"dataQualityMetrics": metrics}}]
+        )
+
+    assert parse_event(with_quantile(float("nan")))
+    with pytest.raises(InvalidInput, match=re.escape("quantiles['0.5']: must be a number")):
+        parse_event(with_quantile(None))
+
+
 def test_a_count_past_64_bits_is_refused(shared_data: Path) -> None:
     # It was stored, and then served as null: GraphQL's Long holds 64 bits.
     document = load(shared_data / "openlineage" / "proxy_fluentd" / "event_full.json")

@@ -9,16 +9,22 @@ facets we do not map pass through untouched. A facet sent as
 
 The types are TypedDicts validated by pydantic (several times faster than
 models on events with large schemas); every one keeps keys it does not name.
+A dataset that an event lists exactly as an earlier one did (the same JSON, byte for
+byte) is not validated again: producers describe the same tables in every run of a
+job, and their schemas and column lineage are most of an event. Validated events are
+shared, then, and nothing may change them in place (nothing does).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Required, TypeAlias
 
+import orjson
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -29,6 +35,8 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     with_config,
 )
 from typing_extensions import TypedDict
@@ -482,6 +490,51 @@ class Dataset(TypedDict, total=False):
     facets: DatasetFacets
 
 
+# orjson writes these as JSON text of their own (a datetime as its ISO string, say), so
+# text that holds one could equal that of a different document: such datasets are not
+# remembered. So is text holding null, which NaN and the infinities are written as.
+_EXACT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_EXACT |= orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+class _Remembered:
+    """A wrap validator that remembers the latest ``capacity`` datasets it validated, by
+    their exact JSON text, and answers a dataset with the same text with the same result.
+
+    Only plain JSON values (dict, list, str, int, float, bool) are remembered: their
+    text, as orjson writes it, tells them apart exactly (``1``, ``1.0`` and ``true``
+    differ), and validation is a function of it. Safe to share between threads.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.capacity = capacity
+        self._validated: dict[bytes, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if type(value) is not dict:
+            return handler(value)
+        try:
+            text = orjson.dumps(value, default=_not_json, option=_EXACT)
+        except TypeError:  # a value of another type, or an integer past 64 bits
+            return handler(value)
+        if b"null" in text:
+            return handler(value)
+        validated = self._validated.get(text)
+        if validated is None:
+            validated = handler(value)
+            with self._lock:
+                table = self._validated
+                table[text] = validated
+                while len(table) > self.capacity:
+                    del table[next(iter(table))]
+        return validated
+
+
 @with_config(_OPEN)
 class InputDataset(Dataset, total=False):
     """A dataset a run or job reads."""
@@ -496,6 +549,13 @@ class OutputDataset(Dataset, total=False):
     outputFacets: OutputFacets
 
 
+# Each kind of dataset (and each place a dataset is validated) remembers its own.
+Inputs: TypeAlias = list[Annotated[InputDataset, WrapValidator(_Remembered())]]
+Outputs: TypeAlias = list[Annotated[OutputDataset, WrapValidator(_Remembered())]]
+JobInputs: TypeAlias = list[Annotated[InputDataset, WrapValidator(_Remembered())]]
+JobOutputs: TypeAlias = list[Annotated[OutputDataset, WrapValidator(_Remembered())]]
+EventDataset: TypeAlias = Annotated[Dataset, WrapValidator(_Remembered())]
+
 EventType = Literal["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"]
 
 
@@ -509,8 +569,8 @@ class RunEventDocument(TypedDict, total=False):
     eventType: EventType | None
     run: Required[Run]
     job: Required[Job]
-    inputs: list[InputDataset] | None
-    outputs: list[OutputDataset] | None
+    inputs: Inputs | None
+    outputs: Outputs | None
 
 
 @with_config(_OPEN)
@@ -521,8 +581,8 @@ class JobEventDocument(TypedDict, total=False):
     producer: Required[Name]
     schemaURL: Text | None
     job: Required[Job]
-    inputs: list[InputDataset] | None
-    outputs: list[OutputDataset] | None
+    inputs: JobInputs | None
+    outputs: JobOutputs | None
 
 
 @with_config(_OPEN)
@@ -532,7 +592,7 @@ class DatasetEventDocument(TypedDict, total=False):
     eventTime: Required[DateTime]
     producer: Required[Name]
     schemaURL: Text | None
-    dataset: Required[Dataset]
+    dataset: Required[EventDataset]
 
 
 @dataclass(frozen=True)
