@@ -17,7 +17,7 @@ from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.batching import Document, ingest_documents, read_path
 from lineagegraph.ingest.openlineage import EventTranslator, parse_event, translate_event
-from lineagegraph.model import ChangeSet, Direction, Edge, EdgeKind, Node
+from lineagegraph.model import ChangeFold, ChangeSet, Direction, Edge, EdgeKind, Node, Origin
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
 from tests.api_helpers import gql
@@ -1929,6 +1929,34 @@ def test_the_event_translator_builds_what_translate_event_builds(shared_data: Pa
                 translator(document)
             continue
         assert translator(document).model_dump() == expected.model_dump()
+
+
+def test_a_batch_folds_a_description_reported_again_as_one_group() -> None:
+    # The first report of a description is by reference too: folded item by item, it
+    # left its edges folded already at the second report, so the group never became one.
+    translator = EventTranslator()
+    schema = schema_facet("id", "amount")
+    lineage = {
+        "fields": {
+            "amount": {"inputFields": [{"namespace": "pg", "name": "orders", "field": "amount"}]}
+        }
+    }
+    events = [
+        event(
+            run_id=str(uuid.UUID(int=n + 1, version=4)),
+            time=f"2024-05-0{n + 1}T10:00:00Z",
+            inputs=[dataset("pg", "orders", schema=schema)],
+            outputs=[dataset("pg", "totals", schema=schema, columnLineage=lineage)],
+        )
+        for n in range(3)
+    ]
+    first = translator.grouped(events[0])
+    assert len(first.groups) == 3  # orders and totals described, and the column lineage
+    fold = ChangeFold(Origin.OPENLINEAGE)
+    for document in events:
+        fold.add(translator.grouped(document))
+    # each repeat of the three moved its edges' times once, and nothing else
+    assert sorted(len(group.nodes) for group in fold._sole) == [0, 3, 3]
 
 
 def test_the_event_translator_forgets_the_oldest_descriptions() -> None:
