@@ -15,6 +15,7 @@ import pytest
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
+from lineagegraph.ingest._olspec import _Remembered
 from lineagegraph.ingest.batching import Document, ingest_documents, read_path
 from lineagegraph.ingest.openlineage import EventTranslator, parse_event, translate_event
 from lineagegraph.model import ChangeFold, ChangeSet, Direction, Edge, EdgeKind, Node, Origin
@@ -1339,6 +1340,35 @@ def test_a_dataset_validated_before_is_validated_again_once_changed_in_place() -
     document["inputs"][0]["facets"]["schema"]["fields"][0]["name"] = ""
     with pytest.raises(InvalidInput, match=r"inputs\[0\]\.facets\.schema\.fields\[0\]\.name"):
         translate_event(document)
+
+
+def test_the_datasets_validated_before_are_bounded_in_number_and_bytes() -> None:
+    validated: list[Any] = []
+
+    def handler(value: Any) -> Any:
+        validated.append(value)
+        return dict(value)
+
+    remembered = _Remembered(capacity=3, budget=16 * 200)
+    small = [{"namespace": "pg", "name": f"t{n}"} for n in range(5)]
+    for value in [*small, small[4]]:
+        remembered(value, handler)  # type: ignore[arg-type]
+    assert len(remembered) == 3 and len(validated) == 5  # the last one was remembered
+    remembered(small[0], handler)  # type: ignore[arg-type]
+    assert len(validated) == 6  # the oldest were dropped
+    # A dataset of more than a sixteenth of the budget is validated every time, and
+    # the text held stays within the budget.
+    large = {"namespace": "pg", "name": "x" * 250}
+    for _ in range(2):
+        remembered(large, handler)  # type: ignore[arg-type]
+    assert len(validated) == 8
+    roomy = _Remembered(capacity=100, budget=16 * 200)
+    medium = [{"namespace": "pg", "name": f"{n:02}" + "y" * 150} for n in range(30)]
+    for value in medium:
+        roomy(value, handler)  # type: ignore[arg-type]
+    assert 10 < len(roomy) < 30 and roomy._size <= roomy.budget
+    roomy(medium[-1], handler)  # type: ignore[arg-type]
+    assert len(validated) == 8 + 30
 
 
 def test_nan_is_not_taken_for_null_by_the_datasets_validated_before() -> None:

@@ -502,18 +502,25 @@ def _not_json(value: Any) -> Any:
 
 
 class _Remembered:
-    """A wrap validator that remembers the latest ``capacity`` datasets it validated, by
-    their exact JSON text, and answers a dataset with the same text with the same result.
+    """A wrap validator that remembers the datasets it validated lately, by their exact
+    JSON text, and answers a dataset with the same text with the same result.
 
     Only plain JSON values (dict, list, str, int, float, bool) are remembered: their
     text, as orjson writes it, tells them apart exactly (``1``, ``1.0`` and ``true``
-    differ), and validation is a function of it. Safe to share between threads.
+    differ), and validation is a function of it. It holds at most ``capacity`` datasets
+    and ``budget`` bytes of their text, the oldest dropped first; a dataset of more than
+    a sixteenth of the budget is validated every time. Safe to share between threads.
     """
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1024, budget: int = 16 << 20) -> None:
         self.capacity = capacity
+        self.budget = budget
         self._validated: dict[bytes, Any] = {}
+        self._size = 0  # bytes of text held
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._validated)
 
     def __call__(self, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if type(value) is not dict:
@@ -522,16 +529,19 @@ class _Remembered:
             text = orjson.dumps(value, default=_not_json, option=_EXACT)
         except TypeError:  # a value of another type, or an integer past 64 bits
             return handler(value)
-        if b"null" in text:
+        if b"null" in text or len(text) > self.budget // 16:
             return handler(value)
         validated = self._validated.get(text)
         if validated is None:
             validated = handler(value)
             with self._lock:
                 table = self._validated
-                table[text] = validated
-                while len(table) > self.capacity:
-                    del table[next(iter(table))]
+                if text not in table:
+                    table[text] = validated
+                    self._size += len(text)
+                while len(table) > self.capacity or self._size > self.budget:
+                    self._size -= len(oldest := next(iter(table)))
+                    del table[oldest]
         return validated
 
 
