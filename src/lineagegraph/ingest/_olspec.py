@@ -505,9 +505,11 @@ class _Remembered:
     """A wrap validator that remembers the datasets it validated lately, by their exact
     JSON text, and answers a dataset with the same text with the same result.
 
-    Only plain JSON values (dict, list, str, int, float, bool) are remembered: their
-    text, as orjson writes it, tells them apart exactly (``1``, ``1.0`` and ``true``
-    differ), and validation is a function of it. It holds at most ``capacity`` datasets
+    Datasets of plain JSON values (dict, list, str, int, float, bool) are told apart
+    exactly by their text as orjson writes it (``1``, ``1.0`` and ``true`` differ), and
+    validation is a function of it; what decoded JSON holds is always plain. (A value
+    that a Python caller builds and orjson writes as text, a UUID or an enum member,
+    counts as that text.) It holds at most ``capacity`` datasets
     and ``budget`` bytes of their text, the oldest dropped first; a dataset of more than
     a sixteenth of the budget is validated every time. Safe to share between threads.
     """
