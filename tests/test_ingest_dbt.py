@@ -730,6 +730,37 @@ def test_dbt_builds_cascade_and_recover(service: LineageService) -> None:
     assert "15.0→30.0" in message
 
 
+def test_a_dbt_model_skipped_after_a_failure_is_not_said_to_have_read_it(
+    service: LineageService,
+) -> None:
+    # In the first build not_null_stg_customers_email fails, so dbt skips customers and
+    # customers_snapshot. Their jobs are at risk through their skipped runs (recorded
+    # with the failing version as input), and the evidence said they read the data,
+    # "confirmed through recorded runs", as for a model that was built from it.
+    service.apply(shop_build(1).changeset)
+    customers = service.health(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers"))
+    snapshot = service.health(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers_snapshot"))
+    orders = service.health(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.orders"))
+    for record in (customers, snapshot):
+        (reason,) = (r for r in record.reasons if r.check_id.endswith(EMAIL_CHECK))
+        assert record.status.value == "AT_RISK"
+        assert reason.message == (
+            "its latest run was skipped, reading and writing nothing; it was to read data "
+            f"where shop.main.stg_customers@{EMAIL_CHECK} on shop.main.stg_customers.email "
+            "failed, 3 hops upstream (recorded runs)"
+        )
+        assert _run_state(service, reason.path[-2]) == "ABORT"
+    # orders was built from the data its check warned about: it read it
+    (reason,) = orders.reasons
+    assert reason.message.startswith("reads data where shop.main.stg_orders@accepted_values")
+    assert reason.message.endswith("(confirmed through recorded runs)")
+    assert _run_state(service, reason.path[-2]) == "COMPLETE"
+
+
+def _run_state(service: LineageService, run_id: str) -> object:
+    return service.node(run_id).attrs["state"]
+
+
 def test_dbt_source_freshness_puts_what_is_built_from_a_stale_source_at_risk(
     service: LineageService,
 ) -> None:

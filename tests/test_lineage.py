@@ -365,6 +365,38 @@ def test_mutual_dependencies_terminate_and_are_reported_both_ways(store: Store) 
     assert len(both.edges) == 4
 
 
+def test_the_node_cap_counts_a_node_on_both_sides_once(store: Store) -> None:
+    # Lineage BOTH ways counted the nodes of a cycle through the root on each side, so
+    # the downstream side was cut short: 4 nodes of a lineage of 5 under a cap of 5,
+    # marked truncated.
+    a, b, c = ds("public.a"), ds("public.b"), ds("public.c")
+    j1, j2, j3 = job("a_to_b"), job("b_to_a"), job("a_to_c")
+    cs = ChangeSet()
+    cs.add(*(Dataset(namespace=NS, name=f"public.{n}") for n in "abc"))
+    cs.add(*(Job(namespace=ETL, name=n) for n in ("a_to_b", "b_to_a", "a_to_c")))
+    cs.link(a, EdgeKind.READS, j1, T0).link(j1, EdgeKind.WRITES, b, T0)
+    cs.link(b, EdgeKind.READS, j2, T0).link(j2, EdgeKind.WRITES, a, T0)
+    cs.link(a, EdgeKind.READS, j3, T0).link(j3, EdgeKind.WRITES, c, T0)
+    store.apply(cs)
+    whole = [(1, "BOTH", j1), (1, "BOTH", j2), (2, "BOTH", b), (1, "DOWNSTREAM", j3)]
+    whole.append((2, "DOWNSTREAM", c))
+    for cap in (5, 6):
+        result = lineage(store, a, Direction.BOTH, max_nodes=cap)
+        assert placed(result) == whole, cap
+        assert (result.truncated, result.truncation) == (False, None), cap
+        assert result.page_info.total == 5
+    # over the cap, the nodes nearest the root (the downstream side stopped before
+    # reaching b_to_a, which it reaches at depth 3)
+    result = lineage(store, a, Direction.BOTH, max_nodes=4)
+    assert placed(result) == [
+        (1, "UPSTREAM", j2),
+        (1, "BOTH", j1),
+        (2, "BOTH", b),
+        (1, "DOWNSTREAM", j3),
+    ]
+    assert (result.truncated, result.truncation) == (True, "nodes")
+
+
 def test_as_of_shows_the_inputs_a_job_had_at_that_time(service: LineageService) -> None:
     a, b, c, load = ds("public.a"), ds("public.b"), ds("public.c"), job("load")
     day1, day2 = T0 + timedelta(days=1), T0 + timedelta(days=2)

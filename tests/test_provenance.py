@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -428,3 +428,48 @@ def test_provenance_reaches_the_run_that_computed_the_features(service: LineageS
         CodeChange(make_id(Kind.JOB, "airflow", "build_features"), ("feat-v1",), ("feat-v2",))
         in diff.code_changes
     )
+
+
+def test_provenance_takes_the_computing_run_that_ended_last_of_all_runs(
+    service: LineageService,
+) -> None:
+    # The runs of a feature's job were read newest start first, 50 at a time, up to the
+    # first 50 holding a COMPLETE run: a long run that started before them and ended
+    # after them all was never looked at, and a short run was named as the one that
+    # computed what the training read.
+    at = pipeline_at(0)
+    amount = make_id(Kind.FIELD, PG, "public.orders", "amount")
+    service.apply(
+        mx.upsert_dataset(
+            mx.DatasetSpec(PG, "public.orders", fields=[mx.FieldSpec("amount", "int")]), at
+        )
+    )
+    service.apply(
+        mx.upsert_feature(mx.FeatureSpec(FS, "customer:total", computed_from=[amount]), at)
+    )
+
+    def run(job: str, run_id: str, start: datetime, end: datetime, outputs: list[str]) -> None:
+        spec = mx.RunSpec(
+            "airflow",
+            job,
+            run_id,
+            RunState.COMPLETE,
+            started_at=start,
+            ended_at=end,
+            inputs=[mx.RunIO(FEATURE)] if job == "train" else [],
+            outputs=[mx.RunIO(o) for o in outputs],
+        )
+        new = {o for o in outputs if o.startswith("model_version|")}
+        service.apply(mx.record_run(spec, end, None, new))
+
+    run("build_features", "long", pipeline_at(1), pipeline_at(20), [FEATURE])
+    for n in range(60):
+        start = pipeline_at(2) + timedelta(minutes=2 * n)
+        run("build_features", f"short{n:02}", start, start + timedelta(minutes=1), [FEATURE])
+    run("train", "t1", pipeline_at(21), pipeline_at(22), [model_version_of("1")])
+    # a run that ended after the training started computed nothing it read
+    run("build_features", "late", pipeline_at(1, 30), pipeline_at(21, 30), [FEATURE])
+
+    prov = service.provenance(model_version_of("1"))
+    builds = {r.id for r in prov.runs if r.job_id.endswith("build_features")}
+    assert builds == {make_id(Kind.RUN, "airflow", "build_features", "long")}

@@ -111,6 +111,7 @@ from lineagegraph.model import (
     HealthStatus,
     Node,
     Precision,
+    RunState,
     parse_time,
     time_stamp,
 )
@@ -884,16 +885,28 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
         start_depths={v: 1 for v, _ in sources},
     )
     seeds = _paths(confirmed, prefix)
+    # A job is reached through its latest run; one that was aborted (a dbt model skipped
+    # after an upstream failure) did not read what it is recorded with as input.
+    latest_runs = rules.facts.nodes(
+        path[-2]
+        for node_id, path in seeds.items()
+        if _kind(node_id) is Kind.JOB and _kind(path[-2]) is Kind.RUN
+    )
     for node_id, path in sorted(seeds.items()):
         if node_id not in marks and _kind(node_id) is not Kind.RUN:
             hops = len(path) - 1
-            marks[node_id] = _Mark(
-                path,
-                Precision.CONFIRMED,
-                False,
-                f"reads data where {check.label} on {label} failed, {hops} hops upstream "
-                "(confirmed through recorded runs)",
-            )
+            where = f"data where {check.label} on {label} failed, {hops} hops upstream"
+            run = latest_runs.get(path[-2]) if _kind(node_id) is Kind.JOB else None
+            if run is not None and run.attrs.get("state") == RunState.ABORT.value:
+                done = (
+                    "was skipped, reading and writing nothing"
+                    if run.attrs.get("status") == "skipped"
+                    else "was aborted"
+                )
+                message = f"its latest run {done}; it was to read {where} (recorded runs)"
+            else:
+                message = f"reads {where} (confirmed through recorded runs)"
+            marks[node_id] = _Mark(path, Precision.CONFIRMED, False, message)
     # Design lineage: from the checked entity while its check fails now, and from
     # everything runs put at risk; never back into what runs decided.
     explored = set(seeds)

@@ -232,9 +232,12 @@ def lineage(
         [Direction.UPSTREAM, Direction.DOWNSTREAM] if direction is Direction.BOTH else [direction]
     )
     traversals: list[tuple[Direction, Traversal | Reach]] = []
-    used = len(members)  # the root's own fields and versions are in the lineage too
+    # The root's own fields and versions are in the lineage too. Each side may reach as
+    # many nodes as the whole answer holds: a node on both sides (a cycle through the
+    # root) is one node of the answer, and the cap is applied to the distinct nodes
+    # where the sides come together.
+    budget = None if max_nodes is None else max(0, max_nodes - len(members))
     for side in sides:
-        budget = None if max_nodes is None else max(0, max_nodes - used)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         traversal: Traversal | Reach
         if walk.indexed(side):
@@ -251,7 +254,6 @@ def lineage(
                 step=walk.stepper(side),
                 same_level=walk.same_level,
             )
-            used += len(traversal.depths) - len(sources)
         else:
             traversal = bfs(
                 store,
@@ -265,7 +267,6 @@ def lineage(
                 expand=walk.expander(side),
                 same_level=walk.same_level,
             )
-            used += len(traversal.reached) - len(sources)
         traversals.append((side, traversal))
 
     placed = _place(walk, root, members, traversals, direction)

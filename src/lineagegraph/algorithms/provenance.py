@@ -379,13 +379,18 @@ class _Upstream:
         return hops
 
 
-_RUN_BATCH = 50  # runs read at a time while looking for the one that computed a feature
+_RUN_BATCH = 500  # runs read at a time while looking for the one that computed a feature
 
 
 def _computing_runs(store: Store, wanted: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """For each (feature, time it was read), the run that computed what was read: the
     latest COMPLETE run, by its end, of a job that writes (or wrote) the feature that
-    started and ended by then. A read at an unknown time ("") takes the latest."""
+    started and ended by then. A read at an unknown time ("") takes the latest.
+
+    Only a run's own node says whether and when it ended, and a run that started long
+    before others may end after them all, so every run that started by the time of the
+    read is looked at: each once per call, in batches, whatever the features and times.
+    """
     if not wanted:
         return []
     features = sorted({f for f, _ in wanted})
@@ -398,29 +403,28 @@ def _computing_runs(store: Store, wanted: Sequence[tuple[str, str]]) -> list[tup
     if jobs:
         for edge in store.edges(jobs, _DOWN, [EdgeKind.HAS_RUN], include_ended=True):
             runs_of[edge.source_id].append((edge.first_seen, edge.target_id))
+    ends: dict[str, str | None] = {}  # run -> when it ended if it is COMPLETE, else None
     found: list[tuple[str, str]] = []
-    nodes: dict[str, Node] = {}
     for feature, at in sorted(set(wanted)):
         candidates = sorted(
-            {c for job in writers[feature] for c in runs_of[job] if not at or c[0] <= at},
-            reverse=True,
+            {r for job in writers[feature] for seen, r in runs_of[job] if not at or seen <= at}
         )
-        best: tuple[str, str] | None = None
-        for start in range(0, len(candidates), _RUN_BATCH):
-            batch = [run_id for _, run_id in candidates[start : start + _RUN_BATCH]]
-            missing = [r for r in batch if r not in nodes]
-            nodes.update(store.get(missing) if missing else {})
+        missing = [r for r in candidates if r not in ends]
+        for start in range(0, len(missing), _RUN_BATCH):
+            batch = missing[start : start + _RUN_BATCH]
+            nodes = store.get(batch)
             for run_id in batch:
                 node = nodes.get(run_id)
                 if node is None or node.attrs.get("state") != "COMPLETE":
+                    ends[run_id] = None
                     continue
-                ended = time_stamp(node.attrs.get("ended_at")) or time_stamp(
+                ends[run_id] = time_stamp(node.attrs.get("ended_at")) or time_stamp(
                     node.attrs.get("started_at")
                 )
-                if (not at or ended <= at) and (best is None or (ended, run_id) > best):
-                    best = (ended, run_id)
-            if best is not None:
-                break  # runs start in order: a later batch started before this one
+        best = max(
+            ((e, r) for r in candidates if (e := ends[r]) is not None and (not at or e <= at)),
+            default=None,
+        )
         if best is not None:
             found.append((feature, best[1]))
     return found
