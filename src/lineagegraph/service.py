@@ -761,15 +761,17 @@ class LineageService:
         filters: SearchFilter = NO_FILTER,
         first: int = 20,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[Node]:
         """Full-text search over the catalog; a query that is an entity's whole id (pasted
-        from anywhere ids are shown) finds that entity, when it passes the filters."""
+        from anywhere ids are shown) finds that entity, when it passes the filters. With
+        ``count`` the page's ``total`` counts every hit."""
         pasted = query.strip()
         if "|" in pasted and after is None and first > 0:
             node = self.store.get([pasted]).get(pasted) if _is_id(pasted) else None
             if node is not None and _passes(node, filters):
                 return Page(items=[node], end_cursor=encode_cursor(1), total=1)
-        return self.store.search(query, filters, first, after)
+        return self.store.search(query, filters, first, after, count=count)
 
     def health_of(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
         """Stored health for these ids; ids without a record are OK."""
@@ -899,13 +901,22 @@ class LineageService:
         return cascade_analysis.cascade(self.store, result_id)
 
     def at_risk(
-        self, kinds: Collection[Kind] | None = None, first: int = 100, after: str | None = None
+        self,
+        kinds: Collection[Kind] | None = None,
+        first: int = 100,
+        after: str | None = None,
+        count: bool = False,
     ) -> Page[HealthRecord]:
-        """Entities that are not OK (AT_RISK or FAILING) now, by id, optionally of some kinds."""
+        """Entities that are not OK (AT_RISK or FAILING) now, by id, optionally of some kinds;
+        with ``count`` the page's ``total`` counts all of them."""
         self.check_limit(first, "first", 1000)
         self._reconcile_if_dirty()
         return self.store.health_page(
-            (HealthStatus.AT_RISK, HealthStatus.FAILING), tuple(kinds or ()), first, after
+            (HealthStatus.AT_RISK, HealthStatus.FAILING),
+            tuple(kinds or ()),
+            first,
+            after,
+            count=count,
         )
 
     def health(self, entity_id: str) -> HealthRecord:
