@@ -580,7 +580,7 @@ def test_a_page_of_none_counts_and_leaves_a_cursor_to_page_on(shop: LineageServi
         counted = page(0, None)
         whole = page(1000, None)["nodes"]
         assert counted["nodes"] == [] and len(whole) >= 3, name
-        assert counted["totalCount"] in (None, len(whole)), name
+        assert counted["totalCount"] == len(whole), name
         assert counted["pageInfo"]["hasNextPage"] is True, name
         assert counted["pageInfo"]["endCursor"] is not None, name
         # Paging on from a page of none starts where it stood, in the middle too.
@@ -591,6 +591,48 @@ def test_a_page_of_none_counts_and_leaves_a_cursor_to_page_on(shop: LineageServi
         assert page(1000, held["pageInfo"]["endCursor"])["nodes"] == whole[2:], name
         past = page(0, page(1000, None)["pageInfo"]["endCursor"])["pageInfo"]
         assert past["hasNextPage"] is False and past["endCursor"] is not None, name
+
+
+def test_search_and_at_risk_count_every_match(shop: LineageService) -> None:
+    # Both answered totalCount null: `first: 0` told whether anything matched, not how much.
+    query = """query($q: String!, $kinds: [EntityKind!], $first: Int, $after: String) {
+      search(query: $q, kinds: $kinds, first: $first, after: $after) {
+        totalCount pageInfo { endCursor } nodes { id } }
+      atRisk(kinds: $kinds, first: $first, after: $after) {
+        ...counted pageInfo { endCursor } nodes { id } } }
+    fragment counted on HealthConnection { totalCount }"""
+    for q, kinds in [("orders", None), ("", ["DATASET"]), ("", None), ("", ["DEPLOYMENT"])]:
+        variables = {"q": q, "kinds": kinds}
+        whole = gql(shop, query, {**variables, "first": 1000})
+        for name in ("search", "atRisk"):
+            total = len(whole[name]["nodes"])
+            assert whole[name]["totalCount"] == total, (name, q, kinds)
+            cursor = None
+            for first in (0, 2, 1000, 3):  # the last one past the end
+                page = gql(shop, query, {**variables, "first": first, "after": cursor})[name]
+                assert page["totalCount"] == total, (name, q, kinds, first)
+                cursor = page["pageInfo"]["endCursor"]
+    assert gql(shop, query, {"q": "orders", "first": 0})["search"]["totalCount"] >= 5
+    assert gql(shop, query, {"q": "", "first": 0})["atRisk"]["totalCount"] >= 5
+    assert gql(shop, query, {"q": "zzz_nothing", "first": 0})["search"]["totalCount"] == 0
+
+
+def test_search_counts_only_for_a_query_that_reads_the_count(
+    shop: LineageService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[bool] = []
+    search = shop.store.search
+
+    def spy(*args: object, count: bool = False, **kwargs: object) -> object:
+        asked.append(count)
+        return search(*args, count=count, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shop.store, "search", spy)
+    gql(shop, '{ search(query: "stg") { nodes { id } } }')
+    # the count of a connection inside the items is not the search's
+    gql(shop, '{ search(query: "stg") { nodes { ... on Job { runs { totalCount } } } } }')
+    gql(shop, '{ search(query: "stg") { ... on NodeConnection { totalCount } } }')
+    assert asked == [False, False, True]
 
 
 def test_stats_and_kinds(shop: LineageService) -> None:

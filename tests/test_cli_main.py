@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
+import pytest
 from click.testing import CliRunner
 
 from lineagegraph.cli.main import main
@@ -17,6 +20,65 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("demo", "stats", "export"):
         assert command in result.output
+
+
+# Runs a command in a fresh interpreter and prints which of the GraphQL modules it imported.
+_IMPORTS = """
+import sys
+from lineagegraph.cli.main import main
+try:
+    main(sys.argv[1:], prog_name="lineagegraph")
+except SystemExit as end:
+    assert not end.code, end.code
+loaded = [m for m in ("lineagegraph.api.schema", "strawberry") if m in sys.modules]
+print("graphql modules:", loaded, file=sys.stderr)
+"""
+
+_EVENTS = Path(__file__).parent / "data" / "openlineage" / "airflow_postgres" / "shop_daily.jsonl"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["ingest", "--help"],
+        ["ingest", "openlineage", str(_EVENTS), "--store", "{store}"],
+        ["demo", "--store", "{store}"],
+        ["export", "--store", "memory://"],
+        ["stats", "--help"],
+        ["search", "--help"],
+        ["impact", "--help"],
+    ],
+    ids=" ".join,
+)
+def test_commands_that_ask_no_graphql_do_not_import_the_schema(
+    args: list[str], tmp_path: Path
+) -> None:
+    # Every command imported strawberry and built the schema: 1.6 s before anything ran.
+    store = f"sqlite:///{tmp_path / 'lineage.db'}"
+    run = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, *(a.format(store=store) for a in args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "graphql modules: []" in run.stderr, run.stderr
+
+
+def test_a_query_on_a_local_store_still_answers_through_the_schema(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'lineage.db'}"
+    args = [["demo", "--store", store], ["search", "stg_orders", "--store", store, "--json"]]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _IMPORTS, *a], capture_output=True, text=True, timeout=120
+        )
+        for a in args
+    ]
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
+    assert "'lineagegraph.api.schema'" in runs[1].stderr
+    ids = [e["node"]["id"] for e in json.loads(runs[1].stdout)["edges"]]
+    assert "dataset|snowflake://acme|analytics.staging.stg_orders" in ids
 
 
 def test_demo_stats_and_export(tmp_path: Path) -> None:

@@ -417,6 +417,9 @@ def test_ingest_dbt_source_freshness_locally_and_to_a_server(
     assert service.health(stale).status.value == "FAILING"
 
 
+STG_ORDERS_SNOWFLAKE = "dataset|snowflake://DEMO_DB|DEMO_DB.public.stg_orders"
+
+
 def test_a_server_and_a_store_get_the_same_summary(
     store_url: str, service: LineageService, shared_data: Path
 ) -> None:
@@ -426,6 +429,7 @@ def test_a_server_and_a_store_get_the_same_summary(
         ["dbt", "--manifest", str(snowflake / "manifest.json")],
         ["dbt", "--manifest", str(snowflake / "manifest.json")],  # a replay
         ["gx", str(gx / "checkpoint_result.json"), "--dataset", "dataset|pg://x|orders"],
+        ["gx", str(gx / "checkpoint_result.json"), "--dataset", STG_ORDERS_SNOWFLAKE],
     ]
     summaries = []
     with running_server(service, Settings(store="memory://")) as server:
@@ -438,7 +442,7 @@ def test_a_server_and_a_store_get_the_same_summary(
                 # the manifest's schema problems apart
                 assert sent.stdout.replace(server.url, store_url) == local.stdout
                 summaries.append(sent.stdout)
-    dbt, _, _, replayed, gx_json, gx_text = summaries
+    dbt, _, _, replayed, gx_json, gx_text, columns_json, columns_text = summaries
     assert "1686 problems" in json.loads(dbt)["warnings"][0]
     assert "written: 20 CHECK, 8 DATASET, 21 FIELD, 5 JOB" in replayed
     assert "store now holds" in replayed and "reported:" in replayed
@@ -446,9 +450,18 @@ def test_a_server_and_a_store_get_the_same_summary(
         "dataset|pg://x|orders: no such dataset was stored; it was created to hold these "
         "results (check its id if it should have existed)"
     ]
-    stats = service.stats()
-    assert json.loads(gx_json)["store"] == {"nodes": stats.nodes, "edges": stats.edges}
     assert "warning" not in gx_text  # the dataset is known now
+    # The manifest documents order_id and status of stg_orders, not amount or customer_id:
+    # the results make them fields, which a replay warned of no more.
+    unlisted = (
+        f"{STG_ORDERS_SNOWFLAKE}: its current schema has no columns amount, customer_id; they "
+        "are fields only because check results name them (check the dataset id and the "
+        "column names)"
+    )
+    assert json.loads(columns_json)["warnings"] == [unlisted]
+    assert f"warning: {unlisted}" in " ".join(columns_text.split())
+    stats = service.stats()  # a replay adds nothing
+    assert json.loads(columns_json)["store"] == {"nodes": stats.nodes, "edges": stats.edges}
 
 
 def test_a_failed_file_reports_no_counts(

@@ -40,7 +40,7 @@ from lineagegraph.model import (
     time_stamp,
 )
 from lineagegraph.store import SearchFilter, Store, open_store
-from lineagegraph.store.base import Hop, VersionRequest
+from lineagegraph.store.base import NO_FILTER, Hop, VersionRequest, encode_cursor
 from tests.conftest import STORE_KINDS, make_store
 
 NS = "postgres://db:5432"
@@ -618,6 +618,55 @@ def test_search_pages_with_cursors_cover_everything_once(store: Store) -> None:
         store.search("", after="not-a-cursor")
     with pytest.raises(InvalidInput):
         store.search("", first=-1)
+
+
+def test_search_and_health_pages_count_every_item_when_asked(store: Store) -> None:
+    # The total was never given: a first page could say whether items exist, not how many.
+    store.apply(pipeline())
+    nodes, _ = store.export()
+    every = [n.id for n in nodes]
+    datasets = SearchFilter(kinds=frozenset({Kind.DATASET}))
+    hits = [n.id for n in store.search("orders", first=1000).items]
+    assert len(hits) >= 3
+    for query, filters, expected in [
+        ("", NO_FILTER, len(every)),
+        ("", datasets, sum(i.startswith("dataset|") for i in every)),
+        ("orders", NO_FILTER, len(hits)),
+        ("nothing_matches_this", NO_FILTER, 0),
+    ]:
+        first = store.search(query, filters, first=0, count=True)
+        assert first.items == [] and first.total == expected, (query, filters)
+        after = None
+        for size in (2, 1000):  # a page in the middle, and one that reaches the end
+            page = store.search(query, filters, first=size, after=after, count=True)
+            assert page.total == expected, (query, filters, size)
+            after = page.end_cursor
+        past = store.search(query, filters, first=5, after=after, count=True)
+        assert (past.items, past.total) == ([], expected), (query, filters)
+    assert store.search("orders").total is None  # counted only when asked
+
+    assert store.health_page(list(HealthStatus), first=0, count=True).total == 0
+    store.apply(
+        ChangeSet(
+            health=[
+                HealthRecord(id=i, kind=Kind.DATASET, status=HealthStatus.AT_RISK)
+                for i in every
+                if i.startswith("dataset|")
+            ]
+            + [HealthRecord(id=job("report"), kind=Kind.JOB, status=HealthStatus.FAILING)]
+        )
+    )
+    at_risk = sum(i.startswith("dataset|") for i in every)
+    for statuses, kinds, expected in [
+        (list(HealthStatus), (), at_risk + 1),
+        ([HealthStatus.AT_RISK], (), at_risk),
+        (list(HealthStatus), [Kind.JOB], 1),
+        ([HealthStatus.OK], (), 0),
+    ]:
+        for first, after in [(0, None), (1, None), (1000, None), (5, encode_cursor(50))]:
+            page = store.health_page(statuses, kinds, first=first, after=after, count=True)
+            assert page.total == expected, (statuses, kinds, first, after)
+    assert store.health_page(list(HealthStatus), first=1).total is None
 
 
 def test_search_treats_query_syntax_as_text(store: Store) -> None:

@@ -761,15 +761,17 @@ class LineageService:
         filters: SearchFilter = NO_FILTER,
         first: int = 20,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[Node]:
         """Full-text search over the catalog; a query that is an entity's whole id (pasted
-        from anywhere ids are shown) finds that entity, when it passes the filters."""
+        from anywhere ids are shown) finds that entity, when it passes the filters. With
+        ``count`` the page's ``total`` counts every hit."""
         pasted = query.strip()
         if "|" in pasted and after is None and first > 0:
             node = self.store.get([pasted]).get(pasted) if _is_id(pasted) else None
             if node is not None and _passes(node, filters):
                 return Page(items=[node], end_cursor=encode_cursor(1), total=1)
-        return self.store.search(query, filters, first, after)
+        return self.store.search(query, filters, first, after, count=count)
 
     def health_of(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
         """Stored health for these ids; ids without a record are OK."""
@@ -794,7 +796,11 @@ class LineageService:
         """Warnings, before ``changeset`` is applied, for checks it puts on what the store
         does not know: a dataset it does not hold (a mistyped id makes a new one), or a
         column that the dataset's current schema, when it has one, does not list (applying
-        adds it as a field). One warning per dataset, in id order."""
+        adds it as a field). One warning per dataset, in id order.
+
+        A field that only check results made (see :meth:`_made_by_results`) is no part of
+        the schema: the warning repeats at every ingest until a schema lists the column,
+        and a dataset whose every field results made has no schema to compare with."""
         columns: dict[str, set[str]] = {}  # dataset -> the field ids checked on it
         for edge in changeset.edges:
             if edge.kind is EdgeKind.HAS_CHECK:
@@ -808,9 +814,12 @@ class LineageService:
         known = self.store.kinds(sorted(columns))
         # the current fields of the known datasets with checked columns, nested ones too
         checked = [d for d in sorted(columns) if d in known and columns[d]]
+        fields = lineage_analysis.fields_of(self.store, checked)
+        made_by_results = self._made_by_results(fields)
         current: dict[str, set[str]] = {}
-        for field_id in lineage_analysis.fields_of(self.store, checked):
-            current.setdefault(dataset_of(field_id), set()).add(field_id)
+        for field_id in fields:
+            if field_id not in made_by_results:
+                current.setdefault(dataset_of(field_id), set()).add(field_id)
         warnings: list[str] = []
         for dataset in sorted(columns):
             if dataset not in known:
@@ -823,13 +832,30 @@ class LineageService:
             missing = sorted(columns[dataset] - schema) if schema else []
             if missing:
                 names = ", ".join(parse_id(f).parts[0] for f in missing)
+                many = len(missing) > 1
                 warnings.append(
-                    f"{dataset}: its current schema has no column{'s' if len(missing) > 1 else ''}"
-                    f" {names}; the results added "
-                    f"{'them as fields' if len(missing) > 1 else 'it as a field'}"
-                    " (check the dataset id and the column names)"
+                    f"{dataset}: its current schema has no column{'s' if many else ''} {names}; "
+                    f"{'they are fields' if many else 'it is a field'} only because check "
+                    f"results name {'them' if many else 'it'} (check the dataset id and the "
+                    "column names)"
                 )
         return warnings
+
+    def _made_by_results(self, field_ids: Sequence[str]) -> set[str]:
+        """The fields among ``field_ids`` that only check results made: Great Expectations
+        adds a column it checks as a bare field (no type, position, description or any
+        other attribute, which schema reports and the API give), and every current edge
+        of such a field is one GX put there last (its containment and its checks; a
+        dbt test on the column or column lineage through it says it exists)."""
+        nodes = self.store.get(field_ids)
+        bare = sorted(i for i, node in nodes.items() if not node.attrs)
+        if not bare:
+            return set()
+        origins: dict[str, set[Origin]] = {}
+        for edge in self.store.edges(bare, Direction.BOTH, list(EdgeKind)):
+            for end in (edge.source_id, edge.target_id):
+                origins.setdefault(end, set()).add(edge.origin)
+        return {i for i in bare if origins.get(i) == {Origin.GX}}
 
     @staticmethod
     def check_limit(value: int, name: str, limit: int) -> None:
@@ -899,13 +925,22 @@ class LineageService:
         return cascade_analysis.cascade(self.store, result_id)
 
     def at_risk(
-        self, kinds: Collection[Kind] | None = None, first: int = 100, after: str | None = None
+        self,
+        kinds: Collection[Kind] | None = None,
+        first: int = 100,
+        after: str | None = None,
+        count: bool = False,
     ) -> Page[HealthRecord]:
-        """Entities that are not OK (AT_RISK or FAILING) now, by id, optionally of some kinds."""
+        """Entities that are not OK (AT_RISK or FAILING) now, by id, optionally of some kinds;
+        with ``count`` the page's ``total`` counts all of them."""
         self.check_limit(first, "first", 1000)
         self._reconcile_if_dirty()
         return self.store.health_page(
-            (HealthStatus.AT_RISK, HealthStatus.FAILING), tuple(kinds or ()), first, after
+            (HealthStatus.AT_RISK, HealthStatus.FAILING),
+            tuple(kinds or ()),
+            first,
+            after,
+            count=count,
         )
 
     def health(self, entity_id: str) -> HealthRecord:

@@ -20,6 +20,7 @@ from lineagegraph.api.types import (
     Info,
     Node,
     arg,
+    asks_total,
     connection_from_page,
     from_domain,
     page_bounds,
@@ -125,7 +126,9 @@ class CatalogQuery:
         )
         if query.strip() and not search_terms(query):
             raise InvalidInput("the search query has no words to look for")
-        page = await info.context.call(info.context.service.search, query, filters, size, after)
+        page = await info.context.call(
+            info.context.service.search, query, filters, size, after, count=asks_total(info)
+        )
         return connection_from_page(
             [from_domain(n) for n in page.items],
             offset,
@@ -153,7 +156,9 @@ class CatalogQuery:
         after: After = None,
     ) -> Connection[Health]:
         offset, size = page_bounds(first, after)
-        page = await info.context.call(info.context.service.at_risk, kinds, size, after)
+        page = await info.context.call(
+            info.context.service.at_risk, kinds, size, after, count=asks_total(info)
+        )
         return connection_from_page(
             [Health.from_domain(r) for r in page.items],
             offset,

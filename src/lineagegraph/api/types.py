@@ -14,6 +14,7 @@ from typing import Annotated, Any, Generic, NewType, TypeVar, cast
 import strawberry
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.scalars import JSON
+from strawberry.types.nodes import SelectedField
 from strawberry.types.scalar import ScalarDefinition
 
 from lineagegraph import model as m
@@ -171,9 +172,7 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page ends.")
-    total_count: int | None = strawberry.field(
-        description="How many items there are in all, when that is cheap to know."
-    )
+    total_count: int | None = strawberry.field(description="How many items there are in all.")
 
     @resolver(description="The items of this page, without cursors.")
     def nodes(self) -> list[T]:
@@ -202,6 +201,20 @@ def paginate(
         ),
         total_count=len(items) if total else None,
     )
+
+
+def asks_total(info: Info) -> bool:
+    """Whether the query selects the connection's own ``totalCount`` (in fragments too; not
+    that of a connection inside its items), so a store counts every item only for a query
+    that reads the count."""
+    pending = [s for field in info.selected_fields for s in field.selections]
+    while pending:
+        selection = pending.pop()
+        if not isinstance(selection, SelectedField):
+            pending.extend(selection.selections)  # a fragment on the connection
+        elif selection.name == "totalCount":
+            return True
+    return False
 
 
 def connection_from_page(

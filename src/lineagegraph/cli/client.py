@@ -19,9 +19,6 @@ import click
 import httpx
 from click.core import ParameterSource
 
-from lineagegraph.api.auth import OPEN_ACCESS
-from lineagegraph.api.context import make_context
-from lineagegraph.api.schema import build_schema
 from lineagegraph.config import Settings
 from lineagegraph.errors import LineageError
 from lineagegraph.service import LineageService
@@ -141,9 +138,15 @@ def _raise_errors(errors: list[dict[str, Any]]) -> None:
 
 class LocalClient:
     """Executes the schema in-process over a store URL; it only reads, so a store file that
-    does not exist is an error, not a new empty store."""
+    does not exist is an error, not a new empty store.
+
+    The GraphQL schema (strawberry) is imported here, not with the module: importing it
+    cost every command, ``ingest`` and ``--help`` too, most of a second before it ran.
+    """
 
     def __init__(self, store_url: str, settings: Settings | None = None) -> None:
+        from lineagegraph.api.schema import build_schema
+
         self.settings = settings or Settings()
         try:
             self.service = LineageService(open_store(store_url, create=False), self.settings)
@@ -153,6 +156,9 @@ class LocalClient:
 
     def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run the document against the local store."""
+        from lineagegraph.api.auth import OPEN_ACCESS
+        from lineagegraph.api.context import make_context
+
         context = make_context(self.service, self.settings, OPEN_ACCESS)
 
         async def run() -> Any:

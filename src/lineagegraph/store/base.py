@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -233,6 +233,7 @@ class Store(Protocol):
         filters: SearchFilter = NO_FILTER,
         first: int = 20,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[Node]:
         """Full-text search over names, descriptions, tags, owners and field names.
 
@@ -240,7 +241,8 @@ class Store(Protocol):
         own name or key part (their title) holds every term; then by
         :data:`SEARCH_KIND_ORDER`; then those whose title holds every term as whole
         words, not only as the start of one; then shorter titles; then by id. An empty
-        query lists every node that passes the filters, by id.
+        query lists every node that passes the filters, by id. With ``count`` the page's
+        ``total`` is the number of every hit, counted by the store (see :func:`page_total`).
         """
         ...
 
@@ -262,8 +264,10 @@ class Store(Protocol):
         kinds: Collection[Kind] = (),
         first: int = 100,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[HealthRecord]:
-        """Stored health records with one of these statuses, by id."""
+        """Stored health records with one of these statuses, by id; with ``count`` the
+        page's ``total`` is the number of every such record (see :func:`page_total`)."""
         ...
 
     def export(self) -> tuple[Iterator[Node], Iterator[Edge]]:
@@ -394,6 +398,15 @@ def check_page_size(first: int, limit: int = 1000) -> None:
     """Reject page sizes outside 0..limit."""
     if first < 0 or first > limit:
         raise InvalidInput(f"first must be between 0 and {limit}, got {first}")
+
+
+def page_total(offset: int, shown: int, more: bool, count_all: Callable[[], int]) -> int:
+    """How many items a paged list holds in all, given one page of it: known from the
+    page when the page reaches the end, else counted by ``count_all`` (a count in the
+    store, never a read of every item)."""
+    if not more and (shown or not offset):
+        return offset + shown
+    return count_all()
 
 
 def search_terms(query: str) -> list[str]:

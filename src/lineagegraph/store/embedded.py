@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
@@ -68,6 +68,7 @@ from lineagegraph.store.base import (
     decode_cursor,
     encode_cursor,
     not_unicode,
+    page_total,
     search_terms,
     targets_of_hops,
 )
@@ -1562,6 +1563,7 @@ class EmbeddedStore:
         filters: SearchFilter = NO_FILTER,
         first: int = 20,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[Node]:
         """Full-text search with filters and cursors (see :class:`Store`)."""
         check_page_size(first)
@@ -1590,26 +1592,38 @@ class EmbeddedStore:
                 "(CASE WHEN search.rowid IN (SELECT rowid FROM search WHERE search MATCH ?) "
                 "THEN 0 ELSE 1 END)"
             )
+            hits = (
+                "FROM search JOIN nodes n ON n.rowid = search.rowid "
+                f"WHERE search MATCH ? {''.join(' AND ' + w for w in where)}"
+            )
+            counting = partial(self._count, f"SELECT count(*) {hits}", [match, *params])
             sql = (
-                f"SELECT {columns} FROM search JOIN nodes n ON n.rowid = search.rowid "
-                f"WHERE search MATCH ? {''.join(' AND ' + w for w in where)} "
+                f"SELECT {columns} {hits} "
                 f"ORDER BY {in_title}, {_KIND_RANK}, {in_title}, length(search.title), n.id "
                 "LIMIT ? OFFSET ?"
             )
             params = [match, *params, f"title : ({match})", f"title : ({words})"]
         else:
             clause = f"WHERE {' AND '.join(where)}" if where else ""
+            counting = partial(self._count, f"SELECT count(*) FROM nodes n {clause}", list(params))
             sql = f"SELECT {columns} FROM nodes n {clause} ORDER BY n.id LIMIT ? OFFSET ?"
         with self._lock:
             self._check_open()
             rows = self._con.execute(sql, (*params, first + 1, offset)).fetchall()
+            more = len(rows) > first
+            total = page_total(offset, len(rows[:first]), more, counting) if count else None
         items = [_node_from_row(r) for r in rows[:first]]
-        more = len(rows) > first
         return Page(
             items=items,
             end_cursor=encode_cursor(offset + len(items)),
             has_next_page=more,
+            total=total,
         )
+
+    def _count(self, sql: str, params: Sequence[Any]) -> int:
+        """The one number a ``SELECT count(*)`` answers (under the lock, by the caller)."""
+        (total,) = self._con.execute(sql, params).fetchone()
+        return int(total)
 
     def health(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
         """Stored health of these ids."""
@@ -1655,30 +1669,40 @@ class EmbeddedStore:
         kinds: Collection[Kind] = (),
         first: int = 100,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[HealthRecord]:
         """Stored health records with one of these statuses, by id."""
         check_page_size(first, limit=100_000)
         offset = decode_cursor(after)
         if not self._health_ids:  # everything is OK: no query (asked after every write)
             self._check_open()
-            return Page(items=[], end_cursor=encode_cursor(offset), has_next_page=False)
+            return Page(
+                items=[],
+                end_cursor=encode_cursor(offset),
+                has_next_page=False,
+                total=0 if count else None,
+            )
         status_values = sorted(s.value for s in statuses)
         kind_values = sorted(k.value for k in kinds)
         marks = ",".join("?" * len(status_values))
-        sql = f"SELECT id, kind, status, reasons FROM health WHERE status IN ({marks})"
+        records = f"FROM health WHERE status IN ({marks})"
         params: list[Any] = list(status_values)
         if kind_values:
-            sql += f" AND kind IN ({','.join('?' * len(kind_values))})"
+            records += f" AND kind IN ({','.join('?' * len(kind_values))})"
             params.extend(kind_values)
-        sql += " ORDER BY id LIMIT ? OFFSET ?"
+        sql = f"SELECT id, kind, status, reasons {records} ORDER BY id LIMIT ? OFFSET ?"
+        counting = partial(self._count, f"SELECT count(*) {records}", params)
         with self._lock:
             self._check_open()
             rows = self._con.execute(sql, (*params, first + 1, offset)).fetchall()
+            more = len(rows) > first
+            total = page_total(offset, len(rows[:first]), more, counting) if count else None
         items = [_health_from_row(r) for r in rows[:first]]
         return Page(
             items=items,
             end_cursor=encode_cursor(offset + len(items)),
-            has_next_page=len(rows) > first,
+            has_next_page=more,
+            total=total,
         )
 
     def export(self) -> tuple[Iterator[Node], Iterator[Edge]]:

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -83,6 +83,7 @@ from lineagegraph.store.base import (
     decode_cursor,
     encode_cursor,
     not_unicode,
+    page_total,
     search_terms,
     targets_of_hops,
 )
@@ -288,10 +289,12 @@ _KIND_RANK = (
 # Lucene finds candidates; the phrases decide what matches, exactly as FTS5 would. The
 # order is the one Store.search gives, as in the embedded store; the title's length is that
 # of the words it was made of (Node.search_title), not of its stored tokens.
-_SEARCH = f"""
+_SEARCH_HITS = f"""
 CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', $lucene) YIELD node AS n
 WHERE all(phrase IN $phrases WHERE n.search CONTAINS phrase) AND {_FILTERS}
-WITH n,
+"""
+
+_SEARCH = f"""{_SEARCH_HITS}WITH n,
      CASE WHEN all(phrase IN $phrases WHERE n.title CONTAINS phrase) THEN 0 ELSE 1 END AS tier,
      CASE WHEN all(phrase IN $phrases WHERE n.title CONTAINS phrase + ' ') THEN 0 ELSE 1 END
          AS words,
@@ -312,6 +315,10 @@ ORDER BY n.id
 SKIP $offset LIMIT $limit
 """
 
+_COUNT_SEARCH = f"{_SEARCH_HITS}RETURN count(n) AS total"
+
+_COUNT_LIST = f"MATCH (n:Entity) WHERE {_FILTERS} RETURN count(n) AS total"
+
 _HEALTH_FIELDS = "h.id AS id, h.kind AS kind, h.status AS status, h.reasons AS reasons"
 
 _GET_HEALTH = """
@@ -326,13 +333,17 @@ MATCH (h:Health) WHERE any(needle IN $needles WHERE h.reasons CONTAINS needle)
 RETURN collect([h.id, h.kind, h.status, h.reasons]) AS records
 """
 
-_HEALTH_PAGE = f"""
+_HEALTH_MATCH = """
 MATCH (h:Health)
 WHERE h.status IN $statuses AND ($kinds IS NULL OR h.kind IN $kinds)
-RETURN {_HEALTH_FIELDS}
+"""
+
+_HEALTH_PAGE = f"""{_HEALTH_MATCH}RETURN {_HEALTH_FIELDS}
 ORDER BY h.id
 SKIP $offset LIMIT $limit
 """
+
+_COUNT_HEALTH_PAGE = f"{_HEALTH_MATCH}RETURN count(h) AS total"
 
 _EXPORT_NODES = f"MATCH (n:Entity) RETURN {_NODE_FIELDS}"
 
@@ -1257,6 +1268,7 @@ class Neo4jStore:
         filters: SearchFilter = NO_FILTER,
         first: int = 20,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[Node]:
         """Full-text search with filters and cursors (see ``Store``).
 
@@ -1269,24 +1281,32 @@ class Neo4jStore:
             "namespace": filters.namespace or None,
             "owner": filters.owner or None,
             "tag": filters.tag or None,
-            "offset": offset,
-            "limit": first + 1,
         }
-        if search_terms(query):
-            plan = _search_plan(query)
-            if plan is None:
-                records: list[neo4j.Record] = self._empty([])
-            else:
-                lucene, phrases = plan
-                records = self._read(_SEARCH, lucene=lucene, phrases=phrases, **params)
-        else:
-            records = self._read(_LIST, **params)
+        page = {"offset": offset, "limit": first + 1}
+        if not search_terms(query):
+            records = self._read(_LIST, **params, **page)
+            counting = partial(self._total, _COUNT_LIST, **params)
+        elif (plan := _search_plan(query)) is not None:
+            lucene, phrases = plan
+            params.update(lucene=lucene, phrases=phrases)
+            records = self._read(_SEARCH, **params, **page)
+            counting = partial(self._total, _COUNT_SEARCH, **params)
+        else:  # nothing can match
+            records = self._empty([])
+            counting = partial(len, records)
         items = [_node_from_record(r) for r in records[:first]]
+        more = len(records) > first
         return Page(
             items=items,
             end_cursor=encode_cursor(offset + len(items)),
-            has_next_page=len(records) > first,
+            has_next_page=more,
+            total=page_total(offset, len(items), more, counting) if count else None,
         )
+
+    def _total(self, query: str, **params: Any) -> int:
+        """The count a query answers as ``total``."""
+        (record,) = self._read(query, **params)
+        return int(record["total"])
 
     def health(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
         """Stored health of these ids; an id without a record is OK."""
@@ -1316,22 +1336,24 @@ class Neo4jStore:
         kinds: Collection[Kind] = (),
         first: int = 100,
         after: str | None = None,
+        count: bool = False,
     ) -> Page[HealthRecord]:
         """Stored health records with one of these statuses, by id."""
         check_page_size(first, limit=100_000)
         offset = decode_cursor(after)
-        records = self._read(
-            _HEALTH_PAGE,
-            statuses=sorted(HealthStatus(s).value for s in statuses),
-            kinds=sorted(Kind(k).value for k in kinds) or None,
-            offset=offset,
-            limit=first + 1,
-        )
+        wanted = {
+            "statuses": sorted(HealthStatus(s).value for s in statuses),
+            "kinds": sorted(Kind(k).value for k in kinds) or None,
+        }
+        records = self._read(_HEALTH_PAGE, **wanted, offset=offset, limit=first + 1)
         items = _health_records(records[:first])
+        shown, more = min(first, len(records)), len(records) > first
+        counting = partial(self._total, _COUNT_HEALTH_PAGE, **wanted)
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + min(first, len(records))),
-            has_next_page=len(records) > first,
+            end_cursor=encode_cursor(offset + shown),
+            has_next_page=more,
+            total=page_total(offset, shown, more, counting) if count else None,
         )
 
     def export(self) -> tuple[Iterator[Node], Iterator[Edge]]:
