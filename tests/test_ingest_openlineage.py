@@ -1173,6 +1173,34 @@ def test_a_bare_reference_does_not_date_a_nodes_attributes(service: LineageServi
     assert service.node(ds("pg", "d")).attrs["description"] == "new"
 
 
+def test_a_node_a_reference_created_takes_any_description_as_its_first(
+    service: LineageService,
+) -> None:
+    # Column lineage naming a field no event had described created the field and its
+    # table bare, dated by the reader's event; the writer's events, older than it, were
+    # then all late, so its first description stuck and a newer one was taken as late.
+    lineage = {"fields": {"x": {"inputFields": [{"namespace": "pg", "name": "src", "field": "b"}]}}}
+    reader = event(
+        time="2024-05-03T00:00:00Z",
+        run_id="0f6c2c1e-5a1b-4c3d-8e9f-0a1b2c3d4e5f",
+        job=("etl", "report"),
+        outputs=[dataset("pg", "report", columnLineage=lineage)],
+    )
+
+    def writer(time: str, run_id: str, type_: str, words: str) -> dict[str, Any]:
+        facets = {
+            "schema": {"fields": [{"name": "b", "type": type_}]},
+            "documentation": {"description": words},
+        }
+        return event(time=time, run_id=run_id, outputs=[dataset("pg", "src", **facets)])
+
+    service.apply(translate_event(reader))
+    service.apply(translate_event(writer("2024-05-01T00:00:00Z", RUN_A, "int", "old")))
+    service.apply(translate_event(writer("2024-05-02T00:00:00Z", RUN_B, "bigint", "new")))
+    assert service.node(fld("pg", "src", "b")).attrs["type"] == "bigint"
+    assert service.node(ds("pg", "src")).attrs["description"] == "new"
+
+
 def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:
     def job_event(time: str, source: str) -> dict[str, Any]:
         return {

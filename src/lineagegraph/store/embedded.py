@@ -818,7 +818,9 @@ class EmbeddedStore:
                     node.id, node.kind, node.namespace, node.name, node.parts, attrs
                 )
             else:
-                at = time_of(node.id)
+                # a bare reference reports no attributes, so it has no time to keep: a
+                # description older than the reference still wins over an older one
+                at = time_of(node.id) if node.attrs else None
                 new.add(node.id)
             rows.append(
                 (

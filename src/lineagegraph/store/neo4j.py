@@ -995,6 +995,8 @@ class Neo4jStore:
             at = cs.time_of(node.id)
             if found is None:
                 attrs = node.attrs
+                if not attrs:  # a bare reference reports no attributes: no time to keep
+                    at = None
                 if node.kind is Kind.FIELD:
                     new_fields.append(node.id)
             else:
