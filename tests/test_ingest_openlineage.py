@@ -820,6 +820,34 @@ def test_run_state_in_one_batch_in_either_order(service: LineageService) -> None
     assert run.attrs["state"] == "COMPLETE"
 
 
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("start_first", [False, True])
+def test_run_state_moves_forward_when_the_start_is_stamped_after_the_end(
+    service: LineageService, batched: bool, start_first: bool
+) -> None:
+    # Clocks of the emitters disagree: the START is stamped a second after the COMPLETE.
+    # A report older than a node's attributes only fills gaps, so the COMPLETE that
+    # arrived after the START left the run STARTed (and so did a batch, in either order).
+    start = event("START", time="2024-05-01T10:05:01Z")
+    complete = event("COMPLETE", time="2024-05-01T10:05:00Z")
+    events = [start, complete] if start_first else [complete, start]
+    if batched:
+        documents = [Document(f"[{n}]", e) for n, e in enumerate(events)]
+        assert ingest_documents(documents, EventTranslator().grouped, service.apply).ok == 2
+    else:
+        apply_all(service, events)
+    run = service.node(make_id(Kind.RUN, "etl", "load_orders", RUN_A))
+    assert run.attrs["state"] == "COMPLETE"
+    assert run.attrs["state_at"] == "2024-05-01T10:05:00.000000Z"
+    assert run.attrs["started_at"] == "2024-05-01T10:05:01Z"
+    assert run.attrs["ended_at"] == "2024-05-01T10:05:00Z"
+    # a later terminal state still wins, whatever the attributes' time
+    apply_all(service, [event("FAIL", time="2024-05-01T10:05:00.5Z")])
+    assert service.node(run.id).attrs["state"] == "FAIL"
+    apply_all(service, [event("RUNNING", time="2024-05-01T10:05:02Z")])
+    assert service.node(run.id).attrs["state"] == "FAIL"
+
+
 def test_start_lineage_is_kept_and_later_runs_end_what_they_no_longer_report(
     service: LineageService,
 ) -> None:

@@ -811,7 +811,7 @@ class EmbeddedStore:
                 when = time_of(node.id)
                 if when is not None and old_at is not None and when < old_at:
                     late.add(node.id)
-                attrs, at = merge_reported(old, old_at, node.attrs, when)
+                attrs, at = merge_reported(old, old_at, node.attrs, when, node.kind)
                 if attrs == old and at == old_at:
                     continue
                 node = Node.trusted(

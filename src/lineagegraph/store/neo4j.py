@@ -1001,7 +1001,7 @@ class Neo4jStore:
                     new_fields.append(node.id)
             else:
                 old, old_at = found
-                attrs, at = merge_reported(old, old_at, node.attrs, at)
+                attrs, at = merge_reported(old, old_at, node.attrs, at, node.kind)
                 if attrs == old and at == old_at:
                     continue
             if node.kind is Kind.DATASET:
