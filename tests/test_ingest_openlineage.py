@@ -1398,6 +1398,26 @@ def test_a_dataset_validated_before_is_validated_again_once_changed_in_place() -
         translate_event(document)
 
 
+def test_a_dataset_validated_before_shares_nothing_with_the_document_it_came_from() -> None:
+    # A facet of the producer's own is kept as sent: the dataset remembered as validated
+    # held the first document's very object, so changing that document afterwards (a
+    # template reused for the next event) changed what every later event with the first
+    # text was translated as.
+    def document(value: Any) -> dict[str, Any]:
+        facets = {"acme": {"_producer": PRODUCER, "tier": value}}
+        return event(inputs=[dataset("pg", "shared_orders", **facets)])
+
+    def facets_of(changeset: ChangeSet) -> Any:
+        return by_id(changeset)[ds("pg", "shared_orders")].attrs["facets"]
+
+    template = document(1)
+    assert facets_of(translate_event(template))["acme"]["tier"] == 1
+    template["inputs"][0]["facets"]["acme"]["tier"] = 2
+    assert facets_of(translate_event(template))["acme"]["tier"] == 2
+    for translate in (translate_event, EventTranslator()):
+        assert facets_of(translate(document(1)))["acme"]["tier"] == 1
+
+
 def test_the_datasets_validated_before_are_bounded_in_number_and_bytes() -> None:
     validated: list[Any] = []
 
