@@ -2074,6 +2074,21 @@ def test_the_event_translator_forgets_the_oldest_descriptions() -> None:
     assert len(translator._memo.described) == 2
 
 
+def test_the_event_translator_is_not_fooled_by_a_document_changed_after_translation() -> None:
+    # Facets of the producer's own are kept as sent, and the translator remembered the
+    # job's and datasets' facets it compares later events with, which held the caller's
+    # objects: a template changed after one event (tier 1 to 2) then compared equal to
+    # what was remembered, and the job and table kept tier 1.
+    translator = EventTranslator()
+    acme = {"_producer": PRODUCER, "tier": 1, "note": None}  # null: validated every time
+    template = event(job_facets={"acme": acme}, inputs=[dataset("pg", "tiered", acme=acme)])
+    translator(template)
+    acme["tier"] = 2
+    assert translator(template).model_dump() == translate_event(template).model_dump()
+    job = by_id(translator(template))[make_id(Kind.JOB, "etl", "load_orders")]
+    assert job.attrs["facets"]["acme"]["tier"] == 2
+
+
 # --- events of the OpenLineage dbt integration 1.54 (tests/data/openlineage/dbt_ol_shop_duckdb) --
 
 DBT_OL = Path(__file__).parent / "data" / "openlineage" / "dbt_ol_shop_duckdb"
