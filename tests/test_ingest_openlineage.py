@@ -820,6 +820,34 @@ def test_run_state_in_one_batch_in_either_order(service: LineageService) -> None
     assert run.attrs["state"] == "COMPLETE"
 
 
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("start_first", [False, True])
+def test_run_state_moves_forward_when_the_start_is_stamped_after_the_end(
+    service: LineageService, batched: bool, start_first: bool
+) -> None:
+    # Clocks of the emitters disagree: the START is stamped a second after the COMPLETE.
+    # A report older than a node's attributes only fills gaps, so the COMPLETE that
+    # arrived after the START left the run STARTed (and so did a batch, in either order).
+    start = event("START", time="2024-05-01T10:05:01Z")
+    complete = event("COMPLETE", time="2024-05-01T10:05:00Z")
+    events = [start, complete] if start_first else [complete, start]
+    if batched:
+        documents = [Document(f"[{n}]", e) for n, e in enumerate(events)]
+        assert ingest_documents(documents, EventTranslator().grouped, service.apply).ok == 2
+    else:
+        apply_all(service, events)
+    run = service.node(make_id(Kind.RUN, "etl", "load_orders", RUN_A))
+    assert run.attrs["state"] == "COMPLETE"
+    assert run.attrs["state_at"] == "2024-05-01T10:05:00.000000Z"
+    assert run.attrs["started_at"] == "2024-05-01T10:05:01Z"
+    assert run.attrs["ended_at"] == "2024-05-01T10:05:00Z"
+    # a later terminal state still wins, whatever the attributes' time
+    apply_all(service, [event("FAIL", time="2024-05-01T10:05:00.5Z")])
+    assert service.node(run.id).attrs["state"] == "FAIL"
+    apply_all(service, [event("RUNNING", time="2024-05-01T10:05:02Z")])
+    assert service.node(run.id).attrs["state"] == "FAIL"
+
+
 def test_start_lineage_is_kept_and_later_runs_end_what_they_no_longer_report(
     service: LineageService,
 ) -> None:
@@ -1173,6 +1201,34 @@ def test_a_bare_reference_does_not_date_a_nodes_attributes(service: LineageServi
     assert service.node(ds("pg", "d")).attrs["description"] == "new"
 
 
+def test_a_node_a_reference_created_takes_any_description_as_its_first(
+    service: LineageService,
+) -> None:
+    # Column lineage naming a field no event had described created the field and its
+    # table bare, dated by the reader's event; the writer's events, older than it, were
+    # then all late, so its first description stuck and a newer one was taken as late.
+    lineage = {"fields": {"x": {"inputFields": [{"namespace": "pg", "name": "src", "field": "b"}]}}}
+    reader = event(
+        time="2024-05-03T00:00:00Z",
+        run_id="0f6c2c1e-5a1b-4c3d-8e9f-0a1b2c3d4e5f",
+        job=("etl", "report"),
+        outputs=[dataset("pg", "report", columnLineage=lineage)],
+    )
+
+    def writer(time: str, run_id: str, type_: str, words: str) -> dict[str, Any]:
+        facets = {
+            "schema": {"fields": [{"name": "b", "type": type_}]},
+            "documentation": {"description": words},
+        }
+        return event(time=time, run_id=run_id, outputs=[dataset("pg", "src", **facets)])
+
+    service.apply(translate_event(reader))
+    service.apply(translate_event(writer("2024-05-01T00:00:00Z", RUN_A, "int", "old")))
+    service.apply(translate_event(writer("2024-05-02T00:00:00Z", RUN_B, "bigint", "new")))
+    assert service.node(fld("pg", "src", "b")).attrs["type"] == "bigint"
+    assert service.node(ds("pg", "src")).attrs["description"] == "new"
+
+
 def test_job_event_lineage_replaces_the_jobs_design_lineage(service: LineageService) -> None:
     def job_event(time: str, source: str) -> dict[str, Any]:
         return {
@@ -1340,6 +1396,26 @@ def test_a_dataset_validated_before_is_validated_again_once_changed_in_place() -
     document["inputs"][0]["facets"]["schema"]["fields"][0]["name"] = ""
     with pytest.raises(InvalidInput, match=r"inputs\[0\]\.facets\.schema\.fields\[0\]\.name"):
         translate_event(document)
+
+
+def test_a_dataset_validated_before_shares_nothing_with_the_document_it_came_from() -> None:
+    # A facet of the producer's own is kept as sent: the dataset remembered as validated
+    # held the first document's very object, so changing that document afterwards (a
+    # template reused for the next event) changed what every later event with the first
+    # text was translated as.
+    def document(value: Any) -> dict[str, Any]:
+        facets = {"acme": {"_producer": PRODUCER, "tier": value}}
+        return event(inputs=[dataset("pg", "shared_orders", **facets)])
+
+    def facets_of(changeset: ChangeSet) -> Any:
+        return by_id(changeset)[ds("pg", "shared_orders")].attrs["facets"]
+
+    template = document(1)
+    assert facets_of(translate_event(template))["acme"]["tier"] == 1
+    template["inputs"][0]["facets"]["acme"]["tier"] = 2
+    assert facets_of(translate_event(template))["acme"]["tier"] == 2
+    for translate in (translate_event, EventTranslator()):
+        assert facets_of(translate(document(1)))["acme"]["tier"] == 1
 
 
 def test_the_datasets_validated_before_are_bounded_in_number_and_bytes() -> None:
@@ -1996,6 +2072,21 @@ def test_the_event_translator_forgets_the_oldest_descriptions() -> None:
     later = event(inputs=[dataset("pg", "t0", schema=schema_facet("id", "new"))])
     assert translator(later).model_dump() == translate_event(later).model_dump()
     assert len(translator._memo.described) == 2
+
+
+def test_the_event_translator_is_not_fooled_by_a_document_changed_after_translation() -> None:
+    # Facets of the producer's own are kept as sent, and the translator remembered the
+    # job's and datasets' facets it compares later events with, which held the caller's
+    # objects: a template changed after one event (tier 1 to 2) then compared equal to
+    # what was remembered, and the job and table kept tier 1.
+    translator = EventTranslator()
+    acme = {"_producer": PRODUCER, "tier": 1, "note": None}  # null: validated every time
+    template = event(job_facets={"acme": acme}, inputs=[dataset("pg", "tiered", acme=acme)])
+    translator(template)
+    acme["tier"] = 2
+    assert translator(template).model_dump() == translate_event(template).model_dump()
+    job = by_id(translator(template))[make_id(Kind.JOB, "etl", "load_orders")]
+    assert job.attrs["facets"]["acme"]["tier"] == 2
 
 
 # --- events of the OpenLineage dbt integration 1.54 (tests/data/openlineage/dbt_ol_shop_duckdb) --

@@ -809,24 +809,56 @@ def merge_attrs(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
 
 
 def merge_reported(
-    old: Mapping[str, Any], old_at: str | None, new: Mapping[str, Any], new_at: str | None
+    old: Mapping[str, Any],
+    old_at: str | None,
+    new: Mapping[str, Any],
+    new_at: str | None,
+    kind: Kind | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """Merge a report of a node's attributes made at ``new_at`` into the attributes it
     holds from a report made at ``old_at``; returns the attributes and their time.
 
     The newer report wins (:func:`merge_attrs`) and its time becomes the attributes'
     time when it changes them; an older one (an event that arrives late) only adds what
-    the node lacks. A report without a time wins and leaves the time as it was.
+    the node lacks. A report without a time wins and leaves the time as it was. A run
+    (``kind`` RUN) takes the state that is further along (:func:`keep_run_state`),
+    whichever report is newer.
     """
-    if new_at is None or old_at is None or new_at >= old_at:
+    newer = new_at is None or old_at is None or new_at >= old_at
+    if newer:
         merged = merge_attrs(old, new)
-        # the time moves with what changes: a report that changes nothing leaves it
-        if merged == old or new_at is None:
-            return merged, old_at
-        return merged, new_at
-    merged = dict(old)
-    fill_gaps(merged, new)
-    return merged, old_at
+    else:
+        merged = dict(old)
+        fill_gaps(merged, new)
+    if kind is Kind.RUN and "state" in new:
+        keep_run_state(merged, old, new)
+    # the time moves with what changes: a report that changes nothing leaves it
+    if not newer or merged == old or new_at is None:
+        return merged, old_at
+    return merged, new_at
+
+
+# A run's state only moves forward: START, then RUNNING, then COMPLETE, FAIL or ABORT;
+# between states of the same rank the later ``state_at`` (when it was reported) wins.
+RUN_STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
+RUN_STATE_ATTRS = ("state", "state_at", "ended_at")
+
+
+def run_state_order(attrs: Mapping[str, Any]) -> tuple[int, str]:
+    """How far along the state a run's attributes report is: its rank, then its time."""
+    return RUN_STATE_RANK.get(str(attrs.get("state")), -1), str(attrs.get("state_at") or "")
+
+
+def keep_run_state(merged: dict[str, Any], held: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Give a run's merged attributes the state (with ``state_at`` and ``ended_at``) of
+    whichever of ``held`` and ``new`` is further along. Emitters' clocks disagree, so a
+    START may be stamped after its run's COMPLETE: the state does not follow the time
+    the attributes were reported at, which only says which other attributes win."""
+    winner = new if run_state_order(new) >= run_state_order(held) else held
+    for key in RUN_STATE_ATTRS:
+        value = winner.get(key)
+        if value is not None:
+            merged[key] = value
 
 
 def fill_gaps(attrs: dict[str, Any], older: Mapping[str, Any]) -> None:
@@ -1310,10 +1342,15 @@ class ChangeFold:
             attrs = node_attrs.get(node_id)
             if attrs is None:
                 attrs = node_attrs[node_id] = dict(seen.attrs)
+            held = None
+            if node.kind is Kind.RUN and "state" in node.attrs:
+                held = {key: attrs.get(key) for key in RUN_STATE_ATTRS}
             if older:  # an event that arrived late: its attributes only fill gaps
                 fill_gaps(attrs, node.attrs)
             else:
                 attrs.update((k, v) for k, v in node.attrs.items() if v is not None)
+            if held is not None:  # a run's state is the one further along
+                keep_run_state(attrs, held, node.attrs)
 
     def fold_edges(self, reports: Iterable[Edge]) -> None:
         """Fold in edge reports."""

@@ -29,6 +29,7 @@ from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, NotFound, StoreUnavailable
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
 from lineagegraph.model import (
+    RUN_STATE_RANK,
     ChangeSet,
     Direction,
     Edge,
@@ -57,7 +58,7 @@ from lineagegraph.store.base import (
 )
 
 # How far along a run each state is (see LineageService.keep_run_states).
-_STATE_RANK = {"START": 0, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
+_STATE_RANK = RUN_STATE_RANK
 
 # Called after a changeset was applied, with the service and what it changed (see
 # LineageService.apply); derived state (health) hooks in here.

@@ -509,9 +509,10 @@ class _Remembered:
     exactly by their text as orjson writes it (``1``, ``1.0`` and ``true`` differ), and
     validation is a function of it; what decoded JSON holds is always plain. (A value
     that a Python caller builds and orjson writes as text, a UUID or an enum member,
-    counts as that text.) It holds at most ``capacity`` datasets
-    and ``budget`` bytes of their text, the oldest dropped first; a dataset of more than
-    a sixteenth of the budget is validated every time. Safe to share between threads.
+    counts as that text.) What is remembered is validated from that text, so it shares
+    no object with the caller's document. It holds at most ``capacity`` datasets and
+    ``budget`` bytes of their text, the oldest dropped first; a dataset of more than a
+    sixteenth of the budget is validated every time. Safe to share between threads.
     """
 
     def __init__(self, capacity: int = 1024, budget: int = 16 << 20) -> None:
@@ -535,7 +536,10 @@ class _Remembered:
             return handler(value)
         validated = self._validated.get(text)
         if validated is None:
-            validated = handler(value)
+            # Validated from a copy of its own: values kept as sent (facets of the
+            # producer's own) are the input's objects, and the caller may change the
+            # document it passed once it is translated.
+            validated = handler(orjson.loads(text))
             with self._lock:
                 table = self._validated
                 if text not in table:

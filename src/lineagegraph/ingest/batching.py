@@ -5,8 +5,10 @@ whose changesets are combined into one apply give the same graph as applying
 them in order, with one exception: a job or schema snapshot is resolved against
 the store as it was before the batch, so two snapshots of the same job (or
 dataset) that report different inputs, outputs or fields must not share a batch
-(the later one must see the earlier one's edges). :func:`plan_batches` starts a
-new batch there.
+(the later one must see the earlier one's edges), and a snapshot must not share a
+batch with an earlier event that reported an edge or field it leaves out (a RUNNING
+event's output, a column a reader's input schema listed), which applying in order
+would end. :func:`plan_batches` starts a new batch there.
 
 Nothing here touches a store: :func:`apply_in_batches` is handed the function
 that applies a changeset (``LineageService.apply``).
@@ -26,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -34,7 +37,9 @@ import orjson
 
 from lineagegraph.collector import collector_paused
 from lineagegraph.errors import InvalidInput, StoreUnavailable
-from lineagegraph.model import ChangeFold, ChangeSet, GroupedChangeSet
+from lineagegraph.ids import Kind, parse_id
+from lineagegraph.ingest._build import entity_id
+from lineagegraph.model import ChangeFold, ChangeSet, EdgeKind, GroupedChangeSet, ReportGroup
 
 __all__ = [
     "BATCH_EVENTS",
@@ -487,18 +492,86 @@ def _signature(changeset: ChangeSet) -> dict[str, Any]:
     return signature
 
 
+# The edges a job or schema snapshot ends when it leaves them out.
+_ENDED_BY_SNAPSHOTS = frozenset(
+    {EdgeKind.READS, EdgeKind.WRITES, EdgeKind.DERIVES, EdgeKind.HAS_FIELD}
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def _dataset_of_field(field_id: str) -> str:
+    key = parse_id(field_id)
+    return entity_id(Kind.DATASET, key.namespace, key.name)
+
+
+class _Reported:
+    """What the changesets of a batch so far reported that a snapshot may end: each job's
+    ``READS`` and ``WRITES`` edges, its ``DERIVES`` edges (by the job they name) and each
+    dataset's fields (``HAS_FIELD`` targets, by the dataset they belong to)."""
+
+    def __init__(self) -> None:
+        self.flow: dict[str, set[str]] = {}  # job id -> the datasets it reads or writes
+        self.derived: dict[str, set[tuple[str, str]]] = {}  # job id -> (source, target)
+        self.fields: dict[str, set[str]] = {}  # dataset id -> field ids
+        self._groups: set[ReportGroup] = set()  # the groups taken in
+
+    def ends_any(self, changeset: ChangeSet) -> bool:
+        """Whether a snapshot of the changeset leaves out something reported so far."""
+        for snapshot in changeset.snapshots:
+            flow = self.flow.get(snapshot.job_id)
+            if flow and not flow.issubset((*snapshot.inputs, *snapshot.outputs)):
+                return True
+            derived = self.derived.get(snapshot.job_id)
+            edges = snapshot.column_edges
+            if derived and edges is not None and not derived.issubset(edges):
+                return True
+        for schema in changeset.schemas:
+            fields = self.fields.get(schema.dataset_id)
+            if fields and not fields.issubset(schema.fields):
+                return True
+        return False
+
+    def add(self, changes: Changes) -> None:
+        """Take in what a changeset reports."""
+        if isinstance(changes, GroupedChangeSet):
+            for _, _, group, _ in changes.groups:
+                if group not in self._groups:  # groups repeat event after event
+                    self._groups.add(group)
+                    for source, kind, target, attrs in group.links:
+                        if kind in _ENDED_BY_SNAPSHOTS:
+                            self._add(source, kind, target, attrs)
+        for edge in _plain(changes).edges:
+            if edge.kind in _ENDED_BY_SNAPSHOTS:
+                self._add(edge.source_id, edge.kind, edge.target_id, edge.attrs)
+
+    def _add(self, source: str, kind: EdgeKind, target: str, attrs: dict[str, Any]) -> None:
+        if kind is EdgeKind.READS:
+            self.flow.setdefault(target, set()).add(source)
+        elif kind is EdgeKind.WRITES:
+            self.flow.setdefault(source, set()).add(target)
+        elif kind is EdgeKind.HAS_FIELD:
+            self.fields.setdefault(_dataset_of_field(target), set()).add(target)
+        else:
+            job = attrs.get("job")
+            if isinstance(job, str):
+                self.derived.setdefault(job, set()).add((source, target))
+
+
 def plan_batches(
     changesets: Sequence[Changes], max_events: int = BATCH_EVENTS, max_items: int = 500_000
 ) -> list[list[int]]:
     """Group consecutive changesets (by index) that can be applied as one.
 
     A group ends before a changeset whose job or schema snapshot disagrees with an
-    earlier snapshot of the same job or dataset in the group, before one that deletes entities, and
+    earlier snapshot of the same job or dataset in the group, or leaves out an edge
+    or field that an earlier changeset in the group reported (a RUNNING event's
+    output, a column a reader's input schema listed), before one that deletes entities, and
     at ``max_events`` changesets or ``max_items`` nodes and edges.
     """
     groups: list[list[int]] = []
     current: list[int] = []
     seen: dict[str, Any] = {}
+    reported = _Reported()
     items = 0
     for index, changes in enumerate(changesets):
         changeset = _plain(changes)
@@ -506,12 +579,18 @@ def plan_batches(
         conflict = any(job in seen and seen[job] != sig for job, sig in signature.items())
         size = changes.size
         if current and (
-            conflict or changeset.deletes or len(current) >= max_events or items + size > max_items
+            conflict
+            or changeset.deletes
+            or len(current) >= max_events
+            or items + size > max_items
+            or reported.ends_any(changeset)
         ):
             groups.append(current)
             current, seen, items = [], {}, 0
+            reported = _Reported()
         current.append(index)
         seen.update(signature)
+        reported.add(changes)
         items += size
     if current:
         groups.append(current)

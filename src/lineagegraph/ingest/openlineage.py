@@ -27,6 +27,7 @@ versions.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -283,6 +284,16 @@ def _lineage_fields(dataset: spec.Dataset) -> dict[str, spec.ColumnLineageEntry]
     return (lineage.get("fields") or {}) if lineage else {}
 
 
+def _private(facets: Any, kind: str) -> Any:
+    """Facets to remember, to compare later events with: those the translator does not
+    map are kept as sent, the caller's own objects, which it may change once the event
+    is translated; they are copied."""
+    if not facets:
+        return facets
+    unknown = spec.unknown_facets(facets, kind)
+    return {**facets, **copy.deepcopy(unknown)} if unknown else facets
+
+
 def _plain(value: Mapping[str, Any]) -> dict[str, Any]:
     """A facet's values without ``_producer``/``_schemaURL`` and empty values."""
     return {k: v for k, v in value.items() if not k.startswith("_") and v is not None}
@@ -417,7 +428,7 @@ class _Translation:
         if known is not None and known[0] == facets:
             return self.b.add(known[1])
         node = node_of(*_job(job))
-        memo.remember(memo.jobs, key, (facets, node))
+        memo.remember(memo.jobs, key, (_private(facets, "job"), node))
         return self.b.add(node)
 
     def describe_dataset(self, dataset: spec.Dataset) -> str:
@@ -441,7 +452,8 @@ class _Translation:
         if all(e.first_seen == b.stamp for e in added):
             links = tuple((e.source_id, e.kind, e.target_id, e.attrs) for e in added)
             group = ReportGroup(tuple(b.cs.nodes[nodes:]), links)
-            self.described[key] = remembered = _Described(facets, dataset_id, group)
+            remembered = _Described(_private(facets, "dataset"), dataset_id, group)
+            self.described[key] = remembered
             # the latest two: a dataset that one job writes and others read is described
             # one way as an output and another as an input, over and over
             memo.remember(memo.described, key, (remembered, *known[:1]))

@@ -812,14 +812,16 @@ class EmbeddedStore:
                 when = time_of(node.id)
                 if when is not None and old_at is not None and when < old_at:
                     late.add(node.id)
-                attrs, at = merge_reported(old, old_at, node.attrs, when)
+                attrs, at = merge_reported(old, old_at, node.attrs, when, node.kind)
                 if attrs == old and at == old_at:
                     continue
                 node = Node.trusted(
                     node.id, node.kind, node.namespace, node.name, node.parts, attrs
                 )
             else:
-                at = time_of(node.id)
+                # a bare reference reports no attributes, so it has no time to keep: a
+                # description older than the reference still wins over an older one
+                at = time_of(node.id) if node.attrs else None
                 new.add(node.id)
             rows.append(
                 (

@@ -1006,11 +1006,13 @@ class Neo4jStore:
             at = cs.time_of(node.id)
             if found is None:
                 attrs = node.attrs
+                if not attrs:  # a bare reference reports no attributes: no time to keep
+                    at = None
                 if node.kind is Kind.FIELD:
                     new_fields.append(node.id)
             else:
                 old, old_at = found
-                attrs, at = merge_reported(old, old_at, node.attrs, at)
+                attrs, at = merge_reported(old, old_at, node.attrs, at, node.kind)
                 if attrs == old and at == old_at:
                     continue
             if node.kind is Kind.DATASET:
