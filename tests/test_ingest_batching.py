@@ -437,6 +437,59 @@ def test_a_batch_ends_what_a_later_snapshot_leaves_out_of_what_the_batch_reporte
     } == ended
 
 
+@pytest.mark.parametrize("moved", ["output read", "input written"])
+def test_a_batch_ends_an_edge_whose_dataset_moved_to_the_other_side(
+    service: LineageService, moved: str
+) -> None:
+    # A run that wrote d while RUNNING and only reads it at its end no longer writes d
+    # (and one that read it no longer reads it once it only writes it): the batch must
+    # end the edge as applying the events in order does.
+    def run(kind: str, time: str, inputs: list[str], outputs: list[str]) -> dict[str, Any]:
+        return {
+            "eventType": kind,
+            "eventTime": time,
+            "producer": "https://example.com/p",
+            "run": {"runId": RUN},
+            "job": {"namespace": "etl", "name": "j"},
+            "inputs": [{"namespace": "pg", "name": n} for n in inputs],
+            "outputs": [{"namespace": "pg", "name": n} for n in outputs],
+        }
+
+    first, then = (
+        (([], ["d"]), (["d"], ["e"]))
+        if moved == "output read"
+        else (
+            (["d"], []),
+            (["c"], ["d"]),
+        )
+    )
+    events = [
+        run("RUNNING", "2024-05-01T10:00:00Z", *first),
+        run("COMPLETE", "2024-05-01T11:00:00Z", *then),
+    ]
+    report = ingest_documents(
+        [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
+    )
+    assert report.ok == 2
+    sequential = LineageService(open_store("memory://"))
+    for document in events:
+        sequential.apply(translate_event(document))
+
+    def ended(store_service: LineageService) -> dict[tuple[str, str, str], str | None]:
+        return {
+            (e.source_id, e.kind.value, e.target_id): e.ended_at
+            for e in store_service.store.export()[1]
+            if not e.current
+        }
+
+    edge = (
+        ("job|etl|j", "WRITES", "dataset|pg|d")
+        if moved == "output read"
+        else ("dataset|pg|d", "READS", "job|etl|j")
+    )
+    assert ended(service) == ended(sequential) == {edge: "2024-05-01T11:00:00.000000Z"}
+
+
 def dataset_changeset(name: str) -> ChangeSet:
     return ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name=name))
 

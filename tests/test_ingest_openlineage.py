@@ -1425,7 +1425,7 @@ def test_the_datasets_validated_before_are_bounded_in_number_and_bytes() -> None
         validated.append(value)
         return dict(value)
 
-    remembered = _Remembered(capacity=3, budget=16 * 200)
+    remembered = _Remembered(capacity=3, budget=16 * 200 * 8)  # 200 bytes of text a dataset
     small = [{"namespace": "pg", "name": f"t{n}"} for n in range(5)]
     for value in [*small, small[4]]:
         remembered(value, handler)  # type: ignore[arg-type]
@@ -1438,13 +1438,32 @@ def test_the_datasets_validated_before_are_bounded_in_number_and_bytes() -> None
     for _ in range(2):
         remembered(large, handler)  # type: ignore[arg-type]
     assert len(validated) == 8
-    roomy = _Remembered(capacity=100, budget=16 * 200)
+    roomy = _Remembered(capacity=100, budget=16 * 200 * 8)
     medium = [{"namespace": "pg", "name": f"{n:02}" + "y" * 150} for n in range(30)]
     for value in medium:
         roomy(value, handler)  # type: ignore[arg-type]
     assert 10 < len(roomy) < 30 and roomy._size <= roomy.budget
     roomy(medium[-1], handler)  # type: ignore[arg-type]
     assert len(validated) == 8 + 30
+
+
+def test_a_dataset_naming_null_in_a_string_is_remembered_and_one_holding_null_is_not() -> None:
+    validated: list[Any] = []
+
+    def handler(value: Any) -> Any:
+        validated.append(value)
+        return value
+
+    remembered = _Remembered()
+    assertion = {"assertion": "not_null", "column": "is_null", "success": True}
+    named = {
+        "namespace": "pg",
+        "name": "orders",
+        "facets": {"dataQualityAssertions": {"assertions": [assertion]}},
+    }
+    for value in [named, named, {**named, "facets": {"documentation": None}}] * 2:
+        remembered(value, handler)  # type: ignore[arg-type]
+    assert len(validated) == 3 and len(remembered) == 1
 
 
 def test_nan_is_not_taken_for_null_by_the_datasets_validated_before() -> None:

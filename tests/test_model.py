@@ -39,6 +39,7 @@ from lineagegraph.model import (
     format_time,
     merge_attrs,
     merge_edge,
+    merge_reported,
     parse_time,
     reasons_from_json,
     reasons_to_json,
@@ -390,3 +391,13 @@ def test_a_serving_with_an_unreadable_end_serves_from_its_start_on() -> None:
     for at, serving in ((start - timedelta(days=1), False), (start + timedelta(days=1), True)):
         assert edge.serving_at(at) is serving
         assert len(Serving.of([edge], at)) == int(serving)
+
+
+def test_a_node_holding_no_attributes_takes_any_report_as_newer() -> None:
+    # A bare node stored with the time of the reference that made it (as stores did)
+    # would take its first description, older than that reference, as late, and keep the
+    # description after it instead of the newest.
+    merged, at = merge_reported({}, "2024-05-03T00:00:00Z", {"type": "INT"}, "2024-05-01T00:00:00Z")
+    assert (merged, at) == ({"type": "INT"}, "2024-05-01T00:00:00Z")
+    merged, at = merge_reported(merged, at, {"type": "BIGINT"}, "2024-05-02T00:00:00Z")
+    assert (merged, at) == ({"type": "BIGINT"}, "2024-05-02T00:00:00Z")

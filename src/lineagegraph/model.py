@@ -820,11 +820,12 @@ def merge_reported(
 
     The newer report wins (:func:`merge_attrs`) and its time becomes the attributes'
     time when it changes them; an older one (an event that arrives late) only adds what
-    the node lacks. A report without a time wins and leaves the time as it was. A run
-    (``kind`` RUN) takes the state that is further along (:func:`keep_run_state`),
-    whichever report is newer.
+    the node lacks. A report without a time wins and leaves the time as it was, and so
+    does any report of a node that holds no attributes (a bare reference, whatever time
+    it was stored with). A run (``kind`` RUN) takes the state that is further along
+    (:func:`keep_run_state`), whichever report is newer.
     """
-    newer = new_at is None or old_at is None or new_at >= old_at
+    newer = new_at is None or old_at is None or not old or new_at >= old_at
     if newer:
         merged = merge_attrs(old, new)
     else:

@@ -492,9 +492,14 @@ class Dataset(TypedDict, total=False):
 
 # orjson writes these as JSON text of their own (a datetime as its ISO string, say), so
 # text that holds one could equal that of a different document: such datasets are not
-# remembered. So is text holding null, which NaN and the infinities are written as.
+# remembered. So is text holding a null value, which NaN and the infinities are written
+# as (orjson writes no spaces: a value follows a colon, a comma or a bracket; "not_null"
+# in a string is no null).
 _EXACT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _EXACT |= orjson.OPT_PASSTHROUGH_SUBCLASS
+_NULL_VALUE = re.compile(rb"[:,\[]null[,\]}]")
+# What a validated dataset holds in memory, about, per byte of its text.
+_BYTES_HELD_PER_BYTE = 8
 
 
 def _not_json(value: Any) -> Any:
@@ -511,15 +516,16 @@ class _Remembered:
     that a Python caller builds and orjson writes as text, a UUID or an enum member,
     counts as that text.) What is remembered is validated from that text, so it shares
     no object with the caller's document. It holds at most ``capacity`` datasets and
-    ``budget`` bytes of their text, the oldest dropped first; a dataset of more than a
-    sixteenth of the budget is validated every time. Safe to share between threads.
+    about ``budget`` bytes of memory (eight times their text), the oldest dropped first;
+    a dataset that would take more than a sixteenth of the budget is validated every
+    time. Safe to share between threads.
     """
 
     def __init__(self, capacity: int = 1024, budget: int = 16 << 20) -> None:
         self.capacity = capacity
         self.budget = budget
         self._validated: dict[bytes, Any] = {}
-        self._size = 0  # bytes of text held
+        self._size = 0  # bytes held, about
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -532,7 +538,8 @@ class _Remembered:
             text = orjson.dumps(value, default=_not_json, option=_EXACT)
         except TypeError:  # a value of another type, or an integer past 64 bits
             return handler(value)
-        if b"null" in text or len(text) > self.budget // 16:
+        held = len(text) * _BYTES_HELD_PER_BYTE
+        if held > self.budget // 16 or (b"null" in text and _NULL_VALUE.search(text)):
             return handler(value)
         validated = self._validated.get(text)
         if validated is None:
@@ -544,9 +551,10 @@ class _Remembered:
                 table = self._validated
                 if text not in table:
                     table[text] = validated
-                    self._size += len(text)
+                    self._size += held
                 while len(table) > self.capacity or self._size > self.budget:
-                    self._size -= len(oldest := next(iter(table)))
+                    oldest = next(iter(table))
+                    self._size -= len(oldest) * _BYTES_HELD_PER_BYTE
                     del table[oldest]
         return validated
 

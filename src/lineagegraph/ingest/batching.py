@@ -506,11 +506,13 @@ def _dataset_of_field(field_id: str) -> str:
 
 class _Reported:
     """What the changesets of a batch so far reported that a snapshot may end: each job's
-    ``READS`` and ``WRITES`` edges, its ``DERIVES`` edges (by the job they name) and each
+    ``READS`` and ``WRITES`` edges (apart: a snapshot that reads what the job wrote
+    still ends the write), its ``DERIVES`` edges (by the job they name) and each
     dataset's fields (``HAS_FIELD`` targets, by the dataset they belong to)."""
 
     def __init__(self) -> None:
-        self.flow: dict[str, set[str]] = {}  # job id -> the datasets it reads or writes
+        self.reads: dict[str, set[str]] = {}  # job id -> the datasets it reads
+        self.writes: dict[str, set[str]] = {}  # job id -> the datasets it writes
         self.derived: dict[str, set[tuple[str, str]]] = {}  # job id -> (source, target)
         self.fields: dict[str, set[str]] = {}  # dataset id -> field ids
         self._groups: set[ReportGroup] = set()  # the groups taken in
@@ -518,8 +520,11 @@ class _Reported:
     def ends_any(self, changeset: ChangeSet) -> bool:
         """Whether a snapshot of the changeset leaves out something reported so far."""
         for snapshot in changeset.snapshots:
-            flow = self.flow.get(snapshot.job_id)
-            if flow and not flow.issubset((*snapshot.inputs, *snapshot.outputs)):
+            reads = self.reads.get(snapshot.job_id)
+            if reads and not reads.issubset(snapshot.inputs):
+                return True
+            writes = self.writes.get(snapshot.job_id)
+            if writes and not writes.issubset(snapshot.outputs):
                 return True
             derived = self.derived.get(snapshot.job_id)
             edges = snapshot.column_edges
@@ -546,9 +551,9 @@ class _Reported:
 
     def _add(self, source: str, kind: EdgeKind, target: str, attrs: dict[str, Any]) -> None:
         if kind is EdgeKind.READS:
-            self.flow.setdefault(target, set()).add(source)
+            self.reads.setdefault(target, set()).add(source)
         elif kind is EdgeKind.WRITES:
-            self.flow.setdefault(source, set()).add(target)
+            self.writes.setdefault(source, set()).add(target)
         elif kind is EdgeKind.HAS_FIELD:
             self.fields.setdefault(_dataset_of_field(target), set()).add(target)
         else:
