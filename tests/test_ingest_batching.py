@@ -367,6 +367,15 @@ def test_batched_ingestion_equals_one_by_one_for_changing_lineage() -> None:
     ]
 
 
+def ended_edges(service: LineageService) -> dict[tuple[str, str, str], str | None]:
+    """The edges a service's store holds as no longer current, with when they ended."""
+    return {
+        (e.source_id, e.kind.value, e.target_id): e.ended_at
+        for e in service.store.export()[1]
+        if not e.current
+    }
+
+
 def test_a_batch_ends_what_a_later_snapshot_leaves_out_of_what_the_batch_reported(
     service: LineageService,
 ) -> None:
@@ -417,11 +426,7 @@ def test_a_batch_ends_what_a_later_snapshot_leaves_out_of_what_the_batch_reporte
         [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
     )
     assert report.ok == len(events)
-    ended = {
-        (e.source_id, e.kind.value, e.target_id): e.ended_at
-        for e in service.store.export()[1]
-        if not e.current
-    }
+    ended = ended_edges(service)
     assert ended == {
         ("dataset|pg|t", "HAS_FIELD", "field|pg|t|z"): "2024-05-01T11:00:00.000000Z",
         ("job|etl|build", "WRITES", "dataset|pg|tmp"): "2024-05-01T13:00:00.000000Z",
@@ -430,11 +435,7 @@ def test_a_batch_ends_what_a_later_snapshot_leaves_out_of_what_the_batch_reporte
     sequential = LineageService(open_store("memory://"))
     for document in events:
         sequential.apply(translate_event(document))
-    assert {
-        (e.source_id, e.kind.value, e.target_id): e.ended_at
-        for e in sequential.store.export()[1]
-        if not e.current
-    } == ended
+    assert ended_edges(sequential) == ended
 
 
 @pytest.mark.parametrize("moved", ["output read", "input written"])
@@ -475,19 +476,12 @@ def test_a_batch_ends_an_edge_whose_dataset_moved_to_the_other_side(
     for document in events:
         sequential.apply(translate_event(document))
 
-    def ended(store_service: LineageService) -> dict[tuple[str, str, str], str | None]:
-        return {
-            (e.source_id, e.kind.value, e.target_id): e.ended_at
-            for e in store_service.store.export()[1]
-            if not e.current
-        }
-
     edge = (
         ("job|etl|j", "WRITES", "dataset|pg|d")
         if moved == "output read"
         else ("dataset|pg|d", "READS", "job|etl|j")
     )
-    assert ended(service) == ended(sequential) == {edge: "2024-05-01T11:00:00.000000Z"}
+    assert ended_edges(service) == ended_edges(sequential) == {edge: "2024-05-01T11:00:00.000000Z"}
 
 
 def dataset_changeset(name: str) -> ChangeSet:
