@@ -33,6 +33,7 @@ from lineagegraph.model import (
     Origin,
     Precision,
     Run,
+    RunState,
     end_edge,
     format_time,
     merge_attrs,
@@ -40,7 +41,7 @@ from lineagegraph.model import (
     time_stamp,
 )
 from lineagegraph.store import SearchFilter, Store, open_store
-from lineagegraph.store.base import NO_FILTER, Hop, VersionRequest, encode_cursor
+from lineagegraph.store.base import NO_FILTER, Hop, RunRequest, VersionRequest, encode_cursor
 from tests.conftest import STORE_KINDS, make_store
 
 NS = "postgres://db:5432"
@@ -424,6 +425,96 @@ def test_latest_versions_answer_each_request_with_the_latest_version_then(store:
         None,
         (day[0], versions[1]),
     ]
+
+
+def completed_runs(store: Store) -> dict[str, str]:
+    """Runs of two jobs, by name: COMPLETE ones ending at various times, one that failed,
+    one still running, one long run, one known before it completed, one ended edge."""
+    hour = timedelta(hours=1)
+    cs = ChangeSet()
+    ids: dict[str, str] = {}
+
+    def run(
+        job_name: str, name: str, state: RunState, start: int, end: int | None, seen: int = -1
+    ) -> None:
+        cs.add(
+            Run(
+                namespace="airflow://etl",
+                name=job_name,
+                run_id=name,
+                state=state,
+                started_at=T0 + start * hour,
+                ended_at=None if end is None else T0 + end * hour,
+            )
+        )
+        ids[name] = make_id(Kind.RUN, "airflow://etl", job_name, name)
+        cs.link(job(job_name), EdgeKind.HAS_RUN, ids[name], T0 + max(start, seen) * hour)
+
+    cs.add(Job(namespace="airflow://etl", name="build"))
+    cs.add(Job(namespace="airflow://etl", name="rebuild"))
+    run("build", "short", RunState.COMPLETE, 2, 3)
+    run("build", "long", RunState.COMPLETE, 1, 8)  # started first, ended last of all
+    run("build", "failed", RunState.FAIL, 4, 9)
+    run("build", "running", RunState.START, 5, None)
+    run("build", "reported_late", RunState.COMPLETE, 5, 6, seen=12)  # first seen after it ended
+    run("rebuild", "other_job", RunState.COMPLETE, 6, 7)
+    store.apply(cs)
+    return ids
+
+
+def test_last_completed_runs_pick_the_run_that_completed_last_by_the_time(store: Store) -> None:
+    ids = completed_runs(store)
+
+    def at(hours: float) -> str:
+        return format_time(T0 + timedelta(hours=hours))
+
+    build, rebuild = job("build"), job("rebuild")
+    answers = store.last_completed_runs(
+        [
+            RunRequest((build,), at(7.5)),  # the long run has not ended yet
+            RunRequest((build,), at(8)),  # now it has, after the short one
+            RunRequest((build,), at(20)),  # failed and running runs never count
+            RunRequest((build,), at(2.5)),  # nothing completed yet
+            RunRequest((build, rebuild), at(7.5)),  # the other job's run ended later
+            RunRequest((build,), ""),  # no time: the latest of all
+            RunRequest((job("missing"),), at(20)),
+            RunRequest((), at(20)),
+        ]
+    )
+    assert answers == [
+        (at(3), ids["short"]),
+        (at(8), ids["long"]),
+        (at(8), ids["long"]),
+        None,
+        (at(7), ids["other_job"]),
+        (at(8), ids["long"]),
+        None,
+        None,
+    ]
+    # The run first seen after it ended counts from when it was seen.
+    assert store.last_completed_runs([RunRequest((build,), at(6.5))]) == [(at(3), ids["short"])]
+    assert store.last_completed_runs([]) == []
+    # An ended HAS_RUN edge still leads to the job's run; a run that completes later counts.
+    store.apply(
+        ChangeSet(
+            endings=[
+                EdgeEnding(source_id=build, kind=EdgeKind.HAS_RUN, target_id=ids["long"], at=at(9))
+            ],
+            nodes=[
+                Node.from_key(
+                    parse_id(ids["running"]),
+                    {"state": "COMPLETE", "ended_at": at(10)},
+                )
+            ],
+        )
+    )
+    assert store.last_completed_runs([RunRequest((build,), at(8)), RunRequest((build,), "")]) == [
+        (at(8), ids["long"]),
+        (at(10), ids["running"]),
+    ]
+    assert store.last_completed_runs([RunRequest((build,), at(11))]) == [(at(10), ids["running"])]
+    store.apply(ChangeSet(deletes=[ids["running"]]))
+    assert store.last_completed_runs([RunRequest((build,), at(11))]) == [(at(8), ids["long"])]
 
 
 def test_health_is_stored_paged_and_removed(store: Store) -> None:

@@ -41,7 +41,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.service import LineageService
 from lineagegraph.store import SearchFilter, Store, open_store
-from lineagegraph.store.base import Hop
+from lineagegraph.store.base import Hop, RunRequest
 from lineagegraph.store.neo4j import (
     Neo4jStore,
     _health_records,
@@ -218,6 +218,42 @@ def test_runs_stamped_before_runs_were_placed_by_their_end_are_reordered_at_open
     finally:
         again.close()
     assert cypher(raw, "MATCH (r:Run) WHERE r.stamp IS NULL RETURN count(r)") == [[2]]
+
+
+@pytest.mark.neo4j
+def test_runs_carry_their_state_and_completion_and_older_runs_without_them_still_count(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    runs = {name: make_id(Kind.RUN, ETL, "j", name) for name in ("a", "b", "c", "d")}
+    cs = ChangeSet()
+    cs.add(Job(namespace=ETL, name="j"))
+    for name, attrs in (
+        ("a", {"state": "COMPLETE", "ended_at": "2026-03-01T01:00:00+01:00"}),
+        ("b", {"state": "COMPLETE", "started_at": "2026-03-01T00:30:00Z"}),  # no end
+        ("c", {"state": "FAIL", "ended_at": "2026-03-01T03:00:00Z"}),
+        ("d", {}),  # a bare reference (a parent run, say)
+    ):
+        cs.nodes.append(Node.from_key(parse_id(runs[name]), attrs))
+        cs.link(job("j"), EdgeKind.HAS_RUN, runs[name], T0)
+    neo4j_store.apply(cs)
+    assert cypher(raw, "MATCH (r:Run) RETURN r.id, r.state, r.done ORDER BY r.id") == [
+        [runs["a"], "COMPLETE", "2026-03-01T00:00:00.000000Z"],
+        [runs["b"], "COMPLETE", "2026-03-01T00:30:00.000000Z"],
+        [runs["c"], "FAIL", None],
+        [runs["d"], "", None],
+    ]
+    assert (
+        cypher(raw, "MATCH (j:Job) WHERE j.state IS NOT NULL OR j.done IS NOT NULL RETURN j") == []
+    )
+    request = [RunRequest((job("j"),), "")]
+    assert neo4j_store.last_completed_runs(request) == [("2026-03-01T00:30:00.000000Z", runs["b"])]
+    # Runs written before the properties existed are judged by their attributes.
+    cypher(raw, f"MATCH (r:Entity {{id: '{runs['b']}'}}) REMOVE r.state, r.done")
+    assert neo4j_store.last_completed_runs(request) == [("2026-03-01T00:30:00.000000Z", runs["b"])]
+    cypher(raw, "MATCH (r:Run) REMOVE r.state, r.done")
+    assert neo4j_store.last_completed_runs(request) == [("2026-03-01T00:30:00.000000Z", runs["b"])]
+    before = [RunRequest((job("j"),), "2026-03-01T00:10:00.000000Z")]
+    assert neo4j_store.last_completed_runs(before) == [("2026-03-01T00:00:00.000000Z", runs["a"])]
 
 
 @pytest.mark.neo4j

@@ -8,6 +8,7 @@ follows edges forward (ARCHITECTURE §3).
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ __all__ = [
     "Run",
     "RunState",
     "SchemaSnapshot",
+    "completion_stamp",
     "format_time",
     "lenient_time",
     "member_stamp",
@@ -103,6 +105,14 @@ def parse_time(value: str | datetime) -> datetime:
         raise InvalidInput(f"not an ISO-8601 timestamp: {value!r}") from None
 
 
+# A UTC time as format_time writes it, or as the entities' times are dumped (no fraction
+# of a second when it is 0), on a day every month has (later days are parsed).
+_STAMP = re.compile(
+    r"(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d{1,6})?Z"
+)
+
+
 def time_stamp(value: object) -> str:
     """A stored time attribute as a fixed-width UTC string ("" when missing or malformed).
 
@@ -111,6 +121,11 @@ def time_stamp(value: object) -> str:
     """
     if not isinstance(value, str | datetime) or value == "":
         return ""
+    if isinstance(value, str) and (match := _STAMP.fullmatch(value)):  # the usual case
+        fraction = match[4]
+        if fraction is None:
+            return f"{value[:19]}.000000Z"
+        return value if len(fraction) == 7 else f"{value[:19]}{fraction:0<7}Z"
     try:
         return format_time(parse_time(value))
     except InvalidInput:
@@ -188,6 +203,15 @@ HISTORY_ORDER: dict[Kind, tuple[EdgeKind, Kind, tuple[str, ...]]] = {
 }
 # member kind -> the attributes whose time stamp orders it in its owner's history
 _MEMBER_TIME = {member: attrs for _, member, attrs in HISTORY_ORDER.values()}
+
+
+def completion_stamp(kind: Kind, attrs: Mapping[str, Any]) -> str | None:
+    """When a run that completed ended, as a time stamp (its start when it has no end,
+    "" when it has neither); ``None`` for a run that has not completed and for nodes of
+    other kinds. Provenance takes the run of a feature's job that completed last."""
+    if kind is not Kind.RUN or attrs.get("state") != RunState.COMPLETE.value:
+        return None
+    return time_stamp(attrs.get("ended_at")) or time_stamp(attrs.get("started_at"))
 
 
 def member_stamp(kind: Kind, attrs: Mapping[str, Any]) -> str | None:

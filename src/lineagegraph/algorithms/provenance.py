@@ -22,7 +22,7 @@ from lineagegraph.algorithms.types_compat import compare_nullability, compare_ty
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
 from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time, time_stamp
-from lineagegraph.store.base import Hop, Store
+from lineagegraph.store.base import Hop, RunRequest, Store
 
 __all__ = [
     "ChangeKind",
@@ -379,17 +379,13 @@ class _Upstream:
         return hops
 
 
-_RUN_BATCH = 500  # runs read at a time while looking for the one that computed a feature
-
-
 def _computing_runs(store: Store, wanted: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """For each (feature, time it was read), the run that computed what was read: the
     latest COMPLETE run, by its end, of a job that writes (or wrote) the feature that
     started and ended by then. A read at an unknown time ("") takes the latest.
 
-    Only a run's own node says whether and when it ended, and a run that started long
-    before others may end after them all, so every run that started by the time of the
-    read is looked at: each once per call, in batches, whatever the features and times.
+    A run that started long before others may end after them all, so every run of
+    those jobs counts: the store picks the one (:meth:`Store.last_completed_runs`).
     """
     if not wanted:
         return []
@@ -398,36 +394,11 @@ def _computing_runs(store: Store, wanted: Sequence[tuple[str, str]]) -> list[tup
     for edge in store.edges(features, _UP, [EdgeKind.WRITES], include_ended=True):
         if kind_of(edge.source_id) is Kind.JOB:
             writers[edge.target_id].add(edge.source_id)
-    jobs = sorted({j for js in writers.values() for j in js})
-    runs_of: dict[str, list[tuple[str, str]]] = defaultdict(list)  # job -> (first seen, run)
-    if jobs:
-        for edge in store.edges(jobs, _DOWN, [EdgeKind.HAS_RUN], include_ended=True):
-            runs_of[edge.source_id].append((edge.first_seen, edge.target_id))
-    ends: dict[str, str | None] = {}  # run -> when it ended if it is COMPLETE, else None
-    found: list[tuple[str, str]] = []
-    for feature, at in sorted(set(wanted)):
-        candidates = sorted(
-            {r for job in writers[feature] for seen, r in runs_of[job] if not at or seen <= at}
-        )
-        missing = [r for r in candidates if r not in ends]
-        for start in range(0, len(missing), _RUN_BATCH):
-            batch = missing[start : start + _RUN_BATCH]
-            nodes = store.get(batch)
-            for run_id in batch:
-                node = nodes.get(run_id)
-                if node is None or node.attrs.get("state") != "COMPLETE":
-                    ends[run_id] = None
-                    continue
-                ends[run_id] = time_stamp(node.attrs.get("ended_at")) or time_stamp(
-                    node.attrs.get("started_at")
-                )
-        best = max(
-            ((e, r) for r in candidates if (e := ends[r]) is not None and (not at or e <= at)),
-            default=None,
-        )
-        if best is not None:
-            found.append((feature, best[1]))
-    return found
+    asked = sorted({(f, at) for f, at in wanted if writers[f]})
+    answers = store.last_completed_runs(
+        [RunRequest(tuple(sorted(writers[f])), at) for f, at in asked]
+    )
+    return [(f, found[1]) for (f, _), found in zip(asked, answers, strict=True) if found]
 
 
 def _neighbours(

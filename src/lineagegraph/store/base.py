@@ -48,6 +48,13 @@ class VersionRequest(NamedTuple):
     excluded: frozenset[str] = frozenset()
 
 
+class RunRequest(NamedTuple):
+    """A question to :meth:`Store.last_completed_runs`."""
+
+    job_ids: tuple[str, ...]
+    at: str  # a stored timestamp (format_time), or "" for no limit
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What an applied changeset did.
@@ -207,6 +214,18 @@ class Store(Protocol):
         ``first_seen`` and then id; the request's excluded versions are passed over.
         The answer is ``(first_seen, version id)``, or ``None`` when there is none. A
         dataset can have thousands of versions: only the latest comes back.
+        """
+        ...
+
+    def last_completed_runs(self, requests: Sequence[RunRequest]) -> list[tuple[str, str] | None]:
+        """For each request, the run of its jobs that completed last by its time.
+
+        The runs are those of the jobs' ``HAS_RUN`` edges, ended ones too, first seen at
+        or before the time, whose state is ``COMPLETE`` and whose
+        :func:`~lineagegraph.model.completion_stamp` is at or before it (any, when the
+        time is ""). The answer is ``(completion stamp, run id)`` of the latest by stamp
+        and then id, or ``None``. A job can have thousands of runs: the store picks the
+        one without handing every run back.
         """
         ...
 

@@ -47,18 +47,21 @@ from lineagegraph.model import (
     Node,
     Origin,
     Page,
+    RunState,
     edge_valid,
     ends,
     format_time,
     member_stamp,
     merge_reported,
     reasons_from_json,
+    time_stamp,
 )
 from lineagegraph.store.base import (
     NO_FILTER,
     SEARCH_KIND_ORDER,
     ApplyResult,
     Hop,
+    RunRequest,
     SearchFilter,
     StoreStats,
     VersionRequest,
@@ -1530,6 +1533,45 @@ class EmbeddedStore:
                         break
                 answers.append(best)
             return answers
+
+    def last_completed_runs(self, requests: Sequence[RunRequest]) -> list[tuple[str, str] | None]:
+        """The run of each request's jobs that completed last by its time (see :class:`Store`).
+
+        SQLite picks the completed runs of the jobs out of their attributes; only their
+        times come back, each job's once per call.
+        """
+        jobs = sorted({job for request in requests for job in request.job_ids})
+        completed: dict[str, list[tuple[str, str, str]]] = {job: [] for job in jobs}
+        with self._lock:
+            self._check_open()
+            step = 500
+            for start in range(0, len(jobs), step):
+                chunk = jobs[start : start + step]
+                rows = self._con.execute(
+                    "SELECT e.src, e.first_seen, n.id, json_extract(n.attrs, '$.ended_at'), "
+                    "json_extract(n.attrs, '$.started_at') FROM edges e "
+                    "JOIN nodes n ON n.id = e.dst "
+                    f"WHERE e.src IN ({', '.join('?' * len(chunk))}) AND e.kind = ? "
+                    "AND json_extract(n.attrs, '$.state') = ?",
+                    [*chunk, EdgeKind.HAS_RUN.value, RunState.COMPLETE.value],
+                )
+                for job, seen, run_id, ended, started in rows:
+                    stamp = time_stamp(ended) or time_stamp(started)
+                    completed[job].append((seen, stamp, run_id))
+        answers: list[tuple[str, str] | None] = []
+        for job_ids, at in requests:
+            answers.append(
+                max(
+                    (
+                        (stamp, run_id)
+                        for job in set(job_ids)
+                        for seen, stamp, run_id in completed[job]
+                        if not at or (seen <= at and stamp <= at)
+                    ),
+                    default=None,
+                )
+            )
+        return answers
 
     def latest_history(self, ids: Sequence[str]) -> dict[str, str | None]:
         """The latest version of each dataset and run of each job (see :class:`Store`).

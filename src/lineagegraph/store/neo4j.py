@@ -61,6 +61,7 @@ from lineagegraph.model import (
     Node,
     Origin,
     Page,
+    completion_stamp,
     end_edge,
     format_time,
     member_stamp,
@@ -74,6 +75,7 @@ from lineagegraph.store.base import (
     SEARCH_KIND_ORDER,
     ApplyResult,
     Hop,
+    RunRequest,
     SearchFilter,
     StoreStats,
     VersionRequest,
@@ -155,7 +157,8 @@ _UPDATE_NODES = """
 UNWIND $rows AS row
 MATCH (n:Entity {id: row.id})
 SET n.attrs = row.attrs, n.title = row.title, n.owners = row.owners, n.tags = row.tags,
-    n.search = row.search, n.stamp = row.stamp, n.seen = row.seen
+    n.search = row.search, n.stamp = row.stamp, n.seen = row.seen, n.state = row.state,
+    n.done = row.done
 """
 
 _READ_EDGES = """
@@ -409,6 +412,25 @@ _LATEST_VERSIONS = (
 )
 
 
+# Per request: of the runs of its jobs' HAS_RUN edges (ended ones too) first seen by its
+# time, the COMPLETE one with the latest ``done`` stamp at or before it, as "stamp id"
+# (stamps hold no space); and the runs written before ``state`` and ``done`` existed,
+# with their attributes, which then decide. Neo4j keeps a job's runs by relationship type,
+# so this reads them, and only their properties, on the server.
+_LAST_COMPLETED_RUNS = (
+    "UNWIND range(0, size($requests) - 1) AS i "
+    "WITH i, $requests[i] AS request "
+    "CALL (request) { "
+    "MATCH (j:Entity)-[h:HAS_RUN]->(r:Run) "
+    "WHERE j.id IN request.jobs AND (request.at = '' OR h.first_seen <= request.at) "
+    "AND (r.state IS NULL "
+    "OR (r.state = 'COMPLETE' AND (request.at = '' OR r.done <= request.at))) "
+    "RETURN max(CASE WHEN r.state IS NOT NULL THEN r.done + ' ' + r.id END) AS top, "
+    "collect(CASE WHEN r.state IS NULL THEN [r.id, r.attrs] END) AS unmarked } "
+    "RETURN i, top, unmarked ORDER BY i"
+)
+
+
 # Per dataset or job with a current HAS_VERSION or HAS_RUN edge (the edge rules give
 # datasets no runs and jobs no versions), in one pass over those edges: the latest of its
 # versions or runs by the ``stamp`` property and then id, as "stamp id" (stamps hold no
@@ -593,6 +615,11 @@ def _search_plan(query: str) -> tuple[str, list[str]] | None:
 # --- conversions --------------------------------------------------------------------------------
 
 
+def _run_state(attrs: dict[str, Any]) -> str:
+    state = attrs.get("state")
+    return state if isinstance(state, str) else ""
+
+
 def _strings(value: Any) -> list[str] | None:
     """The values an owner or tag filter matches: like SQLite's json_each over the attribute."""
     if isinstance(value, str):
@@ -618,6 +645,9 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
         "tags": _strings(attrs.get("tags")),
         "search": search,
         "stamp": member_stamp(node.kind, attrs),
+        # runs: their state ("" for none) and, once COMPLETE, their completion stamp
+        "state": _run_state(attrs) if node.kind is Kind.RUN else None,
+        "done": completion_stamp(node.kind, attrs),
     }
 
 
@@ -1249,6 +1279,27 @@ class Neo4jStore:
             if latest:
                 candidates.append((stamp, latest))
             answers[owner] = max(candidates)[1]
+        return answers
+
+    def last_completed_runs(self, requests: Sequence[RunRequest]) -> list[tuple[str, str] | None]:
+        """The run of each request's jobs that completed last by its time, in one query
+        (see ``Store``). Runs written before their state was a property are judged by
+        their attributes here."""
+        if not requests:
+            return []
+        rows = [{"jobs": sorted(set(r.job_ids)), "at": r.at} for r in requests]
+        answers: list[tuple[str, str] | None] = [None] * len(rows)
+        for record in self._read(_LAST_COMPLETED_RUNS, requests=rows):
+            at = rows[record["i"]]["at"]
+            candidates: list[tuple[str, str]] = []
+            if record["top"] is not None:
+                stamp, _, run_id = record["top"].partition(" ")
+                candidates.append((stamp, run_id))
+            for run_id, attrs in record["unmarked"]:
+                stamp = completion_stamp(Kind.RUN, json.loads(attrs))
+                if stamp is not None and (not at or stamp <= at):
+                    candidates.append((stamp, run_id))
+            answers[record["i"]] = max(candidates, default=None)
         return answers
 
     def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
