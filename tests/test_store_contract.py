@@ -1292,6 +1292,91 @@ def test_latest_history_follows_every_write_like_a_reading_of_all_versions(
         store.close()
 
 
+RUN_STATES = ["COMPLETE", "COMPLETE", "FAIL", "START", None]
+
+
+@st.composite
+def run_steps(draw: st.DrawFn) -> ChangeSet:
+    """A changeset that adds runs of the job, changes their state and times, links them
+    to the job at some hour, ends those edges or deletes runs."""
+    cs = ChangeSet(origin=Origin.API)
+    owner = job("clean_orders")
+    for _ in range(draw(st.integers(1, 3))):
+        n = draw(st.integers(0, 4))
+        step = draw(st.sampled_from(["link", "report", "end", "delete"]))
+        hour = draw(st.integers(0, 6))
+        if step in ("link", "report"):
+            attrs: dict[str, Any] = {}
+            state = draw(st.sampled_from(RUN_STATES))
+            if state is not None:
+                attrs["state"] = state
+            for name in ("started_at", "ended_at"):
+                when = draw(st.sampled_from([None, *MEMBER_TIMES]))
+                if when is not None:
+                    attrs[name] = when
+            cs.nodes.append(member(owner, n).model_copy(update={"attrs": attrs}))
+            if step == "link":
+                cs.edges.append(member_edge(owner, n, hour))
+        elif step == "end":
+            edge = member_edge(owner, n, hour)
+            cs.endings.append(
+                EdgeEnding(
+                    source_id=owner, kind=edge.kind, target_id=edge.target_id, at=edge.last_seen
+                )
+            )
+        else:
+            cs.deletes.append(member(owner, n).id)
+    return cs
+
+
+def expected_completed(store: Store, at: str) -> tuple[str, str] | None:
+    """last_completed_runs of the job at a time, from everything exported."""
+    nodes, edges = store.export()
+    attrs = {n.id: n.attrs for n in nodes}
+    owner = job("clean_orders")
+    found = []
+    for edge in edges:
+        if edge.key[:2] != (owner, EdgeKind.HAS_RUN) or (at and edge.first_seen > at):
+            continue
+        run = attrs[edge.target_id]
+        if run.get("state") != "COMPLETE":
+            continue
+        stamp = time_stamp(run.get("ended_at")) or time_stamp(run.get("started_at"))
+        if not at or stamp <= at:
+            found.append((stamp, edge.target_id))
+    return max(found, default=None)
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+@settings(max_examples=40, deadline=None)
+@given(st.lists(run_steps(), min_size=1, max_size=8), st.booleans())
+def test_last_completed_runs_follow_every_write_like_a_reading_of_all_runs(
+    kind: str, steps: list[ChangeSet], ask_first: bool
+) -> None:
+    store = make_store(kind)
+    times = ["", *(format_time(T0 + timedelta(hours=h)) for h in (0, 3, 5, 6, 12))]
+    requests = [RunRequest((job("clean_orders"),), at) for at in times]
+    try:
+        store.apply(pipeline())
+
+        def check() -> None:
+            expected = [expected_completed(store, at) for at in times]
+            assert store.last_completed_runs(requests) == expected
+
+        if ask_first:  # a store may keep what it answered and drop it as writes come
+            check()
+        for changeset in steps:
+            if changeset.deletes and (changeset.nodes or changeset.edges):
+                store.apply(ChangeSet(deletes=changeset.deletes))
+                changeset = changeset.model_copy(update={"deletes": []})
+            store.apply(changeset)
+            if ask_first:
+                check()
+        check()
+    finally:
+        store.close()
+
+
 def test_expand_targets_are_where_the_hops_of_expand_lead(store: Store) -> None:
     store.apply(pipeline())
     t1 = T0 + timedelta(days=1)

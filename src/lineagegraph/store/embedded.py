@@ -555,6 +555,9 @@ class EmbeddedStore:
         # dataset or job -> its current versions or runs by the rules' order; built on
         # the first question about it and then kept up to date by writes
         self._histories: dict[str, _History] = {}
+        # job -> its COMPLETE runs by (completion stamp, id), built on the first question
+        # about it and dropped by any write that touches its runs
+        self._completed: dict[str, list[tuple[str, str]]] = {}
         # node id -> the attributes object it was last reported with, once committed
         self._reported: dict[str, dict[str, Any]] = {}
         # edge key -> an attributes object whose every item the stored edge holds
@@ -1052,6 +1055,8 @@ class EmbeddedStore:
                 succ[node.id] = {}
                 pred[node.id] = {}
         history_succ, history_pred = self._history_succ, self._history_pred
+        if self._completed:
+            self._forget_completions(nodes, edges, deleted)
         histories = self._histories
         stamps = self._restamp(nodes) if histories else {}
         joined: list[tuple[str, str]] = []
@@ -1111,6 +1116,24 @@ class EmbeddedStore:
                 budget = self._note_cycles(source, target, budget)
                 if budget < 0:
                     break
+
+    def _forget_completions(
+        self, nodes: list[Node], edges: list[GraphEdge], deleted: list[str]
+    ) -> None:
+        """Drop the completed runs indexed for the jobs whose runs these writes touch: a
+        run written (its state or times may have changed), a HAS_RUN edge written."""
+        completed = self._completed
+        if deleted:
+            completed.clear()
+            return
+        has_run = EdgeKind.HAS_RUN.value
+        for node in nodes:
+            if node.kind is Kind.RUN:
+                for owner in self._history_pred.get(node.id, ()):
+                    completed.pop(owner, None)
+        for source, kind_value, _, _, _ in edges:
+            if kind_value == has_run:
+                completed.pop(source, None)
 
     def _restamp(self, nodes: list[Node]) -> dict[str, str]:
         """Move written versions and runs within their owners' histories; their stamps."""
@@ -1537,41 +1560,51 @@ class EmbeddedStore:
     def last_completed_runs(self, requests: Sequence[RunRequest]) -> list[tuple[str, str] | None]:
         """The run of each request's jobs that completed last by its time (see :class:`Store`).
 
-        SQLite picks the completed runs of the jobs out of their attributes; only their
-        times come back, each job's once per call.
+        Each job's completed runs are read once, on the first question about it, and
+        kept sorted by completion until a write touches the job's runs; an answer is then
+        a binary search, however many runs the job has.
         """
-        jobs = sorted({job for request in requests for job in request.job_ids})
-        completed: dict[str, list[tuple[str, str, str]]] = {job: [] for job in jobs}
         with self._lock:
             self._check_open()
-            step = 500
-            for start in range(0, len(jobs), step):
-                chunk = jobs[start : start + step]
-                rows = self._con.execute(
-                    "SELECT e.src, e.first_seen, n.id, json_extract(n.attrs, '$.ended_at'), "
-                    "json_extract(n.attrs, '$.started_at') FROM edges e "
-                    "JOIN nodes n ON n.id = e.dst "
-                    f"WHERE e.src IN ({', '.join('?' * len(chunk))}) AND e.kind = ? "
-                    "AND json_extract(n.attrs, '$.state') = ?",
-                    [*chunk, EdgeKind.HAS_RUN.value, RunState.COMPLETE.value],
-                )
-                for job, seen, run_id, ended, started in rows:
-                    stamp = time_stamp(ended) or time_stamp(started)
-                    completed[job].append((seen, stamp, run_id))
-        answers: list[tuple[str, str] | None] = []
-        for job_ids, at in requests:
-            answers.append(
-                max(
-                    (
-                        (stamp, run_id)
-                        for job in set(job_ids)
-                        for seen, stamp, run_id in completed[job]
-                        if not at or (seen <= at and stamp <= at)
-                    ),
-                    default=None,
-                )
+            jobs = sorted({job for request in requests for job in request.job_ids})
+            self._index_completions([j for j in jobs if j not in self._completed])
+            history_succ, completed = self._history_succ, self._completed
+            answers: list[tuple[str, str] | None] = []
+            for job_ids, at in requests:
+                best: tuple[str, str] | None = None
+                for job in set(job_ids):
+                    ordered = completed[job]
+                    runs = history_succ.get(job, {})
+                    end = bisect.bisect_right(ordered, (at, _LAST_ID)) if at else len(ordered)
+                    # From the last run that completed by then, back to one seen by then.
+                    for i in range(end - 1, -1, -1):
+                        if not at or runs[ordered[i][1]][EdgeKind.HAS_RUN][0] <= at:
+                            if best is None or ordered[i] > best:
+                                best = ordered[i]
+                            break
+                answers.append(best)
+            return answers
+
+    def _index_completions(self, jobs: Sequence[str]) -> None:
+        """Read the completed runs of these jobs' HAS_RUN edges (ended ones too), with
+        their completion stamps, into the index that :meth:`last_completed_runs` reads."""
+        found: dict[str, list[tuple[str, str]]] = {job: [] for job in jobs}
+        step = 500
+        for start in range(0, len(jobs), step):
+            chunk = jobs[start : start + step]
+            rows = self._con.execute(
+                "SELECT e.src, n.id, json_extract(n.attrs, '$.ended_at'), "
+                "json_extract(n.attrs, '$.started_at') FROM edges e "
+                "JOIN nodes n ON n.id = e.dst "
+                f"WHERE e.src IN ({', '.join('?' * len(chunk))}) AND e.kind = ? "
+                "AND json_extract(n.attrs, '$.state') = ?",
+                [*chunk, EdgeKind.HAS_RUN.value, RunState.COMPLETE.value],
             )
-        return answers
+            for job, run_id, ended, started in rows:
+                found[job].append((time_stamp(ended) or time_stamp(started), run_id))
+        for job, runs in found.items():
+            runs.sort()
+            self._completed[job] = runs
 
     def latest_history(self, ids: Sequence[str]) -> dict[str, str | None]:
         """The latest version of each dataset and run of each job (see :class:`Store`).
