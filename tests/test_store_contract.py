@@ -41,7 +41,14 @@ from lineagegraph.model import (
     time_stamp,
 )
 from lineagegraph.store import SearchFilter, Store, open_store
-from lineagegraph.store.base import NO_FILTER, Hop, RunRequest, VersionRequest, encode_cursor
+from lineagegraph.store.base import (
+    NO_FILTER,
+    HistoryRequest,
+    Hop,
+    RunRequest,
+    VersionRequest,
+    encode_cursor,
+)
 from tests.conftest import STORE_KINDS, make_store
 
 NS = "postgres://db:5432"
@@ -1148,12 +1155,13 @@ def member_edge(owner: str, n: int, hour: int) -> Edge:
     )
 
 
-def expected_latest(store: Store) -> dict[str, str | None]:
-    """latest_history of the owners as the rules define it, from everything exported."""
+def expected_histories(store: Store) -> dict[str, list[tuple[str, str]]]:
+    """The histories of the owners that have current edges of their kind, as the rules
+    order them ((stamp, member) ascending), from everything exported."""
     nodes, exported = store.export()
     attrs = {n.id: n.attrs for n in nodes}
     edges = list(exported)
-    answers: dict[str, str | None] = {}
+    histories: dict[str, list[tuple[str, str]]] = {}
     for owner, member_kind in HISTORY_OWNERS.items():
         edge_kind, _, names = HISTORY_ORDER[parse_id(owner).kind]
         targets = [e.target_id for e in edges if e.key[:2] == (owner, edge_kind) and e.current]
@@ -1161,12 +1169,26 @@ def expected_latest(store: Store) -> dict[str, str | None]:
             continue
         members = [t for t in targets if parse_id(t).kind is member_kind]
         # the first of the member's times it has (a run without a start: its end)
-        ranked = [
+        histories[owner] = sorted(
             (next(filter(None, (time_stamp(attrs[m].get(n)) for n in names)), ""), m)
             for m in members
-        ]
-        answers[owner] = max(ranked)[1] if ranked else None
-    return answers
+        )
+    return histories
+
+
+def expected_latest(store: Store) -> dict[str, str | None]:
+    """latest_history of the owners as the rules define it, from everything exported."""
+    return {
+        owner: history[-1][1] if history else None
+        for owner, history in expected_histories(store).items()
+    }
+
+
+def expected_between(history: list[tuple[str, str]], start: str, end: str) -> list[tuple[str, str]]:
+    """history_between of one history: from start to end, after the member before start."""
+    before = [key for key in history if key < (start, "")]
+    within = [key for key in history if (start, "") <= key and key[0] <= end]
+    return [before[-1], *within] if before else within
 
 
 def test_latest_history_orders_by_the_members_own_times_then_id(store: Store) -> None:
@@ -1288,6 +1310,17 @@ def test_latest_history_follows_every_write_like_a_reading_of_all_versions(
             if ask_first:
                 assert store.latest_history(owners) == expected_latest(store)
         assert store.latest_history(owners) == expected_latest(store)
+        histories = expected_histories(store)
+        windows = [("", format_time(T0 + timedelta(days=2)))] + [
+            (format_time(T0 + timedelta(hours=a)), format_time(T0 + timedelta(hours=b)))
+            for a, b in ((4, 6), (5, 5), (6, 30), (-10, 4), (30, 40))
+        ]
+        requests = [
+            HistoryRequest(o, a, b) for o in [*owners, ds("public.missing")] for a, b in windows
+        ]
+        assert store.history_between(requests) == [
+            expected_between(histories.get(r.owner_id, []), r.start, r.end) for r in requests
+        ]
     finally:
         store.close()
 

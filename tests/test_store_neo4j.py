@@ -41,7 +41,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.service import LineageService
 from lineagegraph.store import SearchFilter, Store, open_store
-from lineagegraph.store.base import Hop, RunRequest
+from lineagegraph.store.base import HistoryRequest, Hop, RunRequest
 from lineagegraph.store.neo4j import (
     Neo4jStore,
     _health_records,
@@ -180,6 +180,18 @@ def test_versions_and_runs_carry_their_time_stamp_and_older_nodes_without_it_sti
     # A version written before the property existed is ordered by its attributes.
     cypher(raw, f"MATCH (v:Entity {{id: '{versions[0]}'}}) REMOVE v.stamp")
     assert neo4j_store.latest_history([orders]) == {orders: versions[1]}
+    five, six = "2026-03-01T05:00:00.000000Z", "2026-03-01T06:00:00.000000Z"
+    assert neo4j_store.history_between(
+        [
+            HistoryRequest(orders, "", six),
+            HistoryRequest(orders, six, six),  # after the one before: unstamped, at 05:00
+            HistoryRequest(orders, "2026-03-01T05:30:00.000000Z", "2026-03-01T05:45:00.000000Z"),
+        ]
+    ) == [
+        [("", versions[2]), (five, versions[0]), (six, versions[1])],
+        [(five, versions[0]), (six, versions[1])],
+        [(five, versions[0])],
+    ]
     neo4j_store.apply(
         ChangeSet(
             nodes=[Node.from_key(parse_id(versions[2]), {"created_at": "2026-03-01T04:00:00Z"})]

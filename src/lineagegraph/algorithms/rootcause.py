@@ -76,11 +76,10 @@ from lineagegraph.model import (
     EdgeKind,
     Node,
     format_time,
-    member_stamp,
     parse_time,
     utcnow,
 )
-from lineagegraph.store.base import Store
+from lineagegraph.store.base import HistoryRequest, Store
 
 __all__ = [
     "CHECK_SEVERITY",
@@ -602,24 +601,23 @@ class _Context:
 
     def job_events(self) -> list[Suspect]:
         store = self.store
-        runs_of = _neighbours(store, self.jobs, EdgeKind.HAS_RUN, _DOWN)
-        nodes = store.get(sorted({r for rs in runs_of.values() for r in rs}))
+        # The runs of the window in history order (by start, else by end or state time:
+        # member_stamp), after the run before them, whose code the first is compared with.
+        window = self.window
+        start = "" if window.start is None else format_time(window.start)
+        requests = [HistoryRequest(job, start, format_time(window.end)) for job in self.jobs]
+        runs_of = dict(zip(self.jobs, store.history_between(requests), strict=True))
+        nodes = store.get(sorted({r for runs in runs_of.values() for _, r in runs}))
         code_diff = {c.job_id for c in self.diff.code_changes} if self.diff else set()
         suspects = []
         for job in self.jobs:
-            # in history order: by start, else by end or state time (member_stamp)
-            runs = sorted(
-                (
-                    (_time(member_stamp(Kind.RUN, nodes[r].attrs)), r)
-                    for r in runs_of[job]
-                    if r in nodes
-                ),
-                key=lambda item: ("" if item[0] is None else format_time(item[0]), item[1]),
-            )
             previous: Node | None = None
-            for at, run_id in runs:
-                node = nodes[run_id]
-                if at is not None and at in self.window:
+            for stamp, run_id in runs_of[job]:
+                node = nodes.get(run_id)
+                if node is None:
+                    continue
+                at = _time(stamp)
+                if at is not None and at in window:
                     state = str(node.attrs.get("state", ""))
                     if state in _FAILED_STATES:
                         error = node.attrs.get("error_message")

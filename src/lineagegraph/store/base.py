@@ -55,6 +55,14 @@ class RunRequest(NamedTuple):
     at: str  # a stored timestamp (format_time), or "" for no limit
 
 
+class HistoryRequest(NamedTuple):
+    """A question to :meth:`Store.history_between`."""
+
+    owner_id: str  # a dataset or a job
+    start: str  # a stored timestamp (format_time), or "" for the first member on
+    end: str  # a stored timestamp
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What an applied changeset did.
@@ -226,6 +234,20 @@ class Store(Protocol):
         time is ""). The answer is ``(completion stamp, run id)`` of the latest by stamp
         and then id, or ``None``. A job can have thousands of runs: the store picks the
         one without handing every run back.
+        """
+        ...
+
+    def history_between(self, requests: Sequence[HistoryRequest]) -> list[list[tuple[str, str]]]:
+        """For each request, the part of a dataset's or job's history between two times.
+
+        The history is what :meth:`latest_history` orders: the members of the owner's
+        current ``HAS_VERSION`` or ``HAS_RUN`` edges by their
+        :func:`~lineagegraph.model.member_stamp` and then id. The answer holds, in that
+        order as ``(stamp, member id)``, the members whose stamp lies from ``start`` to
+        ``end`` (both included), after the member just before ``start`` when there is
+        one (what the first of them followed). An owner that is not a dataset or job,
+        or does not exist, has none. A history can hold thousands of members: only these
+        come back.
         """
         ...
 

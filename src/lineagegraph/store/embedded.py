@@ -60,6 +60,7 @@ from lineagegraph.store.base import (
     NO_FILTER,
     SEARCH_KIND_ORDER,
     ApplyResult,
+    HistoryRequest,
     Hop,
     RunRequest,
     SearchFilter,
@@ -1606,6 +1607,37 @@ class EmbeddedStore:
             runs.sort()
             self._completed[job] = runs
 
+    def history_between(self, requests: Sequence[HistoryRequest]) -> list[list[tuple[str, str]]]:
+        """Part of each owner's history (see :class:`Store`): a slice of the history kept
+        sorted for :meth:`latest_history`, read once on the first question about it."""
+        with self._lock:
+            self._check_open()
+            self._ensure_histories([r.owner_id for r in requests])
+            answers: list[list[tuple[str, str]]] = []
+            for owner, start, end in requests:
+                history = self._histories.get(owner)
+                if history is None:
+                    answers.append([])
+                    continue
+                keys = history.keys
+                first = bisect.bisect_left(keys, (start, ""))
+                last = bisect.bisect_right(keys, (end, _LAST_ID))
+                answers.append(keys[max(first - 1, 0) : last])
+            return answers
+
+    def _ensure_histories(self, ids: Sequence[str]) -> None:
+        """Build the histories of the datasets and jobs among ``ids`` not built yet."""
+        node_data, histories = self._graph._node, self._histories
+        new = [
+            i
+            for i in dict.fromkeys(ids)
+            if i not in histories
+            and (data := node_data.get(i)) is not None
+            and data["k"] in _HISTORY_OWNERS
+        ]
+        if new:
+            self._build_histories(new)
+
     def latest_history(self, ids: Sequence[str]) -> dict[str, str | None]:
         """The latest version of each dataset and run of each job (see :class:`Store`).
 
@@ -1614,17 +1646,9 @@ class EmbeddedStore:
         """
         with self._lock:
             self._check_open()
-            node_data, histories = self._graph._node, self._histories
             wanted = list(dict.fromkeys(ids))
-            new = [
-                i
-                for i in wanted
-                if i not in histories
-                and (data := node_data.get(i)) is not None
-                and data["k"] in _HISTORY_OWNERS
-            ]
-            if new:
-                self._build_histories(new)
+            self._ensure_histories(wanted)
+            histories = self._histories
             answers: dict[str, str | None] = {}
             for owner in wanted:
                 history = histories.get(owner)

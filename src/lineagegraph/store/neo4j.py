@@ -74,6 +74,7 @@ from lineagegraph.store.base import (
     NO_FILTER,
     SEARCH_KIND_ORDER,
     ApplyResult,
+    HistoryRequest,
     Hop,
     RunRequest,
     SearchFilter,
@@ -452,6 +453,21 @@ _LATEST_HISTORY = (
     "WITH o, top, unstamped WHERE edges > 0 "
     "RETURN collect(o.id) AS owners, collect(coalesce(top, '')) AS tops, "
     "collect(unstamped) AS unstamped"
+)
+
+# Per request: the owner's versions or runs over current edges with a ``stamp`` from the
+# start to the end, as [stamp, id]; the latest before the start, as "stamp id"; and those
+# without a stamp (written before the property existed), whose attributes then decide.
+_HISTORY_BETWEEN = (
+    "UNWIND range(0, size($requests) - 1) AS i "
+    "WITH i, $requests[i] AS request "
+    "CALL (request) { "
+    "MATCH (o:Entity {id: request.owner})-[r:HAS_VERSION|HAS_RUN]->(m) "
+    f"WHERE r.ended_at IS NULL AND {_MEMBERS} AND (m.stamp IS NULL OR m.stamp <= request.end) "
+    "RETURN collect(CASE WHEN m.stamp >= request.start THEN [m.stamp, m.id] END) AS within, "
+    "max(CASE WHEN m.stamp < request.start THEN m.stamp + ' ' + m.id END) AS before, "
+    "collect(CASE WHEN m.stamp IS NULL THEN [m.id, m.attrs] END) AS unstamped } "
+    "RETURN i, within, before, unstamped ORDER BY i"
 )
 
 
@@ -1300,6 +1316,27 @@ class Neo4jStore:
                 if stamp is not None and (not at or stamp <= at):
                     candidates.append((stamp, run_id))
             answers[record["i"]] = max(candidates, default=None)
+        return answers
+
+    def history_between(self, requests: Sequence[HistoryRequest]) -> list[list[tuple[str, str]]]:
+        """Part of each owner's history, in one query (see ``Store``). Versions and runs
+        written before their ``stamp`` property existed are placed by their attributes."""
+        if not requests:
+            return []
+        rows = [{"owner": r.owner_id, "start": r.start, "end": r.end} for r in requests]
+        answers: list[list[tuple[str, str]]] = [[] for _ in rows]
+        for record in self._read(_HISTORY_BETWEEN, requests=rows):
+            start, end = rows[record["i"]]["start"], rows[record["i"]]["end"]
+            within = [(stamp, member) for stamp, member in record["within"]]
+            before = [tuple(record["before"].split(" ", 1))] if record["before"] else []
+            for member, attrs in record["unstamped"]:
+                key = (member_stamp(kind_of(member), json.loads(attrs)) or "", member)
+                if key < (start, ""):
+                    before.append(key)
+                elif key[0] <= end:
+                    within.append(key)
+            within.sort()
+            answers[record["i"]] = [max(before), *within] if before else within
         return answers
 
     def latest_versions(self, requests: Sequence[VersionRequest]) -> list[tuple[str, str] | None]:
