@@ -417,6 +417,30 @@ def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     watch.check()
 
 
+def test_the_impact_status_counts_what_the_graph_draws(page: tuple[Page, Watch]) -> None:
+    # Dropping stg_orders.customer_id affects the check on it, listed one hop away in the
+    # table but not drawn: the status counted it among "4 affected of 37 downstream",
+    # while the graph lit 3 nodes, and the 37 drawn counted stg_orders and its columns.
+    tab, watch = page
+    open_route(tab, route("impact", STG_ORDERS, "drop=customer_id"))
+    affected = tab.locator('table[aria-label="Affected consumers"]')
+    expect(affected.locator("a.entity-link", has_text="not_null(customer_id)")).to_have_count(1)
+    status = tab.locator(".graph-status")
+    expect(status).to_contain_text("affected")
+    drawn = tab.locator("ul.node-list li")
+    lit = tab.locator("ul.node-list li.affected")
+    assert lit.count() == 3
+    expect(status).to_have_text(
+        f"3 of {drawn.count()} nodes affected · 1 affected check listed in the table, not drawn"
+    )
+    # dropping the whole table: its two checks are listed, not drawn, and not counted
+    open_route(tab, route("impact", STG_ORDERS, "dropDataset=1"))
+    expect(status).to_contain_text("2 affected checks listed in the table, not drawn")
+    assert int(status.inner_text().split(" of ")[0]) == lit.count()
+    shoot(tab, "impact-status-counts-what-is-drawn")
+    watch.check()
+
+
 def test_at_risk_overlay(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("at-risk"))
