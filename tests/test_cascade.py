@@ -32,6 +32,7 @@ from lineagegraph.model import (
     ModelVersion,
     Node,
     Precision,
+    ReasonKind,
     Result,
     Run,
     RunState,
@@ -207,6 +208,14 @@ def test_model_trained_before_a_bad_partition_is_not_at_risk(service: LineageSer
         mv(2),
     )
     assert reason.hops == 5
+    assert reason.kind is ReasonKind.RECORDED_RUNS
+    # what each other reason rests on: the check's own verdicts on the partition, and
+    # the check itself on the column and its table
+    (partition,) = service.health(dv("events", "p2")).reasons
+    assert (partition.hops, partition.kind) == (1, ReasonKind.CHECKED_VERSION)
+    for failing in (fd("events", "user_id"), ds("events")):
+        (own,) = service.health(failing).reasons
+        assert (own.hops, own.kind) == (0, ReasonKind.OWN_CHECK)
     prod = service.health(PROD)
     assert prod.status is HealthStatus.AT_RISK
     assert prod.reasons[0].path == (*reason.path, PROD)
@@ -339,6 +348,8 @@ def test_design_lineage_gives_potential_risk_along_column_lineage(
         (mv(1), 3, Precision.POTENTIAL, (src, mid, feature, mv(1))),
         (PROD, 4, Precision.POTENTIAL, (src, mid, feature, mv(1), PROD)),
     ]
+    for entity in (mid, ds("mid"), feature, mv(1), PROD):
+        assert [r.kind for r in service.health(entity).reasons] == [ReasonKind.DESIGN_LINEAGE]
     # Field-level: the job is not on the column path, so it is not listed.
     assert status(service, jb("etl")) is HealthStatus.OK
     assert status(service, ds("src")) is HealthStatus.FAILING

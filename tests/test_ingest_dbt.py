@@ -14,7 +14,7 @@ from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.dbt import slim_manifest, translate_dbt
 from lineagegraph.ingest.openlineage import translate_event
-from lineagegraph.model import Direction, EdgeKind
+from lineagegraph.model import Direction, EdgeKind, ReasonKind
 from lineagegraph.service import LineageService
 
 PG = "postgres://postgres"
@@ -749,11 +749,13 @@ def test_a_dbt_model_skipped_after_a_failure_is_not_said_to_have_read_it(
             f"where shop.main.stg_customers@{EMAIL_CHECK} on shop.main.stg_customers.email "
             "failed, 3 hops upstream (recorded runs)"
         )
+        assert reason.kind is ReasonKind.NOT_REFRESHED
         assert _run_state(service, reason.path[-2]) == "ABORT"
     # orders was built from the data its check warned about: it read it
     (reason,) = orders.reasons
     assert reason.message.startswith("reads data where shop.main.stg_orders@accepted_values")
     assert reason.message.endswith("(confirmed through recorded runs)")
+    assert reason.kind is ReasonKind.RECORDED_RUNS
     assert _run_state(service, reason.path[-2]) == "COMPLETE"
 
 
