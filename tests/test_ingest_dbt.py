@@ -736,7 +736,8 @@ def test_a_dbt_model_skipped_after_a_failure_is_not_said_to_have_read_it(
     # In the first build not_null_stg_customers_email fails, so dbt skips customers and
     # customers_snapshot. Their jobs are at risk through their skipped runs (recorded
     # with the failing version as input), and the evidence said they read the data,
-    # "confirmed through recorded runs", as for a model that was built from it.
+    # "confirmed through recorded runs", as for a model that was built from it; then it
+    # said they read nothing, but not why they stay at risk.
     service.apply(shop_build(1).changeset)
     customers = service.health(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers"))
     snapshot = service.health(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers_snapshot"))
@@ -745,9 +746,10 @@ def test_a_dbt_model_skipped_after_a_failure_is_not_said_to_have_read_it(
         (reason,) = (r for r in record.reasons if r.check_id.endswith(EMAIL_CHECK))
         assert record.status.value == "AT_RISK"
         assert reason.message == (
-            "its latest run was skipped, reading and writing nothing; it was to read data "
-            f"where shop.main.stg_customers@{EMAIL_CHECK} on shop.main.stg_customers.email "
-            "failed, 3 hops upstream (recorded runs)"
+            "its latest run was skipped, reading and writing nothing, so its output has not "
+            f"been refreshed since data where shop.main.stg_customers@{EMAIL_CHECK} on "
+            "shop.main.stg_customers.email failed, 3 hops upstream, and its consumers still "
+            "read stale data (recorded runs)"
         )
         assert reason.kind is ReasonKind.NOT_REFRESHED
         assert _run_state(service, reason.path[-2]) == "ABORT"

@@ -892,7 +892,8 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
     )
     seeds = _paths(confirmed, prefix)
     # A job is reached through its latest run; one that was aborted (a dbt model skipped
-    # after an upstream failure) did not read what it is recorded with as input.
+    # after an upstream failure) did not read what it is recorded with as input, but
+    # left the job's output as it was before the failure.
     latest_runs = rules.facts.nodes(
         path[-2]
         for node_id, path in seeds.items()
@@ -909,7 +910,10 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
                     if run.attrs.get("status") == "skipped"
                     else "was aborted"
                 )
-                message = f"its latest run {done}; it was to read {where} (recorded runs)"
+                message = (
+                    f"its latest run {done}, so its output has not been refreshed since "
+                    f"{where}, and its consumers still read stale data (recorded runs)"
+                )
                 kind = ReasonKind.NOT_REFRESHED
             else:
                 message = f"reads {where} (confirmed through recorded runs)"
