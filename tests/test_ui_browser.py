@@ -478,6 +478,56 @@ def test_at_risk_overlay(page: tuple[Page, Watch]) -> None:
     watch.check()
 
 
+def test_at_risk_says_what_each_reason_rests_on(page: tuple[Page, Watch], server: str) -> None:
+    # Every confirmed reason read "Confirmed through recorded runs": the failing table's
+    # own check, and a job whose latest run was aborted before it read anything too.
+    tab, watch = page
+    job = "job|airflow://acme|reconcile_orders"
+    event = {
+        "eventType": "ABORT",
+        "eventTime": "2026-10-05T09:00:00Z",
+        "producer": "https://example.com/producer",
+        "run": {"runId": "3f5e83fa-3480-44ff-99c5-ff943904e5e8"},
+        "job": {"namespace": "airflow://acme", "name": "reconcile_orders"},
+        "inputs": [
+            {
+                "namespace": "snowflake://acme",
+                "name": "analytics.staging.stg_orders",
+                "facets": {"version": {"datasetVersion": "day5"}},
+            }
+        ],
+        "outputs": [],
+    }
+    answer = tab.request.post(server + "/api/v1/lineage", data=event)
+    assert answer.ok, answer.text()
+    open_route(tab, route("at-risk", None, "show=all"))
+    evidence = tab.locator("#evidence")
+    hint = ".reason .hint"
+    expect(evidence.locator(f'article[data-id="{job}"] {hint}')).to_have_text(
+        re.compile(r"^Not refreshed since the failure \(recorded runs\) · 3 hops")
+    )
+    expect(evidence.locator(f'article[data-id="{job}"] .reason')).to_contain_text(
+        "its consumers still read stale data"
+    )
+    expect(evidence.locator(f'article[data-id="{STG_ORDERS}"] {hint}')).to_have_text(
+        re.compile(r"^Its own check fails · 0 hops")
+    )
+    expect(evidence.locator(f'article[data-id="{CHURN_PRODUCTION}"] {hint}')).to_have_text(
+        re.compile(r"^Confirmed through recorded runs · \d+ hops")
+    )
+    version = "dataset_version|snowflake://acme|analytics.staging.stg_orders|day5"
+    expect(evidence.locator(f'article[data-id="{version}"] {hint}')).to_have_text(
+        re.compile(r"^Confirmed by the check's results · 1 hop ")
+    )
+    shoot(tab, "at-risk-reason-kinds")
+    # the entity page labels its reasons alike
+    open_route(tab, route("entity", job))
+    expect(tab.locator(".reason .hint")).to_contain_text(
+        "Not refreshed since the failure (recorded runs) · 3 hops"
+    )
+    watch.check()
+
+
 def test_root_cause_of_a_regressed_model_version(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("root-cause", CHURN_V3))
