@@ -64,9 +64,9 @@ def test_health_of_one_entity(shop: LineageService) -> None:
         shop,
         """query($v2: ID!, $v3: ID!, $field: ID!, $ltvProd: ID!) {
           v2: health(id: $v2) { status reasons { message } }
-          v3: health(id: $v3) { id kind status reasons { checkId checkedId precision hops
-                                 path result { label passed } } }
-          field: health(id: $field) { status }
+          v3: health(id: $v3) { id kind status reasons { checkId checkedId precision kind
+                                 hops path result { label passed } } }
+          field: health(id: $field) { status reasons { kind hops } }
           ltvProd: health(id: $ltvProd) { status }
         }""",
         {
@@ -78,7 +78,7 @@ def test_health_of_one_entity(shop: LineageService) -> None:
     )
     assert data["v2"] == {"status": "OK", "reasons": []}
     assert data["ltvProd"] == {"status": "OK"}
-    assert data["field"] == {"status": "FAILING"}
+    assert data["field"] == {"status": "FAILING", "reasons": [{"kind": "OWN_CHECK", "hops": 0}]}
     v3 = data["v3"]
     assert (v3["id"], v3["kind"], v3["status"]) == (
         demo.CHURN.version_id(3),
@@ -89,6 +89,7 @@ def test_health_of_one_entity(shop: LineageService) -> None:
     assert reason["checkId"] == NOT_NULL
     assert reason["checkedId"] == CUSTOMER_ID
     assert reason["precision"] == "CONFIRMED"
+    assert reason["kind"] == "RECORDED_RUNS"
     assert reason["path"][0] == CUSTOMER_ID and reason["path"][-1] == demo.CHURN.version_id(3)
     assert reason["hops"] == len(reason["path"]) - 1
     assert reason["result"] == {"label": "not_null(customer_id) @ day5", "passed": False}

@@ -32,6 +32,7 @@ from lineagegraph.model import (
     ModelVersion,
     Node,
     Precision,
+    ReasonKind,
     Result,
     Run,
     RunState,
@@ -207,6 +208,14 @@ def test_model_trained_before_a_bad_partition_is_not_at_risk(service: LineageSer
         mv(2),
     )
     assert reason.hops == 5
+    assert reason.kind is ReasonKind.RECORDED_RUNS
+    # what each other reason rests on: the check's own verdicts on the partition, and
+    # the check itself on the column and its table
+    (partition,) = service.health(dv("events", "p2")).reasons
+    assert (partition.hops, partition.kind) == (1, ReasonKind.CHECKED_VERSION)
+    for failing in (fd("events", "user_id"), ds("events")):
+        (own,) = service.health(failing).reasons
+        assert (own.hops, own.kind) == (0, ReasonKind.OWN_CHECK)
     prod = service.health(PROD)
     assert prod.status is HealthStatus.AT_RISK
     assert prod.reasons[0].path == (*reason.path, PROD)
@@ -215,6 +224,59 @@ def test_model_trained_before_a_bad_partition_is_not_at_risk(service: LineageSer
     assert status(service, fd("events", "user_id")) is HealthStatus.FAILING
     assert status(service, ds("features_table")) is HealthStatus.AT_RISK
     assert status(service, dv("features_table", "f1")) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def test_a_job_whose_latest_run_was_aborted_is_at_risk_for_the_output_it_left_stale(
+    service: LineageService,
+) -> None:
+    # build_features' run on the bad partition was aborted: it read and wrote nothing.
+    # Its job stays at risk, and the evidence said only that the run was aborted and
+    # was to read the bad data, not why the job is still at risk: the features it
+    # should have rebuilt are the ones from before, which its consumers still read.
+    service.apply(partitions_catalog())
+    service.apply(partition_day(1, passed=True))
+    cs = ChangeSet()
+    partition = DatasetVersion(namespace=NS, name="events", version="p2", created_at=at(2, 1))
+    result = Result(
+        namespace=NS,
+        name="events",
+        check=NOT_NULL,
+        result="day2",
+        passed=False,
+        observed_at=at(2, 2),
+        observed="812 nulls",
+    )
+    build = Run(
+        namespace=NS,
+        name="build_features",
+        run_id="b2",
+        started_at=at(2, 3),
+        state=RunState.ABORT,
+    )
+    cs.add(partition, result, build)
+    cs.link(ds("events"), EdgeKind.HAS_VERSION, partition.id, at(2, 1))
+    cs.link(make_check_id(), EdgeKind.HAS_RESULT, result.id, at(2, 2))
+    cs.link(result.id, EdgeKind.EVALUATED, partition.id, at(2, 2))
+    cs.link(jb("build_features"), EdgeKind.HAS_RUN, build.id, at(2, 3))
+    cs.link(partition.id, EdgeKind.READ_BY, build.id, at(2, 3))
+    service.apply(cs)
+
+    job = service.health(jb("build_features"))
+    assert job.status is HealthStatus.AT_RISK
+    (reason,) = job.reasons
+    assert reason.path == (
+        fd("events", "user_id"),
+        dv("events", "p2"),
+        rn("build_features", "b2"),
+        jb("build_features"),
+    )
+    assert (reason.precision, reason.kind) == (Precision.CONFIRMED, ReasonKind.NOT_REFRESHED)
+    assert reason.message == (
+        "its latest run was aborted, so its output has not been refreshed since data where "
+        f"events@{NOT_NULL} on events.user_id failed, 3 hops upstream, and its consumers "
+        "still read stale data (recorded runs)"
+    )
     assert_consistent(service.store)
 
 
@@ -339,6 +401,8 @@ def test_design_lineage_gives_potential_risk_along_column_lineage(
         (mv(1), 3, Precision.POTENTIAL, (src, mid, feature, mv(1))),
         (PROD, 4, Precision.POTENTIAL, (src, mid, feature, mv(1), PROD)),
     ]
+    for entity in (mid, ds("mid"), feature, mv(1), PROD):
+        assert [r.kind for r in service.health(entity).reasons] == [ReasonKind.DESIGN_LINEAGE]
     # Field-level: the job is not on the column path, so it is not listed.
     assert status(service, jb("etl")) is HealthStatus.OK
     assert status(service, ds("src")) is HealthStatus.FAILING

@@ -14,7 +14,7 @@ from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest.dbt import slim_manifest, translate_dbt
 from lineagegraph.ingest.openlineage import translate_event
-from lineagegraph.model import Direction, EdgeKind
+from lineagegraph.model import Direction, EdgeKind, ReasonKind
 from lineagegraph.service import LineageService
 
 PG = "postgres://postgres"
@@ -736,7 +736,8 @@ def test_a_dbt_model_skipped_after_a_failure_is_not_said_to_have_read_it(
     # In the first build not_null_stg_customers_email fails, so dbt skips customers and
     # customers_snapshot. Their jobs are at risk through their skipped runs (recorded
     # with the failing version as input), and the evidence said they read the data,
-    # "confirmed through recorded runs", as for a model that was built from it.
+    # "confirmed through recorded runs", as for a model that was built from it; then it
+    # said they read nothing, but not why they stay at risk.
     service.apply(shop_build(1).changeset)
     customers = service.health(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers"))
     snapshot = service.health(make_id(Kind.JOB, SHOP_JOBS, "shop.main.shop.customers_snapshot"))
@@ -745,15 +746,18 @@ def test_a_dbt_model_skipped_after_a_failure_is_not_said_to_have_read_it(
         (reason,) = (r for r in record.reasons if r.check_id.endswith(EMAIL_CHECK))
         assert record.status.value == "AT_RISK"
         assert reason.message == (
-            "its latest run was skipped, reading and writing nothing; it was to read data "
-            f"where shop.main.stg_customers@{EMAIL_CHECK} on shop.main.stg_customers.email "
-            "failed, 3 hops upstream (recorded runs)"
+            "its latest run was skipped, reading and writing nothing, so its output has not "
+            f"been refreshed since data where shop.main.stg_customers@{EMAIL_CHECK} on "
+            "shop.main.stg_customers.email failed, 3 hops upstream, and its consumers still "
+            "read stale data (recorded runs)"
         )
+        assert reason.kind is ReasonKind.NOT_REFRESHED
         assert _run_state(service, reason.path[-2]) == "ABORT"
     # orders was built from the data its check warned about: it read it
     (reason,) = orders.reasons
     assert reason.message.startswith("reads data where shop.main.stg_orders@accepted_values")
     assert reason.message.endswith("(confirmed through recorded runs)")
+    assert reason.kind is ReasonKind.RECORDED_RUNS
     assert _run_state(service, reason.path[-2]) == "COMPLETE"
 
 

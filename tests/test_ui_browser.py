@@ -417,6 +417,30 @@ def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     watch.check()
 
 
+def test_the_impact_status_counts_what_the_graph_draws(page: tuple[Page, Watch]) -> None:
+    # Dropping stg_orders.customer_id affects the check on it, listed one hop away in the
+    # table but not drawn: the status counted it among "4 affected of 37 downstream",
+    # while the graph lit 3 nodes, and the 37 drawn counted stg_orders and its columns.
+    tab, watch = page
+    open_route(tab, route("impact", STG_ORDERS, "drop=customer_id"))
+    affected = tab.locator('table[aria-label="Affected consumers"]')
+    expect(affected.locator("a.entity-link", has_text="not_null(customer_id)")).to_have_count(1)
+    status = tab.locator(".graph-status")
+    expect(status).to_contain_text("affected")
+    drawn = tab.locator("ul.node-list li")
+    lit = tab.locator("ul.node-list li.affected")
+    assert lit.count() == 3
+    expect(status).to_have_text(
+        f"3 of {drawn.count()} nodes affected · 1 affected check listed in the table, not drawn"
+    )
+    # dropping the whole table: its two checks are listed, not drawn, and not counted
+    open_route(tab, route("impact", STG_ORDERS, "dropDataset=1"))
+    expect(status).to_contain_text("2 affected checks listed in the table, not drawn")
+    assert int(status.inner_text().split(" of ")[0]) == lit.count()
+    shoot(tab, "impact-status-counts-what-is-drawn")
+    watch.check()
+
+
 def test_at_risk_overlay(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("at-risk"))
@@ -451,6 +475,56 @@ def test_at_risk_overlay(page: tuple[Page, Watch]) -> None:
         "deployment|k8s://ml-serving|ltv-staging",
     ]
     shoot(tab, "at-risk-overlay")
+    watch.check()
+
+
+def test_at_risk_says_what_each_reason_rests_on(page: tuple[Page, Watch], server: str) -> None:
+    # Every confirmed reason read "Confirmed through recorded runs": the failing table's
+    # own check, and a job whose latest run was aborted before it read anything too.
+    tab, watch = page
+    job = "job|airflow://acme|reconcile_orders"
+    event = {
+        "eventType": "ABORT",
+        "eventTime": "2026-10-05T09:00:00Z",
+        "producer": "https://example.com/producer",
+        "run": {"runId": "3f5e83fa-3480-44ff-99c5-ff943904e5e8"},
+        "job": {"namespace": "airflow://acme", "name": "reconcile_orders"},
+        "inputs": [
+            {
+                "namespace": "snowflake://acme",
+                "name": "analytics.staging.stg_orders",
+                "facets": {"version": {"datasetVersion": "day5"}},
+            }
+        ],
+        "outputs": [],
+    }
+    answer = tab.request.post(server + "/api/v1/lineage", data=event)
+    assert answer.ok, answer.text()
+    open_route(tab, route("at-risk", None, "show=all"))
+    evidence = tab.locator("#evidence")
+    hint = ".reason .hint"
+    expect(evidence.locator(f'article[data-id="{job}"] {hint}')).to_have_text(
+        re.compile(r"^Not refreshed since the failure \(recorded runs\) · 3 hops")
+    )
+    expect(evidence.locator(f'article[data-id="{job}"] .reason')).to_contain_text(
+        "its consumers still read stale data"
+    )
+    expect(evidence.locator(f'article[data-id="{STG_ORDERS}"] {hint}')).to_have_text(
+        re.compile(r"^Its own check fails · 0 hops")
+    )
+    expect(evidence.locator(f'article[data-id="{CHURN_PRODUCTION}"] {hint}')).to_have_text(
+        re.compile(r"^Confirmed through recorded runs · \d+ hops")
+    )
+    version = "dataset_version|snowflake://acme|analytics.staging.stg_orders|day5"
+    expect(evidence.locator(f'article[data-id="{version}"] {hint}')).to_have_text(
+        re.compile(r"^Confirmed by the check's results · 1 hop ")
+    )
+    shoot(tab, "at-risk-reason-kinds")
+    # the entity page labels its reasons alike
+    open_route(tab, route("entity", job))
+    expect(tab.locator(".reason .hint")).to_contain_text(
+        "Not refreshed since the failure (recorded runs) · 3 hops"
+    )
     watch.check()
 
 

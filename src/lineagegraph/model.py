@@ -57,6 +57,7 @@ __all__ = [
     "Origin",
     "Page",
     "Precision",
+    "ReasonKind",
     "ReportGroup",
     "Result",
     "Run",
@@ -271,6 +272,24 @@ class Precision(StrEnum):
 
     CONFIRMED = "CONFIRMED"
     POTENTIAL = "POTENTIAL"
+
+
+class ReasonKind(StrEnum):
+    """What a health reason rests on."""
+
+    OWN_CHECK = "OWN_CHECK"
+    """The entity's own check fails now (hops 0): for a dataset, a check on one of its
+    fields too."""
+    CHECKED_VERSION = "CHECKED_VERSION"
+    """A version of the checked dataset: the check failed on it, or on an earlier version
+    and no newer result has passed."""
+    RECORDED_RUNS = "RECORDED_RUNS"
+    """Recorded runs read the failing data and carried it here."""
+    NOT_REFRESHED = "NOT_REFRESHED"
+    """A job whose latest run, to read the failing data, was aborted or skipped: it read
+    nothing, and its output was not refreshed since the failure."""
+    DESIGN_LINEAGE = "DESIGN_LINEAGE"
+    """Downstream by design lineage only (POTENTIAL)."""
 
 
 # Trusted construction (Node.trusted, Edge.trusted) sets what ``model_construct`` sets, minus
@@ -908,6 +927,9 @@ class HealthReason(BaseModel):
     hops: int
     precision: Precision
     message: str
+    # Reasons stored before kinds were recorded read as RECORDED_RUNS: they were settled
+    # under other health rules, so they are recomputed before they are served.
+    kind: ReasonKind = ReasonKind.RECORDED_RUNS
 
 
 class HealthRecord(BaseModel):

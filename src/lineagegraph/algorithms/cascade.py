@@ -62,8 +62,10 @@ An entity is FAILING when one of its own checks fails now (for a field check,
 the field and its dataset), AT_RISK when any failing result reaches it, and OK
 otherwise (no stored record). A record holds one reason per failing result that
 reaches the entity: the shortest path from the checked entity (ties broken by
-the smallest ids along the breadth-first search), its hop count and precision;
-confirmed beats potential for the same result. ``hops`` counts the steps of the
+the smallest ids along the breadth-first search), its hop count, its precision
+and what it rests on (:class:`ReasonKind`: the entity's own check, the check's
+verdict on a version, recorded runs, a latest run aborted or skipped, design
+lineage); confirmed beats potential for the same result. ``hops`` counts the steps of the
 path; 0 marks the entity's own failing check (for a dataset failing through a
 field check, the path names the field then the dataset). Reasons are sorted by
 hops, result id and path.
@@ -111,6 +113,7 @@ from lineagegraph.model import (
     HealthStatus,
     Node,
     Precision,
+    ReasonKind,
     RunState,
     parse_time,
     time_stamp,
@@ -560,6 +563,7 @@ class _Mark:
     precision: Precision
     own: bool  # the entity's own check failed (hops 0)
     message: str
+    kind: ReasonKind
 
     @property
     def hops(self) -> int:
@@ -875,7 +879,9 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             )
         else:
             message = f"{check.label} failed on this version{observed}"
-        marks[version] = _Mark((checked, version), Precision.CONFIRMED, False, message)
+        marks[version] = _Mark(
+            (checked, version), Precision.CONFIRMED, False, message, ReasonKind.CHECKED_VERSION
+        )
     confirmed = bfs(
         rules.store,
         [v for v, _ in sources],
@@ -886,7 +892,8 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
     )
     seeds = _paths(confirmed, prefix)
     # A job is reached through its latest run; one that was aborted (a dbt model skipped
-    # after an upstream failure) did not read what it is recorded with as input.
+    # after an upstream failure) did not read what it is recorded with as input, but
+    # left the job's output as it was before the failure.
     latest_runs = rules.facts.nodes(
         path[-2]
         for node_id, path in seeds.items()
@@ -903,17 +910,26 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
                     if run.attrs.get("status") == "skipped"
                     else "was aborted"
                 )
-                message = f"its latest run {done}; it was to read {where} (recorded runs)"
+                message = (
+                    f"its latest run {done}, so its output has not been refreshed since "
+                    f"{where}, and its consumers still read stale data (recorded runs)"
+                )
+                kind = ReasonKind.NOT_REFRESHED
             else:
                 message = f"reads {where} (confirmed through recorded runs)"
-            marks[node_id] = _Mark(path, Precision.CONFIRMED, False, message)
+                kind = ReasonKind.RECORDED_RUNS
+            marks[node_id] = _Mark(path, Precision.CONFIRMED, False, message, kind)
     # Design lineage: from the checked entity while its check fails now, and from
     # everything runs put at risk; never back into what runs decided.
     explored = set(seeds)
     own: dict[str, _Mark] = {}
     if failing_now:
         own[checked] = _Mark(
-            (checked,), Precision.CONFIRMED, True, f"{check.label} failed{observed}"
+            (checked,),
+            Precision.CONFIRMED,
+            True,
+            f"{check.label} failed{observed}",
+            ReasonKind.OWN_CHECK,
         )
         if _kind(checked) is Kind.FIELD:
             dataset = check.dataset_id
@@ -923,6 +939,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
                     Precision.CONFIRMED,
                     True,
                     f"{check.label} on field {short_name(checked)} failed{observed}",
+                    ReasonKind.OWN_CHECK,
                 )
         seeds[checked] = (checked,)
     fixed = set(seeds)
@@ -947,6 +964,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             False,
             f"downstream of {label} where {check.label} failed, {hops} hops "
             "(potential: by design lineage)",
+            ReasonKind.DESIGN_LINEAGE,
         )
         if _kind(node_id) is Kind.FIELD and node_id not in seeds:
             reached_fields.append((node_id, path))
@@ -968,6 +986,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             False,
             f"partially: field {short_name(path[-2])} is downstream of {label} where "
             f"{check.label} failed (potential: by design lineage)",
+            ReasonKind.DESIGN_LINEAGE,
         )
     marks.update(own)
     return marks
@@ -996,6 +1015,7 @@ def _reason(result: _Result, check: _Check, mark: _Mark) -> HealthReason:
         hops=mark.hops,
         precision=mark.precision,
         message=mark.message,
+        kind=mark.kind,
     )
 
 

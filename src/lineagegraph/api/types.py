@@ -113,6 +113,19 @@ strawberry.enum(
     name="Precision",
     description="CONFIRMED through runs and versions, or POTENTIAL by design-time lineage.",
 )
+strawberry.enum(
+    m.ReasonKind,
+    name="ReasonKind",
+    description=(
+        "What a health reason rests on: OWN_CHECK, the entity's own check (for a dataset, "
+        "one on its fields too) fails now; "
+        "CHECKED_VERSION, the check failed on this version of the checked dataset (or on an "
+        "earlier one and none has passed since); RECORDED_RUNS, recorded runs read the "
+        "failing data and carried it here; NOT_REFRESHED, a job whose latest run was aborted "
+        "or skipped, so its output was not refreshed since the failure; DESIGN_LINEAGE, "
+        "downstream by design-time lineage only (POTENTIAL)."
+    ),
+)
 strawberry.enum(m.RunState, name="RunState", description="The OpenLineage run states.")
 strawberry.enum(
     EdgeKind, name="EdgeKind", description="Kinds of edge; data-flow kinds point downstream."
@@ -122,6 +135,7 @@ EntityKind = Kind
 DirectionEnum = Direction
 HealthStatusEnum = m.HealthStatus
 PrecisionEnum = m.Precision
+ReasonKindEnum = m.ReasonKind
 RunStateEnum = m.RunState
 EdgeKindEnum = EdgeKind
 OriginEnum = m.Origin
@@ -1072,6 +1086,7 @@ class HealthReason:
     precision: PrecisionEnum = strawberry.field(
         description="CONFIRMED through runs and versions, or POTENTIAL by design lineage."
     )
+    kind: ReasonKindEnum = strawberry.field(description="What the reason rests on.")
     message: str = strawberry.field(description="A sentence a person can read.")
 
     @resolver(description="The failing check result.")
@@ -1089,6 +1104,7 @@ class HealthReason:
             path=[strawberry.ID(p) for p in reason.path],
             hops=reason.hops,
             precision=reason.precision,
+            kind=reason.kind,
             message=reason.message,
         )
 

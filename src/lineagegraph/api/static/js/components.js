@@ -1,7 +1,7 @@
 // Building blocks shared by the views: entity links, tables, health reasons, evidence paths.
 
 import { h } from "./dom.js";
-import { failedOutcome, formatTime, kindBadge, kindFromId, kindIcon, labelFromId, statusBadge } from "./format.js";
+import { failedOutcome, formatTime, kindBadge, kindFromId, kindIcon, labelFromId, reasonKindLabel, statusBadge } from "./format.js";
 import { link } from "./router.js";
 
 /**
@@ -102,7 +102,7 @@ export function healthReasons(health) {
         h(
           "div",
           { class: "hint" },
-          `${reason.precision === "CONFIRMED" ? "Confirmed through runs" : "Potential (design lineage)"} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"} · check `,
+          `${reasonKindLabel(reason)} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"} · check `,
           entityLink(reason.checkId, { failed: true }),
           reason.result && reason.result.observedAt ? ` · failed ${formatTime(reason.result.observedAt)}` : "",
         ),

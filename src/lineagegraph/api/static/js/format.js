@@ -117,6 +117,20 @@ export function healthBadge(status) {
   return h("span", { class: `badge health ${cls}`, title: `Health: ${label}` }, label);
 }
 
+// What each kind of health reason rests on, as the evidence says it.
+const REASON_KINDS = {
+  OWN_CHECK: "Its own check fails",
+  CHECKED_VERSION: "Confirmed by the check's results",
+  RECORDED_RUNS: "Confirmed through recorded runs",
+  NOT_REFRESHED: "Not refreshed since the failure (recorded runs)",
+  DESIGN_LINEAGE: "Potential (design-time lineage)",
+};
+
+/** What a health reason rests on, in words. */
+export function reasonKindLabel(reason) {
+  return REASON_KINDS[reason.kind] || String(reason.kind);
+}
+
 /** A pass/fail badge for a check result. */
 /** The badge that says how an entity is: a check by its latest result, a check result by
  * its outcome (health, OK for both, told nothing), anything else by its health. */

@@ -4,7 +4,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, pathChips } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun } from "../format.js";
+import { formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun, reasonKindLabel } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { datasetIdOf } from "../lineagedata.js";
 import { go, link } from "../router.js";
@@ -24,7 +24,7 @@ export const AT_RISK_QUERY = `query AtRisk($first: Int!, $after: String) {
     nodes {
       id kind status
       node { id kind label namespace name }
-      reasons { resultId checkId checkedId path hops precision message result { observedAt observed } }
+      reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } }
     }
   }
 }`;
@@ -173,7 +173,7 @@ function reasonList(record) {
         h(
           "div",
           { class: "hint" },
-          `${reason.precision === "CONFIRMED" ? "Confirmed through recorded runs" : "Potential (design-time lineage)"} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"}`,
+          `${reasonKindLabel(reason)} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"}`,
           reason.result && reason.result.observedAt ? ` · check failed ${formatTime(reason.result.observedAt)}` : "",
           reason.result && reason.result.observed ? ` (${reason.result.observed})` : "",
         ),

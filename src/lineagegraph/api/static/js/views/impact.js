@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { emptyState, entityLink, panel, table } from "../components.js";
 import { copyText, h, replace } from "../dom.js";
-import { chips, healthBadge, kindBadge, kindName, noun } from "../format.js";
+import { chips, healthBadge, kindBadge, kindName, noun, plural } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -239,7 +239,12 @@ export async function render(root, route, ctx) {
     graph.mark("origin", origins);
     graph.setDimOthers(true);
     graph.render();
-    status.textContent = `${lit.size} affected of ${model.nodes.length} downstream`;
+    // the table also lists what the graph does not draw (the checks on the changed
+    // columns): the count is of what is drawn, and the rest is named apart
+    const unseen = affected.filter((a) => graph.cy.getElementById(a.id).empty());
+    const parts = [`${graph.cy.nodes(".affected").length} of ${plural(graph.nodes.size, "node")} affected`];
+    if (unseen.length) parts.push(`${kindCounts(unseen)} listed in the table, not drawn`);
+    status.textContent = parts.join(" · ");
   }
 }
 
@@ -263,6 +268,13 @@ function ownersByEntity(notices) {
     if (id.startsWith("model_version|")) return owners.get(`model|${id.split("|").slice(1, 3).join("|")}`) || [];
     return [];
   };
+}
+
+// "1 affected check, 2 affected jobs": how many of each kind.
+function kindCounts(entries) {
+  const counts = new Map();
+  for (const entry of entries) counts.set(entry.kind, (counts.get(entry.kind) || 0) + 1);
+  return [...counts].map(([kind, n]) => plural(n, `affected ${kindName(kind).toLowerCase()}`)).join(", ");
 }
 
 function card(value, label, cls = "") {
