@@ -100,7 +100,7 @@ def test_health_of_one_entity(shop: LineageService) -> None:
 def test_cascade_of_the_failing_and_of_a_passing_result(shop: LineageService) -> None:
     query = """query($id: ID!) { cascade(resultId: $id) {
         checkId checkedId datasetVersionId passed latest failing
-        atRisk { id precision } result { label } } }"""
+        atRisk { id precision reasonKind } result { label } } }"""
     failed = gql(shop, query, {"id": result_id(5)})["cascade"]
     assert failed["checkId"] == NOT_NULL
     assert failed["checkedId"] == CUSTOMER_ID
@@ -111,6 +111,11 @@ def test_cascade_of_the_failing_and_of_a_passing_result(shop: LineageService) ->
     assert failed["failing"] == [ORDERS.id, CUSTOMER_ID]
     assert failed["result"] == {"label": "not_null(customer_id) @ day5"}
     reached = {a["id"] for a in failed["atRisk"]}
+    rests_on = {a["id"]: (a["precision"], a["reasonKind"]) for a in failed["atRisk"]}
+    assert rests_on[demo.CHURN.version_id(3)] == ("CONFIRMED", "RECORDED_RUNS")
+    day5 = make_id(Kind.DATASET_VERSION, ORDERS.namespace, ORDERS.name, "day5")
+    assert rests_on[day5] == ("CONFIRMED", "CHECKED_VERSION")
+    assert {k for p, k in rests_on.values() if p == "POTENTIAL"} <= {"DESIGN_LINEAGE"}
     assert {
         demo.CHURN.version_id(3),
         demo.deployment_id("churn-production"),

@@ -169,6 +169,7 @@ class AtRiskEntry:
     hops: int
     precision: Precision
     message: str
+    rests_on: ReasonKind  # what the evidence is
 
 
 @dataclass(frozen=True)
@@ -1506,6 +1507,7 @@ def _cascade(store: Store, result_id: str) -> CascadeReport:
                 hops=mark.hops,
                 precision=mark.precision,
                 message=mark.message,
+                rests_on=mark.kind,
             )
             for entity_id, mark in marks.items()
             if not mark.own

@@ -36,7 +36,7 @@ from lineagegraph.api.types import (
 )
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import parse_id
-from lineagegraph.model import Direction, Edge, EdgeKind, Origin, Precision
+from lineagegraph.model import Direction, Edge, EdgeKind, Origin, Precision, ReasonKind
 
 strawberry.enum(
     im.ChangeAction, name="ChangeAction", description="What a proposed schema change does."
@@ -448,6 +448,9 @@ class AtRisk:
     hops: int = strawberry.field(description="Edges along the path.")
     precision: Precision = strawberry.field(description="CONFIRMED or POTENTIAL.")
     message: str = strawberry.field(description="A sentence a person can read.")
+    reason_kind: ReasonKind = strawberry.field(
+        description="What the evidence rests on (as HealthReason.kind says)."
+    )
 
     @resolver(description="The entity itself.")
     async def node(self, info: Info) -> Node | None:
@@ -463,6 +466,7 @@ class AtRisk:
             hops=entry.hops,
             precision=entry.precision,
             message=entry.message,
+            reason_kind=entry.rests_on,
         )
 
 
