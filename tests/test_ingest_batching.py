@@ -568,6 +568,56 @@ def test_column_lineage_into_a_dropped_column_ends_when_the_job_no_longer_report
     }
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
+def test_a_writers_older_wider_schema_after_a_readers_newer_one_ends_its_extra_columns(
+    service: LineageService, batched: bool
+) -> None:
+    # A reader lists column x of t on May 2; the writer's schema of May 1, with x, y
+    # and z, arrives after it. Applied in order, the store names t's fields on May 2
+    # already, so y and z, only the late schema lists them, end then; a batch holding
+    # both must end them too.
+    def run(time: str, run_id: str, job: str, **lists: Any) -> dict[str, Any]:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": time,
+            "producer": "https://example.com/p",
+            "run": {"runId": run_id},
+            "job": {"namespace": "etl", "name": job},
+            "inputs": lists.get("inputs", []),
+            "outputs": lists.get("outputs", []),
+        }
+
+    def ds(*fields: str) -> dict[str, Any]:
+        schema = {"fields": [{"name": f, "type": "INT"} for f in fields]}
+        return {"namespace": "pg", "name": "t", "facets": {"schema": schema}}
+
+    events = [
+        run("2024-05-02T10:00:00Z", RUN, "reader", inputs=[ds("x")]),
+        run(
+            "2024-05-01T10:00:00Z",
+            "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1",
+            "writer",
+            outputs=[ds("x", "y", "z")],
+        ),
+    ]
+    if batched:
+        report = ingest_documents(
+            [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
+        )
+        assert report.ok == len(events)
+        changesets = [translate_event(e) for e in events]
+        assert plan_batches(changesets) == [[0], [1]]
+        # In time order they share a batch: the later schema is no late one.
+        assert plan_batches([translate_event(e) for e in reversed(events)]) == [[0, 1]]
+    else:
+        for document in events:
+            service.apply(translate_event(document))
+    assert ended_edges(service) == {
+        ("dataset|pg|t", "HAS_FIELD", "field|pg|t|y"): "2024-05-02T10:00:00.000000Z",
+        ("dataset|pg|t", "HAS_FIELD", "field|pg|t|z"): "2024-05-02T10:00:00.000000Z",
+    }
+
+
 def dataset_changeset(name: str) -> ChangeSet:
     return ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name=name))
 
