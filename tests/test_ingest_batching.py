@@ -484,6 +484,140 @@ def test_a_batch_ends_an_edge_whose_dataset_moved_to_the_other_side(
     assert ended_edges(service) == ended_edges(sequential) == {edge: "2024-05-01T11:00:00.000000Z"}
 
 
+@pytest.mark.parametrize("dropped_by", ["another writer", "a dataset event", "the run's start"])
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
+def test_column_lineage_into_a_dropped_column_ends_when_the_job_no_longer_reports_it(
+    service: LineageService, dropped_by: str, batched: bool
+) -> None:
+    # A job derives out.a and out.b; a schema report then drops b (ending its HAS_FIELD
+    # edge), and the job's next run reports lineage into a alone. The DERIVES edge into b
+    # is the job's lineage all the same and ends at that run, whether the events are
+    # applied one by one (b is no longer current when the run comes) or in one batch.
+    def ds(name: str, *fields: str, **facets: Any) -> dict[str, Any]:
+        schema = {"fields": [{"name": f, "type": "INT"} for f in fields]}
+        return {"namespace": "pg", "name": name, "facets": {"schema": schema, **facets}}
+
+    def derived(*fields: str) -> dict[str, Any]:
+        return {
+            "fields": {
+                f: {"inputFields": [{"namespace": "pg", "name": "src", "field": f}]} for f in fields
+            }
+        }
+
+    def run(kind: str, time: str, run_id: str, job: str, **lists: Any) -> dict[str, Any]:
+        return {
+            "eventType": kind,
+            "eventTime": time,
+            "producer": "https://example.com/p",
+            "run": {"runId": run_id},
+            "job": {"namespace": "etl", "name": job},
+            "inputs": lists.get("inputs", []),
+            "outputs": lists.get("outputs", []),
+        }
+
+    second = "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1"
+    src = ds("src", "a", "b")
+    drop: dict[str, Any] = {
+        "another writer": run(
+            "COMPLETE", "2024-05-02T09:00:00Z", RUN, "fix", outputs=[ds("out", "a")]
+        ),
+        "a dataset event": {
+            "eventTime": "2024-05-02T09:00:00Z",
+            "producer": "https://example.com/p",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/DatasetEvent",
+            "dataset": ds("out", "a"),
+        },
+        "the run's start": run(
+            "START", "2024-05-02T09:00:00Z", second, "j", inputs=[src], outputs=[ds("out", "a")]
+        ),
+    }[dropped_by]
+    events = [
+        run(
+            "COMPLETE",
+            "2024-05-01T10:00:00Z",
+            RUN,
+            "j",
+            inputs=[src],
+            outputs=[ds("out", "a", "b", columnLineage=derived("a", "b"))],
+        ),
+        drop,
+        run(
+            "COMPLETE",
+            "2024-05-02T10:00:00Z",
+            second,
+            "j",
+            inputs=[src],
+            outputs=[ds("out", "a", columnLineage=derived("a"))],
+        ),
+    ]
+    if batched:
+        # The first run in a batch of its own, the drop and the next run in one batch.
+        if dropped_by != "the run's start":  # a run's START and COMPLETE report other lineage
+            assert plan_batches([translate_event(e) for e in events[1:]]) == [[0, 1]]
+        for part in (events[:1], events[1:]):
+            report = ingest_documents(
+                [Document(f"[{n}]", e) for n, e in enumerate(part)], translate_event, service.apply
+            )
+            assert report.ok == len(part)
+    else:
+        for document in events:
+            service.apply(translate_event(document))
+    assert ended_edges(service) == {
+        ("dataset|pg|out", "HAS_FIELD", "field|pg|out|b"): "2024-05-02T09:00:00.000000Z",
+        ("field|pg|src|b", "DERIVES", "field|pg|out|b"): "2024-05-02T10:00:00.000000Z",
+    }
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
+def test_a_writers_older_wider_schema_after_a_readers_newer_one_ends_its_extra_columns(
+    service: LineageService, batched: bool
+) -> None:
+    # A reader lists column x of t on May 2; the writer's schema of May 1, with x, y
+    # and z, arrives after it. Applied in order, the store names t's fields on May 2
+    # already, so y and z, only the late schema lists them, end then; a batch holding
+    # both must end them too.
+    def run(time: str, run_id: str, job: str, **lists: Any) -> dict[str, Any]:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": time,
+            "producer": "https://example.com/p",
+            "run": {"runId": run_id},
+            "job": {"namespace": "etl", "name": job},
+            "inputs": lists.get("inputs", []),
+            "outputs": lists.get("outputs", []),
+        }
+
+    def ds(*fields: str) -> dict[str, Any]:
+        schema = {"fields": [{"name": f, "type": "INT"} for f in fields]}
+        return {"namespace": "pg", "name": "t", "facets": {"schema": schema}}
+
+    events = [
+        run("2024-05-02T10:00:00Z", RUN, "reader", inputs=[ds("x")]),
+        run(
+            "2024-05-01T10:00:00Z",
+            "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1",
+            "writer",
+            outputs=[ds("x", "y", "z")],
+        ),
+    ]
+    if batched:
+        report = ingest_documents(
+            [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
+        )
+        assert report.ok == len(events)
+        changesets = [translate_event(e) for e in events]
+        assert plan_batches(changesets) == [[0], [1]]
+        # In time order they share a batch: the later schema is no late one.
+        assert plan_batches([translate_event(e) for e in reversed(events)]) == [[0, 1]]
+    else:
+        for document in events:
+            service.apply(translate_event(document))
+    assert ended_edges(service) == {
+        ("dataset|pg|t", "HAS_FIELD", "field|pg|t|y"): "2024-05-02T10:00:00.000000Z",
+        ("dataset|pg|t", "HAS_FIELD", "field|pg|t|z"): "2024-05-02T10:00:00.000000Z",
+    }
+
+
 def dataset_changeset(name: str) -> ChangeSet:
     return ChangeSet(origin=Origin.API).add(Dataset(namespace="pg", name=name))
 

@@ -357,7 +357,11 @@ def test_history_edges_expand_beside_the_others_and_leave_with_their_node(store:
     down, up = Direction.DOWNSTREAM, Direction.UPSTREAM
 
     def ends(ids: list[str], direction: Direction, *kinds: EdgeKind) -> set[tuple[str, str]]:
-        return {(h.kind.value, h.target) for h in store.expand(ids, direction, kinds)}
+        found = {(h.kind.value, h.target) for h in store.expand(ids, direction, kinds)}
+        # Nothing has ended: every stored edge is a current one.
+        every = store.expand(ids, direction, kinds, include_ended=True)
+        assert {(h.kind.value, h.target) for h in every} == found
+        return found
 
     writes = ("WRITES", ds("public.orders_clean"))
     assert ends([job("clean_orders")], down, EdgeKind.WRITES) == {writes}
@@ -898,6 +902,20 @@ def test_edges_with_the_ended_ones_give_the_whole_history(store: Store) -> None:
     }
     with pytest.raises(InvalidInput, match="takes no as_of"):
         store.edges([source], Direction.DOWNSTREAM, [EdgeKind.DERIVES], T0, include_ended=True)
+    # Hops the same way.
+    assert store.expand([source], Direction.DOWNSTREAM, [EdgeKind.DERIVES]) == []
+    assert store.expand([target], Direction.UPSTREAM, [EdgeKind.DERIVES], include_ended=True) == [
+        Hop(target, EdgeKind.DERIVES, source)
+    ]
+    hops = store.expand(
+        [job("clean_orders")], Direction.BOTH, [EdgeKind.READS, EdgeKind.WRITES], include_ended=True
+    )
+    assert {(h.source, h.kind, h.target) for h in hops} == {
+        (job("clean_orders"), EdgeKind.READS, ds("public.orders")),
+        (job("clean_orders"), EdgeKind.WRITES, ds("public.orders_clean")),
+    }
+    with pytest.raises(InvalidInput, match="takes no as_of"):
+        store.expand([source], Direction.DOWNSTREAM, [EdgeKind.DERIVES], T0, include_ended=True)
 
 
 def test_an_edge_ended_by_the_changeset_that_reports_it_keeps_its_history(store: Store) -> None:

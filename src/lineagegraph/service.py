@@ -656,8 +656,12 @@ class LineageService:
         outputs = sorted(
             {o for s in snapshots.values() if s.column_edges is not None for o in s.outputs}
         )
+        # Every field of the outputs, those a schema report ended too: the job's column
+        # lineage into a dropped field is its lineage until a run of it leaves it out.
         fields: dict[str, list[str]] = {output: [] for output in outputs}
-        for hop in store.expand(outputs, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD]):
+        for hop in store.expand(
+            outputs, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD], include_ended=True
+        ):
             fields[hop.source].append(hop.target)
         all_fields = sorted({f for found in fields.values() for f in found})
         sources: dict[str, list[str]] = {field: [] for field in all_fields}

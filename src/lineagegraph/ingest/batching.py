@@ -8,7 +8,9 @@ dataset) that report different inputs, outputs or fields must not share a batch
 (the later one must see the earlier one's edges), and a snapshot must not share a
 batch with an earlier event that reported an edge or field it leaves out (a RUNNING
 event's output, a column a reader's input schema listed), which applying in order
-would end. :func:`plan_batches` starts a new batch there.
+would end, nor a schema with an earlier event that reported its dataset's fields or
+versions at a later time, which makes it a late one applied in order.
+:func:`plan_batches` starts a new batch there.
 
 Nothing here touches a store: :func:`apply_in_batches` is handed the function
 that applies a changeset (``LineageService.apply``).
@@ -508,14 +510,18 @@ class _Reported:
     """What the changesets of a batch so far reported that a snapshot may end: each job's
     ``READS`` and ``WRITES`` edges (apart: a snapshot that reads what the job wrote
     still ends the write), its ``DERIVES`` edges (by the job they name) and each
-    dataset's fields (``HAS_FIELD`` targets, by the dataset they belong to)."""
+    dataset's fields (``HAS_FIELD`` targets, by the dataset they belong to); and when
+    each dataset's fields or versions were last reported, which tells a schema that
+    arrives late (its fields only it lists end then)."""
 
     def __init__(self) -> None:
         self.reads: dict[str, set[str]] = {}  # job id -> the datasets it reads
         self.writes: dict[str, set[str]] = {}  # job id -> the datasets it writes
         self.derived: dict[str, set[tuple[str, str]]] = {}  # job id -> (source, target)
         self.fields: dict[str, set[str]] = {}  # dataset id -> field ids
-        self._groups: set[ReportGroup] = set()  # the groups taken in
+        self.named: dict[str, str] = {}  # dataset id -> latest report of a field or version
+        # the groups taken in, each with the datasets it reports fields of
+        self._groups: dict[ReportGroup, tuple[str, ...]] = {}
 
     def ends_any(self, changeset: ChangeSet) -> bool:
         """Whether a snapshot of the changeset leaves out something reported so far."""
@@ -534,20 +540,44 @@ class _Reported:
             fields = self.fields.get(schema.dataset_id)
             if fields and not fields.issubset(schema.fields):
                 return True
+            # Applied in order, a schema older than the batch's report of the dataset's
+            # fields or versions (a reader's input schema, a newer run) arrives late: the
+            # fields only it lists end at that report, which the store has yet to hold.
+            named = self.named.get(schema.dataset_id)
+            if named is not None and schema.at < named:
+                return True
         return False
 
     def add(self, changes: Changes) -> None:
         """Take in what a changeset reports."""
         if isinstance(changes, GroupedChangeSet):
-            for _, _, group, _ in changes.groups:
-                if group not in self._groups:  # groups repeat event after event
-                    self._groups.add(group)
+            for _, _, group, seen in changes.groups:
+                datasets = self._groups.get(group)
+                if datasets is None:  # groups repeat event after event
                     for source, kind, target, attrs in group.links:
                         if kind in _ENDED_BY_SNAPSHOTS:
                             self._add(source, kind, target, attrs)
+                    datasets = tuple(
+                        {
+                            _dataset_of_field(target): None
+                            for _, kind, target, _ in group.links
+                            if kind is EdgeKind.HAS_FIELD
+                        }
+                    )
+                    self._groups[group] = datasets
+                for dataset in datasets:
+                    self._name(dataset, seen)
         for edge in _plain(changes).edges:
             if edge.kind in _ENDED_BY_SNAPSHOTS:
                 self._add(edge.source_id, edge.kind, edge.target_id, edge.attrs)
+                if edge.kind is EdgeKind.HAS_FIELD:
+                    self._name(_dataset_of_field(edge.target_id), edge.last_seen)
+            elif edge.kind is EdgeKind.HAS_VERSION:
+                self._name(edge.source_id, edge.last_seen)
+
+    def _name(self, dataset: str, at: str) -> None:
+        if at > self.named.get(dataset, ""):
+            self.named[dataset] = at
 
     def _add(self, source: str, kind: EdgeKind, target: str, attrs: dict[str, Any]) -> None:
         if kind is EdgeKind.READS:
@@ -570,7 +600,9 @@ def plan_batches(
     A group ends before a changeset whose job or schema snapshot disagrees with an
     earlier snapshot of the same job or dataset in the group, or leaves out an edge
     or field that an earlier changeset in the group reported (a RUNNING event's
-    output, a column a reader's input schema listed), before one that deletes entities, and
+    output, a column a reader's input schema listed), or is a schema older than an
+    earlier changeset's report of its dataset's fields or versions, before one that
+    deletes entities, and
     at ``max_events`` changesets or ``max_items`` nodes and edges.
     """
     groups: list[list[int]] = []

@@ -161,12 +161,15 @@ class Store(Protocol):
         direction: Direction,
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None = None,
+        *,
+        include_ended: bool = False,
     ) -> list[Hop]:
         """One hop from every frontier node along edges of the given kinds.
 
         ``as_of=None`` follows current edges only; a time follows the edges that
-        were valid then. ``BOTH`` gives downstream hops and upstream hops. Hops
-        come in no guaranteed order: callers that need one sort them.
+        were valid then; ``include_ended`` follows every stored edge, current or ended
+        (``as_of`` must then be ``None``). ``BOTH`` gives downstream hops and upstream
+        hops. Hops come in no guaranteed order: callers that need one sort them.
         """
         ...
 

@@ -1271,8 +1271,18 @@ class EmbeddedStore:
         direction: Direction,
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None = None,
+        *,
+        include_ended: bool = False,
     ) -> list[Hop]:
         """One hop from every frontier node (see :class:`Store`)."""
+        if include_ended:
+            check_history_request(as_of, include_ended)
+            return [
+                hop
+                for side in (Direction.DOWNSTREAM, Direction.UPSTREAM)
+                if direction is side or direction is Direction.BOTH
+                for hop in self._every_hop(frontier, side, edge_kinds)
+            ]
         wanted = frozenset(edge_kinds)
         stamp = None if as_of is None else format_time(as_of)
         with self._lock:
@@ -1523,16 +1533,24 @@ class EmbeddedStore:
     ) -> list[Hop]:
         """Like :meth:`expand` along one side, over every stored edge, ended ones too."""
         wanted = frozenset(edge_kinds)
+        history = wanted & _HISTORY_KINDS
+        downstream = side is Direction.DOWNSTREAM
         with self._lock:
             self._check_open()
-            if side is Direction.DOWNSTREAM:
-                adjacencies = (self._graph._succ, self._history_succ)
-            else:
-                adjacencies = (self._graph._pred, self._history_pred)
+            # As in expand: the history adjacency only when history kinds are asked for,
+            # and only of nodes that can have them (a dataset's versions are not walked
+            # for its fields).
+            walks: list[tuple[Mapping[str, Mapping[str, Any]], Sequence[str]]] = []
+            if wanted - history:
+                walks.append((self._graph._succ if downstream else self._graph._pred, frontier))
+            if history:
+                ends = _history_ends(history, downstream=downstream)
+                adjacency = self._history_succ if downstream else self._history_pred
+                walks.append((adjacency, _ending(frontier, ends)))
             return [
-                Hop(node, kind, other)
-                for adjacency in adjacencies
-                for node in frontier
+                _new_tuple(Hop, (node, kind, other))
+                for adjacency, nodes in walks
+                for node in nodes
                 for other, data in adjacency.get(node, {}).items()
                 for kind in data
                 if kind in wanted

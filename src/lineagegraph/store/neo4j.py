@@ -1203,13 +1203,16 @@ class Neo4jStore:
         direction: Direction,
         edge_kinds: Collection[EdgeKind],
         as_of: datetime | None = None,
+        *,
+        include_ended: bool = False,
     ) -> list[Hop]:
         """One hop from every frontier node, in one query (see ``Store``).
 
         Hops come downstream first, then upstream; each by frontier position, edge kind
         and neighbour id.
         """
-        record = self._hops_record(frontier, direction, edge_kinds, as_of, full=False)
+        check_history_request(as_of, include_ended)
+        record = self._hops_record(frontier, direction, edge_kinds, as_of, False, include_ended)
         if record is None:
             return []
         kinds = _EDGE_KIND_BY_NAME
