@@ -569,6 +569,63 @@ def test_column_lineage_into_a_dropped_column_ends_when_the_job_no_longer_report
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
+def test_column_lineage_into_a_nested_column_ends_when_the_job_no_longer_reports_it(
+    service: LineageService, batched: bool
+) -> None:
+    # A job derives out.s.y and out.s.z (fields of a struct); its next run, with the same
+    # schema, reports lineage into s.y alone: the DERIVES edge into s.z ends at that run.
+    def event(time: str, run_id: str, *derived: str) -> dict[str, Any]:
+        struct = {
+            "name": "s",
+            "type": "STRUCT",
+            "fields": [{"name": "y", "type": "INT"}, {"name": "z", "type": "INT"}],
+        }
+        lineage = {
+            "fields": {
+                f: {"inputFields": [{"namespace": "pg", "name": "src", "field": "v"}]}
+                for f in derived
+            }
+        }
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": time,
+            "producer": "https://example.com/p",
+            "run": {"runId": run_id},
+            "job": {"namespace": "etl", "name": "j"},
+            "inputs": [
+                {
+                    "namespace": "pg",
+                    "name": "src",
+                    "facets": {"schema": {"fields": [{"name": "v", "type": "INT"}]}},
+                }
+            ],
+            "outputs": [
+                {
+                    "namespace": "pg",
+                    "name": "out",
+                    "facets": {"schema": {"fields": [struct]}, "columnLineage": lineage},
+                }
+            ],
+        }
+
+    events = [
+        event("2024-05-01T10:00:00Z", RUN, "s.y", "s.z"),
+        event("2024-05-02T10:00:00Z", "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1", "s.y"),
+    ]
+    if batched:
+        report = ingest_documents(
+            [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
+        )
+        assert report.ok == 2
+    else:
+        for document in events:
+            service.apply(translate_event(document))
+    assert ended_edges(service) == {
+        ("field|pg|src|v", "DERIVES", "field|pg|out|s.z"): "2024-05-02T10:00:00.000000Z",
+    }
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
 def test_a_writers_older_wider_schema_after_a_readers_newer_one_ends_its_extra_columns(
     service: LineageService, batched: bool
 ) -> None:

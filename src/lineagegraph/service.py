@@ -656,13 +656,22 @@ class LineageService:
         outputs = sorted(
             {o for s in snapshots.values() if s.column_edges is not None for o in s.outputs}
         )
-        # Every field of the outputs, those a schema report ended too: the job's column
-        # lineage into a dropped field is its lineage until a run of it leaves it out.
+        # Every field of the outputs, nested ones and those a schema report ended too:
+        # the job's column lineage into a dropped field is its lineage until a run of it
+        # leaves it out. One store call per level of nesting.
         fields: dict[str, list[str]] = {output: [] for output in outputs}
-        for hop in store.expand(
-            outputs, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD], include_ended=True
-        ):
-            fields[hop.source].append(hop.target)
+        owner = {output: output for output in outputs}
+        frontier = outputs
+        while frontier:
+            children: list[str] = []
+            for hop in store.expand(
+                frontier, Direction.DOWNSTREAM, [EdgeKind.HAS_FIELD], include_ended=True
+            ):
+                if hop.target not in owner:  # a containment cycle ends the walk
+                    owner[hop.target] = owner[hop.source]
+                    fields[owner[hop.source]].append(hop.target)
+                    children.append(hop.target)
+            frontier = sorted(children)
         all_fields = sorted({f for found in fields.values() for f in found})
         sources: dict[str, list[str]] = {field: [] for field in all_fields}
         for hop in store.expand(all_fields, Direction.UPSTREAM, [EdgeKind.DERIVES]):
