@@ -367,6 +367,25 @@ def test_batched_ingestion_equals_one_by_one_for_changing_lineage() -> None:
     ]
 
 
+def ol_dataset(name: str, *fields: str, **facets: Any) -> dict[str, Any]:
+    """An OpenLineage dataset in namespace pg with INT fields and other facets."""
+    schema = {"fields": [{"name": f, "type": "INT"} for f in fields]}
+    return {"namespace": "pg", "name": name, "facets": {"schema": schema, **facets}}
+
+
+def ol_run(kind: str, time: str, run_id: str, job: str, **lists: Any) -> dict[str, Any]:
+    """An OpenLineage run event of job etl/``job`` with ``inputs`` and ``outputs``."""
+    return {
+        "eventType": kind,
+        "eventTime": time,
+        "producer": "https://example.com/p",
+        "run": {"runId": run_id},
+        "job": {"namespace": "etl", "name": job},
+        "inputs": lists.get("inputs", []),
+        "outputs": lists.get("outputs", []),
+    }
+
+
 def ended_edges(service: LineageService) -> dict[tuple[str, str, str], str | None]:
     """The edges a service's store holds as no longer current, with when they ended."""
     return {
@@ -383,43 +402,36 @@ def test_a_batch_ends_what_a_later_snapshot_leaves_out_of_what_the_batch_reporte
     # only events without a snapshot reported earlier in the batch were never ended: a
     # column a reader's input schema listed, that the writer's schema then dropped; an
     # output and a column edge a RUNNING event reported, that the run's end then left out.
-    def ds(name: str, *fields: str, **facets: Any) -> dict[str, Any]:
-        schema = {"fields": [{"name": f, "type": "INT"} for f in fields]}
-        return {"namespace": "pg", "name": name, "facets": {"schema": schema, **facets}}
-
     def lineage(source: str) -> dict[str, Any]:
         inputs = [{"namespace": "pg", "name": "src", "field": source}]
         return {"fields": {"x": {"inputFields": inputs}}}
 
-    def run(kind: str, time: str, run_id: str, job: str, **lists: Any) -> dict[str, Any]:
-        return {
-            "eventType": kind,
-            "eventTime": time,
-            "producer": "https://example.com/p",
-            "run": {"runId": run_id},
-            "job": {"namespace": "etl", "name": job},
-            "inputs": lists.get("inputs", []),
-            "outputs": lists.get("outputs", []),
-        }
-
     other = "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1"
     events = [
-        run("COMPLETE", "2024-05-01T10:00:00Z", RUN, "report", inputs=[ds("t", "x", "y", "z")]),
-        run("COMPLETE", "2024-05-01T11:00:00Z", other, "load", outputs=[ds("t", "x", "y")]),
-        run(
+        ol_run(
+            "COMPLETE",
+            "2024-05-01T10:00:00Z",
+            RUN,
+            "report",
+            inputs=[ol_dataset("t", "x", "y", "z")],
+        ),
+        ol_run(
+            "COMPLETE", "2024-05-01T11:00:00Z", other, "load", outputs=[ol_dataset("t", "x", "y")]
+        ),
+        ol_run(
             "RUNNING",
             "2024-05-01T12:00:00Z",
             RUN,
             "build",
-            outputs=[ds("tmp", "x"), ds("out", "x", columnLineage=lineage("a"))],
+            outputs=[ol_dataset("tmp", "x"), ol_dataset("out", "x", columnLineage=lineage("a"))],
         ),
-        run(
+        ol_run(
             "COMPLETE",
             "2024-05-01T13:00:00Z",
             RUN,
             "build",
-            inputs=[ds("src", "a", "b")],
-            outputs=[ds("out", "x", columnLineage=lineage("b"))],
+            inputs=[ol_dataset("src", "a", "b")],
+            outputs=[ol_dataset("out", "x", columnLineage=lineage("b"))],
         ),
     ]
     report = ingest_documents(
@@ -493,10 +505,6 @@ def test_column_lineage_into_a_dropped_column_ends_when_the_job_no_longer_report
     # edge), and the job's next run reports lineage into a alone. The DERIVES edge into b
     # is the job's lineage all the same and ends at that run, whether the events are
     # applied one by one (b is no longer current when the run comes) or in one batch.
-    def ds(name: str, *fields: str, **facets: Any) -> dict[str, Any]:
-        schema = {"fields": [{"name": f, "type": "INT"} for f in fields]}
-        return {"namespace": "pg", "name": name, "facets": {"schema": schema, **facets}}
-
     def derived(*fields: str) -> dict[str, Any]:
         return {
             "fields": {
@@ -504,50 +512,44 @@ def test_column_lineage_into_a_dropped_column_ends_when_the_job_no_longer_report
             }
         }
 
-    def run(kind: str, time: str, run_id: str, job: str, **lists: Any) -> dict[str, Any]:
-        return {
-            "eventType": kind,
-            "eventTime": time,
-            "producer": "https://example.com/p",
-            "run": {"runId": run_id},
-            "job": {"namespace": "etl", "name": job},
-            "inputs": lists.get("inputs", []),
-            "outputs": lists.get("outputs", []),
-        }
-
     second = "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1"
-    src = ds("src", "a", "b")
+    src = ol_dataset("src", "a", "b")
     drop: dict[str, Any] = {
-        "another writer": run(
-            "COMPLETE", "2024-05-02T09:00:00Z", RUN, "fix", outputs=[ds("out", "a")]
+        "another writer": ol_run(
+            "COMPLETE", "2024-05-02T09:00:00Z", RUN, "fix", outputs=[ol_dataset("out", "a")]
         ),
         "a dataset event": {
             "eventTime": "2024-05-02T09:00:00Z",
             "producer": "https://example.com/p",
             "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/DatasetEvent",
-            "dataset": ds("out", "a"),
+            "dataset": ol_dataset("out", "a"),
         },
-        "the run's start": run(
-            "START", "2024-05-02T09:00:00Z", second, "j", inputs=[src], outputs=[ds("out", "a")]
+        "the run's start": ol_run(
+            "START",
+            "2024-05-02T09:00:00Z",
+            second,
+            "j",
+            inputs=[src],
+            outputs=[ol_dataset("out", "a")],
         ),
     }[dropped_by]
     events = [
-        run(
+        ol_run(
             "COMPLETE",
             "2024-05-01T10:00:00Z",
             RUN,
             "j",
             inputs=[src],
-            outputs=[ds("out", "a", "b", columnLineage=derived("a", "b"))],
+            outputs=[ol_dataset("out", "a", "b", columnLineage=derived("a", "b"))],
         ),
         drop,
-        run(
+        ol_run(
             "COMPLETE",
             "2024-05-02T10:00:00Z",
             second,
             "j",
             inputs=[src],
-            outputs=[ds("out", "a", columnLineage=derived("a"))],
+            outputs=[ol_dataset("out", "a", columnLineage=derived("a"))],
         ),
     ]
     if batched:
@@ -634,19 +636,10 @@ def test_a_writers_older_wider_schema_after_a_readers_newer_one_ends_its_extra_c
     # already, so y and z, only the late schema lists them, end then; a batch holding
     # both must end them too.
     def run(time: str, run_id: str, job: str, **lists: Any) -> dict[str, Any]:
-        return {
-            "eventType": "COMPLETE",
-            "eventTime": time,
-            "producer": "https://example.com/p",
-            "run": {"runId": run_id},
-            "job": {"namespace": "etl", "name": job},
-            "inputs": lists.get("inputs", []),
-            "outputs": lists.get("outputs", []),
-        }
+        return ol_run("COMPLETE", time, run_id, job, **lists)
 
     def ds(*fields: str) -> dict[str, Any]:
-        schema = {"fields": [{"name": f, "type": "INT"} for f in fields]}
-        return {"namespace": "pg", "name": "t", "facets": {"schema": schema}}
+        return ol_dataset("t", *fields)
 
     events = [
         run("2024-05-02T10:00:00Z", RUN, "reader", inputs=[ds("x")]),

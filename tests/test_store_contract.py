@@ -1282,6 +1282,12 @@ def test_latest_history_orders_by_the_members_own_times_then_id(store: Store) ->
     assert store.latest_history([report]) == expected_latest(store) | {report: None}
 
 
+def member_ending(owner: str, n: int, hour: int) -> EdgeEnding:
+    """The ending, at ``hour``, of the HAS_VERSION or HAS_RUN edge to member ``n``."""
+    edge = member_edge(owner, n, hour)
+    return EdgeEnding(source_id=owner, kind=edge.kind, target_id=edge.target_id, at=edge.last_seen)
+
+
 @st.composite
 def history_steps(draw: st.DrawFn) -> ChangeSet:
     """A changeset that adds, re-times, links, ends or deletes versions and runs."""
@@ -1297,12 +1303,7 @@ def history_steps(draw: st.DrawFn) -> ChangeSet:
         elif step == "time":
             cs.nodes.append(member(owner, n, draw(st.sampled_from(MEMBER_TIMES))))
         elif step == "end":
-            edge = member_edge(owner, n, hour)
-            cs.endings.append(
-                EdgeEnding(
-                    source_id=owner, kind=edge.kind, target_id=edge.target_id, at=edge.last_seen
-                )
-            )
+            cs.endings.append(member_ending(owner, n, hour))
         else:
             cs.deletes.append(member(owner, n).id)
     return cs
@@ -1369,12 +1370,7 @@ def run_steps(draw: st.DrawFn) -> ChangeSet:
             if step == "link":
                 cs.edges.append(member_edge(owner, n, hour))
         elif step == "end":
-            edge = member_edge(owner, n, hour)
-            cs.endings.append(
-                EdgeEnding(
-                    source_id=owner, kind=edge.kind, target_id=edge.target_id, at=edge.last_seen
-                )
-            )
+            cs.endings.append(member_ending(owner, n, hour))
         else:
             cs.deletes.append(member(owner, n).id)
     return cs
