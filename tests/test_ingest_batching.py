@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import tracemalloc
+import uuid
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -666,6 +667,39 @@ def test_a_writers_older_wider_schema_after_a_readers_newer_one_ends_its_extra_c
         ("dataset|pg|t", "HAS_FIELD", "field|pg|t|y"): "2024-05-02T10:00:00.000000Z",
         ("dataset|pg|t", "HAS_FIELD", "field|pg|t|z"): "2024-05-02T10:00:00.000000Z",
     }
+
+
+def test_a_late_schema_listing_only_what_the_batch_reported_shares_its_batch() -> None:
+    # Two writers report the same columns of t a minute out of order, over and over, as
+    # parallel producers do: applied one by one, the late schema adds no column, so it
+    # ends nothing, and the events need no batch of their own.
+    uuids = [str(uuid.UUID(int=n + 1, version=4)) for n in range(6)]
+    events = [
+        ol_run(
+            "COMPLETE",
+            f"2024-05-01T10:{30 - n % 2 * 2 + n:02d}:00Z",
+            uuids[n],
+            f"writer_{n % 2}",
+            outputs=[ol_dataset("t", "a", "b")],
+        )
+        for n in range(6)
+    ]
+    assert plan_batches([translate_event(e) for e in events]) == [[0, 1, 2, 3, 4, 5]]
+    sequential = LineageService(open_store("memory://"))
+    for document in events:
+        sequential.apply(translate_event(document))
+    batched = LineageService(open_store("memory://"))
+    report = ingest_documents(
+        read_documents(json.dumps(events), "e.json"), translate_event, batched.apply
+    )
+    assert report.ok == 6
+    (nodes_a, edges_a), (nodes_b, edges_b) = sequential.store.export(), batched.store.export()
+    assert [e.model_dump() for e in edges_a] == [e.model_dump() for e in edges_b]
+    assert [n.model_dump() for n in nodes_a] == [n.model_dump() for n in nodes_b]
+    # A late schema that lists a column the batch has not reported still starts a batch
+    # (and the next, which drops that column again, another).
+    events[3]["outputs"] = [ol_dataset("t", "a", "b", "c")]
+    assert plan_batches([translate_event(e) for e in events]) == [[0, 1, 2], [3], [4, 5]]
 
 
 def dataset_changeset(name: str) -> ChangeSet:

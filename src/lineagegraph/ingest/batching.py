@@ -543,8 +543,13 @@ class _Reported:
             # Applied in order, a schema older than the batch's report of the dataset's
             # fields or versions (a reader's input schema, a newer run) arrives late: the
             # fields only it lists end at that report, which the store has yet to hold.
+            # One that lists nothing the batch has not reported ends nothing.
             named = self.named.get(schema.dataset_id)
-            if named is not None and schema.at < named:
+            if (
+                named is not None
+                and schema.at < named
+                and not (fields is not None and fields.issuperset(schema.fields))
+            ):
                 return True
         return False
 
