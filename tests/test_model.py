@@ -43,6 +43,7 @@ from lineagegraph.model import (
     parse_time,
     reasons_from_json,
     reasons_to_json,
+    time_stamp,
 )
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -118,6 +119,56 @@ def test_parse_time_accepts_z_and_offsets() -> None:
     assert parse_time("2026-05-01T00:00:00Z") == T0
     with pytest.raises(InvalidInput):
         parse_time("yesterday")
+
+
+def slow_stamp(value: object) -> str:
+    """What time_stamp returns, by parsing and formatting every time."""
+    if not isinstance(value, str | datetime) or value == "":
+        return ""
+    try:
+        return format_time(parse_time(value))
+    except InvalidInput:
+        return ""
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(timezones=st.just(UTC)),
+    st.sampled_from(["stamp", "dumped", "offset", "digits"]),
+)
+def test_time_stamp_takes_written_times_as_parsing_them_would(when: datetime, written: str) -> None:
+    text = {
+        "stamp": format_time(when),  # as stored: taken as it is
+        "dumped": when.isoformat().replace("+00:00", "Z"),  # as entities dump their times
+        "offset": when.isoformat(),
+        # other scripts' digits look like a stamp to a careless pattern, not to datetime
+        "digits": format_time(when).replace("0", "\u0660").replace("1", "\u0661"),
+    }[written]
+    assert time_stamp(text) == slow_stamp(text)
+    if written == "stamp":
+        assert time_stamp(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-30T00:00:00.000000Z",
+        "2024-02-29T00:00:00Z",
+        "2024-01-00T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2024-13-01T00:00:00Z",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T00:00:00.1234567Z",
+        "2024-01-01T00:00:00.Z",
+        "2024-01-01 00:00:00Z",
+        "\u0662\u0660\u0662\u0664-01-05T10:00:00Z",
+        "2024-01-05T10:00:00.\uff11Z",
+        "yesterday",
+        "",
+    ],
+)
+def test_time_stamp_of_unusual_times_is_what_parsing_gives(text: str) -> None:
+    assert time_stamp(text) == slow_stamp(text)
 
 
 def test_trusted_nodes_and_edges_equal_validated_ones() -> None:

@@ -110,7 +110,8 @@ def parse_time(value: str | datetime) -> datetime:
 # of a second when it is 0), on a day every month has (later days are parsed).
 _STAMP = re.compile(
     r"(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(\.\d{1,6})?Z"
+    r"(\.\d{1,6})?Z",
+    re.ASCII,  # the digits datetime reads: \d would take any script's
 )
 
 
