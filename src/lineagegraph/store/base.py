@@ -248,9 +248,9 @@ class Store(Protocol):
         :func:`~lineagegraph.model.member_stamp` and then id. The answer holds, in that
         order as ``(stamp, member id)``, the members whose stamp lies from ``start`` to
         ``end`` (both included), after the member just before ``start`` when there is
-        one (what the first of them followed). An owner that is not a dataset or job,
-        or does not exist, has none. A history can hold thousands of members: only these
-        come back.
+        one (what the first of them followed); none when ``start`` is after ``end``. An
+        owner that is not a dataset or job, or does not exist, has none. A history can
+        hold thousands of members: only these come back.
         """
         ...
 

@@ -1640,7 +1640,7 @@ class EmbeddedStore:
                 keys = history.keys
                 first = bisect.bisect_left(keys, (start, ""))
                 last = bisect.bisect_right(keys, (end, _LAST_ID))
-                answers.append(keys[max(first - 1, 0) : last])
+                answers.append(keys[max(first - 1, 0) : last] if start <= end else [])
             return answers
 
     def _ensure_histories(self, ids: Sequence[str]) -> None:

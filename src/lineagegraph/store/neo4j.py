@@ -1330,6 +1330,8 @@ class Neo4jStore:
         answers: list[list[tuple[str, str]]] = [[] for _ in rows]
         for record in self._read(_HISTORY_BETWEEN, requests=rows):
             start, end = rows[record["i"]]["start"], rows[record["i"]]["end"]
+            if start > end:
+                continue  # nothing lies between
             within = [(stamp, member) for stamp, member in record["within"]]
             before = [tuple(record["before"].split(" ", 1))] if record["before"] else []
             for member, attrs in record["unstamped"]:
