@@ -48,6 +48,7 @@ from lineagegraph.model import (
     Origin,
     Page,
     RunState,
+    completion_stamp,
     edge_valid,
     ends,
     format_time,
@@ -557,8 +558,8 @@ class EmbeddedStore:
         # the first question about it and then kept up to date by writes
         self._histories: dict[str, _History] = {}
         # job -> its COMPLETE runs by (completion stamp, id), built on the first question
-        # about it and dropped by any write that touches its runs
-        self._completed: dict[str, list[tuple[str, str]]] = {}
+        # about it and then kept up to date by writes
+        self._completed: dict[str, _History] = {}
         # node id -> the attributes object it was last reported with, once committed
         self._reported: dict[str, dict[str, Any]] = {}
         # edge key -> an attributes object whose every item the stored edge holds
@@ -1057,7 +1058,7 @@ class EmbeddedStore:
                 pred[node.id] = {}
         history_succ, history_pred = self._history_succ, self._history_pred
         if self._completed:
-            self._forget_completions(nodes, edges, deleted)
+            self._update_completions(nodes, edges, deleted)
         histories = self._histories
         stamps = self._restamp(nodes) if histories else {}
         joined: list[tuple[str, str]] = []
@@ -1118,23 +1119,29 @@ class EmbeddedStore:
                 if budget < 0:
                     break
 
-    def _forget_completions(
+    def _update_completions(
         self, nodes: list[Node], edges: list[GraphEdge], deleted: list[str]
     ) -> None:
-        """Drop the completed runs indexed for the jobs whose runs these writes touch: a
-        run written (its state or times may have changed), a HAS_RUN edge written."""
+        """Keep the completed runs indexed for jobs up to date with these writes (before
+        the graph takes them in): a run written moves within, joins or leaves its jobs'
+        lists by its completion; a new HAS_RUN edge adds its run. A deletion drops every
+        list (each is read again when asked about)."""
         completed = self._completed
         if deleted:
             completed.clear()
             return
+        written = {n.id: n.attrs for n in nodes if n.kind is Kind.RUN}
         has_run = EdgeKind.HAS_RUN.value
-        for node in nodes:
-            if node.kind is Kind.RUN:
-                for owner in self._history_pred.get(node.id, ()):
-                    completed.pop(owner, None)
-        for source, kind_value, _, _, _ in edges:
-            if kind_value == has_run:
-                completed.pop(source, None)
+        linked = [(s, t) for s, k, t, _, _ in edges if k == has_run and s in completed]
+        unknown = sorted({t for _, t in linked if t not in written})
+        stored = {i: a for i, (a, _) in self._fetch_reported(unknown).items()} if unknown else {}
+        pairs = [(o, r) for r in written for o in self._history_pred.get(r, ()) if o in completed]
+        for owner, run_id in [*pairs, *linked]:
+            stamp = completion_stamp(Kind.RUN, written.get(run_id) or stored.get(run_id, {}))
+            if stamp is None:
+                completed[owner].drop(run_id)
+            else:
+                completed[owner].put(run_id, stamp)
 
     def _restamp(self, nodes: list[Node]) -> dict[str, str]:
         """Move written versions and runs within their owners' histories; their stamps."""
@@ -1592,7 +1599,7 @@ class EmbeddedStore:
             for job_ids, at in requests:
                 best: tuple[str, str] | None = None
                 for job in set(job_ids):
-                    ordered = completed[job]
+                    ordered = completed[job].keys
                     runs = history_succ.get(job, {})
                     end = bisect.bisect_right(ordered, (at, _LAST_ID)) if at else len(ordered)
                     # From the last run that completed by then, back to one seen by then.
@@ -1622,8 +1629,7 @@ class EmbeddedStore:
             for job, run_id, ended, started in rows:
                 found[job].append((time_stamp(ended) or time_stamp(started), run_id))
         for job, runs in found.items():
-            runs.sort()
-            self._completed[job] = runs
+            self._completed[job] = _History(runs)
 
     def history_between(self, requests: Sequence[HistoryRequest]) -> list[list[tuple[str, str]]]:
         """Part of each owner's history (see :class:`Store`): a slice of the history kept
