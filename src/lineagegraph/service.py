@@ -788,7 +788,9 @@ class LineageService:
         return self.store.search(query, filters, first, after, count=count)
 
     def health_of(self, ids: Sequence[str]) -> dict[str, HealthRecord]:
-        """Stored health for these ids; ids without a record are OK."""
+        """Stored health for these ids; ids without a record are OK. Health that a failed
+        update left behind is recomputed first."""
+        self._reconcile_if_dirty()
         stored = self.store.health(ids)
         kinds = self.store.kinds([i for i in ids if i not in stored])
         for entity_id, kind in kinds.items():
@@ -960,7 +962,6 @@ class LineageService:
     def health(self, entity_id: str) -> HealthRecord:
         """The stored health of one entity (OK when nothing is wrong); raises :class:`NotFound`."""
         self.require([entity_id])
-        self._reconcile_if_dirty()
         return self.health_of([entity_id])[entity_id]
 
     def recompute_health(self) -> HealthRepair:
