@@ -387,6 +387,18 @@ def ol_run(kind: str, time: str, run_id: str, job: str, **lists: Any) -> dict[st
     }
 
 
+def ingest_events(service: LineageService, events: list[Any], batched: bool = True) -> None:
+    """Apply OpenLineage events in one ingest (in batches) or one by one; each must apply."""
+    if batched:
+        report = ingest_documents(
+            [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
+        )
+        assert report.ok == len(events)
+    else:
+        for document in events:
+            service.apply(translate_event(document))
+
+
 def ended_edges(service: LineageService) -> dict[tuple[str, str, str], str | None]:
     """The edges a service's store holds as no longer current, with when they ended."""
     return {
@@ -435,10 +447,7 @@ def test_a_batch_ends_what_a_later_snapshot_leaves_out_of_what_the_batch_reporte
             outputs=[ol_dataset("out", "x", columnLineage=lineage("b"))],
         ),
     ]
-    report = ingest_documents(
-        [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
-    )
-    assert report.ok == len(events)
+    ingest_events(service, events)
     ended = ended_edges(service)
     assert ended == {
         ("dataset|pg|t", "HAS_FIELD", "field|pg|t|z"): "2024-05-01T11:00:00.000000Z",
@@ -481,13 +490,9 @@ def test_a_batch_ends_an_edge_whose_dataset_moved_to_the_other_side(
         run("RUNNING", "2024-05-01T10:00:00Z", *first),
         run("COMPLETE", "2024-05-01T11:00:00Z", *then),
     ]
-    report = ingest_documents(
-        [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
-    )
-    assert report.ok == 2
+    ingest_events(service, events)
     sequential = LineageService(open_store("memory://"))
-    for document in events:
-        sequential.apply(translate_event(document))
+    ingest_events(sequential, events, batched=False)
 
     edge = (
         ("job|etl|j", "WRITES", "dataset|pg|d")
@@ -558,13 +563,9 @@ def test_column_lineage_into_a_dropped_column_ends_when_the_job_no_longer_report
         if dropped_by != "the run's start":  # a run's START and COMPLETE report other lineage
             assert plan_batches([translate_event(e) for e in events[1:]]) == [[0, 1]]
         for part in (events[:1], events[1:]):
-            report = ingest_documents(
-                [Document(f"[{n}]", e) for n, e in enumerate(part)], translate_event, service.apply
-            )
-            assert report.ok == len(part)
+            ingest_events(service, part)
     else:
-        for document in events:
-            service.apply(translate_event(document))
+        ingest_events(service, events, batched=False)
     assert ended_edges(service) == {
         ("dataset|pg|out", "HAS_FIELD", "field|pg|out|b"): "2024-05-02T09:00:00.000000Z",
         ("field|pg|src|b", "DERIVES", "field|pg|out|b"): "2024-05-02T10:00:00.000000Z",
@@ -615,14 +616,7 @@ def test_column_lineage_into_a_nested_column_ends_when_the_job_no_longer_reports
         event("2024-05-01T10:00:00Z", RUN, "s.y", "s.z"),
         event("2024-05-02T10:00:00Z", "7a0b7a6e-1c9e-4d0b-9a51-2b0c2bb3f5d1", "s.y"),
     ]
-    if batched:
-        report = ingest_documents(
-            [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
-        )
-        assert report.ok == 2
-    else:
-        for document in events:
-            service.apply(translate_event(document))
+    ingest_events(service, events, batched)
     assert ended_edges(service) == {
         ("field|pg|src|v", "DERIVES", "field|pg|out|s.z"): "2024-05-02T10:00:00.000000Z",
     }
@@ -651,18 +645,12 @@ def test_a_writers_older_wider_schema_after_a_readers_newer_one_ends_its_extra_c
             outputs=[ds("x", "y", "z")],
         ),
     ]
+    ingest_events(service, events, batched)
     if batched:
-        report = ingest_documents(
-            [Document(f"[{n}]", e) for n, e in enumerate(events)], translate_event, service.apply
-        )
-        assert report.ok == len(events)
         changesets = [translate_event(e) for e in events]
         assert plan_batches(changesets) == [[0], [1]]
         # In time order they share a batch: the later schema is no late one.
         assert plan_batches([translate_event(e) for e in reversed(events)]) == [[0, 1]]
-    else:
-        for document in events:
-            service.apply(translate_event(document))
     assert ended_edges(service) == {
         ("dataset|pg|t", "HAS_FIELD", "field|pg|t|y"): "2024-05-02T10:00:00.000000Z",
         ("dataset|pg|t", "HAS_FIELD", "field|pg|t|z"): "2024-05-02T10:00:00.000000Z",
