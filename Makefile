@@ -53,7 +53,7 @@ browser: ## install Debian's chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test: $(STAMP) lint neo4j-build emitter ui browser ## lint, then the whole suite against the embedded store and a real Neo4j
-	scripts/with-neo4j.sh $(PY) -m pytest $(PYTEST_ARGS)
+	scripts/with-neo4j.sh scripts/test-halves.sh $(PY) $(PYTEST_ARGS)
 
 test-embedded: $(STAMP) emitter ## the suite without Neo4j (Neo4j variants deselected)
 	$(PY) -m pytest -m 'not neo4j' $(PYTEST_ARGS)
