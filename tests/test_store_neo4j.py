@@ -43,6 +43,7 @@ from lineagegraph.service import LineageService
 from lineagegraph.store import SearchFilter, Store, open_store
 from lineagegraph.store.base import HistoryRequest, Hop, RunRequest
 from lineagegraph.store.neo4j import (
+    _MARK_MEMBERS,
     Neo4jStore,
     _health_records,
     _lost_a_creation_race,
@@ -229,7 +230,11 @@ def test_runs_stamped_before_runs_were_placed_by_their_end_are_reordered_at_open
         assert again.latest_history([job("j")]) == {job("j"): late}
     finally:
         again.close()
-    assert cypher(raw, "MATCH (r:Run) WHERE r.stamp IS NULL RETURN count(r)") == [[2]]
+    # and stamped by their end, as a write would stamp them
+    assert cypher(raw, "MATCH (r:Run) RETURN r.id, r.stamp ORDER BY r.stamp") == [
+        [early, "2026-03-01T01:00:00.000000Z"],
+        [late, "2026-03-01T02:00:00.000000Z"],
+    ]
 
 
 @pytest.mark.neo4j
@@ -266,6 +271,51 @@ def test_runs_carry_their_state_and_completion_and_older_runs_without_them_still
     assert neo4j_store.last_completed_runs(request) == [("2026-03-01T00:30:00.000000Z", runs["b"])]
     before = [RunRequest((job("j"),), "2026-03-01T00:10:00.000000Z")]
     assert neo4j_store.last_completed_runs(before) == [("2026-03-01T00:00:00.000000Z", runs["a"])]
+
+
+@pytest.mark.neo4j
+def test_versions_and_runs_written_before_their_history_properties_get_them_at_open(
+    neo4j_store: Neo4jStore, raw: neo4j.Driver
+) -> None:
+    orders = ds("raw.orders")
+    runs = {name: make_id(Kind.RUN, ETL, "j", name) for name in ("a", "b", "c")}
+    versions = [make_id(Kind.DATASET_VERSION, NS, "raw.orders", v) for v in ("v1", "v2")]
+    cs = small_graph()
+    cs.add(Job(namespace=ETL, name="j"))
+    for name, attrs in (
+        ("a", {"state": "COMPLETE", "started_at": "2026-03-01T00:10:00Z"}),
+        ("b", {"state": "FAIL", "ended_at": "2026-03-01T03:00:00Z"}),
+        ("c", {}),
+    ):
+        cs.nodes.append(Node.from_key(parse_id(runs[name]), attrs))
+        cs.link(job("j"), EdgeKind.HAS_RUN, runs[name], T0)
+    for version, attrs in zip(versions, ({"created_at": "2026-03-01T06:00:00Z"}, {}), strict=True):
+        cs.nodes.append(Node.from_key(parse_id(version), attrs))
+        cs.link(orders, EdgeKind.HAS_VERSION, version, T0)
+    neo4j_store.apply(cs)
+    members = (
+        "MATCH (m:Entity) WHERE m:Run OR m:DatasetVersion "
+        "RETURN m.id, m.stamp, m.state, m.done ORDER BY m.id"
+    )
+    written = cypher(raw, members)
+    assert [row[1:] for row in written if row[0] == runs["a"]] == [
+        ["2026-03-01T00:10:00.000000Z", "COMPLETE", "2026-03-01T00:10:00.000000Z"]
+    ]
+    # a database written before the properties existed (and before runs were stamped
+    # by their end: "" for a run without a start)
+    cypher(raw, "MATCH (m:Run) REMOVE m.state, m.done SET m.stamp = ''")
+    cypher(raw, "MATCH (m:DatasetVersion) REMOVE m.stamp")
+    # A node written again since the migration read it keeps what that write set.
+    stale = {"id": runs["a"], "attrs": "{}", "stamp": "x", "state": "FAIL", "done": None}
+    raw.execute_query(_MARK_MEMBERS, rows=[stale])
+    assert cypher(raw, f"MATCH (r:Entity {{id: '{runs['a']}'}}) RETURN r.state") == [[None]]
+    again = Neo4jStore.from_url(neo4j_store.url)
+    try:
+        request = [RunRequest((job("j"),), "")]
+        assert again.last_completed_runs(request) == [("2026-03-01T00:10:00.000000Z", runs["a"])]
+    finally:
+        again.close()
+    assert cypher(raw, members) == written
 
 
 @pytest.mark.neo4j

@@ -133,6 +133,23 @@ _MIGRATIONS: Final[tuple[str, ...]] = (
     "MATCH (r:Run) WHERE r.stamp = '' SET r.stamp = NULL",
 )
 
+# Versions and runs written before their ``stamp`` (and runs before their ``state`` and
+# ``done``) were properties, a page at a time: every start fills them in, as a write of
+# the node would (see _node_props), so reads need not judge those nodes by their
+# attributes. A node written again since it was read keeps what that write set.
+_UNMARKED_MEMBERS = (
+    f"MATCH (m:{LABELS[Kind.RUN]}) WHERE m.state IS NULL OR m.stamp IS NULL "
+    "RETURN m.id AS id, m.kind AS kind, m.attrs AS attrs LIMIT $limit "
+    "UNION ALL "
+    f"MATCH (m:{LABELS[Kind.DATASET_VERSION]}) WHERE m.stamp IS NULL "
+    "RETURN m.id AS id, m.kind AS kind, m.attrs AS attrs LIMIT $limit"
+)
+_MARK_MEMBERS = (
+    "UNWIND $rows AS row MATCH (m:Entity {id: row.id}) WHERE m.attrs = row.attrs "
+    "SET m.stamp = row.stamp, m.state = row.state, m.done = row.done"
+)
+_MARK_PAGE = 2000
+
 # Fails unless the full-text index exists (a read any user may run).
 _PROBE_SCHEMA = f"CALL db.index.fulltext.queryNodes('{SEARCH_INDEX}', 'x') YIELD node RETURN 0"
 
@@ -631,6 +648,32 @@ def _search_plan(query: str) -> tuple[str, list[str]] | None:
 # --- conversions --------------------------------------------------------------------------------
 
 
+def _mark_members(session: neo4j.Session) -> int:
+    """Fill in the history properties of versions and runs written before them (see
+    :data:`_UNMARKED_MEMBERS`); returns how many nodes were marked."""
+    marked = 0
+    while True:
+        found = session.run(_UNMARKED_MEMBERS, limit=_MARK_PAGE).data()
+        rows = []
+        for record in found:
+            kind, attrs = Kind(record["kind"]), json.loads(record["attrs"])
+            rows.append(
+                {
+                    "id": record["id"],
+                    "attrs": record["attrs"],
+                    "stamp": member_stamp(kind, attrs),
+                    "state": _run_state(attrs) if kind is Kind.RUN else None,
+                    "done": completion_stamp(kind, attrs),
+                }
+            )
+        if not rows:
+            return marked
+        session.run(_MARK_MEMBERS, rows=rows).consume()
+        marked += len(rows)
+        if len(found) < _MARK_PAGE:
+            return marked
+
+
 def _run_state(attrs: dict[str, Any]) -> str:
     state = attrs.get("state")
     return state if isinstance(state, str) else ""
@@ -884,6 +927,11 @@ class Neo4jStore:
                     session.run("CALL db.awaitIndexes(300)").consume()
                     for migration in _MIGRATIONS:
                         session.run(migration).consume()
+                    marked = _mark_members(session)
+                    if marked:
+                        _log.info(
+                            "Neo4j at %s: %d versions and runs marked for history", self.url, marked
+                        )
                 except neo4j_errors.Forbidden as error:
                     # A user without schema rights can work once an administrator (or an
                     # earlier start with more rights) created the schema.
