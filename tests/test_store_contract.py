@@ -680,6 +680,25 @@ def test_health_naming_finds_exactly_the_records_that_name_the_results(store: St
     }
     assert store.health_naming(["result|ns|t|c|r3"]) == {}
     assert store.health_naming([]) == {}
+    # Writes after the first question: a record rewritten to name other results, one
+    # removed, a node deleted (its record with it), and a record both written and removed.
+    orders_clean, report = ds("public.orders_clean"), ds("public.report")
+    rewritten = HealthRecord(
+        id=orders_clean, kind=Kind.DATASET, status=HealthStatus.AT_RISK, reasons=(reason(r20),)
+    )
+    written_then_removed = HealthRecord(
+        id=job("clean_orders"), kind=Kind.JOB, status=HealthStatus.AT_RISK, reasons=(reason(r2),)
+    )
+    store.apply(
+        ChangeSet(
+            health=[rewritten, written_then_removed],
+            health_removals=[ds("public.orders"), job("clean_orders")],
+        )
+    )
+    store.apply(ChangeSet(deletes=[odd]))
+    assert store.health_naming([r2]) == {}
+    assert store.health_naming([r1]) == {job("report"): stored[job("report")]}
+    assert store.health_naming([r20]) == {orders_clean: rewritten, report: stored[report]}
 
 
 def test_search_matches_names_descriptions_owners_tags_and_field_names(store: Store) -> None:

@@ -1388,8 +1388,8 @@ def _holders(
 
     A breadth-first walk through entities holding such a reason (and through runs,
     which hold no health), both ways along every edge a reason's path can step
-    along; past :data:`WALK_LIMIT` entities (or starts), :meth:`Store.health_naming`
-    instead.
+    along; past :data:`WALK_LIMIT` entities (or starts), or on a store whose
+    :meth:`Store.health_naming` is indexed, that instead (it finds the same holders).
     ``cache`` holds stored health already read (``None``: no record) and receives
     what was read.
 
@@ -1419,7 +1419,7 @@ def _holders(
         return [h for h in hops if _kind(h.target) is Kind.RUN or holds(h.target)]
 
     unique = sorted(set(starts))
-    if len(unique) <= WALK_LIMIT:
+    if len(unique) <= WALK_LIMIT and not store.indexed_health_naming:
         missing = [i for i in unique if i not in cache]
         found = store.health(missing) if missing else {}
         for entity_id in missing:

@@ -137,6 +137,10 @@ class Store(Protocol):
     # Events per transaction that bulk ingestion (files, batch requests) uses unless
     # told otherwise: what makes the store fastest without holding too much at once.
     batch_events: int
+    # Whether health_naming answers from an index, in time that grows with what it
+    # finds rather than with all stored health: health maintenance then asks it where a
+    # walk over the graph would cost more.
+    indexed_health_naming: bool
 
     def apply(self, changeset: ChangeSet) -> ApplyResult:
         """Apply a changeset atomically (all or nothing) and idempotently.
@@ -298,7 +302,8 @@ class Store(Protocol):
         """Stored health records with a reason that names one of these results, by id.
 
         Finds where results were recorded without walking the graph: it costs one pass
-        over stored health, whatever the graph's size.
+        over stored health, whatever the graph's size (or, where
+        ``indexed_health_naming``, a lookup).
         """
         ...
 

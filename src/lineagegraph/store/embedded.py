@@ -55,6 +55,7 @@ from lineagegraph.model import (
     member_stamp,
     merge_reported,
     reasons_from_json,
+    reasons_to_json,
     time_stamp,
 )
 from lineagegraph.store.base import (
@@ -534,6 +535,7 @@ class EmbeddedStore:
     # 10,000 realistic events a transaction ingest about 10% faster than 2,000, for
     # about 100 MB more while a batch is held.
     batch_events = 10_000
+    indexed_health_naming = True
 
     def __init__(self, path: str | Path | None, *, synchronous: str = "FULL") -> None:
         self.url = "memory://" if path is None else f"sqlite://{path}"
@@ -545,6 +547,10 @@ class EmbeddedStore:
         # query), and the records read lately, decoded; both kept up to date by writes.
         self._health_ids: set[str] = set()
         self._recent_health: _Recent[str, HealthRecord] = _Recent(READ_CACHE_SIZE)
+        # Once health_naming is asked: result id -> ids of the records naming it, and
+        # record id -> the results it names; kept up to date by writes too.
+        self._naming: dict[str, set[str]] | None = None
+        self._named: dict[str, frozenset[str]] = {}
         # Nodes carry their kind as "k"; an edge's data maps each edge kind between the
         # two nodes to (first_seen, ended_at), which is all a traversal needs. Edges of
         # the history kinds are kept apart, in adjacency of the same shape.
@@ -762,6 +768,28 @@ class EmbeddedStore:
         ids.difference_update(cs.deletes)
         ids.update(r.id for r in cs.health)
         ids.difference_update(cs.health_removals)
+        if self._naming is not None:
+            self._unname(cs.deletes)
+            for record in cs.health:
+                self._name(record.id, frozenset(r.result_id for r in record.reasons))
+            self._unname(cs.health_removals)
+
+    def _name(self, record_id: str, results: frozenset[str]) -> None:
+        """Index which results a stored record names (replacing what it named)."""
+        assert self._naming is not None
+        self._unname([record_id])
+        self._named[record_id] = results
+        for result_id in results:
+            self._naming.setdefault(result_id, set()).add(record_id)
+
+    def _unname(self, record_ids: Iterable[str]) -> None:
+        assert self._naming is not None
+        for record_id in record_ids:
+            for result_id in self._named.pop(record_id, ()):
+                holders = self._naming[result_id]
+                holders.discard(record_id)
+                if not holders:
+                    del self._naming[result_id]
 
     def _remember_reports(self, nodes: list[Node], deleted: list[str], late: set[str]) -> None:
         """Remember the attributes each committed node was last reported with, unless
@@ -977,7 +1005,7 @@ class EmbeddedStore:
                         r.id,
                         r.kind.value,
                         r.status.value,
-                        canonical_json([reason.model_dump(mode="json") for reason in r.reasons]),
+                        reasons_to_json(r.reasons),
                     )
                     for r in cs.health
                 ],
@@ -1767,26 +1795,23 @@ class EmbeddedStore:
         return found
 
     def health_naming(self, result_ids: Collection[str]) -> dict[str, HealthRecord]:
-        """Stored health records with a reason that names one of these results."""
+        """Stored health records with a reason that names one of these results.
+
+        Answered from an index of the results each record names, built from stored
+        health when first asked and kept up to date by writes.
+        """
         wanted = set(result_ids)
         if not wanted:
             return {}
-        # Candidates hold a result id as canonical_json writes it into the stored reasons; the
-        # decoded reasons then decide.
-        needles = json.dumps(sorted(canonical_json(r) for r in wanted))
-        sql = (
-            "SELECT id, kind, status, reasons FROM health WHERE EXISTS "
-            "(SELECT 1 FROM json_each(?) AS needle WHERE instr(health.reasons, needle.value))"
-        )
-        found: dict[str, HealthRecord] = {}
         with self._lock:
             self._check_open()
-            rows = self._con.execute(sql, (needles,)).fetchall()
-        for row in rows:
-            record = _health_from_row(row)
-            if any(reason.result_id in wanted for reason in record.reasons):
-                found[record.id] = record
-        return found
+            if self._naming is None:
+                self._naming = {}
+                for record_id, reasons in self._con.execute("SELECT id, reasons FROM health"):
+                    named = frozenset(r.result_id for r in reasons_from_json(reasons))
+                    self._name(record_id, named)
+            holders = sorted({i for r in wanted for i in self._naming.get(r, ())})
+            return self.health(holders)
 
     def health_page(
         self,

@@ -801,6 +801,7 @@ class Neo4jStore:
     # Bigger transactions gain nothing here (10,000 events a transaction were slower
     # than 2,000) and hold more of the server's transaction memory.
     batch_events = 2_000
+    indexed_health_naming = False
 
     def __init__(
         self,
