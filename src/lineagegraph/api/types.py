@@ -7,7 +7,7 @@ relations resolve through the request's DataLoaders (see ``context.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, NewType, TypeVar, cast
 
@@ -224,11 +224,22 @@ def asks_total(info: Info) -> bool:
     pending = [s for field in info.selected_fields for s in field.selections]
     while pending:
         selection = pending.pop()
+        if _left_out(selection.directives):
+            continue
         if not isinstance(selection, SelectedField):
             pending.extend(selection.selections)  # a fragment on the connection
         elif selection.name == "totalCount":
             return True
     return False
+
+
+def _left_out(directives: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether ``@skip(if: true)`` or ``@include(if: false)`` leaves a selection out
+    (their arguments come with the query's variables filled in)."""
+    return (
+        directives.get("skip", {}).get("if") is True
+        or directives.get("include", {}).get("if") is False
+    )
 
 
 def connection_from_page(
