@@ -6,10 +6,13 @@
 # The Neo4j tests (marker `neo4j`) share one server and wipe it between tests, so they
 # run in one process, whose output shows as it goes. The other tests run beside them;
 # their output is kept in a log and printed once the Neo4j half is done. Both halves get
-# PYTEST_ARGS (so `-k` and `-x` work; a `-m` of your own replaces the split).
+# PYTEST_ARGS (so `-k` and `-x` work, each half stopping on its own) and keep their own
+# pytest cache (`.pytest_cache/neo4j`, `.pytest_cache/others`), so `--lf` reruns what
+# either half failed. PYTEST_ARGS with a `-m` of their own run as one pytest instead.
 #
 # Exits with the first failing half's status. A half that the arguments leave empty
-# (pytest's "no tests ran", 5) is not a failure unless both are empty.
+# (pytest's "no tests ran", 5) is not a failure unless both are empty. Ctrl-C stops both
+# halves, each running its teardown.
 set -uo pipefail
 
 [[ $# -ge 1 ]] || {
@@ -19,26 +22,52 @@ set -uo pipefail
 PY="$1"
 shift
 
+for arg in "$@"; do
+    if [[ $arg == -m* ]]; then
+        exec "$PY" -m pytest "$@"
+    fi
+done
+
 LOG="$(mktemp -t lineagegraph-tests.XXXXXX)"
-"$PY" -m pytest -m 'not neo4j' "$@" >"$LOG" 2>&1 &
-OTHER=$!
-# shellcheck disable=SC2317 # invoked by the trap
+OTHER=""
+# shellcheck disable=SC2317 # invoked by the traps below
+stop_other() {
+    # the other half runs in a process group of its own (set -m below): signal all of it
+    if [[ -n $OTHER ]]; then
+        kill "-$1" -- "-$OTHER" 2>/dev/null || true
+        wait "$OTHER" 2>/dev/null || true
+        OTHER=""
+    fi
+}
+# shellcheck disable=SC2317
+show_others() {
+    echo
+    echo "==================== the tests that do not use Neo4j ===================="
+    cat "$LOG"
+}
+# shellcheck disable=SC2317
 cleanup() {
-    kill "$OTHER" 2>/dev/null || true
+    stop_other TERM
     rm -f "$LOG"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop_other INT; show_others; exit 130' INT
+trap 'stop_other TERM; exit 143' TERM
+
+# A background job of a script ignores Ctrl-C; in a process group of its own it does not
+# (and the terminal's Ctrl-C reaches it through the INT trap above).
+set -m
+"$PY" -m pytest -m 'not neo4j' -o cache_dir=.pytest_cache/others "$@" >"$LOG" 2>&1 &
+OTHER=$!
+set +m
 
 echo "test-halves.sh: the Neo4j tests here; the others run beside them (pid $OTHER)" >&2
 neo4j=0
-"$PY" -m pytest -m neo4j "$@" || neo4j=$?
+"$PY" -m pytest -m neo4j -o cache_dir=.pytest_cache/neo4j "$@" || neo4j=$?
 others=0
 wait "$OTHER" || others=$?
-echo
-echo "==================== the tests that do not use Neo4j ===================="
-cat "$LOG"
+OTHER=""
+show_others
 
 if [[ $neo4j -eq 5 && $others -eq 5 ]]; then
     exit 5

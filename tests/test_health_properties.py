@@ -40,6 +40,7 @@ from lineagegraph.model import (
     format_time,
 )
 from lineagegraph.service import LineageService
+from lineagegraph.store.embedded import EmbeddedStore
 from tests.conftest import STORE_KINDS, make_store
 
 NS = "mem://health"
@@ -383,10 +384,21 @@ def test_stored_health_stays_exact_when_the_walk_gives_way_to_a_scan(
     kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # In large regions the holders of affected results come from Store.health_naming
-    # instead of a walk; a limit of one entity takes that path on every update.
+    # instead of a walk; a limit of one entity takes that path on every update (the
+    # embedded store takes it always).
     monkeypatch.setattr(cascade, "WALK_LIMIT", 1)
 
     _check_generated_sequences(kind, SCAN_EXAMPLES[kind])
+
+
+def test_stored_health_stays_exact_when_the_embedded_store_walks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The embedded store answers Store.health_naming from an index, so maintenance asks
+    # it instead of walking; the walk (what Neo4j takes) is checked here on it too.
+    monkeypatch.setattr(EmbeddedStore, "indexed_health_naming", False)
+
+    _check_generated_sequences("embedded", SCAN_EXAMPLES["embedded"])
 
 
 def _check_generated_sequences(kind: str, examples: int) -> None:

@@ -41,12 +41,14 @@ from lineagegraph.model import (
 )
 from lineagegraph.service import LineageService
 from lineagegraph.store import SearchFilter, Store, open_store
+from lineagegraph.store import neo4j as neo4j_adapter
 from lineagegraph.store.base import HistoryRequest, Hop, RunRequest
 from lineagegraph.store.neo4j import (
     _MARK_MEMBERS,
     Neo4jStore,
     _health_records,
     _lost_a_creation_race,
+    _mark_members,
     search_text,
     search_title,
 )
@@ -222,8 +224,8 @@ def test_runs_stamped_before_runs_were_placed_by_their_end_are_reordered_at_open
         cs.link(job("j"), EdgeKind.HAS_RUN, run, T0)
     neo4j_store.apply(cs)
     assert neo4j_store.latest_history([job("j")]) == {job("j"): late}
-    # a database written before: runs stamped ""
-    cypher(raw, "MATCH (r:Run) SET r.stamp = ''")
+    # a database written before: runs stamped "", and without their state
+    cypher(raw, "MATCH (r:Run) SET r.stamp = '' REMOVE r.state, r.done")
     assert neo4j_store.latest_history([job("j")]) == {job("j"): early}
     again = Neo4jStore.from_url(neo4j_store.url)
     try:
@@ -275,8 +277,9 @@ def test_runs_carry_their_state_and_completion_and_older_runs_without_them_still
 
 @pytest.mark.neo4j
 def test_versions_and_runs_written_before_their_history_properties_get_them_at_open(
-    neo4j_store: Neo4jStore, raw: neo4j.Driver
+    neo4j_store: Neo4jStore, raw: neo4j.Driver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(neo4j_adapter, "_MARK_PAGE", 2)  # pages that end mid-kind
     orders = ds("raw.orders")
     runs = {name: make_id(Kind.RUN, ETL, "j", name) for name in ("a", "b", "c")}
     versions = [make_id(Kind.DATASET_VERSION, NS, "raw.orders", v) for v in ("v1", "v2")]
@@ -316,6 +319,9 @@ def test_versions_and_runs_written_before_their_history_properties_get_them_at_o
     finally:
         again.close()
     assert cypher(raw, members) == written
+    # once marked, nothing is marked again (the run without any time stays stamped "")
+    with raw.session() as session:
+        assert _mark_members(session) == 0
 
 
 @pytest.mark.neo4j

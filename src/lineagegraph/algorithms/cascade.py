@@ -80,7 +80,8 @@ takes as *affected results* the failing results of touched checks plus every
 result named in the stored health of an anchor. It recomputes each affected
 result's reach from scratch, finds where those results were recorded before by
 walking stored health outward from the anchors (or, past :data:`WALK_LIMIT`
-entities, by asking the store for the records that name those results), and
+entities or on a store that indexes them, by asking the store for the records that
+name those results), and
 rewrites the reasons of those results there, keeping everything else. A
 changeset that deletes entities falls back to a full recomputation. The
 invariant, checked by property tests, is that stored health always equals

@@ -1806,9 +1806,13 @@ class EmbeddedStore:
         with self._lock:
             self._check_open()
             if self._naming is None:
-                self._naming = {}
-                for record_id, reasons in self._con.execute("SELECT id, reasons FROM health"):
-                    named = frozenset(r.result_id for r in reasons_from_json(reasons))
+                # decoded before the index is set: a failure leaves it unbuilt
+                decoded = [
+                    (record_id, frozenset(r.result_id for r in reasons_from_json(text)))
+                    for record_id, text in self._con.execute("SELECT id, reasons FROM health")
+                ]
+                self._naming, self._named = {}, {}
+                for record_id, named in decoded:
                     self._name(record_id, named)
             holders = sorted({i for r in wanted for i in self._naming.get(r, ())})
             return self.health(holders)

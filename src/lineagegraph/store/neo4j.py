@@ -48,7 +48,7 @@ from neo4j import exceptions as neo4j_errors
 
 from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, StoreUnavailable
-from lineagegraph.ids import Kind, kind_of
+from lineagegraph.ids import SEPARATOR, Kind, kind_of
 from lineagegraph.model import (
     HISTORY_ORDER,
     ChangeSet,
@@ -125,29 +125,24 @@ _SCHEMA: Final[tuple[str, ...]] = (
     "ON EACH [n.title, n.search] OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}",
 )
 
-# Data written by earlier versions, brought up to date at every start (each statement
-# finds nothing to do once done).
-_MIGRATIONS: Final[tuple[str, ...]] = (
-    # Runs without started_at were stamped "", and so ordered by id; unstamped, they are
-    # ordered by their end or state time (model.member_stamp) until they are rewritten.
-    "MATCH (r:Run) WHERE r.stamp = '' SET r.stamp = NULL",
-)
-
 # Versions and runs written before their ``stamp`` (and runs before their ``state`` and
-# ``done``) were properties, a page at a time: every start fills them in, as a write of
-# the node would (see _node_props), so reads need not judge those nodes by their
-# attributes. A node written again since it was read keeps what that write set.
+# ``done``) were properties, which earlier versions also stamped "" for want of a start:
+# every start fills them in as a write of the node would (see _node_props), so reads
+# need not judge those nodes by their attributes. Each kind's ids are walked once, a page
+# at a time, in the order of the id index (runs' ids start "run|", versions'
+# "dataset_version|"; "}" follows "|"). A node is marked under its write lock, and only
+# if no write changed it since it was read.
 _UNMARKED_MEMBERS = (
-    f"MATCH (m:{LABELS[Kind.RUN]}) WHERE m.state IS NULL OR m.stamp IS NULL "
-    "RETURN m.id AS id, m.kind AS kind, m.attrs AS attrs LIMIT $limit "
-    "UNION ALL "
-    f"MATCH (m:{LABELS[Kind.DATASET_VERSION]}) WHERE m.stamp IS NULL "
-    "RETURN m.id AS id, m.kind AS kind, m.attrs AS attrs LIMIT $limit"
+    "MATCH (m:Entity) WHERE m.id > $after AND m.id < $end "
+    f"AND (m.stamp IS NULL OR (m.kind = '{Kind.RUN.value}' AND m.state IS NULL)) "
+    "RETURN m.id AS id, m.kind AS kind, m.attrs AS attrs ORDER BY m.id LIMIT $limit"
 )
 _MARK_MEMBERS = (
-    "UNWIND $rows AS row MATCH (m:Entity {id: row.id}) WHERE m.attrs = row.attrs "
+    "UNWIND $rows AS row MATCH (m:Entity {id: row.id}) SET m.kind = m.kind "
+    "WITH m, row WHERE m.attrs = row.attrs "
     "SET m.stamp = row.stamp, m.state = row.state, m.done = row.done"
 )
+_MARKED_KINDS: Final = (Kind.RUN, Kind.DATASET_VERSION)
 _MARK_PAGE = 2000
 
 # Fails unless the full-text index exists (a read any user may run).
@@ -652,26 +647,30 @@ def _mark_members(session: neo4j.Session) -> int:
     """Fill in the history properties of versions and runs written before them (see
     :data:`_UNMARKED_MEMBERS`); returns how many nodes were marked."""
     marked = 0
-    while True:
-        found = session.run(_UNMARKED_MEMBERS, limit=_MARK_PAGE).data()
-        rows = []
-        for record in found:
-            kind, attrs = Kind(record["kind"]), json.loads(record["attrs"])
-            rows.append(
-                {
-                    "id": record["id"],
-                    "attrs": record["attrs"],
-                    "stamp": member_stamp(kind, attrs),
-                    "state": _run_state(attrs) if kind is Kind.RUN else None,
-                    "done": completion_stamp(kind, attrs),
-                }
-            )
-        if not rows:
-            return marked
-        session.run(_MARK_MEMBERS, rows=rows).consume()
-        marked += len(rows)
-        if len(found) < _MARK_PAGE:
-            return marked
+    for kind in _MARKED_KINDS:
+        # every id of the kind, as ids.make_id begins it, and nothing else
+        after, end = kind.value.lower() + SEPARATOR, kind.value.lower() + "}"
+        while True:
+            found = session.run(_UNMARKED_MEMBERS, after=after, end=end, limit=_MARK_PAGE).data()
+            rows = []
+            for record in found:
+                attrs = json.loads(record["attrs"])
+                rows.append(
+                    {
+                        "id": record["id"],
+                        "attrs": record["attrs"],
+                        "stamp": member_stamp(kind, attrs),
+                        "state": _run_state(attrs) if kind is Kind.RUN else None,
+                        "done": completion_stamp(kind, attrs),
+                    }
+                )
+            if rows:
+                session.run(_MARK_MEMBERS, rows=rows).consume()
+                marked += len(rows)
+            if len(found) < _MARK_PAGE:
+                break
+            after = found[-1]["id"]
+    return marked
 
 
 def _run_state(attrs: dict[str, Any]) -> str:
@@ -926,8 +925,6 @@ class Neo4jStore:
                             if "AlreadyExists" not in (error.code or ""):
                                 raise
                     session.run("CALL db.awaitIndexes(300)").consume()
-                    for migration in _MIGRATIONS:
-                        session.run(migration).consume()
                     marked = _mark_members(session)
                     if marked:
                         _log.info(
