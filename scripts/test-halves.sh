@@ -4,7 +4,8 @@
 #   scripts/test-halves.sh PYTHON [PYTEST_ARGS...]
 #
 # The Neo4j tests (marker `neo4j`) share one server and wipe it between tests, so they
-# run in one process, whose output shows as it goes. The other tests run beside them;
+# run in one process, whose output shows as it goes. The other tests run beside them
+# (with the Neo4j tests that start a server of their own, marker `own_neo4j`);
 # their output is kept in a log and printed once the Neo4j half is done. Both halves get
 # PYTEST_ARGS (so `-k` and `-x` work, each half stopping on its own) and keep their own
 # pytest cache (`.pytest_cache/neo4j`, `.pytest_cache/others`), so `--lf` reruns what
@@ -42,7 +43,7 @@ stop_other() {
 # shellcheck disable=SC2317
 show_others() {
     echo
-    echo "==================== the tests that do not use Neo4j ===================="
+    echo "============ the tests that do not use the shared Neo4j ============"
     cat "$LOG"
 }
 # shellcheck disable=SC2317
@@ -57,13 +58,13 @@ trap 'stop_other TERM; exit 143' TERM
 # A background job of a script ignores Ctrl-C; in a process group of its own it does not
 # (and the terminal's Ctrl-C reaches it through the INT trap above).
 set -m
-"$PY" -m pytest -m 'not neo4j' -o cache_dir=.pytest_cache/others "$@" >"$LOG" 2>&1 &
+"$PY" -m pytest -m 'not neo4j or own_neo4j' -o cache_dir=.pytest_cache/others "$@" >"$LOG" 2>&1 &
 OTHER=$!
 set +m
 
 echo "test-halves.sh: the Neo4j tests here; the others run beside them (pid $OTHER)" >&2
 neo4j=0
-"$PY" -m pytest -m neo4j -o cache_dir=.pytest_cache/neo4j "$@" || neo4j=$?
+"$PY" -m pytest -m 'neo4j and not own_neo4j' -o cache_dir=.pytest_cache/neo4j "$@" || neo4j=$?
 others=0
 wait "$OTHER" || others=$?
 OTHER=""
@@ -74,7 +75,7 @@ if [[ $neo4j -eq 5 && $others -eq 5 ]]; then
 fi
 for rc in "$neo4j" "$others"; do
     if [[ $rc -ne 0 && $rc -ne 5 ]]; then
-        echo "test-halves.sh: a half failed (Neo4j tests: exit $neo4j, the others: exit $others)" >&2
+        echo "test-halves.sh: a half failed (the shared Neo4j tests: exit $neo4j, the others: exit $others)" >&2
         exit "$rc"
     fi
 done

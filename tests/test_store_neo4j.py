@@ -824,6 +824,7 @@ def _neo4j(command: str, folder: Path, port: int | None = None) -> str:
 
 
 @pytest.mark.neo4j
+@pytest.mark.own_neo4j
 @pytest.mark.slow
 def test_the_store_reports_an_outage_and_recovers_when_neo4j_is_back(tmp_path: Path) -> None:
     neo4j_uri()  # skips or fails like every Neo4j test when Neo4j is not wanted
