@@ -62,7 +62,7 @@ set -m
 OTHER=$!
 set +m
 
-echo "test-halves.sh: the Neo4j tests here; the others run beside them (pid $OTHER)" >&2
+echo "test-halves.sh: the tests that share the test Neo4j here; the others run beside them (pid $OTHER)" >&2
 neo4j=0
 "$PY" -m pytest -m 'neo4j and not own_neo4j' -o cache_dir=.pytest_cache/neo4j "$@" || neo4j=$?
 others=0

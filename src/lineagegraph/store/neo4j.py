@@ -127,7 +127,7 @@ _SCHEMA: Final[tuple[str, ...]] = (
 
 # Versions and runs written before their ``stamp`` (and runs before their ``state`` and
 # ``done``) were properties, which earlier versions also stamped "" for want of a start:
-# every start fills them in as a write of the node would (see _node_props), so reads
+# every start fills them in as a write of the node would (_history_props), so reads
 # need not judge those nodes by their attributes. Each kind's ids are walked once, a page
 # at a time, in the order of the id index (runs' ids start "run|", versions'
 # "dataset_version|"; "}" follows "|"). A node is marked under its write lock, and only
@@ -652,18 +652,14 @@ def _mark_members(session: neo4j.Session) -> int:
         after, end = kind.value.lower() + SEPARATOR, kind.value.lower() + "}"
         while True:
             found = session.run(_UNMARKED_MEMBERS, after=after, end=end, limit=_MARK_PAGE).data()
-            rows = []
-            for record in found:
-                attrs = json.loads(record["attrs"])
-                rows.append(
-                    {
-                        "id": record["id"],
-                        "attrs": record["attrs"],
-                        "stamp": member_stamp(kind, attrs),
-                        "state": _run_state(attrs) if kind is Kind.RUN else None,
-                        "done": completion_stamp(kind, attrs),
-                    }
-                )
+            rows = [
+                {
+                    "id": record["id"],
+                    "attrs": record["attrs"],
+                    **_history_props(kind, json.loads(record["attrs"])),
+                }
+                for record in found
+            ]
             if rows:
                 session.run(_MARK_MEMBERS, rows=rows).consume()
                 marked += len(rows)
@@ -702,10 +698,17 @@ def _node_props(node: Node, attrs: dict[str, Any], search: str | None) -> dict[s
         "owners": _strings(attrs.get("owners")),
         "tags": _strings(attrs.get("tags")),
         "search": search,
-        "stamp": member_stamp(node.kind, attrs),
-        # runs: their state ("" for none) and, once COMPLETE, their completion stamp
-        "state": _run_state(attrs) if node.kind is Kind.RUN else None,
-        "done": completion_stamp(node.kind, attrs),
+        **_history_props(node.kind, attrs),
+    }
+
+
+def _history_props(kind: Kind, attrs: dict[str, Any]) -> dict[str, str | None]:
+    """The properties that place a version or run in its owner's history: its ``stamp``
+    and, for runs, their ``state`` ("" for none) and, once COMPLETE, their ``done``."""
+    return {
+        "stamp": member_stamp(kind, attrs),
+        "state": _run_state(attrs) if kind is Kind.RUN else None,
+        "done": completion_stamp(kind, attrs),
     }
 
 
