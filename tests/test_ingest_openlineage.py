@@ -21,6 +21,7 @@ from lineagegraph.ingest.openlineage import EventTranslator, parse_event, transl
 from lineagegraph.model import ChangeFold, ChangeSet, Direction, Edge, EdgeKind, Node, Origin
 from lineagegraph.service import LineageService
 from lineagegraph.store import open_store
+from lineagegraph.store.base import canonical_json
 from tests.api_helpers import gql
 
 PRODUCER = "https://example.com/producer"
@@ -2082,6 +2083,37 @@ def test_a_batch_folds_a_description_reported_again_as_one_group() -> None:
         fold.add(translator.grouped(document))
     # each repeat of the three moved its edges' times once, and nothing else
     assert sorted(len(group.nodes) for group in fold._sole) == [0, 3, 3]
+
+
+def test_the_event_translator_tells_1_1_0_and_true_apart() -> None:
+    # Python holds 1, 1.0 and true equal; a producer that turns one into another has
+    # changed its facet, and the translator must not answer with what it remembered.
+    translator = EventTranslator()
+    lineage = {
+        "fields": {
+            "amount": {
+                "inputFields": [{"namespace": "pg", "name": "orders", "field": "amount"}],
+                "myCompany_weight": 1,
+            }
+        }
+    }
+    for n, value in enumerate([1, True, 1.0, 1]):
+        lineage["fields"]["amount"]["myCompany_weight"] = value
+        document = event(
+            run_id=str(uuid.UUID(int=n + 1, version=4)),
+            job_facets={"myCompany_tier": {"level": value}},
+            inputs=[dataset("pg", "orders", myCompany_cost={"flag": value})],
+            outputs=[dataset("pg", "totals", schema=schema_facet("amount"), columnLineage=lineage)],
+        )
+        expected = translate_event(copy.deepcopy(document))
+        got = translator(document)
+        assert canonical_json(got.model_dump(mode="json")) == canonical_json(
+            expected.model_dump(mode="json")
+        )
+        nodes = by_id(got)
+        assert type(nodes[ds("pg", "orders")].attrs["facets"]["myCompany_cost"]["flag"]) is type(
+            value
+        )
 
 
 def test_the_event_translator_forgets_the_oldest_descriptions() -> None:

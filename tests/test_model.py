@@ -37,6 +37,7 @@ from lineagegraph.model import (
     end_edge,
     entity_from_node,
     format_time,
+    json_equal,
     merge_attrs,
     merge_edge,
     merge_reported,
@@ -45,6 +46,7 @@ from lineagegraph.model import (
     reasons_to_json,
     time_stamp,
 )
+from lineagegraph.store.base import canonical_json
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -452,3 +454,39 @@ def test_a_node_holding_no_attributes_takes_any_report_as_newer() -> None:
     assert (merged, at) == ({"type": "INT"}, "2024-05-01T00:00:00Z")
     merged, at = merge_reported(merged, at, {"type": "BIGINT"}, "2024-05-02T00:00:00Z")
     assert (merged, at) == ({"type": "BIGINT"}, "2024-05-02T00:00:00Z")
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.sampled_from([0, 1, -1, 2**70])
+    | st.sampled_from([0.0, 1.0, -0.0, 0.5])
+    | st.text(max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=2), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _retyped(value: Any, data: st.DataObject) -> Any:
+    """A copy of a JSON value, some of whose numbers take another type of the same
+    Python value (1, 1.0, true), some of whose dicts another key order, some parts shared."""
+    if data.draw(st.booleans()):
+        return value  # the same object
+    if isinstance(value, dict):
+        items = [(k, _retyped(v, data)) for k, v in value.items()]
+        return dict(reversed(items) if data.draw(st.booleans()) else items)
+    if isinstance(value, list):
+        return [_retyped(v, data) for v in value]
+    if isinstance(value, bool | int | float) and value in (0, 1):
+        return data.draw(st.sampled_from([value, int(value), float(value), bool(value)]))
+    return value
+
+
+@given(value=_JSON, data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_json_equal_is_equality_of_canonical_json(value: Any, data: st.DataObject) -> None:
+    other = _retyped(value, data)
+    assert json_equal(value, other) == (canonical_json(value) == canonical_json(other))
+    assert json_equal(other, value) == json_equal(value, other)

@@ -1513,3 +1513,35 @@ def test_on_cycles_knows_no_index_or_names_every_node_on_a_cycle(store: Store) -
     assert store.on_cycles((), FLOW_KINDS | {EdgeKind.HAS_FIELD}) == (
         None if found is None else set()
     )
+
+
+def test_a_newer_report_that_changes_only_a_values_json_type_is_kept(store: Store) -> None:
+    # 1, 1.0 and true are equal in Python but not in JSON: a producer that reports a
+    # value as true after reporting it as 1 has changed it, for nodes and for edges.
+    key = (ds("public.a"), EdgeKind.READS, job("j"))
+
+    def report(value: Any, day: int, timed: bool = True) -> tuple[Any, Any]:
+        cs = ChangeSet(reported_at=STAMPS[day] if timed else None)
+        cs.nodes.append(Node.from_key(parse_id(key[0])).model_copy(update={"attrs": {"x": value}}))
+        cs.nodes.append(Node.from_key(parse_id(key[2])))
+        cs.edges.append(
+            Edge(
+                source_id=key[0],
+                kind=key[1],
+                target_id=key[2],
+                first_seen=STAMPS[day],
+                last_seen=STAMPS[day],
+                attrs={"w": value},
+            )
+        )
+        store.apply(cs)
+        node = store.get([key[0]])[key[0]].attrs["x"]
+        edge = store.edges([key[0]], Direction.DOWNSTREAM, [key[1]])[0].attrs["w"]
+        return node, edge
+
+    # newer each day, then again on the last day, then with no time (which wins too)
+    reports = [(0, 1, True), (1, True, True), (2, 1.0, True), (3, 1, True), (3, True, True)]
+    for day, value, timed in [*reports, (3, 1.0, False)]:
+        node, edge = report(value, day, timed)
+        assert (type(node), node) == (type(value), value)
+        assert (type(edge), edge) == (type(value), value)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 from pydantic import Field as PydanticField
 
@@ -845,6 +846,48 @@ def ends(origin: str, last_seen: str, ended_at: str | None, at: str, *, retract:
     return last_seen < at
 
 
+def json_equal(a: Any, b: Any) -> bool:
+    """Whether two JSON values are the same value. Python's ``==`` holds ``1``, ``1.0``
+    and ``true`` equal; JSON (and a producer that turns one into another) does not.
+
+    Mappings whose values are the same objects (translators share descriptions between
+    reports) are not looked into; other values are compared by their text.
+    """
+    if a is b:
+        return True
+    if a != b:
+        return False
+    if type(a) is dict and all(value is b[key] for key, value in a.items()):
+        return True
+    return _same_text(a, b)
+
+
+def _same_text(a: Any, b: Any) -> bool:
+    """Whether two ``==`` values are the same JSON: keys in their order first (a report
+    repeated keeps its order), then sorted; item by item what orjson cannot write."""
+    try:
+        if orjson.dumps(a) == orjson.dumps(b):
+            return True
+        return bool(
+            orjson.dumps(a, option=orjson.OPT_SORT_KEYS)
+            == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+        )
+    except TypeError:  # an integer past 64 bits, a lone surrogate, a value of no JSON type
+        return _same_types(a, b)
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """Whether two ``==`` values hold the same types at the same places."""
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return all(_same_types(value, b[key]) for key, value in a.items())
+    if kind is list or kind is tuple:
+        return all(map(_same_types, a, b))
+    return True
+
+
 def merge_attrs(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """Shallow merge of node attributes; ``None`` in ``new`` never erases a value."""
     merged = dict(old)
@@ -878,7 +921,7 @@ def merge_reported(
     if kind is Kind.RUN and "state" in new:
         keep_run_state(merged, old, new)
     # the time moves with what changes: a report that changes nothing leaves it
-    if not newer or merged == old or new_at is None:
+    if not newer or new_at is None or json_equal(merged, old):
         return merged, old_at
     return merged, new_at
 

@@ -65,6 +65,7 @@ from lineagegraph.model import (
     Run,
     RunState,
     SchemaSnapshot,
+    json_equal,
 )
 
 __all__ = [
@@ -425,7 +426,7 @@ class _Translation:
         key = (job["namespace"], job["name"])
         facets = job.get("facets")
         known = memo.jobs.get(key)
-        if known is not None and known[0] == facets:
+        if known is not None and json_equal(known[0], facets):
             return self.b.add(known[1])
         node = node_of(*_job(job))
         memo.remember(memo.jobs, key, (_private(facets, "job"), node))
@@ -441,7 +442,7 @@ class _Translation:
         known = memo.described.get(key, ())
         b = self.b
         for described in known:
-            if described.facets == facets:
+            if json_equal(described.facets, facets):
                 b.report(described.group)
                 self.described[key] = described
                 return described.dataset_id
@@ -643,7 +644,10 @@ class _Translation:
         same_facet = (remembered or {}).get("columnLineage") or facet
         if (
             known is not None
-            and (known.facet is same_facet or (known.facet == facet and known.schema == schema))
+            and (
+                known.facet is same_facet
+                or (json_equal(known.facet, facet) and json_equal(known.schema, schema))
+            )
             and b.has_all(known.fields)
         ):
             b.report(known.group)

@@ -52,6 +52,7 @@ from lineagegraph.model import (
     edge_valid,
     ends,
     format_time,
+    json_equal,
     member_stamp,
     merge_reported,
     reasons_from_json,
@@ -828,10 +829,7 @@ class EmbeddedStore:
             [
                 n.id
                 for n in nodes
-                if n.attrs
-                and n.id in graph_nodes
-                and (last := reported.get(n.id)) is not n.attrs
-                and last != n.attrs
+                if n.attrs and n.id in graph_nodes and not json_equal(reported.get(n.id), n.attrs)
             ]
         )
         rows = []
@@ -849,7 +847,7 @@ class EmbeddedStore:
                 if when is not None and old_at is not None and when < old_at:
                     late.add(node.id)
                 attrs, at = merge_reported(old, old_at, node.attrs, when, node.kind)
-                if attrs == old and at == old_at:
+                if at == old_at and json_equal(attrs, old):
                     continue
                 node = Node.trusted(
                     node.id, node.kind, node.namespace, node.name, node.parts, attrs
@@ -912,7 +910,7 @@ class EmbeddedStore:
             attrs = edge.attrs
             if (
                 seen is not None
-                and (not attrs or (taken := held.get(key)) is attrs or taken == attrs)
+                and (not attrs or json_equal(held.get(key), attrs))
                 and key not in ended_keys
             ):
                 first, ended = seen

@@ -64,6 +64,7 @@ from lineagegraph.model import (
     completion_stamp,
     end_edge,
     format_time,
+    json_equal,
     member_stamp,
     merge_edge,
     merge_reported,
@@ -1108,7 +1109,7 @@ class Neo4jStore:
             else:
                 old, old_at = found
                 attrs, at = merge_reported(old, old_at, node.attrs, at, node.kind)
-                if attrs == old and at == old_at:
+                if at == old_at and json_equal(attrs, old):
                     continue
             if node.kind is Kind.DATASET:
                 datasets.append(node.id)
@@ -1166,7 +1167,7 @@ class Neo4jStore:
                 if record["eid"] is not None:
                     old = _edge(record["s"], kind.value, record["t"], record)
                     final = finish(merge_edge(old, news[(record["s"], record["t"])]))
-                    if final != old:
+                    if final != old or not json_equal(final.attrs, old.attrs):
                         updated.append({"eid": record["eid"], "props": _edge_props(final)})
         # endings of edges that this changeset does not report
         reported = {e.key for e in cs.edges}
