@@ -280,6 +280,50 @@ def test_a_job_whose_latest_run_was_aborted_is_at_risk_for_the_output_it_left_st
     assert_consistent(service.store)
 
 
+def test_a_reason_that_keeps_its_path_but_changes_its_kind_is_updated(
+    service: LineageService,
+) -> None:
+    # build_features' run on the bad partition is reported started, then aborted: the job
+    # is reached along the same path both times, but why it is at risk changes.
+    service.apply(partitions_catalog())
+    service.apply(partition_day(1, passed=True))
+    cs = ChangeSet()
+    partition = DatasetVersion(namespace=NS, name="events", version="p2", created_at=at(2, 1))
+    result = Result(
+        namespace=NS,
+        name="events",
+        check=NOT_NULL,
+        result="day2",
+        passed=False,
+        observed_at=at(2, 2),
+        observed="812 nulls",
+    )
+    build = Run(
+        namespace=NS,
+        name="build_features",
+        run_id="b2",
+        started_at=at(2, 3),
+        state=RunState.START,
+    )
+    cs.add(partition, result, build)
+    cs.link(ds("events"), EdgeKind.HAS_VERSION, partition.id, at(2, 1))
+    cs.link(make_check_id(), EdgeKind.HAS_RESULT, result.id, at(2, 2))
+    cs.link(result.id, EdgeKind.EVALUATED, partition.id, at(2, 2))
+    cs.link(jb("build_features"), EdgeKind.HAS_RUN, build.id, at(2, 3))
+    cs.link(partition.id, EdgeKind.READ_BY, build.id, at(2, 3))
+    service.apply(cs)
+    (started,) = service.health(jb("build_features")).reasons
+    assert started.kind is ReasonKind.RECORDED_RUNS
+
+    aborted = build.model_copy(update={"state": RunState.ABORT, "ended_at": at(2, 4)})
+    service.apply(ChangeSet().add(aborted))
+    (reason,) = service.health(jb("build_features")).reasons
+    assert reason.path == started.path
+    assert reason.kind is ReasonKind.NOT_REFRESHED
+    assert reason.message.startswith("its latest run was aborted")
+    assert_consistent(service.store)
+
+
 def test_deployment_recovers_after_passing_check_and_deployed_retrain(
     service: LineageService,
 ) -> None:

@@ -1027,19 +1027,49 @@ def _record(entity_id: str, reasons: Iterable[HealthReason]) -> HealthRecord:
     return HealthRecord(id=entity_id, kind=_kind(entity_id), status=status, reasons=ordered)
 
 
-def _reasons_of(
+# A reason found by a walk, before it is made a HealthReason: most are found again as
+# they were stored, and comparing these costs a fraction of building and comparing those.
+_Found = tuple[_Result, _Check, _Mark]
+
+
+def _found_of(
     rules: _Rules, checks: Mapping[str, _Check], result_ids: Iterable[str]
-) -> dict[str, list[HealthReason]]:
-    """The reasons that these results give each entity they reach."""
-    reasons: dict[str, list[HealthReason]] = defaultdict(list)
+) -> dict[str, list[_Found]]:
+    """The reasons that these results give each entity they reach, as found."""
+    found: dict[str, list[_Found]] = defaultdict(list)
     for result_id in sorted(set(result_ids)):
         check = checks.get(check_of_result(result_id))
         result = None if check is None else check.results.get(result_id)
         if check is None or result is None or result.passed:
             continue
         for entity_id, mark in _reach(rules, check, result).items():
-            reasons[entity_id].append(_reason(result, check, mark))
-    return reasons
+            found[entity_id].append((result, check, mark))
+    return found
+
+
+def _reasons_of(
+    rules: _Rules, checks: Mapping[str, _Check], result_ids: Iterable[str]
+) -> dict[str, list[HealthReason]]:
+    """The reasons that these results give each entity they reach."""
+    return {
+        entity_id: [_reason(*f) for f in found]
+        for entity_id, found in _found_of(rules, checks, result_ids).items()
+    }
+
+
+def _found_again(stored: Sequence[HealthReason], found: Sequence[_Found]) -> bool:
+    """Whether reasons found are exactly these stored ones (in any order)."""
+    if len(stored) != len(found):
+        return False
+    stored_keys = sorted(
+        (r.result_id, r.check_id, r.checked_id, r.path, r.hops, r.precision, r.message, r.kind)
+        for r in stored
+    )
+    found_keys = sorted(
+        (result.id, check.id, check.checked_id, m.path, m.hops, m.precision, m.message, m.kind)
+        for result, check, m in found
+    )
+    return stored_keys == found_keys
 
 
 def _all_checks(store: Store) -> list[str]:
@@ -1344,7 +1374,7 @@ def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
             affected.update(r.id for r in check.results.values() if not r.passed)
     if not affected:
         return ChangeSet()
-    new = _reasons_of(_Rules(facts), checks, affected)
+    new = _found_of(_Rules(facts), checks, affected)
     known: dict[str, HealthRecord | None] = dict.fromkeys(anchors)
     known.update(stored)
     holders: set[str] = set()
@@ -1362,8 +1392,15 @@ def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
     removals: list[str] = []
     for entity_id in region:
         old = before.get(entity_id)
-        kept = [r for r in (old.reasons if old else ()) if r.result_id not in affected]
-        reasons = kept + new.get(entity_id, [])
+        found = new.get(entity_id, [])
+        kept: list[HealthReason] = []
+        if old is not None:
+            again: list[HealthReason] = []
+            for reason in old.reasons:
+                (again if reason.result_id in affected else kept).append(reason)
+            if found and _found_again(again, found):
+                continue  # its record would be built as it is stored
+        reasons = kept + [_reason(*f) for f in found]
         if not reasons:
             if old is not None:
                 removals.append(entity_id)
