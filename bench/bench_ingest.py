@@ -18,6 +18,11 @@ output field from both inputs, and the ``sql`` and ``nominalTime`` facets (about
   graph grows by a dataset, its fields and a version per event: one apply per event,
   the first 500 against the last 500 of 10,000 (2,000 with ``--quick``). Target: no
   slowdown as the graph grows.
+- **hub**: 200 jobs that each read a shared raw table and a table of their own, with
+  a failing check on the shared table, so each event lands inside the failing result's
+  reach (about 2,400 entities at risk): one apply per event into the embedded store,
+  against the same events with the check passing. No target: it shows what keeping
+  health up to date costs while a widely read table fails.
 - **HTTP**: a ``lineagegraph serve`` process over a store file (every acknowledged
   event committed with ``synchronous=FULL``) receives each event as its own ``POST
   /api/v1/lineage`` from 8 concurrent producer processes (target >= 500 events/s); the
@@ -144,6 +149,7 @@ def run(ctx: BenchContext) -> None:
         _files(ctx, label, url, path, count, translate_rate)
     _history(ctx)
     _growth(ctx)
+    _hub(ctx)
     http_stores: list[tuple[str, str]] = [("embedded", f"sqlite:///{ctx.workdir / 'http.db'}")]
     if ctx.neo4j_uri:
         http_stores.append(("neo4j", ctx.neo4j_uri))
@@ -289,6 +295,54 @@ def _growth(ctx: BenchContext) -> None:
         baseline_name=f"the same in the first {GROWTH_WINDOW} events",
         target="no slowdown as the graph grows (about 1x)",
         size=total,
+        store="embedded",
+    )
+
+
+HUB_JOBS = 200
+HUB_WINDOW = 100
+
+
+def _hub(ctx: BenchContext) -> None:
+    """One apply per event inside the reach of a failing check on a widely read table."""
+    window = 40 if ctx.quick else HUB_WINDOW
+
+    def events(start: int, count: int) -> list[dict[str, Any]]:
+        batch = make_events(count, start, HUB_JOBS)
+        for event in batch:
+            event["inputs"][0]["name"] = "raw.shared"
+            for lineage in event["outputs"][0]["facets"]["columnLineage"]["fields"].values():
+                lineage["inputFields"][0]["name"] = "raw.shared"
+        return batch
+
+    rates: dict[bool, float] = {}
+    for passed in (True, False):
+        service = _fresh(f"sqlite:///{ctx.workdir / f'hub-{passed}.db'}")
+        translate = EventTranslator()
+        try:
+            for event in events(0, HUB_JOBS):  # every job once, untimed
+                service.apply(translate(event))
+            check = events(10**6, 1)[0]
+            check["inputs"][0]["inputFacets"] = {
+                "dataQualityAssertions": {
+                    "assertions": [{"assertion": "not_null", "column": "col_0", "success": passed}]
+                }
+            }
+            service.apply(translate(check))
+            window_events = [translate(e) for e in events(HUB_JOBS, window)]
+            started = time.perf_counter()
+            for changeset in window_events:
+                service.apply(changeset)
+            rates[passed] = window / (time.perf_counter() - started)
+        finally:
+            service.close()
+    ctx.report(
+        f"one apply per event under a failing check read by {HUB_JOBS} jobs",
+        rates[False],
+        "events/s",
+        baseline=rates[True],
+        baseline_name="the same with the check passing",
+        size=window,
         store="embedded",
     )
 
