@@ -227,13 +227,8 @@ def test_model_trained_before_a_bad_partition_is_not_at_risk(service: LineageSer
     assert_consistent(service.store)
 
 
-def test_a_job_whose_latest_run_was_aborted_is_at_risk_for_the_output_it_left_stale(
-    service: LineageService,
-) -> None:
-    # build_features' run on the bad partition was aborted: it read and wrote nothing.
-    # Its job stays at risk, and the evidence said only that the run was aborted and
-    # was to read the bad data, not why the job is still at risk: the features it
-    # should have rebuilt are the ones from before, which its consumers still read.
+def bad_partition_read_by_build(service: LineageService, state: RunState) -> Run:
+    """A good day, then the bad partition p2 read by build_features' run b2 in ``state``."""
     service.apply(partitions_catalog())
     service.apply(partition_day(1, passed=True))
     cs = ChangeSet()
@@ -247,13 +242,7 @@ def test_a_job_whose_latest_run_was_aborted_is_at_risk_for_the_output_it_left_st
         observed_at=at(2, 2),
         observed="812 nulls",
     )
-    build = Run(
-        namespace=NS,
-        name="build_features",
-        run_id="b2",
-        started_at=at(2, 3),
-        state=RunState.ABORT,
-    )
+    build = Run(namespace=NS, name="build_features", run_id="b2", started_at=at(2, 3), state=state)
     cs.add(partition, result, build)
     cs.link(ds("events"), EdgeKind.HAS_VERSION, partition.id, at(2, 1))
     cs.link(make_check_id(), EdgeKind.HAS_RESULT, result.id, at(2, 2))
@@ -261,6 +250,17 @@ def test_a_job_whose_latest_run_was_aborted_is_at_risk_for_the_output_it_left_st
     cs.link(jb("build_features"), EdgeKind.HAS_RUN, build.id, at(2, 3))
     cs.link(partition.id, EdgeKind.READ_BY, build.id, at(2, 3))
     service.apply(cs)
+    return build
+
+
+def test_a_job_whose_latest_run_was_aborted_is_at_risk_for_the_output_it_left_stale(
+    service: LineageService,
+) -> None:
+    # build_features' run on the bad partition was aborted: it read and wrote nothing.
+    # Its job stays at risk, and the evidence said only that the run was aborted and
+    # was to read the bad data, not why the job is still at risk: the features it
+    # should have rebuilt are the ones from before, which its consumers still read.
+    bad_partition_read_by_build(service, RunState.ABORT)
 
     job = service.health(jb("build_features"))
     assert job.status is HealthStatus.AT_RISK
@@ -285,33 +285,7 @@ def test_a_reason_that_keeps_its_path_but_changes_its_kind_is_updated(
 ) -> None:
     # build_features' run on the bad partition is reported started, then aborted: the job
     # is reached along the same path both times, but why it is at risk changes.
-    service.apply(partitions_catalog())
-    service.apply(partition_day(1, passed=True))
-    cs = ChangeSet()
-    partition = DatasetVersion(namespace=NS, name="events", version="p2", created_at=at(2, 1))
-    result = Result(
-        namespace=NS,
-        name="events",
-        check=NOT_NULL,
-        result="day2",
-        passed=False,
-        observed_at=at(2, 2),
-        observed="812 nulls",
-    )
-    build = Run(
-        namespace=NS,
-        name="build_features",
-        run_id="b2",
-        started_at=at(2, 3),
-        state=RunState.START,
-    )
-    cs.add(partition, result, build)
-    cs.link(ds("events"), EdgeKind.HAS_VERSION, partition.id, at(2, 1))
-    cs.link(make_check_id(), EdgeKind.HAS_RESULT, result.id, at(2, 2))
-    cs.link(result.id, EdgeKind.EVALUATED, partition.id, at(2, 2))
-    cs.link(jb("build_features"), EdgeKind.HAS_RUN, build.id, at(2, 3))
-    cs.link(partition.id, EdgeKind.READ_BY, build.id, at(2, 3))
-    service.apply(cs)
+    build = bad_partition_read_by_build(service, RunState.START)
     (started,) = service.health(jb("build_features")).reasons
     assert started.kind is ReasonKind.RECORDED_RUNS
 
