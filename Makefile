@@ -11,7 +11,7 @@ EMITTER := tools/openlineage-java-emitter
 .PHONY: help venv install lint format test test-embedded serve demo bench schema neo4j neo4j-build neo4j-stop emitter ui browser clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+	@grep -E '^[a-z0-9 -]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -118,6 +118,19 @@ def test_demo_stats_and_export(tmp_path: Path) -> None:
     assert loaded_graph.nodes[orders]["kind"] == "DATASET"
 
 
+def test_export_to_a_path_it_cannot_write_is_an_error_line(tmp_path: Path) -> None:
+    # It ended in a FileNotFoundError traceback.
+    runner = CliRunner()
+    store = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert runner.invoke(main, ["demo", "--store", store]).exit_code == 0
+    target = tmp_path / "no-such-dir" / "graph.json"
+    result = runner.invoke(main, ["export", "-o", str(target), "--store", store])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output == f"Error: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()
+
+
 def test_commands_on_a_store_file_another_process_owns_say_so(tmp_path: Path) -> None:
     path = tmp_path / "lineage.db"
     owner = open_store(f"sqlite:///{path}")  # as a running server holds it

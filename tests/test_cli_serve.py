@@ -53,6 +53,51 @@ def test_a_token_listed_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     )
 
 
+def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --port 99999 served on port 34463 while printing :99999, and a negative limit
+    # (LINEAGEGRAPH_MAX_QUERY_DEPTH=-3) started a server that refused every query.
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))
+    runner = CliRunner()
+    flags = {
+        "--port": ("99999", "1<=x<=65535"),
+        "--max-query-depth": ("0", "x>=1"),
+        "--max-query-tokens": ("-1", "x>=1"),
+        "--max-aliases": ("-1", "x>=0"),
+        "--max-traversal-nodes": ("0", "x>=1"),
+        "--traversal-timeout": ("0", "x>0"),
+        "--max-body-bytes": ("0", "x>=1"),
+    }
+    for flag, (value, bounds) in flags.items():
+        result = runner.invoke(main, ["serve", "--store", "memory://", flag, value], env=_unset())
+        assert result.exit_code == 2, (flag, result.output)
+        assert f"Invalid value for '{flag}'" in result.output, result.output
+        assert bounds in result.output, result.output
+    variables = {
+        "LINEAGEGRAPH_PORT": ("0", "greater than or equal to 1"),
+        "LINEAGEGRAPH_MAX_QUERY_DEPTH": ("-3", "greater than or equal to 1"),
+        "LINEAGEGRAPH_MAX_QUERY_TOKENS": ("0", "greater than or equal to 1"),
+        "LINEAGEGRAPH_MAX_ALIASES": ("-1", "greater than or equal to 0"),
+        "LINEAGEGRAPH_MAX_TRAVERSAL_NODES": ("-5", "greater than or equal to 1"),
+        "LINEAGEGRAPH_TRAVERSAL_TIMEOUT": ("-1", "greater than 0"),
+        "LINEAGEGRAPH_MAX_BODY_BYTES": ("0", "greater than or equal to 1"),
+    }
+    for name, (value, reason) in variables.items():
+        env = {**_unset(), name: value}
+        result = runner.invoke(main, ["serve", "--store", "memory://"], env=env)
+        assert result.exit_code == 1, (name, result.output)
+        assert f"Error: {name}={value!r}: Input should be {reason}" in result.output
+    assert not started
+    # The bounds themselves are accepted.
+    bounds_env = {**_unset(), "LINEAGEGRAPH_PORT": "65535", "LINEAGEGRAPH_MAX_ALIASES": "0"}
+    result = runner.invoke(main, ["serve", "--store", "memory://"], env=bounds_env)
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:65535/graphql" in result.output
+    assert len(started) == 1
+
+
 def _unset() -> dict[str, str | None]:
     return {k: None for k in os.environ if k.startswith("LINEAGEGRAPH_")}
 

@@ -192,6 +192,24 @@ def test_ingest_dbt_artifacts(store_url: str, shared_data: Path) -> None:
         service.close()
 
 
+@pytest.mark.parametrize("option", ["--dataset-namespace", "--job-namespace"])
+def test_an_empty_dbt_namespace_is_refused_not_taken_for_the_default(
+    option: str, store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    # `--dataset-namespace "$WAREHOUSE_NS"` with the variable unset put the tables in the
+    # default namespace, apart from those the other producers report, and said nothing.
+    manifest = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run" / "manifest.json"
+    for value in ("", "  "):
+        result = run(
+            "ingest", "dbt", "--manifest", str(manifest), option, value, "--store", store_url
+        )
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for '{option}': is empty (a variable that is not set?)" in (
+            result.output
+        )
+    assert not (tmp_path / "lineage.db").exists()
+
+
 def test_ingest_gx_results(store_url: str, shared_data: Path) -> None:
     path = str(shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json")
     unnamed = run("ingest", "gx", path, "--store", store_url)

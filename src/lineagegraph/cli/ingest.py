@@ -414,6 +414,16 @@ def _apply_artifact(
     )
 
 
+def _namespace(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A namespace option: an empty one (a variable that is not set) would silently mean
+    the default namespace, so it is refused."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(
+            "is empty (a variable that is not set?); give a namespace or leave the option out"
+        )
+    return value
+
+
 @ingest.command("dbt")
 @click.option("--manifest", required=True, type=click.Path(dir_okay=False), help="manifest.json")
 @click.option("--run-results", type=click.Path(dir_okay=False), help="run_results.json")
@@ -426,11 +436,15 @@ def _apply_artifact(
 @click.option(
     "--dataset-namespace",
     default=None,
+    callback=_namespace,
     help="Namespace of the warehouse tables (default <adapter>://<database>), e.g. "
     "snowflake://my-account to match other OpenLineage producers.",
 )
 @click.option(
-    "--job-namespace", default=None, help="Namespace of the dbt jobs (default dbt://<project>)."
+    "--job-namespace",
+    default=None,
+    callback=_namespace,
+    help="Namespace of the dbt jobs (default dbt://<project>).",
 )
 @_target
 def dbt_command(

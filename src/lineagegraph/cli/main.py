@@ -93,8 +93,13 @@ def export(store_url: str | None, fmt: str, output: str | None) -> None:
     finally:
         service.close()
     if output and output != "-":
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot write {output}: {error.strerror or error}"
+            ) from None
     else:
         sys.stdout.write(text + "\n")
 

@@ -46,7 +46,12 @@ def urls(host: str, port: int) -> dict[str, str]:
 
 @click.command()
 @click.option("--host", default=None, help="Bind address [env LINEAGEGRAPH_HOST; 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [env LINEAGEGRAPH_PORT; 8000].")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port [env LINEAGEGRAPH_PORT; 8000].",
+)
 @click.option(
     "--store",
     "store_url",
@@ -70,19 +75,38 @@ def urls(host: str, port: int) -> dict[str, str]:
     "Prefer the environment variable: flags show in process lists.",
 )
 @click.option(
-    "--max-query-depth", type=int, default=None, help="[env LINEAGEGRAPH_MAX_QUERY_DEPTH]"
+    "--max-query-depth",
+    type=click.IntRange(min=1),
+    default=None,
+    help="[env LINEAGEGRAPH_MAX_QUERY_DEPTH]",
 )
 @click.option(
-    "--max-query-tokens", type=int, default=None, help="[env LINEAGEGRAPH_MAX_QUERY_TOKENS]"
+    "--max-query-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help="[env LINEAGEGRAPH_MAX_QUERY_TOKENS]",
 )
-@click.option("--max-aliases", type=int, default=None, help="[env LINEAGEGRAPH_MAX_ALIASES]")
 @click.option(
-    "--max-traversal-nodes", type=int, default=None, help="[env LINEAGEGRAPH_MAX_TRAVERSAL_NODES]"
+    "--max-aliases", type=click.IntRange(min=0), default=None, help="[env LINEAGEGRAPH_MAX_ALIASES]"
 )
 @click.option(
-    "--traversal-timeout", type=float, default=None, help="[env LINEAGEGRAPH_TRAVERSAL_TIMEOUT]"
+    "--max-traversal-nodes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="[env LINEAGEGRAPH_MAX_TRAVERSAL_NODES]",
 )
-@click.option("--max-body-bytes", type=int, default=None, help="[env LINEAGEGRAPH_MAX_BODY_BYTES]")
+@click.option(
+    "--traversal-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="[env LINEAGEGRAPH_TRAVERSAL_TIMEOUT]",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="[env LINEAGEGRAPH_MAX_BODY_BYTES]",
+)
 @click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
