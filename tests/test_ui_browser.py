@@ -604,6 +604,7 @@ def test_large_lineage_is_folded_and_expands_on_demand(
 # The canvas's cytoscape instance, as cytoscape registers it on its container.
 CY = "document.querySelector('#graph')._cyreg.cy"
 PASSING_CHECK = "check|snowflake://acme|analytics.staging.stg_customers|not_null(email)"
+UNIQUE_ORDER_CHECK = "check|snowflake://acme|analytics.staging.stg_orders|unique(order_id)"
 
 
 def post(tab: Page, server: str, mutation: str) -> None:
@@ -656,6 +657,25 @@ def test_a_failing_check_is_not_drawn_with_the_passing_icon(page: tuple[Page, Wa
     changed = tab.locator('table[aria-label="Check changes"] tr', has_text="not_null(customer_id)")
     expect(changed.locator("a.entity-link svg")).to_have_class(failed_icon)
     shoot(tab, "failing-check-icons")
+    watch.check()
+
+
+def test_an_affected_check_in_the_impact_table_shows_its_outcome(page: tuple[Page, Watch]) -> None:
+    # The impact query asked nothing of a check's outcome: the failing not_null(customer_id),
+    # affected by dropping the column it checks, was listed with a passing check's green tick.
+    tab, watch = page
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("impact", STG_ORDERS, "drop=customer_id&drop=order_id"))
+    affected = tab.locator('table[aria-label="Affected consumers"]')
+    failing = affected.locator("tr", has=tab.locator(f'a[data-id="{NOT_NULL_CHECK}"]'))
+    passing = affected.locator("tr", has=tab.locator(f'a[data-id="{UNIQUE_ORDER_CHECK}"]'))
+    expect(failing.locator("a.entity-link svg")).to_have_class(failed_icon)
+    expect(failing.locator(".badge.kind svg")).to_have_class(failed_icon)
+    # a passing check keeps its tick
+    expect(passing).to_have_count(1)
+    expect(passing.locator("a.entity-link svg")).not_to_have_class(failed_icon)
+    expect(passing.locator(".badge.kind svg")).not_to_have_class(failed_icon)
+    shoot(tab, "impact-affected-check-outcome")
     watch.check()
 
 

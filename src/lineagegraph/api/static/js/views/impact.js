@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { emptyState, entityLink, panel, table } from "../components.js";
 import { copyText, h, replace } from "../dom.js";
-import { chips, healthBadge, kindBadge, kindName, noun, plural } from "../format.js";
+import { chips, failedOutcome, healthBadge, kindBadge, kindName, noun, plural } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -22,7 +22,7 @@ export const IMPACT_QUERY = `query Impact($change: SchemaChangeInput!) {
     changes { index action path newName newType nullable description oldType compatibility reason precision notes }
     affected {
       id kind name breaking direct hops path precision partial
-      node { id kind label namespace name health { status } }
+      node { id kind label namespace name health { status } ... on Check { latestResult { passed } } }
     }
     owners { owner owns breaking }
   }
@@ -207,7 +207,7 @@ export async function render(root, route, ctx) {
           ["Consumer", "Kind", "How", "Hops", "Found by", "Owners"],
           affected.map((a) => [
             entityLink(a.node || { id: a.id, kind: a.kind }),
-            [kindBadge(a.kind), a.partial ? h("span", { class: "hint" }, " partly") : null],
+            [kindBadge(a.kind, failedOutcome(a.node)), a.partial ? h("span", { class: "hint" }, " partly") : null],
             [a.direct ? "direct" : "indirect", a.breaking ? null : h("span", { class: "hint" }, " (non-breaking)")],
             String(a.hops),
             precisionLabel(a.precision),
