@@ -819,6 +819,34 @@ def test_settings_the_address_gets_wrong_are_said_and_put_right(
     watch.check()
 
 
+def test_columns_the_impact_address_names_that_the_dataset_lacks_are_said(
+    page: tuple[Page, Watch],
+) -> None:
+    # A link naming a column the dataset does not have (stg_payments has no user_id) was
+    # read without a word: with another column, only that one was analysed and the address
+    # quietly lost user_id; alone, the page asked to mark a column as if none were named.
+    tab, watch = page
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=user_id&drop=payment_method"))
+    note = tab.locator("#impact-ignored")
+    expect(note).to_have_text(
+        "Not columns of analytics.staging.stg_payments, so ignored: drop “user_id”."
+    )
+    expect(tab.locator('table[aria-label="Changes"] tbody tr')).to_have_count(1)
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("drop payment_method")
+    expect(tab).to_have_url(re.compile(r"\?drop=payment_method$"))
+    # alone: said, nothing analysed, and the address put right
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=user_id&rename=amount_cents:amount"))
+    expect(note).to_contain_text("drop “user_id”, rename “amount_cents”")
+    expect(tab.locator("#impact-results")).to_be_empty()
+    expect(tab).to_have_url(re.compile(r"#/impact/[^?]+$"))
+    # every column named is one of the dataset's: no note
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=payment_method"))
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("drop payment_method")
+    expect(note).to_have_count(0)
+    shoot(tab, "impact-unknown-columns-said")
+    watch.check()
+
+
 def test_opening_a_folded_group_from_the_keyboard_keeps_the_focus(
     page: tuple[Page, Watch], server: str
 ) -> None:

@@ -65,6 +65,17 @@ export async function render(root, route, ctx) {
 
   const planned = plannedChanges(route.params);
   const editor = changeEditor(dataset, planned);
+  // a column the address names that the dataset does not have (a link made before a rename,
+  // a typo) was dropped without a word: the analysis shown was not the one asked for
+  const columns = new Set(dataset.fields.map((f) => f.path));
+  const unknown = planned.filter((p) => !columns.has(p.path));
+  const ignoredNote = unknown.length
+    ? h(
+        "p",
+        { class: "notice", role: "status", id: "impact-ignored" },
+        `Not columns of ${dataset.label}, so ignored: ${unknown.map((p) => `${PARAM_NAMES[p.action]} “${p.path}”`).join(", ")}.`,
+      )
+    : null;
   const jsonBox = h("textarea", { id: "proposed-schema", rows: 12, spellcheck: "false", "aria-label": "Proposed schema as JSON" }, schemaText(route.params.get("schema")) ?? JSON.stringify(dataset.fields.map((f) => ({ path: f.path, type: f.type, nullable: f.nullable })), null, 2));
   const dropDataset = h("input", { type: "checkbox", id: "drop-dataset", checked: route.params.get("dropDataset") === "1" });
   let mode = route.params.get("mode") === "json" ? "json" : "edit";
@@ -94,11 +105,13 @@ export async function render(root, route, ctx) {
     h("div", { class: "toolbar" }, h("label", { class: "check", for: "drop-dataset" }, dropDataset, "Drop the whole dataset"), h("span", { class: "spacer" }), analyze),
   );
   const results = h("div", { class: "stack", id: "impact-results" });
-  replace(root, head(dataset), form, results);
+  replace(root, head(dataset), ignoredNote, form, results);
 
   let graphHandle = null;
   const pasted = mode === "json" && route.params.has("schema");
-  if (planned.some((p) => p.action !== "KEEP") || route.params.get("dropDataset") === "1" || pasted) await run();
+  const known = planned.some((p) => columns.has(p.path));
+  if (known || route.params.get("dropDataset") === "1" || pasted) await run();
+  else if (unknown.length && mode === "edit") go(link("impact", dataset.id, editor.params(dropDataset.checked)), { replace: true });
 
   async function run() {
     let variables;
@@ -285,6 +298,9 @@ function fieldId(dataset, path) {
   const esc = (p) => String(p).replace(/%/g, "%25").replace(/\|/g, "%7C");
   return `field|${esc(dataset.namespace)}|${esc(dataset.name)}|${esc(path)}`;
 }
+
+// The address parameter of each planned action.
+const PARAM_NAMES = { DROP: "drop", RENAME: "rename", CHANGE_TYPE: "retype" };
 
 /** The changes named in the route: drop=a&rename=b:c&retype=d:int */
 function plannedChanges(params) {
