@@ -273,6 +273,23 @@ def test_the_catalog_count_is_the_whole_catalogs(page: tuple[Page, Watch], store
     watch.check()
 
 
+def test_a_count_of_chosen_kinds_names_them(page: tuple[Page, Watch], store: Store) -> None:
+    # Listing only the checks said "5 entities in the catalog", as if that were the catalog.
+    tab, watch = page
+    by_kind = store.stats().nodes_by_kind
+    count = tab.locator("#results .result-count")
+    open_route(tab, route("search", None, "kind=CHECK"))
+    expect(count).to_have_text(f"{by_kind[Kind.CHECK.value]} checks in the catalog")
+    expect(tab.locator("#results a.result")).to_have_count(by_kind[Kind.CHECK.value])
+    open_route(tab, route("search", None, "kind=MODEL_VERSION&kind=DEPLOYMENT"))
+    both = by_kind[Kind.MODEL_VERSION.value] + by_kind[Kind.DEPLOYMENT.value]
+    expect(count).to_have_text(f"{both} entities of the chosen kinds")
+    # words to look for: a count of results, as before
+    open_route(tab, route("search", None, "q=payments&kind=DATASET"))
+    expect(count).to_have_text("2 results for “payments”")
+    watch.check()
+
+
 def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("lineage", STG_PAYMENTS, "direction=DOWNSTREAM&depth=1"))
