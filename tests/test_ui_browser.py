@@ -244,6 +244,32 @@ def test_a_model_page_shows_the_health_of_its_versions(page: tuple[Page, Watch])
     watch.check()
 
 
+def test_a_run_page_shows_the_health_of_the_versions_it_read_and_wrote(
+    page: tuple[Page, Watch],
+) -> None:
+    # A failing check taints the versions a run reads and writes, not the run: the page of
+    # the run that trained churn_classifier v3, a step of its evidence path, said "No
+    # failing check reaches this entity".
+    tab, watch = page
+    trained_by = 'a.entity-link[data-id^="run|airflow://ml-platform|train_churn_classifier|"]'
+    open_route(tab, route("entity", CHURN_V3))
+    tab.locator(trained_by).first.click()
+    expect(tab.locator("h1")).to_contain_text("train_churn_classifier run")
+    panel = tab.locator("#health")
+    expect(panel).not_to_contain_text("No failing check reaches this entity")
+    versions = panel.locator('table[aria-label="Versions not OK"] tbody tr')
+    expect(versions).to_have_count(2)
+    expect(versions.filter(has_text="customer_features @ day5")).to_contain_text("Read")
+    expect(versions.filter(has_text="churn_classifier v3")).to_contain_text("Wrote")
+    expect(versions.filter(has_text="churn_classifier v3")).to_contain_text("At risk")
+    shoot(tab, "run-versions-health")
+    # the run that trained v2, before the bad data arrived, read and wrote nothing at risk
+    open_route(tab, route("entity", CHURN_V3.replace("|3", "|2")))
+    tab.locator(trained_by).first.click()
+    expect(panel).to_contain_text("No failing check reaches the versions it read or wrote.")
+    watch.check()
+
+
 def test_a_query_without_words_is_answered_beside_the_search_box(
     page: tuple[Page, Watch],
 ) -> None:
