@@ -414,6 +414,20 @@ def test_the_impact_editor_shows_an_unknown_nullability_as_unknown(
     watch.check()
 
 
+def test_the_as_of_box_shows_the_time_in_use_in_utc(page: tuple[Page, Watch]) -> None:
+    # The box showed the address's text cut to 16 characters: 14:00 for 14:00+02:00, drawn
+    # at 12:00 UTC, and nothing for a date alone, beside "Lineage as it was at ...".
+    tab, watch = page
+    box = tab.locator("#lineage-asof")
+    open_route(tab, route("lineage", STG_PAYMENTS, "asOf=2026-10-02T14%3A00%3A00%2B02%3A00"))
+    expect(tab.locator(".toolbar")).to_contain_text("Lineage as it was at 2026-10-02 12:00 UTC")
+    expect(box).to_have_value("2026-10-02T12:00")
+    open_route(tab, route("lineage", STG_PAYMENTS, "asOf=2026-10-02"))
+    expect(tab.locator(".toolbar")).to_contain_text("Lineage as it was at 2026-10-02 00:00 UTC")
+    expect(box).to_have_value("2026-10-02T00:00")
+    watch.check()
+
+
 def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("impact", STG_PAYMENTS))
