@@ -937,6 +937,23 @@ def test_opening_a_folded_group_from_the_keyboard_keeps_the_focus(
     watch.check()
 
 
+def test_the_skip_link_moves_to_the_content_and_keeps_the_page(page: tuple[Page, Watch]) -> None:
+    # Its "#view" was read as a route: "No view named "view"", the page gone.
+    tab, watch = page
+    open_route(tab, route("at-risk"))
+    expect(tab.locator("#evidence article").first).to_be_visible()
+    tab.focus("a.skip-link")
+    tab.keyboard.press("Enter")
+    expect(tab.locator("#view")).to_be_focused()
+    expect(tab).to_have_url(re.compile(r"#/at-risk$"))
+    expect(tab.locator("#view")).not_to_contain_text("No view named")
+    expect(tab.locator("#evidence article").first).to_be_visible()
+    # the next Tab goes on into the page, not back to the top bar
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("() => document.getElementById('view').contains(document.activeElement)")
+    watch.check()
+
+
 def test_no_view_scrolls_sideways_at_a_phone_width(browser: Browser, server: str) -> None:
     # At 390 px the top bar (its views and the quick search on one line) and the at-risk
     # list's filter were wider than the screen: the whole page scrolled sideways.
