@@ -1002,6 +1002,22 @@ OVERLAPS = f"""() => {{
 }}"""
 
 
+def test_the_graph_card_ends_at_its_legend(page: tuple[Page, Watch]) -> None:
+    # Beside a taller side panel (the selected deployment's evidence path), the graph's card
+    # was stretched to its height: a blank block under the legend.
+    tab, watch = page
+    open_route(tab, route("lineage", CHURN_PRODUCTION, "direction=UPSTREAM&depth=all"))
+    expect(tab.locator(".split > :last-child")).to_contain_text("8 hops")
+    card = tab.locator(".graph-panel").bounding_box()
+    legend = tab.locator(".graph-panel .legend").bounding_box()
+    side = tab.locator(".split > :last-child").bounding_box()
+    assert card and legend and side
+    assert side["height"] >= card["height"]
+    assert card["y"] + card["height"] - (legend["y"] + legend["height"]) < 4
+    shoot(tab, "graph-card-ends-at-its-legend")
+    watch.check()
+
+
 def test_column_level_boxes_do_not_overlap(page: tuple[Page, Watch]) -> None:
     # A dataset's name (above its box) lay over the box above it, and its padding over the
     # columns of the next: dagre is told neither.
