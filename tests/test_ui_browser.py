@@ -244,6 +244,32 @@ def test_a_model_page_shows_the_health_of_its_versions(page: tuple[Page, Watch])
     watch.check()
 
 
+def test_a_run_page_shows_the_health_of_the_versions_it_read_and_wrote(
+    page: tuple[Page, Watch],
+) -> None:
+    # A failing check taints the versions a run reads and writes, not the run: the page of
+    # the run that trained churn_classifier v3, a step of its evidence path, said "No
+    # failing check reaches this entity".
+    tab, watch = page
+    trained_by = 'a.entity-link[data-id^="run|airflow://ml-platform|train_churn_classifier|"]'
+    open_route(tab, route("entity", CHURN_V3))
+    tab.locator(trained_by).first.click()
+    expect(tab.locator("h1")).to_contain_text("train_churn_classifier run")
+    panel = tab.locator("#health")
+    expect(panel).not_to_contain_text("No failing check reaches this entity")
+    versions = panel.locator('table[aria-label="Versions not OK"] tbody tr')
+    expect(versions).to_have_count(2)
+    expect(versions.filter(has_text="customer_features @ day5")).to_contain_text("Read")
+    expect(versions.filter(has_text="churn_classifier v3")).to_contain_text("Wrote")
+    expect(versions.filter(has_text="churn_classifier v3")).to_contain_text("At risk")
+    shoot(tab, "run-versions-health")
+    # the run that trained v2, before the bad data arrived, read and wrote nothing at risk
+    open_route(tab, route("entity", CHURN_V3.replace("|3", "|2")))
+    tab.locator(trained_by).first.click()
+    expect(panel).to_contain_text("No failing check reaches the versions it read or wrote.")
+    watch.check()
+
+
 def test_a_query_without_words_is_answered_beside_the_search_box(
     page: tuple[Page, Watch],
 ) -> None:
@@ -270,6 +296,23 @@ def test_the_catalog_count_is_the_whole_catalogs(page: tuple[Page, Watch], store
     tab.locator("#results .more button").click()
     expect(tab.locator("#results a.result")).to_have_count(50)
     expect(count).to_have_text(f"{total} entities in the catalog")
+    watch.check()
+
+
+def test_a_count_of_chosen_kinds_names_them(page: tuple[Page, Watch], store: Store) -> None:
+    # Listing only the checks said "5 entities in the catalog", as if that were the catalog.
+    tab, watch = page
+    by_kind = store.stats().nodes_by_kind
+    count = tab.locator("#results .result-count")
+    open_route(tab, route("search", None, "kind=CHECK"))
+    expect(count).to_have_text(f"{by_kind[Kind.CHECK.value]} checks in the catalog")
+    expect(tab.locator("#results a.result")).to_have_count(by_kind[Kind.CHECK.value])
+    open_route(tab, route("search", None, "kind=MODEL_VERSION&kind=DEPLOYMENT"))
+    both = by_kind[Kind.MODEL_VERSION.value] + by_kind[Kind.DEPLOYMENT.value]
+    expect(count).to_have_text(f"{both} entities of the chosen kinds")
+    # words to look for: a count of results, as before
+    open_route(tab, route("search", None, "q=payments&kind=DATASET"))
+    expect(count).to_have_text("2 results for “payments”")
     watch.check()
 
 
@@ -368,6 +411,20 @@ def test_the_impact_editor_shows_an_unknown_nullability_as_unknown(
     expect(unsaid.locator("td").nth(2)).to_have_text("unknown")
     known = tab.locator("tr", has=tab.locator("code", has_text="known"))
     expect(known.first.locator("td").nth(2)).to_have_text("yes")
+    watch.check()
+
+
+def test_the_as_of_box_shows_the_time_in_use_in_utc(page: tuple[Page, Watch]) -> None:
+    # The box showed the address's text cut to 16 characters: 14:00 for 14:00+02:00, drawn
+    # at 12:00 UTC, and nothing for a date alone, beside "Lineage as it was at ...".
+    tab, watch = page
+    box = tab.locator("#lineage-asof")
+    open_route(tab, route("lineage", STG_PAYMENTS, "asOf=2026-10-02T14%3A00%3A00%2B02%3A00"))
+    expect(tab.locator(".toolbar")).to_contain_text("Lineage as it was at 2026-10-02 12:00 UTC")
+    expect(box).to_have_value("2026-10-02T12:00")
+    open_route(tab, route("lineage", STG_PAYMENTS, "asOf=2026-10-02"))
+    expect(tab.locator(".toolbar")).to_contain_text("Lineage as it was at 2026-10-02 00:00 UTC")
+    expect(box).to_have_value("2026-10-02T00:00")
     watch.check()
 
 
@@ -604,6 +661,7 @@ def test_large_lineage_is_folded_and_expands_on_demand(
 # The canvas's cytoscape instance, as cytoscape registers it on its container.
 CY = "document.querySelector('#graph')._cyreg.cy"
 PASSING_CHECK = "check|snowflake://acme|analytics.staging.stg_customers|not_null(email)"
+UNIQUE_ORDER_CHECK = "check|snowflake://acme|analytics.staging.stg_orders|unique(order_id)"
 
 
 def post(tab: Page, server: str, mutation: str) -> None:
@@ -656,6 +714,25 @@ def test_a_failing_check_is_not_drawn_with_the_passing_icon(page: tuple[Page, Wa
     changed = tab.locator('table[aria-label="Check changes"] tr', has_text="not_null(customer_id)")
     expect(changed.locator("a.entity-link svg")).to_have_class(failed_icon)
     shoot(tab, "failing-check-icons")
+    watch.check()
+
+
+def test_an_affected_check_in_the_impact_table_shows_its_outcome(page: tuple[Page, Watch]) -> None:
+    # The impact query asked nothing of a check's outcome: the failing not_null(customer_id),
+    # affected by dropping the column it checks, was listed with a passing check's green tick.
+    tab, watch = page
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("impact", STG_ORDERS, "drop=customer_id&drop=order_id"))
+    affected = tab.locator('table[aria-label="Affected consumers"]')
+    failing = affected.locator("tr", has=tab.locator(f'a[data-id="{NOT_NULL_CHECK}"]'))
+    passing = affected.locator("tr", has=tab.locator(f'a[data-id="{UNIQUE_ORDER_CHECK}"]'))
+    expect(failing.locator("a.entity-link svg")).to_have_class(failed_icon)
+    expect(failing.locator(".badge.kind svg")).to_have_class(failed_icon)
+    # a passing check keeps its tick
+    expect(passing).to_have_count(1)
+    expect(passing.locator("a.entity-link svg")).not_to_have_class(failed_icon)
+    expect(passing.locator(".badge.kind svg")).not_to_have_class(failed_icon)
+    shoot(tab, "impact-affected-check-outcome")
     watch.check()
 
 
@@ -799,6 +876,34 @@ def test_settings_the_address_gets_wrong_are_said_and_put_right(
     watch.check()
 
 
+def test_columns_the_impact_address_names_that_the_dataset_lacks_are_said(
+    page: tuple[Page, Watch],
+) -> None:
+    # A link naming a column the dataset does not have (stg_payments has no user_id) was
+    # read without a word: with another column, only that one was analysed and the address
+    # quietly lost user_id; alone, the page asked to mark a column as if none were named.
+    tab, watch = page
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=user_id&drop=payment_method"))
+    note = tab.locator("#impact-ignored")
+    expect(note).to_have_text(
+        "Not columns of analytics.staging.stg_payments, so ignored: drop “user_id”."
+    )
+    expect(tab.locator('table[aria-label="Changes"] tbody tr')).to_have_count(1)
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("drop payment_method")
+    expect(tab).to_have_url(re.compile(r"\?drop=payment_method$"))
+    # alone: said, nothing analysed, and the address put right
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=user_id&rename=amount_cents:amount"))
+    expect(note).to_contain_text("drop “user_id”, rename “amount_cents”")
+    expect(tab.locator("#impact-results")).to_be_empty()
+    expect(tab).to_have_url(re.compile(r"#/impact/[^?]+$"))
+    # every column named is one of the dataset's: no note
+    open_route(tab, route("impact", STG_PAYMENTS, "drop=payment_method"))
+    expect(tab.locator('table[aria-label="Changes"]')).to_contain_text("drop payment_method")
+    expect(note).to_have_count(0)
+    shoot(tab, "impact-unknown-columns-said")
+    watch.check()
+
+
 def test_opening_a_folded_group_from_the_keyboard_keeps_the_focus(
     page: tuple[Page, Watch], server: str
 ) -> None:
@@ -829,6 +934,23 @@ def test_opening_a_folded_group_from_the_keyboard_keeps_the_focus(
     tab.locator("ul.node-list button", has_text="3 more datasets").focus()
     tab.keyboard.press("Enter")
     expect(tab.locator('ul.node-list button[data-id="dataset|ui://few|few_0"]')).to_be_focused()
+    watch.check()
+
+
+def test_the_skip_link_moves_to_the_content_and_keeps_the_page(page: tuple[Page, Watch]) -> None:
+    # Its "#view" was read as a route: "No view named "view"", the page gone.
+    tab, watch = page
+    open_route(tab, route("at-risk"))
+    expect(tab.locator("#evidence article").first).to_be_visible()
+    tab.focus("a.skip-link")
+    tab.keyboard.press("Enter")
+    expect(tab.locator("#view")).to_be_focused()
+    expect(tab).to_have_url(re.compile(r"#/at-risk$"))
+    expect(tab.locator("#view")).not_to_contain_text("No view named")
+    expect(tab.locator("#evidence article").first).to_be_visible()
+    # the next Tab goes on into the page, not back to the top bar
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("() => document.getElementById('view').contains(document.activeElement)")
     watch.check()
 
 
@@ -878,6 +1000,22 @@ OVERLAPS = f"""() => {{
   }}));
   return [cy.nodes().length, found];
 }}"""
+
+
+def test_the_graph_card_ends_at_its_legend(page: tuple[Page, Watch]) -> None:
+    # Beside a taller side panel (the selected deployment's evidence path), the graph's card
+    # was stretched to its height: a blank block under the legend.
+    tab, watch = page
+    open_route(tab, route("lineage", CHURN_PRODUCTION, "direction=UPSTREAM&depth=all"))
+    expect(tab.locator(".split > :last-child")).to_contain_text("8 hops")
+    card = tab.locator(".graph-panel").bounding_box()
+    legend = tab.locator(".graph-panel .legend").bounding_box()
+    side = tab.locator(".split > :last-child").bounding_box()
+    assert card and legend and side
+    assert side["height"] >= card["height"]
+    assert card["y"] + card["height"] - (legend["y"] + legend["height"]) < 4
+    shoot(tab, "graph-card-ends-at-its-legend")
+    watch.check()
 
 
 def test_column_level_boxes_do_not_overlap(page: tuple[Page, Watch]) -> None:

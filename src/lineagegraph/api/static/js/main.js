@@ -105,6 +105,14 @@ async function route() {
   }
 }
 
+// The skip link's "#view" is a route to the router: it led to "No view named view" and lost
+// the page. It moves the focus to the page's content instead, leaving the address alone.
+document.querySelector(".skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  root.focus();
+  root.scrollIntoView();
+});
+
 document.getElementById("quick-search").addEventListener("submit", (event) => {
   event.preventDefault();
   const input = document.getElementById("quick-search-input");

@@ -33,7 +33,7 @@ const SELECTIONS = {
   }`,
   RUN: `... on Run {
     runId state startedAt endedAt nominalTime errorMessage codeVersion
-    job { ${REF} } parentRun { ${REF} } inputs { ${REF} } outputs { ${REF} }
+    job { ${REF} } parentRun { ${REF} } inputs { ${REF} health { status } } outputs { ${REF} health { status } }
   }`,
   DATASET_VERSION: `... on DatasetVersion {
     version createdAt rowCount byteCount
@@ -158,6 +158,7 @@ function overview(node) {
 
 function healthPanel(node) {
   if (node.kind === "MODEL") return modelHealthPanel(node);
+  if (node.kind === "RUN" && node.health.status === "OK") return runHealthPanel(node);
   return panel(
     "Health",
     [h("p", {}, healthBadge(node.health.status)), healthReasons(node.health)],
@@ -185,6 +186,22 @@ function modelHealthPanel(node) {
   return panel(
     "Health",
     [h("p", { class: "muted" }, "Failing checks reach a model's versions, which carry health:"), body],
+    { id: "health" },
+  );
+}
+
+// A failing check taints the versions a run read and wrote, not the run: the page of the
+// run on an evidence path said "No failing check reaches this entity" beside the tainted
+// version it read and the at-risk one it wrote. The panel shows those versions' health.
+function runHealthPanel(node) {
+  const versions = [...node.inputs.map((v) => ["Read", v]), ...node.outputs.map((v) => ["Wrote", v])];
+  const notOk = versions.filter(([, v]) => v.health && v.health.status !== "OK");
+  const body = notOk.length
+    ? table(["How", "Version", "Health"], notOk.map(([how, v]) => [how, entityLink(v), healthBadge(v.health.status)]), { label: "Versions not OK" })
+    : h("p", { class: "muted" }, "No failing check reaches the versions it read or wrote.");
+  return panel(
+    "Health",
+    [h("p", { class: "muted" }, "Failing checks reach the versions a run read and wrote, which carry health:"), body],
     { id: "health" },
   );
 }

@@ -3,7 +3,7 @@
 import { gql } from "../api.js";
 import { emptyState, entityLink, panel, table } from "../components.js";
 import { copyText, h, replace } from "../dom.js";
-import { chips, healthBadge, kindBadge, kindName, noun, plural } from "../format.js";
+import { chips, failedOutcome, healthBadge, kindBadge, kindName, noun, plural } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { fetchLineage } from "../lineagedata.js";
 import { pickEntity } from "../picker.js";
@@ -22,7 +22,7 @@ export const IMPACT_QUERY = `query Impact($change: SchemaChangeInput!) {
     changes { index action path newName newType nullable description oldType compatibility reason precision notes }
     affected {
       id kind name breaking direct hops path precision partial
-      node { id kind label namespace name health { status } }
+      node { id kind label namespace name health { status } ... on Check { latestResult { passed } } }
     }
     owners { owner owns breaking }
   }
@@ -65,6 +65,17 @@ export async function render(root, route, ctx) {
 
   const planned = plannedChanges(route.params);
   const editor = changeEditor(dataset, planned);
+  // a column the address names that the dataset does not have (a link made before a rename,
+  // a typo) was dropped without a word: the analysis shown was not the one asked for
+  const columns = new Set(dataset.fields.map((f) => f.path));
+  const unknown = planned.filter((p) => !columns.has(p.path));
+  const ignoredNote = unknown.length
+    ? h(
+        "p",
+        { class: "notice", role: "status", id: "impact-ignored" },
+        `Not columns of ${dataset.label}, so ignored: ${unknown.map((p) => `${PARAM_NAMES[p.action]} “${p.path}”`).join(", ")}.`,
+      )
+    : null;
   const jsonBox = h("textarea", { id: "proposed-schema", rows: 12, spellcheck: "false", "aria-label": "Proposed schema as JSON" }, schemaText(route.params.get("schema")) ?? JSON.stringify(dataset.fields.map((f) => ({ path: f.path, type: f.type, nullable: f.nullable })), null, 2));
   const dropDataset = h("input", { type: "checkbox", id: "drop-dataset", checked: route.params.get("dropDataset") === "1" });
   let mode = route.params.get("mode") === "json" ? "json" : "edit";
@@ -94,11 +105,13 @@ export async function render(root, route, ctx) {
     h("div", { class: "toolbar" }, h("label", { class: "check", for: "drop-dataset" }, dropDataset, "Drop the whole dataset"), h("span", { class: "spacer" }), analyze),
   );
   const results = h("div", { class: "stack", id: "impact-results" });
-  replace(root, head(dataset), form, results);
+  replace(root, head(dataset), ignoredNote, form, results);
 
   let graphHandle = null;
   const pasted = mode === "json" && route.params.has("schema");
-  if (planned.some((p) => p.action !== "KEEP") || route.params.get("dropDataset") === "1" || pasted) await run();
+  const known = planned.some((p) => columns.has(p.path));
+  if (known || route.params.get("dropDataset") === "1" || pasted) await run();
+  else if (unknown.length && mode === "edit") go(link("impact", dataset.id, editor.params(dropDataset.checked)), { replace: true });
 
   async function run() {
     let variables;
@@ -207,7 +220,7 @@ export async function render(root, route, ctx) {
           ["Consumer", "Kind", "How", "Hops", "Found by", "Owners"],
           affected.map((a) => [
             entityLink(a.node || { id: a.id, kind: a.kind }),
-            [kindBadge(a.kind), a.partial ? h("span", { class: "hint" }, " partly") : null],
+            [kindBadge(a.kind, failedOutcome(a.node)), a.partial ? h("span", { class: "hint" }, " partly") : null],
             [a.direct ? "direct" : "indirect", a.breaking ? null : h("span", { class: "hint" }, " (non-breaking)")],
             String(a.hops),
             precisionLabel(a.precision),
@@ -285,6 +298,9 @@ function fieldId(dataset, path) {
   const esc = (p) => String(p).replace(/%/g, "%25").replace(/\|/g, "%7C");
   return `field|${esc(dataset.namespace)}|${esc(dataset.name)}|${esc(path)}`;
 }
+
+// The address parameter of each planned action.
+const PARAM_NAMES = { DROP: "drop", RENAME: "rename", CHANGE_TYPE: "retype" };
 
 /** The changes named in the route: drop=a&rename=b:c&retype=d:int */
 function plannedChanges(params) {

@@ -231,7 +231,9 @@ function toolbar(settings, update) {
   const asOf = h("input", {
     type: "datetime-local",
     id: "lineage-asof",
-    value: settings.asOf ? settings.asOf.slice(0, 16) : "",
+    // the time in use, in UTC as the label says: the address's text cut short showed 14:00
+    // for 14:00+02:00 (12:00 UTC), and nothing for a date alone, beside "Lineage as it was at"
+    value: settings.asOf ? new Date(settings.asOf).toISOString().slice(0, 16) : "",
     onchange: (e) => update({ asOf: e.target.value ? `${e.target.value}:00Z` : null }),
   });
   return h(

@@ -3,7 +3,7 @@
 import { ApiError, gql } from "../api.js";
 import { displayLabel } from "../components.js";
 import { h, replace } from "../dom.js";
-import { KINDS, failedOutcome, kindBadge, kindIcon, statusBadge } from "../format.js";
+import { KINDS, failedOutcome, kindBadge, kindIcon, kindName, statusBadge } from "../format.js";
 import { go, link } from "../router.js";
 
 const PAGE = 25;
@@ -85,7 +85,7 @@ async function loadPage(results, query, kinds, after, ctx) {
   if (!after) {
     replace(results, h("div", { class: "result-count", role: "status" }));
     if (!page.nodes.length) {
-      countResults(results, query, page, 0);
+      countResults(results, query, page, 0, kinds);
       results.append(h("p", { class: "empty" }, "Nothing matches. Try fewer words or other kinds."));
       return;
     }
@@ -93,7 +93,7 @@ async function loadPage(results, query, kinds, after, ctx) {
   }
   const list = results.querySelector("ul.results");
   for (const node of page.nodes) list.append(h("li", {}, resultRow(node)));
-  countResults(results, query, page, list.children.length);
+  countResults(results, query, page, list.children.length, kinds);
   results.querySelector(".more")?.remove();
   if (page.pageInfo.hasNextPage) {
     const more = h("div", { class: "more", style: "padding:10px 16px" }, h("button", { type: "button" }, "Show more"));
@@ -106,11 +106,18 @@ async function loadPage(results, query, kinds, after, ctx) {
 }
 
 // The count above the hits: the total when the server gives one, else how many are shown
-// with a "+" while more pages follow (the first page's size was shown as the total).
-function countResults(results, query, page, shown) {
+// with a "+" while more pages follow (the first page's size was shown as the total). With
+// kinds chosen and no words, the count is of those kinds, and says so: "5 checks in the
+// catalog" read as the whole catalog.
+function countResults(results, query, page, shown, kinds) {
   const total = page.totalCount ?? shown;
   const more = page.totalCount == null && page.pageInfo.hasNextPage ? "+" : "";
-  const noun = query ? `result${total === 1 && !more ? "" : "s"} for “${query}”` : `${total === 1 && !more ? "entity" : "entities"} in the catalog`;
+  const one = total === 1 && !more;
+  let noun;
+  if (query) noun = `result${one ? "" : "s"} for “${query}”`;
+  else if (kinds.length === 1) noun = `${kindName(kinds[0]).toLowerCase()}${one ? "" : "s"} in the catalog`;
+  else if (kinds.length) noun = `${one ? "entity" : "entities"} of the chosen kinds`;
+  else noun = `${one ? "entity" : "entities"} in the catalog`;
   results.querySelector(".result-count").textContent = `${total}${more} ${noun}`;
 }
 
