@@ -247,6 +247,23 @@ def test_malformed_requests_are_400_never_500(server: RunningServer) -> None:
             "variables.e.run.facets.mine: key '\\ud800': "
             "text is not valid Unicode: it holds a lone surrogate"
         )
+        # JSON that is no object: a string, a number, true or null (each was a 500)
+        for scalar in (b'"{ kinds }"', b"5", b"true", b"null"):
+            not_an_object = client.post(
+                "/graphql", content=scalar, headers={"content-type": "application/json"}
+            )
+            assert not_an_object.status_code == 400, scalar
+            assert not_an_object.json()["errors"] == [
+                {
+                    "message": "the body must be a JSON object: {query, variables, operationName}",
+                    "extensions": {"code": "BAD_REQUEST"},
+                }
+            ]
+        # a GET's variables may still be null; other JSON that is no object is refused
+        null_variables = client.get("/graphql", params={"query": "{ kinds }", "variables": "null"})
+        assert null_variables.status_code == 200 and null_variables.json()["data"]["kinds"]
+        scalar_variables = client.get("/graphql", params={"query": "{ kinds }", "variables": "5"})
+        assert scalar_variables.status_code == 400
         no_query = client.post("/graphql", json={"variables": {}})
         assert no_query.status_code == 400
         wrong_type = client.post("/graphql", content=b"x", headers={"content-type": "text/plain"})

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.http.types import QueryParams
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -119,9 +120,30 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return _GRAPHIQL_HTML
 
     def decode_json(self, data: str | bytes) -> object:
-        """Decode a request body (or the ``variables`` of a GET) as the OpenLineage routes
-        do: nesting past 100 levels, ``NaN`` and text that is no Unicode are refused (400,
-        ``BAD_REQUEST`` like the other requests that carry no document to run)."""
+        """Decode a request body as the OpenLineage routes do: nesting past 100 levels,
+        ``NaN`` and text that is no Unicode are refused (400, ``BAD_REQUEST`` like the
+        other requests that carry no document to run), and so is a body that is not an
+        object (or a list, which strawberry refuses as a batch): strawberry read a
+        string, number or ``null`` as a request and failed with a 500."""
+        value = self._decode(data)
+        if not isinstance(value, dict | list):
+            raise StrawberryHTTPException(
+                400, "the body must be a JSON object: {query, variables, operationName}"
+            )
+        return value
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """A GET's parameters, its ``variables`` and ``extensions`` decoded like a body
+        (strawberry then says what they must be: an object, or ``null``)."""
+        decoded: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            text = params.get(name)
+            if text:
+                decoded[name] = self._decode(text)
+        return decoded
+
+    @staticmethod
+    def _decode(data: str | bytes) -> object:
         try:
             return decode_json(data)
         except InvalidInput as error:
