@@ -395,6 +395,22 @@ def test_record_run_reads_latest_versions_writes_new_ones_and_ends_old_edges(
     }
 
 
+def test_record_run_refuses_a_negative_row_count(service: LineageService) -> None:
+    # upsertDatasetVersion and OpenLineage refused it, but a run wrote it on its version.
+    query = """mutation($input: RunInput!) { recordRun(input: $input) {
+        __typename ... on InvalidInputError { message field } } }"""
+    for side in ("inputs", "outputs"):
+        io = {"entity": {"id": f"dataset|{NS}|counted"}, "rowCount": -7}
+        run = {"namespace": "airflow://etl", "name": "count", "runId": f"run-{side}"}
+        refused = gql(service, query, {"input": {**run, "state": "COMPLETE", side: [io]}})
+        assert refused["recordRun"] == {
+            "__typename": "InvalidInputError",
+            "message": "row_count must not be negative",
+            "field": f"{side}[0].rowCount",
+        }
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+
+
 def test_record_quality_result_on_the_latest_version(service: LineageService) -> None:
     load_demo(service)
     query = """mutation($input: QualityResultInput!) { recordQualityResult(input: $input) {

@@ -603,6 +603,11 @@ def record_run(
     _require(spec.name, "name", "name")
     _require(spec.run_id, "run_id", "a run id")
     _check_time_order(spec.started_at, spec.ended_at, "ended_at")
+    for side, items in (("inputs", spec.inputs), ("outputs", spec.outputs)):
+        for index, item in enumerate(items):
+            if item.row_count is not None and item.row_count < 0:
+                name = f"{side}[{index}].row_count"
+                raise InvalidField(name, "row_count must not be negative")
     current_versions = current_versions or {}
     job_id = _id(Kind.JOB, spec.namespace, spec.name, field_name="name")
     run = Run(
