@@ -798,6 +798,41 @@ def test_ingest_open_lineage_event(service: LineageService, shared_data: Path) -
     ), bad
 
 
+def test_ingest_open_lineage_refuses_in_a_literal_what_json_text_could_not_carry(
+    service: LineageService,
+) -> None:
+    # A variable's event is decoded from JSON text, which refuses 1e400 and nesting past
+    # 100 levels; an event written into the document was stored with Infinity in it (read
+    # back as null) or nested 120 levels deep.
+    def literal(facet: str) -> str:
+        run = '{runId: "3f5e83fa-3480-44ff-99c5-ff943904e5e8", facets: {acme: FACET}}'
+        return (
+            '{eventType: "COMPLETE", eventTime: "2026-11-01T00:00:00Z", producer: "p", '
+            'run: RUN, job: {namespace: "probe", name: "literal"}}'
+        ).replace("RUN", run.replace("FACET", facet))
+
+    def query(event: str) -> str:
+        return """mutation { ingestOpenLineage(event: EVENT) {
+            __typename ... on InvalidInputError { message field } } }""".replace("EVENT", event)
+
+    huge = gql(service, query(literal("{x: [1, -1e400]}")))["ingestOpenLineage"]
+    assert huge == {
+        "__typename": "InvalidInputError",
+        "message": "run.facets.acme.x[1]: number out of range: no 64-bit float holds it",
+        "field": "run.facets.acme.x[1]",
+    }
+    deep = gql(service, query(literal("{a: " * 120 + "1" + "}" * 120)))["ingestOpenLineage"]
+    assert deep == {
+        "__typename": "InvalidInputError",
+        "message": "JSON nested deeper than 100 levels",
+        "field": None,
+    }
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+    # what JSON text carries is still taken as written
+    kept = gql(service, query(literal("{x: 1e300}")))["ingestOpenLineage"]
+    assert kept == {"__typename": "IngestPayload"}
+
+
 def test_delete_entity_with_what_it_contains(service: LineageService) -> None:
     load_demo(service)
     query = """mutation($id: ID!) { deleteEntity(id: $id) { __typename

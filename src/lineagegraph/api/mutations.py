@@ -560,11 +560,14 @@ class Mutation:
         info: Info,
         event: Annotated[JSON, arg("The event, as an OpenLineage client sends it.")],
     ) -> IngestResult:
+        from lineagegraph.ingest.batching import check_keepable
         from lineagegraph.ingest.openlineage import translate_event
 
         service = info.context.service
 
         def run() -> tuple[int, int, list[str]]:
+            # a literal in the document was not decoded from JSON text like a variable
+            check_keepable(event)
             changeset = translate_event(event)
             service.apply(changeset)
             return (
