@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     store: str = Field(default_factory=default_store_url, description="store URL")
     host: str = Field("127.0.0.1", description="address the server binds to")
-    port: int = Field(8000, description="port the server listens on")
+    port: int = Field(8000, ge=0, le=65535, description="port the server listens on")
     tokens: str = Field(
         "",
         description="bearer tokens with scopes: 'tokenA:read,tokenB:write' (write implies read)",
@@ -35,16 +35,20 @@ class Settings(BaseSettings):
         gt=0,
         description="longest a replica holds, or waits for, the Neo4j write lock",
     )
-    max_query_depth: int = Field(15, description="deepest GraphQL selection allowed")
-    max_query_tokens: int = Field(5000, description="most tokens in one GraphQL document")
-    max_aliases: int = Field(30, description="most aliases in one GraphQL document")
+    # The limits: a value no request could pass (a negative body size, a depth of 0, a NaN
+    # timeout) is refused at start, not answered with a 413 or truncation for everything.
+    max_query_depth: int = Field(15, ge=1, description="deepest GraphQL selection allowed")
+    max_query_tokens: int = Field(5000, ge=1, description="most tokens in one GraphQL document")
+    max_aliases: int = Field(30, ge=0, description="most aliases in one GraphQL document")
     max_traversal_nodes: int = Field(
-        100_000, description="a traversal stops and reports truncated past this many nodes"
+        100_000, ge=1, description="a traversal stops and reports truncated past this many nodes"
     )
     traversal_timeout: float = Field(
-        10.0, description="seconds a traversal may take before it is truncated"
+        10.0, gt=0, description="seconds a traversal may take before it is truncated"
     )
-    max_body_bytes: int = Field(10 * 1024 * 1024, description="largest request body (413 past it)")
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="largest request body (413 past it)"
+    )
 
 
 def invalid_settings(error: ValidationError) -> str | None:
