@@ -108,6 +108,18 @@ def test_probes_ui_and_unknown_routes(server: RunningServer) -> None:
         assert missing.json()["error"] == "http_error"
 
 
+def test_other_methods_on_graphql_are_405_allowing_get_and_post(server: RunningServer) -> None:
+    # The UI's mount at / answered them, with Allow: GET, HEAD and no error code.
+    with server.client() as client:
+        for method in ("PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"):
+            response = client.request(method, "/graphql", json={"query": "{ kinds }"})
+            assert response.status_code == 405, method
+            assert response.headers["allow"] == "GET, POST", method
+            if method != "HEAD":
+                errors = response.json()["errors"]
+                assert errors[0]["extensions"] == {"code": "METHOD_NOT_ALLOWED"}, method
+
+
 def test_metrics_count_requests_operations_and_traversals(server: RunningServer) -> None:
     with server.client() as client:
         post(client, LINEAGE, {"id": demo.STG_ORDERS.id})
@@ -122,7 +134,7 @@ def test_metrics_count_requests_operations_and_traversals(server: RunningServer)
     assert 'lineagegraph_http_requests_total{method="POST",route="/graphql",status="200"}' in text
     # what the UI's mount at / refuses matched no route (it was counted as the UI's)
     assert 'lineagegraph_http_requests_total{method="GET",route="unmatched",status="404"}' in text
-    assert 'lineagegraph_http_requests_total{method="PUT",route="unmatched",status="405"}' in text
+    assert 'lineagegraph_http_requests_total{method="PUT",route="/graphql",status="405"}' in text
     assert (
         'lineagegraph_graphql_operations_total{operation="lineage",outcome="ok",type="query"}'
         in text

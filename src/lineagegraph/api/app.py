@@ -164,11 +164,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except StrawberryHTTPException as error:  # no document to run, or none that may run
-            code = _HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": error.reason, "extensions": {"code": code}}]},
-                status_code=error.status_code,
-            )
+            response = _graphql_http_error(error.status_code, error.reason)
         except LineageError as error:
             response = error_response(error, graphql=True)
         await response(scope, receive, send)
@@ -230,6 +226,21 @@ _HTTP_ERROR_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+
+
+def _graphql_http_error(status: int, message: str) -> Response:
+    code = _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers={"Allow": "GET, POST"} if status == 405 else None,
+    )
+
+
+async def _graphql_methods_only(request: Request) -> Response:
+    """405 for another method on /graphql (the UI's mount at / answered it, naming GET
+    and HEAD as what /graphql allows)."""
+    return _graphql_http_error(405, "/graphql takes GET and POST only")
 
 
 def _wants_ide(request: Request) -> bool:
@@ -326,6 +337,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        Route("/graphql", _graphql_methods_only, methods=["PUT", "PATCH", "DELETE", "OPTIONS"]),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/readyz", readyz, methods=["GET"], name="readyz"),
         Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics"),
