@@ -411,6 +411,28 @@ def test_record_run_refuses_a_negative_row_count(service: LineageService) -> Non
     assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
 
 
+def test_record_run_names_the_entity_of_an_input_or_output_of_the_wrong_kind(
+    service: LineageService,
+) -> None:
+    # The field was inputs[0].id, which RunIOInput does not have, while a malformed id in
+    # the same entity was named inputs[0].entity.id.
+    query = """mutation($input: RunInput!) { recordRun(input: $input) {
+        __typename ... on InvalidInputError { message field } } }"""
+    run = {"namespace": "airflow://etl", "name": "kinds", "runId": "r1", "state": "COMPLETE"}
+    for side in ("inputs", "outputs"):
+        job = {"entity": {"kind": "JOB", "namespace": "airflow://etl", "name": "other"}}
+        refused = gql(service, query, {"input": {**run, side: [job]}})["recordRun"]
+        assert refused == {
+            "__typename": "InvalidInputError",
+            "message": "'job|airflow://etl|other' is a JOB; expected one of DATASET, FEATURE, "
+            "MODEL_VERSION",
+            "field": f"{side}[0].entity",
+        }
+        garbled = gql(service, query, {"input": {**run, side: [{"entity": {"id": "x"}}]}})
+        assert garbled["recordRun"]["field"] == f"{side}[0].entity.id"
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+
+
 def test_record_quality_result_on_the_latest_version(service: LineageService) -> None:
     load_demo(service)
     query = """mutation($input: QualityResultInput!) { recordQualityResult(input: $input) {
@@ -898,7 +920,7 @@ def test_a_training_run_creates_the_model_version_it_outputs(service: LineageSer
     train |= {"startedAt": "2025-05-01T03:00:00Z"}
     started = gql(service, run, {"i": {**train, "state": "START"}})["recordRun"]
     assert started["__typename"] == "InvalidInputError"
-    assert started["field"] == "outputs[0].id"
+    assert started["field"] == "outputs[0].entity"  # RunIOInput has no id (it said .id)
     assert "a COMPLETE run creates the model versions it outputs" in started["message"]
     assert "registerModelVersion" in started["message"]
     done = {**train, "state": "COMPLETE", "endedAt": "2025-05-01T04:00:00Z"}

@@ -645,7 +645,7 @@ def record_run(
         cs.link(parent.id, EdgeKind.PARENT_OF, run.id, start)
     input_ids: list[str] = []
     for index, item in enumerate(spec.inputs):
-        key = _kind_of(item.id, f"inputs[{index}].id", _FLOW_IN)
+        key = _kind_of(item.id, f"inputs[{index}].entity", _FLOW_IN)
         input_ids.append(item.id)
         if key.kind is Kind.DATASET:
             cs.add(_bare(key))
@@ -663,12 +663,12 @@ def record_run(
                 cs.link(version_id, EdgeKind.READ_BY, run.id, start)
     output_ids: list[str] = []
     for index, item in enumerate(spec.outputs):
-        key = _kind_of(item.id, f"outputs[{index}].id", _FLOW_IN)
+        key = _kind_of(item.id, f"outputs[{index}].entity", _FLOW_IN)
         output_ids.append(item.id)
         if key.kind is Kind.DATASET:
             cs.add(_bare(key))
         if key.kind is Kind.MODEL_VERSION and item.id in new_model_versions:
-            _new_model_version(cs, key, spec, run.id, end, f"outputs[{index}].id")
+            _new_model_version(cs, key, spec, run.id, end, f"outputs[{index}].entity")
         cs.link(job_id, EdgeKind.WRITES, item.id, end)
         if key.kind is Kind.MODEL_VERSION and spec.state is RunState.COMPLETE:
             cs.link(run.id, EdgeKind.WROTE, item.id, end)
