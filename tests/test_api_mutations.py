@@ -433,6 +433,52 @@ def test_record_run_names_the_entity_of_an_input_or_output_of_the_wrong_kind(
     assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
 
 
+def test_an_empty_key_part_is_named_by_every_mutation(service: LineageService) -> None:
+    # These five said "a DATASET key needs a non-empty namespace, name and parts" with
+    # field null, where the other mutations name the field.
+    load_demo(service)
+    before = gql(service, "{ stats { nodes { key count } } }")
+    version = {"id": "model_version|mlflow://registry|churn_classifier|3"}
+    cases = [
+        ("upsertDataset", "DatasetInput", {"namespace": "", "name": "t"}, "namespace"),
+        ("upsertDataset", "DatasetInput", {"namespace": "pg", "name": " "}, "name"),
+        (
+            "upsertDatasetVersion",
+            "DatasetVersionInput",
+            {"namespace": "pg", "name": "t", "version": ""},
+            "version",
+        ),
+        (
+            "recordQualityResult",
+            "QualityResultInput",
+            {"namespace": "", "name": "t", "check": "c", "passed": True},
+            "namespace",
+        ),
+        (
+            "registerModelVersion",
+            "ModelVersionInput",
+            {"namespace": "mlflow://r", "name": "", "version": "1"},
+            "name",
+        ),
+        (
+            "deploy",
+            "DeployInput",
+            {"namespace": "", "name": "d", "modelVersion": version},
+            "namespace",
+        ),
+    ]
+    for mutation, input_type, value, field in cases:
+        query = f"""mutation($i: {input_type}!) {{ {mutation}(input: $i) {{
+            __typename ... on InvalidInputError {{ message field }} }} }}"""
+        refused = gql(service, query, {"i": value})[mutation]
+        assert refused == {
+            "__typename": "InvalidInputError",
+            "message": f"{field} must not be empty",
+            "field": field,
+        }, mutation
+    assert gql(service, "{ stats { nodes { key count } } }") == before
+
+
 def test_record_quality_result_on_the_latest_version(service: LineageService) -> None:
     load_demo(service)
     query = """mutation($input: QualityResultInput!) { recordQualityResult(input: $input) {
