@@ -4,6 +4,7 @@ probes, metrics, limits (depth, aliases, tokens, body size), auth and store outa
 from __future__ import annotations
 
 import gc
+import gzip
 import json
 import socket
 from collections.abc import Iterator
@@ -276,6 +277,27 @@ def test_malformed_requests_are_400_never_500(server: RunningServer) -> None:
         assert null_variables.status_code == 200 and null_variables.json()["data"]["kinds"]
         scalar_variables = client.get("/graphql", params={"query": "{ kinds }", "variables": "5"})
         assert scalar_variables.status_code == 400
+        # a compressed body was read as text, and a plain one labelled gzip was run
+        plain = json.dumps({"query": "{ kinds }"}).encode()
+        for body in (gzip.compress(plain, mtime=0), plain):
+            compressed = client.post(
+                "/graphql",
+                content=body,
+                headers={"content-type": "application/json", "content-encoding": "gzip"},
+            )
+            assert compressed.status_code == 415
+            assert compressed.json()["errors"] == [
+                {
+                    "message": "/graphql takes uncompressed bodies, not Content-Encoding 'gzip'",
+                    "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"},
+                }
+            ]
+        identity = client.post(
+            "/graphql",
+            content=plain,
+            headers={"content-type": "application/json", "content-encoding": "identity"},
+        )
+        assert identity.status_code == 200 and identity.json()["data"]["kinds"]
         no_query = client.post("/graphql", json={"variables": {}})
         assert no_query.status_code == 400
         wrong_type = client.post("/graphql", content=b"x", headers={"content-type": "text/plain"})

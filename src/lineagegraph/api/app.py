@@ -176,6 +176,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         root_value: None = UNSET,
     ) -> Response:
         """Authenticate (GraphiQL's page itself needs no token), then execute."""
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            # a compressed body was read as text ("not UTF-8 text"), and a plain one
+            # labelled compressed was run
+            raise StrawberryHTTPException(
+                415, f"/graphql takes uncompressed bodies, not Content-Encoding {encoding!r}"
+            )
         if not _wants_ide(request):
             request.state.principal = self.auth.authenticate(request.headers.get("authorization"))
         return await super().run(request, context, root_value)
