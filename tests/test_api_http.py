@@ -4,6 +4,7 @@ probes, metrics, limits (depth, aliases, tokens, body size), auth and store outa
 from __future__ import annotations
 
 import gc
+import gzip
 import json
 import socket
 from collections.abc import Iterator
@@ -108,6 +109,18 @@ def test_probes_ui_and_unknown_routes(server: RunningServer) -> None:
         assert missing.json()["error"] == "http_error"
 
 
+def test_other_methods_on_graphql_are_405_allowing_get_and_post(server: RunningServer) -> None:
+    # The UI's mount at / answered them, with Allow: GET, HEAD and no error code.
+    with server.client() as client:
+        for method in ("PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"):
+            response = client.request(method, "/graphql", json={"query": "{ kinds }"})
+            assert response.status_code == 405, method
+            assert response.headers["allow"] == "GET, POST", method
+            if method != "HEAD":
+                errors = response.json()["errors"]
+                assert errors[0]["extensions"] == {"code": "METHOD_NOT_ALLOWED"}, method
+
+
 def test_metrics_count_requests_operations_and_traversals(server: RunningServer) -> None:
     with server.client() as client:
         post(client, LINEAGE, {"id": demo.STG_ORDERS.id})
@@ -122,7 +135,7 @@ def test_metrics_count_requests_operations_and_traversals(server: RunningServer)
     assert 'lineagegraph_http_requests_total{method="POST",route="/graphql",status="200"}' in text
     # what the UI's mount at / refuses matched no route (it was counted as the UI's)
     assert 'lineagegraph_http_requests_total{method="GET",route="unmatched",status="404"}' in text
-    assert 'lineagegraph_http_requests_total{method="PUT",route="unmatched",status="405"}' in text
+    assert 'lineagegraph_http_requests_total{method="PUT",route="/graphql",status="405"}' in text
     assert (
         'lineagegraph_graphql_operations_total{operation="lineage",outcome="ok",type="query"}'
         in text
@@ -247,6 +260,44 @@ def test_malformed_requests_are_400_never_500(server: RunningServer) -> None:
             "variables.e.run.facets.mine: key '\\ud800': "
             "text is not valid Unicode: it holds a lone surrogate"
         )
+        # JSON that is no object: a string, a number, true or null (each was a 500)
+        for scalar in (b'"{ kinds }"', b"5", b"true", b"null"):
+            not_an_object = client.post(
+                "/graphql", content=scalar, headers={"content-type": "application/json"}
+            )
+            assert not_an_object.status_code == 400, scalar
+            assert not_an_object.json()["errors"] == [
+                {
+                    "message": "the body must be a JSON object: {query, variables, operationName}",
+                    "extensions": {"code": "BAD_REQUEST"},
+                }
+            ]
+        # a GET's variables may still be null; other JSON that is no object is refused
+        null_variables = client.get("/graphql", params={"query": "{ kinds }", "variables": "null"})
+        assert null_variables.status_code == 200 and null_variables.json()["data"]["kinds"]
+        scalar_variables = client.get("/graphql", params={"query": "{ kinds }", "variables": "5"})
+        assert scalar_variables.status_code == 400
+        # a compressed body was read as text, and a plain one labelled gzip was run
+        plain = json.dumps({"query": "{ kinds }"}).encode()
+        for body in (gzip.compress(plain, mtime=0), plain):
+            compressed = client.post(
+                "/graphql",
+                content=body,
+                headers={"content-type": "application/json", "content-encoding": "gzip"},
+            )
+            assert compressed.status_code == 415
+            assert compressed.json()["errors"] == [
+                {
+                    "message": "/graphql takes uncompressed bodies, not Content-Encoding 'gzip'",
+                    "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"},
+                }
+            ]
+        identity = client.post(
+            "/graphql",
+            content=plain,
+            headers={"content-type": "application/json", "content-encoding": "identity"},
+        )
+        assert identity.status_code == 200 and identity.json()["data"]["kinds"]
         no_query = client.post("/graphql", json={"variables": {}})
         assert no_query.status_code == 400
         wrong_type = client.post("/graphql", content=b"x", headers={"content-type": "text/plain"})

@@ -395,6 +395,90 @@ def test_record_run_reads_latest_versions_writes_new_ones_and_ends_old_edges(
     }
 
 
+def test_record_run_refuses_a_negative_row_count(service: LineageService) -> None:
+    # upsertDatasetVersion and OpenLineage refused it, but a run wrote it on its version.
+    query = """mutation($input: RunInput!) { recordRun(input: $input) {
+        __typename ... on InvalidInputError { message field } } }"""
+    for side in ("inputs", "outputs"):
+        io = {"entity": {"id": f"dataset|{NS}|counted"}, "rowCount": -7}
+        run = {"namespace": "airflow://etl", "name": "count", "runId": f"run-{side}"}
+        refused = gql(service, query, {"input": {**run, "state": "COMPLETE", side: [io]}})
+        assert refused["recordRun"] == {
+            "__typename": "InvalidInputError",
+            "message": "row_count must not be negative",
+            "field": f"{side}[0].rowCount",
+        }
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+
+
+def test_record_run_names_the_entity_of_an_input_or_output_of_the_wrong_kind(
+    service: LineageService,
+) -> None:
+    # The field was inputs[0].id, which RunIOInput does not have, while a malformed id in
+    # the same entity was named inputs[0].entity.id.
+    query = """mutation($input: RunInput!) { recordRun(input: $input) {
+        __typename ... on InvalidInputError { message field } } }"""
+    run = {"namespace": "airflow://etl", "name": "kinds", "runId": "r1", "state": "COMPLETE"}
+    for side in ("inputs", "outputs"):
+        job = {"entity": {"kind": "JOB", "namespace": "airflow://etl", "name": "other"}}
+        refused = gql(service, query, {"input": {**run, side: [job]}})["recordRun"]
+        assert refused == {
+            "__typename": "InvalidInputError",
+            "message": "'job|airflow://etl|other' is a JOB; expected one of DATASET, FEATURE, "
+            "MODEL_VERSION",
+            "field": f"{side}[0].entity",
+        }
+        garbled = gql(service, query, {"input": {**run, side: [{"entity": {"id": "x"}}]}})
+        assert garbled["recordRun"]["field"] == f"{side}[0].entity.id"
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+
+
+def test_an_empty_key_part_is_named_by_every_mutation(service: LineageService) -> None:
+    # These five said "a DATASET key needs a non-empty namespace, name and parts" with
+    # field null, where the other mutations name the field.
+    load_demo(service)
+    before = gql(service, "{ stats { nodes { key count } } }")
+    version = {"id": "model_version|mlflow://registry|churn_classifier|3"}
+    cases = [
+        ("upsertDataset", "DatasetInput", {"namespace": "", "name": "t"}, "namespace"),
+        ("upsertDataset", "DatasetInput", {"namespace": "pg", "name": " "}, "name"),
+        (
+            "upsertDatasetVersion",
+            "DatasetVersionInput",
+            {"namespace": "pg", "name": "t", "version": ""},
+            "version",
+        ),
+        (
+            "recordQualityResult",
+            "QualityResultInput",
+            {"namespace": "", "name": "t", "check": "c", "passed": True},
+            "namespace",
+        ),
+        (
+            "registerModelVersion",
+            "ModelVersionInput",
+            {"namespace": "mlflow://r", "name": "", "version": "1"},
+            "name",
+        ),
+        (
+            "deploy",
+            "DeployInput",
+            {"namespace": "", "name": "d", "modelVersion": version},
+            "namespace",
+        ),
+    ]
+    for mutation, input_type, value, field in cases:
+        query = f"""mutation($i: {input_type}!) {{ {mutation}(input: $i) {{
+            __typename ... on InvalidInputError {{ message field }} }} }}"""
+        refused = gql(service, query, {"i": value})[mutation]
+        assert refused == {
+            "__typename": "InvalidInputError",
+            "message": f"{field} must not be empty",
+            "field": field,
+        }, mutation
+    assert gql(service, "{ stats { nodes { key count } } }") == before
+
+
 def test_record_quality_result_on_the_latest_version(service: LineageService) -> None:
     load_demo(service)
     query = """mutation($input: QualityResultInput!) { recordQualityResult(input: $input) {
@@ -782,6 +866,41 @@ def test_ingest_open_lineage_event(service: LineageService, shared_data: Path) -
     ), bad
 
 
+def test_ingest_open_lineage_refuses_in_a_literal_what_json_text_could_not_carry(
+    service: LineageService,
+) -> None:
+    # A variable's event is decoded from JSON text, which refuses 1e400 and nesting past
+    # 100 levels; an event written into the document was stored with Infinity in it (read
+    # back as null) or nested 120 levels deep.
+    def literal(facet: str) -> str:
+        run = '{runId: "3f5e83fa-3480-44ff-99c5-ff943904e5e8", facets: {acme: FACET}}'
+        return (
+            '{eventType: "COMPLETE", eventTime: "2026-11-01T00:00:00Z", producer: "p", '
+            'run: RUN, job: {namespace: "probe", name: "literal"}}'
+        ).replace("RUN", run.replace("FACET", facet))
+
+    def query(event: str) -> str:
+        return """mutation { ingestOpenLineage(event: EVENT) {
+            __typename ... on InvalidInputError { message field } } }""".replace("EVENT", event)
+
+    huge = gql(service, query(literal("{x: [1, -1e400]}")))["ingestOpenLineage"]
+    assert huge == {
+        "__typename": "InvalidInputError",
+        "message": "run.facets.acme.x[1]: number out of range: no 64-bit float holds it",
+        "field": "run.facets.acme.x[1]",
+    }
+    deep = gql(service, query(literal("{a: " * 120 + "1" + "}" * 120)))["ingestOpenLineage"]
+    assert deep == {
+        "__typename": "InvalidInputError",
+        "message": "JSON nested deeper than 100 levels",
+        "field": None,
+    }
+    assert gql(service, "{ stats { nodes { count } } }")["stats"]["nodes"] == []
+    # what JSON text carries is still taken as written
+    kept = gql(service, query(literal("{x: 1e300}")))["ingestOpenLineage"]
+    assert kept == {"__typename": "IngestPayload"}
+
+
 def test_delete_entity_with_what_it_contains(service: LineageService) -> None:
     load_demo(service)
     query = """mutation($id: ID!) { deleteEntity(id: $id) { __typename
@@ -847,7 +966,7 @@ def test_a_training_run_creates_the_model_version_it_outputs(service: LineageSer
     train |= {"startedAt": "2025-05-01T03:00:00Z"}
     started = gql(service, run, {"i": {**train, "state": "START"}})["recordRun"]
     assert started["__typename"] == "InvalidInputError"
-    assert started["field"] == "outputs[0].id"
+    assert started["field"] == "outputs[0].entity"  # RunIOInput has no id (it said .id)
     assert "a COMPLETE run creates the model versions it outputs" in started["message"]
     assert "registerModelVersion" in started["message"]
     done = {**train, "state": "COMPLETE", "endedAt": "2025-05-01T04:00:00Z"}

@@ -122,6 +122,12 @@ def test_ambiguous_and_unknown_references_are_clear_errors(store_url: str) -> No
     bad_time = invoke("lineage", "stg_orders", "--as-of", "noon", "--store", store_url)
     assert bad_time.exit_code == 2
     assert "not an ISO-8601 time: 'noon'" in bad_time.output
+    # a depth past GraphQL's Int was the server's refusal, exit code 1, not a usage error
+    deep = invoke("lineage", "stg_orders", "--depth", "100000000000", "--store", store_url)
+    assert deep.exit_code == 2, deep.output
+    assert "Invalid value for '--depth'" in deep.output
+    deepest = invoke("lineage", "stg_orders", "--depth", str(2**31 - 1), "--store", store_url)
+    assert deepest.exit_code == 0, deepest.output
 
 
 def test_a_name_of_another_kind_is_found_past_the_first_page() -> None:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
         gt=0,
         description="longest a replica holds, or waits for, the Neo4j write lock",
     )
+    # The limits: a value no request could pass (a negative body size, a depth of 0, a NaN
+    # timeout) is refused at start, not answered with a 413 or truncation for everything.
     max_query_depth: int = Field(15, ge=1, description="deepest GraphQL selection allowed")
     max_query_tokens: int = Field(5000, ge=1, description="most tokens in one GraphQL document")
     max_aliases: int = Field(30, ge=0, description="most aliases in one GraphQL document")

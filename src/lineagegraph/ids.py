@@ -19,6 +19,9 @@ from typing import NamedTuple
 from lineagegraph.errors import InvalidInput
 
 SEPARATOR = "|"
+# The longest id, in bytes of UTF-8: Neo4j indexes ids and cannot index a value of about
+# 8 KB or more, and both stores take the same ids.
+MAX_ID_BYTES = 8000
 
 
 class Kind(StrEnum):
@@ -93,7 +96,14 @@ def make_id(kind: Kind | str, namespace: str, name: str, *parts: str) -> str:
     if not namespace or not name or any(p == "" for p in parts):
         raise InvalidInput(f"a {kind.value} key needs a non-empty namespace, name and parts")
     pieces = [kind.value.lower(), namespace, name, *parts]
-    return SEPARATOR.join(_escape(p) for p in pieces)
+    entity_id = SEPARATOR.join(_escape(p) for p in pieces)
+    # a character is at most 4 bytes: only a long id is encoded to be measured
+    if len(entity_id) > MAX_ID_BYTES // 4 and len(entity_id.encode()) > MAX_ID_BYTES:
+        raise InvalidInput(
+            f"a {kind.value} id is at most {MAX_ID_BYTES} bytes of UTF-8, and "
+            f"{entity_id[:60]}… has {len(entity_id.encode())}"
+        )
+    return entity_id
 
 
 def parse_id(entity_id: str) -> Key:

@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.ides import get_graphql_ide_html
+from strawberry.http.types import QueryParams
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -119,9 +120,30 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return _GRAPHIQL_HTML
 
     def decode_json(self, data: str | bytes) -> object:
-        """Decode a request body (or the ``variables`` of a GET) as the OpenLineage routes
-        do: nesting past 100 levels, ``NaN`` and text that is no Unicode are refused (400,
-        ``BAD_REQUEST`` like the other requests that carry no document to run)."""
+        """Decode a request body as the OpenLineage routes do: nesting past 100 levels,
+        ``NaN`` and text that is no Unicode are refused (400, ``BAD_REQUEST`` like the
+        other requests that carry no document to run), and so is a body that is not an
+        object (or a list, which strawberry refuses as a batch): strawberry read a
+        string, number or ``null`` as a request and failed with a 500."""
+        value = self._decode(data)
+        if not isinstance(value, dict | list):
+            raise StrawberryHTTPException(
+                400, "the body must be a JSON object: {query, variables, operationName}"
+            )
+        return value
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """A GET's parameters, its ``variables`` and ``extensions`` decoded like a body
+        (strawberry then says what they must be: an object, or ``null``)."""
+        decoded: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            text = params.get(name)
+            if text:
+                decoded[name] = self._decode(text)
+        return decoded
+
+    @staticmethod
+    def _decode(data: str | bytes) -> object:
         try:
             return decode_json(data)
         except InvalidInput as error:
@@ -142,11 +164,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except StrawberryHTTPException as error:  # no document to run, or none that may run
-            code = _HTTP_ERROR_CODES.get(error.status_code, "BAD_REQUEST")
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": error.reason, "extensions": {"code": code}}]},
-                status_code=error.status_code,
-            )
+            response = _graphql_http_error(error.status_code, error.reason)
         except LineageError as error:
             response = error_response(error, graphql=True)
         await response(scope, receive, send)
@@ -158,6 +176,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         root_value: None = UNSET,
     ) -> Response:
         """Authenticate (GraphiQL's page itself needs no token), then execute."""
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            # a compressed body was read as text ("not UTF-8 text"), and a plain one
+            # labelled compressed was run
+            raise StrawberryHTTPException(
+                415, f"/graphql takes uncompressed bodies, not Content-Encoding {encoding!r}"
+            )
         if not _wants_ide(request):
             request.state.principal = self.auth.authenticate(request.headers.get("authorization"))
         return await super().run(request, context, root_value)
@@ -208,6 +233,21 @@ _HTTP_ERROR_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+
+
+def _graphql_http_error(status: int, message: str) -> Response:
+    code = _HTTP_ERROR_CODES.get(status, "BAD_REQUEST")
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers={"Allow": "GET, POST"} if status == 405 else None,
+    )
+
+
+async def _graphql_methods_only(request: Request) -> Response:
+    """405 for another method on /graphql (the UI's mount at / answered it, naming GET
+    and HEAD as what /graphql allows)."""
+    return _graphql_http_error(405, "/graphql takes GET and POST only")
 
 
 def _wants_ide(request: Request) -> bool:
@@ -304,6 +344,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        Route("/graphql", _graphql_methods_only, methods=["PUT", "PATCH", "DELETE", "OPTIONS"]),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/readyz", readyz, methods=["GET"], name="readyz"),
         Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics"),

@@ -130,6 +130,14 @@ def _invalid(error: InvalidInput) -> InvalidInputError:
     return InvalidInputError(message=str(error), field=field)
 
 
+def _require_key_parts(**parts: str) -> None:
+    """Refuse an empty part of the key a mutation writes, naming its field, before
+    ``make_id`` refuses it naming none (the other mutations name it)."""
+    for field, value in parts.items():
+        if not value.strip():
+            raise InvalidField(field, f"{field} must not be empty")
+
+
 # --- store facts ------------------------------------------------------------------------------
 
 _locks: weakref.WeakKeyDictionary[LineageService, threading.Lock] = weakref.WeakKeyDictionary()
@@ -286,6 +294,7 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
+            _require_key_parts(namespace=spec.namespace, name=spec.name)
             dataset_id = make_id(Kind.DATASET, spec.namespace, spec.name)
             current = _field_paths(service, dataset_id) if spec.replace_fields else []
             return mx.upsert_dataset(spec, now, current), dataset_id
@@ -413,6 +422,7 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
+            _require_key_parts(namespace=spec.namespace, name=spec.name, version=spec.version)
             version_id = make_id(Kind.DATASET_VERSION, spec.namespace, spec.name, spec.version)
             created = _created_at(service, version_id, spec.created_at)
             cs = mx.upsert_dataset_version(replace(spec, created_at=created), now)
@@ -472,6 +482,7 @@ class Mutation:
             return spec
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
+            _require_key_parts(namespace=input.namespace, name=input.name)
             dataset_id = make_id(Kind.DATASET, input.namespace, input.name)
             latest = None
             if spec.dataset_version is None:
@@ -510,6 +521,7 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
+            _require_key_parts(namespace=spec.namespace, name=spec.name, version=spec.version)
             version_id = make_id(Kind.MODEL_VERSION, spec.namespace, spec.name, spec.version)
             created = _created_at(service, version_id, spec.created_at)
             cs = mx.register_model_version(replace(spec, created_at=created), now)
@@ -541,6 +553,7 @@ class Mutation:
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
             _require(service, [spec.model_version])
+            _require_key_parts(namespace=spec.namespace, name=spec.name)
             deployment_id = make_id(Kind.DEPLOYMENT, spec.namespace, spec.name)
             servings = service.store.edges(
                 [deployment_id], Direction.UPSTREAM, [EdgeKind.SERVES], include_ended=True
@@ -560,11 +573,14 @@ class Mutation:
         info: Info,
         event: Annotated[JSON, arg("The event, as an OpenLineage client sends it.")],
     ) -> IngestResult:
+        from lineagegraph.ingest.batching import check_keepable
         from lineagegraph.ingest.openlineage import translate_event
 
         service = info.context.service
 
         def run() -> tuple[int, int, list[str]]:
+            # a literal in the document was not decoded from JSON text like a variable
+            check_keepable(event)
             changeset = translate_event(event)
             service.apply(changeset)
             return (

@@ -213,7 +213,8 @@ LINEAGE = """query($id: ID!, $direction: Direction!, $depth: Int, $kinds: [Entit
     "--downstream", "direction", flag_value="DOWNSTREAM", default=True, help="Downstream (default)."
 )
 @click.option("--both", "direction", flag_value="BOTH", help="Both directions.")
-@click.option("--depth", type=click.IntRange(min=0), default=None, help="Most hops.")
+# GraphQL's Int ends at 2**31 - 1: a larger depth was refused by the server, exit code 1
+@click.option("--depth", type=click.IntRange(0, 2**31 - 1), default=None, help="Most hops.")
 @click.option("--kind", "kinds", multiple=True, type=KIND_CHOICE, help="Only these kinds.")
 @click.option("--columns", is_flag=True, help="Column-level lineage.")
 @click.option("--as-of", default=None, help="The lineage as it was at this ISO-8601 time.")

@@ -38,7 +38,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from lineagegraph.collector import collector_paused
-from lineagegraph.errors import InvalidInput, StoreUnavailable
+from lineagegraph.errors import InvalidField, InvalidInput, StoreUnavailable
 from lineagegraph.ids import Kind, parse_id
 from lineagegraph.ingest._build import entity_id
 from lineagegraph.model import ChangeFold, ChangeSet, EdgeKind, GroupedChangeSet, ReportGroup
@@ -52,6 +52,7 @@ __all__ = [
     "Outcome",
     "apply_in_batches",
     "array_documents",
+    "check_keepable",
     "decode_json",
     "ingest_documents",
     "iter_documents",
@@ -254,6 +255,36 @@ def lone_surrogate(value: Any) -> str | None:
     if where is None:
         return None
     return f"{where}: text is not valid Unicode: it holds a lone surrogate"
+
+
+def check_keepable(value: Any) -> None:
+    """Refuse a JSON value that no JSON text was decoded into (a GraphQL literal, which
+    the parser reads with Python's numbers and its own nesting bound) where
+    :func:`decode_json` would have refused its text: nesting deeper than
+    :data:`MAX_DEPTH` levels, or a number no 64-bit float holds (:class:`InvalidField`
+    naming the path to it)."""
+    if (type(value) is dict or type(value) is list) and _deeper_than(value, MAX_DEPTH):
+        raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    where = _infinite_number(value, "")
+    if where is not None:
+        where = where or "document"
+        raise InvalidField(where, f"{where}: number out of range: no 64-bit float holds it")
+
+
+def _infinite_number(value: Any, path: str) -> str | None:
+    if type(value) is float:
+        return path if value in (_INFINITY, -_INFINITY) or value != value else None
+    if type(value) is dict:
+        for key, child in value.items():
+            found = _infinite_number(child, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif type(value) is list:
+        for index, child in enumerate(value):
+            found = _infinite_number(child, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _decode_strictly(data: bytes | str) -> Any:

@@ -603,6 +603,11 @@ def record_run(
     _require(spec.name, "name", "name")
     _require(spec.run_id, "run_id", "a run id")
     _check_time_order(spec.started_at, spec.ended_at, "ended_at")
+    for side, items in (("inputs", spec.inputs), ("outputs", spec.outputs)):
+        for index, item in enumerate(items):
+            if item.row_count is not None and item.row_count < 0:
+                name = f"{side}[{index}].row_count"
+                raise InvalidField(name, "row_count must not be negative")
     current_versions = current_versions or {}
     job_id = _id(Kind.JOB, spec.namespace, spec.name, field_name="name")
     run = Run(
@@ -640,7 +645,7 @@ def record_run(
         cs.link(parent.id, EdgeKind.PARENT_OF, run.id, start)
     input_ids: list[str] = []
     for index, item in enumerate(spec.inputs):
-        key = _kind_of(item.id, f"inputs[{index}].id", _FLOW_IN)
+        key = _kind_of(item.id, f"inputs[{index}].entity", _FLOW_IN)
         input_ids.append(item.id)
         if key.kind is Kind.DATASET:
             cs.add(_bare(key))
@@ -658,12 +663,12 @@ def record_run(
                 cs.link(version_id, EdgeKind.READ_BY, run.id, start)
     output_ids: list[str] = []
     for index, item in enumerate(spec.outputs):
-        key = _kind_of(item.id, f"outputs[{index}].id", _FLOW_IN)
+        key = _kind_of(item.id, f"outputs[{index}].entity", _FLOW_IN)
         output_ids.append(item.id)
         if key.kind is Kind.DATASET:
             cs.add(_bare(key))
         if key.kind is Kind.MODEL_VERSION and item.id in new_model_versions:
-            _new_model_version(cs, key, spec, run.id, end, f"outputs[{index}].id")
+            _new_model_version(cs, key, spec, run.id, end, f"outputs[{index}].entity")
         cs.link(job_id, EdgeKind.WRITES, item.id, end)
         if key.kind is Kind.MODEL_VERSION and spec.state is RunState.COMPLETE:
             cs.link(run.id, EdgeKind.WROTE, item.id, end)
