@@ -208,6 +208,13 @@ def test_kind_filter_returns_only_those_kinds_and_collapses_the_rest(shop_store:
     assert [e.kind for e in to_report.edges] == [EdgeKind.READS, EdgeKind.WRITES]
 
 
+def test_an_empty_kind_filter_is_no_filter(shop_store: Store) -> None:
+    # as in search and atRisk: `kinds: []` asked for every kind, not for none
+    everything = lineage(shop_store, RAW)
+    assert everything.nodes
+    assert placed(lineage(shop_store, RAW, kinds=set())) == placed(everything)
+
+
 def test_depth_bound_truncates(shop_store: Store) -> None:
     result = lineage(shop_store, RAW, depth=2)
     assert placed(result) == [(1, "DOWNSTREAM", CLEAN), (2, "DOWNSTREAM", STG)]

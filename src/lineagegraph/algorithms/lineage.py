@@ -27,7 +27,7 @@ are listed at depth 0 (HAS_VERSION is containment, like a dataset's fields).
 was then (a SERVES edge within its serving intervals: after a rollback, the
 version served then, as a deployment's served versions say). ``kinds`` filters
 what is returned, not what is traversed: a job that is filtered out still
-connects the datasets on either side of it.
+connects the datasets on either side of it; none or no kinds is no filter.
 
 Output order: nodes upstream of the root first, then nodes on both sides of it
 (cycles through the root, and in ``BOTH`` lineage the root's own members), then
@@ -276,7 +276,7 @@ def lineage(
     if capped:
         placed = _nearest(placed, max_nodes or 0)
     known = _Known(placed, root.id)  # everything in the lineage, before the kind filter
-    if kinds is not None:
+    if kinds:
         wanted = frozenset(kinds)
         placed = {i: e for i, e in placed.items() if _kind(i) in wanted}
     page = _page_of(placed, offset, first)

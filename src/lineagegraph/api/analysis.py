@@ -909,7 +909,8 @@ class AnalysisQuery:
         direction: Annotated[Direction, arg("Which way to follow edges.")] = Direction.DOWNSTREAM,
         depth: Annotated[int | None, arg("Most data-flow edges from the entity.")] = None,
         kinds: Annotated[
-            list[EntityKind] | None, arg("Return only these kinds (others still connect).")
+            list[EntityKind] | None,
+            arg("Return only these kinds (others still connect); none or `[]`: every kind."),
         ] = None,
         column_level: Annotated[
             bool, arg("Follow column lineage (always on for a field).")

@@ -111,7 +111,9 @@ class CatalogQuery:
         self,
         info: Info,
         query: Annotated[str, arg("Words to find; each matches as a prefix.")] = "",
-        kinds: Annotated[list[EntityKind] | None, arg("Only these kinds.")] = None,
+        kinds: Annotated[
+            list[EntityKind] | None, arg("Only these kinds; none or `[]`: every kind.")
+        ] = None,
         namespace: Annotated[str | None, arg("Only this namespace.")] = None,
         owner: Annotated[str | None, arg("Only entities with this owner.")] = None,
         tag: Annotated[str | None, arg("Only entities with this tag.")] = None,
@@ -151,7 +153,9 @@ class CatalogQuery:
     async def at_risk(
         self,
         info: Info,
-        kinds: Annotated[list[EntityKind] | None, arg("Only these kinds.")] = None,
+        kinds: Annotated[
+            list[EntityKind] | None, arg("Only these kinds; none or `[]`: every kind.")
+        ] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Health]:
