@@ -97,6 +97,8 @@ def make_id(kind: Kind | str, namespace: str, name: str, *parts: str) -> str:
         raise InvalidInput(f"a {kind.value} key needs a non-empty namespace, name and parts")
     pieces = [kind.value.lower(), namespace, name, *parts]
     entity_id = SEPARATOR.join(_escape(p) for p in pieces)
+    if "\x00" in entity_id:  # SQLite's text functions end a string there, and C code too
+        raise InvalidInput(f"a {kind.value} key may not hold a NUL character (\\u0000)")
     # a character is at most 4 bytes: only a long id is encoded to be measured
     if len(entity_id) > MAX_ID_BYTES // 4 and len(entity_id.encode()) > MAX_ID_BYTES:
         raise InvalidInput(
