@@ -56,6 +56,36 @@ def test_ingest_a_file_of_events(store_url: str, shared_data: Path) -> None:
         service.close()
 
 
+def test_a_folder_without_event_files_is_said_and_counts_read_in_words(
+    store_url: str, tmp_path: Path
+) -> None:
+    # A mistyped folder ingested "0 events" as if it had been read; and one event of one
+    # node was counted "1 nodes".
+    empty = tmp_path / "events"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not events")
+    result = run("ingest", "openlineage", str(empty), "--store", store_url)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {empty} holds no event files (names ending .json, .jsonl" in result.output
+    as_json = run("ingest", "openlineage", str(empty), "--store", store_url, "--json")
+    assert json.loads(as_json.output)["warnings"] == [
+        f"{empty} holds no event files (names ending "
+        ".json, .jsonl, .ndjson, .json.gz, .jsonl.gz, .ndjson.gz)"
+    ]
+    dataset_event = {
+        "eventTime": "2024-05-01T10:00:00Z",
+        "producer": "https://example.com/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": {"namespace": "pg", "name": "orders"},
+    }
+    one = run("ingest", "openlineage", "-", "--store", store_url, stdin=json.dumps(dataset_event))
+    assert one.exit_code == 0, one.output
+    assert "-: 1 event, 1 ok, 0 failed" in one.output
+    assert "store now holds 1 node, 0 edges" in one.output
+    assert "reported: 1 node, 0 edges" in one.output
+    assert "warning" not in one.output
+
+
 def test_ingest_a_folder_with_failures_as_json(store_url: str, shared_data: Path) -> None:
     folder = shared_data / "openlineage" / "proxy_fluentd"
     result = run("ingest", "openlineage", str(folder), "--store", store_url, "--json")

@@ -28,9 +28,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lineagegraph.cli.client import TOKEN_HINT, not_empty, open_service, target_of
 from lineagegraph.errors import InvalidField, InvalidInput, LineageError
 from lineagegraph.ingest.batching import (
+    EVENT_FILE_SUFFIXES,
     Document,
     IngestReport,
     Outcome,
+    event_files,
     ingest_documents,
     read_documents,
     scan_path,
@@ -191,25 +193,29 @@ def _print_summary(
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
         return
     console = Console(highlight=False, soft_wrap=True)
-    noun = unit if len(report.outcomes) == 1 else f"{unit}s"
     console.print(
-        f"{what}: {len(report.outcomes)} {noun}, {report.ok} ok, {len(failed)} failed → {where}"
+        f"{what}: {_many(len(report.outcomes), unit)}, {report.ok} ok, {len(failed)} failed "
+        f"→ {where}"
     )
     if kinds:
         console.print("written: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
     if counted:
         console.print(
-            f"reported: {report.nodes} nodes, {report.edges} edges "
+            f"reported: {_many(report.nodes, 'node')}, {_many(report.edges, 'edge')} "
             "(merged into what the store holds; a replay adds nothing)"
         )
     if totals is not None:
-        console.print(f"store now holds {totals[0]} nodes, {totals[1]} edges")
+        console.print(f"store now holds {_many(totals[0], 'node')}, {_many(totals[1], 'edge')}")
     for warning in warnings:
         console.print(f"[yellow]warning[/]: {warning}")
     for outcome in failed[:SHOWN_FAILURES]:
         console.print(f"[red]failed[/] {outcome.source}: {outcome.error}")
     if len(failed) > SHOWN_FAILURES:
         console.print(f"… and {len(failed) - SHOWN_FAILURES} more failures")
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _exit(report: IngestReport) -> None:
@@ -258,9 +264,10 @@ def openlineage_command(
     folder of such files (in file-name order); ``-`` reads standard input."""
     store_url, server = target_of(store_url, server, "server")
     count, documents = _documents(path)
+    warnings = _no_event_files(path)
     if server:
         report = _send_events(documents, count, server, token, batch_size or SERVER_BATCH_EVENTS)
-        _print_summary(path, report, as_json, server, counted=False)
+        _print_summary(path, report, as_json, server, warnings=warnings, counted=False)
         _exit(report)
         return
     service = open_service(store_url)
@@ -279,8 +286,17 @@ def openlineage_command(
         raise click.ClickException(str(error)) from None
     finally:
         service.close()
-    _print_summary(path, report, as_json, service.store.url, totals)
+    _print_summary(path, report, as_json, service.store.url, totals, warnings=warnings)
     _exit(report)
+
+
+def _no_event_files(path: str) -> tuple[str, ...]:
+    """A warning when PATH is a folder without event files (a mistyped folder, say)."""
+    location = Path(path)
+    if path != "-" and location.is_dir() and not event_files(location):
+        suffixes = ", ".join(EVENT_FILE_SUFFIXES)
+        return (f"{path} holds no event files (names ending {suffixes})",)
+    return ()
 
 
 def _send_events(
