@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lineagegraph import demo
+from lineagegraph import model as model_module
 from lineagegraph.algorithms import cascade as cascade_module
 from lineagegraph.algorithms.cascade import compute_health, stored_health
 from lineagegraph.errors import InvalidInput, NotFound
@@ -1049,6 +1050,42 @@ def test_new_service_repairs_health_missed_by_a_crash(store: Store) -> None:
     repaired = LineageService(store)
     assert repaired.health(mv(2)).status is HealthStatus.AT_RISK
     assert_consistent(store)
+
+
+def test_a_store_holding_ids_now_refused_still_opens_and_answers(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stores written before NUL and over-long keys were refused may hold such ids. Ids
+    # made from them (a result's check, a field's dataset) were refused as new input,
+    # so recomputing health at start failed, and the service never opened again.
+    monkeypatch.setattr(model_module, "check_storable", lambda entity_id, kind: None)
+    for raw in ("raw\x00orders", "raw_" + "x" * 8000):
+        event = {
+            "eventType": "COMPLETE",
+            "eventTime": "2026-01-01T00:00:00Z",
+            "producer": "https://example.com/producer",
+            "run": {"runId": "11111111-1111-4111-8111-111111111111"},
+            "job": {"namespace": "etl", "name": "load"},
+            "inputs": [
+                {
+                    "namespace": NS,
+                    "name": raw,
+                    "inputFacets": {
+                        "dataQualityAssertions": {
+                            "assertions": [{"assertion": "not_null", "success": False}]
+                        }
+                    },
+                }
+            ],
+            "outputs": [{"namespace": NS, "name": "loaded"}],
+        }
+        LineageService(store).apply(translate_event(event))
+    monkeypatch.undo()
+    service = LineageService(store)  # recomputes health at start (as after an upgrade)
+    assert service.health(ds("loaded")).status is HealthStatus.AT_RISK
+    assert_consistent(store)
+    with pytest.raises(InvalidInput, match="NUL"):  # refused as new input all the same
+        service.apply(ChangeSet().add(Dataset(namespace=NS, name="more\x00orders")))
 
 
 @pytest.mark.parametrize("read", ["health", "health_of"])

@@ -96,16 +96,24 @@ def make_id(kind: Kind | str, namespace: str, name: str, *parts: str) -> str:
     if not namespace or not name or any(p == "" for p in parts):
         raise InvalidInput(f"a {kind.value} key needs a non-empty namespace, name and parts")
     pieces = [kind.value.lower(), namespace, name, *parts]
-    entity_id = SEPARATOR.join(_escape(p) for p in pieces)
-    if "\x00" in entity_id:  # SQLite's text functions end a string there, and C code too
+    return SEPARATOR.join(_escape(p) for p in pieces)
+
+
+def check_storable(entity_id: str, kind: Kind) -> None:
+    """Refuse an id that a store must not take on (:class:`InvalidInput`): one longer than
+    :data:`MAX_ID_BYTES` bytes of UTF-8, or one holding a NUL character, at which SQLite's
+    text functions end the text. Stores check the ids of the nodes they write; ids made
+    from stored ones (a field's dataset, a result's check) are not checked again."""
+    if "\x00" in entity_id:
         raise InvalidInput(f"a {kind.value} key may not hold a NUL character (\\u0000)")
     # a character is at most 4 bytes: only a long id is encoded to be measured
-    if len(entity_id) > MAX_ID_BYTES // 4 and len(entity_id.encode()) > MAX_ID_BYTES:
-        raise InvalidInput(
-            f"a {kind.value} id is at most {MAX_ID_BYTES} bytes of UTF-8, and "
-            f"{entity_id[:60]}… has {len(entity_id.encode())}"
-        )
-    return entity_id
+    if len(entity_id) > MAX_ID_BYTES // 4:
+        size = len(entity_id.encode("utf-8", "surrogatepass"))
+        if size > MAX_ID_BYTES:
+            raise InvalidInput(
+                f"a {kind.value} id is at most {MAX_ID_BYTES} bytes of UTF-8, and "
+                f"{entity_id[:60]}… has {size}"
+            )
 
 
 def parse_id(entity_id: str) -> Key:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, field_validator
 from pydantic import Field as PydanticField
 
 from lineagegraph.errors import InvalidInput
-from lineagegraph.ids import KEY_PARTS, SEPARATOR, Key, Kind, make_id, parse_id
+from lineagegraph.ids import KEY_PARTS, SEPARATOR, Key, Kind, check_storable, make_id, parse_id
 
 __all__ = [
     "CONTAINMENT_KINDS",
@@ -1156,12 +1156,9 @@ class ChangeSet(BaseModel):
         nodes, edges = fold.merged()
         return self.model_copy(update={"nodes": nodes, "edges": edges})
 
-    def validate_shape(self, known_kinds: Mapping[str, Kind]) -> None:
-        """Check ids, kinds and edge endpoints; ``known_kinds`` maps stored ids to kinds.
-
-        Raises :class:`InvalidInput` naming the first offending item.
-        """
-        kinds: dict[str, Kind] = dict(known_kinds)
+    def check_node_ids(self) -> None:
+        """Check that each node's id is that of its key and one a store can hold
+        (:func:`~lineagegraph.ids.check_storable`); raises :class:`InvalidInput`."""
         checked = _CHECKED_NODES
         for node in self.nodes:
             node_id = node.id
@@ -1169,8 +1166,17 @@ class ChangeSet(BaseModel):
             if checked.get(node_id) is not node:
                 if node_id != _plain_id(node) and parse_id(node_id) != node.key:
                     raise InvalidInput(f"node id {node_id!r} does not match its key")
+                check_storable(node_id, node.kind)
                 checked[node_id] = node
-            kinds[node_id] = node.kind
+
+    def validate_shape(self, known_kinds: Mapping[str, Kind]) -> None:
+        """Check ids, kinds and edge endpoints; ``known_kinds`` maps stored ids to kinds.
+
+        Raises :class:`InvalidInput` naming the first offending item.
+        """
+        self.check_node_ids()
+        kinds: dict[str, Kind] = dict(known_kinds)
+        kinds.update((node.id, node.kind) for node in self.nodes)
         deleted = set(self.deletes)
         kind_of = kinds.get
         for edge in self.edges:

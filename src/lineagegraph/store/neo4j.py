@@ -983,6 +983,9 @@ class Neo4jStore:
         cs = changeset.normalized()
         if self._closed:
             raise StoreUnavailable(f"store {self.url} is closed")
+        # before anything is written: Neo4j refuses to index an over-long id with an error
+        # of its own, which would surface as a failure of the store
+        cs.check_node_ids()
         if not cs.is_empty():
             for attempt in range(5):
                 try:
