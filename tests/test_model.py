@@ -490,3 +490,19 @@ def test_json_equal_is_equality_of_canonical_json(value: Any, data: st.DataObjec
     other = _retyped(value, data)
     assert json_equal(value, other) == (canonical_json(value) == canonical_json(other))
     assert json_equal(other, value) == json_equal(value, other)
+
+
+def test_a_fold_keeps_a_newer_report_that_changes_only_a_values_json_type() -> None:
+    fold = ChangeFold(Origin.OPENLINEAGE)
+    source, target = "field|ns|a|x", "field|ns|b|x"
+    reports = [("2026-01-01T00:00:00.000000Z", 1), ("2026-01-02T00:00:00.000000Z", True)]
+    fold.fold_edges(
+        [
+            Edge.trusted(
+                source, EdgeKind.DERIVES, target, Origin.OPENLINEAGE, at, at, None, {"m": value}
+            )
+            for at, value in reports
+        ]
+    )
+    (edge,) = fold.merged()[1]
+    assert edge.attrs["m"] is True

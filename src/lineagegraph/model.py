@@ -1517,7 +1517,9 @@ def _fold_edge(
     if first < acc[0]:
         acc[0] = first
     # attributes that are among the merged ones already change nothing either way
-    same = attrs is held or attrs.items() <= held.items()
+    same = attrs is held or (
+        attrs.items() <= held.items() and all(json_equal(v, held[k]) for k, v in attrs.items())
+    )
     if last >= acc[1]:
         acc[1] = last
         acc[3] = origin
