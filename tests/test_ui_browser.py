@@ -428,6 +428,27 @@ def test_the_as_of_box_shows_the_time_in_use_in_utc(page: tuple[Page, Watch]) ->
     watch.check()
 
 
+def test_an_as_of_time_without_a_zone_is_utc_in_any_browser_zone(
+    browser: Browser, server: str
+) -> None:
+    # The server reads a time without a zone as UTC; the page read it in the browser's
+    # zone, so in Berlin the box said 12:00 while the lineage was drawn at 14:00 UTC.
+    berlin = browser.new_context(
+        viewport={"width": 1440, "height": 960}, timezone_id="Europe/Berlin"
+    )
+    tab = berlin.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        tab.goto(server + "/")
+        open_route(tab, route("lineage", STG_PAYMENTS, "asOf=2026-10-02T14%3A00%3A00"))
+        expect(tab.locator(".toolbar")).to_contain_text("Lineage as it was at 2026-10-02 14:00 UTC")
+        expect(tab.locator("#lineage-asof")).to_have_value("2026-10-02T14:00")
+        assert errors == []
+    finally:
+        berlin.close()
+
+
 def test_impact_of_dropping_a_column(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("impact", STG_PAYMENTS))

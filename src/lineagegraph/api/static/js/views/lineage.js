@@ -51,6 +51,8 @@ export function settingsFrom(params) {
   const columns = params.get("columns");
   if (columns !== null && !["", "0", "1"].includes(columns)) ignored.push(`columns “${columns}” (1 or 0): showing dataset level`);
   let asOf = params.get("asOf") || null;
+  // A time without a zone is UTC, as the server reads it (a browser reads it as local time).
+  if (asOf !== null && /T\d/.test(asOf) && !/(Z|[+-]\d\d(:?\d\d)?)$/i.test(asOf)) asOf += "Z";
   if (asOf !== null && Number.isNaN(new Date(asOf).getTime())) {
     ignored.push(`as of “${asOf}” (a time such as 2026-10-02T12:00:00Z): showing the current lineage`);
     asOf = null;
