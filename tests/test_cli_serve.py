@@ -75,6 +75,10 @@ def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.Mo
         assert result.exit_code == 2, (flag, result.output)
         assert f"Invalid value for '{flag}'" in result.output, result.output
         assert bounds in result.output, result.output
+    # NaN passes every range check: it was refused later, as if LINEAGEGRAPH_* said it
+    nan = runner.invoke(main, ["serve", "--traversal-timeout", "nan"], env=_unset())
+    assert nan.exit_code == 2, nan.output
+    assert "Invalid value for '--traversal-timeout': nan is not a number" in nan.output
     variables = {
         "LINEAGEGRAPH_PORT": ("0", "greater than or equal to 1"),
         "LINEAGEGRAPH_MAX_QUERY_DEPTH": ("-3", "greater than or equal to 1"),

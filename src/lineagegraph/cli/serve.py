@@ -11,6 +11,13 @@ from lineagegraph.config import Settings
 from lineagegraph.errors import LineageError
 
 
+def _a_number(value: float | None, param: click.Parameter) -> float | None:
+    """A float option's value, refusing NaN (which passes every range check)."""
+    if value is not None and value != value:
+        raise click.BadParameter("nan is not a number of seconds", param=param)
+    return value
+
+
 def _settings(overrides: dict[str, Any]) -> Settings:
     """Settings from the environment, with the flags that were given on top."""
     given = {k: v for k, v in overrides.items() if v is not None}
@@ -99,6 +106,7 @@ def urls(host: str, port: int) -> dict[str, str]:
     "--traversal-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
+    callback=lambda ctx, param, value: _a_number(value, param),
     help="[env LINEAGEGRAPH_TRAVERSAL_TIMEOUT]",
 )
 @click.option(
