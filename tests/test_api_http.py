@@ -112,7 +112,7 @@ def test_probes_ui_and_unknown_routes(server: RunningServer) -> None:
 def test_other_methods_on_graphql_are_405_allowing_get_and_post(server: RunningServer) -> None:
     # The UI's mount at / answered them, with Allow: GET, HEAD and no error code.
     with server.client() as client:
-        for method in ("PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"):
+        for method in ("PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "PROPFIND"):
             response = client.request(method, "/graphql", json={"query": "{ kinds }"})
             assert response.status_code == 405, method
             assert response.headers["allow"] == "GET, POST", method

@@ -244,10 +244,14 @@ def _graphql_http_error(status: int, message: str) -> Response:
     )
 
 
-async def _graphql_methods_only(request: Request) -> Response:
-    """405 for another method on /graphql (the UI's mount at / answered it, naming GET
-    and HEAD as what /graphql allows)."""
-    return _graphql_http_error(405, "/graphql takes GET and POST only")
+class _GraphQLMethodsOnly:
+    """405 for any other method on /graphql (the UI's mount at / answered it, naming GET
+    and HEAD as what /graphql allows). An ASGI app, not a function, so that its route
+    takes every method, those that no list names too."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _graphql_http_error(405, "/graphql takes GET and POST only")
+        await response(scope, receive, send)
 
 
 def _wants_ide(request: Request) -> bool:
@@ -344,7 +348,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
-        Route("/graphql", _graphql_methods_only, methods=["PUT", "PATCH", "DELETE", "OPTIONS"]),
+        Route("/graphql", _GraphQLMethodsOnly()),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/readyz", readyz, methods=["GET"], name="readyz"),
         Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics"),
