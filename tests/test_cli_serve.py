@@ -79,23 +79,33 @@ def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.Mo
     nan = runner.invoke(main, ["serve", "--traversal-timeout", "nan"], env=_unset())
     assert nan.exit_code == 2, nan.output
     assert "Invalid value for '--traversal-timeout': nan is not a number" in nan.output
-    variables = {
-        "LINEAGEGRAPH_PORT": ("0", "greater than or equal to 1"),
-        "LINEAGEGRAPH_MAX_QUERY_DEPTH": ("-3", "greater than or equal to 1"),
-        "LINEAGEGRAPH_MAX_QUERY_TOKENS": ("0", "greater than or equal to 1"),
-        "LINEAGEGRAPH_MAX_ALIASES": ("-1", "greater than or equal to 0"),
-        "LINEAGEGRAPH_MAX_TRAVERSAL_NODES": ("-5", "greater than or equal to 1"),
-        "LINEAGEGRAPH_TRAVERSAL_TIMEOUT": ("-1", "greater than 0"),
-        "LINEAGEGRAPH_MAX_BODY_BYTES": ("0", "greater than or equal to 1"),
-    }
-    for name, (value, reason) in variables.items():
+    # in the environment: every request was answered 413, or every traversal truncated
+    # at once, and a port past 65535 printed URLs no one could open
+    variables = [
+        ("LINEAGEGRAPH_PORT", "0", "greater than or equal to 1"),
+        ("LINEAGEGRAPH_PORT", "99999", "less than or equal to 65535"),
+        ("LINEAGEGRAPH_MAX_QUERY_DEPTH", "-3", "greater than or equal to 1"),
+        ("LINEAGEGRAPH_MAX_QUERY_TOKENS", "0", "greater than or equal to 1"),
+        ("LINEAGEGRAPH_MAX_ALIASES", "-1", "greater than or equal to 0"),
+        ("LINEAGEGRAPH_MAX_TRAVERSAL_NODES", "-5", "greater than or equal to 1"),
+        ("LINEAGEGRAPH_TRAVERSAL_TIMEOUT", "-1", "greater than 0"),
+        ("LINEAGEGRAPH_TRAVERSAL_TIMEOUT", "nan", "greater than 0"),
+        ("LINEAGEGRAPH_MAX_BODY_BYTES", "0", "greater than or equal to 1"),
+        ("LINEAGEGRAPH_MAX_BODY_BYTES", "-1", "greater than or equal to 1"),
+    ]
+    for name, value, reason in variables:
         env = {**_unset(), name: value}
         result = runner.invoke(main, ["serve", "--store", "memory://"], env=env)
         assert result.exit_code == 1, (name, result.output)
         assert f"Error: {name}={value!r}: Input should be {reason}" in result.output
     assert not started
     # The bounds themselves are accepted.
-    bounds_env = {**_unset(), "LINEAGEGRAPH_PORT": "65535", "LINEAGEGRAPH_MAX_ALIASES": "0"}
+    bounds_env = {
+        **_unset(),
+        "LINEAGEGRAPH_PORT": "65535",
+        "LINEAGEGRAPH_MAX_ALIASES": "0",
+        "LINEAGEGRAPH_TRAVERSAL_TIMEOUT": "inf",  # no timeout
+    }
     result = runner.invoke(main, ["serve", "--store", "memory://"], env=bounds_env)
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:65535/graphql" in result.output
