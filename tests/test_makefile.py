@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_help_lists_every_target_the_readme_names() -> None:
     # The targets with a digit in their name (neo4j, neo4j-build, neo4j-stop) and the
     # two-name "venv install" were left out of `make help`.

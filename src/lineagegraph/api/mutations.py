@@ -51,7 +51,7 @@ from lineagegraph.api.types import (
 from lineagegraph.errors import Forbidden, InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id, parse_id
 from lineagegraph.ingest import mutations as mx
-from lineagegraph.ingest.mutations import InvalidField
+from lineagegraph.ingest.mutations import InvalidField, require_key_parts
 from lineagegraph.model import (
     ChangeSet,
     Direction,
@@ -128,14 +128,6 @@ def _invalid(error: InvalidInput) -> InvalidInputError:
     if isinstance(field, str):
         field = ".".join(to_camel_case(part) for part in field.split("."))
     return InvalidInputError(message=str(error), field=field)
-
-
-def _require_key_parts(**parts: str) -> None:
-    """Refuse an empty part of the key a mutation writes, naming its field, before
-    ``make_id`` refuses it naming none (the other mutations name it)."""
-    for field, value in parts.items():
-        if not value.strip():
-            raise InvalidField(field, f"{field} must not be empty")
 
 
 # --- store facts ------------------------------------------------------------------------------
@@ -294,7 +286,7 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
-            _require_key_parts(namespace=spec.namespace, name=spec.name)
+            require_key_parts(namespace=spec.namespace, name=spec.name)
             dataset_id = make_id(Kind.DATASET, spec.namespace, spec.name)
             current = _field_paths(service, dataset_id) if spec.replace_fields else []
             return mx.upsert_dataset(spec, now, current), dataset_id
@@ -422,7 +414,7 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
-            _require_key_parts(namespace=spec.namespace, name=spec.name, version=spec.version)
+            require_key_parts(namespace=spec.namespace, name=spec.name, version=spec.version)
             version_id = make_id(Kind.DATASET_VERSION, spec.namespace, spec.name, spec.version)
             created = _created_at(service, version_id, spec.created_at)
             cs = mx.upsert_dataset_version(replace(spec, created_at=created), now)
@@ -482,7 +474,7 @@ class Mutation:
             return spec
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
-            _require_key_parts(namespace=input.namespace, name=input.name)
+            require_key_parts(namespace=input.namespace, name=input.name)
             dataset_id = make_id(Kind.DATASET, input.namespace, input.name)
             latest = None
             if spec.dataset_version is None:
@@ -521,7 +513,7 @@ class Mutation:
         now = utcnow()
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
-            _require_key_parts(namespace=spec.namespace, name=spec.name, version=spec.version)
+            require_key_parts(namespace=spec.namespace, name=spec.name, version=spec.version)
             version_id = make_id(Kind.MODEL_VERSION, spec.namespace, spec.name, spec.version)
             created = _created_at(service, version_id, spec.created_at)
             cs = mx.register_model_version(replace(spec, created_at=created), now)
@@ -553,7 +545,7 @@ class Mutation:
 
         def build(service: LineageService) -> tuple[ChangeSet, str]:
             _require(service, [spec.model_version])
-            _require_key_parts(namespace=spec.namespace, name=spec.name)
+            require_key_parts(namespace=spec.namespace, name=spec.name)
             deployment_id = make_id(Kind.DEPLOYMENT, spec.namespace, spec.name)
             servings = service.store.edges(
                 [deployment_id], Direction.UPSTREAM, [EdgeKind.SERVES], include_ended=True

@@ -11,7 +11,7 @@ from lineagegraph.config import Settings
 from lineagegraph.errors import LineageError
 
 
-def _a_number(value: float | None, param: click.Parameter) -> float | None:
+def _a_number(_: click.Context, param: click.Parameter, value: float | None) -> float | None:
     """A float option's value, refusing NaN (which passes every range check)."""
     if value is not None and value != value:
         raise click.BadParameter("nan is not a number of seconds", param=param)
@@ -106,7 +106,7 @@ def urls(host: str, port: int) -> dict[str, str]:
     "--traversal-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
-    callback=lambda ctx, param, value: _a_number(value, param),
+    callback=_a_number,
     help="[env LINEAGEGRAPH_TRAVERSAL_TIMEOUT]",
 )
 @click.option(

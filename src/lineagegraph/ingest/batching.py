@@ -145,28 +145,42 @@ _INFINITY = float("inf")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _lone_surrogate(value: Any, path: str = "") -> str | None:
-    """The path to the first key or string in a decoded value that holds a lone surrogate.
-
-    JSON may escape one (``"\\ud800"``), and the json module keeps it, but it is no
-    Unicode character: no UTF-8 text, and so no store, can hold it.
-    """
-    if type(value) is str:
-        return (path or "document") if _SURROGATE.search(value) else None
+def _path_to(
+    value: Any,
+    bad_leaf: Callable[[Any], bool],
+    bad_key: Callable[[str], bool] | None = None,
+    path: str = "",
+) -> str | None:
+    """The path to the first leaf (or key) in a decoded value that ``bad_leaf`` (or
+    ``bad_key``) refuses: ``document`` for the value itself, ``a.b[2]`` for a leaf,
+    ``a: key 'k'`` for a key; ``None`` if there is none."""
     if type(value) is dict:
         for key, child in value.items():
-            where = f"{path}.{key}" if path else key
-            if _SURROGATE.search(key):
+            if bad_key is not None and bad_key(key):
                 return f"{path or 'document'}: key {key!r}"
-            found = _lone_surrogate(child, where)
-            if found:
+            found = _path_to(child, bad_leaf, bad_key, f"{path}.{key}" if path else key)
+            if found is not None:
                 return found
-    elif type(value) is list:
+        return None
+    if type(value) is list:
         for index, child in enumerate(value):
-            found = _lone_surrogate(child, f"{path}[{index}]")
-            if found:
+            found = _path_to(child, bad_leaf, bad_key, f"{path}[{index}]")
+            if found is not None:
                 return found
-    return None
+        return None
+    return (path or "document") if bad_leaf(value) else None
+
+
+def _holds_surrogate(text: Any) -> bool:
+    """Whether a key or string holds a lone surrogate. JSON may escape one
+    (``"\\ud800"``), and the json module keeps it, but it is no Unicode character: no
+    UTF-8 text, and so no store, can hold it."""
+    return type(text) is str and _SURROGATE.search(text) is not None
+
+
+def _out_of_range(number: Any) -> bool:
+    """Whether a number is one no 64-bit float holds (Python reads ``1e400`` as inf)."""
+    return type(number) is float and (number in (_INFINITY, -_INFINITY) or number != number)
 
 
 def _deeper_than(value: dict[str, Any] | list[Any], levels: int) -> bool:
@@ -251,7 +265,7 @@ def decode_json(data: bytes | str, *, check_text: bool = True) -> Any:
 def lone_surrogate(value: Any) -> str | None:
     """Why a decoded JSON value cannot be kept, if a key or string in it holds a lone
     surrogate (the path to it, then the reason); ``None`` if none does."""
-    where = _lone_surrogate(value)
+    where = _path_to(value, _holds_surrogate, _holds_surrogate)
     if where is None:
         return None
     return f"{where}: text is not valid Unicode: it holds a lone surrogate"
@@ -265,26 +279,9 @@ def check_keepable(value: Any) -> None:
     naming the path to it)."""
     if (type(value) is dict or type(value) is list) and _deeper_than(value, MAX_DEPTH):
         raise InvalidInput(f"JSON nested deeper than {MAX_DEPTH} levels")
-    where = _infinite_number(value, "")
+    where = _path_to(value, _out_of_range)
     if where is not None:
-        where = where or "document"
         raise InvalidField(where, f"{where}: number out of range: no 64-bit float holds it")
-
-
-def _infinite_number(value: Any, path: str) -> str | None:
-    if type(value) is float:
-        return path if value in (_INFINITY, -_INFINITY) or value != value else None
-    if type(value) is dict:
-        for key, child in value.items():
-            found = _infinite_number(child, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
-    elif type(value) is list:
-        for index, child in enumerate(value):
-            found = _infinite_number(child, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
 
 
 def _decode_strictly(data: bytes | str) -> Any:

@@ -88,6 +88,12 @@ def _require(value: str | None, field_name: str, what: str) -> str:
     return value
 
 
+def require_key_parts(**parts: str) -> None:
+    """Refuse an empty part of a key, naming its field (``make_id`` would name none)."""
+    for field_name, value in parts.items():
+        _require(value, field_name, field_name)
+
+
 def _field_path(value: str | None, field_name: str) -> str:
     """A field path to define: not empty, and no empty part between its dots."""
     path = _require(value, field_name, "a field path")
