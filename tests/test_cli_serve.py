@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -59,7 +60,12 @@ def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.Mo
     import uvicorn
 
     started: list[object] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        started.append(sockets)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     runner = CliRunner()
     flags = {
         "--port": ("99999", "1<=x<=65535"),
@@ -224,3 +230,19 @@ def test_a_stopped_server_closes_its_store_cleanly(tmp_path: Path, sig: signal.S
     with sqlite3.connect(path) as con:
         keys = {key for (key,) in con.execute("SELECT key FROM meta")}
     assert "settled_health" in keys
+
+
+def test_a_port_in_use_is_one_clear_error_before_anything_is_printed(tmp_path: Path) -> None:
+    # The URLs were printed (and the demo loaded) before uvicorn found the port taken; it
+    # then logged its own error and the process exited 3.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _serve(f"sqlite:///{tmp_path / 'lineage.db'}", port)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert f"Error: cannot listen on 127.0.0.1:{port}" in output
+    assert "choose another with --port" in output
+    assert "web UI" not in output and "demo scenario" not in output
+    assert not (tmp_path / "lineage.db").exists()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import socket
 from typing import Any
 
 import click
@@ -49,6 +52,38 @@ def urls(host: str, port: int) -> dict[str, str]:
         "openlineage": f"{base}/api/v1/lineage",
         "metrics": f"{base}/metrics",
     }
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to ``host``:``port`` (one per address the host resolves to), for
+    uvicorn to serve on. Bound before anything is printed or loaded, so a port in use
+    is one clear error (:class:`click.ClickException`) rather than URLs that answer
+    nothing."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise click.ClickException(f"cannot listen on {host}: {error.strerror}") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(
+            (f, k, p, "", a) for f, k, p, _, a in found
+        ):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # as asyncio does: IPv4 has its own socket
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as error:
+        for sock in sockets:
+            sock.close()
+        hint = ""
+        if error.errno == errno.EADDRINUSE:
+            hint = " (another process listens there: choose another with --port or PORT=)"
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {error.strerror}{hint}"
+        ) from None
+    return sockets
 
 
 @click.command()
@@ -167,8 +202,14 @@ def serve(
     try:
         auth = TokenAuth(settings.tokens)
         check_bind(settings.host, auth, settings.open)
+    except LineageError as error:
+        raise click.ClickException(str(error)) from None
+    sockets = listen(settings.host, settings.port)
+    try:
         service = LineageService(open_store(settings.store), settings)
     except LineageError as error:
+        for sock in sockets:
+            sock.close()
         raise click.ClickException(str(error)) from None
     try:
         if demo:
@@ -188,14 +229,18 @@ def serve(
         click.echo(f"  OpenLineage: {links['openlineage']}")
         click.echo(f"  metrics:     {links['metrics']}")
         click.echo(f"  auth:        {'bearer tokens' if auth.enabled else 'off (loopback only)'}")
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=log_level,
-            lifespan="on",
+        click.echo("Ctrl+C stops the server.")
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level=log_level, lifespan="on"
         )
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down
+            server.run(sockets=sockets)
+        if not server.started:
+            raise SystemExit(3)  # the app did not start (uvicorn has said why)
     finally:
+        for sock in sockets:
+            sock.close()
         service.close()
 
 
