@@ -189,6 +189,8 @@ export async function render(root, route, ctx) {
         card(report.breaking ? "BREAKING" : "Non-breaking", "verdict", report.breaking ? "alert" : ""),
         card(breaking, noun(breaking, "breaking change"), breaking ? "alert" : ""),
         card(count("FIELD"), `${noun(count("FIELD"), "column")} affected`),
+        card(count("DATASET"), `${noun(count("DATASET"), "dataset")} affected`),
+        card(count("JOB"), `${noun(count("JOB"), "job")} affected`),
         card(count("FEATURE"), `${noun(count("FEATURE"), "feature")} affected`, count("FEATURE") ? "warn" : ""),
         card(count("MODEL_VERSION"), `${noun(count("MODEL_VERSION"), "model version")} affected`, count("MODEL_VERSION") ? "warn" : ""),
         card(count("DEPLOYMENT"), `${noun(count("DEPLOYMENT"), "deployment")} affected`, count("DEPLOYMENT") ? "alert" : ""),
@@ -267,7 +269,8 @@ function precisionLabel(precision) {
     : h("span", { class: "badge", title: "Followed column-level lineage" }, "column lineage");
 }
 
-// Owners per entity id; a model version counts as owned by its model's owners.
+// Owners per entity id; a model version counts as owned by its model's owners, and a
+// column by its dataset's.
 function ownersByEntity(notices) {
   const owners = new Map();
   for (const notice of notices) {
@@ -278,7 +281,9 @@ function ownersByEntity(notices) {
   }
   return (id) => {
     if (owners.has(id)) return owners.get(id);
-    if (id.startsWith("model_version|")) return owners.get(`model|${id.split("|").slice(1, 3).join("|")}`) || [];
+    const [kind, namespace, name] = id.split("|");
+    if (kind === "model_version") return owners.get(`model|${namespace}|${name}`) || [];
+    if (kind === "field") return owners.get(`dataset|${namespace}|${name}`) || [];
     return [];
   };
 }
