@@ -307,6 +307,9 @@ def test_a_count_of_chosen_kinds_names_them(page: tuple[Page, Watch], store: Sto
     open_route(tab, route("search", None, "kind=CHECK"))
     expect(count).to_have_text(f"{by_kind[Kind.CHECK.value]} checks in the catalog")
     expect(tab.locator("#results a.result")).to_have_count(by_kind[Kind.CHECK.value])
+    # a kind named twice is one kind, not "entities of the chosen kinds"
+    open_route(tab, route("search", None, "kind=CHECK&kind=CHECK"))
+    expect(count).to_have_text(f"{by_kind[Kind.CHECK.value]} checks in the catalog")
     open_route(tab, route("search", None, "kind=MODEL_VERSION&kind=DEPLOYMENT"))
     both = by_kind[Kind.MODEL_VERSION.value] + by_kind[Kind.DEPLOYMENT.value]
     expect(count).to_have_text(f"{both} entities of the chosen kinds")

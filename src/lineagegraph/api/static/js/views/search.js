@@ -32,7 +32,8 @@ export const SEARCH_QUERY = `query Search($query: String!, $kinds: [EntityKind!]
 /** Render #/search?q=...&kind=DATASET&kind=JOB */
 export async function render(root, route, ctx) {
   const query = route.params.get("q") || "";
-  const kinds = route.params.getAll("kind");
+  // a kind named twice (a hand-edited address) is one kind
+  const kinds = [...new Set(route.params.getAll("kind"))];
   document.title = query ? `${query} · search · lineagegraph` : "Search · lineagegraph";
 
   const input = h("input", {
