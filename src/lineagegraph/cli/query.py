@@ -293,8 +293,11 @@ def lineage(
 IMPACT = """query($change: SchemaChangeInput!) {
   impact(change: $change) {
     datasetId breaking truncated summary markdown
-    changes { index description compatibility reason precision notes }
-    affected { id kind name breaking direct hops precision partial path }
+    changes {
+      index action path newName newType nullable description fieldId oldType oldNullable
+      compatibility reason precision notes
+    }
+    affected { id kind name changes breaking direct hops precision partial fields path }
     owners { owner breaking owns }
   }
 }"""
