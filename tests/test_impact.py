@@ -528,6 +528,25 @@ def test_markdown_has_the_changes_consumers_and_owners_tables(crm_store: Store) 
     assert "### Owners to notify" in lines and "### Affected consumers" in lines
 
 
+def test_markdown_notes_name_the_change_they_are_about(crm_store: Store) -> None:
+    # The notes were listed without their change: with two changes falling back to dataset
+    # level, a pull-request comment showed the same note twice and never said for which.
+    change = SchemaChange(
+        dataset_id=CUSTOMERS,
+        changes=[FieldChange.drop_field("email"), FieldChange.drop_field("spend")],
+    )
+    report = impact(crm_store, change)
+    note = (
+        f"{job('export_csv')} reads {CUSTOMERS} without column lineage from it: it and its "
+        "downstream are included at dataset level"
+    )
+    assert [c.notes for c in report.changes] == [(note,), (note,)]
+    lines = report.to_markdown().splitlines()
+    notes = lines[lines.index("Notes:") + 2 : lines.index("### Owners to notify") - 1]
+    cell = note.replace("|", "\\|")
+    assert notes == [f"- #1: {cell}", f"- #2: {cell}"]
+
+
 def test_markdown_puts_owners_first_and_fits_a_pull_request_comment(crm_store: Store) -> None:
     # On a graph of 3,000 models the report was 3.3 MB: GitHub refuses a comment past
     # 65,536 characters, and the owners came last.

@@ -377,7 +377,8 @@ class ImpactReport(BaseModel):
             f"{_cell(c.reason)} | {c.precision.value if c.precision else '-'} |"
             for c in self.changes
         ]
-        notes = [f"- {_cell(n)}" for c in self.changes for n in c.notes]
+        # each note says which change it is about, as the CLI's table does
+        notes = [f"- #{c.index}: {_cell(n)}" for c in self.changes for n in c.notes]
         owners = [
             f"| {_cell(o.owner)} | {'yes' if o.breaking else 'no'} | "
             + ", ".join(_code(i) for i in o.owns)
