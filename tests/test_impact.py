@@ -418,6 +418,55 @@ def test_names_in_other_case_name_the_stored_fields(service: LineageService) -> 
     ]
 
 
+def test_adding_or_renaming_to_a_name_snowflake_folds_onto_a_column_is_refused(
+    service: LineageService,
+) -> None:
+    # Snowflake folds unquoted names, so PAYMENT_ID is the column payment_id: adding it was
+    # a NON_BREAKING new column (the ALTER fails), and renaming payment_id to PAYMENT_ID a
+    # BREAKING rename that changes nothing, where the proposed-schema diff of the same
+    # names already read them as one column.
+    cs = ChangeSet(origin=Origin.API)
+    for namespace in ("snowflake://acme", NS):
+        cs.add(Dataset(namespace=namespace, name="payments"))
+        for ordinal, path in enumerate(("payment_id", "amount")):
+            cs.add(Field(namespace=namespace, name="payments", path=path, ordinal=ordinal))
+            field = make_id(Kind.FIELD, namespace, "payments", path)
+            cs.link(make_id(Kind.DATASET, namespace, "payments"), EdgeKind.HAS_FIELD, field, T0)
+    service.apply(cs)
+    sf = make_id(Kind.DATASET, "snowflake://acme", "payments")
+    with pytest.raises(InvalidInput, match="already has a field 'payment_id'"):
+        service.impact(SchemaChange(dataset_id=sf, changes=[FieldChange.add_field("PAYMENT_ID")]))
+    with pytest.raises(InvalidInput, match="already has a field 'amount'"):
+        service.impact(
+            SchemaChange(dataset_id=sf, changes=[FieldChange.rename_field("payment_id", "Amount")])
+        )
+    with pytest.raises(InvalidInput, match="'PAYMENT_ID' is 'payment_id' in other case"):
+        service.impact(
+            SchemaChange(
+                dataset_id=sf, changes=[FieldChange.rename_field("payment_id", "PAYMENT_ID")]
+            )
+        )
+    renamed = service.impact(
+        SchemaChange(dataset_id=sf, changes=[FieldChange.rename_field("PAYMENT_ID", "pay_id")])
+    )
+    assert [c.change.describe() for c in renamed.changes] == ["rename payment_id -> pay_id"]
+    # where case tells columns apart, they are other columns
+    pg = make_id(Kind.DATASET, NS, "payments")
+    report = service.impact(
+        SchemaChange(
+            dataset_id=pg,
+            changes=[
+                FieldChange.add_field("PAYMENT_ID"),
+                FieldChange.rename_field("amount", "AMOUNT"),
+            ],
+        )
+    )
+    assert [c.change.describe() for c in report.changes] == [
+        "add PAYMENT_ID",
+        "rename amount -> AMOUNT",
+    ]
+
+
 def test_a_passing_not_null_check_makes_a_column_required_safely(
     service: LineageService,
 ) -> None:

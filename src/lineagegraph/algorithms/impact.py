@@ -600,7 +600,17 @@ _GONE = (ChangeAction.DROP_FIELD, ChangeAction.RENAME_FIELD)
 def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node) -> None:
     """Refuse changes to fields that do not exist (or, to add or rename to, do), and
     change lists that contradict themselves: each field changes once, a name is taken
-    once, a nested field is added under a field that exists, a dropped dataset alone."""
+    once, a nested field is added under a field that exists, a dropped dataset alone.
+    Where the warehouse folds names (Snowflake), a name in other case is the same column."""
+    folds = dialect_of(dataset.namespace) is not None
+
+    def stored(name: str) -> str | None:
+        """The stored field a new name would be, if any."""
+        if name in schema:
+            return name
+        found = _same_name(name, schema) if folds else []
+        return found[0] if found else None
+
     if len(changes) > 1 and any(c.action is ChangeAction.DROP_DATASET for c in changes):
         raise InvalidInput("DROP_DATASET drops every field: give it alone")
     changed: dict[str, int] = {}  # path -> index of the change that names it
@@ -618,8 +628,8 @@ def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node
             earlier = taken[item.path]
             raise InvalidInput(f"{where}: {item.path!r} is taken by changes[{earlier}] already")
         if item.action is ChangeAction.ADD_FIELD:
-            if exists:
-                raise InvalidInput(f"{dataset.id} already has a field {item.path!r}")
+            if stored(item.path) is not None:
+                raise InvalidInput(f"{dataset.id} already has a field {stored(item.path)!r}")
             parent, dot, _ = item.path.rpartition(".")
             if dot and parent in changed and changes[changed[parent]].action in _GONE:
                 earlier = changed[parent]
@@ -635,8 +645,13 @@ def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node
         changed[item.path] = index
         if item.action is ChangeAction.RENAME_FIELD:
             assert item.new_name is not None
-            if item.new_name in schema:
-                raise InvalidInput(f"{dataset.id} already has a field {item.new_name!r}")
+            if stored(item.new_name) == item.path:
+                raise InvalidInput(
+                    f"{where}: {item.new_name!r} is {item.path!r} in other case, which "
+                    f"{dialect_of(dataset.namespace)} folds: the same column"
+                )
+            if stored(item.new_name) is not None:
+                raise InvalidInput(f"{dataset.id} already has a field {stored(item.new_name)!r}")
             if item.new_name in taken:
                 raise InvalidInput(
                     f"{where}: {item.new_name!r} is taken by changes[{taken[item.new_name]}] "
