@@ -325,6 +325,11 @@ def test_a_change_option_without_its_value_shows_its_own_form(store_url: str) ->
         )
         assert result.exit_code == 2
         assert f"write {option} {form}, got 'amount'" in result.output
+    # An empty name or type (an unset variable in CI) is a usage error too, not exit 1
+    for args in (["--drop", ""], ["--drop", " "], ["--retype", "amount= "], ["--add", " =int"]):
+        result = CliRunner().invoke(main, ["impact", "stg_payments", *args, "--store", store_url])
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for {args[0]}: write {args[0]} " in result.output
 
 
 def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> None:

@@ -312,7 +312,7 @@ _DIRECTION_TITLES = {
 
 def _pair(value: str, option: str) -> tuple[str, str]:
     path, sep, other = value.partition("=")
-    if not sep or not path or not other:
+    if not sep or not path.strip() or not other.strip():
         shown = "FIELD=NEW" if option == "--rename" else "FIELD=TYPE"
         raise click.BadParameter(f"write {option} {shown}, got {value!r}", param_hint=option)
     return path, other
@@ -436,6 +436,8 @@ def impact(
 ) -> None:
     """What a proposed schema change to DATASET breaks downstream, and whom to tell."""
     changes: list[dict[str, Any]] = []
+    if any(not f.strip() for f in drops):  # --drop "$COLUMN" with COLUMN unset in CI
+        raise click.BadParameter("write --drop FIELD, got an empty name", param_hint="--drop")
     changes.extend({"action": "DROP_FIELD", "path": f} for f in drops)
     for value in renames:
         path, new = _pair(value, "--rename")
