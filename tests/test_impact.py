@@ -418,6 +418,37 @@ def test_names_in_other_case_name_the_stored_fields(service: LineageService) -> 
     ]
 
 
+def test_a_proposed_schema_for_a_table_with_no_recorded_fields_says_so(
+    service: LineageService,
+) -> None:
+    # A table whose schema no event or catalog reported diffed as nothing but additions:
+    # "NON_BREAKING, no known consumers" though jobs read it and the proposal may drop any
+    # of its real columns.
+    table = make_id(Kind.DATASET, NS, "raw.sugar")
+    cs = ChangeSet(origin=Origin.API).add(Dataset(namespace=NS, name="raw.sugar"))
+    cs.add(Job(namespace=ETL, name="bake"))
+    cs.link(table, EdgeKind.READS, job("bake"), T0)
+    service.apply(cs)
+    proposed = [ProposedField(path="grams", type="int"), ProposedField(path="kind")]
+    report = service.impact(SchemaChange(dataset_id=table, proposed_schema=proposed))
+    assert [c.change.describe() for c in report.changes] == ["add grams (type int)", "add kind"]
+    note = (
+        f"{table} has no recorded fields, so every proposed field reads as added: the diff "
+        "cannot find dropped, renamed or retyped fields (ingest its schema first)"
+    )
+    assert [c.notes for c in report.changes] == [(note,), ()]
+    assert report.summary.endswith(
+        "(its current schema is not recorded: drops and type changes cannot be found)."
+    )
+    # a table with fields, or explicit changes, say nothing of it
+    cs = ChangeSet(origin=Origin.API).add(Field(namespace=NS, name="raw.sugar", path="grams"))
+    cs.link(table, EdgeKind.HAS_FIELD, make_id(Kind.FIELD, NS, "raw.sugar", "grams"), T0)
+    service.apply(cs)
+    report = service.impact(SchemaChange(dataset_id=table, proposed_schema=proposed))
+    assert report.changes and not any(note in c.notes for c in report.changes)
+    assert "not recorded" not in report.summary
+
+
 def test_adding_or_renaming_to_a_name_snowflake_folds_onto_a_column_is_refused(
     service: LineageService,
 ) -> None:

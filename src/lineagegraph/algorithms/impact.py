@@ -521,6 +521,8 @@ def impact(
     else:
         assert change.proposed_schema is not None
         explicit = _diff(schema, change.proposed_schema, dialect_of(dataset.namespace))
+    # a diff against no recorded fields finds only additions: say so, not "non-breaking"
+    unrecorded = change.proposed_schema is not None and not schema
     deadline = None if timeout is None else time.monotonic() + timeout
     proofs = _not_null_proofs(store, explicit, schema, dialect_of(dataset.namespace))
 
@@ -530,6 +532,8 @@ def impact(
     for index, item in enumerate(explicit, start=1):
         verdict, reason, field_id, old = _classify(item, schema, dataset, proofs)
         notes: list[str] = []
+        if index == 1 and unrecorded:
+            notes.append(_UNRECORDED.format(dataset_id))
         precision: ImpactPrecision | None = None
         if item.action is ChangeAction.ADD_FIELD:
             if item.nullable is False:
@@ -576,8 +580,14 @@ def impact(
         owners=owners,
         breaking=breaking,
         truncated=truncated,
-        summary=_summary(dataset, classified, affected, owners, truncated),
+        summary=_summary(dataset, classified, affected, owners, truncated, unrecorded),
     )
+
+
+_UNRECORDED = (
+    "{} has no recorded fields, so every proposed field reads as added: the diff cannot "
+    "find dropped, renamed or retyped fields (ingest its schema first)"
+)
 
 
 def _current_schema(store: Store, dataset: Node) -> dict[str, Node]:
@@ -1137,6 +1147,7 @@ def _summary(
     affected: list[AffectedEntity],
     owners: list[OwnerNotice],
     truncated: bool,
+    unrecorded: bool = False,
 ) -> str:
     breaking = sum(1 for c in changes if c.breaking)
     counts = []
@@ -1154,4 +1165,6 @@ def _summary(
     text += f"; {len(owners)} {person} to notify"
     if truncated:
         text += " (incomplete: a traversal bound was hit)"
+    if unrecorded:
+        text += " (its current schema is not recorded: drops and type changes cannot be found)"
     return text + "."
