@@ -276,6 +276,43 @@ def test_proposed_schema_files_in_dbt_and_openlineage_shapes(
     ]
 
 
+def test_impact_json_says_which_change_reaches_each_consumer(store_url: str) -> None:
+    # --json left out each consumer's changes and a partial table's fields, and each
+    # change's action, path, field and old type: with two changes a program could not
+    # tell which one reached a consumer, though the Markdown and GraphQL said so.
+    args = ["--drop", "payment_method", "--retype", "amount=number(18,2)"]
+    result = invoke(
+        "impact", "analytics.staging.stg_payments", *args, "--json", "--store", store_url
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    service = LineageService(open_store(store_url))
+    try:
+        expected = service.impact(
+            {
+                "dataset_id": "dataset|snowflake://acme|analytics.staging.stg_payments",
+                "changes": [
+                    {"action": "DROP_FIELD", "path": "payment_method"},
+                    {"action": "CHANGE_TYPE", "path": "amount", "new_type": "number(18,2)"},
+                ],
+            }
+        )
+    finally:
+        service.close()
+    assert [
+        (c["action"], c["path"], c["newType"], c["fieldId"], c["oldType"])
+        for c in report["changes"]
+    ] == [
+        (c.change.action.value, c.change.path, c.change.new_type, c.field_id, c.old_type)
+        for c in expected.changes
+    ]
+    assert [(a["id"], a["changes"], a["fields"]) for a in report["affected"]] == [
+        (a.id, list(a.changes), list(a.fields)) for a in expected.affected
+    ]
+    assert {tuple(a["changes"]) for a in report["affected"]} >= {(1,), (2,)}
+    assert any(a["partial"] and a["fields"] for a in report["affected"])
+
+
 def test_a_change_option_without_its_value_shows_its_own_form(store_url: str) -> None:
     # Every option was told FIELD=VALUE, though --help says FIELD=TYPE and FIELD=NEW.
     for option, form in (
@@ -288,6 +325,11 @@ def test_a_change_option_without_its_value_shows_its_own_form(store_url: str) ->
         )
         assert result.exit_code == 2
         assert f"write {option} {form}, got 'amount'" in result.output
+    # An empty name or type (an unset variable in CI) is a usage error too, not exit 1
+    for args in (["--drop", ""], ["--drop", " "], ["--retype", "amount= "], ["--add", " =int"]):
+        result = CliRunner().invoke(main, ["impact", "stg_payments", *args, "--store", store_url])
+        assert result.exit_code == 2, result.output
+        assert f"Invalid value for {args[0]}: write {args[0]} " in result.output
 
 
 def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> None:

@@ -418,6 +418,86 @@ def test_names_in_other_case_name_the_stored_fields(service: LineageService) -> 
     ]
 
 
+def test_a_proposed_schema_for_a_table_with_no_recorded_fields_says_so(
+    service: LineageService,
+) -> None:
+    # A table whose schema no event or catalog reported diffed as nothing but additions:
+    # "NON_BREAKING, no known consumers" though jobs read it and the proposal may drop any
+    # of its real columns.
+    table = make_id(Kind.DATASET, NS, "raw.sugar")
+    cs = ChangeSet(origin=Origin.API).add(Dataset(namespace=NS, name="raw.sugar"))
+    cs.add(Job(namespace=ETL, name="bake"))
+    cs.link(table, EdgeKind.READS, job("bake"), T0)
+    service.apply(cs)
+    proposed = [ProposedField(path="grams", type="int"), ProposedField(path="kind")]
+    report = service.impact(SchemaChange(dataset_id=table, proposed_schema=proposed))
+    assert [c.change.describe() for c in report.changes] == ["add grams (type int)", "add kind"]
+    note = (
+        f"{table} has no recorded fields, so every proposed field reads as added: the diff "
+        "cannot find dropped, renamed or retyped fields (ingest its schema first)"
+    )
+    assert [c.notes for c in report.changes] == [(note,), ()]
+    assert report.summary.endswith(
+        "(its current schema is not recorded: drops and type changes cannot be found)."
+    )
+    # a table with fields, or explicit changes, say nothing of it
+    cs = ChangeSet(origin=Origin.API).add(Field(namespace=NS, name="raw.sugar", path="grams"))
+    cs.link(table, EdgeKind.HAS_FIELD, make_id(Kind.FIELD, NS, "raw.sugar", "grams"), T0)
+    service.apply(cs)
+    report = service.impact(SchemaChange(dataset_id=table, proposed_schema=proposed))
+    assert report.changes and not any(note in c.notes for c in report.changes)
+    assert "not recorded" not in report.summary
+
+
+def test_adding_or_renaming_to_a_name_snowflake_folds_onto_a_column_is_refused(
+    service: LineageService,
+) -> None:
+    # Snowflake folds unquoted names, so PAYMENT_ID is the column payment_id: adding it was
+    # a NON_BREAKING new column (the ALTER fails), and renaming payment_id to PAYMENT_ID a
+    # BREAKING rename that changes nothing, where the proposed-schema diff of the same
+    # names already read them as one column.
+    cs = ChangeSet(origin=Origin.API)
+    for namespace in ("snowflake://acme", NS):
+        cs.add(Dataset(namespace=namespace, name="payments"))
+        for ordinal, path in enumerate(("payment_id", "amount")):
+            cs.add(Field(namespace=namespace, name="payments", path=path, ordinal=ordinal))
+            field = make_id(Kind.FIELD, namespace, "payments", path)
+            cs.link(make_id(Kind.DATASET, namespace, "payments"), EdgeKind.HAS_FIELD, field, T0)
+    service.apply(cs)
+    sf = make_id(Kind.DATASET, "snowflake://acme", "payments")
+    with pytest.raises(InvalidInput, match="already has a field 'payment_id'"):
+        service.impact(SchemaChange(dataset_id=sf, changes=[FieldChange.add_field("PAYMENT_ID")]))
+    with pytest.raises(InvalidInput, match="already has a field 'amount'"):
+        service.impact(
+            SchemaChange(dataset_id=sf, changes=[FieldChange.rename_field("payment_id", "Amount")])
+        )
+    with pytest.raises(InvalidInput, match="'PAYMENT_ID' is 'payment_id' in other case"):
+        service.impact(
+            SchemaChange(
+                dataset_id=sf, changes=[FieldChange.rename_field("payment_id", "PAYMENT_ID")]
+            )
+        )
+    renamed = service.impact(
+        SchemaChange(dataset_id=sf, changes=[FieldChange.rename_field("PAYMENT_ID", "pay_id")])
+    )
+    assert [c.change.describe() for c in renamed.changes] == ["rename payment_id -> pay_id"]
+    # where case tells columns apart, they are other columns
+    pg = make_id(Kind.DATASET, NS, "payments")
+    report = service.impact(
+        SchemaChange(
+            dataset_id=pg,
+            changes=[
+                FieldChange.add_field("PAYMENT_ID"),
+                FieldChange.rename_field("amount", "AMOUNT"),
+            ],
+        )
+    )
+    assert [c.change.describe() for c in report.changes] == [
+        "add PAYMENT_ID",
+        "rename amount -> AMOUNT",
+    ]
+
+
 def test_a_passing_not_null_check_makes_a_column_required_safely(
     service: LineageService,
 ) -> None:
@@ -526,6 +606,25 @@ def test_markdown_has_the_changes_consumers_and_owners_tables(crm_store: Store) 
     ) in lines
     assert "| sre | yes | `deployment\\|k8s://serving\\|spend-prod` |" in lines
     assert "### Owners to notify" in lines and "### Affected consumers" in lines
+
+
+def test_markdown_notes_name_the_change_they_are_about(crm_store: Store) -> None:
+    # The notes were listed without their change: with two changes falling back to dataset
+    # level, a pull-request comment showed the same note twice and never said for which.
+    change = SchemaChange(
+        dataset_id=CUSTOMERS,
+        changes=[FieldChange.drop_field("email"), FieldChange.drop_field("spend")],
+    )
+    report = impact(crm_store, change)
+    note = (
+        f"{job('export_csv')} reads {CUSTOMERS} without column lineage from it: it and its "
+        "downstream are included at dataset level"
+    )
+    assert [c.notes for c in report.changes] == [(note,), (note,)]
+    lines = report.to_markdown().splitlines()
+    notes = lines[lines.index("Notes:") + 2 : lines.index("### Owners to notify") - 1]
+    cell = note.replace("|", "\\|")
+    assert notes == [f"- #1: {cell}", f"- #2: {cell}"]
 
 
 def test_markdown_puts_owners_first_and_fits_a_pull_request_comment(crm_store: Store) -> None:

@@ -442,6 +442,43 @@ def test_impact_says_where_it_falls_back_to_dataset_level(store_url: str) -> Non
     ) in " ".join(table.output.split())
 
 
+def test_impact_reads_a_manifest_nodes_columns_as_the_proposed_schema(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    # A manifest keeps a model's columns as an object keyed by name, which --schema
+    # refused with a message that named neither dbt form.
+    folder = shared_data / "openlineage" / "dbt" / "jaffle_shop_snowflake_test"
+    manifest_path = folder / "manifest.json"
+    assert (
+        run("ingest", "dbt", "--manifest", str(manifest_path), "--store", store_url).exit_code == 0
+    )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    columns = manifest["nodes"]["model.jaffle_shop.stg_payments"]["columns"]
+    assert isinstance(columns, dict) and set(columns) == {"payment_id", "payment_method"}
+    proposed = tmp_path / "columns.json"
+
+    def descriptions(document: Any) -> list[str]:
+        proposed.write_text(json.dumps(document))
+        result = run(
+            "impact", "dataset:DEMO_DB.public.stg_payments", "--schema", str(proposed),
+            "--json", "--store", store_url,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return [c["description"] for c in json.loads(result.output)["changes"]]
+
+    assert descriptions(columns) == descriptions(list(columns.values())) == []
+    kept = {k: v for k, v in columns.items() if k != "payment_method"}
+    assert descriptions(kept) == descriptions(list(kept.values())) == ["drop payment_method"]
+    # an object that is not columns keyed by their names is still refused, naming the forms
+    proposed.write_text(json.dumps({"schema": {"fields": [{"name": "payment_id"}]}}))
+    refused = run(
+        "impact", "dataset:DEMO_DB.public.stg_payments", "--schema", str(proposed),
+        "--store", store_url,
+    )  # fmt: skip
+    assert refused.exit_code == 2
+    assert "a manifest node's columns keyed by name" in " ".join(refused.output.split())
+
+
 def test_ingest_dbt_source_freshness_locally_and_to_a_server(
     store_url: str, service: LineageService
 ) -> None:

@@ -377,7 +377,8 @@ class ImpactReport(BaseModel):
             f"{_cell(c.reason)} | {c.precision.value if c.precision else '-'} |"
             for c in self.changes
         ]
-        notes = [f"- {_cell(n)}" for c in self.changes for n in c.notes]
+        # each note says which change it is about, as the CLI's table does
+        notes = [f"- #{c.index}: {_cell(n)}" for c in self.changes for n in c.notes]
         owners = [
             f"| {_cell(o.owner)} | {'yes' if o.breaking else 'no'} | "
             + ", ".join(_code(i) for i in o.owns)
@@ -520,6 +521,8 @@ def impact(
     else:
         assert change.proposed_schema is not None
         explicit = _diff(schema, change.proposed_schema, dialect_of(dataset.namespace))
+    # a diff against no recorded fields finds only additions: say so, not "non-breaking"
+    unrecorded = change.proposed_schema is not None and not schema
     deadline = None if timeout is None else time.monotonic() + timeout
     proofs = _not_null_proofs(store, explicit, schema, dialect_of(dataset.namespace))
 
@@ -529,6 +532,8 @@ def impact(
     for index, item in enumerate(explicit, start=1):
         verdict, reason, field_id, old = _classify(item, schema, dataset, proofs)
         notes: list[str] = []
+        if index == 1 and unrecorded:
+            notes.append(_UNRECORDED.format(dataset_id))
         precision: ImpactPrecision | None = None
         if item.action is ChangeAction.ADD_FIELD:
             if item.nullable is False:
@@ -575,8 +580,14 @@ def impact(
         owners=owners,
         breaking=breaking,
         truncated=truncated,
-        summary=_summary(dataset, classified, affected, owners, truncated),
+        summary=_summary(dataset, classified, affected, owners, truncated, unrecorded),
     )
+
+
+_UNRECORDED = (
+    "{} has no recorded fields, so every proposed field reads as added: the diff cannot "
+    "find dropped, renamed or retyped fields (ingest its schema first)"
+)
 
 
 def _current_schema(store: Store, dataset: Node) -> dict[str, Node]:
@@ -599,7 +610,17 @@ _GONE = (ChangeAction.DROP_FIELD, ChangeAction.RENAME_FIELD)
 def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node) -> None:
     """Refuse changes to fields that do not exist (or, to add or rename to, do), and
     change lists that contradict themselves: each field changes once, a name is taken
-    once, a nested field is added under a field that exists, a dropped dataset alone."""
+    once, a nested field is added under a field that exists, a dropped dataset alone.
+    Where the warehouse folds names (Snowflake), a name in other case is the same column."""
+    folds = dialect_of(dataset.namespace) is not None
+
+    def stored(name: str) -> str | None:
+        """The stored field a new name would be, if any."""
+        if name in schema:
+            return name
+        found = _same_name(name, schema) if folds else []
+        return found[0] if found else None
+
     if len(changes) > 1 and any(c.action is ChangeAction.DROP_DATASET for c in changes):
         raise InvalidInput("DROP_DATASET drops every field: give it alone")
     changed: dict[str, int] = {}  # path -> index of the change that names it
@@ -617,8 +638,8 @@ def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node
             earlier = taken[item.path]
             raise InvalidInput(f"{where}: {item.path!r} is taken by changes[{earlier}] already")
         if item.action is ChangeAction.ADD_FIELD:
-            if exists:
-                raise InvalidInput(f"{dataset.id} already has a field {item.path!r}")
+            if stored(item.path) is not None:
+                raise InvalidInput(f"{dataset.id} already has a field {stored(item.path)!r}")
             parent, dot, _ = item.path.rpartition(".")
             if dot and parent in changed and changes[changed[parent]].action in _GONE:
                 earlier = changed[parent]
@@ -634,8 +655,13 @@ def _validate(changes: list[FieldChange], schema: dict[str, Node], dataset: Node
         changed[item.path] = index
         if item.action is ChangeAction.RENAME_FIELD:
             assert item.new_name is not None
-            if item.new_name in schema:
-                raise InvalidInput(f"{dataset.id} already has a field {item.new_name!r}")
+            if stored(item.new_name) == item.path:
+                raise InvalidInput(
+                    f"{where}: {item.new_name!r} is {item.path!r} in other case, which "
+                    f"{dialect_of(dataset.namespace)} folds: the same column"
+                )
+            if stored(item.new_name) is not None:
+                raise InvalidInput(f"{dataset.id} already has a field {stored(item.new_name)!r}")
             if item.new_name in taken:
                 raise InvalidInput(
                     f"{where}: {item.new_name!r} is taken by changes[{taken[item.new_name]}] "
@@ -1121,6 +1147,7 @@ def _summary(
     affected: list[AffectedEntity],
     owners: list[OwnerNotice],
     truncated: bool,
+    unrecorded: bool = False,
 ) -> str:
     breaking = sum(1 for c in changes if c.breaking)
     counts = []
@@ -1138,4 +1165,6 @@ def _summary(
     text += f"; {len(owners)} {person} to notify"
     if truncated:
         text += " (incomplete: a traversal bound was hit)"
+    if unrecorded:
+        text += " (its current schema is not recorded: drops and type changes cannot be found)"
     return text + "."

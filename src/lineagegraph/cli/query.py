@@ -293,8 +293,11 @@ def lineage(
 IMPACT = """query($change: SchemaChangeInput!) {
   impact(change: $change) {
     datasetId breaking truncated summary markdown
-    changes { index description compatibility reason precision notes }
-    affected { id kind name breaking direct hops precision partial path }
+    changes {
+      index action path newName newType nullable description fieldId oldType oldNullable
+      compatibility reason precision notes
+    }
+    affected { id kind name changes breaking direct hops precision partial fields path }
     owners { owner breaking owns }
   }
 }"""
@@ -309,7 +312,7 @@ _DIRECTION_TITLES = {
 
 def _pair(value: str, option: str) -> tuple[str, str]:
     path, sep, other = value.partition("=")
-    if not sep or not path or not other:
+    if not sep or not path.strip() or not other.strip():
         shown = "FIELD=NEW" if option == "--rename" else "FIELD=TYPE"
         raise click.BadParameter(f"write {option} {shown}, got {value!r}", param_hint=option)
     return path, other
@@ -320,10 +323,19 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise click.BadParameter(f"cannot read {path}: {error}", param_hint="--schema") from None
+    if (  # a dbt manifest node's columns: each keyed by its name
+        isinstance(document, dict)
+        and "fields" not in document
+        and document
+        and all(isinstance(v, dict) and v.get("name") == k for k, v in document.items())
+    ):
+        document = list(document.values())
     fields = document.get("fields") if isinstance(document, dict) else document
     if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
         raise click.BadParameter(
-            'the schema file is a JSON list of {path, type, nullable} (or {"fields": [...]})',
+            "the schema file is a JSON list of {path, type, nullable}, dbt contract columns "
+            "(a list of {name, data_type, constraints}, or a manifest node's columns keyed "
+            'by name) or an OpenLineage schema facet ({"fields": [...]})',
             param_hint="--schema",
         )
     if not fields:
@@ -396,8 +408,8 @@ def _proposed_fields(fields: list[Any], prefix: str) -> list[dict[str, Any]]:
     "schema_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A complete proposed schema to diff: a JSON list of {path, type, nullable}, or "
-    "dbt contract columns ({name, data_type, constraints}), or an OpenLineage schema facet "
-    "({fields: [{name, type, fields}]}).",
+    "dbt contract columns ({name, data_type, constraints}; a list, or a manifest node's "
+    "columns keyed by name), or an OpenLineage schema facet ({fields: [{name, type, fields}]}).",
 )
 @click.option(
     "--fail-on",
@@ -424,6 +436,8 @@ def impact(
 ) -> None:
     """What a proposed schema change to DATASET breaks downstream, and whom to tell."""
     changes: list[dict[str, Any]] = []
+    if any(not f.strip() for f in drops):  # --drop "$COLUMN" with COLUMN unset in CI
+        raise click.BadParameter("write --drop FIELD, got an empty name", param_hint="--drop")
     changes.extend({"action": "DROP_FIELD", "path": f} for f in drops)
     for value in renames:
         path, new = _pair(value, "--rename")
