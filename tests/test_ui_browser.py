@@ -1069,3 +1069,25 @@ def test_column_level_boxes_do_not_overlap(page: tuple[Page, Watch]) -> None:
         assert overlaps == [], (hash_, overlaps)
     shoot(tab, "column-boxes-apart")
     watch.check()
+
+
+def test_impact_notes_name_the_change_they_are_about(page: tuple[Page, Watch], server: str) -> None:
+    # With two changes falling back to dataset level, the same note was listed twice and
+    # never said which change it was about.
+    tab, watch = page
+    post(
+        tab,
+        server,
+        """mutation { upsertDataset(input: {namespace: "ui://notes", name: "src",
+        fields: [{path: "a", type: "INT"}, {path: "b", type: "INT"}]}) { __typename }
+        upsertJob(input: {namespace: "ui://notes", name: "copy",
+        inputs: [{kind: DATASET, namespace: "ui://notes", name: "src"}],
+        outputs: [{kind: DATASET, namespace: "ui://notes", name: "dst"}]})
+        { __typename } }""",
+    )
+    open_route(tab, route("impact", "dataset|ui://notes|src", "drop=a&drop=b"))
+    notes = tab.locator("#changes ul.hint li")
+    expect(notes).to_have_count(2)
+    expect(notes.nth(0)).to_have_text(re.compile(r"^#1: .*without column lineage"))
+    expect(notes.nth(1)).to_have_text(re.compile(r"^#2: .*without column lineage"))
+    watch.check()

@@ -180,7 +180,8 @@ export async function render(root, route, ctx) {
     if (graphHandle) graphHandle.destroy();
     graphHandle = graph;
 
-    const notes = report.changes.flatMap((c) => c.notes);
+    // each note says which change it is about (#2: …), as the Markdown report does
+    const notes = report.changes.flatMap((c) => c.notes.map((n) => `#${c.index}: ${n}`));
     replace(
       results,
       h(
