@@ -119,6 +119,13 @@ def test_ambiguous_and_unknown_references_are_clear_errors(store_url: str) -> No
         f"'{field}' names a field, not a dataset: "
         "field|snowflake://acme|analytics.staging.stg_payments|amount"
     ) in wrong_kind.output
+    # a name typed in other case (Snowflake folds unquoted names) was "nothing is named"
+    shouted = invoke("lineage", "ANALYTICS.STAGING.STG_ORDERS", "--store", store_url)
+    assert shouted.exit_code == 1
+    assert (
+        "nothing is named 'ANALYTICS.STAGING.STG_ORDERS'; in other case: "
+        "dataset|snowflake://acme|analytics.staging.stg_orders"
+    ) in shouted.output
     bad_time = invoke("lineage", "stg_orders", "--as-of", "noon", "--store", store_url)
     assert bad_time.exit_code == 2
     assert "not an ISO-8601 time: 'noon'" in bad_time.output

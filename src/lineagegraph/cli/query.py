@@ -145,6 +145,12 @@ def resolve_reference(
                 f"{name!r} names a {found}, not a {kind.value.lower()}: " + ", ".join(others[:5])
             )
     if not ids:
+        # Named in other case (a Snowflake table typed in lower case, say)?
+        folded = _named(client, name, kind, fold=True)
+        if folded:
+            raise InvalidInput(
+                f"nothing is named {name!r}; in other case: " + ", ".join(folded[:5])
+            )
         raise InvalidInput(f"nothing is named {name!r}; give an id such as 'dataset|ns|name'")
     if len(ids) > 1:
         listed = "\n  ".join(ids[:20])
@@ -154,16 +160,20 @@ def resolve_reference(
     return ids[0]
 
 
-def _named(client: GraphQLClient, name: str, kind: Kind | None) -> list[str]:
-    """The ids of the entities (of ``kind``) whose compact name is ``name``, sorted; the
-    search is paged through, up to 2,000 hits."""
+def _named(client: GraphQLClient, name: str, kind: Kind | None, *, fold: bool = False) -> list[str]:
+    """The ids of the entities (of ``kind``) whose compact name is ``name`` (``fold``:
+    regardless of case), sorted; the search is paged through, up to 2,000 hits."""
+    wanted = name.casefold() if fold else name
     named: set[str] = set()
     after: str | None = None
     for _ in range(10):
         page = client.execute(
             RESOLVE, {"query": name, "kinds": [kind.value] if kind else None, "after": after}
         )["search"]
-        named.update(str(e["node"]["id"]) for e in page["edges"] if _short(e["node"]["id"]) == name)
+        for edge in page["edges"]:
+            short = _short(edge["node"]["id"])
+            if (short.casefold() if fold else short) == wanted:
+                named.add(str(edge["node"]["id"]))
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
