@@ -348,6 +348,55 @@ def test_openlineage_runs_keep_the_code_version_they_ran(service: LineageService
     assert diff.code_changes == (CodeChange(train, ("a1b2c3d",), ("e4f5a6b",)),)
 
 
+def test_a_check_reported_on_an_unversioned_input_counts_for_the_version_it_ran_on(
+    service: LineageService,
+) -> None:
+    # The reader reports not_null(user_id) on its input, which names no version, in a
+    # COMPLETE event without a START. The cascade puts the check on the latest version
+    # created by then (events@e2 fails); provenance found no check at all, so the diff
+    # between the model versions trained before and after said "no check changes".
+    def event(day: int, hour: int, job: str, inputs: list[dict], outputs: list[dict]) -> dict:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2025-06-0{day}T0{hour}:00:00Z",
+            "producer": "https://example.com/p",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": f"00000000-0000-4000-8000-0000000{day}{hour}000"},
+            "job": {"namespace": NS, "name": job},
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+
+    def facet(name: str, body: dict[str, object]) -> dict[str, object]:
+        return {name: {"_producer": "p", "_schemaURL": "s", **body}}
+
+    events = {"namespace": NS, "name": "events"}
+    stats = {"namespace": NS, "name": "stats"}
+    for day, passed in ((1, True), (2, False)):
+        version = facet("version", {"datasetVersion": f"e{day}"})
+        service.apply(translate_event(event(day, 1, "load", [], [{**events, "facets": version}])))
+        check = {"assertion": "not_null", "column": "user_id", "success": passed}
+        read = {**events, "inputFacets": facet("dataQualityAssertions", {"assertions": [check]})}
+        service.apply(translate_event(event(day, 2, "build", [read], [stats])))
+        trained = facet("version", {"datasetVersion": str(day)})
+        model_type = facet("datasetType", {"datasetType": "MODEL"})
+        model = {"namespace": NS, "name": "churn", "facets": trained | model_type}
+        service.apply(translate_event(event(day, 3, "train", [stats], [model])))
+    not_null = make_id(Kind.CHECK, NS, "events", "not_null(user_id)")
+    e1, e2 = (make_id(Kind.DATASET_VERSION, NS, "events", f"e{d}") for d in (1, 2))
+    assert service.health(e2).status.value == "AT_RISK"
+    v1, v2 = (make_id(Kind.MODEL_VERSION, NS, "churn", str(d)) for d in (1, 2))
+    first, second = service.provenance(v1), service.provenance(v2)
+    assert [(c.check_id, c.dataset_version_id, c.passed, c.evaluated) for c in first.checks] == [
+        (not_null, e1, True, True)
+    ]
+    assert [(c.check_id, c.dataset_version_id, c.passed) for c in second.checks] == [
+        (not_null, e2, False)
+    ]
+    diff = service.provenance_diff(v1, v2)
+    assert [(c.check_id, c.change) for c in diff.check_changes] == [(not_null, "NEW_FAILURE")]
+
+
 # --- a feature pipeline between the data and the model -------------------------------------
 
 FS, PG, REGISTRY = "feast://fs", "postgres://db", "mlflow://r"

@@ -226,8 +226,10 @@ def provenance(
     its job and code version (the run's own, else the job's); each model version
     the features it was TRAINED_ON when it was created and what they are
     COMPUTED_FROM; each dataset version the outcome of every check on its dataset
-    or fields: the latest result that ran on that version, else the latest result
-    observed before the first run in the closure read it. ``truncated`` says
+    or fields: the latest result that ran on that version (EVALUATED it, else named
+    it as ``dataset_version``, else named none and was observed when it was its
+    dataset's latest version), else the latest result observed before the first run
+    in the closure read it. ``truncated`` says
     ``max_nodes`` stopped the closure.
 
     Raises :class:`InvalidInput` for another kind of id and :class:`NotFound` for
@@ -522,6 +524,14 @@ def _checks(
     result_ids = sorted({r for rs in results_of.values() for r in rs})
     result_nodes = store.get(result_ids)
     evaluated = _neighbours(store, result_ids, EdgeKind.EVALUATED, _DOWN)
+    # A result that names no version ran on the latest version of its dataset created
+    # by the time it was observed, as the cascade reads it.
+    linked = _neighbours(store, datasets, EdgeKind.HAS_VERSION, _DOWN)
+    all_versions = sorted(
+        {v for vs in linked.values() for v in vs if kind_of(v) is Kind.DATASET_VERSION}
+    )
+    all_nodes = store.get(all_versions)
+    created = {v: describe_version(v, all_nodes.get(v)).created_at for v in all_versions}
     outcomes: list[CheckOutcome] = []
     for version in versions:
         for check_id in check_ids:
@@ -533,9 +543,18 @@ def _checks(
                 observed_at = _time(node.attrs.get("observed_at")) if node else None
                 if node is None or observed_at is None:
                     continue
-                ran_on = version.id in evaluated[result_id] or (
-                    not evaluated[result_id] and node.attrs.get("dataset_version") == version.id
-                )
+                named = node.attrs.get("dataset_version")
+                if evaluated[result_id]:
+                    ran_on = version.id in evaluated[result_id]
+                elif isinstance(named, str) and named in created:
+                    ran_on = named == version.id
+                else:
+                    earlier = [
+                        (at, v)
+                        for v in linked[version.entity_id]
+                        if (at := created.get(v)) is not None and at <= observed_at
+                    ]
+                    ran_on = bool(earlier) and max(earlier)[1] == version.id
                 results.append((ran_on, observed_at, result_id, node))
             own = [r for r in results if r[0]]
             cutoff = first_read.get(version.id)
