@@ -1,8 +1,9 @@
 """Root cause of a model regression (ARCHITECTURE §4.5): ranked, explained suspects.
 
-For a regressed model version (or the one a deployment serves now) and a time
-window — by default from the creation of the model's previous version, the
-baseline, to this version's creation (for a first version, the week before it);
+For a regressed model version (or the one a deployment serves now, or served at
+the window's end when that is given) and a time window — by default from the
+creation of the model's previous version, the baseline, to this version's
+creation (for a first version, the week before it);
 what happened with the baseline, at its creation, is not in it — every upstream
 event in the window is a suspect:
 
@@ -314,8 +315,10 @@ def root_cause(
 ) -> RootCauseReport:
     """Ranked suspects for a regressed model version or deployment (see the module docs).
 
+    A deployment stands for the model version it serves at ``until``, else now.
+
     Raises :class:`InvalidInput` for an id of another kind, a deployment that
-    serves nothing now, or a window that ends before it starts; :class:`NotFound`
+    serves nothing then, or a window that ends before it starts; :class:`NotFound`
     for an entity that does not exist.
     """
     kind = kind_of(entity_id)
@@ -325,7 +328,7 @@ def root_cause(
         )
     if not store.kinds([entity_id]):
         raise NotFound(f"no entity with id {entity_id!r}")
-    target = entity_id if kind is Kind.MODEL_VERSION else _served_now(store, entity_id)
+    target = entity_id if kind is Kind.MODEL_VERSION else _served(store, entity_id, until)
     versions = _model_versions(store, target)
     order = [v.id for v in versions]
     position = order.index(target) if target in order else -1
@@ -367,10 +370,16 @@ def root_cause(
     )
 
 
-def _served_now(store: Store, deployment: str) -> str:
-    served = sorted({h.target for h in store.expand([deployment], _UP, [EdgeKind.SERVES])})
+def _served(store: Store, deployment: str, at: datetime | None) -> str:
+    """The model version the deployment serves now, or served at ``at`` (the window's end)."""
+    if at is None:
+        served = sorted({h.target for h in store.expand([deployment], _UP, [EdgeKind.SERVES])})
+    else:
+        edges = store.edges([deployment], _UP, [EdgeKind.SERVES], at)
+        served = sorted({e.source_id for e in edges if e.serving_at(at)})
     if not served:
-        raise InvalidInput(f"deployment {deployment!r} serves no model version now")
+        when = "now" if at is None else f"at {format_time(at)}"
+        raise InvalidInput(f"deployment {deployment!r} serves no model version {when}")
     nodes = store.get(served)
     return max(served, key=lambda v: (_created(describe_version(v, nodes.get(v))), v))
 
