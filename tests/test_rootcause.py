@@ -357,6 +357,20 @@ def test_root_cause_rejects_bad_questions(service: LineageService) -> None:
         service.root_cause(make_id(Kind.MODEL_VERSION, demo.MLFLOW, "churn_classifier", "9"))
     with pytest.raises(InvalidInput):
         service.root_cause(demo.CHURN.version_id(3), since=demo.day(5), until=demo.day(4))
+    # Without an until the end is the version's creation, which the message names.
+    with pytest.raises(InvalidInput) as late:
+        service.root_cause(demo.CHURN.version_id(3), since=demo.day(6))
+    assert str(late.value) == (
+        "the window's start (since, 2026-10-06T00:00:00+00:00) is after its end "
+        "(the creation of churn_classifier@3, 2026-10-05T07:00:00+00:00)"
+    )
+    # Without a since the start is the baseline's creation.
+    with pytest.raises(InvalidInput) as early:
+        service.root_cause(demo.CHURN.version_id(3), until=demo.day(2))
+    assert str(early.value) == (
+        "the window's start (the creation of churn_classifier@2, 2026-10-03T07:00:00+00:00) "
+        "is after its end (until, 2026-10-02T00:00:00+00:00)"
+    )
     idle = ChangeSet().add(demo.Deployment(namespace=demo.SERVING, name="idle"))
     service.apply(idle)
     with pytest.raises(InvalidInput):

@@ -341,7 +341,13 @@ def root_cause(
     if start is None:  # a first version: what happened in the time before it
         start = end - FIRST_VERSION_LOOKBACK
     if start is not None and start > end:
-        raise InvalidInput("the window's start (since) is after its end (until)")
+        # Name what set each end: the option, else the version it defaults to.
+        starts = "since" if since is not None or baseline is None else _creation(baseline.id)
+        ends = "until" if until is not None or created is None else _creation(target)
+        raise InvalidInput(
+            f"the window's start ({starts}, {start.isoformat()}) is after its end "
+            f"({ends}, {end.isoformat()})"
+        )
     prov = provenance(store, target)
     baseline_prov = provenance(store, baseline.id) if baseline is not None else None
     diff = compare_provenance(baseline_prov, prov) if baseline_prov is not None else None
@@ -368,6 +374,10 @@ def root_cause(
         suspects=tuple(ranked),
         diff=diff,
     )
+
+
+def _creation(version: str) -> str:
+    return f"the creation of {short_name(version)}"
 
 
 def _served(store: Store, deployment: str, at: datetime | None) -> str:
