@@ -397,6 +397,40 @@ def test_a_check_reported_on_an_unversioned_input_counts_for_the_version_it_ran_
     assert [(c.check_id, c.change) for c in diff.check_changes] == [(not_null, "NEW_FAILURE")]
 
 
+def test_a_model_version_registered_without_a_run_read_its_tables_at_creation(
+    service: LineageService,
+) -> None:
+    # registerModelVersion(trainedOn: [a table]) without a training run: provenance
+    # showed nothing upstream, so the diff of v1 and v2 was empty while the table was
+    # retyped and its check failed between them.
+    table = make_id(Kind.DATASET, NS, "tbl")
+    at = datetime(2025, 6, 10, tzinfo=UTC)
+    for name, day, type_ in (("v1", 0, "bigint"), ("v2", 1, "varchar")):
+        spec = mx.DatasetVersionSpec(
+            NS, "tbl", name, at + timedelta(days=day), schema=[mx.FieldSpec("x", type_)]
+        )
+        service.apply(mx.upsert_dataset_version(spec, at + timedelta(days=day)))
+    v1, v2 = (make_id(Kind.DATASET_VERSION, NS, "tbl", v) for v in ("v1", "v2"))
+    rows = mx.CheckSpec(NS, "tbl", "rows")
+    failed = mx.QualityResultSpec(rows, False, at + timedelta(days=1, hours=1))
+    service.apply(mx.record_quality_result(failed, v2))
+    for n in (1, 2):
+        spec = mx.ModelVersionSpec(
+            NS, "m", str(n), at + timedelta(days=n - 1, hours=6), trained_on=[table]
+        )
+        service.apply(mx.register_model_version(spec, at + timedelta(days=n - 1, hours=6)))
+    m1, m2 = (make_id(Kind.MODEL_VERSION, NS, "m", str(n)) for n in (1, 2))
+    first, second = service.provenance(m1), service.provenance(m2)
+    assert [(v.id, v.depth) for v in first.versions] == [(v1, 1), (m1, 0)]
+    assert [(v.id, v.depth) for v in second.versions] == [(v2, 1), (m2, 0)]
+    assert (v2, EdgeKind.TRAINED_ON, m2) in second.edges
+    assert [(c.dataset_version_id, c.passed) for c in second.checks] == [(v2, False)]
+    diff = service.provenance_diff(m1, m2)
+    assert diff.inputs == (InputChange(table, ChangeKind.CHANGED, (v1,), (v2,)),)
+    assert [(c.field, c.change) for c in diff.schema_changes] == [("x", ChangeKind.CHANGED)]
+    assert [c.change for c in diff.check_changes] == ["NEW_FAILURE"]
+
+
 # --- a feature pipeline between the data and the model -------------------------------------
 
 FS, PG, REGISTRY = "feast://fs", "postgres://db", "mlflow://r"

@@ -15,14 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
-from lineagegraph.algorithms.traversal import bfs
+from lineagegraph.algorithms.traversal import Traversal, bfs
 from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
 from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time, time_stamp
-from lineagegraph.store.base import Hop, RunRequest, Store
+from lineagegraph.store.base import Hop, RunRequest, Store, VersionRequest
 
 __all__ = [
     "ChangeKind",
@@ -222,7 +223,8 @@ def provenance(
     feature is COMPUTED_FROM the versions read through it, and the run that
     computed it — the latest COMPLETE run of a job that writes it, ended by the
     time the reader started — WROTE it; a model version without a recorded
-    training run reads its TRAINED_ON features at its creation. Each run brings
+    training run reads its TRAINED_ON features at its creation, and of the tables
+    (or columns) it was TRAINED_ON the versions that were the latest then. Each run brings
     its job and code version (the run's own, else the job's); each model version
     the features it was TRAINED_ON when it was created and what they are
     COMPUTED_FROM; each dataset version the outcome of every check on its dataset
@@ -283,7 +285,7 @@ def provenance(
                 code_version=_text(code),
                 read=reads[run_id],
                 wrote=writes[run_id],
-                depth=(closure.reached[run_id].depth + 1) // 2,
+                depth=_reads(closure, run_id),
             )
         )
         if jobs_of[run_id]:
@@ -293,7 +295,7 @@ def provenance(
             version_id,
             nodes.get(version_id),
             writers[version_id],
-            closure.reached[version_id].depth // 2,
+            _reads(closure, version_id),
         )
         for version_id in version_ids
     ]
@@ -315,6 +317,19 @@ def provenance(
         edges=tuple(sorted(edges)),
         truncated=closure.truncated,
     )
+
+
+def _reads(closure: Traversal, node_id: str) -> int:
+    """The reads between a node of the closure and its root: the runs on the way, the
+    node itself included, and a model version's read of a table it was trained on at
+    its creation, without a run."""
+    count = 0
+    for later, earlier in pairwise(closure.path_to(node_id)):
+        if kind_of(earlier) is Kind.RUN or (
+            kind_of(later) is Kind.MODEL_VERSION and kind_of(earlier) is Kind.DATASET_VERSION
+        ):
+            count += 1
+    return count
 
 
 class _Upstream:
@@ -360,13 +375,25 @@ class _Upstream:
             read_at[run_id] = time_stamp(attrs.get("started_at")) or time_stamp(
                 attrs.get("ended_at")
             )
+        trained_on: list[tuple[str, str]] = []  # (model version, dataset) read at creation
         for version_id in untrained:
             created = nodes[version_id].attrs.get("created_at") if version_id in nodes else None
             as_of = _time(created)
             for hop in store.expand([version_id], _UP, [EdgeKind.TRAINED_ON], as_of):
                 if kind_of(hop.target) is Kind.FEATURE:
                     features[version_id].add(hop.target)
+                elif kind_of(hop.target) in (Kind.DATASET, Kind.FIELD) and as_of is not None:
+                    trained_on.append((version_id, dataset_of(hop.target)))
             read_at[version_id] = time_stamp(created)
+        # A model version trained on a table without a recorded run read the table's
+        # version that was the latest when it was created.
+        trained_on = sorted(set(trained_on))
+        latest = store.latest_versions(
+            [VersionRequest(dataset, read_at[version]) for version, dataset in trained_on]
+        )
+        for (version_id, _), found in zip(trained_on, latest, strict=True):
+            if found is not None:
+                hops.append(Hop(version_id, EdgeKind.TRAINED_ON, found[1]))
         for reader in sorted(features):
             kind = EdgeKind.READ_BY if kind_of(reader) is Kind.RUN else EdgeKind.TRAINED_ON
             hops.extend(Hop(reader, kind, f) for f in sorted(features[reader]))
