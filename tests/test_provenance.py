@@ -234,6 +234,23 @@ def test_provenance_diff_of_the_ltv_regression(service: LineageService) -> None:
     assert diff.edge_changes == ()
 
 
+def test_provenance_diff_of_two_versions_of_a_table_shows_their_schema_change(
+    service: LineageService,
+) -> None:
+    # payments was renamed on day 3: the diff of its day-2 and day-3 versions said
+    # "schema changes: none", comparing only what each version's run read.
+    load_demo(service)
+    payments = demo.RAW_PAYMENTS
+    diff = service.provenance_diff(version(payments, 2), version(payments, 3))
+    assert [(c.dataset_id, c.field, c.change, c.breaking) for c in diff.schema_changes] == [
+        (payments.id, "amount", ChangeKind.REMOVED, True),
+        (payments.id, "amount_cents", ChangeKind.ADDED, False),
+    ]
+    assert diff.inputs == ()  # the versions compared are no inputs
+    same = service.provenance_diff(version(payments, 3), version(payments, 4))
+    assert same.schema_changes == ()
+
+
 NS = "s3://lake"
 
 

@@ -616,7 +616,8 @@ def provenance_diff(store: Store, from_id: str, to_id: str) -> ProvenanceDiff:
     Inputs: datasets and models read at other versions, or on one side only (the
     subjects' own versions excluded). Schema: for each dataset read on both
     sides, the fields added, removed or retyped between the latest version each
-    side read, classified with the type-compatibility table of
+    side read (for two versions of one table, between those two versions),
+    classified with the type-compatibility table of
     :mod:`lineagegraph.algorithms.types_compat`. Code: jobs that ran with other
     code versions. Checks: failing on the new side only (NEW_FAILURE), on the
     old side only (RECOVERED), or on both with another result (STILL_FAILING).
@@ -744,8 +745,18 @@ def schema_differences(
     return changes
 
 
+def _subjects(side: Provenance) -> dict[str, ProvenanceVersion]:
+    roots = set(side.roots)
+    return {
+        v.entity_id: v for v in side.versions if v.id in roots and v.kind is Kind.DATASET_VERSION
+    }
+
+
 def _schema_changes(old: Provenance, new: Provenance) -> list[SchemaDifference]:
     before, after = _latest_versions(old), _latest_versions(new)
+    # Two versions of one table compared: their own schemas first of all.
+    before.update(_subjects(old))
+    after.update(_subjects(new))
     changes: list[SchemaDifference] = []
     for dataset in sorted(set(before) & set(after)):
         if before[dataset].id != after[dataset].id:
