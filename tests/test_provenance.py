@@ -31,6 +31,7 @@ from lineagegraph.model import (
     RunState,
 )
 from lineagegraph.service import LineageService
+from tests.api_helpers import gql
 
 
 def load_demo(service: LineageService) -> None:
@@ -446,6 +447,41 @@ def test_a_model_version_registered_without_a_run_read_its_tables_at_creation(
     assert diff.inputs == (InputChange(table, ChangeKind.CHANGED, (v1,), (v2,)),)
     assert [(c.field, c.change) for c in diff.schema_changes] == [("x", ChangeKind.CHANGED)]
     assert [c.change for c in diff.check_changes] == ["NEW_FAILURE"]
+
+
+def test_a_retrained_version_was_produced_by_the_run_that_completed(
+    service: LineageService,
+) -> None:
+    # The first training attempt failed and a retry completed; both wrote version 1.
+    # The version's training run (GraphQL trainingRun) and its writer in provenance
+    # were the failed attempt, the smaller runId.
+    def event(run: str, state: str, hour: int) -> dict[str, object]:
+        model_facets = {
+            "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"}
+        }
+        model_facets["version"] = {"_producer": "p", "_schemaURL": "s", "datasetVersion": "1"}
+        return {
+            "eventType": state,
+            "eventTime": f"2025-06-01T0{hour}:00:00Z",
+            "producer": "https://example.com/trainer",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": run},
+            "job": {"namespace": NS, "name": "train"},
+            "inputs": [{"namespace": NS, "name": "features"}],
+            "outputs": [{"namespace": NS, "name": "fraud", "facets": model_facets}],
+        }
+
+    failed, retry = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"
+    for run, state, hour in ((failed, "START", 1), (failed, "FAIL", 2), (retry, "START", 3)):
+        service.apply(translate_event(event(run, state, hour)))
+    service.apply(translate_event(event(retry, "COMPLETE", 4)))
+    version = make_id(Kind.MODEL_VERSION, NS, "fraud", "1")
+    completed = make_id(Kind.RUN, NS, "train", retry)
+    (subject,) = [v for v in service.provenance(version).versions if v.id == version]
+    assert subject.written_by == completed
+    query = "query($id: ID!) { node(id: $id) { ... on ModelVersion { trainingRun { id } } } }"
+    data = gql(service, query, {"id": version})
+    assert data["node"]["trainingRun"]["id"] == completed
 
 
 # --- a feature pipeline between the data and the model -------------------------------------

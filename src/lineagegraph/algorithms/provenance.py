@@ -22,7 +22,15 @@ from lineagegraph.algorithms.traversal import Traversal, bfs
 from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
-from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time, time_stamp
+from lineagegraph.model import (
+    Direction,
+    EdgeKind,
+    Node,
+    format_time,
+    parse_time,
+    producing_run,
+    time_stamp,
+)
 from lineagegraph.store.base import Hop, RunRequest, Store, VersionRequest
 
 __all__ = [
@@ -294,7 +302,7 @@ def provenance(
         describe_version(
             version_id,
             nodes.get(version_id),
-            writers[version_id],
+            _producer_first(writers[version_id], nodes),
             _reads(closure, version_id),
         )
         for version_id in version_ids
@@ -317,6 +325,15 @@ def provenance(
         edges=tuple(sorted(edges)),
         truncated=closure.truncated,
     )
+
+
+def _producer_first(writers: tuple[str, ...], nodes: Mapping[str, Node]) -> tuple[str, ...]:
+    """The runs that wrote a version, the one that produced it first (a retry's
+    COMPLETE run before the attempt that failed)."""
+    producer = producing_run(nodes[w] for w in writers if w in nodes)
+    if producer is None:
+        return writers
+    return (producer.id, *(w for w in writers if w != producer.id))
 
 
 def _reads(closure: Traversal, node_id: str) -> int:
