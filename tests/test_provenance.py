@@ -31,6 +31,7 @@ from lineagegraph.model import (
     RunState,
 )
 from lineagegraph.service import LineageService
+from tests.api_helpers import gql
 
 
 def load_demo(service: LineageService) -> None:
@@ -234,6 +235,23 @@ def test_provenance_diff_of_the_ltv_regression(service: LineageService) -> None:
     assert diff.edge_changes == ()
 
 
+def test_provenance_diff_of_two_versions_of_a_table_shows_their_schema_change(
+    service: LineageService,
+) -> None:
+    # payments was renamed on day 3: the diff of its day-2 and day-3 versions said
+    # "schema changes: none", comparing only what each version's run read.
+    load_demo(service)
+    payments = demo.RAW_PAYMENTS
+    diff = service.provenance_diff(version(payments, 2), version(payments, 3))
+    assert [(c.dataset_id, c.field, c.change, c.breaking) for c in diff.schema_changes] == [
+        (payments.id, "amount", ChangeKind.REMOVED, True),
+        (payments.id, "amount_cents", ChangeKind.ADDED, False),
+    ]
+    assert diff.inputs == ()  # the versions compared are no inputs
+    same = service.provenance_diff(version(payments, 3), version(payments, 4))
+    assert same.schema_changes == ()
+
+
 NS = "s3://lake"
 
 
@@ -346,6 +364,124 @@ def test_openlineage_runs_keep_the_code_version_they_ran(service: LineageService
     diff = service.provenance_diff(*versions)
     train = make_id(Kind.JOB, NS, "train")
     assert diff.code_changes == (CodeChange(train, ("a1b2c3d",), ("e4f5a6b",)),)
+
+
+def test_a_check_reported_on_an_unversioned_input_counts_for_the_version_it_ran_on(
+    service: LineageService,
+) -> None:
+    # The reader reports not_null(user_id) on its input, which names no version, in a
+    # COMPLETE event without a START. The cascade puts the check on the latest version
+    # created by then (events@e2 fails); provenance found no check at all, so the diff
+    # between the model versions trained before and after said "no check changes".
+    def event(day: int, hour: int, job: str, inputs: list[dict], outputs: list[dict]) -> dict:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2025-06-0{day}T0{hour}:00:00Z",
+            "producer": "https://example.com/p",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": f"00000000-0000-4000-8000-0000000{day}{hour}000"},
+            "job": {"namespace": NS, "name": job},
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+
+    def facet(name: str, body: dict[str, object]) -> dict[str, object]:
+        return {name: {"_producer": "p", "_schemaURL": "s", **body}}
+
+    events = {"namespace": NS, "name": "events"}
+    stats = {"namespace": NS, "name": "stats"}
+    for day, passed in ((1, True), (2, False)):
+        version = facet("version", {"datasetVersion": f"e{day}"})
+        service.apply(translate_event(event(day, 1, "load", [], [{**events, "facets": version}])))
+        check = {"assertion": "not_null", "column": "user_id", "success": passed}
+        read = {**events, "inputFacets": facet("dataQualityAssertions", {"assertions": [check]})}
+        service.apply(translate_event(event(day, 2, "build", [read], [stats])))
+        trained = facet("version", {"datasetVersion": str(day)})
+        model_type = facet("datasetType", {"datasetType": "MODEL"})
+        model = {"namespace": NS, "name": "churn", "facets": trained | model_type}
+        service.apply(translate_event(event(day, 3, "train", [stats], [model])))
+    not_null = make_id(Kind.CHECK, NS, "events", "not_null(user_id)")
+    e1, e2 = (make_id(Kind.DATASET_VERSION, NS, "events", f"e{d}") for d in (1, 2))
+    assert service.health(e2).status.value == "AT_RISK"
+    v1, v2 = (make_id(Kind.MODEL_VERSION, NS, "churn", str(d)) for d in (1, 2))
+    first, second = service.provenance(v1), service.provenance(v2)
+    assert [(c.check_id, c.dataset_version_id, c.passed, c.evaluated) for c in first.checks] == [
+        (not_null, e1, True, True)
+    ]
+    assert [(c.check_id, c.dataset_version_id, c.passed) for c in second.checks] == [
+        (not_null, e2, False)
+    ]
+    diff = service.provenance_diff(v1, v2)
+    assert [(c.check_id, c.change) for c in diff.check_changes] == [(not_null, "NEW_FAILURE")]
+
+
+def test_a_model_version_registered_without_a_run_read_its_tables_at_creation(
+    service: LineageService,
+) -> None:
+    # registerModelVersion(trainedOn: [a table]) without a training run: provenance
+    # showed nothing upstream, so the diff of v1 and v2 was empty while the table was
+    # retyped and its check failed between them.
+    table = make_id(Kind.DATASET, NS, "tbl")
+    at = datetime(2025, 6, 10, tzinfo=UTC)
+    for name, day, type_ in (("v1", 0, "bigint"), ("v2", 1, "varchar")):
+        spec = mx.DatasetVersionSpec(
+            NS, "tbl", name, at + timedelta(days=day), schema=[mx.FieldSpec("x", type_)]
+        )
+        service.apply(mx.upsert_dataset_version(spec, at + timedelta(days=day)))
+    v1, v2 = (make_id(Kind.DATASET_VERSION, NS, "tbl", v) for v in ("v1", "v2"))
+    rows = mx.CheckSpec(NS, "tbl", "rows")
+    failed = mx.QualityResultSpec(rows, False, at + timedelta(days=1, hours=1))
+    service.apply(mx.record_quality_result(failed, v2))
+    for n in (1, 2):
+        spec = mx.ModelVersionSpec(
+            NS, "m", str(n), at + timedelta(days=n - 1, hours=6), trained_on=[table]
+        )
+        service.apply(mx.register_model_version(spec, at + timedelta(days=n - 1, hours=6)))
+    m1, m2 = (make_id(Kind.MODEL_VERSION, NS, "m", str(n)) for n in (1, 2))
+    first, second = service.provenance(m1), service.provenance(m2)
+    assert [(v.id, v.depth) for v in first.versions] == [(v1, 1), (m1, 0)]
+    assert [(v.id, v.depth) for v in second.versions] == [(v2, 1), (m2, 0)]
+    assert (v2, EdgeKind.TRAINED_ON, m2) in second.edges
+    assert [(c.dataset_version_id, c.passed) for c in second.checks] == [(v2, False)]
+    diff = service.provenance_diff(m1, m2)
+    assert diff.inputs == (InputChange(table, ChangeKind.CHANGED, (v1,), (v2,)),)
+    assert [(c.field, c.change) for c in diff.schema_changes] == [("x", ChangeKind.CHANGED)]
+    assert [c.change for c in diff.check_changes] == ["NEW_FAILURE"]
+
+
+def test_a_retrained_version_was_produced_by_the_run_that_completed(
+    service: LineageService,
+) -> None:
+    # The first training attempt failed and a retry completed; both wrote version 1.
+    # The version's training run (GraphQL trainingRun) and its writer in provenance
+    # were the failed attempt, the smaller runId.
+    def event(run: str, state: str, hour: int) -> dict[str, object]:
+        model_facets = {
+            "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"}
+        }
+        model_facets["version"] = {"_producer": "p", "_schemaURL": "s", "datasetVersion": "1"}
+        return {
+            "eventType": state,
+            "eventTime": f"2025-06-01T0{hour}:00:00Z",
+            "producer": "https://example.com/trainer",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": run},
+            "job": {"namespace": NS, "name": "train"},
+            "inputs": [{"namespace": NS, "name": "features"}],
+            "outputs": [{"namespace": NS, "name": "fraud", "facets": model_facets}],
+        }
+
+    failed, retry = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"
+    for run, state, hour in ((failed, "START", 1), (failed, "FAIL", 2), (retry, "START", 3)):
+        service.apply(translate_event(event(run, state, hour)))
+    service.apply(translate_event(event(retry, "COMPLETE", 4)))
+    version = make_id(Kind.MODEL_VERSION, NS, "fraud", "1")
+    completed = make_id(Kind.RUN, NS, "train", retry)
+    (subject,) = [v for v in service.provenance(version).versions if v.id == version]
+    assert subject.written_by == completed
+    query = "query($id: ID!) { node(id: $id) { ... on ModelVersion { trainingRun { id } } } }"
+    data = gql(service, query, {"id": version})
+    assert data["node"]["trainingRun"]["id"] == completed
 
 
 # --- a feature pipeline between the data and the model -------------------------------------

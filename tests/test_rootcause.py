@@ -319,6 +319,24 @@ def test_demo_ltv_regression_lists_the_payments_schema_change(service: LineageSe
     }
 
 
+def test_a_deployment_until_a_past_time_stands_for_the_version_it_served_then(
+    service: LineageService,
+) -> None:
+    # churn-production served v2 from day 3 to day 5: a regression seen on day 4 is
+    # v2's. The deployment was taken for v3, which serves now and did not exist then,
+    # so the window ended before v3 and nothing was found.
+    load_demo(service)
+    production = demo.deployment_id("churn-production")
+    then = service.root_cause(production, until=demo.day(4, 12))
+    v2 = demo.CHURN.version_id(2)
+    assert (then.model_version_id, then.baseline_id) == (v2, demo.CHURN.version_id(1))
+    assert then.suspects == service.root_cause(v2, until=demo.day(4, 12)).suspects
+    assert then.suspects
+    assert service.root_cause(production).model_version_id == demo.CHURN.version_id(3)
+    with pytest.raises(InvalidInput, match="serves no model version at 2026"):
+        service.root_cause(production, until=demo.day(1, 8))
+
+
 def test_same_input_same_order_with_ties_broken_by_id(service: LineageService) -> None:
     load_demo(service)
     first = service.root_cause(demo.LTV.version_id(2))
@@ -339,6 +357,20 @@ def test_root_cause_rejects_bad_questions(service: LineageService) -> None:
         service.root_cause(make_id(Kind.MODEL_VERSION, demo.MLFLOW, "churn_classifier", "9"))
     with pytest.raises(InvalidInput):
         service.root_cause(demo.CHURN.version_id(3), since=demo.day(5), until=demo.day(4))
+    # Without an until the end is the version's creation, which the message names.
+    with pytest.raises(InvalidInput) as late:
+        service.root_cause(demo.CHURN.version_id(3), since=demo.day(6))
+    assert str(late.value) == (
+        "the window's start (since, 2026-10-06T00:00:00+00:00) is after its end "
+        "(the creation of churn_classifier@3, 2026-10-05T07:00:00+00:00)"
+    )
+    # Without a since the start is the baseline's creation.
+    with pytest.raises(InvalidInput) as early:
+        service.root_cause(demo.CHURN.version_id(3), until=demo.day(2))
+    assert str(early.value) == (
+        "the window's start (the creation of churn_classifier@2, 2026-10-03T07:00:00+00:00) "
+        "is after its end (until, 2026-10-02T00:00:00+00:00)"
+    )
     idle = ChangeSet().add(demo.Deployment(namespace=demo.SERVING, name="idle"))
     service.apply(idle)
     with pytest.raises(InvalidInput):

@@ -69,6 +69,7 @@ __all__ = [
     "lenient_time",
     "member_stamp",
     "parse_time",
+    "producing_run",
     "reasons_from_json",
     "reasons_to_json",
     "time_stamp",
@@ -215,6 +216,18 @@ def completion_stamp(kind: Kind, attrs: Mapping[str, Any]) -> str | None:
     if kind is not Kind.RUN or attrs.get("state") != RunState.COMPLETE.value:
         return None
     return time_stamp(attrs.get("ended_at")) or time_stamp(attrs.get("started_at"))
+
+
+def producing_run(writers: Iterable[Node]) -> Node | None:
+    """Of the runs that wrote a version, the one that produced it: the COMPLETE run that
+    ended last (an attempt that failed before a retry wrote the same version too), else
+    the latest run; ties go to the larger id."""
+
+    def order(run: Node) -> tuple[bool, str, str, str]:
+        done = completion_stamp(run.kind, run.attrs)
+        return (done is not None, done or "", member_stamp(run.kind, run.attrs) or "", run.id)
+
+    return max(writers, key=order, default=None)
 
 
 def member_stamp(kind: Kind, attrs: Mapping[str, Any]) -> str | None:

@@ -15,14 +15,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
-from lineagegraph.algorithms.traversal import bfs
+from lineagegraph.algorithms.traversal import Traversal, bfs
 from lineagegraph.algorithms.types_compat import compare_nullability, compare_types, dialect_of
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
-from lineagegraph.model import Direction, EdgeKind, Node, format_time, parse_time, time_stamp
-from lineagegraph.store.base import Hop, RunRequest, Store
+from lineagegraph.model import (
+    Direction,
+    EdgeKind,
+    Node,
+    format_time,
+    parse_time,
+    producing_run,
+    time_stamp,
+)
+from lineagegraph.store.base import Hop, RunRequest, Store, VersionRequest
 
 __all__ = [
     "ChangeKind",
@@ -222,12 +231,15 @@ def provenance(
     feature is COMPUTED_FROM the versions read through it, and the run that
     computed it — the latest COMPLETE run of a job that writes it, ended by the
     time the reader started — WROTE it; a model version without a recorded
-    training run reads its TRAINED_ON features at its creation. Each run brings
+    training run reads its TRAINED_ON features at its creation, and of the tables
+    (or columns) it was TRAINED_ON the versions that were the latest then. Each run brings
     its job and code version (the run's own, else the job's); each model version
     the features it was TRAINED_ON when it was created and what they are
     COMPUTED_FROM; each dataset version the outcome of every check on its dataset
-    or fields: the latest result that ran on that version, else the latest result
-    observed before the first run in the closure read it. ``truncated`` says
+    or fields: the latest result that ran on that version (EVALUATED it, else named
+    it as ``dataset_version``, else named none and was observed when it was its
+    dataset's latest version), else the latest result observed before the first run
+    in the closure read it. ``truncated`` says
     ``max_nodes`` stopped the closure.
 
     Raises :class:`InvalidInput` for another kind of id and :class:`NotFound` for
@@ -281,7 +293,7 @@ def provenance(
                 code_version=_text(code),
                 read=reads[run_id],
                 wrote=writes[run_id],
-                depth=(closure.reached[run_id].depth + 1) // 2,
+                depth=_reads(closure, run_id),
             )
         )
         if jobs_of[run_id]:
@@ -290,8 +302,8 @@ def provenance(
         describe_version(
             version_id,
             nodes.get(version_id),
-            writers[version_id],
-            closure.reached[version_id].depth // 2,
+            _producer_first(writers[version_id], nodes),
+            _reads(closure, version_id),
         )
         for version_id in version_ids
     ]
@@ -313,6 +325,28 @@ def provenance(
         edges=tuple(sorted(edges)),
         truncated=closure.truncated,
     )
+
+
+def _producer_first(writers: tuple[str, ...], nodes: Mapping[str, Node]) -> tuple[str, ...]:
+    """The runs that wrote a version, the one that produced it first (a retry's
+    COMPLETE run before the attempt that failed)."""
+    producer = producing_run(nodes[w] for w in writers if w in nodes)
+    if producer is None:
+        return writers
+    return (producer.id, *(w for w in writers if w != producer.id))
+
+
+def _reads(closure: Traversal, node_id: str) -> int:
+    """The reads between a node of the closure and its root: the runs on the way, the
+    node itself included, and a model version's read of a table it was trained on at
+    its creation, without a run."""
+    count = 0
+    for later, earlier in pairwise(closure.path_to(node_id)):
+        if kind_of(earlier) is Kind.RUN or (
+            kind_of(later) is Kind.MODEL_VERSION and kind_of(earlier) is Kind.DATASET_VERSION
+        ):
+            count += 1
+    return count
 
 
 class _Upstream:
@@ -358,13 +392,25 @@ class _Upstream:
             read_at[run_id] = time_stamp(attrs.get("started_at")) or time_stamp(
                 attrs.get("ended_at")
             )
+        trained_on: list[tuple[str, str]] = []  # (model version, dataset) read at creation
         for version_id in untrained:
             created = nodes[version_id].attrs.get("created_at") if version_id in nodes else None
             as_of = _time(created)
             for hop in store.expand([version_id], _UP, [EdgeKind.TRAINED_ON], as_of):
                 if kind_of(hop.target) is Kind.FEATURE:
                     features[version_id].add(hop.target)
+                elif kind_of(hop.target) in (Kind.DATASET, Kind.FIELD) and as_of is not None:
+                    trained_on.append((version_id, dataset_of(hop.target)))
             read_at[version_id] = time_stamp(created)
+        # A model version trained on a table without a recorded run read the table's
+        # version that was the latest when it was created.
+        trained_on = sorted(set(trained_on))
+        latest = store.latest_versions(
+            [VersionRequest(dataset, read_at[version]) for version, dataset in trained_on]
+        )
+        for (version_id, _), found in zip(trained_on, latest, strict=True):
+            if found is not None:
+                hops.append(Hop(version_id, EdgeKind.TRAINED_ON, found[1]))
         for reader in sorted(features):
             kind = EdgeKind.READ_BY if kind_of(reader) is Kind.RUN else EdgeKind.TRAINED_ON
             hops.extend(Hop(reader, kind, f) for f in sorted(features[reader]))
@@ -522,6 +568,14 @@ def _checks(
     result_ids = sorted({r for rs in results_of.values() for r in rs})
     result_nodes = store.get(result_ids)
     evaluated = _neighbours(store, result_ids, EdgeKind.EVALUATED, _DOWN)
+    # A result that names no version ran on the latest version of its dataset created
+    # by the time it was observed, as the cascade reads it.
+    linked = _neighbours(store, datasets, EdgeKind.HAS_VERSION, _DOWN)
+    all_versions = sorted(
+        {v for vs in linked.values() for v in vs if kind_of(v) is Kind.DATASET_VERSION}
+    )
+    all_nodes = store.get(all_versions)
+    created = {v: describe_version(v, all_nodes.get(v)).created_at for v in all_versions}
     outcomes: list[CheckOutcome] = []
     for version in versions:
         for check_id in check_ids:
@@ -533,9 +587,18 @@ def _checks(
                 observed_at = _time(node.attrs.get("observed_at")) if node else None
                 if node is None or observed_at is None:
                     continue
-                ran_on = version.id in evaluated[result_id] or (
-                    not evaluated[result_id] and node.attrs.get("dataset_version") == version.id
-                )
+                named = node.attrs.get("dataset_version")
+                if evaluated[result_id]:
+                    ran_on = version.id in evaluated[result_id]
+                elif isinstance(named, str) and named in created:
+                    ran_on = named == version.id
+                else:
+                    earlier = [
+                        (at, v)
+                        for v in linked[version.entity_id]
+                        if (at := created.get(v)) is not None and at <= observed_at
+                    ]
+                    ran_on = bool(earlier) and max(earlier)[1] == version.id
                 results.append((ran_on, observed_at, result_id, node))
             own = [r for r in results if r[0]]
             cutoff = first_read.get(version.id)
@@ -570,7 +633,8 @@ def provenance_diff(store: Store, from_id: str, to_id: str) -> ProvenanceDiff:
     Inputs: datasets and models read at other versions, or on one side only (the
     subjects' own versions excluded). Schema: for each dataset read on both
     sides, the fields added, removed or retyped between the latest version each
-    side read, classified with the type-compatibility table of
+    side read (for two versions of one table, between those two versions),
+    classified with the type-compatibility table of
     :mod:`lineagegraph.algorithms.types_compat`. Code: jobs that ran with other
     code versions. Checks: failing on the new side only (NEW_FAILURE), on the
     old side only (RECOVERED), or on both with another result (STILL_FAILING).
@@ -698,8 +762,18 @@ def schema_differences(
     return changes
 
 
+def _subjects(side: Provenance) -> dict[str, ProvenanceVersion]:
+    roots = set(side.roots)
+    return {
+        v.entity_id: v for v in side.versions if v.id in roots and v.kind is Kind.DATASET_VERSION
+    }
+
+
 def _schema_changes(old: Provenance, new: Provenance) -> list[SchemaDifference]:
     before, after = _latest_versions(old), _latest_versions(new)
+    # Two versions of one table compared: their own schemas first of all.
+    before.update(_subjects(old))
+    after.update(_subjects(new))
     changes: list[SchemaDifference] = []
     for dataset in sorted(set(before) & set(after)):
         if before[dataset].id != after[dataset].id:

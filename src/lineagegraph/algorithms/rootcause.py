@@ -1,8 +1,9 @@
 """Root cause of a model regression (ARCHITECTURE §4.5): ranked, explained suspects.
 
-For a regressed model version (or the one a deployment serves now) and a time
-window — by default from the creation of the model's previous version, the
-baseline, to this version's creation (for a first version, the week before it);
+For a regressed model version (or the one a deployment serves now, or served at
+the window's end when that is given) and a time window — by default from the
+creation of the model's previous version, the baseline, to this version's
+creation (for a first version, the week before it);
 what happened with the baseline, at its creation, is not in it — every upstream
 event in the window is a suspect:
 
@@ -314,8 +315,10 @@ def root_cause(
 ) -> RootCauseReport:
     """Ranked suspects for a regressed model version or deployment (see the module docs).
 
+    A deployment stands for the model version it serves at ``until``, else now.
+
     Raises :class:`InvalidInput` for an id of another kind, a deployment that
-    serves nothing now, or a window that ends before it starts; :class:`NotFound`
+    serves nothing then, or a window that ends before it starts; :class:`NotFound`
     for an entity that does not exist.
     """
     kind = kind_of(entity_id)
@@ -325,7 +328,7 @@ def root_cause(
         )
     if not store.kinds([entity_id]):
         raise NotFound(f"no entity with id {entity_id!r}")
-    target = entity_id if kind is Kind.MODEL_VERSION else _served_now(store, entity_id)
+    target = entity_id if kind is Kind.MODEL_VERSION else _served(store, entity_id, until)
     versions = _model_versions(store, target)
     order = [v.id for v in versions]
     position = order.index(target) if target in order else -1
@@ -338,7 +341,13 @@ def root_cause(
     if start is None:  # a first version: what happened in the time before it
         start = end - FIRST_VERSION_LOOKBACK
     if start is not None and start > end:
-        raise InvalidInput("the window's start (since) is after its end (until)")
+        # Name what set each end: the option, else the version it defaults to.
+        starts = "since" if since is not None or baseline is None else _creation(baseline.id)
+        ends = "until" if until is not None or created is None else _creation(target)
+        raise InvalidInput(
+            f"the window's start ({starts}, {start.isoformat()}) is after its end "
+            f"({ends}, {end.isoformat()})"
+        )
     prov = provenance(store, target)
     baseline_prov = provenance(store, baseline.id) if baseline is not None else None
     diff = compare_provenance(baseline_prov, prov) if baseline_prov is not None else None
@@ -367,10 +376,20 @@ def root_cause(
     )
 
 
-def _served_now(store: Store, deployment: str) -> str:
-    served = sorted({h.target for h in store.expand([deployment], _UP, [EdgeKind.SERVES])})
+def _creation(version: str) -> str:
+    return f"the creation of {short_name(version)}"
+
+
+def _served(store: Store, deployment: str, at: datetime | None) -> str:
+    """The model version the deployment serves now, or served at ``at`` (the window's end)."""
+    if at is None:
+        served = sorted({h.target for h in store.expand([deployment], _UP, [EdgeKind.SERVES])})
+    else:
+        edges = store.edges([deployment], _UP, [EdgeKind.SERVES], at)
+        served = sorted({e.source_id for e in edges if e.serving_at(at)})
     if not served:
-        raise InvalidInput(f"deployment {deployment!r} serves no model version now")
+        when = "now" if at is None else f"at {format_time(at)}"
+        raise InvalidInput(f"deployment {deployment!r} serves no model version {when}")
     nodes = store.get(served)
     return max(served, key=lambda v: (_created(describe_version(v, nodes.get(v))), v))
 

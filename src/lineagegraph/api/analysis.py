@@ -992,7 +992,10 @@ class AnalysisQuery:
         info: Info,
         id: EntityId,
         since: Annotated[datetime | None, arg("Start of the window.")] = None,
-        until: Annotated[datetime | None, arg("End of the window.")] = None,
+        until: Annotated[
+            datetime | None,
+            arg("End of the window; a deployment stands for the version it served then."),
+        ] = None,
     ) -> RootCause:
         report = await info.context.call(
             info.context.service.root_cause, _check_id(str(id), "id"), since, until

@@ -871,8 +871,9 @@ class ModelVersion(Node):
     @resolver(description="The run that trained this version.")
     async def training_run(self, info: Info) -> Run | None:
         writers = await info.context.neighbours(self.id, Direction.UPSTREAM, EdgeKind.WROTE)
-        if writers:
-            return Run.build(writers[0])
+        trainer = m.producing_run(writers)
+        if trainer is not None:
+            return Run.build(trainer)
         run_id = _opt_str(self.source.attrs.get("training_run"))
         node = None if run_id is None else await info.context.node(run_id)
         return None if node is None or node.kind is not Kind.RUN else Run.build(node)

@@ -846,7 +846,11 @@ ROOT_CAUSE = """query($id: ID!, $since: DateTime, $until: DateTime) {
 @click.command("root-cause")
 @click.argument("reference")
 @click.option("--since", default=None, help="Start of the window (ISO-8601).")
-@click.option("--until", default=None, help="End of the window (ISO-8601).")
+@click.option(
+    "--until",
+    default=None,
+    help="End of the window (ISO-8601); a deployment stands for the version it served then.",
+)
 @common_options
 @run_with_client
 def root_cause(
