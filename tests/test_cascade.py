@@ -422,6 +422,13 @@ def test_design_lineage_gives_potential_risk_along_column_lineage(
     ]
     for entity in (mid, ds("mid"), feature, mv(1), PROD):
         assert [r.kind for r in service.health(entity).reasons] == [ReasonKind.DESIGN_LINEAGE]
+    # one hop is "1 hop" (it said "1 hops")
+    assert (
+        service.health(mid)
+        .reasons[0]
+        .message.endswith("failed, 1 hop (potential: by design lineage)")
+    )
+    assert "failed, 2 hops (potential" in service.health(feature).reasons[0].message
     # Field-level: the job is not on the column path, so it is not listed.
     assert status(service, jb("etl")) is HealthStatus.OK
     assert status(service, ds("src")) is HealthStatus.FAILING

@@ -904,7 +904,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
     for node_id, path in sorted(seeds.items()):
         if node_id not in marks and _kind(node_id) is not Kind.RUN:
             hops = len(path) - 1
-            where = f"data where {check.label} on {label} failed, {hops} hops upstream"
+            where = f"data where {check.label} on {label} failed, {_hops(hops)} upstream"
             run = latest_runs.get(path[-2]) if _kind(node_id) is Kind.JOB else None
             if run is not None and run.attrs.get("state") == RunState.ABORT.value:
                 done = (
@@ -964,7 +964,7 @@ def _reach(rules: _Rules, check: _Check, result: _Result) -> dict[str, _Mark]:
             path,
             Precision.POTENTIAL,
             False,
-            f"downstream of {label} where {check.label} failed, {hops} hops "
+            f"downstream of {label} where {check.label} failed, {_hops(hops)} "
             "(potential: by design lineage)",
             ReasonKind.DESIGN_LINEAGE,
         )
@@ -1409,6 +1409,11 @@ def _health_update(store: Store, applied: ChangeSet) -> ChangeSet:
         if record != old:
             health.append(record)
     return ChangeSet(health=health, health_removals=removals)
+
+
+def _hops(count: int) -> str:
+    """``1 hop``, ``3 hops``."""
+    return f"{count} hop" if count == 1 else f"{count} hops"
 
 
 def _holds(record: HealthRecord | None, results: Collection[str]) -> bool:
