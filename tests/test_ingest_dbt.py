@@ -100,6 +100,13 @@ def test_postgres_lineage_and_runs(service: LineageService, postgres: Path) -> N
     run = service.node(customers_run[0].target)
     assert run.attrs["state"] == "COMPLETE"
     assert run.attrs["parent_run"] == invocation
+    # the code a model's run ran is the model file's checksum, as dbt's state:modified
+    # compares it (runs had no code version: a changed model was no code change)
+    manifest = load(postgres / "manifest.json")
+    checksum = manifest["nodes"]["model.jaffle_shop.customers"]["checksum"]
+    assert checksum["name"] == "sha256"
+    assert run.attrs["code_version"] == f"sha256:{checksum['checksum'][:12]}"
+    assert service.node(pg_job("customers")).attrs["code_version"] == run.attrs["code_version"]
     version = make_id(Kind.DATASET_VERSION, PG, "postgres.public.customers", PG_INVOCATION)
     assert service.node(version).attrs["row_count"] == 100
     assert (

@@ -366,6 +366,57 @@ def test_openlineage_runs_keep_the_code_version_they_ran(service: LineageService
     assert diff.code_changes == (CodeChange(train, ("a1b2c3d",), ("e4f5a6b",)),)
 
 
+def test_a_changed_sql_query_is_a_code_change_for_producers_that_send_only_sql(
+    service: LineageService,
+) -> None:
+    # dbt-ol and Airflow's SQL operators send the query in the sql facet and no
+    # sourceCodeLocation: their runs had no code version, so a changed query never showed
+    # in a provenance diff or root cause.
+    def run(n: int, query: str) -> dict[str, object]:
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": f"2025-06-0{n}T06:00:00Z",
+            "producer": "https://example.com/airflow",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": f"00000000-0000-4000-8000-00000000000{n}"},
+            "job": {
+                "namespace": NS,
+                "name": "train",
+                "facets": {"sql": {"_producer": "p", "_schemaURL": "s", "query": query}},
+            },
+            "inputs": [{"namespace": NS, "name": "features"}],
+            "outputs": [
+                {
+                    "namespace": NS,
+                    "name": "fraud",
+                    "facets": {
+                        "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"}
+                    },
+                }
+            ],
+        }
+
+    queries = (
+        "select * from features where amount > 0",
+        "select *\n  from features\n  where amount > 0",  # re-indented: the same code
+        "select * from features where amount >= 0",
+    )
+    for n, query in enumerate(queries, start=1):
+        service.apply(translate_event(run(n, query)))
+    versions = [
+        make_id(Kind.MODEL_VERSION, NS, "fraud", f"00000000-0000-4000-8000-00000000000{n}")
+        for n in (1, 2, 3)
+    ]
+    codes = [service.provenance(v).runs[0].code_version for v in versions]
+    assert all(code is not None and code.startswith("sql:") for code in codes)
+    assert codes[0] == codes[1] != codes[2]
+    train = make_id(Kind.JOB, NS, "train")
+    assert service.provenance_diff(versions[0], versions[1]).code_changes == ()
+    assert service.provenance_diff(versions[1], versions[2]).code_changes == (
+        CodeChange(train, (codes[1],), (codes[2],)),
+    )
+
+
 def test_a_check_reported_on_an_unversioned_input_counts_for_the_version_it_ran_on(
     service: LineageService,
 ) -> None:

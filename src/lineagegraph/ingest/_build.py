@@ -85,6 +85,15 @@ def stable_hash(value: Any, length: int = 8) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+def sql_code_version(query: str | None) -> str | None:
+    """A code version for a job known only by the SQL it runs: ``sql:`` and a hash of the
+    query with its whitespace collapsed, so that a changed query is a code change (in
+    provenance diffs and root cause) while re-indenting it is not."""
+    if not query or not query.strip():
+        return None
+    return "sql:" + hashlib.sha256(" ".join(query.split()).encode("utf-8")).hexdigest()[:12]
+
+
 def short_text(value: Any, limit: int = 500) -> str | None:
     """A value as display text for observed/expected values; long text is cut."""
     if value is None:

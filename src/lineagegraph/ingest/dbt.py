@@ -49,7 +49,7 @@ from pydantic import Field as PydanticField
 
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, make_id
-from lineagegraph.ingest._build import GraphBuilder, Translation, short_text
+from lineagegraph.ingest._build import GraphBuilder, Translation, short_text, sql_code_version
 from lineagegraph.ingest._olspec import describe_error
 from lineagegraph.model import (
     ChangeSet,
@@ -119,6 +119,11 @@ class _TestMetadata(_Lenient):
     arguments: dict[str, Any] = PydanticField(default_factory=dict, alias="kwargs")
 
 
+class _Checksum(_Lenient):
+    name: str | None = None
+    checksum: str | None = None
+
+
 class _Node(_Lenient):
     unique_id: str
     resource_type: str
@@ -148,6 +153,7 @@ class _Node(_Lenient):
     compiled_code: str | None = None
     compiled_sql: str | None = None
     original_file_path: str | None = None
+    checksum: _Checksum | str | None = None  # a unit test's is a bare string
 
     @property
     def relation(self) -> str:
@@ -156,6 +162,15 @@ class _Node(_Lenient):
     @property
     def code(self) -> str | None:
         return self.compiled_code or self.compiled_sql or self.raw_code or self.raw_sql or None
+
+    @property
+    def code_version(self) -> str | None:
+        """The model file's checksum, as dbt's ``state:modified`` compares it (``sha256:``
+        and its first 12 digits), else a hash of its SQL."""
+        found = self.checksum
+        if isinstance(found, _Checksum) and found.name and found.checksum and found.name != "none":
+            return f"{found.name}:{found.checksum[:12]}"
+        return sql_code_version(self.raw_code or self.raw_sql or self.code)
 
 
 class _ManifestMetadata(_Lenient):
@@ -583,6 +598,7 @@ class _DbtTranslation:
                 integration="DBT",
                 sql=node.code,
                 code_location=node.original_file_path,
+                code_version=node.code_version,
                 owners=_owners(node),
                 tags=list(node.tags) or None,
             ),
@@ -911,6 +927,7 @@ class _DbtTranslation:
                 ended_at=end,
                 error_message=error,
                 parent_run=invocation_run,
+                code_version=node.code_version,
             ),
             {
                 "state_at": format_time(end),

@@ -45,6 +45,7 @@ from lineagegraph.ingest._build import (
     node_of,
     platform_of,
     short_text,
+    sql_code_version,
 )
 from lineagegraph.model import (
     ChangeSet,
@@ -374,6 +375,14 @@ def _edge_attrs(job_id: str | None, transformations: list[dict[str, Any]]) -> di
     return attrs
 
 
+def _code_version(facets: Mapping[str, Any]) -> str | None:
+    """The code version a job's facets give: ``sourceCodeLocation``'s version, else a hash
+    of its ``sql`` query (see :func:`sql_code_version`)."""
+    code = facets.get("sourceCodeLocation") or {}
+    sql = facets.get("sql") or {}
+    return code.get("version") or sql_code_version(sql.get("query"))
+
+
 def _job(job: spec.Job) -> tuple[Job, dict[str, Any]]:
     facets = job.get("facets") or {}
     kind = facets.get("jobType") or {}
@@ -395,7 +404,7 @@ def _job(job: spec.Job) -> tuple[Job, dict[str, Any]]:
             integration=kind.get("integration"),
             sql=sql["query"] if sql else None,
             code_location=location,
-            code_version=code.get("version") if code else None,
+            code_version=_code_version(facets),
             owners=_owners(facets.get("ownership")),
             tags=_tags(facets.get("tags")),
             facets=spec.unknown_facets(facets, "job") or None,
@@ -870,9 +879,9 @@ class _RunTranslation(_Translation):
                 )
         nominal = facets.get("nominalTime")
         error = facets.get("errorMessage")
-        # The code this run ran: the job's facet as this event reports it (the job keeps
+        # The code this run ran: the job's facets as this event reports them (the job keeps
         # only its latest, so provenance of an older run needs its own).
-        code = (job.get("facets") or {}).get("sourceCodeLocation")
+        code_version = _code_version(job.get("facets") or {})
         self.b.entity(
             Run(
                 namespace=job["namespace"],
@@ -884,7 +893,7 @@ class _RunTranslation(_Translation):
                 nominal_time=nominal["nominalStartTime"] if nominal else None,
                 error_message=error["message"] if error else None,
                 parent_run=parent_run,
-                code_version=code.get("version") if code else None,
+                code_version=code_version,
                 facets=spec.unknown_facets(facets, "run") or None,
             ),
             {
