@@ -392,6 +392,29 @@ def test_a_body_over_the_server_limit_says_what_to_change(
     assert service.stats().nodes == 0
 
 
+def test_a_server_url_with_an_extra_path_is_an_error_naming_the_url(
+    service: LineageService, shared_data: Path
+) -> None:
+    # The UI's mount answers a POST to /api/api/v1/lineage/batch 405: every event was
+    # listed as failed with "Method Not Allowed", as if the events were at fault.
+    with running_server(service, Settings(store="memory://")) as server:
+        wrong = f"{server.url}/api"
+        folder = shared_data / "marquez" / "apples"
+        events = run("ingest", "openlineage", str(folder), "--server", wrong)
+        assert events.exit_code == 1
+        assert f"{wrong}/api/v1/lineage/batch answered 405" in events.output
+        assert "failed 1_pick_apples" not in events.output
+        dbt = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+        manifest = run("ingest", "dbt", "--manifest", str(dbt / "manifest.json"), "--server", wrong)
+        assert manifest.exit_code == 1
+        assert f"{wrong}/api/v1/ingest/dbt answered 405" in manifest.output
+        gx = shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json"
+        result = run("ingest", "gx", str(gx), "--dataset", "dataset|file|t", "--server", wrong)
+        assert result.exit_code == 1
+        assert f"{wrong}/api/v1/ingest/gx answered 405" in result.output
+    assert service.stats().nodes == 0
+
+
 def test_a_dbt_manifest_goes_to_a_server_without_what_the_translation_never_reads(
     store_url: str, service: LineageService
 ) -> None:

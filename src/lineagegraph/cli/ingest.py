@@ -117,7 +117,11 @@ class _Client:
             response = self.http.post(f"{self.base}{path}", content=body)
         except httpx.HTTPError as error:
             raise click.ClickException(f"cannot reach {self.base}: {error}") from None
-        if response.status_code in (401, 403, 404, 413) or response.status_code >= 500:
+        # The ingest routes answer 200, 201 or 207 with JSON, or 400 with a JSON refusal;
+        # anything else (a 405 from a URL with an extra path, a proxy's page) is no answer
+        # about the input, so it ends the command naming the URL rather than failing
+        # every event with the server's words.
+        if response.status_code not in (200, 201, 207, 400) or not _is_json(response):
             hint = {413: too_large, 401: TOKEN_HINT}.get(response.status_code, "")
             raise click.ClickException(
                 f"{self.base}{path} answered {response.status_code}: {_message(response)}{hint}"
@@ -127,6 +131,13 @@ class _Client:
     def close(self) -> None:
         """Close the connection pool."""
         self.http.close()
+
+
+def _is_json(response: httpx.Response) -> bool:
+    try:
+        return isinstance(response.json(), dict)
+    except ValueError:
+        return False
 
 
 def _message(response: httpx.Response) -> str:
