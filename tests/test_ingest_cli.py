@@ -20,7 +20,7 @@ from lineagegraph.store.embedded import EmbeddedStore
 from tests.api_helpers import running_server
 
 
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
+def run(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(main, list(args), input=stdin, env=env)
 
 
@@ -120,6 +120,31 @@ def test_ingest_json_lines_from_stdin(store_url: str, shared_data: Path) -> None
         assert service.stats().nodes_by_kind["RUN"] == 8
     finally:
         service.close()
+
+
+def test_stdin_is_read_as_a_file_is_gzipped_or_not_utf_8(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    # Piped gzip data (gzip -c events.jsonl) was split into "lines" of binary and each
+    # failed "not UTF-8 text"; the same bytes in events.jsonl.gz were 8 events. Input
+    # that is not UTF-8 failed line by line, where a file is refused whole.
+    files = sorted((shared_data / "marquez" / "apples").glob("*.json"))
+    lines = "\n".join(json.dumps(json.loads(f.read_text())) for f in files).encode()
+    packed = tmp_path / "events.jsonl.gz"
+    packed.write_bytes(gzip.compress(lines))
+    from_file = run("ingest", "openlineage", str(packed), "--store", store_url, "--json")
+    other = f"sqlite:///{tmp_path / 'piped.db'}"
+    piped = run("ingest", "openlineage", "-", "--store", other, "--json", stdin=packed.read_bytes())
+    assert piped.exit_code == 0, piped.output
+    summary = json.loads(piped.stdout)
+    assert (summary["events"], summary["ok"]) == (8, 8)
+    assert summary["store"] == json.loads(from_file.stdout)["store"]
+    latin = run("ingest", "openlineage", "-", "--store", other, "--json", stdin=b"\xff\n{}\n\xfe\n")
+    assert latin.exit_code == 1
+    failed = json.loads(latin.stdout)["failed"]
+    assert len(failed) == 1
+    assert failed[0]["source"] == "<stdin>"
+    assert failed[0]["error"].startswith("cannot read standard input: 'utf-8' codec")
 
 
 def complete_event(i: int, job: int, *, reads: bool = True) -> dict[str, Any]:

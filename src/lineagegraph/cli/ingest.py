@@ -14,6 +14,7 @@ import functools
 import gzip
 import json
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -241,7 +242,7 @@ def _documents(path: str) -> tuple[int, Iterator[Document]]:
     """How many documents PATH holds, and the documents: JSON lines are decoded only as
     they are ingested, so a large file is never held decoded all at once."""
     if path == "-":
-        documents = read_documents(sys.stdin.read(), "<stdin>")
+        documents = _stdin_documents(sys.stdin.buffer.read())
         return len(documents), iter(documents)
     if not path.strip():
         raise click.BadParameter(
@@ -251,6 +252,18 @@ def _documents(path: str) -> tuple[int, Iterator[Document]]:
     if not location.exists():
         raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
     return scan_path(location)
+
+
+def _stdin_documents(data: bytes) -> list[Document]:
+    """The documents piped in, read as a file is: gzipped data (``gzip -c events.jsonl``)
+    is unpacked, and input that is not UTF-8 is refused whole, not line by line."""
+    try:
+        if data.startswith(b"\x1f\x8b"):
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+        return [Document("<stdin>", error=f"cannot read standard input: {error}")]
+    return read_documents(text, "<stdin>")
 
 
 @ingest.command("openlineage")
