@@ -20,7 +20,7 @@ from lineagegraph.store.embedded import EmbeddedStore
 from tests.api_helpers import running_server
 
 
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
+def run(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(main, list(args), input=stdin, env=env)
 
 
@@ -120,6 +120,31 @@ def test_ingest_json_lines_from_stdin(store_url: str, shared_data: Path) -> None
         assert service.stats().nodes_by_kind["RUN"] == 8
     finally:
         service.close()
+
+
+def test_stdin_is_read_as_a_file_is_gzipped_or_not_utf_8(
+    store_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    # Piped gzip data (gzip -c events.jsonl) was split into "lines" of binary and each
+    # failed "not UTF-8 text"; the same bytes in events.jsonl.gz were 8 events. Input
+    # that is not UTF-8 failed line by line, where a file is refused whole.
+    files = sorted((shared_data / "marquez" / "apples").glob("*.json"))
+    lines = "\n".join(json.dumps(json.loads(f.read_text())) for f in files).encode()
+    packed = tmp_path / "events.jsonl.gz"
+    packed.write_bytes(gzip.compress(lines))
+    from_file = run("ingest", "openlineage", str(packed), "--store", store_url, "--json")
+    other = f"sqlite:///{tmp_path / 'piped.db'}"
+    piped = run("ingest", "openlineage", "-", "--store", other, "--json", stdin=packed.read_bytes())
+    assert piped.exit_code == 0, piped.output
+    summary = json.loads(piped.stdout)
+    assert (summary["events"], summary["ok"]) == (8, 8)
+    assert summary["store"] == json.loads(from_file.stdout)["store"]
+    latin = run("ingest", "openlineage", "-", "--store", other, "--json", stdin=b"\xff\n{}\n\xfe\n")
+    assert latin.exit_code == 1
+    failed = json.loads(latin.stdout)["failed"]
+    assert len(failed) == 1
+    assert failed[0]["source"] == "<stdin>"
+    assert failed[0]["error"].startswith("cannot read standard input: 'utf-8' codec")
 
 
 def complete_event(i: int, job: int, *, reads: bool = True) -> dict[str, Any]:
@@ -389,6 +414,29 @@ def test_a_body_over_the_server_limit_says_what_to_change(
         assert manifest.exit_code == 1
         assert "LINEAGEGRAPH_MAX_BODY_BYTES" in manifest.output
         assert "--batch-size" not in manifest.output
+    assert service.stats().nodes == 0
+
+
+def test_a_server_url_with_an_extra_path_is_an_error_naming_the_url(
+    service: LineageService, shared_data: Path
+) -> None:
+    # The UI's mount answers a POST to /api/api/v1/lineage/batch 405: every event was
+    # listed as failed with "Method Not Allowed", as if the events were at fault.
+    with running_server(service, Settings(store="memory://")) as server:
+        wrong = f"{server.url}/api"
+        folder = shared_data / "marquez" / "apples"
+        events = run("ingest", "openlineage", str(folder), "--server", wrong)
+        assert events.exit_code == 1
+        assert f"{wrong}/api/v1/lineage/batch answered 405" in events.output
+        assert "failed 1_pick_apples" not in events.output
+        dbt = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+        manifest = run("ingest", "dbt", "--manifest", str(dbt / "manifest.json"), "--server", wrong)
+        assert manifest.exit_code == 1
+        assert f"{wrong}/api/v1/ingest/dbt answered 405" in manifest.output
+        gx = shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json"
+        result = run("ingest", "gx", str(gx), "--dataset", "dataset|file|t", "--server", wrong)
+        assert result.exit_code == 1
+        assert f"{wrong}/api/v1/ingest/gx answered 405" in result.output
     assert service.stats().nodes == 0
 
 

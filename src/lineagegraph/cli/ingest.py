@@ -14,6 +14,7 @@ import functools
 import gzip
 import json
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -117,7 +118,11 @@ class _Client:
             response = self.http.post(f"{self.base}{path}", content=body)
         except httpx.HTTPError as error:
             raise click.ClickException(f"cannot reach {self.base}: {error}") from None
-        if response.status_code in (401, 403, 404, 413) or response.status_code >= 500:
+        # The ingest routes answer 200, 201 or 207 with JSON, or 400 with a JSON refusal;
+        # anything else (a 405 from a URL with an extra path, a proxy's page) is no answer
+        # about the input, so it ends the command naming the URL rather than failing
+        # every event with the server's words.
+        if response.status_code not in (200, 201, 207, 400) or not _is_json(response):
             hint = {413: too_large, 401: TOKEN_HINT}.get(response.status_code, "")
             raise click.ClickException(
                 f"{self.base}{path} answered {response.status_code}: {_message(response)}{hint}"
@@ -127,6 +132,13 @@ class _Client:
     def close(self) -> None:
         """Close the connection pool."""
         self.http.close()
+
+
+def _is_json(response: httpx.Response) -> bool:
+    try:
+        return isinstance(response.json(), dict)
+    except ValueError:
+        return False
 
 
 def _message(response: httpx.Response) -> str:
@@ -230,7 +242,7 @@ def _documents(path: str) -> tuple[int, Iterator[Document]]:
     """How many documents PATH holds, and the documents: JSON lines are decoded only as
     they are ingested, so a large file is never held decoded all at once."""
     if path == "-":
-        documents = read_documents(sys.stdin.read(), "<stdin>")
+        documents = _stdin_documents(sys.stdin.buffer.read())
         return len(documents), iter(documents)
     if not path.strip():
         raise click.BadParameter(
@@ -240,6 +252,18 @@ def _documents(path: str) -> tuple[int, Iterator[Document]]:
     if not location.exists():
         raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
     return scan_path(location)
+
+
+def _stdin_documents(data: bytes) -> list[Document]:
+    """The documents piped in, read as a file is: gzipped data (``gzip -c events.jsonl``)
+    is unpacked, and input that is not UTF-8 is refused whole, not line by line."""
+    try:
+        if data.startswith(b"\x1f\x8b"):
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+        return [Document("<stdin>", error=f"cannot read standard input: {error}")]
+    return read_documents(text, "<stdin>")
 
 
 @ingest.command("openlineage")
