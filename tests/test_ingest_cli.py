@@ -72,6 +72,15 @@ def test_a_folder_without_event_files_is_said_and_counts_read_in_words(
         f"{empty} holds no event files (names ending "
         ".json, .jsonl, .ndjson, .json.gz, .jsonl.gz, .ndjson.gz)"
     ]
+    # an empty file, [] or empty input ingested "0 events" with no word of it
+    (empty / "crashed.json").write_text("")
+    (empty / "none.json").write_text("[]")
+    for given in (empty / "crashed.json", empty / "none.json", empty):
+        nothing = run("ingest", "openlineage", str(given), "--store", store_url)
+        assert nothing.exit_code == 0, nothing.output
+        assert f"warning: {given} holds no events" in nothing.output
+    piped = run("ingest", "openlineage", "-", "--store", store_url, stdin="")
+    assert "warning: standard input holds no events" in piped.output
     dataset_event = {
         "eventTime": "2024-05-01T10:00:00Z",
         "producer": "https://example.com/producer",

@@ -288,7 +288,7 @@ def openlineage_command(
     folder of such files (in file-name order); ``-`` reads standard input."""
     store_url, server = target_of(store_url, server, "server")
     count, documents = _documents(path)
-    warnings = _no_event_files(path)
+    warnings = _no_events(path, count)
     if server:
         report = _send_events(documents, count, server, token, batch_size or SERVER_BATCH_EVENTS)
         _print_summary(path, report, as_json, server, warnings=warnings, counted=False)
@@ -314,12 +314,16 @@ def openlineage_command(
     _exit(report)
 
 
-def _no_event_files(path: str) -> tuple[str, ...]:
-    """A warning when PATH is a folder without event files (a mistyped folder, say)."""
+def _no_events(path: str, count: int) -> tuple[str, ...]:
+    """A warning when PATH gives nothing to ingest: a folder without event files (a
+    mistyped folder, say), or files or input holding no events (an empty file or ``[]``,
+    which a writer that failed may leave)."""
     location = Path(path)
     if path != "-" and location.is_dir() and not event_files(location):
         suffixes = ", ".join(EVENT_FILE_SUFFIXES)
         return (f"{path} holds no event files (names ending {suffixes})",)
+    if count == 0:
+        return (f"{'standard input' if path == '-' else path} holds no events",)
     return ()
 
 
