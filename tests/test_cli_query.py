@@ -367,6 +367,13 @@ def test_impact_of_a_proposed_schema_file(store_url: str, tmp_path: Path) -> Non
     neither = invoke("impact", "analytics.staging.stg_payments", "--store", store_url)
     assert neither.exit_code == 2
     assert "give changes" in neither.output
+    # a path listed twice is a fault of the file, a usage error (the server refused it: 1)
+    proposed.write_text(json.dumps([{"name": "amount"}, {"path": "amount", "type": "int"}]))
+    twice = invoke(
+        "impact", "analytics.staging.stg_payments", "--schema", str(proposed), "--store", store_url
+    )
+    assert twice.exit_code == 2, twice.output
+    assert "lists 'amount' more than once" in twice.output
 
 
 def test_search_with_filters(store_url: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -353,7 +354,13 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
             "the proposed schema lists no fields (to drop the table, --drop-dataset)",
             param_hint="--schema",
         )
-    return _proposed_fields(fields, "")
+    proposed = _proposed_fields(fields, "")
+    twice = sorted(p for p, n in Counter(f["path"] for f in proposed).items() if n > 1)
+    if twice:  # a usage error, as the file's other faults are (the server said it: exit 1)
+        raise click.BadParameter(
+            f"the proposed schema lists {twice[0]!r} more than once", param_hint="--schema"
+        )
+    return proposed
 
 
 # Keys of a proposed field read as what they say: its path (or name), its type (or dbt's
