@@ -612,6 +612,34 @@ def test_at_risk_says_what_each_reason_rests_on(page: tuple[Page, Watch], server
     watch.check()
 
 
+def test_at_risk_names_the_owners_of_each_entity(page: tuple[Page, Watch]) -> None:
+    # The view answered what is at risk and why but not whom to tell: owners were only on
+    # each entity's own page. A model version's owners are its model's, a column's its
+    # dataset's.
+    tab, watch = page
+    open_route(tab, route("at-risk"))
+    evidence = tab.locator("#evidence")
+    owners = ".owners .chip"
+    expect(evidence.locator(f'article[data-id="{CHURN_PRODUCTION}"] {owners}')).to_have_text(
+        ["team:ml-growth", "maya@acme.example"]
+    )
+    expect(evidence.locator(f'article[data-id="{CHURN_V3}"] {owners}')).to_have_text(
+        ["team:ml-growth", "maya@acme.example"]
+    )
+    column = "field|snowflake://acme|analytics.staging.stg_orders|customer_id"
+    expect(evidence.locator(f'article[data-id="{column}"] {owners}')).to_have_text(
+        ["team:analytics-eng", "ari@acme.example"]
+    )
+    expect(evidence.locator(f'article[data-id="{STG_ORDERS}"] {owners}')).to_have_text(
+        ["team:analytics-eng", "ari@acme.example"]
+    )
+    # and beside the graph, for the entity picked on it
+    open_route(tab, route("at-risk", None, f"focus={quote(CHURN_PRODUCTION, safe='')}"))
+    expect(tab.locator(f"#selected {owners}")).to_have_text(["team:ml-growth", "maya@acme.example"])
+    shoot(tab, "at-risk-owners")
+    watch.check()
+
+
 def test_root_cause_of_a_regressed_model_version(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("root-cause", CHURN_V3))

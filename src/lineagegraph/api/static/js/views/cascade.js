@@ -4,7 +4,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, pathChips } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun, reasonKindLabel } from "../format.js";
+import { chips, formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun, reasonKindLabel } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { datasetIdOf } from "../lineagedata.js";
 import { go, link } from "../router.js";
@@ -17,13 +17,19 @@ const ORDER = ["DEPLOYMENT", "MODEL_VERSION", "MODEL", "FEATURE", "DATASET", "JO
 // What the list shows unless asked for more: the entities people act on.
 const KEY_KINDS = new Set(["DEPLOYMENT", "MODEL_VERSION", "MODEL", "FEATURE", "DATASET"]);
 
+// Who to tell: an entity's own owners; a model version's are its model's, a column's and a
+// dataset version's their dataset's, a run's its job's (as the entity pages show them).
+const OWNERS = `... on Dataset { owners } ... on Job { owners } ... on Feature { owners } ... on Model { owners }
+      ... on Deployment { owners } ... on ModelVersion { model { owners } } ... on Field { dataset { owners } }
+      ... on DatasetVersion { dataset { owners } } ... on Run { job { owners } }`;
+
 export const AT_RISK_QUERY = `query AtRisk($first: Int!, $after: String) {
   atRisk(first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes {
       id kind status
-      node { id kind label namespace name }
+      node { id kind label namespace name ${OWNERS} }
       reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } }
     }
   }
@@ -145,6 +151,7 @@ export async function render(root, route, ctx) {
       selected,
       h("div", { class: "title-row" }, entityLink(node.id, { text: node.label })),
       h("p", { class: "subtitle" }, kindBadge(node.kind, node.failed), " ", healthBadge(own ? own.status : node.health)),
+      own ? ownerLine(own.node) : null,
       own ? reasonList(own) : null,
       here.length > (own ? 1 : 0) ? h("p", { class: "hint" }, `Also at risk here: ${here.filter((r) => r !== own).map((r) => displayLabel(r.node || r)).join(", ")}`) : null,
       !own && node.kind === "CHECK" ? h("p", {}, "The failing check this evidence starts from.") : null,
@@ -186,12 +193,26 @@ function reasonList(record) {
   );
 }
 
+/** The owners of an at-risk entity (see OWNERS), or null for an entity the query did not name. */
+function ownersOf(node) {
+  if (!node) return null;
+  const holder = node.owners ? node : node.model || node.dataset || node.job;
+  return holder && holder.owners ? holder.owners : null;
+}
+
+function ownerLine(node) {
+  const owners = ownersOf(node);
+  if (!owners) return null;
+  return h("div", { class: "owners hint" }, "Owners: ", chips(owners));
+}
+
 function evidenceItem(record) {
   const node = record.node || { id: record.id, kind: record.kind };
   return h(
     "article",
     { class: "evidence-item", dataset: { id: record.id }, "aria-label": displayLabel(node) },
     h("div", { class: "title-row" }, entityLink(node), healthBadge(record.status), kindBadge(record.kind)),
+    ownerLine(node),
     reasonList(record),
   );
 }
