@@ -772,6 +772,54 @@ def test_a_failing_check_is_not_drawn_with_the_passing_icon(page: tuple[Page, Wa
     watch.check()
 
 
+def test_a_failing_check_leads_to_what_it_puts_at_risk(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # A check's health is never set (its target's is), so the page of a failing check, the
+    # one an alert links to, had no way to the cascade; and the at-risk view, given the
+    # check, said only that evidence starts there, beside the passing check's green icon.
+    tab, watch = page
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("entity", PASSING_CHECK))
+    expect(tab.locator("h1")).to_contain_text("not_null(email)")
+    expect(tab.locator(".page-head .actions a", has_text="Cascade")).to_have_count(0)
+    result = NOT_NULL_CHECK.replace("check|", "result|", 1) + "|day5"
+    open_route(tab, route("entity", result))
+    expect(tab.locator(".page-head .actions a", has_text="Cascade")).to_have_attribute(
+        "href", route("at-risk", None, f"focus={quote(NOT_NULL_CHECK, safe='')}")
+    )
+    open_route(tab, route("entity", NOT_NULL_CHECK))
+    tab.locator(".page-head .actions a", has_text="Cascade").click()
+    selected = tab.locator("#selected")
+    expect(selected.locator(".title-row svg").first).to_have_class(failed_icon)
+    reach = selected.locator("#check-reach")
+    expect(reach.locator(f'a[data-id="{CHURN_PRODUCTION}"]')).to_be_visible()
+    expect(reach.locator(f'a[data-id="{CHURN_V3}"]')).to_be_visible()
+    expect(reach.locator(f'a[data-id="{STG_ORDERS}"]')).to_be_visible()
+    # the same entities the evidence list shows with a reason from this check
+    from_check = tab.locator("#evidence article").filter(
+        has=tab.locator(f'.path a[data-id="{NOT_NULL_CHECK}"]')
+    )
+    expect(reach.locator("li")).to_have_count(from_check.count())
+    shoot(tab, "at-risk-from-a-check")
+    # once it passes again, nothing is at risk because of it
+    post(
+        tab,
+        server,
+        'mutation { recordQualityResult(input: {namespace: "snowflake://acme", '
+        'name: "analytics.staging.stg_orders", check: "not_null(customer_id)", '
+        'field: "customer_id", passed: true, observed: "0 null values"}) { __typename } }',
+    )
+    open_route(tab, route("entity", PASSING_CHECK))
+    open_route(tab, route("entity", NOT_NULL_CHECK))
+    expect(tab.locator(".subtitle .badge").nth(1)).to_have_text("passed")
+    expect(tab.locator(".page-head .actions a", has_text="Cascade")).to_have_count(0)
+    open_route(tab, route("at-risk"))
+    expect(tab.locator("#risk-summary")).to_be_visible()
+    expect(tab.locator(f'#evidence article[data-id="{CHURN_PRODUCTION}"]')).to_have_count(0)
+    watch.check()
+
+
 def test_an_affected_check_in_the_impact_table_shows_its_outcome(page: tuple[Page, Watch]) -> None:
     # The impact query asked nothing of a check's outcome: the failing not_null(customer_id),
     # affected by dropping the column it checks, was listed with a passing check's green tick.

@@ -143,18 +143,30 @@ export async function render(root, route, ctx) {
   status.textContent = `${failing.length} failing · ${atRisk.length} at risk · drawn at entity level`;
   if (focus) graph.select(entityOf(focus));
 
+  // what one failing check makes failing or at risk, of what the list shows
+  function checkReach(checkId) {
+    const reached = shown.filter((r) => r.reasons.some((reason) => reason.checkId === checkId));
+    return h(
+      "div",
+      { id: "check-reach" },
+      h("p", {}, "The failing check this evidence starts from."),
+      h("p", {}, `Failing or at risk because of it: ${reached.length} ${noun(reached.length, "entity", "entities")} of those the list below shows`),
+      h("ul", { class: "plain-list" }, reached.map((r) => h("li", {}, entityLink(r.node || r.id), " ", healthBadge(r.status)))),
+    );
+  }
+
   function showEvidence(node) {
     if (!node) return;
     const here = records.filter((r) => r.id === node.id || entityOf(r.id) === node.id);
     const own = here.find((r) => r.id === node.id);
     replace(
       selected,
-      h("div", { class: "title-row" }, entityLink(node.id, { text: node.label })),
+      h("div", { class: "title-row" }, entityLink(node.id, { text: node.label, failed: Boolean(node.failed) })),
       h("p", { class: "subtitle" }, kindBadge(node.kind, node.failed), " ", healthBadge(own ? own.status : node.health)),
       own ? ownerLine(own.node) : null,
       own ? reasonList(own) : null,
       here.length > (own ? 1 : 0) ? h("p", { class: "hint" }, `Also at risk here: ${here.filter((r) => r !== own).map((r) => displayLabel(r.node || r)).join(", ")}`) : null,
-      !own && node.kind === "CHECK" ? h("p", {}, "The failing check this evidence starts from.") : null,
+      !own && node.kind === "CHECK" ? checkReach(node.id) : null,
       h("div", { class: "actions" }, h("a", { class: "button small", href: link("lineage", node.id) }, "Lineage"), h("a", { class: "button small", href: link("entity", node.id) }, "Open page")),
     );
   }

@@ -109,8 +109,18 @@ function header(node) {
   }
   if (node.health && node.health.status !== "OK") {
     actions.push(h("a", { class: "button", href: link("at-risk", null, { focus: node.id }) }, "Cascade"));
+  } else if (failingCheckOf(node)) {
+    // a check's health is never set (its target's is): its latest outcome says it fails
+    actions.push(h("a", { class: "button", href: link("at-risk", null, { focus: failingCheckOf(node) }) }, "Cascade"));
   }
   return h("div", { class: "page-head" }, pageTitle(node), h("div", { class: "actions" }, actions));
+}
+
+/** The failing check a check or a failed result's page leads the cascade from, if any. */
+function failingCheckOf(node) {
+  if (node.kind === "CHECK" && node.latestResult && node.latestResult.passed === false) return node.id;
+  if (node.kind === "RESULT" && node.passed === false && node.check) return node.check.id;
+  return null;
 }
 
 // A schema table's position column ("#") comes first, and only when some field has a
