@@ -246,6 +246,7 @@ function toolbar(settings, update) {
     h("label", { class: "field", for: "lineage-asof" }, "As of (UTC)", h("span", { style: "display:flex;gap:6px" }, asOf, settings.asOf ? h("button", { type: "button", onclick: () => update({ asOf: null }) }, "Now") : null)),
     h("label", { class: "check", for: "lineage-columns" }, columns, "Column level"),
     h("span", { class: "spacer" }),
-    h("span", { class: "hint" }, settings.asOf ? `Lineage as it was at ${formatTime(settings.asOf)}` : "Current lineage"),
+    // health has no past: the colours on a past graph are today's, which it must say
+    h("span", { class: "hint", id: "lineage-when" }, settings.asOf ? `Lineage as it was at ${formatTime(settings.asOf)}; health (colours, badges) as it is now` : "Current lineage"),
   );
 }
