@@ -646,6 +646,37 @@ def test_at_risk_names_the_owners_of_each_entity(page: tuple[Page, Watch]) -> No
     watch.check()
 
 
+def test_opening_a_node_of_the_at_risk_graph_does_what_the_canvas_says(
+    page: tuple[Page, Watch],
+) -> None:
+    # Every canvas told screen readers "Enter expands the selected node"; on the at-risk
+    # overlay Enter opened the node's lineage, and for the failing check (like its Lineage
+    # button) led to "Lineage is drawn for …" instead of the check.
+    tab, watch = page
+    open_route(tab, route("at-risk", None, f"focus={quote(NOT_NULL_CHECK, safe='')}"))
+    canvas = tab.locator("#graph")
+    expect(canvas).to_have_attribute(
+        "aria-label", re.compile("Enter opens the selected node's lineage")
+    )
+    expect(tab.locator("#selected .actions a", has_text="Open page")).to_be_visible()
+    expect(tab.locator("#selected .actions a", has_text="Lineage")).to_have_count(0)
+    canvas.focus()
+    canvas.press("Enter")
+    expect(tab.locator("h1")).to_have_text("not_null(customer_id) on stg_orders")
+    open_route(tab, route("at-risk", None, f"focus={quote(CHURN_PRODUCTION, safe='')}"))
+    expect(tab.locator("#selected .actions a", has_text="Lineage")).to_be_visible()
+    tab.locator("#graph").focus()
+    tab.locator("#graph").press("Enter")
+    expect(tab.locator("#lineage-title h1")).to_have_text("churn-production")
+    # the lineage canvas expands; the root cause and impact canvases open the node's page
+    expect(tab.locator("#graph")).to_have_attribute("aria-label", re.compile("Enter expands"))
+    open_route(tab, route("root-cause", CHURN_V3))
+    expect(tab.locator("#graph")).to_have_attribute(
+        "aria-label", re.compile("Enter opens the selected node's page")
+    )
+    watch.check()
+
+
 def test_root_cause_of_a_regressed_model_version(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("root-cause", CHURN_V3))

@@ -8,6 +8,7 @@ import { chips, formatTime, healthBadge, kindBadge, kindFromId, kindName, labelF
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { datasetIdOf } from "../lineagedata.js";
 import { go, link } from "../router.js";
+import { LINEAGE_KINDS } from "./lineage.js";
 
 const PAGE = 1000;
 const MAX_PAGES = 10;
@@ -99,7 +100,9 @@ export async function render(root, route, ctx) {
     label: "At-risk overlay",
     status,
     onSelect: (node) => showEvidence(node),
-    onOpen: (node) => go(link("lineage", node.id)),
+    // a check is not drawn as lineage: its page, not "Lineage is drawn for …"
+    onOpen: (node) => go(link(LINEAGE_KINDS.includes(node.kind) ? "lineage" : "entity", node.id)),
+    openHint: "opens the selected node's lineage (a check's page)",
     onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id))),
     legendExtra: h("span", {}, h("span", { class: "swatch", style: "border-color:#dc6803;background:#fff" }), "evidence path"),
   });
@@ -167,7 +170,7 @@ export async function render(root, route, ctx) {
       own ? reasonList(own) : null,
       here.length > (own ? 1 : 0) ? h("p", { class: "hint" }, `Also at risk here: ${here.filter((r) => r !== own).map((r) => displayLabel(r.node || r)).join(", ")}`) : null,
       !own && node.kind === "CHECK" ? checkReach(node.id) : null,
-      h("div", { class: "actions" }, h("a", { class: "button small", href: link("lineage", node.id) }, "Lineage"), h("a", { class: "button small", href: link("entity", node.id) }, "Open page")),
+      h("div", { class: "actions" }, LINEAGE_KINDS.includes(node.kind) ? h("a", { class: "button small", href: link("lineage", node.id) }, "Lineage") : null, h("a", { class: "button small", href: link("entity", node.id) }, "Open page")),
     );
   }
 }
