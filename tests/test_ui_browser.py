@@ -353,6 +353,22 @@ def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     watch.check()
 
 
+def test_expanding_a_node_keeps_saying_the_graph_is_cut(page: tuple[Page, Watch]) -> None:
+    # After one node was expanded the status line dropped "cut at a bound", as though the
+    # drawing were now whole, while every other node at the bound still hid its neighbours.
+    tab, watch = page
+    open_route(tab, route("lineage", STG_ORDERS, "direction=DOWNSTREAM&depth=1"))
+    status = tab.locator(".graph-status")
+    expect(status).to_contain_text("cut at a bound (depth)")
+    before = len(node_list_labels(tab))
+    tab.locator("ul.node-list button", has_text="customer_ltv").first.click()
+    tab.locator("#selected button", has_text="Expand downstream").click()
+    expect(tab.locator("ul.node-list li")).not_to_have_count(before)
+    expect(status).to_contain_text(f"{len(node_list_labels(tab))} nodes")
+    expect(status).to_contain_text("cut at a bound (depth)")
+    watch.check()
+
+
 def test_depth_all_is_chosen_from_the_menu_and_kept(page: tuple[Page, Watch]) -> None:
     # "All" wrote an empty depth, which links leave out: the view fell back to 2 hops.
     tab, watch = page

@@ -150,7 +150,8 @@ export async function render(root, route, ctx) {
       const nodes = more.nodes.map((n) => ({ ...n, depth: undefined }));
       graph.merge({ nodes, edges: more.edges }, { reveal: nodes.map((n) => n.id) });
       graph.render();
-      describe(null);
+      // one node's neighbours drawn: the rest is still cut where the first answer was
+      describe(result);
       graph.select(node.id, { center: false });
     } catch (err) {
       expanded.delete(key);
