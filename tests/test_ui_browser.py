@@ -873,6 +873,40 @@ def test_a_failing_check_leads_to_what_it_puts_at_risk(
     watch.check()
 
 
+def test_a_check_that_passes_again_is_not_drawn_failing_at_risk(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # ltv_regressor v2 was trained on day 4's data, on which not_null(customer_id) failed,
+    # so it stays at risk once the check passes on the latest version; the overlay still
+    # drew the check red with the failed icon and called it failing, beside "0 failing".
+    tab, watch = page
+    post(
+        tab,
+        server,
+        'mutation { recordQualityResult(input: {namespace: "snowflake://acme", '
+        'name: "analytics.staging.stg_orders", check: "not_null(customer_id)", '
+        'field: "customer_id", passed: true, observed: "0 null values"}) { __typename } }',
+    )
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("at-risk", None, f"focus={quote(NOT_NULL_CHECK, safe='')}"))
+    expect(tab.locator("#risk-summary .card").first).to_contain_text("0failing")
+    ltv_staging = tab.locator(
+        '#evidence article[data-id="deployment|k8s://ml-serving|ltv-staging"]'
+    )
+    expect(ltv_staging).to_be_visible()
+    chip = ltv_staging.locator(f'.path a[data-id="{NOT_NULL_CHECK}"] svg').first
+    expect(chip).not_to_have_class(failed_icon)
+    selected = tab.locator("#selected")
+    expect(selected.locator(".title-row svg").first).not_to_have_class(failed_icon)
+    expect(selected.locator(".subtitle .badge.health")).to_have_text("OK")
+    expect(selected.locator("#check-reach")).to_contain_text("This check passes now")
+    check_in_list = tab.locator(f'ul.node-list button[data-id="{NOT_NULL_CHECK}"]')
+    expect(check_in_list.locator("svg")).not_to_have_class(failed_icon)
+    expect(check_in_list.locator(".health-dot")).to_have_class(re.compile(r"\bOK\b"))
+    shoot(tab, "at-risk-check-passes-again")
+    watch.check()
+
+
 def test_an_affected_check_in_the_impact_table_shows_its_outcome(page: tuple[Page, Watch]) -> None:
     # The impact query asked nothing of a check's outcome: the failing not_null(customer_id),
     # affected by dropping the column it checks, was listed with a passing check's green tick.

@@ -31,7 +31,7 @@ export const AT_RISK_QUERY = `query AtRisk($first: Int!, $after: String) {
     nodes {
       id kind status
       node { id kind label namespace name ${OWNERS} }
-      reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } }
+      reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed check { id latestResult { passed } } } }
     }
   }
 }`;
@@ -149,10 +149,13 @@ export async function render(root, route, ctx) {
   // what one failing check makes failing or at risk, of what the list shows
   function checkReach(checkId) {
     const reached = shown.filter((r) => r.reasons.some((reason) => reason.checkId === checkId));
+    const now = failingCheckIds(records).has(checkId)
+      ? "The failing check this evidence starts from."
+      : "This check passes now; the evidence starts from an earlier result of it that failed, on the data these entities were built from.";
     return h(
       "div",
       { id: "check-reach" },
-      h("p", {}, "The failing check this evidence starts from."),
+      h("p", {}, now),
       h("p", {}, `Failing or at risk because of it: ${reached.length} ${noun(reached.length, "entity", "entities")} of those the list below shows`),
       h("ul", { class: "plain-list" }, reached.map((r) => h("li", {}, entityLink(r.node || r.id), " ", healthBadge(r.status)))),
     );
@@ -173,6 +176,21 @@ export async function render(root, route, ctx) {
       h("div", { class: "actions" }, LINEAGE_KINDS.includes(node.kind) ? h("a", { class: "button small", href: link("lineage", node.id) }, "Lineage") : null, h("a", { class: "button small", href: link("entity", node.id) }, "Open page")),
     );
   }
+}
+
+/**
+ * The checks evidence starts from whose latest result failed. A check that passes now can
+ * still start evidence: an earlier result of it failed on the data version something was
+ * built from (a model version trained on that day's data).
+ */
+function failingCheckIds(records) {
+  return new Set(records.flatMap((r) => r.reasons).filter(checkFails).map((reason) => reason.checkId));
+}
+
+/** Whether the latest result of the check a reason starts from failed. */
+function checkFails(reason) {
+  const latest = reason.result && reason.result.check ? reason.result.check.latestResult : null;
+  return !latest || latest.passed === false;
 }
 
 function edgeKey(edge) {
@@ -199,9 +217,9 @@ function reasonList(record) {
           reason.result && reason.result.observedAt ? ` · check failed ${formatTime(reason.result.observedAt)}` : "",
           reason.result && reason.result.observed ? ` (${reason.result.observed})` : "",
         ),
-        pathChips(entityPath(reason), { failed: [reason.checkId] }),
+        pathChips(entityPath(reason), { failed: checkFails(reason) ? [reason.checkId] : [] }),
         reason.path.length > 1
-          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path], { failed: [reason.checkId, reason.resultId] }))
+          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path], { failed: checkFails(reason) ? [reason.checkId, reason.resultId] : [reason.resultId] }))
           : null,
       ),
     ),
@@ -242,6 +260,7 @@ function overlay(records) {
     if (status.get(id) !== "FAILING") status.set(id, record.status);
   }
   const known = new Map(records.filter((r) => r.node && r.node.id === entityOf(r.id)).map((r) => [r.id, r.node]));
+  const failingChecks = failingCheckIds(records);
   const nodes = new Map();
   const edges = new Map();
   const add = (id) => {
@@ -255,9 +274,8 @@ function overlay(records) {
       namespace: node ? node.namespace : parts[1],
       name: node ? node.name : parts[2],
       label: node ? displayLabel(node) : labelFromId(id),
-      health: status.get(id) || (kind === "CHECK" ? "FAILING" : "OK"),
-      // every check on an evidence path is one whose latest result failed
-      failed: kind === "CHECK",
+      health: status.get(id) || (failingChecks.has(id) ? "FAILING" : "OK"),
+      failed: failingChecks.has(id),
       dataset: kind === "FIELD" ? datasetIdOf({ namespace: parts[1], name: parts[2] }) : undefined,
     });
   };
