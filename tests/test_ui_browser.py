@@ -904,6 +904,15 @@ def test_a_check_that_passes_again_is_not_drawn_failing_at_risk(
     expect(check_in_list.locator("svg")).not_to_have_class(failed_icon)
     expect(check_in_list.locator(".health-dot")).to_have_class(re.compile(r"\bOK\b"))
     shoot(tab, "at-risk-check-passes-again")
+    # the deployment's own page, and the lineage beside it, label the check alike
+    open_route(tab, route("entity", "deployment|k8s://ml-serving|ltv-staging"))
+    reason_check = tab.locator(f'#health .reason .hint a[data-id="{NOT_NULL_CHECK}"] svg')
+    expect(reason_check).not_to_have_class(failed_icon)
+    open_route(tab, route("lineage", "deployment|k8s://ml-serving|ltv-staging"))
+    expect(tab.locator("#selected .reason")).to_be_visible()
+    expect(
+        tab.locator(f'#selected .reason .hint a[data-id="{NOT_NULL_CHECK}"] svg')
+    ).not_to_have_class(failed_icon)
     watch.check()
 
 

@@ -4,7 +4,7 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, pathChips } from "../components.js";
 import { h, replace } from "../dom.js";
-import { chips, formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun, reasonKindLabel } from "../format.js";
+import { chips, formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun, reasonCheckFails, reasonKindLabel } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { datasetIdOf } from "../lineagedata.js";
 import { go, link } from "../router.js";
@@ -184,14 +184,9 @@ export async function render(root, route, ctx) {
  * built from (a model version trained on that day's data).
  */
 function failingCheckIds(records) {
-  return new Set(records.flatMap((r) => r.reasons).filter(checkFails).map((reason) => reason.checkId));
+  return new Set(records.flatMap((r) => r.reasons).filter(reasonCheckFails).map((reason) => reason.checkId));
 }
 
-/** Whether the latest result of the check a reason starts from failed. */
-function checkFails(reason) {
-  const latest = reason.result && reason.result.check ? reason.result.check.latestResult : null;
-  return !latest || latest.passed === false;
-}
 
 function edgeKey(edge) {
   return `${edge.source}>${edge.kind}>${edge.target}`;
@@ -217,9 +212,9 @@ function reasonList(record) {
           reason.result && reason.result.observedAt ? ` · check failed ${formatTime(reason.result.observedAt)}` : "",
           reason.result && reason.result.observed ? ` (${reason.result.observed})` : "",
         ),
-        pathChips(entityPath(reason), { failed: checkFails(reason) ? [reason.checkId] : [] }),
+        pathChips(entityPath(reason), { failed: reasonCheckFails(reason) ? [reason.checkId] : [] }),
         reason.path.length > 1
-          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path], { failed: checkFails(reason) ? [reason.checkId, reason.resultId] : [reason.resultId] }))
+          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path], { failed: reasonCheckFails(reason) ? [reason.checkId, reason.resultId] : [reason.resultId] }))
           : null,
       ),
     ),

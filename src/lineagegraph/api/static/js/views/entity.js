@@ -7,7 +7,7 @@ import { chips, formatNumber, formatTime, healthBadge, kindFromId, plural, resul
 import { link } from "../router.js";
 import { LINEAGE_KINDS } from "./lineage.js";
 
-const HEALTH = `health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } } }`;
+const HEALTH = `health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed check { id latestResult { passed } } } } }`;
 const REF = `id kind label namespace name`;
 const CHECKS = `checks { ${REF} check checkType field severity system latestResult { id passed observedAt observed expected } }`;
 

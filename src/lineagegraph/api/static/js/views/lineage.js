@@ -16,7 +16,7 @@ export const LINEAGE_KINDS = ["DATASET", "FIELD", "JOB", "FEATURE", "MODEL", "MO
 const DETAIL_QUERY = `query NodeDetail($id: ID!) {
   node(id: $id) {
     id kind label namespace name
-    health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } } }
+    health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed check { id latestResult { passed } } } } }
     ... on Dataset { description owners tags }
     ... on Field { type description }
     ... on Job { description owners jobType }
