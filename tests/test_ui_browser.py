@@ -353,6 +353,22 @@ def test_lineage_expands_a_node(page: tuple[Page, Watch]) -> None:
     watch.check()
 
 
+def test_expanding_a_node_keeps_saying_the_graph_is_cut(page: tuple[Page, Watch]) -> None:
+    # After one node was expanded the status line dropped "cut at a bound", as though the
+    # drawing were now whole, while every other node at the bound still hid its neighbours.
+    tab, watch = page
+    open_route(tab, route("lineage", STG_ORDERS, "direction=DOWNSTREAM&depth=1"))
+    status = tab.locator(".graph-status")
+    expect(status).to_contain_text("cut at a bound (depth)")
+    before = len(node_list_labels(tab))
+    tab.locator("ul.node-list button", has_text="customer_ltv").first.click()
+    tab.locator("#selected button", has_text="Expand downstream").click()
+    expect(tab.locator("ul.node-list li")).not_to_have_count(before)
+    expect(status).to_contain_text(f"{len(node_list_labels(tab))} nodes")
+    expect(status).to_contain_text("cut at a bound (depth)")
+    watch.check()
+
+
 def test_depth_all_is_chosen_from_the_menu_and_kept(page: tuple[Page, Watch]) -> None:
     # "All" wrote an empty depth, which links leave out: the view fell back to 2 hops.
     tab, watch = page
@@ -394,6 +410,12 @@ def test_lineage_at_column_level_and_as_of_a_past_time(page: tuple[Page, Watch])
     assert "stg_payments.amount" in then
     assert "columns=1" in tab.evaluate("() => location.hash")
     assert "asOf=2026-10-02T12%3A00%3A00Z" in tab.evaluate("() => location.hash")
+    # health is not kept over time: the colours (customer_features is at risk now, from a
+    # failure on day 4) are today's, and the page says so rather than let them pass as the
+    # health on day 2
+    expect(tab.locator("#lineage-when")).to_have_text(
+        "Lineage as it was at 2026-10-02 12:00 UTC; health (colours, badges) as it is now"
+    )
     shoot(tab, "lineage-columns-as-of")
     watch.check()
 
@@ -612,6 +634,65 @@ def test_at_risk_says_what_each_reason_rests_on(page: tuple[Page, Watch], server
     watch.check()
 
 
+def test_at_risk_names_the_owners_of_each_entity(page: tuple[Page, Watch]) -> None:
+    # The view answered what is at risk and why but not whom to tell: owners were only on
+    # each entity's own page. A model version's owners are its model's, a column's its
+    # dataset's.
+    tab, watch = page
+    open_route(tab, route("at-risk"))
+    evidence = tab.locator("#evidence")
+    owners = ".owners .chip"
+    expect(evidence.locator(f'article[data-id="{CHURN_PRODUCTION}"] {owners}')).to_have_text(
+        ["team:ml-growth", "maya@acme.example"]
+    )
+    expect(evidence.locator(f'article[data-id="{CHURN_V3}"] {owners}')).to_have_text(
+        ["team:ml-growth", "maya@acme.example"]
+    )
+    column = "field|snowflake://acme|analytics.staging.stg_orders|customer_id"
+    expect(evidence.locator(f'article[data-id="{column}"] {owners}')).to_have_text(
+        ["team:analytics-eng", "ari@acme.example"]
+    )
+    expect(evidence.locator(f'article[data-id="{STG_ORDERS}"] {owners}')).to_have_text(
+        ["team:analytics-eng", "ari@acme.example"]
+    )
+    # and beside the graph, for the entity picked on it
+    open_route(tab, route("at-risk", None, f"focus={quote(CHURN_PRODUCTION, safe='')}"))
+    expect(tab.locator(f"#selected {owners}")).to_have_text(["team:ml-growth", "maya@acme.example"])
+    shoot(tab, "at-risk-owners")
+    watch.check()
+
+
+def test_opening_a_node_of_the_at_risk_graph_does_what_the_canvas_says(
+    page: tuple[Page, Watch],
+) -> None:
+    # Every canvas told screen readers "Enter expands the selected node"; on the at-risk
+    # overlay Enter opened the node's lineage, and for the failing check (like its Lineage
+    # button) led to "Lineage is drawn for …" instead of the check.
+    tab, watch = page
+    open_route(tab, route("at-risk", None, f"focus={quote(NOT_NULL_CHECK, safe='')}"))
+    canvas = tab.locator("#graph")
+    expect(canvas).to_have_attribute(
+        "aria-label", re.compile("Enter opens the selected node's lineage")
+    )
+    expect(tab.locator("#selected .actions a", has_text="Open page")).to_be_visible()
+    expect(tab.locator("#selected .actions a", has_text="Lineage")).to_have_count(0)
+    canvas.focus()
+    canvas.press("Enter")
+    expect(tab.locator("h1")).to_have_text("not_null(customer_id) on stg_orders")
+    open_route(tab, route("at-risk", None, f"focus={quote(CHURN_PRODUCTION, safe='')}"))
+    expect(tab.locator("#selected .actions a", has_text="Lineage")).to_be_visible()
+    tab.locator("#graph").focus()
+    tab.locator("#graph").press("Enter")
+    expect(tab.locator("#lineage-title h1")).to_have_text("churn-production")
+    # the lineage canvas expands; the root cause and impact canvases open the node's page
+    expect(tab.locator("#graph")).to_have_attribute("aria-label", re.compile("Enter expands"))
+    open_route(tab, route("root-cause", CHURN_V3))
+    expect(tab.locator("#graph")).to_have_attribute(
+        "aria-label", re.compile("Enter opens the selected node's page")
+    )
+    watch.check()
+
+
 def test_root_cause_of_a_regressed_model_version(page: tuple[Page, Watch]) -> None:
     tab, watch = page
     open_route(tab, route("root-cause", CHURN_V3))
@@ -741,6 +822,97 @@ def test_a_failing_check_is_not_drawn_with_the_passing_icon(page: tuple[Page, Wa
     changed = tab.locator('table[aria-label="Check changes"] tr', has_text="not_null(customer_id)")
     expect(changed.locator("a.entity-link svg")).to_have_class(failed_icon)
     shoot(tab, "failing-check-icons")
+    watch.check()
+
+
+def test_a_failing_check_leads_to_what_it_puts_at_risk(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # A check's health is never set (its target's is), so the page of a failing check, the
+    # one an alert links to, had no way to the cascade; and the at-risk view, given the
+    # check, said only that evidence starts there, beside the passing check's green icon.
+    tab, watch = page
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("entity", PASSING_CHECK))
+    expect(tab.locator("h1")).to_contain_text("not_null(email)")
+    expect(tab.locator(".page-head .actions a", has_text="Cascade")).to_have_count(0)
+    result = NOT_NULL_CHECK.replace("check|", "result|", 1) + "|day5"
+    open_route(tab, route("entity", result))
+    expect(tab.locator(".page-head .actions a", has_text="Cascade")).to_have_attribute(
+        "href", route("at-risk", None, f"focus={quote(NOT_NULL_CHECK, safe='')}")
+    )
+    open_route(tab, route("entity", NOT_NULL_CHECK))
+    tab.locator(".page-head .actions a", has_text="Cascade").click()
+    selected = tab.locator("#selected")
+    expect(selected.locator(".title-row svg").first).to_have_class(failed_icon)
+    reach = selected.locator("#check-reach")
+    expect(reach.locator(f'a[data-id="{CHURN_PRODUCTION}"]')).to_be_visible()
+    expect(reach.locator(f'a[data-id="{CHURN_V3}"]')).to_be_visible()
+    expect(reach.locator(f'a[data-id="{STG_ORDERS}"]')).to_be_visible()
+    # the same entities the evidence list shows with a reason from this check
+    from_check = tab.locator("#evidence article").filter(
+        has=tab.locator(f'.path a[data-id="{NOT_NULL_CHECK}"]')
+    )
+    expect(reach.locator("li")).to_have_count(from_check.count())
+    shoot(tab, "at-risk-from-a-check")
+    # once it passes again, nothing is at risk because of it
+    post(
+        tab,
+        server,
+        'mutation { recordQualityResult(input: {namespace: "snowflake://acme", '
+        'name: "analytics.staging.stg_orders", check: "not_null(customer_id)", '
+        'field: "customer_id", passed: true, observed: "0 null values"}) { __typename } }',
+    )
+    open_route(tab, route("entity", PASSING_CHECK))
+    open_route(tab, route("entity", NOT_NULL_CHECK))
+    expect(tab.locator(".subtitle .badge").nth(1)).to_have_text("passed")
+    expect(tab.locator(".page-head .actions a", has_text="Cascade")).to_have_count(0)
+    open_route(tab, route("at-risk"))
+    expect(tab.locator("#risk-summary")).to_be_visible()
+    expect(tab.locator(f'#evidence article[data-id="{CHURN_PRODUCTION}"]')).to_have_count(0)
+    watch.check()
+
+
+def test_a_check_that_passes_again_is_not_drawn_failing_at_risk(
+    page: tuple[Page, Watch], server: str
+) -> None:
+    # ltv_regressor v2 was trained on day 4's data, on which not_null(customer_id) failed,
+    # so it stays at risk once the check passes on the latest version; the overlay still
+    # drew the check red with the failed icon and called it failing, beside "0 failing".
+    tab, watch = page
+    post(
+        tab,
+        server,
+        'mutation { recordQualityResult(input: {namespace: "snowflake://acme", '
+        'name: "analytics.staging.stg_orders", check: "not_null(customer_id)", '
+        'field: "customer_id", passed: true, observed: "0 null values"}) { __typename } }',
+    )
+    failed_icon = re.compile(r"\bfailed\b")
+    open_route(tab, route("at-risk", None, f"focus={quote(NOT_NULL_CHECK, safe='')}"))
+    expect(tab.locator("#risk-summary .card").first).to_contain_text("0failing")
+    ltv_staging = tab.locator(
+        '#evidence article[data-id="deployment|k8s://ml-serving|ltv-staging"]'
+    )
+    expect(ltv_staging).to_be_visible()
+    chip = ltv_staging.locator(f'.path a[data-id="{NOT_NULL_CHECK}"] svg').first
+    expect(chip).not_to_have_class(failed_icon)
+    selected = tab.locator("#selected")
+    expect(selected.locator(".title-row svg").first).not_to_have_class(failed_icon)
+    expect(selected.locator(".subtitle .badge.health")).to_have_text("OK")
+    expect(selected.locator("#check-reach")).to_contain_text("This check passes now")
+    check_in_list = tab.locator(f'ul.node-list button[data-id="{NOT_NULL_CHECK}"]')
+    expect(check_in_list.locator("svg")).not_to_have_class(failed_icon)
+    expect(check_in_list.locator(".health-dot")).to_have_class(re.compile(r"\bOK\b"))
+    shoot(tab, "at-risk-check-passes-again")
+    # the deployment's own page, and the lineage beside it, label the check alike
+    open_route(tab, route("entity", "deployment|k8s://ml-serving|ltv-staging"))
+    reason_check = tab.locator(f'#health .reason .hint a[data-id="{NOT_NULL_CHECK}"] svg')
+    expect(reason_check).not_to_have_class(failed_icon)
+    open_route(tab, route("lineage", "deployment|k8s://ml-serving|ltv-staging"))
+    expect(tab.locator("#selected .reason")).to_be_visible()
+    expect(
+        tab.locator(f'#selected .reason .hint a[data-id="{NOT_NULL_CHECK}"] svg')
+    ).not_to_have_class(failed_icon)
     watch.check()
 
 

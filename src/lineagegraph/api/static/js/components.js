@@ -1,7 +1,7 @@
 // Building blocks shared by the views: entity links, tables, health reasons, evidence paths.
 
 import { h } from "./dom.js";
-import { failedOutcome, formatTime, kindBadge, kindFromId, kindIcon, labelFromId, reasonKindLabel, statusBadge } from "./format.js";
+import { failedOutcome, formatTime, kindBadge, kindFromId, kindIcon, labelFromId, reasonCheckFails, reasonKindLabel, statusBadge } from "./format.js";
 import { link } from "./router.js";
 
 /**
@@ -103,7 +103,7 @@ export function healthReasons(health) {
           "div",
           { class: "hint" },
           `${reasonKindLabel(reason)} · ${reason.hops} hop${reason.hops === 1 ? "" : "s"} · check `,
-          entityLink(reason.checkId, { failed: true }),
+          entityLink(reason.checkId, { failed: reasonCheckFails(reason) }),
           reason.result && reason.result.observedAt ? ` · failed ${formatTime(reason.result.observedAt)}` : "",
         ),
         reason.path && reason.path.length > 1 ? pathChips(reason.path) : null,

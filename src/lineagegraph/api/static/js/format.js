@@ -95,6 +95,16 @@ export function failedOutcome(node) {
   return false;
 }
 
+/**
+ * Whether the latest result of the check a health reason starts from failed (true when the
+ * query did not ask). A check that passes now can still start a reason: an earlier result
+ * of it failed on the data version something was built from.
+ */
+export function reasonCheckFails(reason) {
+  const latest = reason.result && reason.result.check ? reason.result.check.latestResult : null;
+  return !latest || latest.passed === false;
+}
+
 /** "1 node", "2 nodes"; `many` for an irregular plural ("entity", "entities"). */
 export function plural(count, one, many = `${one}s`) {
   return `${formatNumber(count)} ${count === 1 ? one : many}`;

@@ -17,15 +17,15 @@ export function destroyGraphs() {
 /**
  * Build a graph panel. Returns {element, graph}; the canvas is created once the element is
  * in the page (cytoscape needs a sized container), so call this before inserting it and use
- * `graph` after insertion.
+ * `graph` after insertion. `openHint` says what Enter (a double click) does: what `onOpen` does.
  */
-export function graphPanel({ label, status, onSelect, onOpen, onRender, legendExtra = null, threshold = 150 }) {
+export function graphPanel({ label, status, onSelect, onOpen, onRender, legendExtra = null, threshold = 150, openHint = "expands the selected node" }) {
   const canvas = h("div", {
     class: "graph",
     id: "graph",
     tabindex: "0",
     role: "application",
-    "aria-label": `${label}. Arrow keys pan, plus and minus zoom, 0 fits, Enter expands the selected node.`,
+    "aria-label": `${label}. Arrow keys pan, plus and minus zoom, 0 fits, Enter ${openHint}.`,
   });
   const graph = new LineageGraph(canvas, { onSelect, onOpen, onRender, threshold });
   live.add(graph);

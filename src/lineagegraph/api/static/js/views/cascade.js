@@ -4,10 +4,11 @@
 import { gql } from "../api.js";
 import { displayLabel, emptyState, entityLink, panel, pathChips } from "../components.js";
 import { h, replace } from "../dom.js";
-import { formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun, reasonKindLabel } from "../format.js";
+import { chips, formatTime, healthBadge, kindBadge, kindFromId, kindName, labelFromId, noun, reasonCheckFails, reasonKindLabel } from "../format.js";
 import { graphPanel, nodeList } from "../graphpanel.js";
 import { datasetIdOf } from "../lineagedata.js";
 import { go, link } from "../router.js";
+import { LINEAGE_KINDS } from "./lineage.js";
 
 const PAGE = 1000;
 const MAX_PAGES = 10;
@@ -17,14 +18,20 @@ const ORDER = ["DEPLOYMENT", "MODEL_VERSION", "MODEL", "FEATURE", "DATASET", "JO
 // What the list shows unless asked for more: the entities people act on.
 const KEY_KINDS = new Set(["DEPLOYMENT", "MODEL_VERSION", "MODEL", "FEATURE", "DATASET"]);
 
+// Who to tell: an entity's own owners; a model version's are its model's, a column's and a
+// dataset version's their dataset's, a run's its job's (as the entity pages show them).
+const OWNERS = `... on Dataset { owners } ... on Job { owners } ... on Feature { owners } ... on Model { owners }
+      ... on Deployment { owners } ... on ModelVersion { model { owners } } ... on Field { dataset { owners } }
+      ... on DatasetVersion { dataset { owners } } ... on Run { job { owners } }`;
+
 export const AT_RISK_QUERY = `query AtRisk($first: Int!, $after: String) {
   atRisk(first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes {
       id kind status
-      node { id kind label namespace name }
-      reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } }
+      node { id kind label namespace name ${OWNERS} }
+      reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed check { id latestResult { passed } } } }
     }
   }
 }`;
@@ -93,7 +100,9 @@ export async function render(root, route, ctx) {
     label: "At-risk overlay",
     status,
     onSelect: (node) => showEvidence(node),
-    onOpen: (node) => go(link("lineage", node.id)),
+    // a check is not drawn as lineage: its page, not "Lineage is drawn for …"
+    onOpen: (node) => go(link(LINEAGE_KINDS.includes(node.kind) ? "lineage" : "entity", node.id)),
+    openHint: "opens the selected node's lineage (a check's page)",
     onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id))),
     legendExtra: h("span", {}, h("span", { class: "swatch", style: "border-color:#dc6803;background:#fff" }), "evidence path"),
   });
@@ -137,21 +146,47 @@ export async function render(root, route, ctx) {
   status.textContent = `${failing.length} failing · ${atRisk.length} at risk · drawn at entity level`;
   if (focus) graph.select(entityOf(focus));
 
+  // what one failing check makes failing or at risk, of what the list shows
+  function checkReach(checkId) {
+    const reached = shown.filter((r) => r.reasons.some((reason) => reason.checkId === checkId));
+    const now = failingCheckIds(records).has(checkId)
+      ? "The failing check this evidence starts from."
+      : "This check passes now; the evidence starts from an earlier result of it that failed, on the data these entities were built from.";
+    return h(
+      "div",
+      { id: "check-reach" },
+      h("p", {}, now),
+      h("p", {}, `Failing or at risk because of it: ${reached.length} ${noun(reached.length, "entity", "entities")} of those the list below shows`),
+      h("ul", { class: "plain-list" }, reached.map((r) => h("li", {}, entityLink(r.node || r.id), " ", healthBadge(r.status)))),
+    );
+  }
+
   function showEvidence(node) {
     if (!node) return;
     const here = records.filter((r) => r.id === node.id || entityOf(r.id) === node.id);
     const own = here.find((r) => r.id === node.id);
     replace(
       selected,
-      h("div", { class: "title-row" }, entityLink(node.id, { text: node.label })),
+      h("div", { class: "title-row" }, entityLink(node.id, { text: node.label, failed: Boolean(node.failed) })),
       h("p", { class: "subtitle" }, kindBadge(node.kind, node.failed), " ", healthBadge(own ? own.status : node.health)),
+      own ? ownerLine(own.node) : null,
       own ? reasonList(own) : null,
       here.length > (own ? 1 : 0) ? h("p", { class: "hint" }, `Also at risk here: ${here.filter((r) => r !== own).map((r) => displayLabel(r.node || r)).join(", ")}`) : null,
-      !own && node.kind === "CHECK" ? h("p", {}, "The failing check this evidence starts from.") : null,
-      h("div", { class: "actions" }, h("a", { class: "button small", href: link("lineage", node.id) }, "Lineage"), h("a", { class: "button small", href: link("entity", node.id) }, "Open page")),
+      !own && node.kind === "CHECK" ? checkReach(node.id) : null,
+      h("div", { class: "actions" }, LINEAGE_KINDS.includes(node.kind) ? h("a", { class: "button small", href: link("lineage", node.id) }, "Lineage") : null, h("a", { class: "button small", href: link("entity", node.id) }, "Open page")),
     );
   }
 }
+
+/**
+ * The checks evidence starts from whose latest result failed. A check that passes now can
+ * still start evidence: an earlier result of it failed on the data version something was
+ * built from (a model version trained on that day's data).
+ */
+function failingCheckIds(records) {
+  return new Set(records.flatMap((r) => r.reasons).filter(reasonCheckFails).map((reason) => reason.checkId));
+}
+
 
 function edgeKey(edge) {
   return `${edge.source}>${edge.kind}>${edge.target}`;
@@ -177,13 +212,26 @@ function reasonList(record) {
           reason.result && reason.result.observedAt ? ` · check failed ${formatTime(reason.result.observedAt)}` : "",
           reason.result && reason.result.observed ? ` (${reason.result.observed})` : "",
         ),
-        pathChips(entityPath(reason), { failed: [reason.checkId] }),
+        pathChips(entityPath(reason), { failed: reasonCheckFails(reason) ? [reason.checkId] : [] }),
         reason.path.length > 1
-          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path], { failed: [reason.checkId, reason.resultId] }))
+          ? h("details", { class: "full-path" }, h("summary", {}, "Full evidence with versions and runs"), pathChips([reason.checkId, reason.resultId, ...reason.path], { failed: reasonCheckFails(reason) ? [reason.checkId, reason.resultId] : [reason.resultId] }))
           : null,
       ),
     ),
   );
+}
+
+/** The owners of an at-risk entity (see OWNERS), or null for an entity the query did not name. */
+function ownersOf(node) {
+  if (!node) return null;
+  const holder = node.owners ? node : node.model || node.dataset || node.job;
+  return holder && holder.owners ? holder.owners : null;
+}
+
+function ownerLine(node) {
+  const owners = ownersOf(node);
+  if (!owners) return null;
+  return h("div", { class: "owners hint" }, "Owners: ", chips(owners));
 }
 
 function evidenceItem(record) {
@@ -192,6 +240,7 @@ function evidenceItem(record) {
     "article",
     { class: "evidence-item", dataset: { id: record.id }, "aria-label": displayLabel(node) },
     h("div", { class: "title-row" }, entityLink(node), healthBadge(record.status), kindBadge(record.kind)),
+    ownerLine(node),
     reasonList(record),
   );
 }
@@ -206,6 +255,7 @@ function overlay(records) {
     if (status.get(id) !== "FAILING") status.set(id, record.status);
   }
   const known = new Map(records.filter((r) => r.node && r.node.id === entityOf(r.id)).map((r) => [r.id, r.node]));
+  const failingChecks = failingCheckIds(records);
   const nodes = new Map();
   const edges = new Map();
   const add = (id) => {
@@ -219,9 +269,8 @@ function overlay(records) {
       namespace: node ? node.namespace : parts[1],
       name: node ? node.name : parts[2],
       label: node ? displayLabel(node) : labelFromId(id),
-      health: status.get(id) || (kind === "CHECK" ? "FAILING" : "OK"),
-      // every check on an evidence path is one whose latest result failed
-      failed: kind === "CHECK",
+      health: status.get(id) || (failingChecks.has(id) ? "FAILING" : "OK"),
+      failed: failingChecks.has(id),
       dataset: kind === "FIELD" ? datasetIdOf({ namespace: parts[1], name: parts[2] }) : undefined,
     });
   };

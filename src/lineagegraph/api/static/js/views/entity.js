@@ -7,7 +7,7 @@ import { chips, formatNumber, formatTime, healthBadge, kindFromId, plural, resul
 import { link } from "../router.js";
 import { LINEAGE_KINDS } from "./lineage.js";
 
-const HEALTH = `health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } } }`;
+const HEALTH = `health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed check { id latestResult { passed } } } } }`;
 const REF = `id kind label namespace name`;
 const CHECKS = `checks { ${REF} check checkType field severity system latestResult { id passed observedAt observed expected } }`;
 
@@ -109,8 +109,18 @@ function header(node) {
   }
   if (node.health && node.health.status !== "OK") {
     actions.push(h("a", { class: "button", href: link("at-risk", null, { focus: node.id }) }, "Cascade"));
+  } else if (failingCheckOf(node)) {
+    // a check's health is never set (its target's is): its latest outcome says it fails
+    actions.push(h("a", { class: "button", href: link("at-risk", null, { focus: failingCheckOf(node) }) }, "Cascade"));
   }
   return h("div", { class: "page-head" }, pageTitle(node), h("div", { class: "actions" }, actions));
+}
+
+/** The failing check a check or a failed result's page leads the cascade from, if any. */
+function failingCheckOf(node) {
+  if (node.kind === "CHECK" && node.latestResult && node.latestResult.passed === false) return node.id;
+  if (node.kind === "RESULT" && node.passed === false && node.check) return node.check.id;
+  return null;
 }
 
 // A schema table's position column ("#") comes first, and only when some field has a

@@ -174,6 +174,7 @@ export async function render(root, route, ctx) {
       status,
       onSelect: () => {},
       onOpen: (node) => go(link("entity", node.id)),
+      openHint: "opens the selected node's page",
       onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id))),
       legendExtra: [h("span", {}, h("span", { class: "swatch lit" }), "affected"), h("span", {}, h("span", { class: "swatch", style: "border-color:#7f56d9;background:#f4ebff;border-width:3px" }), "changed column")],
     });

@@ -16,7 +16,7 @@ export const LINEAGE_KINDS = ["DATASET", "FIELD", "JOB", "FEATURE", "MODEL", "MO
 const DETAIL_QUERY = `query NodeDetail($id: ID!) {
   node(id: $id) {
     id kind label namespace name
-    health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed } } }
+    health { status reasons { resultId checkId checkedId path hops precision kind message result { observedAt observed check { id latestResult { passed } } } } }
     ... on Dataset { description owners tags }
     ... on Field { type description }
     ... on Job { description owners jobType }
@@ -150,7 +150,8 @@ export async function render(root, route, ctx) {
       const nodes = more.nodes.map((n) => ({ ...n, depth: undefined }));
       graph.merge({ nodes, edges: more.edges }, { reveal: nodes.map((n) => n.id) });
       graph.render();
-      describe(null);
+      // one node's neighbours drawn: the rest is still cut where the first answer was
+      describe(result);
       graph.select(node.id, { center: false });
     } catch (err) {
       expanded.delete(key);
@@ -246,6 +247,7 @@ function toolbar(settings, update) {
     h("label", { class: "field", for: "lineage-asof" }, "As of (UTC)", h("span", { style: "display:flex;gap:6px" }, asOf, settings.asOf ? h("button", { type: "button", onclick: () => update({ asOf: null }) }, "Now") : null)),
     h("label", { class: "check", for: "lineage-columns" }, columns, "Column level"),
     h("span", { class: "spacer" }),
-    h("span", { class: "hint" }, settings.asOf ? `Lineage as it was at ${formatTime(settings.asOf)}` : "Current lineage"),
+    // health has no past: the colours on a past graph are today's, which it must say
+    h("span", { class: "hint", id: "lineage-when" }, settings.asOf ? `Lineage as it was at ${formatTime(settings.asOf)}; health (colours, badges) as it is now` : "Current lineage"),
   );
 }

@@ -81,6 +81,7 @@ export async function render(root, route, ctx) {
     status,
     onSelect: () => {},
     onOpen: (node) => go(link("entity", node.id)),
+    openHint: "opens the selected node's page",
     onRender: (nodes) => replace(listBox, nodeList(nodes, (id) => graph.select(id), { origin: "top suspect", affected: "suspect" })),
     legendExtra: [h("span", {}, h("span", { class: "swatch", style: "border-color:#7f56d9;background:#f4ebff" }), "top suspect"), h("span", {}, h("span", { class: "swatch lit" }), "other suspects")],
   });
