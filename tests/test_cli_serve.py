@@ -11,12 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from lineagegraph.cli.main import main
-from lineagegraph.cli.serve import urls
+from lineagegraph.cli.serve import listen, urls
 from tests.api_helpers import free_port
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGEGRAPH_")}
@@ -246,3 +247,19 @@ def test_a_port_in_use_is_one_clear_error_before_anything_is_printed(tmp_path: P
     assert "choose another with --port" in output
     assert "web UI" not in output and "demo scenario" not in output
     assert not (tmp_path / "lineage.db").exists()
+
+
+def test_a_port_is_listened_on_before_the_store_opens() -> None:
+    # The port was bound early but listened on only when uvicorn started: a second server
+    # binding it meanwhile (SO_REUSEADDR allows that) took it, and the first printed its
+    # URLs, served nothing, and exited 0.
+    first = listen("127.0.0.1", 0)
+    try:
+        port = first[0].getsockname()[1]
+        with pytest.raises(click.ClickException, match=f"cannot listen on 127.0.0.1:{port}"):
+            listen("127.0.0.1", port)
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # the port already takes connections, which uvicorn then serves
+    finally:
+        for sock in first:
+            sock.close()

@@ -54,11 +54,12 @@ def urls(host: str, port: int) -> dict[str, str]:
     }
 
 
-def listen(host: str, port: int) -> list[socket.socket]:
-    """Sockets bound to ``host``:``port`` (one per address the host resolves to), for
-    uvicorn to serve on. Bound before anything is printed or loaded, so a port in use
-    is one clear error (:class:`click.ClickException`) rather than URLs that answer
-    nothing."""
+def listen(host: str, port: int, backlog: int = 2048) -> list[socket.socket]:
+    """Listening sockets on ``host``:``port`` (one per address the host resolves to, as
+    asyncio makes them: an address family this machine lacks is skipped), for uvicorn to
+    serve on. They listen before anything is printed or loaded, so a port in use, even
+    one taken while the store opens, is one clear error (:class:`click.ClickException`)
+    rather than URLs that answer nothing."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
@@ -68,12 +69,20 @@ def listen(host: str, port: int) -> list[socket.socket]:
         for family, kind, proto, _, address in dict.fromkeys(
             (f, k, p, "", a) for f, k, p, _, a in found
         ):
-            sock = socket.socket(family, kind, proto)
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:  # e.g. IPv6 turned off: serve the other addresses
+                continue
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:  # as asyncio does: IPv4 has its own socket
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)
+            # Listening now, not when uvicorn starts: another process binding the port
+            # meanwhile would otherwise win it, leaving this server serving nothing.
+            sock.listen(backlog)
+        if not sockets:
+            raise OSError(errno.EAFNOSUPPORT, "no address family of it can be used here")
     except OSError as error:
         for sock in sockets:
             sock.close()
