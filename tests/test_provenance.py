@@ -533,6 +533,21 @@ def test_a_retrained_version_was_produced_by_the_run_that_completed(
     query = "query($id: ID!) { node(id: $id) { ... on ModelVersion { trainingRun { id } } } }"
     data = gql(service, query, {"id": version})
     assert data["node"]["trainingRun"]["id"] == completed
+    # a dataset version written by both is the retry's too (DatasetVersion.run named the
+    # failed attempt)
+    for run, state, hour in ((failed, "FAIL", 2), (retry, "COMPLETE", 4)):
+        written = event(run, state, hour)
+        written["outputs"] = [
+            {
+                "namespace": NS,
+                "name": "scores",
+                "facets": {"version": {"_producer": "p", "_schemaURL": "s", "datasetVersion": "7"}},
+            }
+        ]
+        service.apply(translate_event(written))
+    table_version = make_id(Kind.DATASET_VERSION, NS, "scores", "7")
+    query = "query($id: ID!) { node(id: $id) { ... on DatasetVersion { run { id } } } }"
+    assert gql(service, query, {"id": table_version})["node"]["run"]["id"] == completed
 
 
 # --- a feature pipeline between the data and the model -------------------------------------

@@ -682,7 +682,8 @@ class DatasetVersion(Node):
     @resolver(description="The run that wrote this version.")
     async def run(self, info: Info) -> Run | None:
         writers = await info.context.neighbours(self.id, Direction.UPSTREAM, EdgeKind.WROTE)
-        return Run.build(writers[0]) if writers else None
+        writer = m.producing_run(writers)  # a retry that completed, not the failed attempt
+        return None if writer is None else Run.build(writer)
 
     @resolver(description="Runs that read this version.")
     async def read_by(self, info: Info) -> list[Run]:
