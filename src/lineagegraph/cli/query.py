@@ -369,7 +369,7 @@ def _schema_file(path: Path) -> list[dict[str, Any]]:
 _FIELD_KEYS = {"path", "name", "type", "data_type", "nullable", "constraints", "fields"}
 _DESCRIPTIVE_KEYS = {
     "description", "comment", "ordinal_position", "index", "tags", "meta", "tests",
-    "data_tests", "quote", "policy_tags", "granularity",
+    "data_tests", "quote", "policy_tags", "granularity", "config", "doc_blocks",
 }  # fmt: skip
 
 
