@@ -318,40 +318,41 @@ def test_provenance_diff_shows_inputs_and_edges_that_changed(service: LineageSer
     assert diff.check_changes == ()
 
 
+def training_event(run: int, job_facets: dict[str, object]) -> dict[str, object]:
+    """A COMPLETE run of job ``train`` on day ``run`` (its run id ending in ``run``) that
+    reads ``features`` and trains model ``fraud``, with the job facets given."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": f"2025-06-0{run}T06:00:00Z",
+        "producer": "https://example.com/trainer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": f"00000000-0000-4000-8000-00000000000{run}"},
+        "job": {"namespace": NS, "name": "train", "facets": job_facets},
+        "inputs": [{"namespace": NS, "name": "features"}],
+        "outputs": [
+            {
+                "namespace": NS,
+                "name": "fraud",
+                "facets": {
+                    "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"}
+                },
+            }
+        ],
+    }
+
+
 def test_openlineage_runs_keep_the_code_version_they_ran(service: LineageService) -> None:
     # The sourceCodeLocation version only went to the job, which keeps its latest: both
     # model versions' training showed the new code, and the diff found no code change.
     def training(run: int, code: str) -> dict[str, object]:
-        return {
-            "eventType": "COMPLETE",
-            "eventTime": f"2025-06-0{run}T06:00:00Z",
-            "producer": "https://example.com/trainer",
-            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-            "run": {"runId": f"00000000-0000-4000-8000-00000000000{run}"},
-            "job": {
-                "namespace": NS,
-                "name": "train",
-                "facets": {
-                    "sourceCodeLocation": {
-                        "_producer": "p",
-                        "_schemaURL": "s",
-                        "type": "git",
-                        "url": "https://git.example.com/ml",
-                        "version": code,
-                    }
-                },
-            },
-            "inputs": [{"namespace": NS, "name": "features"}],
-            "outputs": [
-                {
-                    "namespace": NS,
-                    "name": "fraud",
-                    "facets": {
-                        "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"}
-                    },
-                }
-            ],
+        location = {
+            "_producer": "p",
+            "_schemaURL": "s",
+            "type": "git",
+            "url": "https://git.example.com/ml",
+            "version": code,
         }
+        return training_event(run, {"sourceCodeLocation": location})
 
     for run, code in ((1, "a1b2c3d"), (2, "e4f5a6b")):
         service.apply(translate_event(training(run, code)))
@@ -373,28 +374,7 @@ def test_a_changed_sql_query_is_a_code_change_for_producers_that_send_only_sql(
     # sourceCodeLocation: their runs had no code version, so a changed query never showed
     # in a provenance diff or root cause.
     def run(n: int, query: str) -> dict[str, object]:
-        return {
-            "eventType": "COMPLETE",
-            "eventTime": f"2025-06-0{n}T06:00:00Z",
-            "producer": "https://example.com/airflow",
-            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-            "run": {"runId": f"00000000-0000-4000-8000-00000000000{n}"},
-            "job": {
-                "namespace": NS,
-                "name": "train",
-                "facets": {"sql": {"_producer": "p", "_schemaURL": "s", "query": query}},
-            },
-            "inputs": [{"namespace": NS, "name": "features"}],
-            "outputs": [
-                {
-                    "namespace": NS,
-                    "name": "fraud",
-                    "facets": {
-                        "datasetType": {"_producer": "p", "_schemaURL": "s", "datasetType": "MODEL"}
-                    },
-                }
-            ],
-        }
+        return training_event(n, {"sql": {"_producer": "p", "_schemaURL": "s", "query": query}})
 
     queries = (
         "select * from features where amount > 0",
