@@ -1263,3 +1263,19 @@ def test_impact_notes_name_the_change_they_are_about(page: tuple[Page, Watch], s
     expect(notes.nth(0)).to_have_text(re.compile(r"^#1: .*without column lineage"))
     expect(notes.nth(1)).to_have_text(re.compile(r"^#2: .*without column lineage"))
     watch.check()
+
+
+def test_search_keeps_its_box_when_the_server_cannot_answer(page: tuple[Page, Watch]) -> None:
+    # The whole page, search box included, was replaced by "This page could not be
+    # loaded … Back to search", a link to the page it was on.
+    tab, watch = page
+    tab.route("**/graphql", lambda route_: route_.abort())
+    open_route(tab, route("search", None, "q=payments"))
+    expect(tab.locator(".error")).to_contain_text("Searching failed")
+    expect(tab.locator("#results")).to_contain_text("The results could not be loaded")
+    expect(tab.locator("#search-input")).to_have_value("payments")
+    tab.unroute("**/graphql")
+    tab.fill("#search-input", "orders")
+    tab.press("#search-input", "Enter")
+    expect(tab.locator("#results .result-count")).to_contain_text("results for “orders”")
+    assert watch.foreign == []

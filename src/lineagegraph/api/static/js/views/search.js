@@ -68,11 +68,17 @@ export async function render(root, route, ctx) {
   try {
     await loadPage(results, query, kinds, null, ctx);
   } catch (err) {
+    if (!ctx.isCurrent()) return;
     // a query the server refuses (one without words) is answered beside the search box,
-    // which stays to fix it in; other failures are the page's
+    // which stays to fix it in; so does the box when the server cannot answer (down, say),
+    // to search again from
     const refused = err instanceof ApiError && err.details.some((e) => e.extensions && e.extensions.code === "BAD_USER_INPUT");
-    if (!refused) throw err;
-    replace(results, h("p", { class: "empty", role: "alert" }, err.message));
+    if (refused) {
+      replace(results, h("p", { class: "empty", role: "alert" }, err.message));
+      return;
+    }
+    ctx.showError(err, "Searching");
+    replace(results, h("p", { class: "empty" }, "The results could not be loaded; the reason is shown above."));
   }
 }
 
