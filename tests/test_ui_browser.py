@@ -1279,3 +1279,18 @@ def test_search_keeps_its_box_when_the_server_cannot_answer(page: tuple[Page, Wa
     tab.press("#search-input", "Enter")
     expect(tab.locator("#results .result-count")).to_contain_text("results for “orders”")
     assert watch.foreign == []
+
+
+def test_a_model_versions_page_shows_the_health_of_the_other_versions(
+    page: tuple[Page, Watch],
+) -> None:
+    # The other versions were listed without health, so whether v1 was a safe rollback
+    # target took a page per version; and the page's "Metrics" panel had a row "Metrics".
+    tab, watch = page
+    open_route(tab, route("entity", CHURN_V3))
+    others = tab.locator('table[aria-label="Model versions"]')
+    expect(others.locator("thead th")).to_have_text(["Version", "Created", "Metrics", "Health"])
+    expect(others.locator("tbody tr", has_text="v3 (this)")).to_contain_text("At risk")
+    expect(others.locator("tbody tr", has_text="v1")).to_contain_text("OK")
+    expect(tab.locator(".panel h2", has_text="Model version")).to_have_count(1)
+    watch.check()

@@ -54,7 +54,7 @@ const SELECTIONS = {
   }`,
   MODEL_VERSION: `... on ModelVersion {
     version createdAt stage description metrics { name value }
-    model { ${REF} owners versions(first: 50) { nodes { ${REF} version createdAt metrics { name value } } } }
+    model { ${REF} owners versions(first: 50) { nodes { ${REF} version createdAt metrics { name value } health { status } } } }
     trainingRun { ${REF} runId state startedAt endedAt codeVersion }
     trainedOn { ${REF} }
     deployments { since until current traffic deployment { ${REF} environment } }
@@ -316,7 +316,7 @@ function body(node) {
       ),
     );
   } else if (kind === "MODEL_VERSION") {
-    left.push(panel("Metrics", props([["Metrics", metrics(node.metrics)], ["Model", entityLink(node.model)], ["Owners", node.model ? chips(node.model.owners) : null]])));
+    left.push(panel("Model version", props([["Metrics", metrics(node.metrics)], ["Model", entityLink(node.model)], ["Owners", node.model ? chips(node.model.owners) : null]])));
     right.push(
       panel("Training", props([["Training run", node.trainingRun ? entityLink(node.trainingRun) : null], ["Run state", node.trainingRun ? stateBadge(node.trainingRun.state) : null], ["Trained", formatTime(node.trainingRun && node.trainingRun.startedAt)], ["Trained on", list(node.trainedOn)]])),
     );
@@ -333,7 +333,7 @@ function body(node) {
     );
     if (node.model) {
       wide.push(
-        panel("Other versions of this model", table(["Version", "Created", "Metrics"], node.model.versions.nodes.map((v) => [v.id === node.id ? h("strong", {}, `v${v.version} (this)`) : entityLink(v, { text: `v${v.version}` }), formatTime(v.createdAt), metrics(v.metrics)]), { label: "Model versions" })),
+        panel("Other versions of this model", table(["Version", "Created", "Metrics", "Health"], node.model.versions.nodes.map((v) => [v.id === node.id ? h("strong", {}, `v${v.version} (this)`) : entityLink(v, { text: `v${v.version}` }), formatTime(v.createdAt), metrics(v.metrics), v.health ? healthBadge(v.health.status) : ""]), { label: "Model versions" })),
       );
     }
   } else if (kind === "DEPLOYMENT") {
