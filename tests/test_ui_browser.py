@@ -559,6 +559,11 @@ def test_at_risk_overlay(page: tuple[Page, Watch]) -> None:
     )
     expect(evidence.locator(f'article[data-id="{CHURN_V3}"]')).to_be_visible()
     expect(evidence.locator(f'article[data-id="{STG_ORDERS}"]')).to_contain_text("Failing")
+    # the cards count entities (a failing field check fails its column and its dataset),
+    # which "2 failing" beside one failing check did not say
+    cards = tab.locator("#risk-summary .card")
+    expect(cards.nth(0)).to_have_text("2entities failing")
+    expect(cards.nth(1)).to_have_text(re.compile(r"^\d+entities at risk$"))
     # v2 was trained before the bad data arrived; ltv-production serves a clean version
     expect(
         evidence.locator('article[data-id="model_version|mlflow://registry|churn_classifier|2"]')
@@ -889,7 +894,7 @@ def test_a_check_that_passes_again_is_not_drawn_failing_at_risk(
     )
     failed_icon = re.compile(r"\bfailed\b")
     open_route(tab, route("at-risk", None, f"focus={quote(NOT_NULL_CHECK, safe='')}"))
-    expect(tab.locator("#risk-summary .card").first).to_contain_text("0failing")
+    expect(tab.locator("#risk-summary .card").first).to_contain_text("0entities failing")
     ltv_staging = tab.locator(
         '#evidence article[data-id="deployment|k8s://ml-serving|ltv-staging"]'
     )

@@ -82,8 +82,9 @@ export async function render(root, route, ctx) {
   const cards = h(
     "div",
     { class: "summary-cards", id: "risk-summary" },
-    card(failing.length, "failing", failing.length ? "alert" : ""),
-    card(atRisk.length, "at risk", atRisk.length ? "warn" : ""),
+    // entities, not checks: a failing field check makes its column and its dataset failing
+    card(failing.length, `${noun(failing.length, "entity", "entities")} failing`, failing.length ? "alert" : ""),
+    card(atRisk.length, `${noun(atRisk.length, "entity", "entities")} at risk`, atRisk.length ? "warn" : ""),
     card(count("DEPLOYMENT"), `${noun(count("DEPLOYMENT"), "deployment")} at risk`, count("DEPLOYMENT") ? "alert" : ""),
     card(count("MODEL_VERSION"), `${noun(count("MODEL_VERSION"), "model version")} at risk`, count("MODEL_VERSION") ? "warn" : ""),
     card(count("FEATURE"), `${noun(count("FEATURE"), "feature")} at risk`, count("FEATURE") ? "warn" : ""),
