@@ -226,11 +226,17 @@ def test_fail_on_reads_the_breaking_consumers_of_the_report(
     report = {
         "breaking": True,
         "truncated": truncated,
+        "schemaRecorded": True,
         "affected": [{"kind": kind, "breaking": breaking} for kind, breaking in affected],
     }
     assert {gate: _fails(gate, report) for gate in expected} == expected
     assert not _fails("never", report)
     assert not any(_fails(gate, {**report, "breaking": False}) for gate in expected)
+    # a proposed schema diffed against no recorded fields proves nothing: it read as
+    # NON_BREAKING and every gate passed
+    unknown = {**report, "breaking": False, "schemaRecorded": False}
+    assert all(_fails(gate, unknown) for gate in expected)
+    assert not _fails("never", unknown)
 
 
 def test_proposed_schema_files_in_dbt_and_openlineage_shapes(

@@ -440,6 +440,7 @@ def test_a_proposed_schema_for_a_table_with_no_recorded_fields_says_so(
     assert report.summary.endswith(
         "(its current schema is not recorded: drops and type changes cannot be found)."
     )
+    assert report.schema_recorded is False and report.breaking is False
     # a table with fields, or explicit changes, say nothing of it
     cs = ChangeSet(origin=Origin.API).add(Field(namespace=NS, name="raw.sugar", path="grams"))
     cs.link(table, EdgeKind.HAS_FIELD, make_id(Kind.FIELD, NS, "raw.sugar", "grams"), T0)
@@ -447,6 +448,7 @@ def test_a_proposed_schema_for_a_table_with_no_recorded_fields_says_so(
     report = service.impact(SchemaChange(dataset_id=table, proposed_schema=proposed))
     assert report.changes and not any(note in c.notes for c in report.changes)
     assert "not recorded" not in report.summary
+    assert report.schema_recorded is True
 
 
 def test_adding_or_renaming_to_a_name_snowflake_folds_onto_a_column_is_refused(

@@ -631,3 +631,29 @@ def test_a_failed_file_reports_no_counts(
             assert "nodes_written" not in summary and summary["ok"] == 0
     assert service.stats().nodes == 0
     assert stored_kinds(store_url) == {}
+
+
+def test_the_impact_gate_fails_a_schema_it_cannot_diff(store_url: str, tmp_path: Path) -> None:
+    # A table no event described with columns: the proposal read as NON_BREAKING with no
+    # consumers, and --fail-on breaking passed though it may drop any real column.
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-05-01T10:00:00Z",
+        "producer": "https://example.com/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "3f5e83fa-3480-44ff-99c5-ff943904e5e8"},
+        "job": {"namespace": "airflow", "name": "bake"},
+        "inputs": [{"namespace": "pg", "name": "raw.sugar"}],
+        "outputs": [],
+    }
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps(event))
+    assert run("ingest", "openlineage", str(events), "--store", store_url).exit_code == 0
+    proposed = tmp_path / "schema.json"
+    proposed.write_text(json.dumps([{"path": "grams", "type": "int"}]))
+    ask = ["impact", "raw.sugar", "--schema", str(proposed), "--store", store_url]
+    gated = run(*ask, "--fail-on", "breaking")
+    assert gated.exit_code == 3, gated.output
+    assert "current fields are not recorded" in gated.output
+    assert run(*ask).exit_code == 0
+    assert json.loads(run(*ask, "--json").output)["schemaRecorded"] is False

@@ -314,6 +314,9 @@ class ImpactReport(BaseModel):
     owners: list[OwnerNotice]  # by owner
     breaking: bool  # at least one change is BREAKING
     truncated: bool = False
+    # False when a proposed schema was diffed against a dataset with no recorded fields:
+    # every field reads as added, so what it drops or retypes cannot be told
+    schema_recorded: bool = True
     summary: str
 
     def of_kind(self, kind: Kind) -> list[AffectedEntity]:
@@ -580,6 +583,7 @@ def impact(
         owners=owners,
         breaking=breaking,
         truncated=truncated,
+        schema_recorded=not unrecorded,
         summary=_summary(dataset, classified, affected, owners, truncated, unrecorded),
     )
 

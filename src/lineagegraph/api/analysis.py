@@ -409,6 +409,11 @@ class ImpactReport:
     owners: list[OwnerNotice] = strawberry.field(description="Owners to notify, by owner.")
     breaking: bool = strawberry.field(description="Whether at least one change is BREAKING.")
     truncated: bool = strawberry.field(description="Whether a server bound cut the search.")
+    schema_recorded: bool = strawberry.field(
+        description="False when a proposed schema was diffed against a dataset with no "
+        "recorded fields: every field reads as added, so what it drops or retypes cannot be "
+        "told (a CI gate should not pass it)."
+    )
     summary: str = strawberry.field(description="One sentence for people.")
     markdown: str = strawberry.field(
         description="The report as Markdown for a PR comment: changes, owners, then "
@@ -432,6 +437,7 @@ class ImpactReport:
             ],
             breaking=report.breaking,
             truncated=report.truncated,
+            schema_recorded=report.schema_recorded,
             summary=report.summary,
             markdown=report.to_markdown(),
         )

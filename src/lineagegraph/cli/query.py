@@ -303,7 +303,7 @@ def lineage(
 
 IMPACT = """query($change: SchemaChangeInput!) {
   impact(change: $change) {
-    datasetId breaking truncated summary markdown
+    datasetId breaking truncated schemaRecorded summary markdown
     changes {
       index action path newName newType nullable description fieldId oldType oldNullable
       compatibility reason precision notes
@@ -524,12 +524,23 @@ def impact(
         markdown=report["markdown"],
     )
     if _fails(fail_on, report):
+        if not report["schemaRecorded"]:
+            click.echo(
+                f"--fail-on {fail_on}: the dataset's current fields are not recorded, so "
+                "what the proposed schema drops or retypes cannot be told",
+                err=True,
+            )
         raise SystemExit(EXIT_BREAKING)
 
 
 def _fails(fail_on: str, report: dict[str, Any]) -> bool:
-    """Whether an impact report fails the gate ``--fail-on`` names."""
-    if fail_on == "never" or not report["breaking"]:
+    """Whether an impact report fails the gate ``--fail-on`` names: a proposed schema that
+    could not be diffed (the dataset's fields are not recorded) proves nothing either."""
+    if fail_on == "never":
+        return False
+    if not report["schemaRecorded"]:
+        return True
+    if not report["breaking"]:
         return False
     if fail_on == "breaking" or report["truncated"]:  # an incomplete list proves nothing
         return True
