@@ -1057,3 +1057,31 @@ def test_a_run_recorded_reading_a_feature_reads_the_data_behind_it(
     health = gql(service, f'{{ health(id: "{version}") {{ status reasons {{ precision }} }} }}')
     assert health["health"]["status"] == "AT_RISK"
     assert {r["precision"] for r in health["health"]["reasons"]} == {"CONFIRMED"}
+
+
+def test_a_reference_or_delete_by_an_id_written_another_way_names_the_stored_entity(
+    service: LineageService,
+) -> None:
+    # the kind in upper case and `|` escaped as %7c parse to the key of the id shown everywhere
+    upsert_dataset(service, {"namespace": NS, "name": "a|b"})
+    written = f"DATASET|{NS}|a%7cb"
+    data = gql(
+        service,
+        """mutation($input: JobInput!) { upsertJob(input: $input) {
+            __typename ... on EntityPayload { node { ... on Job { inputs { id } } } } } }""",
+        {"input": {"namespace": "airflow://etl", "name": "reads_ab", "inputs": [{"id": written}]}},
+    )
+    assert data["upsertJob"] == {
+        "__typename": "EntityPayload",
+        "node": {"inputs": [{"id": f"dataset|{NS}|a%7Cb"}]},
+    }
+    data = gql(
+        service,
+        "mutation($id: ID!) { deleteEntity(id: $id) { __typename"
+        " ... on DeletePayload { deletedIds } } }",
+        {"id": written},
+    )
+    assert data["deleteEntity"] == {
+        "__typename": "DeletePayload",
+        "deletedIds": [f"dataset|{NS}|a%7Cb"],
+    }

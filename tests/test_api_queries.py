@@ -89,6 +89,24 @@ def test_nodes_in_the_order_asked_skipping_missing(shop: LineageService) -> None
     ]
 
 
+def test_an_id_written_another_way_finds_the_entity_it_names(shop: LineageService) -> None:
+    # the kind in upper case parses to the same key as the id shown everywhere: every
+    # lookup finds that entity rather than answering as if it were missing
+    upper = STG_ORDERS.replace("dataset|", "DATASET|", 1)
+    data = gql(
+        shop,
+        "query($u: ID!) { node(id: $u) { id } nodes(ids: [$u]) { id }"
+        " health(id: $u) { id } lineage(id: $u, depth: 1) { root { id } } }",
+        {"u": upper},
+    )
+    assert data == {
+        "node": {"id": STG_ORDERS},
+        "nodes": [{"id": STG_ORDERS}],
+        "health": {"id": STG_ORDERS},
+        "lineage": {"root": {"id": STG_ORDERS}},
+    }
+
+
 def test_a_malformed_id_or_incomplete_key_is_a_clear_error(shop: LineageService) -> None:
     data, errors = run_graphql(shop, '{ node(id: "not-an-id") { id } }')
     assert data == {"node": None}

@@ -82,10 +82,9 @@ def _observe(info: Info, query: str, size: int, truncated: bool) -> None:
 
 def _check_id(entity_id: str, field: str) -> str:
     try:
-        parse_id(entity_id)
+        return parse_id(entity_id).id
     except InvalidInput as error:
         raise InvalidInput(f"{field}: {error}") from None
-    return entity_id
 
 
 # --- lineage ----------------------------------------------------------------------------------

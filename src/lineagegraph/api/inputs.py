@@ -71,10 +71,9 @@ def resolve_ref(
         if kind is not None or namespace is not None or name is not None:
             raise InvalidField(field, "give either an id or a kind, namespace and name, not both")
         try:
-            parse_id(entity_id)
+            return parse_id(entity_id).id
         except InvalidInput as error:
             raise InvalidField(f"{field}.id", str(error)) from None
-        return entity_id
     if kind is None or namespace is None or name is None:
         raise InvalidField(field, "give an id, or a kind, namespace and name")
     wanted = KEY_PARTS[kind]

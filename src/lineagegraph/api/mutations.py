@@ -599,9 +599,8 @@ class Mutation:
     async def delete_entity(
         self, info: Info, id: Annotated[strawberry.ID, arg("The entity's id.")]
     ) -> DeleteResult:
-        entity_id = str(id)
         try:
-            parse_id(entity_id)
+            entity_id = parse_id(str(id)).id
         except InvalidInput as error:
             return InvalidInputError(message=str(error), field="id")
         service = info.context.service

@@ -32,9 +32,10 @@ from lineagegraph.store.base import SearchFilter, search_terms
 
 
 def check_id(entity_id: str) -> str:
-    """Reject a malformed id with a clear message (a missing one is a separate matter)."""
-    parse_id(entity_id)
-    return entity_id
+    """The id in its canonical form (kind in lower case, ``|`` and ``%`` escaped as ids write
+    them), so ``DATASET|ns|name`` finds ``dataset|ns|name``; a malformed id is rejected with
+    a clear message (a missing one is a separate matter)."""
+    return parse_id(entity_id).id
 
 
 @strawberry.type(description="Counts of one kind of thing in the store.")
