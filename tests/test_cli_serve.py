@@ -119,6 +119,39 @@ def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.Mo
     assert len(started) == 1
 
 
+def test_a_neo4j_write_lock_time_neo4j_cannot_take_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # inf, or any time past 64-bit milliseconds, was accepted and then failed every write
+    # to Neo4j with an OverflowError (a traceback on the command line, 500 from the server)
+    import uvicorn
+
+    started: list[object] = []
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        started.append(sockets)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    runner = CliRunner()
+    name = "LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS"
+    for value, reason in [
+        ("inf", "less than or equal to 1000000000"),
+        ("1e16", "less than or equal to 1000000000"),
+        ("0", "greater than 0"),
+        ("nan", "less than or equal to 1000000000"),
+    ]:
+        env = {**_unset(), name: value}
+        result = runner.invoke(main, ["serve", "--store", "memory://"], env=env)
+        assert result.exit_code == 1, (value, result.output)
+        assert f"Error: {name}={value!r}: Input should be {reason}" in result.output
+    assert not started
+    env = {**_unset(), name: "1e9"}
+    result = runner.invoke(main, ["serve", "--store", "memory://"], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1
+
+
 def _unset() -> dict[str, str | None]:
     return {k: None for k in os.environ if k.startswith("LINEAGEGRAPH_")}
 

@@ -690,6 +690,20 @@ def test_waiting_for_the_writer_lock_is_bounded(neo4j_store: Neo4jStore) -> None
 
 
 @pytest.mark.neo4j
+def test_the_longest_writer_lock_time_settings_take_is_one_neo4j_takes(
+    neo4j_store: Neo4jStore,
+) -> None:
+    longest = Settings.model_fields["neo4j_write_lock_seconds"].metadata
+    limit = next(bound.le for bound in longest if hasattr(bound, "le"))
+    store = Neo4jStore.from_url(neo4j_uri(), Settings(neo4j_write_lock_seconds=limit))
+    try:
+        store.apply(small_graph())
+        assert store.stats().nodes
+    finally:
+        store.close()
+
+
+@pytest.mark.neo4j
 def test_a_replica_that_hangs_holding_the_writer_lock_loses_it_at_its_limit(
     neo4j_store: Neo4jStore, caplog: pytest.LogCaptureFixture
 ) -> None:
