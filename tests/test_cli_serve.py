@@ -32,6 +32,27 @@ def test_a_non_loopback_bind_without_tokens_is_refused() -> None:
     assert "--open" in result.output
 
 
+def test_an_open_server_says_it_is_open_to_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With --open on 0.0.0.0 the banner said "auth: off (loopback only)".
+    import uvicorn
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    port = str(free_port())
+    args = ["serve", "--store", "memory://", "--port", port]
+    result = CliRunner().invoke(main, [*args, "--host", "0.0.0.0", "--open"], env=_unset())
+    assert result.exit_code == 0, result.output
+    assert "auth:        off, open to the network (anyone who can connect" in result.output
+    assert "loopback" not in result.output
+    result = CliRunner().invoke(main, args, env=_unset())
+    assert "auth:        off (loopback only)" in result.output
+    env = {**_unset(), "LINEAGEGRAPH_TOKENS": "t0k:read"}
+    result = CliRunner().invoke(main, [*args, "--host", "0.0.0.0"], env=env)
+    assert "auth:        bearer tokens" in result.output
+
+
 def test_malformed_tokens_are_refused() -> None:
     result = CliRunner().invoke(
         main, ["serve", "--tokens", "abc:admin", "--store", "memory://"], env=_unset()
