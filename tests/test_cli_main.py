@@ -173,6 +173,30 @@ def test_a_setting_that_does_not_parse_is_an_error_line_not_a_traceback(tmp_path
     assert "Error: LINEAGEGRAPH_PORT='x': Input should be a valid integer" in served.output
 
 
+def test_a_store_url_that_cannot_be_opened_is_one_error_line_without_its_password(
+    tmp_path: Path,
+) -> None:
+    # A directory or a file that is not SQLite ended in a traceback; a URL of another
+    # database (postgres://user:password@…) was repeated whole, password and all.
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("not a database\n" * 200)
+    runner = CliRunner()
+    for url, message in (
+        (f"sqlite://{tmp_path}", f"Error: cannot open {tmp_path} as a store file: "),
+        (f"sqlite://{not_sqlite}", f"Error: cannot open {not_sqlite} as a store file: "),
+        (
+            "postgres://lineage:s3cr/et@db.internal:5432/lineage",
+            "Error: unknown store URL 'postgres://db.internal:5432/lineage': use memory://",
+        ),
+    ):
+        for args in (["stats"], ["demo"]):
+            result = runner.invoke(main, [*args, "--store", url])
+            assert result.exit_code == 1, (url, args, result.output)
+            assert result.output.startswith(message), (url, args, result.output)
+            assert result.output.count("\n") == 1 and "s3cr" not in result.output
+    assert not_sqlite.read_text() == "not a database\n" * 200
+
+
 def test_commands_that_only_read_refuse_a_store_file_that_does_not_exist(tmp_path: Path) -> None:
     # A mistyped --store made an empty store there and answered "not found".
     missing = tmp_path / "typo" / "lineage.db"

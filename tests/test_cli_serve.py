@@ -32,6 +32,27 @@ def test_a_non_loopback_bind_without_tokens_is_refused() -> None:
     assert "--open" in result.output
 
 
+def test_an_open_server_says_it_is_open_to_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With --open on 0.0.0.0 the banner said "auth: off (loopback only)".
+    import uvicorn
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    port = str(free_port())
+    args = ["serve", "--store", "memory://", "--port", port]
+    result = CliRunner().invoke(main, [*args, "--host", "0.0.0.0", "--open"], env=_unset())
+    assert result.exit_code == 0, result.output
+    assert "auth:        off, open to the network (anyone who can connect" in result.output
+    assert "loopback" not in result.output
+    result = CliRunner().invoke(main, args, env=_unset())
+    assert "auth:        off (loopback only)" in result.output
+    env = {**_unset(), "LINEAGEGRAPH_TOKENS": "t0k:read"}
+    result = CliRunner().invoke(main, [*args, "--host", "0.0.0.0"], env=env)
+    assert "auth:        bearer tokens" in result.output
+
+
 def test_malformed_tokens_are_refused() -> None:
     result = CliRunner().invoke(
         main, ["serve", "--tokens", "abc:admin", "--store", "memory://"], env=_unset()
@@ -116,6 +137,39 @@ def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.Mo
     result = runner.invoke(main, ["serve", "--store", "memory://"], env=bounds_env)
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:65535/graphql" in result.output
+    assert len(started) == 1
+
+
+def test_a_neo4j_write_lock_time_neo4j_cannot_take_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # inf, or any time past 64-bit milliseconds, was accepted and then failed every write
+    # to Neo4j with an OverflowError (a traceback on the command line, 500 from the server)
+    import uvicorn
+
+    started: list[object] = []
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        started.append(sockets)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    runner = CliRunner()
+    name = "LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS"
+    for value, reason in [
+        ("inf", "less than or equal to 1000000000"),
+        ("1e16", "less than or equal to 1000000000"),
+        ("0", "greater than 0"),
+        ("nan", "less than or equal to 1000000000"),
+    ]:
+        env = {**_unset(), name: value}
+        result = runner.invoke(main, ["serve", "--store", "memory://"], env=env)
+        assert result.exit_code == 1, (value, result.output)
+        assert f"Error: {name}={value!r}: Input should be {reason}" in result.output
+    assert not started
+    env = {**_unset(), name: "1e9"}
+    result = runner.invoke(main, ["serve", "--store", "memory://"], env=env)
+    assert result.exit_code == 0, result.output
     assert len(started) == 1
 
 

@@ -690,6 +690,20 @@ def test_waiting_for_the_writer_lock_is_bounded(neo4j_store: Neo4jStore) -> None
 
 
 @pytest.mark.neo4j
+def test_the_longest_writer_lock_time_settings_take_is_one_neo4j_takes(
+    neo4j_store: Neo4jStore,
+) -> None:
+    longest = Settings.model_fields["neo4j_write_lock_seconds"].metadata
+    limit = next(bound.le for bound in longest if hasattr(bound, "le"))
+    store = Neo4jStore.from_url(neo4j_uri(), Settings(neo4j_write_lock_seconds=limit))
+    try:
+        store.apply(small_graph())
+        assert store.stats().nodes
+    finally:
+        store.close()
+
+
+@pytest.mark.neo4j
 def test_a_replica_that_hangs_holding_the_writer_lock_loses_it_at_its_limit(
     neo4j_store: Neo4jStore, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -923,3 +937,27 @@ def test_a_health_record_deleted_while_it_was_read_is_left_out() -> None:
         Kind.DATASET,
         HealthStatus.AT_RISK,
     )
+
+
+def test_credentials_in_the_url_are_percent_decoded_and_a_bad_port_shows_nothing_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A password holding '/' is written %2F in the URL; Neo4j gets the password itself.
+    given: list[object] = []
+    real_driver = neo4j.GraphDatabase.driver
+
+    def driver(uri: str, **options: object) -> neo4j.Driver:
+        given.append(options["auth"])
+        return real_driver(uri, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(neo4j.GraphDatabase, "driver", driver)
+    store = Neo4jStore("bolt://ops%40acme:pa%2Fss%3Aw0rd@127.0.0.1:1", retry_seconds=0.1)
+    store.close()
+    assert given == [neo4j.basic_auth("ops@acme", "pa/ss:w0rd")]
+    assert store.url == "bolt://127.0.0.1:1"
+    # Written as is, the '/' ends the host part, so part of the password reads as the
+    # port: refused without a traceback, and without repeating any of the URL.
+    for url in ("bolt://ops:s3cr/et@127.0.0.1:7687", "bolt://127.0.0.1:99999"):
+        with pytest.raises(InvalidInput, match="port is not a number") as refused:
+            Neo4jStore(url)
+        assert "s3cr" not in str(refused.value) and "127.0.0.1" not in str(refused.value)

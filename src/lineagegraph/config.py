@@ -30,9 +30,12 @@ class Settings(BaseSettings):
     neo4j_user: str = Field("neo4j", description="Neo4j user for bolt:// and neo4j:// stores")
     neo4j_password: str = Field("", description="Neo4j password (empty: no auth)")
     neo4j_database: str = Field("neo4j", description="Neo4j database name")
+    # Bounded above: Neo4j takes the timeout as 64-bit milliseconds, and the driver fails
+    # every write on a longer one (inf included) with an OverflowError.
     neo4j_write_lock_seconds: float = Field(
         600.0,
         gt=0,
+        le=1_000_000_000,
         description="longest a replica holds, or waits for, the Neo4j write lock",
     )
     # The limits: a value no request could pass (a negative body size, a depth of 0, a NaN

@@ -189,7 +189,7 @@ def serve(
     import uvicorn
 
     from lineagegraph.api.app import create_app
-    from lineagegraph.api.auth import TokenAuth, check_bind
+    from lineagegraph.api.auth import TokenAuth, check_bind, is_loopback
     from lineagegraph.service import LineageService
     from lineagegraph.store import open_store
 
@@ -237,7 +237,13 @@ def serve(
         click.echo(f"  GraphiQL:    {links['graphiql']}")
         click.echo(f"  OpenLineage: {links['openlineage']}")
         click.echo(f"  metrics:     {links['metrics']}")
-        click.echo(f"  auth:        {'bearer tokens' if auth.enabled else 'off (loopback only)'}")
+        if auth.enabled:
+            access = "bearer tokens"
+        elif is_loopback(settings.host):
+            access = "off (loopback only)"
+        else:  # --open: said so, as "loopback only" would be wrong
+            access = "off, open to the network (anyone who can connect may read and write)"
+        click.echo(f"  auth:        {access}")
         click.echo("Ctrl+C stops the server.")
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=log_level, lifespan="on"

@@ -44,6 +44,9 @@ def open_store(url: str, *, create: bool = True) -> Store:
         from lineagegraph.store.neo4j import Neo4jStore
 
         return Neo4jStore.from_url(url)
+    # Shown without what precedes an '@' in it: a password, in a URL meant for another store.
+    head, sep, rest = url.partition("://")
+    shown = f"{head}{sep}{rest.rpartition('@')[2]}"
     raise InvalidInput(
-        f"unknown store URL {url!r}: use memory://, sqlite:///path or bolt://host:port"
+        f"unknown store URL {shown!r}: use memory://, sqlite:///path or bolt://host:port"
     )

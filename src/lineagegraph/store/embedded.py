@@ -585,9 +585,14 @@ class EmbeddedStore:
         with ExitStack() as undo:  # what was taken is given back if opening fails
             self._owner = _FileOwner(Path(path))
             undo.callback(self._owner.release)
-            self._con = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            undo.callback(self._con.close)
-            self._con.execute("PRAGMA journal_mode=WAL")
+            try:
+                self._con = sqlite3.connect(
+                    str(path), check_same_thread=False, isolation_level=None
+                )
+                undo.callback(self._con.close)
+                self._con.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError as error:  # a directory, or a file of something else
+                raise InvalidInput(f"cannot open {path} as a store file: {error}") from None
             self._con.execute(f"PRAGMA synchronous={durability}")
             # Checkpoint every 10,000 pages (40 MB of WAL) instead of SQLite's 1,000: small
             # commits (a server's single events) bump the same edge pages over and over,

@@ -41,7 +41,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
@@ -825,14 +825,24 @@ class Neo4jStore:
         how long it waits for it (see there).
         """
         parts = urlsplit(url)
-        if parts.username is not None:
-            user = parts.username
-            password = parts.password or ""
+        try:
+            port = parts.port
+        except ValueError:
+            # Nothing of the URL is shown: a password holding '/' ends the authority
+            # there, so what reads as the port is part of the password.
+            raise InvalidInput(
+                f"invalid Neo4j URL ({parts.scheme}://…): its port is not a number from "
+                "0 to 65535; a user or password written in the URL must percent-encode "
+                "'/', '?', '#' and '@' (%2F, %3F, %23, %40)"
+            ) from None
+        if parts.username is not None:  # percent-encoded, as in any URL
+            user = unquote(parts.username)
+            password = unquote(parts.password or "")
         host = parts.hostname or ""
         if ":" in host:  # an IPv6 address keeps its brackets
             host = f"[{host}]"
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
+        if port is not None:
+            host = f"{host}:{port}"
         address = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
         self.url = address
         self.database = database
