@@ -23,6 +23,22 @@ from tests.api_helpers import free_port
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGEGRAPH_")}
 
 
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The servers serve would have run: uvicorn's run is recorded instead (the sockets it
+    was given), and the server counts as started."""
+    import uvicorn
+
+    calls: list[object] = []
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        calls.append(sockets)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    return calls
+
+
 def test_a_non_loopback_bind_without_tokens_is_refused() -> None:
     result = CliRunner().invoke(
         main, ["serve", "--host", "0.0.0.0", "--store", "memory://"], env=_unset()
@@ -32,14 +48,8 @@ def test_a_non_loopback_bind_without_tokens_is_refused() -> None:
     assert "--open" in result.output
 
 
-def test_an_open_server_says_it_is_open_to_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_open_server_says_it_is_open_to_the_network(started: list[object]) -> None:
     # With --open on 0.0.0.0 the banner said "auth: off (loopback only)".
-    import uvicorn
-
-    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
-        server.started = True
-
-    monkeypatch.setattr(uvicorn.Server, "run", run)
     port = str(free_port())
     args = ["serve", "--store", "memory://", "--port", port]
     result = CliRunner().invoke(main, [*args, "--host", "0.0.0.0", "--open"], env=_unset())
@@ -62,11 +72,8 @@ def test_malformed_tokens_are_refused() -> None:
     assert "abc" not in result.output.replace("abc:admin", "")
 
 
-def test_a_token_listed_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_token_listed_twice_is_refused(started: list[object]) -> None:
     # It took whichever scope was listed last, and the server started.
-    import uvicorn
-
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
     env = {**_unset(), "LINEAGEGRAPH_TOKENS": "abc:write,abc:read"}
     result = CliRunner().invoke(main, ["serve", "--store", "memory://"], env=env)
     assert result.exit_code == 1
@@ -74,20 +81,12 @@ def test_a_token_listed_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
         "Error: token #2 is token #1 again: list each token once, with one scope "
         "(write implies read)\n"
     )
+    assert not started
 
 
-def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_out_of_range_are_refused_before_serving(started: list[object]) -> None:
     # --port 99999 served on port 34463 while printing :99999, and a negative limit
     # (LINEAGEGRAPH_MAX_QUERY_DEPTH=-3) started a server that refused every query.
-    import uvicorn
-
-    started: list[object] = []
-
-    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
-        started.append(sockets)
-        server.started = True
-
-    monkeypatch.setattr(uvicorn.Server, "run", run)
     runner = CliRunner()
     flags = {
         "--port": ("99999", "1<=x<=65535"),
@@ -141,19 +140,10 @@ def test_settings_out_of_range_are_refused_before_serving(monkeypatch: pytest.Mo
 
 
 def test_a_neo4j_write_lock_time_neo4j_cannot_take_is_refused_at_start(
-    monkeypatch: pytest.MonkeyPatch,
+    started: list[object],
 ) -> None:
     # inf, or any time past 64-bit milliseconds, was accepted and then failed every write
     # to Neo4j with an OverflowError (a traceback on the command line, 500 from the server)
-    import uvicorn
-
-    started: list[object] = []
-
-    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
-        started.append(sockets)
-        server.started = True
-
-    monkeypatch.setattr(uvicorn.Server, "run", run)
     runner = CliRunner()
     name = "LINEAGEGRAPH_NEO4J_WRITE_LOCK_SECONDS"
     for value, reason in [
