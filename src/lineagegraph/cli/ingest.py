@@ -108,8 +108,10 @@ class _Client:
         self.base = server.rstrip("/")
         self.http = httpx.Client(headers=headers, timeout=120.0)
 
-    def post(self, path: str, payload: Any, too_large: str = "") -> httpx.Response:
-        """POST a JSON payload; raises :class:`click.ClickException` for transport errors.
+    def post(self, path: str, payload: Any, too_large: str = "") -> tuple[int, dict[str, Any]]:
+        """POST a JSON payload; the answer's status and JSON object. Raises
+        :class:`click.ClickException` for transport errors and answers that are not the
+        route's.
 
         ``too_large`` is added to the message of a 413 (what else the user can change).
         """
@@ -122,23 +124,26 @@ class _Client:
         # anything else (a 405 from a URL with an extra path, a proxy's page) is no answer
         # about the input, so it ends the command naming the URL rather than failing
         # every event with the server's words.
-        if response.status_code not in (200, 201, 207, 400) or not _is_json(response):
+        answer = _json_object(response)
+        if response.status_code not in (200, 201, 207, 400) or answer is None:
             hint = {413: too_large, 401: TOKEN_HINT}.get(response.status_code, "")
             raise click.ClickException(
                 f"{self.base}{path} answered {response.status_code}: {_message(response)}{hint}"
             )
-        return response
+        return response.status_code, answer
 
     def close(self) -> None:
         """Close the connection pool."""
         self.http.close()
 
 
-def _is_json(response: httpx.Response) -> bool:
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The answer's JSON object, or None when it holds none."""
     try:
-        return isinstance(response.json(), dict)
+        payload = response.json()
     except ValueError:
-        return False
+        return None
+    return payload if isinstance(payload, dict) else None
 
 
 def _message(response: httpx.Response) -> str:
@@ -146,6 +151,11 @@ def _message(response: httpx.Response) -> str:
         payload = response.json()
     except ValueError:
         return response.text[:300]
+    return _said(payload)
+
+
+def _said(payload: Any) -> str:
+    """What an answer's JSON says: its message, else the JSON itself (cut short)."""
     if isinstance(payload, dict) and "message" in payload:
         return str(payload["message"])
     return json.dumps(payload)[:300]
@@ -350,14 +360,13 @@ def _send_chunk(client: _Client, chunk: list[Document]) -> list[Outcome]:
     outcomes = {i: Outcome(d.source, d.error) for i, d in enumerate(chunk) if d.error is not None}
     sent = [i for i, d in enumerate(chunk) if d.error is None]
     if sent:
-        response = client.post(
+        _, payload = client.post(
             "/api/v1/lineage/batch",
             [chunk[i].value for i in sent],
             too_large="; or send fewer events per request with --batch-size",
         )
-        payload = response.json()
-        if not isinstance(payload, dict) or "results" not in payload:
-            message = _message(response)
+        if "results" not in payload:
+            message = _said(payload)
             outcomes.update((i, Outcome(chunk[i].source, message)) for i in sent)
         else:
             for entry in payload["results"]:
@@ -409,11 +418,11 @@ def _apply_artifact(
     if server:
         client = _Client(server, token)
         try:
-            response = client.post(*upload)
+            status, answer = client.post(*upload)
         finally:
             client.close()
-        payload = response.json() if response.status_code < 300 else {}
-        error = None if response.status_code < 300 else advised(_message(response))
+        payload = answer if status < 300 else {}
+        error = None if status < 300 else advised(_said(answer))
         report.outcomes.append(Outcome(what, error))
         report.nodes = int(payload.get("nodes", 0))
         report.edges = int(payload.get("edges", 0))

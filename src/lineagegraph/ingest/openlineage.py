@@ -427,19 +427,22 @@ class _Translation:
         # description in this event, if one is
         self.described: dict[tuple[str, str], _Described] = {}
 
-    def describe_job(self, job: spec.Job) -> str:
-        """Add a job with what its facets say; returns its id."""
+    def describe_job(self, job: spec.Job) -> Node:
+        """Add a job with what its facets say; returns its node."""
         memo = self.memo
         if memo is None:
-            return self.b.entity(*_job(job))
-        key = (job["namespace"], job["name"])
-        facets = job.get("facets")
-        known = memo.jobs.get(key)
-        if known is not None and json_equal(known[0], facets):
-            return self.b.add(known[1])
-        node = node_of(*_job(job))
-        memo.remember(memo.jobs, key, (_private(facets, "job"), node))
-        return self.b.add(node)
+            node = node_of(*_job(job))
+        else:
+            key = (job["namespace"], job["name"])
+            facets = job.get("facets")
+            known = memo.jobs.get(key)
+            if known is not None and json_equal(known[0], facets):
+                node = known[1]
+            else:
+                node = node_of(*_job(job))
+                memo.remember(memo.jobs, key, (_private(facets, "job"), node))
+        self.b.add(node)
+        return node
 
     def describe_dataset(self, dataset: spec.Dataset) -> str:
         """Add a dataset with what its facets say (schema, owners, lifecycle…); returns its id."""
@@ -826,10 +829,14 @@ class _RunTranslation(_Translation):
         self.run_key = event["run"]["runId"]
         self.job_id = entity_id(Kind.JOB, job["namespace"], job["name"])
         self.run_id = entity_id(Kind.RUN, job["namespace"], job["name"], self.run_key)
+        self.code_version: str | None = None
 
     def build(self) -> None:
         event = self.event
-        self.describe_job(event["job"])
+        code = self.describe_job(event["job"]).attrs.get("code_version")
+        # The code this run ran: its job's as this event reports it (the job keeps only
+        # its latest, so provenance of an older run needs its own).
+        self.code_version = code if isinstance(code, str) else None
         self.b.link(self.job_id, EdgeKind.HAS_RUN, self.run_id)
         read: list[str] = []
         inputs_listed: list[str] = []
@@ -879,9 +886,6 @@ class _RunTranslation(_Translation):
                 )
         nominal = facets.get("nominalTime")
         error = facets.get("errorMessage")
-        # The code this run ran: the job's facets as this event reports them (the job keeps
-        # only its latest, so provenance of an older run needs its own).
-        code_version = _code_version(job.get("facets") or {})
         self.b.entity(
             Run(
                 namespace=job["namespace"],
@@ -893,7 +897,7 @@ class _RunTranslation(_Translation):
                 nominal_time=nominal["nominalStartTime"] if nominal else None,
                 error_message=error["message"] if error else None,
                 parent_run=parent_run,
-                code_version=code_version,
+                code_version=self.code_version,
                 facets=spec.unknown_facets(facets, "run") or None,
             ),
             {
