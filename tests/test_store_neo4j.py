@@ -961,3 +961,11 @@ def test_credentials_in_the_url_are_percent_decoded_and_a_bad_port_shows_nothing
         with pytest.raises(InvalidInput, match="port is not a number") as refused:
             Neo4jStore(url)
         assert "s3cr" not in str(refused.value) and "127.0.0.1" not in str(refused.value)
+
+
+def test_a_url_without_a_host_is_refused_instead_of_reaching_localhost() -> None:
+    # The driver reads an empty host as localhost:7687, and the error then named "bolt:".
+    for url in ("bolt://ops:s3cret@", "neo4j://", "bolt://:7687"):
+        with pytest.raises(InvalidInput, match="names no host") as refused:
+            Neo4jStore(url)
+        assert "s3cret" not in str(refused.value)

@@ -835,6 +835,13 @@ class Neo4jStore:
                 "0 to 65535; a user or password written in the URL must percent-encode "
                 "'/', '?', '#' and '@' (%2F, %3F, %23, %40)"
             ) from None
+        if not parts.hostname:
+            # The driver would quietly connect to localhost:7687: say the host is missing.
+            raise InvalidInput(
+                f"invalid Neo4j URL ({parts.scheme}://…): it names no host, as in "
+                f"{parts.scheme}://localhost:7687 (a user and password go before the host: "
+                f"{parts.scheme}://USER:PASSWORD@HOST:PORT)"
+            )
         if parts.username is not None:  # percent-encoded, as in any URL
             user = unquote(parts.username)
             password = unquote(parts.password or "")
