@@ -320,6 +320,15 @@ def test_a_file_store_names_itself_by_the_url_it_was_opened_with(tmp_path: Path)
         store.close()
 
 
+def test_a_file_store_creates_the_missing_directories_of_its_path(tmp_path: Path) -> None:
+    # As the README documents: a first `lineagegraph demo --store sqlite:///new/dir/x.db`
+    # works without a mkdir first.
+    path = tmp_path / "not" / "yet" / "there.db"
+    store = open_store(f"sqlite://{path}")
+    store.close()
+    assert path.is_file()
+
+
 # --- health settled at a clean close -----------------------------------------------------------
 
 
