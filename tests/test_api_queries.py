@@ -107,6 +107,18 @@ def test_an_id_written_another_way_finds_the_entity_it_names(shop: LineageServic
     }
 
 
+def test_health_of_a_missing_entity_is_not_found_while_node_is_null(
+    shop: LineageService,
+) -> None:
+    # As the field descriptions say: a typo in a health lookup must not read as OK.
+    missing = "dataset|postgres://prod:5432|shop.public.no_such_table"
+    data, errors = run_graphql(shop, "query($u: ID!) { node(id: $u) { id } }", {"u": missing})
+    assert data == {"node": None} and not errors
+    data, errors = run_graphql(shop, "query($u: ID!) { health(id: $u) { status } }", {"u": missing})
+    assert data is None
+    assert [e["extensions"]["code"] for e in errors] == ["NOT_FOUND"]
+
+
 def test_a_malformed_id_or_incomplete_key_is_a_clear_error(shop: LineageService) -> None:
     data, errors = run_graphql(shop, '{ node(id: "not-an-id") { id } }')
     assert data == {"node": None}

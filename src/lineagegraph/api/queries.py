@@ -140,7 +140,11 @@ class CatalogQuery:
             page.total,
         )
 
-    @resolver(description="The stored health of an entity, with the reasons.")
+    @resolver(
+        description="The stored health of an entity, with the reasons: OK when nothing is "
+        "wrong. An id that names no entity is an error with code NOT_FOUND (where `node` "
+        "answers null), so a typo is not read as healthy."
+    )
     async def health(
         self, info: Info, id: Annotated[strawberry.ID, arg("The entity's id.")]
     ) -> Health:
