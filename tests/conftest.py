@@ -15,9 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from lineagegraph.service import LineageService
 from lineagegraph.store import Store, open_store
+
+# How fast Hypothesis draws inputs depends on how busy the machine is (the suite runs in
+# two halves on two cores, beside Neo4j), not on what the tests check: a slow draw must
+# not fail a property test. Tests that set their own health checks list this one too.
+settings.register_profile("lineagegraph", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lineagegraph")
 
 # The real public lineage files live in shared/data beside the repository (CI lays it
 # there too); LINEAGEGRAPH_SHARED_DATA points elsewhere.

@@ -506,7 +506,9 @@ malformed = st.one_of(
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(payload=malformed)
 def test_generated_payloads_never_cause_a_server_error(
@@ -524,7 +526,9 @@ def test_generated_payloads_never_cause_a_server_error(
 
 
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     moment=st.datetimes(timezones=st.none() | st.timezones()),
