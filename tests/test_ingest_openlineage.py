@@ -8,6 +8,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -330,7 +331,30 @@ def test_grouped_translation_in_batches_agrees_with_plain_events_one_by_one(
     nodes_a, edges_a = sequential.store.export()
     nodes_b, edges_b = batched.store.export()
     assert [n.model_dump() for n in nodes_a] == [n.model_dump() for n in nodes_b]
-    assert [e.model_dump() for e in edges_a] == [e.model_dump() for e in edges_b]
+
+    # dbt-ol sends every START before any COMPLETE, and a model's new version is a
+    # version once its run completes: one by one, a test that STARTs first reads the
+    # version before (yesterday's), until the model's COMPLETE moves the read to the
+    # new one, retracting the first (never current at any time). A batch holds the
+    # COMPLETE already and links the new version at once. That is the only difference.
+    def never_current(edge: Edge) -> bool:
+        return edge.origin is Origin.INFERRED and edge.ended_at == edge.first_seen
+
+    edges_a = list(edges_a)
+    retracted = [e for e in edges_a if never_current(e)]
+    assert {(e.kind, e.target_id.split("|")[2]) for e in retracted} == {
+        (EdgeKind.READ_BY, name)
+        for name in (
+            "shop.main.shop.orders.build.run",
+            "shop.main.shop.orders.build.test",
+            "shop.main.shop.stg_customers.build.test",
+            "shop.main.shop.stg_orders.build.test",
+            "shop.main.shop.stg_payments.build.test",
+            "test.shop.assert_orders_have_amount",
+        )
+    }
+    kept = [e for e in edges_a if not never_current(e)]
+    assert [e.model_dump() for e in kept] == [e.model_dump() for e in edges_b]
 
 
 # --- the Marquez and OpenLineage example events ------------------------------------------------
@@ -1774,6 +1798,93 @@ def test_a_version_arriving_late_takes_over_the_reads_inferred_before_it(
     assert service.store.stats() == before
     reads = service.store.edges([report_run], Direction.UPSTREAM, [EdgeKind.READ_BY])
     assert [e.source_id for e in reads] == [second]
+
+
+def _versions_of(service: LineageService, dataset_id: str) -> list[str]:
+    hops = service.store.expand([dataset_id], Direction.DOWNSTREAM, [EdgeKind.HAS_VERSION])
+    return sorted(h.target for h in hops)
+
+
+def _read_by(service: LineageService, run_id: str) -> list[str]:
+    return sorted(
+        h.target for h in service.store.expand([run_id], Direction.UPSTREAM, [EdgeKind.READ_BY])
+    )
+
+
+def test_an_output_version_is_a_version_only_once_its_run_completes(
+    service: LineageService,
+) -> None:
+    # A run that has started, or failed, has not written its output: readers meanwhile
+    # read the version before it, and a failed run's output never becomes a version.
+    run = "00000000-0000-4000-8000-0000000000{:02d}".format
+    orders = dataset("pg", "orders")
+    version = partial(make_id, Kind.DATASET_VERSION, "pg", "orders")
+    write = partial(event, job=("etl", "load"), outputs=[orders])
+    read = partial(event, job=("etl", "report"), inputs=[orders], outputs=[dataset("pg", "r")])
+    reader = partial(make_id, Kind.RUN, "etl", "report")
+    for document in (
+        write("START", "2024-05-01T01:00:00Z", run(1)),
+        write("COMPLETE", "2024-05-01T01:30:00Z", run(1)),
+        write("START", "2024-05-02T01:00:00Z", run(2)),
+        read("START", "2024-05-02T01:10:00Z", run(12)),
+    ):
+        service.apply(translate_event(document))
+    assert _versions_of(service, ds("pg", "orders")) == [version(run(1))]
+    assert _read_by(service, reader(run(12))) == [version(run(1))]
+    service.apply(translate_event(write("FAIL", "2024-05-02T01:20:00Z", run(2))))
+    service.apply(translate_event(read("START", "2024-05-02T02:00:00Z", run(13))))
+    assert _versions_of(service, ds("pg", "orders")) == [version(run(1))]
+    assert _read_by(service, reader(run(12))) == [version(run(1))]
+    assert _read_by(service, reader(run(13))) == [version(run(1))]
+    # The failed run is still recorded as writing it: what it was writing is known.
+    wrote = service.store.expand(
+        [make_id(Kind.RUN, "etl", "load", run(2))], Direction.DOWNSTREAM, [EdgeKind.WROTE]
+    )
+    assert [h.target for h in wrote] == [version(run(2))]
+    # A COMPLETE that lists no outputs completes what the START listed: the version is
+    # one from when the run started, so the reader that started since reads it.
+    service.apply(translate_event(write("START", "2024-05-03T01:00:00Z", run(3))))
+    service.apply(translate_event(read("START", "2024-05-03T01:10:00Z", run(14))))
+    assert _read_by(service, reader(run(14))) == [version(run(1))]
+    service.apply(
+        translate_event(event("COMPLETE", "2024-05-03T01:30:00Z", run(3), job=("etl", "load")))
+    )
+    assert _versions_of(service, ds("pg", "orders")) == [version(run(1)), version(run(3))]
+    assert _read_by(service, reader(run(14))) == [version(run(3))]
+    [has] = service.store.edges([version(run(3))], Direction.UPSTREAM, [EdgeKind.HAS_VERSION])
+    assert has.first_seen == "2024-05-03T01:00:00.000000Z"
+    node = service.store.get([version(run(3))])[version(run(3))]
+    assert node.attrs["created_at"] == "2024-05-03T01:30:00Z"
+    repair = service.recompute_health()
+    assert (repair.written, repair.removed) == ((), ())
+
+
+def test_a_late_event_of_a_completed_run_makes_its_output_a_version(
+    service: LineageService,
+) -> None:
+    # The COMPLETE (without outputs) arrives first; the START that lists the output
+    # comes late: the run has completed, so what it wrote is a version at once.
+    orders = dataset("pg", "orders")
+    service.apply(translate_event(event("COMPLETE", "2024-05-01T01:30:00Z", job=("etl", "load"))))
+    service.apply(
+        translate_event(
+            event("START", "2024-05-01T01:00:00Z", job=("etl", "load"), outputs=[orders])
+        )
+    )
+    written = make_id(Kind.DATASET_VERSION, "pg", "orders", RUN_A)
+    assert _versions_of(service, ds("pg", "orders")) == [written]
+    [has] = service.store.edges([written], Direction.UPSTREAM, [EdgeKind.HAS_VERSION])
+    assert has.first_seen == "2024-05-01T01:00:00.000000Z"
+
+
+def test_a_streaming_job_writes_its_output_as_it_runs(service: LineageService) -> None:
+    streaming = {"jobType": {"processingType": "STREAMING", "jobType": "JOB"}}
+    service.apply(
+        translate_event(event("START", outputs=[dataset("kafka", "clicks")], job_facets=streaming))
+    )
+    assert _versions_of(service, ds("kafka", "clicks")) == [
+        make_id(Kind.DATASET_VERSION, "kafka", "clicks", RUN_A)
+    ]
 
 
 def test_a_run_never_reads_the_version_it_writes(service: LineageService) -> None:

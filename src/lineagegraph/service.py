@@ -31,6 +31,7 @@ from lineagegraph.ids import Kind, dataset_of, kind_of, make_id, parse_id
 from lineagegraph.model import (
     RUN_STATE_RANK,
     ChangeSet,
+    DatasetVersion,
     Direction,
     Edge,
     EdgeEnding,
@@ -41,6 +42,7 @@ from lineagegraph.model import (
     Node,
     Origin,
     Page,
+    RunState,
     SchemaSnapshot,
     as_utc,
     format_time,
@@ -95,6 +97,24 @@ def _start_of(attrs: Mapping[str, Any]) -> str | None:
     """When a run started, as a stored timestamp: its ``started_at``, else the time its
     state was reported, else its end; ``None`` when it has none that parses."""
     for key in ("started_at", "state_at", "ended_at"):
+        value = attrs.get(key)
+        if isinstance(value, str):
+            try:
+                return format_time(parse_time(value))
+            except (InvalidInput, OverflowError):
+                continue
+    return None
+
+
+def _stated_runs(changeset: ChangeSet) -> list[str]:
+    """The runs whose state the changeset reports, in order."""
+    return sorted({n.id for n in changeset.nodes if n.kind is Kind.RUN and "state" in n.attrs})
+
+
+def _end_of(attrs: Mapping[str, Any]) -> str | None:
+    """When a run ended, as a stored timestamp: its ``ended_at``, else the time its state
+    was reported; ``None`` when it has none that parses."""
+    for key in ("ended_at", "state_at"):
         value = attrs.get(key)
         if isinstance(value, str):
             try:
@@ -187,30 +207,35 @@ class LineageService:
         the whole changeset: derived state depends only on what reads can see.
         """
         with self._writing():
-            resolved = self.resolve_snapshots(self.resolve_reads(self.keep_run_states(changeset)))
+            stored = self.store.get(_stated_runs(changeset))
+            kept = self.complete_writes(self.keep_run_states(changeset, stored), stored)
+            resolved = self.resolve_snapshots(self.resolve_reads(kept))
             result = self.store.apply(resolved)
             applied = resolved if result.changes is None else result.changes
             for hook in self._after_apply:
                 hook(self, applied)
             return result
 
-    def keep_run_states(self, changeset: ChangeSet) -> ChangeSet:
+    def keep_run_states(
+        self, changeset: ChangeSet, stored: Mapping[str, Node] | None = None
+    ) -> ChangeSet:
         """Drop run state updates that would move a run backwards.
 
         A run's state only moves forward (START, then RUNNING, then COMPLETE, FAIL or
         ABORT); between states of the same rank the later ``state_at`` (when the state
         was reported) wins. So an out-of-order START cannot undo a COMPLETE, whatever
         order events arrive or are batched in. A dropped update keeps its other
-        attributes (a late START still records ``started_at``).
+        attributes (a late START still records ``started_at``). ``stored`` holds the
+        stored runs of the changeset's run states, when the caller read them already.
         """
-        runs = sorted({n.id for n in changeset.nodes if n.kind is Kind.RUN and "state" in n.attrs})
+        runs = _stated_runs(changeset)
         if not runs:
             return changeset
         best: dict[str, tuple[int, str]] = {}
-        for run_id, stored in self.store.get(runs).items():
-            rank = _STATE_RANK.get(str(stored.attrs.get("state")))
+        for run_id, node in (self.store.get(runs) if stored is None else stored).items():
+            rank = _STATE_RANK.get(str(node.attrs.get("state")))
             if rank is not None:
-                best[run_id] = (rank, str(stored.attrs.get("state_at", "")))
+                best[run_id] = (rank, str(node.attrs.get("state_at", "")))
         nodes = list(changeset.nodes)
         kept = True
         for index, node in enumerate(nodes):
@@ -228,6 +253,106 @@ class LineageService:
                 else:
                     best[node.id] = reported
         return changeset if kept else changeset.model_copy(update={"nodes": nodes})
+
+    def complete_writes(
+        self, changeset: ChangeSet, stored: Mapping[str, Node] | None = None
+    ) -> ChangeSet:
+        """Make the versions a run was writing versions of their datasets once it completes.
+
+        An OpenLineage START, RUNNING, FAIL, ABORT or OTHER event only records the
+        version its run is writing (``WROTE``): readers go on reading the version
+        before it, and the output of a run that fails or is aborted never becomes a
+        version of its dataset. When the run completes, each version it wrote gets its
+        ``HAS_VERSION`` edge (and ``created_at``, the run's end), seen from when the run
+        was first recorded writing it (its START, for a table written in one go):
+        readers that started since read it. That holds for the versions its COMPLETE
+        event lists, for those only its earlier events listed (a COMPLETE that carries
+        no outputs), and for those a late event records for a run completed already.
+        ``stored`` holds the stored runs of the changeset's run states, when the caller
+        read them already.
+        """
+        reported: dict[str, dict[str, Any]] = {}
+        for node in changeset.nodes:
+            if node.kind is Kind.RUN:
+                reported.setdefault(node.id, {}).update(node.attrs)
+        since: dict[tuple[str, str], str] = {}  # (run, version) -> first recorded writing it
+        for edge in changeset.edges:
+            if edge.kind is EdgeKind.WROTE and kind_of(edge.target_id) is Kind.DATASET_VERSION:
+                pair = (edge.source_id, edge.target_id)
+                since[pair] = min(since.get(pair, edge.first_seen), edge.first_seen)
+        candidates = sorted(
+            {r for r, a in reported.items() if a.get("state") == RunState.COMPLETE.value}
+            | {r for r, _ in since}
+        )
+        if not candidates:
+            return changeset
+        runs = dict(stored) if stored is not None else {}
+        missing = [r for r in candidates if r not in runs and r not in reported]
+        missing += [r for r in candidates if r in reported and "state" not in reported[r]]
+        runs.update(self.store.get(sorted(set(missing) - set(runs))) if missing else {})
+        done: dict[str, dict[str, Any]] = {}  # completed runs -> their attributes
+        for run_id in candidates:
+            found = runs.get(run_id)
+            attrs = {**(found.attrs if found is not None else {}), **reported.get(run_id, {})}
+            if attrs.get("state") == RunState.COMPLETE.value:
+                done[run_id] = attrs
+        if not done:
+            return changeset
+        # What completed runs were recorded writing before: their earlier events' outputs.
+        for edge in self.store.edges(sorted(done), Direction.DOWNSTREAM, [EdgeKind.WROTE]):
+            if kind_of(edge.target_id) is Kind.DATASET_VERSION:
+                pair = (edge.source_id, edge.target_id)
+                since[pair] = min(since.get(pair, edge.first_seen), edge.first_seen)
+        writer: dict[str, tuple[str, str]] = {}  # version -> (its completed run, since)
+        for (run_id, version_id), first in sorted(since.items()):
+            if run_id in done and version_id not in writer:
+                writer[version_id] = (run_id, first)
+        if not writer:
+            return changeset
+        edges = list(changeset.edges)
+        changed = False
+        listed: set[str] = set()
+        for index, edge in enumerate(edges):
+            if edge.kind is not EdgeKind.HAS_VERSION or edge.target_id not in writer:
+                continue
+            listed.add(edge.target_id)
+            first = writer[edge.target_id][1]
+            if first < edge.first_seen:
+                edges[index] = edge.model_copy(update={"first_seen": first})
+                changed = True
+        unlisted = sorted(set(writer) - listed)
+        current = {
+            hop.target
+            for hop in self.store.expand(unlisted, Direction.UPSTREAM, [EdgeKind.HAS_VERSION])
+        }
+        nodes = list(changeset.nodes)
+        for version_id in unlisted:
+            if version_id in current:
+                continue
+            run_id, first = writer[version_id]
+            end = max(_end_of(done[run_id]) or first, first)
+            key = parse_id(version_id)
+            version = DatasetVersion(
+                namespace=key.namespace,
+                name=key.name,
+                version=key.parts[0],
+                created_at=parse_time(end),
+            )
+            nodes.append(version.to_node())
+            edges.append(
+                Edge(
+                    source_id=dataset_of(version_id),
+                    kind=EdgeKind.HAS_VERSION,
+                    target_id=version_id,
+                    origin=changeset.origin,
+                    first_seen=first,
+                    last_seen=end,
+                )
+            )
+            changed = True
+        if not changed:
+            return changeset
+        return changeset.model_copy(update={"nodes": nodes, "edges": edges})
 
     def resolve_reads(self, changeset: ChangeSet) -> ChangeSet:
         """Link runs to the versions of their inputs that the producer did not name.

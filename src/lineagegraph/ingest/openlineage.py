@@ -546,11 +546,13 @@ class _Translation:
         run_id: str | None,
         *,
         created: bool,
+        current: bool = True,
         row_count: int | None = None,
         byte_count: int | None = None,
         extra: dict[str, Any] | None = None,
     ) -> str:
-        """Add a version of a dataset and its ``HAS_VERSION`` edge; returns its id."""
+        """Add a version of a dataset and, when it is ``current`` (its data is there to
+        read), its ``HAS_VERSION`` edge; returns its id."""
         schema = None
         if created:
             described = self.described.get((dataset["namespace"], dataset["name"]))
@@ -563,7 +565,7 @@ class _Translation:
                 namespace=dataset["namespace"],
                 name=dataset["name"],
                 version=version,
-                created_at=self.at if created else None,
+                created_at=self.at if created and current else None,
                 run=run_id if created else None,
                 schema_fields=schema,
                 row_count=row_count,
@@ -571,11 +573,12 @@ class _Translation:
             ),
             extra,
         )
-        self.b.link(
-            entity_id(Kind.DATASET, dataset["namespace"], dataset["name"]),
-            EdgeKind.HAS_VERSION,
-            version_id,
-        )
+        if current:
+            self.b.link(
+                entity_id(Kind.DATASET, dataset["namespace"], dataset["name"]),
+                EdgeKind.HAS_VERSION,
+                version_id,
+            )
         return version_id
 
     def assertions(
@@ -991,6 +994,7 @@ class _RunTranslation(_Translation):
             version or self.run_key,
             self.run_id,
             created=True,
+            current=self.writes_now(),
             row_count=_first(stats.get("rowCount"), quality.get("rowCount")),
             byte_count=_first(stats.get("size"), quality.get("bytes")),
             extra={
@@ -1004,6 +1008,19 @@ class _RunTranslation(_Translation):
             dataset, facets.get("dataQualityAssertions"), self.run_key, self.run_id, version_id
         )
         return [dataset_id], self.column_lineage(dataset, self.job_id)
+
+    def writes_now(self) -> bool:
+        """Whether this event's outputs are written as of it: a run's output versions
+        become current when it completes (COMPLETE), or as it runs for a streaming job
+        (and for an event without a type, which reports no lifecycle). A START, RUNNING,
+        FAIL, ABORT or OTHER event only records the version the run is writing; the
+        service makes it current when the run completes (see
+        :meth:`LineageService.complete_writes`)."""
+        event_type = self.event.get("eventType")
+        if event_type is None or event_type == "COMPLETE":
+            return True
+        kind = (self.event["job"].get("facets") or {}).get("jobType") or {}
+        return str(kind.get("processingType") or "").upper() == "STREAMING"
 
     def model_output(
         self, dataset: spec.OutputDataset, version: str | None, read: list[str], listed: list[str]
