@@ -769,6 +769,34 @@ def test_drop_marks_deleted_and_rename_keeps_the_old_identity(service: LineageSe
     assert service.node(new.id).attrs["deleted"] is True
 
 
+def test_a_rename_revives_a_name_that_was_dropped_or_renamed_away(
+    service: LineageService,
+) -> None:
+    # a table renamed back to its old name, and one renamed onto a name dropped before,
+    # exist under that name again: the newer RENAME clears what the older report set
+    def rename(old: str) -> dict[str, Any]:
+        return {
+            "lifecycleStateChange": {
+                "lifecycleStateChange": "RENAME",
+                "previousIdentifier": {"namespace": "pg", "name": old},
+            }
+        }
+
+    drop = {"lifecycleStateChange": {"lifecycleStateChange": "DROP"}}
+    steps = [
+        ("2024-05-01T10:00:00Z", dataset("pg", "a")),
+        ("2024-05-02T10:00:00Z", dataset("pg", "b", **rename("a"))),
+        ("2024-05-03T10:00:00Z", dataset("pg", "a", **rename("b"))),
+        ("2024-05-04T10:00:00Z", dataset("pg", "c", **drop)),
+        ("2024-05-05T10:00:00Z", dataset("pg", "c", **rename("a"))),
+    ]
+    for time, output in steps:
+        service.apply(translate_event(event(time=time, run_id=str(uuid.uuid4()), outputs=[output])))
+    deleted = {name: service.node(ds("pg", name)).attrs.get("deleted") for name in "abc"}
+    assert deleted == {"a": True, "b": True, "c": False}
+    assert service.node(ds("pg", "a")).attrs["renamed_to"] == ds("pg", "c")
+
+
 def test_version_facets_name_the_versions_read_and_written(service: LineageService) -> None:
     source = dataset("pg", "raw.orders", version={"datasetVersion": "v41"})
     target = dataset("pg", "mart.orders", version={"datasetVersion": "v7"})

@@ -489,8 +489,8 @@ class _Translation:
         change = lifecycle["lifecycleStateChange"] if lifecycle else None
         if change == "DROP":
             deleted = True
-        elif change in ("CREATE", "OVERWRITE"):
-            deleted = False
+        elif change in ("CREATE", "OVERWRITE", "RENAME"):
+            deleted = False  # a table renamed to this name exists under it now
         previous = lifecycle.get("previousIdentifier") if lifecycle else None
         if change == "RENAME" and previous:
             old_id = entity_id(Kind.DATASET, previous["namespace"], previous["name"])
