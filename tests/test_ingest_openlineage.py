@@ -797,6 +797,31 @@ def test_a_rename_revives_a_name_that_was_dropped_or_renamed_away(
     assert service.node(ds("pg", "a")).attrs["renamed_to"] == ds("pg", "c")
 
 
+def test_a_late_report_of_a_renamed_dataset_does_not_give_it_another_lifecycle_state(
+    service: LineageService,
+) -> None:
+    # the old identity's last change is the rename; a CREATE reported before it and
+    # arriving after it must not read as the state of a dataset that is deleted
+    rename = {
+        "lifecycleStateChange": {
+            "lifecycleStateChange": "RENAME",
+            "previousIdentifier": {"namespace": "pg", "name": "a"},
+        }
+    }
+    create = {"lifecycleStateChange": {"lifecycleStateChange": "CREATE"}}
+    for time, output in (
+        ("2024-05-02T10:00:00Z", dataset("pg", "b", **rename)),
+        ("2024-05-01T10:00:00Z", dataset("pg", "a", **create)),
+    ):
+        service.apply(translate_event(event(time=time, run_id=str(uuid.uuid4()), outputs=[output])))
+    old = service.node(ds("pg", "a")).attrs
+    assert (old["deleted"], old["lifecycle_state"], old["renamed_to"]) == (
+        True,
+        "RENAME",
+        ds("pg", "b"),
+    )
+
+
 def test_version_facets_name_the_versions_read_and_written(service: LineageService) -> None:
     source = dataset("pg", "raw.orders", version={"datasetVersion": "v41"})
     target = dataset("pg", "mart.orders", version={"datasetVersion": "v7"})

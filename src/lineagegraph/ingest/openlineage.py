@@ -498,7 +498,7 @@ class _Translation:
                 aliases.append(old_id)
                 self.b.entity(
                     Dataset(namespace=previous["namespace"], name=previous["name"], deleted=True),
-                    {"renamed_to": dataset_id},
+                    {"renamed_to": dataset_id, "lifecycle_state": change},
                 )
         source = facets.get("dataSource") or {}
         declared = facets.get("datasetType")
