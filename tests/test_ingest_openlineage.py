@@ -822,6 +822,31 @@ def test_a_late_report_of_a_renamed_dataset_does_not_give_it_another_lifecycle_s
     )
 
 
+def test_a_renamed_dataset_is_found_by_its_old_name_after_later_reports(
+    service: LineageService,
+) -> None:
+    # Spark and Hive send symlinks with every event; the report after a rename sets
+    # aliases anew from them, and the previous identity must not be lost with it
+    symlinks = {"symlinks": {"identifiers": [{"namespace": "s3://b", "name": "wh/sales"}]}}
+    rename = {
+        "lifecycleStateChange": {
+            "lifecycleStateChange": "RENAME",
+            "previousIdentifier": {"namespace": "pg", "name": "orders_legacy"},
+        }
+    }
+    for time, facets in (
+        ("2024-05-02T10:00:00Z", {**rename, **symlinks}),
+        ("2024-05-03T10:00:00Z", symlinks),
+    ):
+        output = dataset("pg", "sales", **facets)
+        service.apply(translate_event(event(time=time, run_id=str(uuid.uuid4()), outputs=[output])))
+    sales = service.node(ds("pg", "sales"))
+    assert sales.attrs["aliases"] == [ds("s3://b", "wh/sales")]
+    assert sales.attrs["renamed_from"] == [ds("pg", "orders_legacy")]
+    found = [n.id for n in service.search("orders_legacy").items]
+    assert found == [ds("pg", "orders_legacy"), sales.id]
+
+
 def test_version_facets_name_the_versions_read_and_written(service: LineageService) -> None:
     source = dataset("pg", "raw.orders", version={"datasetVersion": "v41"})
     target = dataset("pg", "mart.orders", version={"datasetVersion": "v7"})
