@@ -105,6 +105,22 @@ def test_lineage_as_of_and_column_level(store_url: str) -> None:
     data = json.loads(result.output)
     assert data["columnLevel"] is True
     assert [n["node"]["id"] for n in data["nodes"]] == [demo.RAW_PAYMENTS.field_id("amount")]
+    # the table says which time it shows, in UTC whatever offset was typed
+    table = invoke(
+        "lineage",
+        "analytics.staging.stg_payments.amount",
+        "--upstream",
+        "--as-of",
+        "2026-10-02T14:00:00+02:00",
+        "--store",
+        store_url,
+    )
+    assert table.exit_code == 0, table.output
+    heading = f"Lineage of `{demo.STG_PAYMENTS.field_id('amount')}`"
+    lines = " ".join(table.output.split())  # the table wraps long lines
+    assert lines.startswith(f"{heading} as of 2026-10-02T12:00:00+00:00 upstream lineage of")
+    now = invoke("lineage", "analytics.staging.stg_payments.amount", "--store", store_url)
+    assert now.output.startswith(f"{heading}\n")
 
 
 def test_ambiguous_and_unknown_references_are_clear_errors(store_url: str) -> None:

@@ -793,6 +793,84 @@ def test_drop_marks_deleted_and_rename_keeps_the_old_identity(service: LineageSe
     assert service.node(new.id).attrs["deleted"] is True
 
 
+def test_a_rename_revives_a_name_that_was_dropped_or_renamed_away(
+    service: LineageService,
+) -> None:
+    # a table renamed back to its old name, and one renamed onto a name dropped before,
+    # exist under that name again: the newer RENAME clears what the older report set
+    def rename(old: str) -> dict[str, Any]:
+        return {
+            "lifecycleStateChange": {
+                "lifecycleStateChange": "RENAME",
+                "previousIdentifier": {"namespace": "pg", "name": old},
+            }
+        }
+
+    drop = {"lifecycleStateChange": {"lifecycleStateChange": "DROP"}}
+    steps = [
+        ("2024-05-01T10:00:00Z", dataset("pg", "a")),
+        ("2024-05-02T10:00:00Z", dataset("pg", "b", **rename("a"))),
+        ("2024-05-03T10:00:00Z", dataset("pg", "a", **rename("b"))),
+        ("2024-05-04T10:00:00Z", dataset("pg", "c", **drop)),
+        ("2024-05-05T10:00:00Z", dataset("pg", "c", **rename("a"))),
+    ]
+    for time, output in steps:
+        service.apply(translate_event(event(time=time, run_id=str(uuid.uuid4()), outputs=[output])))
+    deleted = {name: service.node(ds("pg", name)).attrs.get("deleted") for name in "abc"}
+    assert deleted == {"a": True, "b": True, "c": False}
+    assert service.node(ds("pg", "a")).attrs["renamed_to"] == ds("pg", "c")
+
+
+def test_a_late_report_of_a_renamed_dataset_does_not_give_it_another_lifecycle_state(
+    service: LineageService,
+) -> None:
+    # the old identity's last change is the rename; a CREATE reported before it and
+    # arriving after it must not read as the state of a dataset that is deleted
+    rename = {
+        "lifecycleStateChange": {
+            "lifecycleStateChange": "RENAME",
+            "previousIdentifier": {"namespace": "pg", "name": "a"},
+        }
+    }
+    create = {"lifecycleStateChange": {"lifecycleStateChange": "CREATE"}}
+    for time, output in (
+        ("2024-05-02T10:00:00Z", dataset("pg", "b", **rename)),
+        ("2024-05-01T10:00:00Z", dataset("pg", "a", **create)),
+    ):
+        service.apply(translate_event(event(time=time, run_id=str(uuid.uuid4()), outputs=[output])))
+    old = service.node(ds("pg", "a")).attrs
+    assert (old["deleted"], old["lifecycle_state"], old["renamed_to"]) == (
+        True,
+        "RENAME",
+        ds("pg", "b"),
+    )
+
+
+def test_a_renamed_dataset_is_found_by_its_old_name_after_later_reports(
+    service: LineageService,
+) -> None:
+    # Spark and Hive send symlinks with every event; the report after a rename sets
+    # aliases anew from them, and the previous identity must not be lost with it
+    symlinks = {"symlinks": {"identifiers": [{"namespace": "s3://b", "name": "wh/sales"}]}}
+    rename = {
+        "lifecycleStateChange": {
+            "lifecycleStateChange": "RENAME",
+            "previousIdentifier": {"namespace": "pg", "name": "orders_legacy"},
+        }
+    }
+    for time, facets in (
+        ("2024-05-02T10:00:00Z", {**rename, **symlinks}),
+        ("2024-05-03T10:00:00Z", symlinks),
+    ):
+        output = dataset("pg", "sales", **facets)
+        service.apply(translate_event(event(time=time, run_id=str(uuid.uuid4()), outputs=[output])))
+    sales = service.node(ds("pg", "sales"))
+    assert sales.attrs["aliases"] == [ds("s3://b", "wh/sales")]
+    assert sales.attrs["renamed_from"] == [ds("pg", "orders_legacy")]
+    found = [n.id for n in service.search("orders_legacy").items]
+    assert found == [ds("pg", "orders_legacy"), sales.id]
+
+
 def test_version_facets_name_the_versions_read_and_written(service: LineageService) -> None:
     source = dataset("pg", "raw.orders", version={"datasetVersion": "v41"})
     target = dataset("pg", "mart.orders", version={"datasetVersion": "v7"})

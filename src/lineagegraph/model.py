@@ -400,7 +400,7 @@ class Node(BaseModel):
             value = self.attrs.get(key)
             if isinstance(value, str):
                 words.append(value)
-        for key in ("owners", "tags", "field_names", "aliases"):
+        for key in ("owners", "tags", "field_names", "aliases", "renamed_from"):
             values = self.attrs.get(key)
             if isinstance(values, list):
                 words.extend(str(v) for v in values)

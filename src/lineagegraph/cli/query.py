@@ -296,7 +296,10 @@ def lineage(
         ],
         empty="none",
     )
-    emit(fmt, data, [nodes, edges], heading=f"Lineage of `{data['root']['id']}`")
+    heading = f"Lineage of `{data['root']['id']}`"
+    if data["asOf"]:  # a past graph must not read as today's
+        heading += f" as of {data['asOf']}"
+    emit(fmt, data, [nodes, edges], heading=heading)
 
 
 # --- impact -----------------------------------------------------------------------------------

@@ -489,16 +489,19 @@ class _Translation:
         change = lifecycle["lifecycleStateChange"] if lifecycle else None
         if change == "DROP":
             deleted = True
-        elif change in ("CREATE", "OVERWRITE"):
-            deleted = False
+        elif change in ("CREATE", "OVERWRITE", "RENAME"):
+            deleted = False  # a table renamed to this name exists under it now
         previous = lifecycle.get("previousIdentifier") if lifecycle else None
+        renamed_from: list[str] | None = None
         if change == "RENAME" and previous:
             old_id = entity_id(Kind.DATASET, previous["namespace"], previous["name"])
             if old_id != dataset_id:
                 aliases.append(old_id)
+                # kept apart too: later reports set aliases anew from their symlinks
+                renamed_from = [old_id]
                 self.b.entity(
                     Dataset(namespace=previous["namespace"], name=previous["name"], deleted=True),
-                    {"renamed_to": dataset_id},
+                    {"renamed_to": dataset_id, "lifecycle_state": change},
                 )
         source = facets.get("dataSource") or {}
         declared = facets.get("datasetType")
@@ -519,6 +522,7 @@ class _Translation:
                 "source_uri": source.get("uri"),
                 "dataset_type": declared["datasetType"] if declared else None,
                 "lifecycle_state": change,
+                "renamed_from": renamed_from,
             },
         )
         tags = facets.get("tags")
