@@ -605,3 +605,34 @@ def test_a_malformed_server_url_is_a_usage_error(server: str, message: str) -> N
         assert result.exit_code == 2, result.output
         assert "Invalid value for --server: " in result.output and message in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_tables_print_names_with_brackets_as_they_are(tmp_path: Path) -> None:
+    """Names are text: a '[/b]' in a name was read as a style tag by the table printer
+    (a MarkupError traceback) and '[bold]…[/bold]' vanished from the heading."""
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-01T00:00:00Z",
+        "producer": "https://example.com/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+        "run": {"runId": "0190c1b2-0000-7000-8000-000000000001"},
+        "job": {"namespace": "etl", "name": "load[/]orders"},
+        "inputs": [{"namespace": "pg://db", "name": "raw.[bold]orders[/bold]"}],
+        "outputs": [{"namespace": "pg://db", "name": "mart.orders[0]"}],
+    }
+    events = tmp_path / "event.json"
+    events.write_text(json.dumps(event), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    assert invoke("ingest", "openlineage", str(events), "--store", url).exit_code == 0
+
+    def wide(*args: str) -> Result:  # no name folded across lines
+        return CliRunner().invoke(main, list(args), env={"COLUMNS": "300"}, catch_exceptions=False)
+
+    found = wide("search", "orders", "--store", url)
+    assert found.exit_code == 0, found.output
+    for name in ("load[/]orders", "raw.[bold]orders[/bold]", "mart.orders[0]"):
+        assert name in found.output
+    walked = wide("lineage", "raw.[bold]orders[/bold]", "--store", url)
+    assert walked.exit_code == 0, walked.output
+    assert "Lineage of `dataset|pg://db|raw.[bold]orders[/bold]`" in walked.output
+    assert "load[/]orders" in walked.output

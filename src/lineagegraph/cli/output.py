@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["Format", "Section", "emit", "markdown_table"]
 
@@ -38,6 +39,12 @@ class Section:
         self.rows = [[_text(c) for c in row] for row in rows]
         self.notes = list(notes)
         self.empty = empty
+
+
+def _console() -> Console:
+    """A console that prints names as they are: no markup (a name such as ``x[/b]`` is
+    text, not a style tag)."""
+    return Console(soft_wrap=False, markup=False)
 
 
 def _text(value: Any) -> str:
@@ -95,9 +102,9 @@ def emit(
             parts.extend(f"_{note}_" for note in section.notes)
         click.echo("\n\n".join(parts))
         return
-    console = Console(soft_wrap=False)
+    console = _console()
     if heading:
-        console.print(f"[bold]{heading}[/bold]", highlight=False)
+        console.print(Text(heading, style="bold"), highlight=False)
     for section in sections:
         if not section.rows:
             console.print(f"{section.title}: {section.empty}", highlight=False)
