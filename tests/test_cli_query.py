@@ -636,3 +636,18 @@ def test_tables_print_names_with_brackets_as_they_are(tmp_path: Path) -> None:
     assert walked.exit_code == 0, walked.output
     assert "Lineage of `dataset|pg://db|raw.[bold]orders[/bold]`" in walked.output
     assert "load[/]orders" in walked.output
+
+
+def test_piped_tables_keep_each_row_on_one_line(store_url: str) -> None:
+    """Written to a pipe, a table was folded at 80 columns, names cut in the middle
+    (customer_features:preferred_paymen / t_method), so grep missed them."""
+    args = ["lineage", "analytics.staging.stg_orders", "--store", store_url]
+    piped = CliRunner().invoke(main, args, env={"COLUMNS": None}, catch_exceptions=False)
+    assert piped.exit_code == 0, piped.output
+    rows = [line for line in piped.output.splitlines() if "preferred_payment_method" in line]
+    feature = "customer_features:preferred_payment_method"
+    assert any("FEATURE" in row and feature in row for row in rows)
+    assert any("TRAINED_ON" in row and "churn_classifier@3" in row for row in rows)
+    # COLUMNS still sets the width
+    narrow = CliRunner().invoke(main, args, env={"COLUMNS": "60"}, catch_exceptions=False)
+    assert max(len(line) for line in narrow.output.splitlines()) <= 60

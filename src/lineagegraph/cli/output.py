@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -13,6 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = ["Format", "Section", "emit", "markdown_table"]
+
+# The width of tables written to a pipe or a file: wide enough that no name is folded
+# across lines, so grep, cut and awk see each row whole.
+PIPED_WIDTH = 100_000
 
 
 class Format(StrEnum):
@@ -43,8 +48,11 @@ class Section:
 
 def _console() -> Console:
     """A console that prints names as they are: no markup (a name such as ``x[/b]`` is
-    text, not a style tag)."""
-    return Console(soft_wrap=False, markup=False)
+    text, not a style tag), and, on a pipe or file without ``COLUMNS``, no folding."""
+    console = Console(soft_wrap=False, markup=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(soft_wrap=False, markup=False, width=PIPED_WIDTH)
+    return console
 
 
 def _text(value: Any) -> str:
