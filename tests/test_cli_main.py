@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -195,6 +197,42 @@ def test_a_store_url_that_cannot_be_opened_is_one_error_line_without_its_passwor
             assert result.output.startswith(message), (url, args, result.output)
             assert result.output.count("\n") == 1 and "s3cr" not in result.output
     assert not_sqlite.read_text() == "not a database\n" * 200
+
+
+def test_a_store_file_it_may_not_write_is_one_error_line(tmp_path: Path) -> None:
+    # A lock file it could not make, a folder under a file, or a read-only store file
+    # ended in a PermissionError, IsADirectoryError or sqlite3 traceback.
+    runner = CliRunner()
+    (tmp_path / "locked.db.lock").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    for path, reason in (
+        (tmp_path / "locked.db", f"({tmp_path / 'locked.db.lock'})"),
+        (tmp_path / "file.txt" / "lineage.db", f"({tmp_path / 'file.txt'})"),
+    ):
+        result = runner.invoke(main, ["demo", "--store", f"sqlite://{path}"])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"Error: cannot open {path} as a store file: "), result
+        assert result.output.rstrip("\n").endswith(reason) and result.output.count("\n") == 1
+    readonly = tmp_path / "readonly.db"
+    assert runner.invoke(main, ["demo", "--store", f"sqlite://{readonly}"]).exit_code == 0
+    readonly.chmod(0o444)
+    # root writes a read-only file unless it gives up overriding permissions
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
+        caps = "-dac_override,-dac_read_search"
+        prefix = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+    for args in (["stats"], ["demo"]):
+        command = [*prefix, sys.executable, "-m", "lineagegraph.cli.main", *args]
+        done = subprocess.run(
+            [*command, "--store", f"sqlite://{readonly}"], capture_output=True, text=True
+        )
+        assert done.returncode == 1, done
+        assert done.stderr == (
+            f"Error: cannot open {readonly} as a store file: attempt to write a readonly database\n"
+        ), done
 
 
 def test_commands_that_only_read_refuse_a_store_file_that_does_not_exist(tmp_path: Path) -> None:
