@@ -651,3 +651,24 @@ def test_piped_tables_keep_each_row_on_one_line(store_url: str) -> None:
     # COLUMNS still sets the width
     narrow = CliRunner().invoke(main, args, env={"COLUMNS": "60"}, catch_exceptions=False)
     assert max(len(line) for line in narrow.output.splitlines()) <= 60
+
+
+def test_lineage_pages_on_with_after(store_url: str) -> None:
+    """A lineage longer than --first (at most 1000) could not be read past its first
+    page: the note said 'use --first' and there was no --after."""
+    args = ["lineage", "analytics.staging.stg_orders", "--store", store_url]
+    whole = json.loads(invoke(*args, "--json").output)
+    seen: list[str] = []
+    after: list[str] = []
+    for _ in range(10):
+        page = invoke(*args, "--first", "4", "--json", *after)
+        assert page.exit_code == 0, page.output
+        data = json.loads(page.output)
+        seen.extend(n["node"]["id"] for n in data["nodes"])
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = ["--after", data["pageInfo"]["endCursor"]]
+    assert seen == [n["node"]["id"] for n in whole["nodes"]] and len(seen) > 8
+    first = invoke(*args, "--first", "4")
+    cursor = json.loads(invoke(*args, "--first", "4", "--json").output)["pageInfo"]["endCursor"]
+    assert f"more nodes follow (use --first, or --after {cursor})" in first.output

@@ -205,9 +205,9 @@ KIND_CHOICE = click.Choice([k.value for k in Kind], case_sensitive=False)
 # --- lineage ----------------------------------------------------------------------------------
 
 LINEAGE = """query($id: ID!, $direction: Direction!, $depth: Int, $kinds: [EntityKind!],
-                  $columnLevel: Boolean!, $asOf: DateTime, $first: Int) {
+                  $columnLevel: Boolean!, $asOf: DateTime, $first: Int, $after: String) {
   lineage(id: $id, direction: $direction, depth: $depth, kinds: $kinds,
-          columnLevel: $columnLevel, asOf: $asOf, first: $first) {
+          columnLevel: $columnLevel, asOf: $asOf, first: $first, after: $after) {
     root { id kind name }
     direction columnLevel asOf truncated truncation totalCount cycles
     pageInfo { hasNextPage endCursor }
@@ -229,7 +229,14 @@ LINEAGE = """query($id: ID!, $direction: Direction!, $depth: Int, $kinds: [Entit
 @click.option("--kind", "kinds", multiple=True, type=KIND_CHOICE, help="Only these kinds.")
 @click.option("--columns", is_flag=True, help="Column-level lineage.")
 @click.option("--as-of", default=None, help="The lineage as it was at this ISO-8601 time.")
-@click.option("--first", type=click.IntRange(1, 1000), default=200, show_default=True)
+@click.option(
+    "--first",
+    type=click.IntRange(1, 1000),
+    default=200,
+    show_default=True,
+    help="Most nodes on a page.",
+)
+@click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client
 def lineage(
@@ -242,6 +249,7 @@ def lineage(
     columns: bool,
     as_of: str | None,
     first: int,
+    after: str | None,
 ) -> None:
     """Upstream or downstream lineage of an entity."""
     entity_id = resolve_reference(client, reference)
@@ -255,13 +263,15 @@ def lineage(
             "columnLevel": columns,
             "asOf": _time(as_of, "--as-of"),
             "first": first,
+            "after": after,
         },
     )["lineage"]
     notes = []
     if data["truncated"]:
         notes.append(f"truncated: the traversal hit the {data['truncation']} bound")
     if data["pageInfo"]["hasNextPage"]:
-        notes.append(f"showing {len(data['nodes'])} of {data['totalCount']} nodes (use --first)")
+        notes.append(f"showing {len(data['nodes'])} of {data['totalCount']} nodes")
+        notes.extend(_more(data["pageInfo"], "nodes"))
     if data["cycles"]:
         notes.append(
             "cycles: " + "; ".join(" ↔ ".join(_short(i) for i in c) for c in data["cycles"])
