@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import networkx as nx
 import pytest
 from click.testing import CliRunner
@@ -22,6 +23,23 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("demo", "stats", "export"):
         assert command in result.output
+    # each summary is a sentence or its start: "e.g." ended at-risk's at "e.g."
+    for line in result.output.split("Commands:")[1].splitlines():
+        assert not line.endswith(("e.g.", "i.e.")), line
+    # the help is plain text: reStructuredText's ``-`` showed its backquotes
+    groups = [(main, []), (main.commands["ingest"], ["ingest"])]
+    for group, path in groups:
+        assert isinstance(group, click.Group)
+        for name in group.commands:
+            shown = CliRunner().invoke(main, [*path, name, "--help"])
+            assert shown.exit_code == 0 and "``" not in shown.output, (name, shown.output)
+            # every option says what it is, and --store the variable that sets it
+            command = group.commands[name]
+            for option in command.params:
+                if isinstance(option, click.Option) and option.name != "help":
+                    assert option.help, (name, option.name)
+                    if option.name == "store_url":
+                        assert "LINEAGEGRAPH_STORE" in option.help, name
 
 
 # Runs a command in a fresh interpreter and prints which of the GraphQL modules it imported.

@@ -86,7 +86,7 @@ def _target(function: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         callback=not_empty,
         help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
-        "(default: the embedded file under the user's data directory).",
+        "(default: the embedded file under the user's data directory; env LINEAGEGRAPH_STORE).",
     )(function)
 
 
@@ -295,7 +295,8 @@ def openlineage_command(
     batch_size: int | None,
 ) -> None:
     """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
-    folder of such files (in file-name order); ``-`` reads standard input."""
+    folder of such files (in file-name order; .json, .jsonl or .ndjson, gzipped or not);
+    '-' reads standard input."""
     store_url, server = target_of(store_url, server, "server")
     count, documents = _documents(path)
     warnings = _no_events(path, count)

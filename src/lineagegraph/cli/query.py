@@ -618,14 +618,21 @@ AT_RISK = """query($kinds: [EntityKind!], $first: Int, $after: String) {
 
 @click.command("at-risk")
 @click.option("--kind", "kinds", multiple=True, type=KIND_CHOICE, help="Only these kinds.")
-@click.option("--first", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option(
+    "--first",
+    type=click.IntRange(1, 1000),
+    default=1000,
+    show_default=True,
+    help="Most entities on a page.",
+)
 @click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client
 def at_risk(
     client: GraphQLClient, fmt: Format, kinds: tuple[str, ...], first: int, after: str | None
 ) -> None:
-    """Entities that are not OK now (AT_RISK or FAILING), e.g. --kind DEPLOYMENT."""
+    """Entities that are not OK now (AT_RISK or FAILING), such as the deployments at
+    risk (--kind DEPLOYMENT)."""
     variables = {"kinds": [k.upper() for k in kinds] or None, "first": first, "after": after}
     data = client.execute(AT_RISK, variables)["atRisk"]
     records = [e["node"] for e in data["edges"]]
@@ -938,7 +945,13 @@ SEARCH = """query($query: String!, $kinds: [EntityKind!], $namespace: String, $o
 @click.option("--namespace", default=None, help="Only this namespace.")
 @click.option("--owner", default=None, help="Only entities with this owner.")
 @click.option("--tag", default=None, help="Only entities with this tag.")
-@click.option("--first", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option(
+    "--first",
+    type=click.IntRange(1, 1000),
+    default=50,
+    show_default=True,
+    help="Most results on a page.",
+)
 @click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client
