@@ -105,7 +105,8 @@ class _Client:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.base = server.rstrip("/")
+        # the server's root, or its GraphQL endpoint as the questions take it
+        self.base = server.rstrip("/").removesuffix("/graphql")
         self.http = httpx.Client(headers=headers, timeout=120.0)
 
     def post(self, path: str, payload: Any, too_large: str = "") -> tuple[int, dict[str, Any]]:
