@@ -672,3 +672,34 @@ def test_lineage_pages_on_with_after(store_url: str) -> None:
     first = invoke(*args, "--first", "4")
     cursor = json.loads(invoke(*args, "--first", "4", "--json").output)["pageInfo"]["endCursor"]
     assert f"more nodes follow (use --first, or --after {cursor})" in first.output
+
+
+def test_control_characters_in_names_are_shown_escaped(tmp_path: Path) -> None:
+    """A name holding an ESC sequence reached the terminal raw (recolouring it; another
+    sequence could clear it or retitle the window), and one holding a newline split its
+    row in two; tables and Markdown now show them escaped."""
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-01T00:00:00Z",
+        "producer": "https://example.com/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+        "run": {"runId": "0190c1b2-0000-7000-8000-000000000002"},
+        "job": {"namespace": "etl", "name": "load\x1b[31morders\x1b[0m"},
+        "inputs": [{"namespace": "pg://db", "name": "raw\norders"}],
+        "outputs": [],
+    }
+    events = tmp_path / "event.json"
+    events.write_text(json.dumps(event), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    assert invoke("ingest", "openlineage", str(events), "--store", url).exit_code == 0
+    table = invoke("search", "--store", url)
+    assert table.exit_code == 0, table.output
+    assert "\x1b" not in table.output
+    assert "load\\x1b[31morders\\x1b[0m" in table.output
+    assert any("DATASET" in line and "raw\\norders" in line for line in table.output.splitlines())
+    markdown = invoke("search", "--store", url, "--markdown")
+    assert "\x1b" not in markdown.output and "load\\\\x1b[31morders" in markdown.output
+    # JSON keeps the names as they are (escaped as JSON escapes them)
+    page = json.loads(invoke("search", "--store", url, "--json").output)
+    names = {e["node"]["name"] for e in page["edges"]}
+    assert names >= {"load\x1b[31morders\x1b[0m", "raw\norders"}

@@ -39,11 +39,22 @@ class Section:
         notes: Sequence[str] = (),
         empty: str = "nothing",
     ) -> None:
-        self.title = title
+        self.title = _shown(title)
         self.columns = list(columns)
-        self.rows = [[_text(c) for c in row] for row in rows]
-        self.notes = list(notes)
+        self.rows = [[_shown(_text(c)) for c in row] for row in rows]
+        self.notes = [_shown(note) for note in notes]
         self.empty = empty
+
+
+# Control characters in a name (an ESC, a newline) are shown escaped: printed as they
+# are, a name from an event could recolour or clear the terminal, or split a row in two.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def _shown(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\x1b``, ``\\n``)."""
+    return text.translate(_CONTROLS)
 
 
 def _console() -> Console:
@@ -101,7 +112,7 @@ def emit(
         if markdown is not None:
             click.echo(markdown.rstrip("\n"))
             return
-        parts = [f"## {heading}"] if heading else []
+        parts = [f"## {_shown(heading)}"] if heading else []
         for section in sections:
             parts.append(f"### {section.title}")
             parts.append(
@@ -112,7 +123,7 @@ def emit(
         return
     console = _console()
     if heading:
-        console.print(Text(heading, style="bold"), highlight=False)
+        console.print(Text(_shown(heading), style="bold"), highlight=False)
     for section in sections:
         if not section.rows:
             console.print(f"{section.title}: {section.empty}", highlight=False)
