@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import networkx as nx
 import pytest
 from click.testing import CliRunner
@@ -20,6 +23,23 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("demo", "stats", "export"):
         assert command in result.output
+    # each summary is a sentence or its start: "e.g." ended at-risk's at "e.g."
+    for line in result.output.split("Commands:")[1].splitlines():
+        assert not line.endswith(("e.g.", "i.e.")), line
+    # the help is plain text: reStructuredText's ``-`` showed its backquotes
+    groups = [(main, []), (main.commands["ingest"], ["ingest"])]
+    for group, path in groups:
+        assert isinstance(group, click.Group)
+        for name in group.commands:
+            shown = CliRunner().invoke(main, [*path, name, "--help"])
+            assert shown.exit_code == 0 and "``" not in shown.output, (name, shown.output)
+            # every option says what it is, and --store the variable that sets it
+            command = group.commands[name]
+            for option in command.params:
+                if isinstance(option, click.Option) and option.name != "help":
+                    assert option.help, (name, option.name)
+                    if option.name == "store_url":
+                        assert "LINEAGEGRAPH_STORE" in option.help, name
 
 
 # Runs a command in a fresh interpreter and prints which of the GraphQL modules it imported.
@@ -195,6 +215,42 @@ def test_a_store_url_that_cannot_be_opened_is_one_error_line_without_its_passwor
             assert result.output.startswith(message), (url, args, result.output)
             assert result.output.count("\n") == 1 and "s3cr" not in result.output
     assert not_sqlite.read_text() == "not a database\n" * 200
+
+
+def test_a_store_file_it_may_not_write_is_one_error_line(tmp_path: Path) -> None:
+    # A lock file it could not make, a folder under a file, or a read-only store file
+    # ended in a PermissionError, IsADirectoryError or sqlite3 traceback.
+    runner = CliRunner()
+    (tmp_path / "locked.db.lock").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    for path, reason in (
+        (tmp_path / "locked.db", f"({tmp_path / 'locked.db.lock'})"),
+        (tmp_path / "file.txt" / "lineage.db", f"({tmp_path / 'file.txt'})"),
+    ):
+        result = runner.invoke(main, ["demo", "--store", f"sqlite://{path}"])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(f"Error: cannot open {path} as a store file: "), result
+        assert result.output.rstrip("\n").endswith(reason) and result.output.count("\n") == 1
+    readonly = tmp_path / "readonly.db"
+    assert runner.invoke(main, ["demo", "--store", f"sqlite://{readonly}"]).exit_code == 0
+    readonly.chmod(0o444)
+    # root writes a read-only file unless it gives up overriding permissions
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
+        caps = "-dac_override,-dac_read_search"
+        prefix = [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
+    for args in (["stats"], ["demo"]):
+        command = [*prefix, sys.executable, "-m", "lineagegraph.cli.main", *args]
+        done = subprocess.run(
+            [*command, "--store", f"sqlite://{readonly}"], capture_output=True, text=True
+        )
+        assert done.returncode == 1, done
+        assert done.stderr == (
+            f"Error: cannot open {readonly} as a store file: attempt to write a readonly database\n"
+        ), done
 
 
 def test_commands_that_only_read_refuse_a_store_file_that_does_not_exist(tmp_path: Path) -> None:

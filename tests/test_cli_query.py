@@ -621,3 +621,101 @@ def test_a_malformed_server_url_is_a_usage_error(server: str, message: str) -> N
         assert result.exit_code == 2, result.output
         assert "Invalid value for --server: " in result.output and message in result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_tables_print_names_with_brackets_as_they_are(tmp_path: Path) -> None:
+    """Names are text: a '[/b]' in a name was read as a style tag by the table printer
+    (a MarkupError traceback) and '[bold]…[/bold]' vanished from the heading."""
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-01T00:00:00Z",
+        "producer": "https://example.com/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+        "run": {"runId": "0190c1b2-0000-7000-8000-000000000001"},
+        "job": {"namespace": "etl", "name": "load[/]orders"},
+        "inputs": [{"namespace": "pg://db", "name": "raw.[bold]orders[/bold]"}],
+        "outputs": [{"namespace": "pg://db", "name": "mart.orders[0]"}],
+    }
+    events = tmp_path / "event.json"
+    events.write_text(json.dumps(event), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    assert invoke("ingest", "openlineage", str(events), "--store", url).exit_code == 0
+
+    def wide(*args: str) -> Result:  # no name folded across lines
+        return CliRunner().invoke(main, list(args), env={"COLUMNS": "300"}, catch_exceptions=False)
+
+    found = wide("search", "orders", "--store", url)
+    assert found.exit_code == 0, found.output
+    for name in ("load[/]orders", "raw.[bold]orders[/bold]", "mart.orders[0]"):
+        assert name in found.output
+    walked = wide("lineage", "raw.[bold]orders[/bold]", "--store", url)
+    assert walked.exit_code == 0, walked.output
+    assert "Lineage of `dataset|pg://db|raw.[bold]orders[/bold]`" in walked.output
+    assert "load[/]orders" in walked.output
+
+
+def test_piped_tables_keep_each_row_on_one_line(store_url: str) -> None:
+    """Written to a pipe, a table was folded at 80 columns, names cut in the middle
+    (customer_features:preferred_paymen / t_method), so grep missed them."""
+    args = ["lineage", "analytics.staging.stg_orders", "--store", store_url]
+    piped = CliRunner().invoke(main, args, env={"COLUMNS": None}, catch_exceptions=False)
+    assert piped.exit_code == 0, piped.output
+    rows = [line for line in piped.output.splitlines() if "preferred_payment_method" in line]
+    feature = "customer_features:preferred_payment_method"
+    assert any("FEATURE" in row and feature in row for row in rows)
+    assert any("TRAINED_ON" in row and "churn_classifier@3" in row for row in rows)
+    # COLUMNS still sets the width
+    narrow = CliRunner().invoke(main, args, env={"COLUMNS": "60"}, catch_exceptions=False)
+    assert max(len(line) for line in narrow.output.splitlines()) <= 60
+
+
+def test_lineage_pages_on_with_after(store_url: str) -> None:
+    """A lineage longer than --first (at most 1000) could not be read past its first
+    page: the note said 'use --first' and there was no --after."""
+    args = ["lineage", "analytics.staging.stg_orders", "--store", store_url]
+    whole = json.loads(invoke(*args, "--json").output)
+    seen: list[str] = []
+    after: list[str] = []
+    for _ in range(10):
+        page = invoke(*args, "--first", "4", "--json", *after)
+        assert page.exit_code == 0, page.output
+        data = json.loads(page.output)
+        seen.extend(n["node"]["id"] for n in data["nodes"])
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = ["--after", data["pageInfo"]["endCursor"]]
+    assert seen == [n["node"]["id"] for n in whole["nodes"]] and len(seen) > 8
+    first = invoke(*args, "--first", "4")
+    cursor = json.loads(invoke(*args, "--first", "4", "--json").output)["pageInfo"]["endCursor"]
+    assert f"more nodes follow (use --first, or --after {cursor})" in first.output
+
+
+def test_control_characters_in_names_are_shown_escaped(tmp_path: Path) -> None:
+    """A name holding an ESC sequence reached the terminal raw (recolouring it; another
+    sequence could clear it or retitle the window), and one holding a newline split its
+    row in two; tables and Markdown now show them escaped."""
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-01-01T00:00:00Z",
+        "producer": "https://example.com/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
+        "run": {"runId": "0190c1b2-0000-7000-8000-000000000002"},
+        "job": {"namespace": "etl", "name": "load\x1b[31morders\x1b[0m"},
+        "inputs": [{"namespace": "pg://db", "name": "raw\norders"}],
+        "outputs": [],
+    }
+    events = tmp_path / "event.json"
+    events.write_text(json.dumps(event), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    assert invoke("ingest", "openlineage", str(events), "--store", url).exit_code == 0
+    table = invoke("search", "--store", url)
+    assert table.exit_code == 0, table.output
+    assert "\x1b" not in table.output
+    assert "load\\x1b[31morders\\x1b[0m" in table.output
+    assert any("DATASET" in line and "raw\\norders" in line for line in table.output.splitlines())
+    markdown = invoke("search", "--store", url, "--markdown")
+    assert "\x1b" not in markdown.output and "load\\\\x1b[31morders" in markdown.output
+    # JSON keeps the names as they are (escaped as JSON escapes them)
+    page = json.loads(invoke("search", "--store", url, "--json").output)
+    names = {e["node"]["name"] for e in page["edges"]}
+    assert names >= {"load\x1b[31morders\x1b[0m", "raw\norders"}

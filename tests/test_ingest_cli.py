@@ -449,6 +449,29 @@ def test_a_server_url_with_an_extra_path_is_an_error_naming_the_url(
     assert service.stats().nodes == 0
 
 
+def test_a_server_url_ending_in_graphql_is_the_server_as_for_the_questions(
+    service: LineageService, shared_data: Path
+) -> None:
+    # The questions take http://host:8000/graphql (the GraphiQL URL serve prints) as the
+    # server; ingest posted to /graphql/api/v1/lineage/batch and ended on its 405.
+    with running_server(service, Settings(store="memory://")) as server:
+        endpoint = f"{server.url}/graphql/"
+        folder = shared_data / "marquez" / "apples"
+        events = run("ingest", "openlineage", str(folder), "--server", endpoint)
+        assert events.exit_code == 0, events.output
+        dbt = shared_data / "openlineage" / "dbt" / "jaffle_shop_postgres_run"
+        manifest = run(
+            "ingest", "dbt", "--manifest", str(dbt / "manifest.json"), "--server", endpoint
+        )
+        assert manifest.exit_code == 0, manifest.output
+        gx = shared_data / "great_expectations" / "BasicDatasetProfiler_evrs.json"
+        result = run("ingest", "gx", str(gx), "--dataset", "dataset|file|t", "--server", endpoint)
+        assert result.exit_code == 0, result.output
+    kinds = service.stats().nodes_by_kind
+    assert kinds["DATASET"] > 9 and kinds["CHECK"] > 20, kinds
+    assert service.store.get(["dataset|file|t"]), "the GX results' dataset"
+
+
 def test_a_dbt_manifest_goes_to_a_server_without_what_the_translation_never_reads(
     store_url: str, service: LineageService
 ) -> None:

@@ -86,7 +86,7 @@ def _target(function: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         callback=not_empty,
         help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
-        "(default: the embedded file under the user's data directory).",
+        "(default: the embedded file under the user's data directory; env LINEAGEGRAPH_STORE).",
     )(function)
 
 
@@ -105,7 +105,8 @@ class _Client:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.base = server.rstrip("/")
+        # the server's root, or its GraphQL endpoint as the questions take it
+        self.base = server.rstrip("/").removesuffix("/graphql")
         self.http = httpx.Client(headers=headers, timeout=120.0)
 
     def post(self, path: str, payload: Any, too_large: str = "") -> tuple[int, dict[str, Any]]:
@@ -295,7 +296,8 @@ def openlineage_command(
     batch_size: int | None,
 ) -> None:
     """Ingest OpenLineage events from PATH: a JSON event, a JSON array, JSON lines, or a
-    folder of such files (in file-name order); ``-`` reads standard input."""
+    folder of such files (in file-name order; .json, .jsonl or .ndjson, gzipped or not);
+    '-' reads standard input."""
     store_url, server = target_of(store_url, server, "server")
     count, documents = _documents(path)
     warnings = _no_events(path, count)

@@ -21,7 +21,7 @@ store_option = click.option(
     default=None,
     callback=not_empty,
     help="Store URL: memory://, sqlite:///path/to/lineage.db or bolt://host:7687 "
-    "(default: the embedded file under the user's data directory).",
+    "(default: the embedded file under the user's data directory) [env LINEAGEGRAPH_STORE].",
 )
 
 

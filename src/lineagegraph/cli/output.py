@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -10,8 +11,13 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["Format", "Section", "emit", "markdown_table"]
+
+# The width of tables written to a pipe or a file: wide enough that no name is folded
+# across lines, so grep, cut and awk see each row whole.
+PIPED_WIDTH = 100_000
 
 
 class Format(StrEnum):
@@ -33,11 +39,31 @@ class Section:
         notes: Sequence[str] = (),
         empty: str = "nothing",
     ) -> None:
-        self.title = title
+        self.title = _shown(title)
         self.columns = list(columns)
-        self.rows = [[_text(c) for c in row] for row in rows]
-        self.notes = list(notes)
+        self.rows = [[_shown(_text(c)) for c in row] for row in rows]
+        self.notes = [_shown(note) for note in notes]
         self.empty = empty
+
+
+# Control characters in a name (an ESC, a newline) are shown escaped: printed as they
+# are, a name from an event could recolour or clear the terminal, or split a row in two.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROLS.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def _shown(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\x1b``, ``\\n``)."""
+    return text.translate(_CONTROLS)
+
+
+def _console() -> Console:
+    """A console that prints names as they are: no markup (a name such as ``x[/b]`` is
+    text, not a style tag), and, on a pipe or file without ``COLUMNS``, no folding."""
+    console = Console(soft_wrap=False, markup=False)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(soft_wrap=False, markup=False, width=PIPED_WIDTH)
+    return console
 
 
 def _text(value: Any) -> str:
@@ -86,7 +112,7 @@ def emit(
         if markdown is not None:
             click.echo(markdown.rstrip("\n"))
             return
-        parts = [f"## {heading}"] if heading else []
+        parts = [f"## {_shown(heading)}"] if heading else []
         for section in sections:
             parts.append(f"### {section.title}")
             parts.append(
@@ -95,9 +121,9 @@ def emit(
             parts.extend(f"_{note}_" for note in section.notes)
         click.echo("\n\n".join(parts))
         return
-    console = Console(soft_wrap=False)
+    console = _console()
     if heading:
-        console.print(f"[bold]{heading}[/bold]", highlight=False)
+        console.print(Text(_shown(heading), style="bold"), highlight=False)
     for section in sections:
         if not section.rows:
             console.print(f"{section.title}: {section.empty}", highlight=False)

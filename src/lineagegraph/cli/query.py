@@ -205,9 +205,9 @@ KIND_CHOICE = click.Choice([k.value for k in Kind], case_sensitive=False)
 # --- lineage ----------------------------------------------------------------------------------
 
 LINEAGE = """query($id: ID!, $direction: Direction!, $depth: Int, $kinds: [EntityKind!],
-                  $columnLevel: Boolean!, $asOf: DateTime, $first: Int) {
+                  $columnLevel: Boolean!, $asOf: DateTime, $first: Int, $after: String) {
   lineage(id: $id, direction: $direction, depth: $depth, kinds: $kinds,
-          columnLevel: $columnLevel, asOf: $asOf, first: $first) {
+          columnLevel: $columnLevel, asOf: $asOf, first: $first, after: $after) {
     root { id kind name }
     direction columnLevel asOf truncated truncation totalCount cycles
     pageInfo { hasNextPage endCursor }
@@ -229,7 +229,14 @@ LINEAGE = """query($id: ID!, $direction: Direction!, $depth: Int, $kinds: [Entit
 @click.option("--kind", "kinds", multiple=True, type=KIND_CHOICE, help="Only these kinds.")
 @click.option("--columns", is_flag=True, help="Column-level lineage.")
 @click.option("--as-of", default=None, help="The lineage as it was at this ISO-8601 time.")
-@click.option("--first", type=click.IntRange(1, 1000), default=200, show_default=True)
+@click.option(
+    "--first",
+    type=click.IntRange(1, 1000),
+    default=200,
+    show_default=True,
+    help="Most nodes on a page.",
+)
+@click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client
 def lineage(
@@ -242,6 +249,7 @@ def lineage(
     columns: bool,
     as_of: str | None,
     first: int,
+    after: str | None,
 ) -> None:
     """Upstream or downstream lineage of an entity."""
     entity_id = resolve_reference(client, reference)
@@ -255,13 +263,15 @@ def lineage(
             "columnLevel": columns,
             "asOf": _time(as_of, "--as-of"),
             "first": first,
+            "after": after,
         },
     )["lineage"]
     notes = []
     if data["truncated"]:
         notes.append(f"truncated: the traversal hit the {data['truncation']} bound")
     if data["pageInfo"]["hasNextPage"]:
-        notes.append(f"showing {len(data['nodes'])} of {data['totalCount']} nodes (use --first)")
+        notes.append(f"showing {len(data['nodes'])} of {data['totalCount']} nodes")
+        notes.extend(_more(data["pageInfo"], "nodes"))
     if data["cycles"]:
         notes.append(
             "cycles: " + "; ".join(" ↔ ".join(_short(i) for i in c) for c in data["cycles"])
@@ -611,14 +621,21 @@ AT_RISK = """query($kinds: [EntityKind!], $first: Int, $after: String) {
 
 @click.command("at-risk")
 @click.option("--kind", "kinds", multiple=True, type=KIND_CHOICE, help="Only these kinds.")
-@click.option("--first", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option(
+    "--first",
+    type=click.IntRange(1, 1000),
+    default=1000,
+    show_default=True,
+    help="Most entities on a page.",
+)
 @click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client
 def at_risk(
     client: GraphQLClient, fmt: Format, kinds: tuple[str, ...], first: int, after: str | None
 ) -> None:
-    """Entities that are not OK now (AT_RISK or FAILING), e.g. --kind DEPLOYMENT."""
+    """Entities that are not OK now (AT_RISK or FAILING), such as the deployments at
+    risk (--kind DEPLOYMENT)."""
     variables = {"kinds": [k.upper() for k in kinds] or None, "first": first, "after": after}
     data = client.execute(AT_RISK, variables)["atRisk"]
     records = [e["node"] for e in data["edges"]]
@@ -931,7 +948,13 @@ SEARCH = """query($query: String!, $kinds: [EntityKind!], $namespace: String, $o
 @click.option("--namespace", default=None, help="Only this namespace.")
 @click.option("--owner", default=None, help="Only entities with this owner.")
 @click.option("--tag", default=None, help="Only entities with this tag.")
-@click.option("--first", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option(
+    "--first",
+    type=click.IntRange(1, 1000),
+    default=50,
+    show_default=True,
+    help="Most results on a page.",
+)
 @click.option("--after", default=None, help="The cursor a previous page ended at.")
 @common_options
 @run_with_client

@@ -581,9 +581,15 @@ class EmbeddedStore:
             self._open()
             return
         durability = _synchronous(synchronous)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         with ExitStack() as undo:  # what was taken is given back if opening fails
-            self._owner = _FileOwner(Path(path))
+            try:  # a folder it may not write to, a path through a file
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._owner = _FileOwner(Path(path))
+            except OSError as error:
+                where = f" ({error.filename})" if error.filename else ""
+                raise StoreUnavailable(
+                    f"cannot open {path} as a store file: {error.strerror or error}{where}"
+                ) from None
             undo.callback(self._owner.release)
             try:
                 self._con = sqlite3.connect(
@@ -601,7 +607,10 @@ class EmbeddedStore:
             # back to 64 MB, so one large batch does not leave a large file behind.
             self._con.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
             self._con.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
-            self._open()
+            try:
+                self._open()
+            except sqlite3.OperationalError as error:  # a file it may read but not write
+                raise StoreUnavailable(f"cannot open {path} as a store file: {error}") from None
             undo.pop_all()
 
     def _open(self) -> None:
