@@ -973,12 +973,24 @@ class LineageService:
 
     def provenance(self, entity_id: str) -> Provenance:
         """The upstream closure at the exact versions that produced a model version,
-        deployment (the versions it serves now) or dataset version."""
-        return provenance_analysis.provenance(self.store, entity_id)
+        deployment (the versions it serves now) or dataset version, within the server's
+        traversal node cap and timeout."""
+        return provenance_analysis.provenance(
+            self.store,
+            entity_id,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
 
     def provenance_diff(self, from_id: str, to_id: str) -> ProvenanceDiff:
         """What differs between the provenance of two versions (e.g. a good and a bad one)."""
-        return provenance_analysis.provenance_diff(self.store, from_id, to_id)
+        return provenance_analysis.provenance_diff(
+            self.store,
+            from_id,
+            to_id,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
 
     def root_cause(
         self, entity_id: str, since: datetime | None = None, until: datetime | None = None
