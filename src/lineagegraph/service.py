@@ -995,14 +995,22 @@ class LineageService:
     def root_cause(
         self, entity_id: str, since: datetime | None = None, until: datetime | None = None
     ) -> RootCauseReport:
-        """Ranked, explained suspects for a regressed model version or deployment.
+        """Ranked, explained suspects for a regressed model version or deployment, within
+        the server's traversal node cap and timeout.
 
         The window defaults to the previous version's creation up to this version's;
         a time without an offset is UTC, as everywhere else.
         """
         start = None if since is None else as_utc(since)
         end = None if until is None else as_utc(until)
-        return rootcause_analysis.root_cause(self.store, entity_id, start, end)
+        return rootcause_analysis.root_cause(
+            self.store,
+            entity_id,
+            start,
+            end,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
 
     def _reconcile_if_dirty(self) -> None:
         if self._health_dirty:
