@@ -625,10 +625,12 @@ def test_a_page_of_none_counts_and_leaves_a_cursor_to_page_on(shop: LineageServi
 
 def test_search_and_at_risk_count_every_match(shop: LineageService) -> None:
     # Both answered totalCount null: `first: 0` told whether anything matched, not how much.
-    query = """query($q: String!, $kinds: [EntityKind!], $first: Int, $after: String) {
-      search(query: $q, kinds: $kinds, first: $first, after: $after) {
+    # (each list takes its own cursors)
+    query = """query($q: String!, $kinds: [EntityKind!], $first: Int, $search: String,
+                     $atRisk: String) {
+      search(query: $q, kinds: $kinds, first: $first, after: $search) {
         totalCount pageInfo { endCursor } nodes { id } }
-      atRisk(kinds: $kinds, first: $first, after: $after) {
+      atRisk(kinds: $kinds, first: $first, after: $atRisk) {
         ...counted pageInfo { endCursor } nodes { id } } }
     fragment counted on HealthConnection { totalCount }"""
     for q, kinds in [("orders", None), ("", ["DATASET"]), ("", None), ("", ["DEPLOYMENT"])]:
@@ -639,7 +641,7 @@ def test_search_and_at_risk_count_every_match(shop: LineageService) -> None:
             assert whole[name]["totalCount"] == total, (name, q, kinds)
             cursor = None
             for first in (0, 2, 1000, 3):  # the last one past the end
-                page = gql(shop, query, {**variables, "first": first, "after": cursor})[name]
+                page = gql(shop, query, {**variables, "first": first, name: cursor})[name]
                 assert page["totalCount"] == total, (name, q, kinds, first)
                 cursor = page["pageInfo"]["endCursor"]
     assert gql(shop, query, {"q": "orders", "first": 0})["search"]["totalCount"] >= 5

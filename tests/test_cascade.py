@@ -41,6 +41,7 @@ from lineagegraph.model import (
 )
 from lineagegraph.service import LineageService
 from lineagegraph.store import Store
+from tests.api_helpers import gql
 
 NS = "s3://lake"
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -1042,6 +1043,60 @@ def test_at_risk_lists_not_ok_entities_by_id_with_kind_filter(service: LineageSe
     assert not second.has_next_page
     with pytest.raises(InvalidInput):
         service.at_risk(first=-1)
+
+
+def checked_table(name: str, passed: bool, day: int) -> ChangeSet:
+    """A table with a row check and one result of it on ``day``."""
+    cs = ChangeSet()
+    check = Check(namespace=NS, name=name, check="rows", severity="ERROR")
+    result = Result(
+        namespace=NS,
+        name=name,
+        check="rows",
+        result=f"day{day}",
+        passed=passed,
+        observed_at=at(day),
+    )
+    cs.add(Dataset(namespace=NS, name=name), check, result)
+    cs.link(ds(name), EdgeKind.HAS_CHECK, check.id, at(1))
+    cs.link(check.id, EdgeKind.HAS_RESULT, result.id, at(day))
+    return cs
+
+
+def test_at_risk_pages_list_each_entity_once_when_health_changes_between_pages(
+    service: LineageService,
+) -> None:
+    # Cursors were offsets: an entity turning OK before the cursor made the next page
+    # skip one, and one turning FAILING before it made the next page repeat one.
+    for i in range(9):
+        service.apply(checked_table(f"t{i}", False, 1))
+    failing = [ds(f"t{i}") for i in range(9)]
+    assert [r.id for r in service.at_risk(kinds=[Kind.DATASET]).items] == failing
+    first = service.at_risk(kinds=[Kind.DATASET], first=3)
+    assert [r.id for r in first.items] == failing[:3]
+    service.apply(checked_table("t0", True, 2))  # before the cursor, turns OK
+    second = service.at_risk(kinds=[Kind.DATASET], first=3, after=first.end_cursor)
+    assert [r.id for r in second.items] == failing[3:6]
+    service.apply(checked_table("t1a", False, 2))  # before the cursor, turns FAILING
+    service.apply(checked_table("t5a", False, 2))  # after it
+    third = service.at_risk(kinds=[Kind.DATASET], first=3, after=second.end_cursor)
+    assert [r.id for r in third.items] == [ds("t5a"), *failing[6:8]]
+    # an empty page stays where it was asked, and the count is of every entity
+    held = service.at_risk(kinds=[Kind.DATASET], first=0, after=third.end_cursor, count=True)
+    assert (held.items, held.end_cursor, held.total) == ([], third.end_cursor, 10)
+    last = service.at_risk(kinds=[Kind.DATASET], first=3, after=held.end_cursor)
+    assert ([r.id for r in last.items], last.has_next_page) == ([failing[8]], False)
+    # the same through GraphQL, whose item cursors continue after their item
+    query = """query($after: String) { atRisk(kinds: [DATASET], first: 2, after: $after) {
+      edges { cursor node { id } } pageInfo { endCursor hasNextPage } } }"""
+    page = gql(service, query, {"after": None})["atRisk"]
+    ids = [e["node"]["id"] for e in page["edges"]]
+    assert ids == [ds("t1"), ds("t1a")]
+    service.apply(checked_table("t1", True, 3))
+    after_item = gql(service, query, {"after": page["edges"][0]["cursor"]})["atRisk"]
+    assert [e["node"]["id"] for e in after_item["edges"]] == [ds("t1a"), ds("t2")]
+    after_page = gql(service, query, {"after": page["pageInfo"]["endCursor"]})["atRisk"]
+    assert [e["node"]["id"] for e in after_page["edges"]] == [ds("t2"), ds("t3")]
 
 
 # --- crashes and failures ---------------------------------------------------------------------

@@ -347,6 +347,48 @@ def test_a_job_reading_and_writing_its_own_dataset_is_a_reported_cycle(store: St
     }
 
 
+def test_a_connection_from_the_root_back_to_itself_is_on_the_first_page(store: Store) -> None:
+    # A column derived from itself (UPDATE t SET n = n + 1), and a job reading and
+    # writing the root's table with the job filtered out: the root's connection to
+    # itself was reported as a cycle but returned on no page.
+    n = fld("public.events", "n")
+    cs = ChangeSet()
+    cs.add(
+        Dataset(namespace=NS, name="public.events"),
+        Field(namespace=NS, name="public.events", path="n", type="int"),
+        Job(namespace=ETL, name="dedupe"),
+    )
+    cs.link(ds("public.events"), EdgeKind.HAS_FIELD, n, T0)
+    cs.link(ds("public.events"), EdgeKind.READS, job("dedupe"), T0)
+    cs.link(job("dedupe"), EdgeKind.WRITES, ds("public.events"), T0)
+    cs.link(n, EdgeKind.DERIVES, n, T0, {"job": job("dedupe")})
+    store.apply(cs)
+    loop = (n, EdgeKind.DERIVES, n, ())
+    for direction in Direction:
+        result = lineage(store, n, direction)
+        assert result.cycles == [[n]]
+        assert result.page_info.total == 0
+        assert connections(result) == {loop}, direction
+        # not on a page that asks for no nodes
+        assert connections(lineage(store, n, direction, first=0)) == set()
+    # with more pages, on the first one only
+    m = fld("public.summary", "n")
+    more = ChangeSet()
+    more.add(Field(namespace=NS, name="public.summary", path="n", type="int"))
+    more.link(n, EdgeKind.DERIVES, m, T0, {"job": job("dedupe")})
+    store.apply(more)
+    pages = [lineage(store, n, first=1, kinds=[Kind.FIELD])]
+    cursor = pages[0].page_info.end_cursor
+    pages.append(lineage(store, n, first=1, kinds=[Kind.FIELD], after=cursor))
+    assert [[node.id for node in page.nodes] for page in pages] == [[m], []]
+    assert [connections(page) for page in pages] == [{loop, (n, EdgeKind.DERIVES, m, ())}, set()]
+    collapsed = lineage(store, ds("public.events"), kinds=[Kind.DATASET])
+    assert collapsed.page_info.total == 0
+    assert connections(collapsed) == {
+        (ds("public.events"), None, ds("public.events"), (job("dedupe"),))
+    }
+
+
 def test_mutual_dependencies_terminate_and_are_reported_both_ways(store: Store) -> None:
     a, b, j1, j2 = ds("public.a"), ds("public.b"), job("a_to_b"), job("b_to_a")
     cs = ChangeSet()

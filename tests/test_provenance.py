@@ -15,6 +15,7 @@ from lineagegraph.algorithms.provenance import (
     InputChange,
     SchemaDifference,
 )
+from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id
 from lineagegraph.ingest import mutations as mx
@@ -122,6 +123,23 @@ def test_provenance_of_a_model_version(service: LineageService) -> None:
     assert (train, EdgeKind.WROTE, v3) in prov.edges
     assert (demo.CHURN.job_id, EdgeKind.HAS_RUN, train) in prov.edges
     assert list(prov.edges) == sorted(prov.edges)
+
+
+def test_provenance_keeps_to_the_configured_traversal_bounds(service: LineageService) -> None:
+    # The closure stopped only at a fixed 20,000 nodes: the server's node cap and
+    # timeout (LINEAGEGRAPH_MAX_TRAVERSAL_NODES, _TRAVERSAL_TIMEOUT) did not apply.
+    load_demo(service)
+    v2, v3 = demo.CHURN.version_id(2), demo.CHURN.version_id(3)
+    whole = service.provenance(v3)
+    size = len(whole.versions) + len(whole.runs)
+    assert not whole.truncated and size > 4
+    for settings in (Settings(max_traversal_nodes=3), Settings(traversal_timeout=1e-9)):
+        bounded = LineageService(service.store, settings, reconcile_health=False)
+        cut = bounded.provenance(v3)
+        assert cut.truncated, settings
+        assert len(cut.versions) + len(cut.runs) <= 4, settings  # the subject and 3
+        assert {v.id for v in cut.versions} < {v.id for v in whole.versions}, settings
+        assert bounded.provenance_diff(v2, v3) != service.provenance_diff(v2, v3), settings
 
 
 def test_provenance_of_a_deployment_is_that_of_what_it_serves_now(

@@ -8,6 +8,7 @@ import pytest
 
 from lineagegraph import demo
 from lineagegraph.algorithms.rootcause import SuspectKind
+from lineagegraph.config import Settings
 from lineagegraph.errors import InvalidInput, NotFound
 from lineagegraph.ids import Kind, make_id, short_name
 from lineagegraph.ingest import mutations as mx
@@ -28,6 +29,7 @@ from lineagegraph.model import (
     RunState,
 )
 from lineagegraph.service import LineageService
+from tests.api_helpers import gql
 from tests.test_provenance import PG, build_feature_pipeline, model_version_of, pipeline_at
 
 NS = "s3://lake"
@@ -143,6 +145,26 @@ def test_close_recent_schema_change_outranks_old_distant_failing_check(
     assert (f.on_column_path, f.column_factor) == (None, 0.75)
     assert failed.score == pytest.approx(1 / 6 * 24 / 64 * 0.75 * 0.6)  # 0.028125
     assert schema.score > failed.score
+
+
+def test_root_cause_keeps_to_the_configured_traversal_bounds(service: LineageService) -> None:
+    # The traversals upstream ran unbounded whatever the server's node cap and timeout
+    # said, and nothing told a reader when a bound had cut them.
+    service.apply(chain())
+    query = "query($id: ID!) { rootCause(id: $id) { truncated suspects { id } } }"
+    whole = service.root_cause(mv(2))
+    assert not whole.truncated
+    assert gql(service, query, {"id": mv(2)})["rootCause"]["truncated"] is False
+    failed_check = next(s.id for s in whole.suspects if s.kind is SuspectKind.FAILED_CHECK)
+    for settings in (Settings(max_traversal_nodes=4), Settings(traversal_timeout=1e-9)):
+        bounded = LineageService(service.store, settings, reconcile_health=False)
+        cut = bounded.root_cause(mv(2))
+        assert cut.truncated, settings
+        # d5's failing check lies 5 hops up, past the bound
+        assert failed_check not in {s.id for s in cut.suspects}, settings
+        assert {s.id for s in cut.suspects} < {s.id for s in whole.suspects}, settings
+        data = gql(bounded, query, {"id": mv(2)})["rootCause"]
+        assert data["truncated"] is True, settings
 
 
 def test_window_bounds_which_events_are_suspects(service: LineageService) -> None:

@@ -1098,24 +1098,44 @@ class LineageService:
 
     def provenance(self, entity_id: str) -> Provenance:
         """The upstream closure at the exact versions that produced a model version,
-        deployment (the versions it serves now) or dataset version."""
-        return provenance_analysis.provenance(self.store, entity_id)
+        deployment (the versions it serves now) or dataset version, within the server's
+        traversal node cap and timeout."""
+        return provenance_analysis.provenance(
+            self.store,
+            entity_id,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
 
     def provenance_diff(self, from_id: str, to_id: str) -> ProvenanceDiff:
         """What differs between the provenance of two versions (e.g. a good and a bad one)."""
-        return provenance_analysis.provenance_diff(self.store, from_id, to_id)
+        return provenance_analysis.provenance_diff(
+            self.store,
+            from_id,
+            to_id,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
 
     def root_cause(
         self, entity_id: str, since: datetime | None = None, until: datetime | None = None
     ) -> RootCauseReport:
-        """Ranked, explained suspects for a regressed model version or deployment.
+        """Ranked, explained suspects for a regressed model version or deployment, within
+        the server's traversal node cap and timeout.
 
         The window defaults to the previous version's creation up to this version's;
         a time without an offset is UTC, as everywhere else.
         """
         start = None if since is None else as_utc(since)
         end = None if until is None else as_utc(until)
-        return rootcause_analysis.root_cause(self.store, entity_id, start, end)
+        return rootcause_analysis.root_cause(
+            self.store,
+            entity_id,
+            start,
+            end,
+            max_nodes=self.settings.max_traversal_nodes,
+            timeout=self.settings.traversal_timeout,
+        )
 
     def _reconcile_if_dirty(self) -> None:
         if self._health_dirty:

@@ -289,8 +289,6 @@ def lineage(
         entry = placed.get(node_id)
         return None if entry is None else (rank[entry[1]], entry[0], node_id)
 
-    edges = _page_edges(store, walk, [i for i in page if i in nodes], order_key, known, max_nodes)
-
     truncations = [t.truncation for _, t in traversals if t.truncated]
     if capped and "nodes" not in truncations:
         truncations.append("nodes")
@@ -301,6 +299,14 @@ def lineage(
         )
         groups = (tuple(group) for group in strongly_connected(hops, side))
         cycles.update(g for g in groups if not capped or all(i in known for i in g))
+
+    # The root counts as first: a connection from the root back to itself (a column
+    # derived from itself, or one through entities the kind filter leaves out) belongs
+    # to the first page, even when no node is on it.
+    owners = [i for i in page if i in nodes]
+    if offset == 0 and first > 0 and any(root.id in group for group in cycles):
+        owners.insert(0, root.id)
+    edges = _page_edges(store, walk, owners, order_key, known, max_nodes)
     end = offset + len(page)
     return LineageResult(
         root=root,

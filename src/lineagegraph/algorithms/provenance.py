@@ -219,7 +219,11 @@ DEFAULT_MAX_NODES = 20_000  # versions and runs in one closure before it is trun
 
 
 def provenance(
-    store: Store, entity_id: str, *, max_nodes: int | None = DEFAULT_MAX_NODES
+    store: Store,
+    entity_id: str,
+    *,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    timeout: float | None = None,
 ) -> Provenance:
     """The provenance of a model version, deployment or dataset version.
 
@@ -240,7 +244,7 @@ def provenance(
     it as ``dataset_version``, else named none and was observed when it was its
     dataset's latest version), else the latest result observed before the first run
     in the closure read it. ``truncated`` says
-    ``max_nodes`` stopped the closure.
+    ``max_nodes`` or ``timeout`` (seconds) stopped the closure.
 
     Raises :class:`InvalidInput` for another kind of id and :class:`NotFound` for
     an entity that does not exist.
@@ -261,6 +265,7 @@ def provenance(
         _UP,
         [EdgeKind.WROTE, EdgeKind.READ_BY],
         max_nodes=max_nodes,
+        timeout=timeout,
         expand=_Upstream(store),
     )
     version_ids = sorted(
@@ -627,7 +632,14 @@ def _checks(
 # --- provenance diff --------------------------------------------------------------------------
 
 
-def provenance_diff(store: Store, from_id: str, to_id: str) -> ProvenanceDiff:
+def provenance_diff(
+    store: Store,
+    from_id: str,
+    to_id: str,
+    *,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    timeout: float | None = None,
+) -> ProvenanceDiff:
     """What differs between the provenance of two subjects (e.g. good v2, regressed v3).
 
     Inputs: datasets and models read at other versions, or on one side only (the
@@ -639,11 +651,15 @@ def provenance_diff(store: Store, from_id: str, to_id: str) -> ProvenanceDiff:
     code versions. Checks: failing on the new side only (NEW_FAILURE), on the
     old side only (RECOVERED), or on both with another result (STILL_FAILING).
     Edges: the closure's edges lifted to entities (a version to its dataset or
-    model, a run to its job), present on one side only.
+    model, a run to its job), present on one side only. ``max_nodes`` and ``timeout``
+    bound each side's closure as in :func:`provenance`.
     """
     if from_id == to_id:
         raise InvalidInput("a provenance diff needs two different entities")
-    return compare_provenance(provenance(store, from_id), provenance(store, to_id))
+    return compare_provenance(
+        provenance(store, from_id, max_nodes=max_nodes, timeout=timeout),
+        provenance(store, to_id, max_nodes=max_nodes, timeout=timeout),
+    )
 
 
 def compare_provenance(old: Provenance, new: Provenance) -> ProvenanceDiff:

@@ -49,6 +49,7 @@ always gives the same order.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -152,6 +153,7 @@ class RootCauseReport:
     until: datetime
     suspects: tuple[Suspect, ...]
     diff: ProvenanceDiff | None
+    truncated: bool = False  # a node cap or timeout cut what lies upstream
 
 
 # --- scoring ----------------------------------------------------------------------------------
@@ -213,16 +215,42 @@ def _breakdown(
 class _Upstream:
     """What lies upstream of the model version, with hop counts and paths."""
 
-    def __init__(self, store: Store, target: str, times: Sequence[datetime], prov: Provenance):
+    def __init__(
+        self,
+        store: Store,
+        target: str,
+        times: Sequence[datetime],
+        prov: Provenance,
+        max_nodes: int | None = None,
+        deadline: float | None = None,
+    ):
         self.target = target
         self.hops: dict[str, int] = {}
         self.paths: dict[str, tuple[str, ...]] = {}
         self.columns: set[str] = set()  # fields on a column path to what the model used
+        self.truncated = False
         for when in times:
-            flow = bfs(store, [target], _UP, FLOW_KINDS, as_of=when)
+            flow = bfs(
+                store,
+                [target],
+                _UP,
+                FLOW_KINDS,
+                as_of=when,
+                max_nodes=max_nodes,
+                timeout=_remaining(deadline),
+            )
             self._add(flow)
-            columns = bfs(store, [target], _UP, _COLUMN_KINDS, as_of=when)
+            columns = bfs(
+                store,
+                [target],
+                _UP,
+                _COLUMN_KINDS,
+                as_of=when,
+                max_nodes=max_nodes,
+                timeout=_remaining(deadline),
+            )
             self.columns.update(i for i in columns.reached if kind_of(i) is Kind.FIELD)
+            self.truncated = self.truncated or flow.truncated or columns.truncated
         for entity, hops in _provenance_hops(prov, target).items():
             self._offer(entity, hops, (entity, target))
         # A field counts from its dataset when it was not reached itself, and the other
@@ -232,14 +260,20 @@ class _Upstream:
                 self._offer(dataset_of(entity), hops, (dataset_of(entity), *self.paths[entity]))
 
     def _add(self, traversal: Traversal) -> None:
-        for entity in traversal.reached:
-            if entity == self.target:
+        # Hops (every step but jobs) and paths (entity ... target) grow from the node
+        # that first reached each one, which comes before it in discovery order: a
+        # walk back to the target per node was quadratic in the depth of the lineage.
+        counted: dict[str, int] = {}
+        paths: dict[str, tuple[str, ...]] = {}
+        for entity, reached in traversal.reached.items():
+            if reached.via is None:
+                counted[entity], paths[entity] = 0, (entity,)
                 continue
-            walk = traversal.path_to(entity)  # target ... entity
-            hops = sum(1 for step in walk[1:-1] if kind_of(step) is not Kind.JOB)
-            if kind_of(entity) is not Kind.JOB:
-                hops += 1
-            self._offer(entity, hops, tuple(reversed(walk)))
+            source = reached.via.source
+            counted[entity] = counted[source] + (kind_of(entity) is not Kind.JOB)
+            paths[entity] = (entity, *paths[source])
+            if entity != self.target:
+                self._offer(entity, counted[entity], paths[entity])
 
     def _offer(self, entity: str, hops: int, path: tuple[str, ...]) -> None:
         if entity not in self.hops or (hops, path) < (self.hops[entity], self.paths[entity]):
@@ -312,10 +346,16 @@ def root_cause(
     entity_id: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    *,
+    max_nodes: int | None = None,
+    timeout: float | None = None,
 ) -> RootCauseReport:
     """Ranked suspects for a regressed model version or deployment (see the module docs).
 
     A deployment stands for the model version it serves at ``until``, else now.
+    ``max_nodes`` bounds each traversal upstream and the provenance closures, and
+    ``timeout`` the seconds they take together; a bound that cut one sets
+    ``truncated``.
 
     Raises :class:`InvalidInput` for an id of another kind, a deployment that
     serves nothing then, or a window that ends before it starts; :class:`NotFound`
@@ -348,13 +388,18 @@ def root_cause(
             f"the window's start ({starts}, {start.isoformat()}) is after its end "
             f"({ends}, {end.isoformat()})"
         )
-    prov = provenance(store, target)
-    baseline_prov = provenance(store, baseline.id) if baseline is not None else None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    prov = provenance(store, target, max_nodes=max_nodes, timeout=_remaining(deadline))
+    baseline_prov = (
+        provenance(store, baseline.id, max_nodes=max_nodes, timeout=_remaining(deadline))
+        if baseline is not None
+        else None
+    )
     diff = compare_provenance(baseline_prov, prov) if baseline_prov is not None else None
     # Design lineage as it was when the window starts and ends, and when the version
     # was created (its own inputs exist from then on).
     times = sorted({t for t in (start, end, created) if t is not None})
-    scope = _Upstream(store, target, times, prov)
+    scope = _Upstream(store, target, times, prov, max_nodes, deadline)
     window = _Window(start, end, open_start=since is None)
     context = _Context(store, scope, window, prov, diff, baseline_prov)
     suspects = [
@@ -373,7 +418,17 @@ def root_cause(
         until=end,
         suspects=tuple(ranked),
         diff=diff,
+        truncated=(
+            scope.truncated
+            or prov.truncated
+            or (baseline_prov is not None and baseline_prov.truncated)
+        ),
     )
+
+
+def _remaining(deadline: float | None) -> float | None:
+    """The seconds left until ``deadline`` (none left: 0), or None for no deadline."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _creation(version: str) -> str:

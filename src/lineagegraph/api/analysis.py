@@ -881,6 +881,10 @@ class RootCause:
     diff: ProvenanceDiff | None = strawberry.field(
         description="The provenance diff against the baseline."
     )
+    truncated: bool = strawberry.field(
+        description="Whether a server bound (node cap or timeout) cut what lies upstream: "
+        "suspects farther up may be missing."
+    )
 
     @classmethod
     def from_domain(cls, report: rc.RootCauseReport) -> RootCause:
@@ -893,6 +897,7 @@ class RootCause:
             until=report.until,
             suspects=[Suspect.from_domain(s) for s in report.suspects],
             diff=None if report.diff is None else ProvenanceDiff.from_domain(report.diff),
+            truncated=report.truncated,
         )
 
 
@@ -1005,5 +1010,5 @@ class AnalysisQuery:
         report = await info.context.call(
             info.context.service.root_cause, _check_id(str(id), "id"), since, until
         )
-        _observe(info, "root_cause", len(report.suspects), False)
+        _observe(info, "root_cause", len(report.suspects), report.truncated)
         return RootCause.from_domain(report)

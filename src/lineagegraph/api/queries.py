@@ -14,21 +14,29 @@ from lineagegraph.api.inputs import resolve_ref
 from lineagegraph.api.types import (
     After,
     Connection,
+    Edge,
     EntityKind,
     First,
     Health,
     Info,
     Node,
+    PageInfo,
     arg,
     asks_total,
     connection_from_page,
     from_domain,
     page_bounds,
+    page_size,
     resolver,
 )
 from lineagegraph.errors import InvalidInput
 from lineagegraph.ids import Kind, parse_id
-from lineagegraph.store.base import SearchFilter, search_terms
+from lineagegraph.store.base import (
+    SearchFilter,
+    decode_key_cursor,
+    encode_key_cursor,
+    search_terms,
+)
 
 
 def check_id(entity_id: str) -> str:
@@ -164,16 +172,18 @@ class CatalogQuery:
         first: First = None,
         after: After = None,
     ) -> Connection[Health]:
-        offset, size = page_bounds(first, after)
+        size = page_size(first)
+        decode_key_cursor(after)  # a malformed cursor is refused before the store is asked
         page = await info.context.call(
             info.context.service.at_risk, kinds, size, after, count=asks_total(info)
         )
-        return connection_from_page(
-            [Health.from_domain(r) for r in page.items],
-            offset,
-            page.end_cursor,
-            page.has_next_page,
-            page.total,
+        # Cursors name ids: entities that turn at risk or OK between pages move no other.
+        return Connection(
+            edges=[
+                Edge(cursor=encode_key_cursor(r.id), node=Health.from_domain(r)) for r in page.items
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+            total_count=page.total,
         )
 
     @resolver(description="Counts of what the store holds, by kind and health.")

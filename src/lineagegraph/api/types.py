@@ -193,10 +193,16 @@ class Connection(Generic[T]):
         return [e.node for e in self.edges]
 
 
-def page_bounds(first: int | None, after: str | None) -> tuple[int, int]:
-    """(offset, size) of a page; rejects sizes outside 0..1000 and malformed cursors."""
+def page_size(first: int | None) -> int:
+    """The size of a page; rejects sizes outside 0..1000."""
     size = DEFAULT_PAGE if first is None else first
     check_page_size(size, MAX_PAGE)
+    return size
+
+
+def page_bounds(first: int | None, after: str | None) -> tuple[int, int]:
+    """(offset, size) of a page; rejects sizes outside 0..1000 and malformed cursors."""
+    size = page_size(first)
     return decode_cursor(after), size
 
 

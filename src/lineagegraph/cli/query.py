@@ -874,7 +874,7 @@ def diff(client: GraphQLClient, fmt: Format, from_reference: str, to_reference: 
 
 ROOT_CAUSE = """query($id: ID!, $since: DateTime, $until: DateTime) {
   rootCause(id: $id, since: $since, until: $until) {
-    subjectId modelVersionId baselineId since until
+    subjectId modelVersionId baselineId since until truncated
     suspects { id kind entityId at summary score path
       breakdown { severity hops hoursBefore onColumnPath inProvenanceDiff score } }
   }
@@ -923,6 +923,9 @@ def root_cause(
                     ]
                     for rank, s in enumerate(data["suspects"], start=1)
                 ],
+                ["truncated: a traversal bound cut the search upstream"]
+                if data["truncated"]
+                else [],
                 empty="no upstream events in the window",
             )
         ],

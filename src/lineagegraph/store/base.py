@@ -449,6 +449,35 @@ def check_page_size(first: int, limit: int = 1000) -> None:
         raise InvalidInput(f"first must be between 0 and {limit}, got {first}")
 
 
+def encode_key_cursor(key: str) -> str:
+    """An opaque cursor just after the item with this key, in a list ordered by key."""
+    return base64.urlsafe_b64encode(f"k:{key}".encode()).decode()
+
+
+def decode_key_cursor(cursor: str | None) -> int | str:
+    """Where a cursor stands in a list ordered by key: after the item with the key it
+    holds (:func:`encode_key_cursor`), or at an offset (:func:`encode_cursor`, taken as
+    well). Unlike an offset, a key stays in place when items before it come or go."""
+    if cursor:
+        try:
+            text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput(f"invalid cursor: {cursor!r}") from None
+        tag, _, key = text.partition(":")
+        if tag == "k" and key:
+            return key
+    return decode_cursor(cursor)
+
+
+def key_page_cursor(after: int | str, last: str | None) -> str:
+    """The end cursor of a page of a list ordered by key: after its ``last`` item's key,
+    or where it was asked (``after``, as :func:`decode_key_cursor` gave it) when the
+    page has no items."""
+    if last is not None:
+        return encode_key_cursor(last)
+    return encode_key_cursor(after) if isinstance(after, str) else encode_cursor(after)
+
+
 def page_total(offset: int, shown: int, more: bool, count_all: Callable[[], int]) -> int:
     """How many items a paged list holds in all, given one page of it: known from the
     page when the page reaches the end, else counted by ``count_all`` (a count in the

@@ -73,7 +73,9 @@ from lineagegraph.store.base import (
     check_history_request,
     check_page_size,
     decode_cursor,
+    decode_key_cursor,
     encode_cursor,
+    key_page_cursor,
     not_unicode,
     page_total,
     search_terms,
@@ -1837,14 +1839,16 @@ class EmbeddedStore:
         after: str | None = None,
         count: bool = False,
     ) -> Page[HealthRecord]:
-        """Stored health records with one of these statuses, by id."""
+        """Stored health records with one of these statuses, by id; a page's cursor
+        names its last id, so records that come or go between pages move no other."""
         check_page_size(first, limit=100_000)
-        offset = decode_cursor(after)
+        position = decode_key_cursor(after)
+        offset, key = (position, None) if isinstance(position, int) else (0, position)
         if not self._health_ids:  # everything is OK: no query (asked after every write)
             self._check_open()
             return Page(
                 items=[],
-                end_cursor=encode_cursor(offset),
+                end_cursor=key_page_cursor(position, None),
                 has_next_page=False,
                 total=0 if count else None,
             )
@@ -1856,17 +1860,24 @@ class EmbeddedStore:
         if kind_values:
             records += f" AND kind IN ({','.join('?' * len(kind_values))})"
             params.extend(kind_values)
-        sql = f"SELECT id, kind, status, reasons {records} ORDER BY id LIMIT ? OFFSET ?"
         counting = partial(self._count, f"SELECT count(*) {records}", params)
+        after_key = "" if key is None else " AND id > ?"
+        sql = f"SELECT id, kind, status, reasons {records}{after_key} ORDER BY id LIMIT ? OFFSET ?"
+        page_params = [*params] if key is None else [*params, key]
         with self._lock:
             self._check_open()
-            rows = self._con.execute(sql, (*params, first + 1, offset)).fetchall()
+            rows = self._con.execute(sql, (*page_params, first + 1, offset)).fetchall()
             more = len(rows) > first
-            total = page_total(offset, len(rows[:first]), more, counting) if count else None
+            if not count:
+                total = None
+            elif key is None:
+                total = page_total(offset, len(rows[:first]), more, counting)
+            else:
+                total = counting()
         items = [_health_from_row(r) for r in rows[:first]]
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + len(items)),
+            end_cursor=key_page_cursor(position, items[-1].id if items else None),
             has_next_page=more,
             total=total,
         )

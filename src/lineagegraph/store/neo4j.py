@@ -85,7 +85,9 @@ from lineagegraph.store.base import (
     check_history_request,
     check_page_size,
     decode_cursor,
+    decode_key_cursor,
     encode_cursor,
+    key_page_cursor,
     not_unicode,
     page_total,
     search_terms,
@@ -355,7 +357,8 @@ MATCH (h:Health)
 WHERE h.status IN $statuses AND ($kinds IS NULL OR h.kind IN $kinds)
 """
 
-_HEALTH_PAGE = f"""{_HEALTH_MATCH}RETURN {_HEALTH_FIELDS}
+_HEALTH_PAGE = f"""{_HEALTH_MATCH}AND ($after IS NULL OR h.id > $after)
+RETURN {_HEALTH_FIELDS}
 ORDER BY h.id
 SKIP $offset LIMIT $limit
 """
@@ -1503,22 +1506,30 @@ class Neo4jStore:
         after: str | None = None,
         count: bool = False,
     ) -> Page[HealthRecord]:
-        """Stored health records with one of these statuses, by id."""
+        """Stored health records with one of these statuses, by id; a page's cursor
+        names its last id, so records that come or go between pages move no other."""
         check_page_size(first, limit=100_000)
-        offset = decode_cursor(after)
+        position = decode_key_cursor(after)
+        offset, key = (position, None) if isinstance(position, int) else (0, position)
         wanted = {
             "statuses": sorted(HealthStatus(s).value for s in statuses),
             "kinds": sorted(Kind(k).value for k in kinds) or None,
         }
-        records = self._read(_HEALTH_PAGE, **wanted, offset=offset, limit=first + 1)
+        records = self._read(_HEALTH_PAGE, **wanted, after=key, offset=offset, limit=first + 1)
         items = _health_records(records[:first])
         shown, more = min(first, len(records)), len(records) > first
         counting = partial(self._total, _COUNT_HEALTH_PAGE, **wanted)
+        if not count:
+            total = None
+        elif key is None:
+            total = page_total(offset, shown, more, counting)
+        else:
+            total = counting()
         return Page(
             items=items,
-            end_cursor=encode_cursor(offset + shown),
+            end_cursor=key_page_cursor(position, items[-1].id if items else None),
             has_next_page=more,
-            total=page_total(offset, shown, more, counting) if count else None,
+            total=total,
         )
 
     def export(self) -> tuple[Iterator[Node], Iterator[Edge]]:
