@@ -737,6 +737,57 @@ def test_a_merge_table_recovers_when_its_upstream_does(service: LineageService) 
     assert_consistent(service.store)
 
 
+def test_an_assertion_on_an_input_judges_the_version_its_run_read(
+    service: LineageService,
+) -> None:
+    # A quality job starts reading raw's version of 01:00 and reports, when it completes
+    # at 04:00, that it found nulls. Meanwhile clean read that version, and raw was
+    # written again at 03:00. The result was put on the 03:00 version (the latest at the
+    # result's time), and the 01:00 version, and clean built from it, stayed OK.
+    def event(
+        job: str, hour: int, state: str, inputs: list[dict[str, object]], outputs: list[str]
+    ) -> dict[str, object]:
+        return {
+            **completed(
+                ("sched", job),
+                1,
+                hour,
+                inputs,
+                [{"namespace": "pg://q", "name": o} for o in outputs],
+            ),
+            "eventType": state,
+        }
+
+    check = {"assertions": [{"assertion": "not_null", "column": "v", "success": False}]}
+    raw = {"namespace": "pg://q", "name": "raw"}
+    quality = event("quality", 2, "START", [raw], [])
+    done = {
+        **event(
+            "quality", 4, "COMPLETE", [{**raw, "inputFacets": {"dataQualityAssertions": check}}], []
+        ),
+        "run": quality["run"],
+    }
+    for e in (
+        event("load", 1, "COMPLETE", [], ["raw"]),
+        quality,
+        event("clean", 2, "COMPLETE", [raw], ["clean"]),
+        event("load", 3, "COMPLETE", [], ["raw"]),
+        done,
+    ):
+        service.apply(translate_event(e))
+    first = make_id(Kind.DATASET_VERSION, "pg://q", "raw", "00000000-0000-4000-8000-000100000001")
+    second = make_id(Kind.DATASET_VERSION, "pg://q", "raw", "00000000-0000-4000-8000-000100000003")
+    clean = make_id(Kind.DATASET, "pg://q", "clean")
+    (reason,) = service.health(clean).reasons
+    assert reason.path[1] == first  # the column checked, then the version it was read at
+    assert status(service, first) is HealthStatus.AT_RISK
+    # later versions inherit the verdict until a result passes on one
+    assert service.health(second).reasons[0].kind is ReasonKind.CHECKED_VERSION
+    result = service.health(make_id(Kind.DATASET, "pg://q", "raw")).reasons[0].result_id
+    assert service.cascade(result).dataset_version_id == first
+    assert_consistent(service.store)
+
+
 def test_a_merge_run_passes_on_taint_that_reaches_it_later_through_another_input(
     service: LineageService,
 ) -> None:
