@@ -23,6 +23,7 @@ from lineagegraph.model import (
     Dataset,
     DatasetVersion,
     Deployment,
+    Direction,
     EdgeEnding,
     EdgeKind,
     Feature,
@@ -722,6 +723,36 @@ def test_a_table_that_merges_into_itself_recovers_when_its_check_passes_again(
     assert status(service, report) is HealthStatus.OK
     incremental(service, merge_day(4, True))
     assert status(service, report) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def test_an_assertion_on_an_input_moves_with_the_read_to_a_version_that_arrives_late(
+    service: LineageService,
+) -> None:
+    # The quality run was linked to raw's 01:00 version, the only one stored when it
+    # started at 02:00; the 01:30 version, which it did read, arrives after it completed.
+    # The run is linked to that one instead, and its result goes with it.
+    def event(job: str, hour: int, minute: int, state: str, **raw: object) -> dict[str, object]:
+        dataset = {"namespace": "pg://late", "name": "raw", **raw}
+        reads, writes = ([dataset], []) if job == "quality" else ([], [dataset])
+        return {
+            **completed(("sched", job), 1, hour, reads, writes),
+            "eventType": state,
+            "eventTime": f"2024-05-01T{hour:02d}:{minute:02d}:00Z",
+            "run": {"runId": f"00000000-0000-4000-8000-0001{hour:04d}{minute:04d}"},
+        }
+
+    check = {"assertions": [{"assertion": "not_null", "column": "v", "success": False}]}
+    start = event("quality", 2, 0, "START")
+    done = {**event("quality", 4, 0, "COMPLETE", inputFacets={"dataQualityAssertions": check})}
+    done["run"] = start["run"]
+    for e in (event("load", 1, 0, "COMPLETE"), start, done, event("load", 1, 30, "COMPLETE")):
+        service.apply(translate_event(e))
+    late = make_id(Kind.DATASET_VERSION, "pg://late", "raw", "00000000-0000-4000-8000-000100010030")
+    (reason,) = service.health(make_id(Kind.DATASET, "pg://late", "raw")).reasons
+    assert service.cascade(reason.result_id).dataset_version_id == late
+    versions = service.store.expand([reason.result_id], Direction.DOWNSTREAM, [EdgeKind.EVALUATED])
+    assert [h.target for h in versions] == [late]
     assert_consistent(service.store)
 
 

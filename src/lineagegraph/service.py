@@ -324,7 +324,8 @@ class LineageService:
 
     def _judge_versions_read(self, changeset: ChangeSet) -> ChangeSet:
         """Put each result that a run reported on an input, naming no version of it, on
-        the version the run read (``EVALUATED``, and its ``dataset_version``).
+        the version the run read: an ``EVALUATED`` edge of origin ``inferred``, which
+        :meth:`_relink_readers` moves with the read.
 
         An assertion on an input (an OpenLineage ``inputFacets`` or dataset facet of an
         input) describes the data the run read, the version current when it started.
@@ -378,12 +379,6 @@ class LineageService:
         }
         if not versions:
             return changeset
-        nodes = [
-            n.model_copy(update={"attrs": {**n.attrs, "dataset_version": versions[n.id][0]}})
-            if n.id in versions
-            else n
-            for n in changeset.nodes
-        ]
         edges = list(changeset.edges)
         for node in pending:
             if node.id not in versions:
@@ -401,7 +396,7 @@ class LineageService:
                     last_seen=seen,
                 )
             )
-        return changeset.model_copy(update={"nodes": nodes, "edges": edges})
+        return changeset.model_copy(update={"edges": edges})
 
     def _link_latest_readers(self, changeset: ChangeSet) -> ChangeSet:
         """Link the latest run of each job reading a dataset to a version of it that
@@ -532,6 +527,7 @@ class LineageService:
         }
         edges = list(changeset.edges)
         endings = list(changeset.endings)
+        moved: dict[tuple[str, str], str] = {}  # (version read before, run) -> version read
         for edge in reads:
             dataset_id, run_id, start = dataset_of(edge.source_id), edge.target_id, edge.first_seen
             if (dataset_id, run_id) in reported:
@@ -560,6 +556,34 @@ class LineageService:
                     max(candidates)[1], run_id, start, through if isinstance(through, str) else None
                 )
             )
+            moved[(edge.source_id, run_id)] = max(candidates)[1]
+        if not moved:
+            return changeset.model_copy(update={"edges": edges, "endings": endings})
+        # The results the runs reported on those inputs judged the versions read before.
+        judged = [
+            e
+            for e in self.store.edges(
+                sorted({old for old, _ in moved}), Direction.UPSTREAM, [EdgeKind.EVALUATED]
+            )
+            if e.origin is Origin.INFERRED
+        ]
+        results = self.store.get(sorted({e.source_id for e in judged}))
+        for judgement in judged:
+            result = results.get(judgement.source_id)
+            run = result.attrs.get("run") if result is not None else None
+            version = moved.get((judgement.target_id, run)) if isinstance(run, str) else None
+            if version is None:
+                continue
+            endings.append(
+                EdgeEnding(
+                    source_id=judgement.source_id,
+                    kind=EdgeKind.EVALUATED,
+                    target_id=judgement.target_id,
+                    at=judgement.first_seen,
+                    retract=True,
+                )
+            )
+            edges.append(judgement.model_copy(update={"target_id": version}))
         return changeset.model_copy(update={"edges": edges, "endings": endings})
 
     def _feature_sources(
