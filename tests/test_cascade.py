@@ -23,6 +23,7 @@ from lineagegraph.model import (
     Dataset,
     DatasetVersion,
     Deployment,
+    Direction,
     EdgeEnding,
     EdgeKind,
     Feature,
@@ -726,6 +727,36 @@ def test_a_table_that_merges_into_itself_recovers_when_its_check_passes_again(
     assert_consistent(service.store)
 
 
+def test_an_assertion_on_an_input_moves_with_the_read_to_a_version_that_arrives_late(
+    service: LineageService,
+) -> None:
+    # The quality run was linked to raw's 01:00 version, the only one stored when it
+    # started at 02:00; the 01:30 version, which it did read, arrives after it completed.
+    # The run is linked to that one instead, and its result goes with it.
+    def event(job: str, hour: int, minute: int, state: str, **raw: object) -> dict[str, object]:
+        dataset = {"namespace": "pg://late", "name": "raw", **raw}
+        reads, writes = ([dataset], []) if job == "quality" else ([], [dataset])
+        return {
+            **completed(("sched", job), 1, hour, reads, writes),
+            "eventType": state,
+            "eventTime": f"2024-05-01T{hour:02d}:{minute:02d}:00Z",
+            "run": {"runId": f"00000000-0000-4000-8000-0001{hour:04d}{minute:04d}"},
+        }
+
+    check = {"assertions": [{"assertion": "not_null", "column": "v", "success": False}]}
+    start = event("quality", 2, 0, "START")
+    done = {**event("quality", 4, 0, "COMPLETE", inputFacets={"dataQualityAssertions": check})}
+    done["run"] = start["run"]
+    for e in (event("load", 1, 0, "COMPLETE"), start, done, event("load", 1, 30, "COMPLETE")):
+        service.apply(translate_event(e))
+    late = make_id(Kind.DATASET_VERSION, "pg://late", "raw", "00000000-0000-4000-8000-000100010030")
+    (reason,) = service.health(make_id(Kind.DATASET, "pg://late", "raw")).reasons
+    assert service.cascade(reason.result_id).dataset_version_id == late
+    versions = service.store.expand([reason.result_id], Direction.DOWNSTREAM, [EdgeKind.EVALUATED])
+    assert [h.target for h in versions] == [late]
+    assert_consistent(service.store)
+
+
 def test_a_merge_table_recovers_when_its_upstream_does(service: LineageService) -> None:
     events = make_id(Kind.DATASET, "pg://inc", "events")
     report = make_id(Kind.DATASET, "pg://inc", "report")
@@ -735,6 +766,57 @@ def test_a_merge_table_recovers_when_its_upstream_does(service: LineageService) 
     incremental(service, merge_day(3, True))
     assert status(service, events) is HealthStatus.OK
     assert status(service, report) is HealthStatus.OK
+    assert_consistent(service.store)
+
+
+def test_an_assertion_on_an_input_judges_the_version_its_run_read(
+    service: LineageService,
+) -> None:
+    # A quality job starts reading raw's version of 01:00 and reports, when it completes
+    # at 04:00, that it found nulls. Meanwhile clean read that version, and raw was
+    # written again at 03:00. The result was put on the 03:00 version (the latest at the
+    # result's time), and the 01:00 version, and clean built from it, stayed OK.
+    def event(
+        job: str, hour: int, state: str, inputs: list[dict[str, object]], outputs: list[str]
+    ) -> dict[str, object]:
+        return {
+            **completed(
+                ("sched", job),
+                1,
+                hour,
+                inputs,
+                [{"namespace": "pg://q", "name": o} for o in outputs],
+            ),
+            "eventType": state,
+        }
+
+    check = {"assertions": [{"assertion": "not_null", "column": "v", "success": False}]}
+    raw = {"namespace": "pg://q", "name": "raw"}
+    quality = event("quality", 2, "START", [raw], [])
+    done = {
+        **event(
+            "quality", 4, "COMPLETE", [{**raw, "inputFacets": {"dataQualityAssertions": check}}], []
+        ),
+        "run": quality["run"],
+    }
+    for e in (
+        event("load", 1, "COMPLETE", [], ["raw"]),
+        quality,
+        event("clean", 2, "COMPLETE", [raw], ["clean"]),
+        event("load", 3, "COMPLETE", [], ["raw"]),
+        done,
+    ):
+        service.apply(translate_event(e))
+    first = make_id(Kind.DATASET_VERSION, "pg://q", "raw", "00000000-0000-4000-8000-000100000001")
+    second = make_id(Kind.DATASET_VERSION, "pg://q", "raw", "00000000-0000-4000-8000-000100000003")
+    clean = make_id(Kind.DATASET, "pg://q", "clean")
+    (reason,) = service.health(clean).reasons
+    assert reason.path[1] == first  # the column checked, then the version it was read at
+    assert status(service, first) is HealthStatus.AT_RISK
+    # later versions inherit the verdict until a result passes on one
+    assert service.health(second).reasons[0].kind is ReasonKind.CHECKED_VERSION
+    result = service.health(make_id(Kind.DATASET, "pg://q", "raw")).reasons[0].result_id
+    assert service.cascade(result).dataset_version_id == first
     assert_consistent(service.store)
 
 

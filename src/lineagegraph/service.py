@@ -367,7 +367,14 @@ class LineageService:
         ``version`` facet. A listed feature (which has no versions) stands for the
         datasets it is computed from, read the same way (the edge's ``through`` names
         the feature). Replaying an event finds the edge stored and adds nothing.
+
+        A quality result that a run reported on one of its inputs without naming a
+        version (:meth:`_judge_versions_read`) then evaluated the version the run read.
         """
+        return self._judge_versions_read(self._infer_reads(changeset))
+
+    def _infer_reads(self, changeset: ChangeSet) -> ChangeSet:
+        """The ``READ_BY`` edges of :meth:`resolve_reads`."""
         changeset = self._link_latest_readers(changeset)
         runs = {n.id: n for n in changeset.nodes if n.kind is Kind.RUN and n.attrs.get("inputs")}
         if not runs:
@@ -438,6 +445,82 @@ class LineageService:
                     candidates.append(found)
                 if candidates:
                     edges.append(_inferred_read(max(candidates)[1], run_id, start, through))
+        return changeset.model_copy(update={"edges": edges})
+
+    def _judge_versions_read(self, changeset: ChangeSet) -> ChangeSet:
+        """Put each result that a run reported on an input, naming no version of it, on
+        the version the run read: an ``EVALUATED`` edge of origin ``inferred``, which
+        :meth:`_relink_readers` moves with the read.
+
+        An assertion on an input (an OpenLineage ``inputFacets`` or dataset facet of an
+        input) describes the data the run read, the version current when it started.
+        Left unversioned, the cascade would judge the latest version created by the time
+        the result was reported, which is another one when the table was written while
+        the check ran: the good data failed and what was built from the bad stayed OK.
+        """
+        pending = [
+            n
+            for n in changeset.nodes
+            if n.kind is Kind.RESULT
+            and isinstance(n.attrs.get("run"), str)
+            and not n.attrs.get("dataset_version")
+        ]
+        if not pending:
+            return changeset
+        judged = {e.source_id for e in changeset.edges if e.kind is EdgeKind.EVALUATED}
+        pending = [n for n in pending if n.id not in judged]
+        runs = sorted({str(n.attrs["run"]) for n in pending})
+        if not pending:
+            return changeset
+        retracted = {
+            (e.source_id, e.target_id) for e in changeset.endings if e.kind is EdgeKind.READ_BY
+        }
+        # (run, dataset) -> (version read, when the read was first seen); what the
+        # changeset reports wins over what is stored, the newest version over others.
+        read: dict[tuple[str, str], tuple[str, str]] = {}
+        for stored in self.store.edges(runs, Direction.UPSTREAM, [EdgeKind.READ_BY]):
+            if kind_of(stored.source_id) is Kind.DATASET_VERSION and (
+                (stored.source_id, stored.target_id) not in retracted
+            ):
+                key = (stored.target_id, dataset_of(stored.source_id))
+                found = (stored.source_id, stored.first_seen)
+                read[key] = max(read.get(key, found), found)
+        wanted = set(runs)
+        reported: dict[tuple[str, str], tuple[str, str]] = {}
+        for edge in changeset.edges:
+            if (
+                edge.kind is EdgeKind.READ_BY
+                and edge.target_id in wanted
+                and kind_of(edge.source_id) is Kind.DATASET_VERSION
+            ):
+                key = (edge.target_id, dataset_of(edge.source_id))
+                found = (edge.source_id, edge.first_seen)
+                reported[key] = max(reported.get(key, found), found)
+        read.update(reported)
+        versions = {
+            n.id: ran_on
+            for n in pending
+            if (ran_on := read.get((str(n.attrs["run"]), dataset_of(n.id)))) is not None
+        }
+        if not versions:
+            return changeset
+        edges = list(changeset.edges)
+        for node in pending:
+            if node.id not in versions:
+                continue
+            # dated by the read, which the run's events agree on, not by the result,
+            # which each event reporting it dates anew
+            version, seen = versions[node.id]
+            edges.append(
+                Edge(
+                    source_id=node.id,
+                    kind=EdgeKind.EVALUATED,
+                    target_id=version,
+                    origin=Origin.INFERRED,
+                    first_seen=seen,
+                    last_seen=seen,
+                )
+            )
         return changeset.model_copy(update={"edges": edges})
 
     def _link_latest_readers(self, changeset: ChangeSet) -> ChangeSet:
@@ -569,6 +652,7 @@ class LineageService:
         }
         edges = list(changeset.edges)
         endings = list(changeset.endings)
+        moved: dict[tuple[str, str], str] = {}  # (version read before, run) -> version read
         for edge in reads:
             dataset_id, run_id, start = dataset_of(edge.source_id), edge.target_id, edge.first_seen
             if (dataset_id, run_id) in reported:
@@ -597,6 +681,34 @@ class LineageService:
                     max(candidates)[1], run_id, start, through if isinstance(through, str) else None
                 )
             )
+            moved[(edge.source_id, run_id)] = max(candidates)[1]
+        if not moved:
+            return changeset.model_copy(update={"edges": edges, "endings": endings})
+        # The results the runs reported on those inputs judged the versions read before.
+        judged = [
+            e
+            for e in self.store.edges(
+                sorted({old for old, _ in moved}), Direction.UPSTREAM, [EdgeKind.EVALUATED]
+            )
+            if e.origin is Origin.INFERRED
+        ]
+        results = self.store.get(sorted({e.source_id for e in judged}))
+        for judgement in judged:
+            result = results.get(judgement.source_id)
+            run = result.attrs.get("run") if result is not None else None
+            version = moved.get((judgement.target_id, run)) if isinstance(run, str) else None
+            if version is None:
+                continue
+            endings.append(
+                EdgeEnding(
+                    source_id=judgement.source_id,
+                    kind=EdgeKind.EVALUATED,
+                    target_id=judgement.target_id,
+                    at=judgement.first_seen,
+                    retract=True,
+                )
+            )
+            edges.append(judgement.model_copy(update={"target_id": version}))
         return changeset.model_copy(update={"edges": edges, "endings": endings})
 
     def _feature_sources(
