@@ -537,6 +537,50 @@ def test_at_risk_health_and_cascade(store_url: str) -> None:
     assert demo.CHURN.version_id(3) in {a["id"] for a in data["atRisk"]}
 
 
+def test_at_risk_says_when_an_entity_has_more_reasons_and_json_gives_their_kind(
+    tmp_path: Path,
+) -> None:
+    # Two checks fail on the table a job reads: the table it writes is at risk for both.
+    # The table showed the first reason only, so fixing one looked like fixing it all.
+    url = f"sqlite://{tmp_path / 'two.db'}"
+    failing = [
+        {"assertion": "row_count", "success": False},
+        {"assertion": "freshness", "success": False},
+    ]
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-05-01T10:00:00Z",
+        "producer": "https://example.com/producer",
+        "run": {"runId": "3f5e83fa-3480-44ff-99c5-ff943904e5e8"},
+        "job": {"namespace": "etl", "name": "clean"},
+        "inputs": [
+            {
+                "namespace": "pg",
+                "name": "raw",
+                "inputFacets": {"dataQualityAssertions": {"assertions": failing}},
+            }
+        ],
+        "outputs": [{"namespace": "pg", "name": "clean"}],
+    }
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps(event))
+    assert invoke("ingest", "openlineage", str(events), "--store", url).exit_code == 0
+    table = invoke("at-risk", "--kind", "DATASET", "--store", url)
+    assert table.exit_code == 0, table.output
+    [clean] = [line for line in table.output.splitlines() if "AT_RISK" in line]
+    assert "(+1 more: see health)" in clean
+    answer = json.loads(invoke("at-risk", "--kind", "DATASET", "--json", "--store", url).output)
+    reasons = {e["node"]["id"]: e["node"]["reasons"] for e in answer["edges"]}
+    assert [r["kind"] for r in reasons["dataset|pg|clean"]] == ["DESIGN_LINEAGE"] * 2
+    health = json.loads(invoke("health", "dataset|pg|clean", "--json", "--store", url).output)
+    assert [r["kind"] for r in health["reasons"]] == ["DESIGN_LINEAGE"] * 2
+    result = health["reasons"][0]["resultId"]
+    cascade = json.loads(invoke("cascade", result, "--json", "--store", url).output)
+    assert {a["id"]: a["reasonKind"] for a in cascade["atRisk"]}["dataset|pg|clean"] == (
+        "DESIGN_LINEAGE"
+    )
+
+
 def test_provenance_diff_and_root_cause(store_url: str) -> None:
     provenance = invoke("provenance", "churn_classifier@3", "--json", "--store", store_url)
     assert provenance.exit_code == 0, provenance.output

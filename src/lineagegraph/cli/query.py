@@ -567,7 +567,7 @@ def _fails(fail_on: str, report: dict[str, Any]) -> bool:
 CASCADE = """query($id: ID!) {
   cascade(resultId: $id) {
     resultId checkId checkedId datasetVersionId passed observedAt latest failing
-    atRisk { id kind hops precision message path }
+    atRisk { id kind hops precision reasonKind message path }
   }
 }"""
 
@@ -614,7 +614,7 @@ def _more(page: dict[str, Any], what: str) -> list[str]:
 AT_RISK = """query($kinds: [EntityKind!], $first: Int, $after: String) {
   atRisk(kinds: $kinds, first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
-    edges { node { id kind status reasons { checkId hops precision message } } }
+    edges { node { id kind status reasons { checkId hops precision kind message } } }
   }
 }"""
 
@@ -651,7 +651,7 @@ def at_risk(
                         r["status"],
                         r["kind"],
                         _short(r["id"]),
-                        r["reasons"][0]["message"] if r["reasons"] else "",
+                        _first_reason(r["reasons"]),
                     ]
                     for r in records
                 ],
@@ -662,9 +662,18 @@ def at_risk(
     )
 
 
+def _first_reason(reasons: list[dict[str, Any]]) -> str:
+    """The first reason's message, saying how many more there are: fixing one failure
+    must not look like fixing them all."""
+    if not reasons:
+        return ""
+    more = len(reasons) - 1
+    return str(reasons[0]["message"]) + (f" (+{more} more: see health)" if more else "")
+
+
 HEALTH = """query($id: ID!) {
   health(id: $id) { id kind status
-    reasons { resultId checkId checkedId path hops precision message } }
+    reasons { resultId checkId checkedId path hops precision kind message } }
 }"""
 
 
