@@ -93,10 +93,9 @@ def _passes(node: Node, filters: SearchFilter) -> bool:
 _READ = (EdgeKind.READ_BY,)
 
 
-def _start_of(attrs: Mapping[str, Any]) -> str | None:
-    """When a run started, as a stored timestamp: its ``started_at``, else the time its
-    state was reported, else its end; ``None`` when it has none that parses."""
-    for key in ("started_at", "state_at", "ended_at"):
+def _first_time(attrs: Mapping[str, Any], keys: Sequence[str]) -> str | None:
+    """The first of these attributes that holds a time, as a stored timestamp."""
+    for key in keys:
         value = attrs.get(key)
         if isinstance(value, str):
             try:
@@ -104,6 +103,12 @@ def _start_of(attrs: Mapping[str, Any]) -> str | None:
             except (InvalidInput, OverflowError):
                 continue
     return None
+
+
+def _start_of(attrs: Mapping[str, Any]) -> str | None:
+    """When a run started, as a stored timestamp: its ``started_at``, else the time its
+    state was reported, else its end; ``None`` when it has none that parses."""
+    return _first_time(attrs, ("started_at", "state_at", "ended_at"))
 
 
 def _stated_runs(changeset: ChangeSet) -> list[str]:
@@ -114,14 +119,7 @@ def _stated_runs(changeset: ChangeSet) -> list[str]:
 def _end_of(attrs: Mapping[str, Any]) -> str | None:
     """When a run ended, as a stored timestamp: its ``ended_at``, else the time its state
     was reported; ``None`` when it has none that parses."""
-    for key in ("ended_at", "state_at"):
-        value = attrs.get(key)
-        if isinstance(value, str):
-            try:
-                return format_time(parse_time(value))
-            except (InvalidInput, OverflowError):
-                continue
-    return None
+    return _first_time(attrs, ("ended_at", "state_at"))
 
 
 def _inferred_read(version: str, run: str, start: str, through: str | None = None) -> Edge:
