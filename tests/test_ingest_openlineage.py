@@ -1960,6 +1960,53 @@ def test_a_late_event_of_a_completed_run_makes_its_output_a_version(
     assert has.first_seen == "2024-05-01T01:00:00.000000Z"
 
 
+def test_a_run_completing_what_its_start_listed_does_not_read_its_own_output(
+    service: LineageService,
+) -> None:
+    # INSERT INTO t SELECT … FROM t: the START lists t as input and output, the COMPLETE
+    # lists nothing. The version it wrote became one, and the run's inferred read moved
+    # onto it, as if the run had read what it wrote.
+    run = "00000000-0000-4000-8000-0000000000{:02d}".format
+    counts = dataset("pg", "counts")
+    for document in (
+        event("COMPLETE", "2024-05-01T00:00:00Z", run(1), job=("etl", "seed"), outputs=[counts]),
+        event("START", "2024-05-02T01:00:00Z", run(2), ("etl", "upd"), [counts], outputs=[counts]),
+        event("COMPLETE", "2024-05-02T01:30:00Z", run(2), job=("etl", "upd")),
+    ):
+        service.apply(translate_event(document))
+    version = partial(make_id, Kind.DATASET_VERSION, "pg", "counts")
+    assert _versions_of(service, ds("pg", "counts")) == [version(run(1)), version(run(2))]
+    assert _read_by(service, make_id(Kind.RUN, "etl", "upd", run(2))) == [version(run(1))]
+
+
+def test_a_start_naming_no_version_adds_none_beside_the_one_its_complete_names(
+    service: LineageService,
+) -> None:
+    # A Delta or Iceberg writer names the version it committed only when it completes:
+    # the START's version (named by the runId) is not a second version of the table.
+    run = "00000000-0000-4000-8000-0000000000{:02d}".format
+    named = partial(dataset, "pg", "orders")
+    for document in (
+        event(
+            "COMPLETE",
+            "2024-05-01T00:30:00Z",
+            run(1),
+            outputs=[named(version={"datasetVersion": "4"})],
+        ),
+        event("START", "2024-05-02T01:00:00Z", run(2), outputs=[named()]),
+        event(
+            "COMPLETE",
+            "2024-05-02T01:30:00Z",
+            run(2),
+            outputs=[named(version={"datasetVersion": "5"})],
+        ),
+    ):
+        service.apply(translate_event(document))
+    version = partial(make_id, Kind.DATASET_VERSION, "pg", "orders")
+    assert _versions_of(service, ds("pg", "orders")) == [version("4"), version("5")]
+    assert service.store.latest_history([ds("pg", "orders")]) == {ds("pg", "orders"): version("5")}
+
+
 def test_a_streaming_job_writes_its_output_as_it_runs(service: LineageService) -> None:
     streaming = {"jobType": {"processingType": "STREAMING", "jobType": "JOB"}}
     service.apply(

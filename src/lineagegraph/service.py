@@ -297,9 +297,15 @@ class LineageService:
         if not done:
             return changeset
         # What completed runs were recorded writing before: their earlier events' outputs.
-        for edge in self.store.edges(sorted(done), Direction.DOWNSTREAM, [EdgeKind.WROTE]):
+        # Only a stored run whose events listed outputs can have any.
+        earlier = sorted(
+            r for r in done if (found := runs.get(r)) is not None and found.attrs.get("outputs")
+        )
+        stored_wrote: set[tuple[str, str]] = set()
+        for edge in self.store.edges(earlier, Direction.DOWNSTREAM, [EdgeKind.WROTE]):
             if kind_of(edge.target_id) is Kind.DATASET_VERSION:
                 pair = (edge.source_id, edge.target_id)
+                stored_wrote.add(pair)
                 since[pair] = min(since.get(pair, edge.first_seen), edge.first_seen)
         writer: dict[str, tuple[str, str]] = {}  # version -> (its completed run, since)
         for (run_id, version_id), first in sorted(since.items()):
@@ -319,15 +325,23 @@ class LineageService:
                 edges[index] = edge.model_copy(update={"first_seen": first})
                 changed = True
         unlisted = sorted(set(writer) - listed)
+        # version -> when it became one, for those that are versions already
         current = {
-            hop.target
-            for hop in self.store.expand(unlisted, Direction.UPSTREAM, [EdgeKind.HAS_VERSION])
+            e.target_id: e.first_seen
+            for e in self.store.edges(unlisted, Direction.UPSTREAM, [EdgeKind.HAS_VERSION])
         }
+        # A dataset the run's events name under another version (the START without a
+        # version facet, so by the runId; the COMPLETE with the writer's own) has that
+        # one: what only the START named is not a second version.
+        named = {(writer[v][0], dataset_of(v)) for v in [*listed, *current]}
         nodes = list(changeset.nodes)
         for version_id in unlisted:
-            if version_id in current:
-                continue
             run_id, first = writer[version_id]
+            was = current.get(version_id)
+            if (was is not None and was <= first) or (
+                was is None and (run_id, dataset_of(version_id)) in named
+            ):
+                continue
             end = max(_end_of(done[run_id]) or first, first)
             key = parse_id(version_id)
             version = DatasetVersion(
@@ -336,7 +350,8 @@ class LineageService:
                 version=key.parts[0],
                 created_at=parse_time(end),
             )
-            nodes.append(version.to_node())
+            if was is None:  # a version from now on; else only seen from earlier
+                nodes.append(version.to_node())
             edges.append(
                 Edge(
                     source_id=dataset_of(version_id),
@@ -347,6 +362,18 @@ class LineageService:
                     last_seen=end,
                 )
             )
+            if (run_id, version_id) in stored_wrote:
+                # the run wrote it: what works out reads must not take it for an input
+                edges.append(
+                    Edge(
+                        source_id=run_id,
+                        kind=EdgeKind.WROTE,
+                        target_id=version_id,
+                        origin=changeset.origin,
+                        first_seen=first,
+                        last_seen=first,
+                    )
+                )
             changed = True
         if not changed:
             return changeset
