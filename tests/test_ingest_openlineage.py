@@ -2007,6 +2007,46 @@ def test_a_start_naming_no_version_adds_none_beside_the_one_its_complete_names(
     assert service.store.latest_history([ds("pg", "orders")]) == {ds("pg", "orders"): version("5")}
 
 
+def test_a_result_reported_before_the_first_version_arrived_judges_it_when_it_does(
+    service: LineageService,
+) -> None:
+    # The writer of a new table STARTs, a quality job STARTs reading it and COMPLETEs
+    # with a failing assertion on it, then the writer COMPLETEs. The table's first
+    # version came after the result, which stayed on no version one by one (a batch
+    # placed it), so nothing built from the bad data was at risk.
+    run = "00000000-0000-4000-8000-0000000000{:02d}".format
+    orders = dataset("pg", "orders")
+    failing = dataset("pg", "orders")
+    failing["inputFacets"] = {
+        "dataQualityAssertions": {
+            "assertions": [{"assertion": "not_null", "column": "id", "success": False}]
+        }
+    }
+    check = partial(event, job=("etl", "check"), outputs=[dataset("pg", "checked")])
+    documents = [
+        event("START", "2024-05-02T01:00:00Z", run(2), outputs=[orders]),
+        check("START", "2024-05-02T01:10:00Z", run(12), inputs=[orders]),
+        check("COMPLETE", "2024-05-02T01:20:00Z", run(12), inputs=[failing]),
+        event("COMPLETE", "2024-05-02T01:30:00Z", run(2), outputs=[orders]),
+    ]
+    for document in documents:
+        service.apply(translate_event(document))
+    written = make_id(Kind.DATASET_VERSION, "pg", "orders", run(2))
+    result = make_id(Kind.RESULT, "pg", "orders", "not_null(id)", run(12))
+    judged = service.store.expand([result], Direction.DOWNSTREAM, [EdgeKind.EVALUATED])
+    assert [h.target for h in judged] == [written]
+    checked = make_id(Kind.DATASET_VERSION, "pg", "checked", run(12))
+    health = service.health_of([written, checked])
+    assert [health[i].status.value for i in (written, checked)] == ["AT_RISK", "AT_RISK"]
+    batched = LineageService(open_store("memory://"))
+    ingest_documents(
+        [Document(str(n), d) for n, d in enumerate(documents)], translate_event, batched.apply
+    )
+    assert batched.health_of([written, checked]) == health
+    repair = service.recompute_health()
+    assert (repair.written, repair.removed) == ((), ())
+
+
 def test_a_streaming_job_writes_its_output_as_it_runs(service: LineageService) -> None:
     streaming = {"jobType": {"processingType": "STREAMING", "jobType": "JOB"}}
     service.apply(

@@ -91,6 +91,8 @@ def _passes(node: Node, filters: SearchFilter) -> bool:
 
 
 _READ = (EdgeKind.READ_BY,)
+_FIELDS = (EdgeKind.HAS_FIELD,)
+_CHECKS = (EdgeKind.HAS_CHECK,)
 
 
 def _first_time(attrs: Mapping[str, Any], keys: Sequence[str]) -> str | None:
@@ -621,13 +623,76 @@ class LineageService:
             for hop in self.store.expand(sorted(wanted), Direction.UPSTREAM, [EdgeKind.READ_BY])
         }
         edges = list(changeset.edges)
+        added: list[tuple[str, str, str, str]] = []  # (run, dataset, version read, since)
         for run_id, reads in wanted.items():
             for dataset_id, (start, version) in reads.items():
                 if (dataset_id, run_id) not in linked:
                     edges.append(_inferred_read(version, run_id, start))
+                    added.append((run_id, dataset_id, version, start))
         if len(edges) == len(changeset.edges):
             return changeset
+        edges.extend(self._judge_stored_results(added, {e.source_id for e in edges}))
         return changeset.model_copy(update={"edges": edges})
+
+    def _judge_stored_results(
+        self, reads: Sequence[tuple[str, str, str, str]], reported: Collection[str]
+    ) -> list[Edge]:
+        """The ``EVALUATED`` edges that put the stored results each run reported on an
+        input, naming no version, on the version it is now known to have read.
+
+        A run that reported its result before any version of the input had arrived left
+        it unjudged (:meth:`_judge_versions_read` found no read), as a batch holding the
+        version would not have. Such a result is keyed by the run (an OpenLineage
+        assertion's result is the check's result for the runId), so it is looked up by
+        the checks on the dataset. ``reported`` holds sources of edges the changeset
+        carries already.
+        """
+        by_dataset: dict[str, list[tuple[str, str, str]]] = {}
+        for run_id, dataset_id, version, start in reads:
+            by_dataset.setdefault(dataset_id, []).append((run_id, version, start))
+        datasets = sorted(by_dataset)
+        fields = [h.target for h in self.store.expand(datasets, Direction.DOWNSTREAM, _FIELDS)]
+        checks = {
+            h.target
+            for h in self.store.expand([*datasets, *fields], Direction.DOWNSTREAM, _CHECKS)
+            if kind_of(h.target) is Kind.CHECK
+        }
+        wanted: dict[str, tuple[str, str, str]] = {}  # result -> (run, version read, since)
+        for check_id in sorted(checks):
+            key = parse_id(check_id)
+            for run_id, version, start in by_dataset.get(dataset_of(check_id), ()):
+                result_id = make_id(
+                    Kind.RESULT, key.namespace, key.name, key.parts[0], parse_id(run_id).parts[0]
+                )
+                if result_id not in reported:
+                    wanted[result_id] = (run_id, version, start)
+        if not wanted:
+            return []
+        results = self.store.get(sorted(wanted))
+        judged = {
+            h.source
+            for h in self.store.expand(sorted(results), Direction.DOWNSTREAM, [EdgeKind.EVALUATED])
+        }
+        edges: list[Edge] = []
+        for result_id, node in sorted(results.items()):
+            run_id, version, start = wanted[result_id]
+            if (
+                result_id in judged
+                or node.attrs.get("run") != run_id
+                or node.attrs.get("dataset_version")
+            ):
+                continue
+            edges.append(
+                Edge(
+                    source_id=result_id,
+                    kind=EdgeKind.EVALUATED,
+                    target_id=version,
+                    origin=Origin.INFERRED,
+                    first_seen=start,  # dated by the read, as _judge_versions_read does
+                    last_seen=start,
+                )
+            )
+        return edges
 
     def _relink_readers(
         self,
