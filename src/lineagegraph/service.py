@@ -124,6 +124,18 @@ def _end_of(attrs: Mapping[str, Any]) -> str | None:
     return _first_time(attrs, ("ended_at", "state_at"))
 
 
+def _once(source: str, kind: EdgeKind, target: str, stamp: str, origin: Origin) -> Edge:
+    """An edge seen once, at a stored timestamp."""
+    return Edge(
+        source_id=source,
+        kind=kind,
+        target_id=target,
+        origin=origin,
+        first_seen=stamp,
+        last_seen=stamp,
+    )
+
+
 def _inferred_read(version: str, run: str, start: str, through: str | None = None) -> Edge:
     """The ``READ_BY`` edge of a read the service worked out: the run read this version
     when it started (``through`` names the feature it was read through)."""
@@ -366,16 +378,7 @@ class LineageService:
             )
             if (run_id, version_id) in stored_wrote:
                 # the run wrote it: what works out reads must not take it for an input
-                edges.append(
-                    Edge(
-                        source_id=run_id,
-                        kind=EdgeKind.WROTE,
-                        target_id=version_id,
-                        origin=changeset.origin,
-                        first_seen=first,
-                        last_seen=first,
-                    )
-                )
+                edges.append(_once(run_id, EdgeKind.WROTE, version_id, first, changeset.origin))
             changed = True
         if not changed:
             return changeset
@@ -538,16 +541,7 @@ class LineageService:
             # dated by the read, which the run's events agree on, not by the result,
             # which each event reporting it dates anew
             version, seen = versions[node.id]
-            edges.append(
-                Edge(
-                    source_id=node.id,
-                    kind=EdgeKind.EVALUATED,
-                    target_id=version,
-                    origin=Origin.INFERRED,
-                    first_seen=seen,
-                    last_seen=seen,
-                )
-            )
+            edges.append(_once(node.id, EdgeKind.EVALUATED, version, seen, Origin.INFERRED))
         return changeset.model_copy(update={"edges": edges})
 
     def _link_latest_readers(self, changeset: ChangeSet) -> ChangeSet:
@@ -682,16 +676,8 @@ class LineageService:
                 or node.attrs.get("dataset_version")
             ):
                 continue
-            edges.append(
-                Edge(
-                    source_id=result_id,
-                    kind=EdgeKind.EVALUATED,
-                    target_id=version,
-                    origin=Origin.INFERRED,
-                    first_seen=start,  # dated by the read, as _judge_versions_read does
-                    last_seen=start,
-                )
-            )
+            # dated by the read, as _judge_versions_read dates it
+            edges.append(_once(result_id, EdgeKind.EVALUATED, version, start, Origin.INFERRED))
         return edges
 
     def _relink_readers(
