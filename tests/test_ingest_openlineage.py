@@ -2047,6 +2047,30 @@ def test_a_result_reported_before_the_first_version_arrived_judges_it_when_it_do
     assert (repair.written, repair.removed) == ((), ())
 
 
+def test_a_training_run_registers_its_model_version_only_when_it_completes(
+    service: LineageService,
+) -> None:
+    # A training run that failed trained no model: its version is not one of the
+    # model's versions. A run whose COMPLETE lists no outputs registers what it started.
+    run = "00000000-0000-4000-8000-0000000000{:02d}".format
+    churn = dataset("mlflow://registry", "churn")
+    train = partial(event, job=("airflow", "train_churn"))
+    for document in (
+        train("START", "2024-05-01T01:00:00Z", run(1), outputs=[churn]),
+        train("FAIL", "2024-05-01T01:20:00Z", run(1), outputs=[churn]),
+        train("START", "2024-05-02T01:00:00Z", run(2), outputs=[churn]),
+        train("COMPLETE", "2024-05-02T01:30:00Z", run(2)),
+    ):
+        service.apply(translate_event(document))
+    model = make_id(Kind.MODEL, "mlflow://registry", "churn")
+    version = make_id(Kind.MODEL_VERSION, "mlflow://registry", "churn", run(2))
+    hops = service.store.expand([model], Direction.DOWNSTREAM, [EdgeKind.HAS_VERSION])
+    assert [h.target for h in hops] == [version]
+    node = service.node(version)
+    assert node.attrs["created_at"] == "2024-05-02T01:30:00Z"
+    assert node.attrs["training_run"] == make_id(Kind.RUN, "airflow", "train_churn", run(2))
+
+
 def test_a_streaming_job_writes_its_output_as_it_runs(service: LineageService) -> None:
     streaming = {"jobType": {"processingType": "STREAMING", "jobType": "JOB"}}
     service.apply(

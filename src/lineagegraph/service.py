@@ -39,6 +39,7 @@ from lineagegraph.model import (
     HealthRecord,
     HealthStatus,
     JobSnapshot,
+    ModelVersion,
     Node,
     Origin,
     Page,
@@ -92,6 +93,8 @@ def _passes(node: Node, filters: SearchFilter) -> bool:
 
 _READ = (EdgeKind.READ_BY,)
 _FIELDS = (EdgeKind.HAS_FIELD,)
+# What a run writes that becomes a version of something when the run completes.
+_WRITTEN_VERSIONS = frozenset({Kind.DATASET_VERSION, Kind.MODEL_VERSION})
 _CHECKS = (EdgeKind.HAS_CHECK,)
 
 
@@ -122,6 +125,13 @@ def _end_of(attrs: Mapping[str, Any]) -> str | None:
     """When a run ended, as a stored timestamp: its ``ended_at``, else the time its state
     was reported; ``None`` when it has none that parses."""
     return _first_time(attrs, ("ended_at", "state_at"))
+
+
+def _owner_of(version_id: str) -> str:
+    """The dataset or model a dataset or model version is a version of."""
+    key = parse_id(version_id)
+    owner = Kind.DATASET if key.kind is Kind.DATASET_VERSION else Kind.MODEL
+    return make_id(owner, key.namespace, key.name)
 
 
 def _once(source: str, kind: EdgeKind, target: str, stamp: str, origin: Origin) -> Edge:
@@ -269,15 +279,17 @@ class LineageService:
     def complete_writes(
         self, changeset: ChangeSet, stored: Mapping[str, Node] | None = None
     ) -> ChangeSet:
-        """Make the versions a run was writing versions of their datasets once it completes.
+        """Make the versions a run was writing versions of their datasets (or models,
+        for a training run) once it completes.
 
         An OpenLineage START, RUNNING, FAIL, ABORT or OTHER event only records the
         version its run is writing (``WROTE``): readers go on reading the version
         before it, and the output of a run that fails or is aborted never becomes a
-        version of its dataset. When the run completes, each version it wrote gets its
-        ``HAS_VERSION`` edge (and ``created_at``, the run's end), seen from when the run
-        was first recorded writing it (its START, for a table written in one go):
-        readers that started since read it. That holds for the versions its COMPLETE
+        version of its dataset, nor a failed training run's a version of its model.
+        When the run completes, each version it wrote gets its ``HAS_VERSION`` edge
+        (and ``created_at``, the run's end), seen from when the run was first recorded
+        writing it (its START, for a table written in one go): readers that started
+        since read it. That holds for the versions its COMPLETE
         event lists, for those only its earlier events listed (a COMPLETE that carries
         no outputs), and for those a late event records for a run completed already.
         ``stored`` holds the stored runs of the changeset's run states, when the caller
@@ -289,7 +301,7 @@ class LineageService:
                 reported.setdefault(node.id, {}).update(node.attrs)
         since: dict[tuple[str, str], str] = {}  # (run, version) -> first recorded writing it
         for edge in changeset.edges:
-            if edge.kind is EdgeKind.WROTE and kind_of(edge.target_id) is Kind.DATASET_VERSION:
+            if edge.kind is EdgeKind.WROTE and kind_of(edge.target_id) in _WRITTEN_VERSIONS:
                 pair = (edge.source_id, edge.target_id)
                 since[pair] = min(since.get(pair, edge.first_seen), edge.first_seen)
         candidates = sorted(
@@ -317,7 +329,7 @@ class LineageService:
         )
         stored_wrote: set[tuple[str, str]] = set()
         for edge in self.store.edges(earlier, Direction.DOWNSTREAM, [EdgeKind.WROTE]):
-            if kind_of(edge.target_id) is Kind.DATASET_VERSION:
+            if kind_of(edge.target_id) in _WRITTEN_VERSIONS:
                 pair = (edge.source_id, edge.target_id)
                 stored_wrote.add(pair)
                 since[pair] = min(since.get(pair, edge.first_seen), edge.first_seen)
@@ -347,18 +359,19 @@ class LineageService:
         # A dataset the run's events name under another version (the START without a
         # version facet, so by the runId; the COMPLETE with the writer's own) has that
         # one: what only the START named is not a second version.
-        named = {(writer[v][0], dataset_of(v)) for v in [*listed, *current]}
+        named = {(writer[v][0], _owner_of(v)) for v in [*listed, *current]}
         nodes = list(changeset.nodes)
         for version_id in unlisted:
             run_id, first = writer[version_id]
             was = current.get(version_id)
             if (was is not None and was <= first) or (
-                was is None and (run_id, dataset_of(version_id)) in named
+                was is None and (run_id, _owner_of(version_id)) in named
             ):
                 continue
             end = max(_end_of(done[run_id]) or first, first)
             key = parse_id(version_id)
-            version = DatasetVersion(
+            entity = DatasetVersion if key.kind is Kind.DATASET_VERSION else ModelVersion
+            version = entity(
                 namespace=key.namespace,
                 name=key.name,
                 version=key.parts[0],
@@ -368,7 +381,7 @@ class LineageService:
                 nodes.append(version.to_node())
             edges.append(
                 Edge(
-                    source_id=dataset_of(version_id),
+                    source_id=_owner_of(version_id),
                     kind=EdgeKind.HAS_VERSION,
                     target_id=version_id,
                     origin=changeset.origin,

@@ -1015,11 +1015,11 @@ class _RunTranslation(_Translation):
 
     def writes_now(self) -> bool:
         """Whether this event's outputs are written as of it: a run's output versions
-        become current when it completes (COMPLETE), or as it runs for a streaming job
-        (and for an event without a type, which reports no lifecycle). A START, RUNNING,
-        FAIL, ABORT or OTHER event only records the version the run is writing; the
-        service makes it current when the run completes (see
-        :meth:`LineageService.complete_writes`)."""
+        (a dataset's, or the model version a training run registers) become current when
+        it completes (COMPLETE), or as it runs for a streaming job (and for an event
+        without a type, which reports no lifecycle). A START, RUNNING, FAIL, ABORT or
+        OTHER event only records the version the run is writing; the service makes it
+        current when the run completes (see :meth:`LineageService.complete_writes`)."""
         event_type = self.event.get("eventType")
         if event_type is None or event_type == "COMPLETE":
             return True
@@ -1031,16 +1031,18 @@ class _RunTranslation(_Translation):
     ) -> str:
         """Add the model version a run trained; returns its id."""
         model_id = self.model(dataset)
+        current = self.writes_now()  # a training run that has not completed trained none
         mv = self.b.entity(
             ModelVersion(
                 namespace=dataset["namespace"],
                 name=dataset["name"],
                 version=version or self.run_key,
-                created_at=self.at,
+                created_at=self.at if current else None,
                 training_run=self.run_id,
             )
         )
-        self.b.link(model_id, EdgeKind.HAS_VERSION, mv)
+        if current:
+            self.b.link(model_id, EdgeKind.HAS_VERSION, mv)
         self.b.link(self.job_id, EdgeKind.WRITES, mv)
         self.b.link(self.run_id, EdgeKind.WROTE, mv)
         for source in read:
