@@ -134,6 +134,17 @@ def _owner_of(version_id: str) -> str:
     return make_id(owner, key.namespace, key.name)
 
 
+def _retraction(edge: Edge) -> EdgeEnding:
+    """The ending that takes back an inferred edge: it never was current."""
+    return EdgeEnding(
+        source_id=edge.source_id,
+        kind=edge.kind,
+        target_id=edge.target_id,
+        at=edge.first_seen,
+        retract=True,
+    )
+
+
 def _once(source: str, kind: EdgeKind, target: str, stamp: str, origin: Origin) -> Edge:
     """An edge seen once, at a stored timestamp."""
     return Edge(
@@ -311,9 +322,10 @@ class LineageService:
         if not candidates:
             return changeset
         runs = dict(stored) if stored is not None else {}
-        missing = [r for r in candidates if r not in runs and r not in reported]
-        missing += [r for r in candidates if r in reported and "state" not in reported[r]]
-        runs.update(self.store.get(sorted(set(missing) - set(runs))) if missing else {})
+        # a run whose state the changeset does not say (or dropped) is as stored
+        missing = [r for r in candidates if r not in runs and "state" not in reported.get(r, {})]
+        if missing:
+            runs.update(self.store.get(missing))
         done: dict[str, dict[str, Any]] = {}  # completed runs -> their attributes
         for run_id in candidates:
             found = runs.get(run_id)
@@ -755,15 +767,7 @@ class LineageService:
             ]
             if not candidates:
                 continue
-            endings.append(
-                EdgeEnding(
-                    source_id=edge.source_id,
-                    kind=EdgeKind.READ_BY,
-                    target_id=run_id,
-                    at=start,
-                    retract=True,
-                )
-            )
+            endings.append(_retraction(edge))
             through = edge.attrs.get("through")
             edges.append(
                 _inferred_read(
@@ -788,15 +792,7 @@ class LineageService:
             version = moved.get((judgement.target_id, run)) if isinstance(run, str) else None
             if version is None:
                 continue
-            endings.append(
-                EdgeEnding(
-                    source_id=judgement.source_id,
-                    kind=EdgeKind.EVALUATED,
-                    target_id=judgement.target_id,
-                    at=judgement.first_seen,
-                    retract=True,
-                )
-            )
+            endings.append(_retraction(judgement))
             edges.append(judgement.model_copy(update={"target_id": version}))
         return changeset.model_copy(update={"edges": edges, "endings": endings})
 
